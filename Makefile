@@ -1,0 +1,19 @@
+# Gatehouse: the two commands a newcomer needs are `make run` and `make test`.
+GO ?= go
+
+.PHONY: run test vet bench build
+
+run:
+	$(GO) run ./cmd/gatehouse serve
+
+build:
+	$(GO) build -o bin/gatehouse ./cmd/gatehouse
+
+# The whole suite. Storage tests also run on PostgreSQL when
+# GATEHOUSE_TEST_POSTGRES_DSN is set (CI sets it); without it they skip.
+test:
+	$(GO) vet ./...
+	$(GO) test -race -timeout 20m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store/sqlstore/ ./internal/credential/

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+)
+
+func runServe(ctx context.Context, env *cliEnv, args []string) error {
+	fs, l := flagSet(env, "serve")
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "Usage: gatehouse serve [flags]\n\nRuns the server. Every flag has an environment variable and a config-file key.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	app, err := open(ctx, env, l)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if err := app.Bootstrap(ctx, env.stdout); err != nil {
+		return err
+	}
+	return app.Serve(ctx, nil)
+}
+
+func runMigrate(ctx context.Context, env *cliEnv, args []string) error {
+	fs, l := flagSet(env, "migrate")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := l.Load(env.lookupEnv)
+	if err != nil {
+		return err
+	}
+	return migrate(ctx, env, cfg)
+}
+
+// migrate opens the database, which applies every pending migration.
+func migrate(ctx context.Context, env *cliEnv, cfg config.Config) error {
+	driver, dsn := cfg.DSN()
+	db, err := sqlstore.Open(ctx, driver, dsn, sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	versions, err := db.AppliedMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "database is at migration %d (%s)\n", versions[len(versions)-1], driver)
+	return nil
+}

@@ -1,0 +1,99 @@
+// Package api is the management REST API under /api/v1: tenants, users,
+// groups, API keys and the audit log, authenticated by API keys, errors as
+// RFC 9457 problem+json. Handlers return errors; one adapter maps them.
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/valid"
+)
+
+// API serves the management endpoints.
+type API struct {
+	Tenants      *tenancy.Service
+	Directory    *directory.Service
+	Audit        store.AuditLog
+	Log          *slog.Logger
+	MaxBodyBytes int64
+	Now          func() time.Time
+}
+
+// handlerFunc is a route's handler: it writes a success or returns an error.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// Mount registers every route of Routes on mux.
+func (a *API) Mount(mux *http.ServeMux) {
+	for _, rt := range a.routes() {
+		mux.Handle(rt.Method+" "+rt.Path, a.handle(rt))
+	}
+	// Anything else under /api/ is a JSON 404, not the HTML default.
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusNotFound, "not-found", "Not found", "No such endpoint."))
+	}))
+}
+
+// handle authenticates, authorises and runs one route, mapping its error.
+func (a *API) handle(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := a.authorize(r, rt)
+		if err == nil {
+			err = rt.handler(w, r, c)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// writeError maps an error to its problem once, here; unknown errors become
+// a bare 500 and their text goes only to the log.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		prob     *httpx.Problem
+		verr     *valid.Error
+		conflict *valid.Conflict
+	)
+	switch {
+	case errors.As(err, &prob):
+	case errors.As(err, &verr):
+		prob = httpx.NewProblem(http.StatusBadRequest, "validation", "Invalid input", verr.Error())
+		prob.Errors = verr.Fields
+		prob.Field = verr.Fields[0].Field
+	case errors.As(err, &conflict):
+		prob = httpx.NewProblem(http.StatusConflict, "conflict", "Conflict", conflict.Error()+".")
+		prob.Field = conflict.Field
+	case errors.Is(err, store.ErrNotFound):
+		prob = httpx.NewProblem(http.StatusNotFound, "not-found", "Not found", "No such resource.")
+	case errors.Is(err, store.ErrPrecondition):
+		prob = httpx.NewProblem(http.StatusPreconditionFailed, "precondition-failed", "Precondition failed",
+			"The resource changed since the version named in If-Match; read it again.")
+		prob.Field = "If-Match"
+	case errors.Is(err, store.ErrCycle):
+		prob = httpx.NewProblem(http.StatusConflict, "group-cycle", "Group cycle",
+			"A group cannot contain itself, directly or through nested groups.")
+		prob.Field = "group_id"
+	case errors.Is(err, store.ErrConflict):
+		prob = httpx.NewProblem(http.StatusConflict, "conflict", "Conflict", "The resource already exists.")
+	default:
+		a.Log.ErrorContext(r.Context(), "api: internal error", "err", err,
+			"request_id", httpx.RequestID(r.Context()), "route", r.Pattern)
+		prob = httpx.NewProblem(http.StatusInternalServerError, "internal", "Internal error",
+			"The server could not complete the request.")
+	}
+	if prob.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	}
+	httpx.WriteProblem(w, r, prob)
+}
+
+func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return httpx.DecodeJSON(w, r, a.MaxBodyBytes, v)
+}

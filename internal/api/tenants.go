@@ -1,0 +1,85 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+)
+
+type tenantOut struct {
+	ID        store.TenantID  `json:"id"`
+	Slug      string          `json:"slug"`
+	Name      string          `json:"name"`
+	Settings  json.RawMessage `json:"settings"`
+	Version   int64           `json:"version"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+func tenantJSON(t *store.Tenant) tenantOut {
+	return tenantOut{t.ID, t.Slug, t.Name, t.Settings, t.Version, t.CreatedAt, t.UpdatedAt}
+}
+
+func (a *API) listTenants(w http.ResponseWriter, r *http.Request, c *call) error {
+	p, err := page(r)
+	if err != nil {
+		return err
+	}
+	ts, err := a.Tenants.ListTenants(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, makeList(p, ts, func(t *store.Tenant) string { return string(t.ID) }, tenantJSON))
+	return nil
+}
+
+func (a *API) createTenant(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in tenancy.NewTenant
+	if err := a.decode(w, r, &in); err != nil {
+		return err
+	}
+	t, err := a.Tenants.CreateTenant(r.Context(), c.actor, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/tenants/"+t.Slug)
+	w.Header().Set("ETag", etag(t.Version))
+	httpx.WriteJSON(w, http.StatusCreated, tenantJSON(t))
+	return nil
+}
+
+func (a *API) getTenant(w http.ResponseWriter, r *http.Request, c *call) error {
+	w.Header().Set("ETag", etag(c.tenant.Version))
+	httpx.WriteJSON(w, http.StatusOK, tenantJSON(c.tenant))
+	return nil
+}
+
+func (a *API) updateTenant(w http.ResponseWriter, r *http.Request, c *call) error {
+	version, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	var in tenancy.TenantPatch
+	if err := a.decode(w, r, &in); err != nil {
+		return err
+	}
+	t, err := a.Tenants.UpdateTenant(r.Context(), c.actor, c.tenant.ID, version, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(t.Version))
+	httpx.WriteJSON(w, http.StatusOK, tenantJSON(t))
+	return nil
+}
+
+func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := a.Tenants.DeleteTenant(r.Context(), c.actor, c.tenant.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,281 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting is one row of the settings table. The table is the only place
+// that names a setting, so the YAML file, the environment and the flags
+// always agree.
+type setting struct {
+	key    string // YAML key path, sections separated by dots
+	env    string // environment variable
+	flag   string // flag name without dashes
+	usage  string // help text; " (env X, default Y)" is appended
+	def    string // default shown in help; empty means the formatted default
+	secret bool   // never echo the value
+
+	// field returns a pointer to the setting's field in c: *string,
+	// *Secret, *uint32, *uint8, *int64, *int or *time.Duration.
+	field func(c *Config) any
+	// min and max bound integer settings (inclusive). Durations must be
+	// greater than zero.
+	min, max int64
+	// check validates a string setting and returns its normalised value,
+	// or a problem message.
+	check func(s string) (string, string)
+}
+
+// settings is the table of every setting, in the order problems and help
+// are reported.
+var settings = []setting{
+	{key: "addr", env: "GATEHOUSE_ADDR", flag: "addr",
+		usage: "listen address",
+		field: func(c *Config) any { return &c.Addr }, check: checkAddr},
+	{key: "public_url", env: "GATEHOUSE_PUBLIC_URL", flag: "public-url",
+		usage: "externally visible base URL", def: "http:// + listen address",
+		field: func(c *Config) any { return &c.PublicURL }, check: checkPublicURL},
+	{key: "data_dir", env: "GATEHOUSE_DATA_DIR", flag: "data-dir",
+		usage: "directory for the SQLite database and master key",
+		field: func(c *Config) any { return &c.DataDir }, check: checkNonEmpty},
+	{key: "db", env: "GATEHOUSE_DB", flag: "db",
+		usage: "database: postgres:// or postgresql:// URL, or sqlite:PATH",
+		def:   "SQLite at {data_dir}/gatehouse.db",
+		field: func(c *Config) any { return &c.DB }, check: checkDB},
+	{key: "master_key", env: "GATEHOUSE_MASTER_KEY", flag: "master-key",
+		usage: "base64 encoded 32-byte master key", secret: true,
+		def:   "generated and kept in {data_dir}/master.key",
+		field: func(c *Config) any { return &c.MasterKey }, check: checkMasterKey},
+	{key: "log_level", env: "GATEHOUSE_LOG_LEVEL", flag: "log-level",
+		usage: "log level: debug, info, warn or error",
+		field: func(c *Config) any { return &c.LogLevel }, check: oneOf("log level", "debug", "info", "warn", "error")},
+	{key: "log_format", env: "GATEHOUSE_LOG_FORMAT", flag: "log-format",
+		usage: "log format: json or text",
+		field: func(c *Config) any { return &c.LogFormat }, check: oneOf("log format", "json", "text")},
+	{key: "argon2.memory_kib", env: "GATEHOUSE_ARGON2_MEMORY_KIB", flag: "argon2-memory-kib",
+		usage: "Argon2id memory in KiB", min: 64, max: 4194304,
+		field: func(c *Config) any { return &c.Argon2.MemoryKiB }},
+	{key: "argon2.iterations", env: "GATEHOUSE_ARGON2_ITERATIONS", flag: "argon2-iterations",
+		usage: "Argon2id iterations", min: 1, max: 100,
+		field: func(c *Config) any { return &c.Argon2.Iterations }},
+	{key: "argon2.parallelism", env: "GATEHOUSE_ARGON2_PARALLELISM", flag: "argon2-parallelism",
+		usage: "Argon2id parallelism", min: 1, max: 64,
+		field: func(c *Config) any { return &c.Argon2.Parallelism }},
+	{key: "http.max_body_bytes", env: "GATEHOUSE_HTTP_MAX_BODY_BYTES", flag: "http-max-body-bytes",
+		usage: "maximum HTTP request body in bytes", min: 1024, max: 104857600,
+		field: func(c *Config) any { return &c.HTTP.MaxBodyBytes }},
+	{key: "http.read_header_timeout", env: "GATEHOUSE_HTTP_READ_HEADER_TIMEOUT", flag: "http-read-header-timeout",
+		usage: "time allowed to read request headers",
+		field: func(c *Config) any { return &c.HTTP.ReadHeaderTimeout }},
+	{key: "http.read_timeout", env: "GATEHOUSE_HTTP_READ_TIMEOUT", flag: "http-read-timeout",
+		usage: "time allowed to read a whole request",
+		field: func(c *Config) any { return &c.HTTP.ReadTimeout }},
+	{key: "http.write_timeout", env: "GATEHOUSE_HTTP_WRITE_TIMEOUT", flag: "http-write-timeout",
+		usage: "time allowed to write a response",
+		field: func(c *Config) any { return &c.HTTP.WriteTimeout }},
+	{key: "http.idle_timeout", env: "GATEHOUSE_HTTP_IDLE_TIMEOUT", flag: "http-idle-timeout",
+		usage: "how long idle keep-alive connections stay open",
+		field: func(c *Config) any { return &c.HTTP.IdleTimeout }},
+	{key: "http.shutdown_timeout", env: "GATEHOUSE_HTTP_SHUTDOWN_TIMEOUT", flag: "http-shutdown-timeout",
+		usage: "time allowed for graceful shutdown",
+		field: func(c *Config) any { return &c.HTTP.ShutdownTimeout }},
+	{key: "db_max_open_conns", env: "GATEHOUSE_DB_MAX_OPEN_CONNS", flag: "db-max-open-conns",
+		usage: "maximum open database connections, 0 for the backend default", min: 0, max: 1000,
+		field: func(c *Config) any { return &c.DBMaxOpenConns }},
+}
+
+// help returns the flag's help text, naming the env var and the default.
+func (s *setting) help() string {
+	def := s.def
+	if def == "" {
+		def = s.format(Default())
+	}
+	return fmt.Sprintf("%s (env %s, default %s)", s.usage, s.env, def)
+}
+
+// format returns the setting's value in c as text (secrets redacted).
+func (s *setting) format(c Config) string {
+	switch p := s.field(&c).(type) {
+	case *string:
+		return *p
+	case *Secret:
+		return p.String()
+	case *time.Duration:
+		return p.String()
+	case *uint32:
+		return strconv.FormatUint(uint64(*p), 10)
+	case *uint8:
+		return strconv.FormatUint(uint64(*p), 10)
+	case *int64:
+		return strconv.FormatInt(*p, 10)
+	case *int:
+		return strconv.Itoa(*p)
+	}
+	panic("config: unsupported field type for " + s.key)
+}
+
+// set parses raw, validates it and stores it in c. It returns a problem
+// message, or "" on success; c is unchanged on failure.
+func (s *setting) set(c *Config, raw string) string {
+	switch p := s.field(c).(type) {
+	case *string:
+		v, msg := s.check(raw)
+		if msg == "" {
+			*p = v
+		}
+		return msg
+	case *Secret:
+		v, msg := s.check(raw)
+		if msg == "" {
+			*p = Secret(v)
+		}
+		return msg
+	case *time.Duration:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Sprintf("%s is not a duration (use e.g. 30s, 2m or 1h30m)", s.quote(raw))
+		}
+		if d <= 0 {
+			return fmt.Sprintf("must be greater than 0, got %s", d)
+		}
+		*p = d
+		return ""
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return fmt.Sprintf("%s is out of range (%d..%d)", s.quote(raw), s.min, s.max)
+	case err != nil:
+		return fmt.Sprintf("%s is not a whole number", s.quote(raw))
+	case n < s.min || n > s.max:
+		return fmt.Sprintf("%d is out of range (%d..%d)", n, s.min, s.max)
+	}
+	switch p := s.field(c).(type) {
+	case *uint32:
+		*p = uint32(n)
+	case *uint8:
+		*p = uint8(n)
+	case *int64:
+		*p = n
+	case *int:
+		if n > math.MaxInt || n < math.MinInt {
+			return fmt.Sprintf("%d is out of range", n)
+		}
+		*p = int(n)
+	default:
+		panic("config: unsupported field type for " + s.key)
+	}
+	return ""
+}
+
+// quote returns raw quoted for a message, or a placeholder for secrets.
+func (s *setting) quote(raw string) string {
+	if s.secret {
+		return "the value"
+	}
+	return strconv.Quote(raw)
+}
+
+func checkAddr(s string) (string, string) {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		reason := err.Error()
+		if ae, ok := err.(*net.AddrError); ok {
+			reason = strings.TrimSuffix(ae.Err, " in address")
+		}
+		return "", fmt.Sprintf("%q is not host:port (%s)", s, reason)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", fmt.Sprintf("%q has an invalid port %q (want 0..65535)", s, port)
+	}
+	return s, ""
+}
+
+func checkPublicURL(s string) (string, string) {
+	if s == "" {
+		return "", "" // Load derives it from addr
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", fmt.Sprintf("%q is not a URL", redactURL(s))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Sprintf("%q is not an absolute http or https URL", redactURL(s))
+	case u.Host == "" || u.Opaque != "":
+		return "", fmt.Sprintf("%q has no host", redactURL(s))
+	case u.User != nil:
+		return "", fmt.Sprintf("%q must not contain user info", redactURL(s))
+	case u.RawQuery != "" || u.ForceQuery:
+		return "", fmt.Sprintf("%q must not have a query", redactURL(s))
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return "", fmt.Sprintf("%q must not have a fragment", redactURL(s))
+	}
+	return strings.TrimRight(s, "/"), ""
+}
+
+func checkNonEmpty(s string) (string, string) {
+	if s == "" {
+		return "", "must not be empty"
+	}
+	return s, ""
+}
+
+const dbForms = "want a postgres:// or postgresql:// URL, or sqlite:PATH"
+
+func checkDB(s string) (string, string) {
+	switch {
+	case s == "":
+		return "", ""
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		if _, err := url.Parse(s); err != nil {
+			return "", "is not a valid postgres URL"
+		}
+		return s, ""
+	case strings.HasPrefix(s, "sqlite:"):
+		path := strings.TrimPrefix(s, "sqlite:")
+		if path == "" {
+			return "", "sqlite: needs a file path, e.g. sqlite:/var/lib/gatehouse/gatehouse.db"
+		}
+		if strings.HasPrefix(path, "//") {
+			return "", fmt.Sprintf("%q: use sqlite:PATH, not a URL", s)
+		}
+		return s, ""
+	}
+	// Name only the scheme: the rest may hold a password.
+	if scheme, _, ok := strings.Cut(s, ":"); ok && scheme != "" && !strings.ContainsAny(scheme, "/\\.") {
+		return "", fmt.Sprintf("unknown database scheme %q (%s)", scheme, dbForms)
+	}
+	return "", fmt.Sprintf("%q is not a database URL (%s)", s, dbForms)
+}
+
+func checkMasterKey(s string) (string, string) {
+	if s == "" {
+		return "", ""
+	}
+	if _, err := decodeMasterKey(s); err != nil {
+		return "", "the value " + err.Error()
+	}
+	return s, ""
+}
+
+// oneOf accepts one of the allowed values, case-insensitively, and returns
+// it in lower case.
+func oneOf(what string, allowed ...string) func(string) (string, string) {
+	want := strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
+	return func(s string) (string, string) {
+		v := strings.ToLower(s)
+		for _, a := range allowed {
+			if v == a {
+				return v, ""
+			}
+		}
+		return "", fmt.Sprintf("%q is not a %s (want %s)", s, what, want)
+	}
+}

@@ -1,0 +1,191 @@
+package credential
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
+)
+
+// ErrMalformedHash is returned (possibly wrapped; test with errors.Is) by
+// Verify when the stored hash cannot be parsed: an unknown scheme, a bad
+// version, bad base64, wrong lengths, or cost parameters outside the bounds
+// of Params.Validate (or a bcrypt cost above 16).
+var ErrMalformedHash = errors.New("credential: malformed password hash")
+
+// ErrPasswordTooLong is returned by Hash for inputs longer than
+// MaxPasswordBytes. Policy.Check refuses such passwords long before this.
+var ErrPasswordTooLong = errors.New("credential: password too long to hash")
+
+// MaxPasswordBytes bounds the input Hash accepts and Verify considers, so
+// that hashing cost cannot be inflated by huge inputs.
+const MaxPasswordBytes = 16 << 10
+
+// maxBcryptCost bounds imported bcrypt hashes: cost 31 would take days.
+const maxBcryptCost = 16
+
+// Fixed inputs for VerifyDummy; their values are irrelevant.
+var (
+	dummySalt = make([]byte, saltLen)
+	dummyKey  = make([]byte, keyLen)
+)
+
+// Hasher hashes and verifies passwords with argon2id. Create one with
+// NewHasher; the zero value is not usable (Hash returns an error). A Hasher
+// is safe for concurrent use, even with a non-thread-safe random source.
+type Hasher struct {
+	params Params
+	mu     sync.Mutex // guards rand
+	rand   io.Reader
+}
+
+// NewHasher returns a Hasher that hashes with p and draws salts from rand
+// (crypto/rand.Reader when rand is nil). It returns an error wrapping
+// ErrInvalidParams if p does not pass Params.Validate.
+func NewHasher(p Params, rand io.Reader) (*Hasher, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if rand == nil {
+		rand = cryptoRand
+	}
+	return &Hasher{params: p, rand: rand}, nil
+}
+
+var cryptoRand = rand.Reader
+
+// Params returns the parameters h uses for new hashes. It never fails.
+func (h *Hasher) Params() Params { return h.params }
+
+func normalize(password string) []byte { return []byte(norm.NFKC.String(password)) }
+
+// Hash normalises password to NFKC and returns its argon2id PHC string,
+// $argon2id$v=19$m=<KiB>,t=<iterations>,p=<lanes>$<salt>$<key>, with a fresh
+// 16-byte salt and a 32-byte key. It fails only if h was not made by
+// NewHasher, if password exceeds MaxPasswordBytes (ErrPasswordTooLong), or if
+// reading the salt from the random source fails (the read error is wrapped).
+// Hash does not apply any Policy; call Policy.Check first.
+func (h *Hasher) Hash(password string) (string, error) {
+	if h == nil || h.rand == nil {
+		return "", errors.New("credential: Hasher not initialised; use NewHasher")
+	}
+	if len(password) > MaxPasswordBytes {
+		return "", ErrPasswordTooLong
+	}
+	salt := make([]byte, saltLen)
+	h.mu.Lock()
+	_, err := io.ReadFull(h.rand, salt)
+	h.mu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("credential: reading salt: %w", err)
+	}
+	p := h.params
+	key := argon2.IDKey(normalize(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
+	return encodePHC(p, salt, key), nil
+}
+
+// Verify reports whether password matches encoded, an argon2id PHC string
+// (any valid parameters) or a bcrypt hash with prefix $2a$, $2b$ or $2y$.
+// The key comparison runs in constant time.
+//
+// needsRehash is true only when ok is true and encoded is not an argon2id
+// hash with h's current parameters, salt and key lengths; callers should
+// then store the result of Hash(password).
+//
+// A wrong password yields ok == false and err == nil. err is non-nil only
+// when encoded is malformed; it then wraps ErrMalformedHash and no hashing
+// work is done. Verify never panics on any input. Passwords longer than
+// MaxPasswordBytes never match.
+func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err error) {
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		d, err := decodePHC(encoded)
+		if err != nil {
+			return false, false, err
+		}
+		if len(password) > MaxPasswordBytes {
+			return false, false, nil
+		}
+		p := d.params
+		key := argon2.IDKey(normalize(password), d.salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(d.key)))
+		if subtle.ConstantTimeCompare(key, d.key) != 1 {
+			return false, false, nil
+		}
+		current := p == h.params && len(d.salt) == saltLen && len(d.key) == keyLen
+		return true, !current, nil
+	case isBcrypt(encoded):
+		return verifyBcrypt(encoded, password)
+	default:
+		return false, false, malformed("unknown hash scheme")
+	}
+}
+
+// VerifyDummy performs the same work as a failing Verify against an
+// argon2id hash with h's current parameters, and discards the result. Call
+// it when the account being logged into does not exist so that response
+// time does not reveal whether it does. It never fails.
+func (h *Hasher) VerifyDummy(password string) {
+	if len(password) > MaxPasswordBytes {
+		return
+	}
+	p := h.params
+	if p.Validate() != nil {
+		p = DefaultParams
+	}
+	key := argon2.IDKey(normalize(password), dummySalt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
+	subtle.ConstantTimeCompare(key, dummyKey)
+}
+
+// isBcrypt reports whether s has a bcrypt prefix this package accepts.
+func isBcrypt(s string) bool {
+	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
+}
+
+// verifyBcrypt checks an imported bcrypt hash. The structure is validated
+// here so that bcrypt never sees malformed input. Because the importing
+// system may or may not have normalised passwords, the raw password is tried
+// first and then its NFKC form if that differs. A match always needs rehash.
+func verifyBcrypt(encoded, password string) (ok, needsRehash bool, err error) {
+	// $2b$NN$ + 22 salt chars + 31 hash chars.
+	if len(encoded) != 60 || encoded[6] != '$' {
+		return false, false, malformed("bad bcrypt hash length")
+	}
+	cost := 0
+	for _, c := range encoded[4:6] {
+		if c < '0' || c > '9' {
+			return false, false, malformed("bad bcrypt cost")
+		}
+		cost = cost*10 + int(c-'0')
+	}
+	if cost < bcrypt.MinCost || cost > maxBcryptCost {
+		return false, false, malformed("bcrypt cost out of range")
+	}
+	for _, c := range encoded[7:] {
+		if !(c == '.' || c == '/' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false, false, malformed("bad bcrypt base64")
+		}
+	}
+	if len(password) > MaxPasswordBytes {
+		return false, false, nil
+	}
+	candidates := []string{password}
+	if n := norm.NFKC.String(password); n != password {
+		candidates = append(candidates, n)
+	}
+	for _, c := range candidates {
+		switch err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(c)); {
+		case err == nil:
+			return true, true, nil
+		case !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+			return false, false, malformed("bcrypt: " + err.Error())
+		}
+	}
+	return false, false, nil
+}

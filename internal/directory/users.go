@@ -1,0 +1,317 @@
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/valid"
+)
+
+// NewUser is the input of CreateUser. Password, when set, is checked against
+// the tenant's policy and only its hash is stored.
+type NewUser struct {
+	Email         string          `json:"email"`
+	Password      *string         `json:"password,omitempty"`
+	Username      string          `json:"username,omitempty"`
+	GivenName     string          `json:"given_name,omitempty"`
+	FamilyName    string          `json:"family_name,omitempty"`
+	Phone         string          `json:"phone,omitempty"`
+	Locale        string          `json:"locale,omitempty"`
+	Status        string          `json:"status,omitempty"`
+	EmailVerified bool            `json:"email_verified,omitempty"`
+	PhoneVerified bool            `json:"phone_verified,omitempty"`
+	Attributes    json.RawMessage `json:"attributes,omitempty"`
+}
+
+// UserPatch changes the fields that are set. Attributes is an RFC 7396 merge
+// patch (null removes a key). Password "" removes the password.
+type UserPatch struct {
+	Email         *string         `json:"email,omitempty"`
+	Password      *string         `json:"password,omitempty"`
+	Username      *string         `json:"username,omitempty"`
+	GivenName     *string         `json:"given_name,omitempty"`
+	FamilyName    *string         `json:"family_name,omitempty"`
+	Phone         *string         `json:"phone,omitempty"`
+	Locale        *string         `json:"locale,omitempty"`
+	Status        *string         `json:"status,omitempty"`
+	EmailVerified *bool           `json:"email_verified,omitempty"`
+	PhoneVerified *bool           `json:"phone_verified,omitempty"`
+	Attributes    json.RawMessage `json:"attributes,omitempty"`
+}
+
+func checkUser(c *valid.Collector, u *store.User) {
+	checkEmail(c, "email", u.Email)
+	checkUsername(c, u.Username)
+	checkText(c, "given_name", u.GivenName, maxName)
+	checkText(c, "family_name", u.FamilyName, maxName)
+	checkPhone(c, u.Phone)
+	checkLocale(c, u.Locale)
+	if !u.Status.Valid() {
+		c.Add("status", "invalid", "Status is one of active, disabled, locked.")
+	}
+}
+
+// setPassword checks pw against the tenant policy and hashes it into u.
+func (s *Service) setPassword(ctx context.Context, repos store.Repos, c *valid.Collector, u *store.User, pw string) error {
+	if pw == "" {
+		u.PasswordHash = ""
+		return nil
+	}
+	pol, err := s.policy(ctx, repos, u.Tenant)
+	if err != nil {
+		return err
+	}
+	if err := pol.Check(pw, u.Email, u.Username, u.GivenName, u.FamilyName); err != nil {
+		var pe *credential.PolicyError
+		if errors.As(err, &pe) {
+			c.Add("password", pe.Reason, pe.Message)
+			return nil
+		}
+		return err
+	}
+	h, err := s.Hasher.Hash(pw)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash = h
+	return nil
+}
+
+// CreateUser validates in and stores a new user with its audit entry.
+// Errors: *valid.Error, *valid.Conflict, store.ErrNotFound (no tenant).
+func (s *Service) CreateUser(ctx context.Context, actor events.Actor, tenant store.TenantID, in NewUser) (*store.User, error) {
+	now := s.now()
+	u := &store.User{
+		ID: newID(), Tenant: tenant, Email: in.Email, EmailNorm: NormalizeEmail(in.Email),
+		Username: in.Username, UsernameNorm: NormalizeUsername(in.Username),
+		GivenName: in.GivenName, FamilyName: in.FamilyName, Phone: in.Phone, Locale: in.Locale,
+		Status: store.UserStatus(in.Status), EmailVerified: in.EmailVerified, PhoneVerified: in.PhoneVerified,
+		Attributes: in.Attributes, Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	if u.Status == "" {
+		u.Status = store.UserActive
+	}
+	if len(u.Attributes) == 0 || string(u.Attributes) == "null" {
+		u.Attributes = json.RawMessage("{}")
+	}
+	var c valid.Collector
+	checkUser(&c, u)
+	checkAttributes(&c, u.Attributes)
+	if in.Password != nil && *in.Password == "" {
+		c.Add("password", "required", "A password cannot be empty; leave it out to create a user without one.")
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	err := s.Store.InTx(ctx, func(tx store.Repos) error {
+		if err := s.checkUnique(ctx, tx, u, ""); err != nil {
+			return err
+		}
+		if in.Password != nil {
+			if err := s.setPassword(ctx, tx, &c, u, *in.Password); err != nil {
+				return err
+			}
+			if err := c.Err(); err != nil {
+				return err
+			}
+		}
+		if err := tx.Users().CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, actor, events.Entry{
+			Tenant: tenant, Action: "user.create", TargetType: "user", TargetID: u.ID,
+			Changes: events.Diff(nil, auditFields(u)),
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// checkUnique names the field that clashes, so the client learns which.
+// The store's unique indexes still decide under races.
+func (s *Service) checkUnique(ctx context.Context, repos store.Repos, u *store.User, selfID string) error {
+	if o, err := repos.Users().GetUserByEmail(ctx, u.Tenant, u.EmailNorm); err == nil && o.ID != selfID {
+		return &valid.Conflict{Field: "email", Cause: store.ErrConflict}
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if u.UsernameNorm == "" {
+		return nil
+	}
+	if o, err := repos.Users().GetUserByUsername(ctx, u.Tenant, u.UsernameNorm); err == nil && o.ID != selfID {
+		return &valid.Conflict{Field: "username", Cause: store.ErrConflict}
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// GetUser answers store.ErrNotFound when id is not a user of tenant.
+func (s *Service) GetUser(ctx context.Context, tenant store.TenantID, id string) (*store.User, error) {
+	return s.Store.Users().GetUser(ctx, tenant, id)
+}
+
+// UpdateUser applies p when version (if non-zero) is current.
+// Errors: *valid.Error, *valid.Conflict, store.ErrNotFound, store.ErrPrecondition.
+func (s *Service) UpdateUser(ctx context.Context, actor events.Actor, tenant store.TenantID, id string, version int64, p UserPatch) (*store.User, error) {
+	var out *store.User
+	err := s.Store.InTx(ctx, func(tx store.Repos) error {
+		var before map[string]any
+		var pwChanged bool
+		u, err := tx.Users().UpdateUser(ctx, tenant, id, func(u *store.User) error {
+			if err := ifMatch(version, u.Version); err != nil {
+				return err
+			}
+			before = auditFields(u)
+			var c valid.Collector
+			applyPatch(&c, u, p)
+			checkUser(&c, u)
+			if err := c.Err(); err != nil {
+				return err
+			}
+			if err := s.checkUnique(ctx, tx, u, u.ID); err != nil {
+				return err
+			}
+			if p.Password != nil {
+				pwChanged = true
+				if err := s.setPassword(ctx, tx, &c, u, *p.Password); err != nil {
+					return err
+				}
+			}
+			return c.Err()
+		})
+		if err != nil {
+			return err
+		}
+		changes := events.Diff(before, auditFields(u))
+		if pwChanged {
+			changes["password"] = events.Change{Before: "(redacted)", After: "(changed)"}
+		}
+		out = u
+		if len(changes) == 0 {
+			return nil
+		}
+		return s.Audit.Record(ctx, tx, actor, events.Entry{
+			Tenant: tenant, Action: "user.update", TargetType: "user", TargetID: id, Changes: changes,
+		})
+	})
+	return out, err
+}
+
+func applyPatch(c *valid.Collector, u *store.User, p UserPatch) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	if p.Email != nil {
+		u.Email, u.EmailNorm = *p.Email, NormalizeEmail(*p.Email)
+	}
+	if p.Username != nil {
+		u.Username, u.UsernameNorm = *p.Username, NormalizeUsername(*p.Username)
+	}
+	set(&u.GivenName, p.GivenName)
+	set(&u.FamilyName, p.FamilyName)
+	set(&u.Phone, p.Phone)
+	set(&u.Locale, p.Locale)
+	if p.Status != nil {
+		u.Status = store.UserStatus(*p.Status)
+	}
+	if p.EmailVerified != nil {
+		u.EmailVerified = *p.EmailVerified
+	}
+	if p.PhoneVerified != nil {
+		u.PhoneVerified = *p.PhoneVerified
+	}
+	if len(p.Attributes) > 0 {
+		checkAttributes(c, p.Attributes)
+		if merged, err := mergePatch(u.Attributes, p.Attributes); err == nil {
+			u.Attributes = merged
+			checkAttributes(c, u.Attributes)
+		}
+	}
+}
+
+// DeleteUser removes the user and its memberships.
+func (s *Service) DeleteUser(ctx context.Context, actor events.Actor, tenant store.TenantID, id string) error {
+	return s.Store.InTx(ctx, func(tx store.Repos) error {
+		u, err := tx.Users().GetUser(ctx, tenant, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.Users().DeleteUser(ctx, tenant, id); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, actor, events.Entry{
+			Tenant: tenant, Action: "user.delete", TargetType: "user", TargetID: id,
+			Changes: events.Diff(auditFields(u), nil),
+		})
+	})
+}
+
+// SearchUsers answers a page of users matching q.
+func (s *Service) SearchUsers(ctx context.Context, tenant store.TenantID, q store.UserQuery) ([]store.User, error) {
+	return s.Store.Users().SearchUsers(ctx, tenant, q)
+}
+
+// Authenticate checks a password for the user named by identifier (email
+// or username). Every failure is ErrInvalidCredentials and costs one hash
+// verification, so neither the answer nor its timing tells whether the
+// account exists. On success an outdated hash is upgraded and the login
+// time recorded.
+func (s *Service) Authenticate(ctx context.Context, tenant store.TenantID, identifier, password string) (*store.User, error) {
+	users := s.Store.Users()
+	u, err := users.GetUserByEmail(ctx, tenant, NormalizeEmail(identifier))
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = users.GetUserByUsername(ctx, tenant, NormalizeUsername(identifier))
+	}
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.PasswordHash == "") {
+		s.Hasher.VerifyDummy(password)
+		return nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, rehash, err := s.Hasher.Verify(u.PasswordHash, password)
+	if err != nil && !errors.Is(err, credential.ErrMalformedHash) {
+		return nil, err
+	}
+	if !ok || u.Status != store.UserActive {
+		return nil, ErrInvalidCredentials
+	}
+	var newHash string
+	if rehash {
+		if newHash, err = s.Hasher.Hash(password); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now()
+	return users.UpdateUser(ctx, tenant, u.ID, func(x *store.User) error {
+		if newHash != "" && x.PasswordHash == u.PasswordHash {
+			x.PasswordHash = newHash
+		}
+		x.LastLoginAt = &now
+		return nil
+	})
+}
+
+// auditFields is what the audit log records of a user: never the hash.
+func auditFields(u *store.User) map[string]any {
+	if u == nil {
+		return nil
+	}
+	return map[string]any{
+		"email": u.Email, "username": u.Username, "given_name": u.GivenName,
+		"family_name": u.FamilyName, "phone": u.Phone, "locale": u.Locale,
+		"status": string(u.Status), "email_verified": u.EmailVerified,
+		"phone_verified": u.PhoneVerified, "attributes": json.RawMessage(u.Attributes),
+		"has_password": u.PasswordHash != "",
+	}
+}
+

@@ -1,0 +1,176 @@
+package directory
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/mail"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gatehouse-id/gatehouse/internal/valid"
+	"golang.org/x/text/language"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Input bounds. Everything from the network is bounded before it is stored.
+const (
+	maxEmail      = 254
+	maxName       = 100
+	maxAttrBytes  = 16 << 10
+	maxAttrDepth  = 8
+	maxAttrKey    = 64
+	maxGroupName  = 100
+	maxGroupDescr = 1000
+)
+
+var (
+	usernameRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._-]{1,63}$`)
+	phoneRE    = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+)
+
+// NormalizeEmail is the lookup form of an email: NFKC, trimmed, lower case.
+func NormalizeEmail(s string) string {
+	return strings.ToLower(norm.NFKC.String(strings.TrimSpace(s)))
+}
+
+// NormalizeUsername is the lookup form of a username.
+func NormalizeUsername(s string) string {
+	return strings.ToLower(norm.NFKC.String(strings.TrimSpace(s)))
+}
+
+func checkEmail(c *valid.Collector, field, s string) {
+	switch {
+	case s == "":
+		c.Add(field, "required", "An email address is required.")
+		return
+	case len(s) > maxEmail:
+		c.Add(field, "too_long", "An email address has at most 254 characters.")
+		return
+	}
+	a, err := mail.ParseAddress(s)
+	at := strings.LastIndexByte(s, '@')
+	if err != nil || a.Name != "" || a.Address != s || at < 1 || at > 64 ||
+		!strings.Contains(s[at+1:], ".") || strings.ContainsAny(s, " \t\r\n<>") {
+		c.Add(field, "invalid", "This is not a valid email address.")
+	}
+}
+
+func checkUsername(c *valid.Collector, s string) {
+	if s != "" && !usernameRE.MatchString(s) {
+		c.Add("username", "invalid", "A username has 2 to 64 letters, digits, dots, dashes or underscores and starts with a letter or digit.")
+	}
+}
+
+func checkText(c *valid.Collector, field, s string, max int) {
+	if utf8.RuneCountInString(s) > max {
+		c.Add(field, "too_long", "This field is too long.")
+		return
+	}
+	if !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		c.Add(field, "invalid", "This field contains control characters.")
+	}
+}
+
+func checkPhone(c *valid.Collector, s string) {
+	if s != "" && !phoneRE.MatchString(s) {
+		c.Add("phone", "invalid", "A phone number is in E.164 form, such as +14155550123.")
+	}
+}
+
+func checkLocale(c *valid.Collector, s string) {
+	if s == "" {
+		return
+	}
+	if len(s) > 35 {
+		c.Add("locale", "invalid", "A locale is a BCP 47 language tag such as en-GB.")
+		return
+	}
+	if _, err := language.Parse(s); err != nil {
+		c.Add("locale", "invalid", "A locale is a BCP 47 language tag such as en-GB.")
+	}
+}
+
+// checkAttributes requires a JSON object within size, depth and key bounds.
+func checkAttributes(c *valid.Collector, raw json.RawMessage) {
+	if len(raw) == 0 {
+		return
+	}
+	if len(raw) > maxAttrBytes {
+		c.Add("attributes", "too_long", "Attributes take at most 16 KiB of JSON.")
+		return
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		c.Add("attributes", "invalid", "Attributes must be a JSON object.")
+		return
+	}
+	if _, ok := v.(map[string]any); !ok {
+		c.Add("attributes", "invalid", "Attributes must be a JSON object.")
+		return
+	}
+	if msg := walkAttr(v, 1); msg != "" {
+		c.Add("attributes", "invalid", msg)
+	}
+}
+
+func walkAttr(v any, depth int) string {
+	if depth > maxAttrDepth {
+		return "Attributes nest at most 8 levels deep."
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			if k == "" || len(k) > maxAttrKey {
+				return "Attribute names have 1 to 64 characters."
+			}
+			if m := walkAttr(e, depth+1); m != "" {
+				return m
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if m := walkAttr(e, depth+1); m != "" {
+				return m
+			}
+		}
+	}
+	return ""
+}
+
+// mergePatch applies an RFC 7396 JSON merge patch to a JSON object.
+func mergePatch(doc, patch json.RawMessage) (json.RawMessage, error) {
+	var d, p any
+	if len(doc) == 0 {
+		doc = json.RawMessage("{}")
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return nil, err
+	}
+	return json.Marshal(merge(d, p))
+}
+
+func merge(doc, patch any) any {
+	pm, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	dm, ok := doc.(map[string]any)
+	if !ok {
+		dm = map[string]any{}
+	}
+	for k, v := range pm {
+		if v == nil {
+			delete(dm, k)
+		} else {
+			dm[k] = merge(dm[k], v)
+		}
+	}
+	return dm
+}

@@ -1,0 +1,125 @@
+// Package server wires Gatehouse together: config -> store -> services ->
+// HTTP handlers and middleware, and runs the HTTP server with a graceful
+// shutdown. The CLI uses App too, so commands act on the same data.
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/seal"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+)
+
+// App is an opened deployment: its store and services.
+type App struct {
+	Config    config.Config
+	Log       *slog.Logger
+	DB        *sqlstore.DB
+	Tenants   *tenancy.Service
+	Directory *directory.Service
+	Audit     *events.Recorder
+	Keys      *keys.Manager
+}
+
+// Open connects to the database (applying migrations), loads or creates the
+// master key and builds the services.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	now := time.Now
+	driver, dsn := cfg.DSN()
+	if driver == "sqlite" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	db, err := sqlstore.Open(ctx, driver, dsn, sqlstore.Options{MaxOpenConns: cfg.DBMaxOpenConns, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	key, err := masterKey(cfg, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	sealer, err := seal.New(key, nil)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	hasher, err := credential.NewHasher(credential.Params{
+		MemoryKiB: cfg.Argon2.MemoryKiB, Iterations: cfg.Argon2.Iterations, Parallelism: cfg.Argon2.Parallelism,
+	}, nil)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("argon2: %w", err)
+	}
+	rec := &events.Recorder{Now: now}
+	km := &keys.Manager{Sealer: sealer, Now: now}
+	return &App{
+		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km,
+		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
+		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
+	}, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// masterKey is GATEHOUSE_MASTER_KEY, or the key in {data_dir}/master.key,
+// created on first start. Every node of a deployment needs the same key.
+func masterKey(cfg config.Config, log *slog.Logger) ([]byte, error) {
+	key, err := cfg.MasterKeyBytes()
+	if err != nil || key != nil {
+		return key, err
+	}
+	path := filepath.Join(cfg.DataDir, "master.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) != seal.KeySize {
+			return nil, fmt.Errorf("master key file %s: not 32 bytes of base64", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	if key, err = seal.NewKey(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	// O_EXCL: two processes starting together must not both write a key.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return masterKey(cfg, log)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	_, err = f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	log.Warn("generated a master key; production should supply its own through GATEHOUSE_MASTER_KEY",
+		"path", path)
+	return key, nil
+}

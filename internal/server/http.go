@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/api"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+)
+
+// maxInFlight bounds concurrent requests; past it the server answers 429
+// with Retry-After instead of queueing without limit.
+const maxInFlight = 1024
+
+// Handler builds the whole HTTP surface.
+func (a *App) Handler() http.Handler {
+	reg := metrics.NewRegistry()
+	reg.RegisterRuntime()
+	reg.RegisterDBStats(a.DB.SQL().Stats)
+
+	mux := http.NewServeMux()
+	(&api.API{
+		Tenants: a.Tenants, Directory: a.Directory, Audit: a.DB.Audit(), Log: a.Log,
+		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now,
+	}).Mount(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.DB.Ping(ctx); err != nil {
+			a.Log.WarnContext(ctx, "readiness: database unreachable", "err", err)
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+	})
+	mux.Handle("GET /metrics", reg.Handler())
+
+	var h http.Handler = mux
+	h = httpx.SecurityHeaders(h)
+	h = recoverer(a.Log, h)
+	h = accessLog(a.Log, h)
+	h = reg.Middleware(h)
+	h = limitInFlight(maxInFlight, h)
+	return httpx.RequestIDs(h)
+}
+
+// Serve listens on cfg.Addr and serves until ctx ends, then shuts down
+// gracefully: in-flight requests complete within the shutdown timeout.
+// ready, when non-nil, receives the bound address once listening.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.Config.Addr, err)
+	}
+	hc := a.Config.HTTP
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: hc.ReadHeaderTimeout,
+		ReadTimeout:       hc.ReadTimeout,
+		WriteTimeout:      hc.WriteTimeout,
+		IdleTimeout:       hc.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.Log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", a.Config.PublicURL,
+		"db", a.DB.Dialect())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down: finishing in-flight requests", "timeout", hc.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), hc.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	a.Log.Info("stopped")
+	return nil
+}
+
+// Bootstrap ensures the default tenant exists and, on first start, tells
+// the operator how to get in.
+func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
+	t, created, err := a.Tenants.EnsureDefault(ctx)
+	if err != nil {
+		return fmt.Errorf("default tenant: %w", err)
+	}
+	if created {
+		fmt.Fprintf(out, "Created tenant %q (issuer %s/t/%s).\n", t.Slug, a.Config.PublicURL, t.Slug)
+		fmt.Fprintf(out, "Get a management API key with:\n  gatehouse apikey create --tenant %s --scopes admin\n", tenancy.DefaultSlug)
+		fmt.Fprintf(out, "or, for every tenant:\n  gatehouse apikey create --platform --scopes admin\n")
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
+)
+
+// Each backend gets a sub-benchmark; postgres skips without its DSN.
+var benchBackends = []struct {
+	name string
+	open func(testing.TB) *sqlstore.DB
+}{
+	{"sqlite", sqltest.OpenSQLite},
+	{"postgres", sqltest.OpenPostgres},
+}
+
+// dummyHash stands in for a password hash: benchmarks measure the store,
+// not argon2.
+const dummyHash = "$argon2id$v=19$m=65536,t=3,p=4$ZHVtbXlzYWx0$ZHVtbXloYXNoZHVtbXloYXNoZHVtbXloYXNo"
+
+func benchTenant(b *testing.B, s store.Store) store.TenantID {
+	b.Helper()
+	id := store.TenantID(uuid.Must(uuid.NewV7()).String())
+	if err := s.Tenants().CreateTenant(context.Background(), &store.Tenant{ID: id, Slug: "bench", Name: "Bench"}); err != nil {
+		b.Fatal(err)
+	}
+	return id
+}
+
+func benchUser(tn store.TenantID, i int) store.User {
+	email := fmt.Sprintf("user%07d@example.com", i)
+	return store.User{
+		ID: uuid.Must(uuid.NewV7()).String(), Tenant: tn, Email: email, EmailNorm: email,
+		GivenName: "Given", FamilyName: fmt.Sprintf("Family%d", i), Status: store.UserActive,
+		Attributes: []byte(`{"dept":"eng"}`), PasswordHash: dummyHash,
+	}
+}
+
+// timed runs op under b.Loop, timing each call, and reports the median as
+// p50-ns next to the mean ns/op.
+func timed(b *testing.B, op func(i int) error) {
+	var ds []time.Duration
+	i := 0
+	for b.Loop() {
+		start := time.Now()
+		if err := op(i); err != nil {
+			b.Fatal(err)
+		}
+		ds = append(ds, time.Since(start))
+		i++
+	}
+	slices.Sort(ds)
+	if len(ds) > 0 {
+		b.ReportMetric(float64(ds[len(ds)/2].Nanoseconds()), "p50-ns")
+	}
+}
+
+func BenchmarkCreateUser(b *testing.B) {
+	for _, be := range benchBackends {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b)
+			tn := benchTenant(b, s)
+			ctx := context.Background()
+			timed(b, func(i int) error {
+				u := benchUser(tn, i)
+				return s.Users().CreateUser(ctx, &u)
+			})
+		})
+	}
+}
+
+// seedUsers is the tenant size the lookup benchmark runs against.
+const seedUsers = 100_000
+
+func BenchmarkGetUserByEmail(b *testing.B) {
+	for _, be := range benchBackends {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b)
+			tn := benchTenant(b, s)
+			ctx := context.Background()
+			start := time.Now()
+			const batch = 10_000 // ten transactions
+			for from := 0; from < seedUsers; from += batch {
+				us := make([]store.User, 0, batch)
+				for i := from; i < from+batch; i++ {
+					us = append(us, benchUser(tn, i))
+				}
+				if err := s.Users().InsertUsers(ctx, tn, us); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Logf("%s: seeded %d users in %v", be.name, seedUsers, time.Since(start).Round(time.Millisecond))
+			rng := rand.New(rand.NewPCG(1, 2))
+			timed(b, func(int) error {
+				email := fmt.Sprintf("user%07d@example.com", rng.IntN(seedUsers))
+				u, err := s.Users().GetUserByEmail(ctx, tn, email)
+				if err == nil && u.EmailNorm != email {
+					err = fmt.Errorf("looked up %s, got %s", email, u.EmailNorm)
+				}
+				return err
+			})
+		})
+	}
+}

@@ -1,0 +1,81 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// querier is what statements run on: the pool or one transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// scope binds the repos to where their statements run. The DB's scope runs
+// on the pool and gives every write its own transaction; the scope handed
+// to InTx's fn runs everything on that one transaction.
+type scope struct {
+	db *DB
+	q  querier
+	tx *sql.Tx // set inside InTx
+}
+
+var _ store.Repos = (*scope)(nil)
+
+func (s *scope) Tenants() store.Tenants         { return tenantRepo{s} }
+func (s *scope) Users() store.Users             { return userRepo{s} }
+func (s *scope) Groups() store.Groups           { return groupRepo{s} }
+func (s *scope) APIKeys() store.APIKeys         { return apiKeyRepo{s} }
+func (s *scope) Audit() store.AuditLog          { return auditRepo{s} }
+func (s *scope) SigningKeys() store.SigningKeys { return signingKeyRepo{s} }
+
+// write runs fn atomically. Outside InTx it opens a transaction. Inside
+// InTx it reuses the caller's transaction under a savepoint, so a failed
+// call leaves nothing behind and does not poison the caller's transaction
+// (PostgreSQL refuses every statement after an error until a rollback);
+// the caller may handle, say, an ErrConflict and carry on.
+func (s *scope) write(ctx context.Context, fn func(q querier) error) error {
+	if s.tx == nil {
+		return s.db.runTx(ctx, func(tx *sql.Tx) error { return fn(tx) })
+	}
+	// Repos never nest write calls, so one savepoint name suffices.
+	if _, err := s.tx.ExecContext(ctx, "SAVEPOINT gh_sp"); err != nil {
+		return wrapErr("savepoint", err)
+	}
+	done := false
+	defer func() {
+		if !done { // fn panicked; InTx rolls the whole transaction back
+			_, _ = s.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT gh_sp")
+		}
+	}()
+	err := fn(s.tx)
+	done = true
+	if err != nil {
+		if _, rerr := s.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT gh_sp"); rerr != nil {
+			return errors.Join(err, wrapErr("rollback to savepoint", rerr))
+		}
+		return err // unchanged: update closures' errors pass through
+	}
+	if _, err := s.tx.ExecContext(ctx, "RELEASE SAVEPOINT gh_sp"); err != nil {
+		return wrapErr("release savepoint", err)
+	}
+	return nil
+}
+
+// single runs a one-statement write: directly on the pool (a statement is
+// atomic by itself), or under a savepoint inside InTx so a constraint
+// violation does not poison the caller's transaction.
+func (s *scope) single(ctx context.Context, fn func(q querier) error) error {
+	if s.tx == nil {
+		return fn(s.q)
+	}
+	return s.write(ctx, fn)
+}
+
+// forUpdate is appended to a SELECT of a row the transaction will rewrite.
+func (s *scope) forUpdate() string { return s.db.d.forUpdate }

@@ -1,0 +1,147 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+type tenantRepo struct{ *scope }
+
+const tenantCols = `id, slug, name, settings, version, created_at, updated_at`
+
+func scanTenant(r interface{ Scan(...any) error }) (*store.Tenant, error) {
+	var (
+		t                store.Tenant
+		id, settings     string
+		created, updated int64
+	)
+	if err := r.Scan(&id, &t.Slug, &t.Name, &settings, &t.Version, &created, &updated); err != nil {
+		return nil, err
+	}
+	t.ID = store.TenantID(id)
+	t.Settings = json.RawMessage(settings)
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &t, nil
+}
+
+func validTenant(t *store.Tenant) error {
+	switch {
+	case t.ID == "" || t.Slug == "":
+		return errors.New("sqlstore: tenant needs an id and a slug")
+	case t.ID == store.PlatformTenant:
+		return fmt.Errorf("sqlstore: tenant id %q is reserved", t.ID)
+	case len(t.Settings) > 0 && !json.Valid(t.Settings):
+		return errors.New("sqlstore: tenant settings are not valid JSON")
+	}
+	return nil
+}
+
+// CreateTenant inserts t, filling Version (1) and the times when unset.
+func (r tenantRepo) CreateTenant(ctx context.Context, t *store.Tenant) error {
+	if err := validTenant(t); err != nil {
+		return err
+	}
+	n := *t
+	n.Settings = json.RawMessage(jsonOr(t.Settings, "{}"))
+	n.Version = 1
+	if n.CreatedAt.IsZero() {
+		n.CreatedAt = r.db.now()
+	}
+	n.CreatedAt = micro(n.CreatedAt)
+	if n.UpdatedAt.IsZero() {
+		n.UpdatedAt = n.CreatedAt
+	}
+	n.UpdatedAt = micro(n.UpdatedAt)
+	err := r.single(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			string(n.ID), n.Slug, n.Name, string(n.Settings), n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro())
+		return wrapErr("create tenant", err)
+	})
+	if err != nil {
+		return err
+	}
+	*t = n
+	return nil
+}
+
+func (r tenantRepo) GetTenant(ctx context.Context, id store.TenantID) (*store.Tenant, error) {
+	t, err := scanTenant(r.q.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = $1`, string(id)))
+	return t, wrapErr("get tenant", err)
+}
+
+func (r tenantRepo) GetTenantBySlug(ctx context.Context, slug string) (*store.Tenant, error) {
+	t, err := scanTenant(r.q.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE slug = $1`, slug))
+	return t, wrapErr("get tenant by slug", err)
+}
+
+func (r tenantRepo) ListTenants(ctx context.Context, p store.Page) ([]store.Tenant, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id > $1 ORDER BY id LIMIT $2`,
+		p.After, p.ClampLimit())
+	if err != nil {
+		return nil, wrapErr("list tenants", err)
+	}
+	return collect(rows, "list tenants", scanTenant)
+}
+
+func (r tenantRepo) UpdateTenant(ctx context.Context, id store.TenantID, fn func(*store.Tenant) error) (*store.Tenant, error) {
+	var out *store.Tenant
+	err := r.write(ctx, func(q querier) error {
+		old, err := scanTenant(q.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = $1`+r.forUpdate(), string(id)))
+		if err != nil {
+			return wrapErr("update tenant", err)
+		}
+		n := *old
+		n.Settings = cloneBytes(old.Settings)
+		if err := fn(&n); err != nil {
+			return err
+		}
+		if n.ID != old.ID {
+			return errors.New("sqlstore: update tenant: the closure changed the id")
+		}
+		if err := validTenant(&n); err != nil {
+			return err
+		}
+		n.Settings = json.RawMessage(jsonOr(n.Settings, "{}"))
+		n.Version, n.CreatedAt, n.UpdatedAt = old.Version+1, old.CreatedAt, r.db.nowMicro()
+		// version = old keeps the write honest even if a lock was missed.
+		res, err := q.ExecContext(ctx, `UPDATE tenants SET slug = $1, name = $2, settings = $3, version = $4, updated_at = $5
+WHERE id = $6 AND version = $7`,
+			n.Slug, n.Name, string(n.Settings), n.Version, n.UpdatedAt.UnixMicro(), string(n.ID), old.Version)
+		if err != nil {
+			return wrapErr("update tenant", err)
+		}
+		if err := guardRow(res, "update tenant"); err != nil {
+			return err
+		}
+		out = &n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteTenant removes the tenant; the foreign keys cascade to its users,
+// groups, memberships and signing keys. API keys have no foreign key (the
+// platform's are no tenant's) and go explicitly. Audit entries and the
+// chain head stay: the log outlives its tenant.
+func (r tenantRepo) DeleteTenant(ctx context.Context, id store.TenantID) error {
+	return r.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM tenants WHERE id = $1`, string(id))
+		if err != nil {
+			return wrapErr("delete tenant", err)
+		}
+		if err := oneRow(res, "delete tenant"); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `DELETE FROM api_keys WHERE tenant_id = $1`, string(id)); err != nil {
+			return wrapErr("delete tenant api keys", err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// TenantID identifies a tenant (a UUIDv7 string). It is a distinct type so a
+// tenant cannot be passed where a user or group id is expected.
+type TenantID string
+
+// PlatformTenant owns platform-wide API keys and the audit chain of tenant
+// management itself. It is never a row of the tenants table.
+const PlatformTenant TenantID = "_platform"
+
+// Repos is the set of aggregate stores; both Store and Tx provide it.
+type Repos interface {
+	Tenants() Tenants
+	Users() Users
+	Groups() Groups
+	APIKeys() APIKeys
+	Audit() AuditLog
+	SigningKeys() SigningKeys
+}
+
+// Store is a storage backend. Calls made through its repos each run in
+// their own transaction (update closures included).
+type Store interface {
+	Repos
+	// InTx runs fn inside one transaction: all of fn's calls through tx
+	// commit together, or none do when fn returns an error (which InTx
+	// returns unchanged) or panics.
+	InTx(ctx context.Context, fn func(tx Repos) error) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Dialect names the backend: "sqlite" or "postgres".
+	Dialect() string
+	Close() error
+}
+
+// Page bounds a list call: records with an id greater than After, at most
+// Limit of them (backends clamp Limit to 1..1000, default 50), ordered by id.
+// UUIDv7 ids make that order the creation order.
+type Page struct {
+	After string
+	Limit int
+}
+
+// ClampLimit applies Page's documented bounds.
+func (p Page) ClampLimit() int {
+	switch {
+	case p.Limit <= 0:
+		return 50
+	case p.Limit > 1000:
+		return 1000
+	}
+	return p.Limit
+}
+
+// Tenants stores tenants. Tenants are the one aggregate not scoped by a tenant.
+type Tenants interface {
+	// CreateTenant inserts t; ErrConflict when the slug is taken.
+	CreateTenant(ctx context.Context, t *Tenant) error
+	GetTenant(ctx context.Context, id TenantID) (*Tenant, error)
+	GetTenantBySlug(ctx context.Context, slug string) (*Tenant, error)
+	ListTenants(ctx context.Context, p Page) ([]Tenant, error)
+	UpdateTenant(ctx context.Context, id TenantID, fn func(*Tenant) error) (*Tenant, error)
+	// DeleteTenant removes the tenant and everything it owns except its
+	// audit entries, which outlive it.
+	DeleteTenant(ctx context.Context, id TenantID) error
+}
+
+// Users stores the directory's users.
+type Users interface {
+	// CreateUser inserts u (ID, Tenant and EmailNorm set by the caller);
+	// ErrConflict when the email or username is taken in the tenant,
+	// ErrNotFound when the tenant does not exist.
+	CreateUser(ctx context.Context, u *User) error
+	// InsertUsers is the bulk path (imports, seeding): all or nothing.
+	InsertUsers(ctx context.Context, tenant TenantID, users []User) error
+	GetUser(ctx context.Context, tenant TenantID, id string) (*User, error)
+	// GetUserByEmail looks up by the normalised email.
+	GetUserByEmail(ctx context.Context, tenant TenantID, emailNorm string) (*User, error)
+	// GetUserByUsername looks up by the normalised username.
+	GetUserByUsername(ctx context.Context, tenant TenantID, usernameNorm string) (*User, error)
+	UpdateUser(ctx context.Context, tenant TenantID, id string, fn func(*User) error) (*User, error)
+	// DeleteUser removes the user and its group memberships.
+	DeleteUser(ctx context.Context, tenant TenantID, id string) error
+	// SearchUsers answers users matching every set field of q, by id.
+	SearchUsers(ctx context.Context, tenant TenantID, q UserQuery) ([]User, error)
+	CountUsers(ctx context.Context, tenant TenantID) (int64, error)
+}
+
+// UserQuery filters SearchUsers; empty fields do not filter.
+type UserQuery struct {
+	EmailNorm    string
+	UsernameNorm string
+	Status       UserStatus
+	// GroupID keeps members of the group; with Transitive, also members of
+	// groups nested in it at any depth.
+	GroupID    string
+	Transitive bool
+	// AttrKey/AttrValue keep users whose attribute AttrKey (a top-level key)
+	// is the string AttrValue.
+	AttrKey   string
+	AttrValue string
+	// Prefix keeps users whose normalised email, normalised username, given
+	// name or family name starts with it (case-insensitive).
+	Prefix string
+	Page
+}
+
+// Groups stores groups and their members (users and nested groups).
+type Groups interface {
+	// CreateGroup inserts g; ErrConflict when the name is taken.
+	CreateGroup(ctx context.Context, g *Group) error
+	GetGroup(ctx context.Context, tenant TenantID, id string) (*Group, error)
+	ListGroups(ctx context.Context, tenant TenantID, p Page) ([]Group, error)
+	UpdateGroup(ctx context.Context, tenant TenantID, id string, fn func(*Group) error) (*Group, error)
+	// DeleteGroup removes the group and its memberships in both directions.
+	DeleteGroup(ctx context.Context, tenant TenantID, id string) error
+	// AddMember adds a user or a group to group groupID. ErrNotFound when
+	// either side is missing in the tenant, ErrConflict when already a
+	// member, ErrCycle when a group would contain itself at any depth.
+	AddMember(ctx context.Context, tenant TenantID, groupID string, m Member) error
+	// RemoveMember: ErrNotFound when m is not a direct member.
+	RemoveMember(ctx context.Context, tenant TenantID, groupID string, m Member) error
+	// ListMembers lists direct members, users and groups, by id.
+	ListMembers(ctx context.Context, tenant TenantID, groupID string, p Page) ([]Member, error)
+	// UserGroups lists the groups the user is a direct member of, or with
+	// transitive also every group that contains those, by id.
+	UserGroups(ctx context.Context, tenant TenantID, userID string, transitive bool) ([]Group, error)
+}
+
+// APIKeys stores management API keys (only their hashes).
+type APIKeys interface {
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// GetAPIKeyByHash finds a key by the hash of its token, in any tenant:
+	// it is how a request's tenant is learnt. ErrNotFound when none.
+	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, tenant TenantID) ([]APIKey, error)
+	UpdateAPIKey(ctx context.Context, tenant TenantID, id string, fn func(*APIKey) error) (*APIKey, error)
+	// TouchAPIKey records a use; at most once a minute is written.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+}
+
+// AuditLog stores the hash-chained audit log, one chain per tenant.
+type AuditLog interface {
+	// AppendAudit gives e the next sequence number of its tenant's chain,
+	// links it to the previous entry (PrevHash, Hash via e.ComputeHash) and
+	// stores it. Appends to one chain are serialised across processes.
+	AppendAudit(ctx context.Context, e *AuditEntry) error
+	// ListAudit answers entries newest first.
+	ListAudit(ctx context.Context, tenant TenantID, q AuditQuery) ([]AuditEntry, error)
+	// ScanAudit calls fn for every entry of the chain in sequence order.
+	ScanAudit(ctx context.Context, tenant TenantID, fn func(AuditEntry) error) error
+}
+
+// AuditQuery filters ListAudit; empty fields do not filter.
+type AuditQuery struct {
+	Action     string
+	ActorID    string
+	TargetType string
+	TargetID   string
+	Since      time.Time
+	Until      time.Time
+	// BeforeSeq pages backwards: entries with Seq < BeforeSeq (0: from the newest).
+	BeforeSeq int64
+	Limit     int
+}
+
+// SigningKeys stores a tenant's signing keys, private halves sealed.
+type SigningKeys interface {
+	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	ListSigningKeys(ctx context.Context, tenant TenantID) ([]SigningKey, error)
+	UpdateSigningKey(ctx context.Context, tenant TenantID, id string, fn func(*SigningKey) error) (*SigningKey, error)
+}

@@ -1,0 +1,30 @@
+package tenancy
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/credential"
+)
+
+// Settings is a tenant's policy document, stored as JSON on the tenant.
+type Settings struct {
+	PasswordPolicy credential.Policy `json:"password_policy"`
+}
+
+// DefaultSettings are a new tenant's settings.
+func DefaultSettings() Settings {
+	return Settings{PasswordPolicy: credential.DefaultPolicy()}
+}
+
+// ParseSettings decodes stored settings; absent fields keep their defaults.
+func ParseSettings(raw []byte) (Settings, error) {
+	s := DefaultSettings()
+	if len(raw) == 0 {
+		return s, nil
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return s, fmt.Errorf("tenancy: settings: %w", err)
+	}
+	return s, nil
+}
