@@ -314,4 +314,3 @@ func auditFields(u *store.User) map[string]any {
 		"has_password": u.PasswordHash != "",
 	}
 }
-
