@@ -112,3 +112,19 @@ func BenchmarkGetUserByEmail(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBaselineSelect1 is the floor every figure above is divided by in
+// docs/BENCHMARKS.md: one round trip through database/sql and the driver,
+// measured in the same run on the same machine.
+func BenchmarkBaselineSelect1(b *testing.B) {
+	for _, be := range benchBackends {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b)
+			ctx := context.Background()
+			timed(b, func(int) error {
+				var one int
+				return s.SQL().QueryRowContext(ctx, "SELECT 1").Scan(&one)
+			})
+		})
+	}
+}
