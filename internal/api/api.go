@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -34,10 +35,33 @@ func (a *API) Mount(mux *http.ServeMux) {
 	for _, rt := range a.routes() {
 		mux.Handle(rt.Method+" "+rt.Path, a.handle(rt))
 	}
-	// Anything else under /api/ is a JSON 404, not the HTML default.
+	// Anything else under /api/ is a JSON 404, not the HTML default, or a
+	// 405 when the path is a route's with another method. (This pattern
+	// matches every method, so the mux's own 405 never happens here.)
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusMethodNotAllowed, "method-not-allowed",
+				"Method not allowed", "This endpoint does not answer "+r.Method+"."))
+			return
+		}
 		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusNotFound, "not-found", "Not found", "No such endpoint."))
 	}))
+}
+
+// allowedMethods lists the methods whose route matches r's path.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); strings.HasPrefix(pattern, m+" ") ||
+			(m == http.MethodHead && strings.HasPrefix(pattern, http.MethodGet+" ")) {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // handle authenticates, authorises and runs one route, mapping its error.

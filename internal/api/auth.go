@@ -71,9 +71,8 @@ func (a *API) authorize(r *http.Request, rt route) (*call, error) {
 		}
 		return false
 	}
-	if rt.need == needPlatform && !c.platform() {
-		return nil, errPlatformOnly
-	}
+	// The tenant first: a platform-only route under another tenant's path
+	// (DELETE tenant) is 404 too, like every other tenant route.
 	if ref := r.PathValue("tenant"); ref != "" {
 		t, err := a.Tenants.Resolve(r.Context(), ref)
 		if err != nil {
@@ -83,6 +82,9 @@ func (a *API) authorize(r *http.Request, rt route) (*call, error) {
 			return nil, store.ErrNotFound
 		}
 		c.tenant = t
+	}
+	if rt.need == needPlatform && !c.platform() {
+		return nil, errPlatformOnly
 	}
 	switch {
 	case rt.need == needPlatform:

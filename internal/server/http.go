@@ -46,12 +46,18 @@ func (a *App) Handler() http.Handler {
 	})
 	mux.Handle("GET /metrics", reg.Handler())
 
-	var h http.Handler = mux
-	h = httpx.SecurityHeaders(h)
-	h = recoverer(a.Log, h)
-	h = accessLog(a.Log, h)
+	return middleware(a.Log, reg, maxInFlight, mux)
+}
+
+// middleware wraps h in what every response passes through. Request ids
+// and security headers are outermost so that every answer carries them,
+// the 429 of the in-flight limit included.
+func middleware(log *slog.Logger, reg *metrics.Registry, max int, h http.Handler) http.Handler {
+	h = recoverer(log, h)
+	h = accessLog(log, h)
 	h = reg.Middleware(h)
-	h = limitInFlight(maxInFlight, h)
+	h = limitInFlight(max, h)
+	h = httpx.SecurityHeaders(h)
 	return httpx.RequestIDs(h)
 }
 

@@ -65,6 +65,9 @@ func CheckSlug(c *valid.Collector, s string) {
 		c.Add("slug", "invalid", "A slug has lowercase letters, digits and dashes, starts with a letter and does not end with a dash.")
 	case reserved[s]:
 		c.Add("slug", "reserved", "This slug is reserved.")
+	case uuid.Validate(s) == nil:
+		// Resolve reads UUID-shaped references as ids.
+		c.Add("slug", "invalid", "A slug cannot have the form of a UUID.")
 	}
 }
 

@@ -1,0 +1,405 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+)
+
+// access is what a route demands, written down here independently of the
+// route table so that a change of either shows up as a failure.
+type access int
+
+const (
+	public         access = iota // no key at all
+	platformOnly                 // a platform key: admin, or read for GET
+	platformTenant               // a platform admin key, on a tenant path (DELETE tenant)
+	tenantRead                   // read or admin in the route's tenant (or platform)
+	tenantAdmin                  // admin in the route's tenant (or platform)
+	tenantAudit                  // audit:read or admin in the route's tenant (or platform)
+)
+
+// matrixRow is one operation of the API.
+type matrixRow struct {
+	method, path string
+	access       access
+	// fresh: the allowed request changes or destroys its target, so it
+	// gets targets of its own (denied requests use the shared ones, which
+	// must come out unchanged).
+	fresh bool
+	body  func(fx *fixture, n int) any
+}
+
+const tp = "/api/v1/tenants/{tenant}"
+
+// matrix must list every operation of openapi.json (TestAuthzMatrix checks).
+var matrix = []matrixRow{
+	{method: "GET", path: "/api/v1/openapi.json", access: public},
+
+	{method: "GET", path: "/api/v1/tenants", access: platformOnly},
+	{method: "POST", path: "/api/v1/tenants", access: platformOnly,
+		body: func(_ *fixture, n int) any { return map[string]string{"slug": fmt.Sprintf("new-%d", n), "name": "New"} }},
+	{method: "GET", path: tp, access: tenantRead},
+	{method: "PATCH", path: tp, access: tenantAdmin,
+		body: func(fx *fixture, _ int) any { return map[string]string{"name": fx.tenant.Name} }},
+	{method: "DELETE", path: tp, access: platformTenant, fresh: true},
+
+	{method: "GET", path: tp + "/users", access: tenantRead},
+	{method: "POST", path: tp + "/users", access: tenantAdmin,
+		body: func(_ *fixture, n int) any { return map[string]string{"email": fmt.Sprintf("new%d@example.com", n)} }},
+	{method: "GET", path: tp + "/users/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/users/{id}", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]string{"given_name": "Pat"} }},
+	{method: "DELETE", path: tp + "/users/{id}", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/users/{id}/groups", access: tenantRead},
+
+	{method: "GET", path: tp + "/groups", access: tenantRead},
+	{method: "POST", path: tp + "/groups", access: tenantAdmin,
+		body: func(_ *fixture, n int) any { return map[string]string{"name": fmt.Sprintf("new-group-%d", n)} }},
+	{method: "GET", path: tp + "/groups/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/groups/{id}", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]string{"description": "patched"} }},
+	{method: "DELETE", path: tp + "/groups/{id}", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/groups/{id}/members", access: tenantRead},
+	{method: "POST", path: tp + "/groups/{id}/members", access: tenantAdmin, fresh: true,
+		body: func(fx *fixture, _ int) any { return map[string]string{"user_id": fx.outsider.ID} }},
+	{method: "DELETE", path: tp + "/groups/{id}/members/{member}", access: tenantAdmin, fresh: true},
+
+	{method: "GET", path: tp + "/apikeys", access: tenantAdmin},
+	{method: "POST", path: tp + "/apikeys", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]any{"scopes": []string{"read"}} }},
+	{method: "PATCH", path: tp + "/apikeys/{id}", access: tenantAdmin, fresh: true,
+		body: func(*fixture, int) any { return map[string]any{} }},
+	{method: "DELETE", path: tp + "/apikeys/{id}", access: tenantAdmin, fresh: true},
+
+	{method: "GET", path: tp + "/audit", access: tenantAudit},
+	{method: "GET", path: tp + "/audit/verify", access: tenantAudit},
+
+	{method: "GET", path: "/api/v1/apikeys", access: platformOnly},
+	{method: "POST", path: "/api/v1/apikeys", access: platformOnly,
+		body: func(*fixture, int) any { return map[string]any{"scopes": []string{"read"}} }},
+	{method: "PATCH", path: "/api/v1/apikeys/{id}", access: platformOnly, fresh: true,
+		body: func(*fixture, int) any { return map[string]any{} }},
+	{method: "DELETE", path: "/api/v1/apikeys/{id}", access: platformOnly, fresh: true},
+	{method: "GET", path: "/api/v1/audit", access: platformOnly},
+	{method: "GET", path: "/api/v1/audit/verify", access: platformOnly},
+}
+
+// fixture is one set of real targets in a tenant.
+type fixture struct {
+	tenant      *store.Tenant
+	member      *store.User // in group
+	outsider    *store.User // in no group
+	group       *store.Group
+	tenantKey   string // id of a read key of tenant
+	platformKey string // id of a platform read key
+}
+
+func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
+	ta.t.Helper()
+	fx := &fixture{tenant: tn,
+		member:   ta.user(tn.ID, fmt.Sprintf("member%d@example.com", n)),
+		outsider: ta.user(tn.ID, fmt.Sprintf("outsider%d@example.com", n)),
+		group:    ta.group(tn.ID, fmt.Sprintf("group-%d", n)),
+	}
+	ta.addMember(tn.ID, fx.group.ID, fx.member.ID)
+	fx.tenantKey, _ = ta.keyWithID(tn.ID, tenancy.ScopeRead)
+	fx.platformKey, _ = ta.keyWithID(store.PlatformTenant, tenancy.ScopeRead)
+	return fx
+}
+
+// path fills the route's parameters with the fixture's ids; ref names the
+// tenant (its slug or its id).
+func (fx *fixture) path(route, ref string) string {
+	p := strings.ReplaceAll(route, "{tenant}", ref)
+	switch {
+	case strings.HasPrefix(route, "/api/v1/apikeys/"):
+		p = strings.ReplaceAll(p, "{id}", fx.platformKey)
+	case strings.Contains(route, "/apikeys/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.tenantKey)
+	case strings.Contains(route, "/users/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.member.ID)
+	case strings.Contains(route, "/groups/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.group.ID)
+	}
+	return strings.ReplaceAll(p, "{member}", fx.member.ID)
+}
+
+// who is the kind of caller.
+type who int
+
+const (
+	anonymous who = iota // no key, or one that does not authenticate
+	platformAdmin
+	platformRead
+	platformAuditRead
+	platformSCIM
+	ownAdmin // keys of the route's tenant
+	ownRead
+	ownAuditRead
+	ownSCIM
+	otherAdmin // admin of another tenant
+)
+
+type caller struct {
+	name string
+	who  who
+	auth string // Authorization header
+}
+
+const allowed = 0
+
+// expected is the status class the matrix demands: allowed (any 2xx),
+// 401, 403 or 404.
+func expected(a access, w who, method string) int {
+	read := method == http.MethodGet || method == http.MethodHead
+	switch {
+	case a == public:
+		return allowed
+	case w == anonymous:
+		return http.StatusUnauthorized
+	case a == platformOnly:
+		if w == platformAdmin || (w == platformRead && read) {
+			return allowed
+		}
+		return http.StatusForbidden
+	case w == otherAdmin:
+		// Tenant routes: other tenants do not exist from where it stands.
+		return http.StatusNotFound
+	case a == platformTenant:
+		if w == platformAdmin {
+			return allowed
+		}
+		return http.StatusForbidden
+	case w == platformAdmin || w == ownAdmin:
+		return allowed
+	case a == tenantRead && read && (w == platformRead || w == ownRead):
+		return allowed
+	case a == tenantAudit && read && (w == platformAuditRead || w == ownAuditRead):
+		return allowed
+	}
+	return http.StatusForbidden
+}
+
+// problemKeys are the only members a refusal may carry: no data.
+var problemKeys = []string{"type", "title", "status", "detail", "instance", "request_id"}
+
+func TestAuthzMatrix(t *testing.T) {
+	forEachBackend(t, testAuthzMatrix)
+}
+
+func testAuthzMatrix(t *testing.T, be backend) {
+	ta := newTestApp(t, be)
+	ctx := context.Background()
+
+	// Every operation of the document has a row, and every row is one.
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	res := ta.get("/api/v1/openapi.json", "")
+	if res.status != http.StatusOK {
+		t.Fatalf("openapi.json: %s", res)
+	}
+	if err := json.Unmarshal(res.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	ops := 0
+	for path, item := range doc.Paths {
+		for m := range item {
+			if !slices.Contains([]string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}, m) {
+				continue
+			}
+			ops++
+			if !slices.ContainsFunc(matrix, func(r matrixRow) bool {
+				return r.method == strings.ToUpper(m) && r.path == path
+			}) {
+				t.Errorf("operation %s %s has no row in the authorization matrix", strings.ToUpper(m), path)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range matrix {
+		k := r.method + " " + r.path
+		if seen[k] {
+			t.Errorf("matrix row %s twice", k)
+		}
+		seen[k] = true
+		if _, ok := doc.Paths[r.path][strings.ToLower(r.method)]; !ok {
+			t.Errorf("matrix row %s is not an operation of openapi.json", k)
+		}
+	}
+	if len(matrix) != ops {
+		t.Fatalf("matrix has %d rows, openapi.json %d operations", len(matrix), ops)
+	}
+
+	// Tenant a is the target; b is another tenant.
+	a, b := ta.tenant("tenant-a"), ta.tenant("tenant-b")
+	shared := ta.fixture(a, 0)
+	ta.fixture(b, 1000)
+
+	revokedID, revoked := ta.keyWithID(a.ID, tenancy.ScopeAdmin)
+	if _, err := ta.Tenants.RevokeAPIKey(ctx, testActor, a.ID, revokedID); err != nil {
+		t.Fatal(err)
+	}
+	soon := time.Now().Add(time.Hour)
+	ek, expired, err := ta.Tenants.CreateAPIKey(ctx, testActor, a.ID, tenancy.NewAPIKey{Scopes: []string{"admin"}, ExpiresAt: &soon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.Tenants.ExpireAPIKey(ctx, testActor, a.ID, ek.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	pRevokedID, pRevoked := ta.keyWithID(store.PlatformTenant, tenancy.ScopeAdmin)
+	if _, err := ta.Tenants.RevokeAPIKey(ctx, testActor, store.PlatformTenant, pRevokedID); err != nil {
+		t.Fatal(err)
+	}
+	unknown := make([]byte, 32)
+	rand.Read(unknown)
+
+	bearer := func(tok string) string { return "Bearer " + tok }
+	pAdmin := ta.key(store.PlatformTenant, "admin")
+	callers := []caller{
+		{"no token", anonymous, ""},
+		{"basic auth", anonymous, "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:admin"))},
+		{"empty bearer", anonymous, "Bearer "},
+		{"malformed token", anonymous, "Bearer not-a-token"},
+		{"unknown token", anonymous, bearer(tenancy.TokenPrefix + base64.RawURLEncoding.EncodeToString(unknown))},
+		{"revoked key", anonymous, bearer(revoked)},
+		{"expired key", anonymous, bearer(expired)},
+		{"revoked platform key", anonymous, bearer(pRevoked)},
+		{"platform admin", platformAdmin, bearer(pAdmin)},
+		{"platform read", platformRead, bearer(ta.key(store.PlatformTenant, "read"))},
+		{"platform audit:read", platformAuditRead, bearer(ta.key(store.PlatformTenant, "audit:read"))},
+		{"platform scim", platformSCIM, bearer(ta.key(store.PlatformTenant, "scim"))},
+		{"tenant admin", ownAdmin, bearer(ta.key(a.ID, "admin"))},
+		{"tenant read", ownRead, bearer(ta.key(a.ID, "read"))},
+		{"tenant audit:read", ownAuditRead, bearer(ta.key(a.ID, "audit:read"))},
+		{"tenant scim", ownSCIM, bearer(ta.key(a.ID, "scim"))},
+		{"other tenant admin", otherAdmin, bearer(ta.key(b.ID, "admin"))},
+	}
+
+	n := 1
+	for _, row := range matrix {
+		methods := []string{row.method}
+		if row.method == http.MethodGet {
+			methods = append(methods, http.MethodHead) // a GET route answers HEAD alike
+		}
+		for _, method := range methods {
+			var unauthBody []byte
+			for ci, c := range callers {
+				n++
+				want := expected(row.access, c.who, method)
+				fx := shared
+				if row.fresh && want == allowed {
+					tn := a
+					if row.access == platformTenant {
+						tn = ta.tenant(fmt.Sprintf("doomed-%d", n))
+					}
+					fx = ta.fixture(tn, n)
+				}
+				ref := fx.tenant.Slug
+				if c.who != anonymous && ci%2 == 1 {
+					ref = string(fx.tenant.ID) // by id as well as by slug
+				}
+				rq := request{method: method, path: fx.path(row.path, ref), auth: c.auth,
+					header: map[string]string{"X-Request-Id": "authz-matrix"}}
+				if row.body != nil {
+					rq.body = row.body(fx, n)
+				}
+				res := ta.do(rq)
+				desc := fmt.Sprintf("%s %s as %s", method, rq.path, c.name)
+				checkOutcome(t, desc, want, method, res)
+				if want == http.StatusUnauthorized && method != http.MethodHead {
+					// Same answer for every way of not being authenticated.
+					if unauthBody == nil {
+						unauthBody = res.body
+					} else if string(res.body) != string(unauthBody) {
+						t.Errorf("%s: 401 body %s differs from %s", desc, res.body, unauthBody)
+					}
+				}
+			}
+		}
+	}
+
+	// Refused requests changed nothing.
+	if _, err := ta.Tenants.Resolve(ctx, a.Slug); err != nil {
+		t.Errorf("tenant a after the matrix: %v", err)
+	}
+	if _, err := ta.Directory.GetUser(ctx, a.ID, shared.member.ID); err != nil {
+		t.Errorf("shared user after the matrix: %v", err)
+	}
+	if _, err := ta.Directory.GetGroup(ctx, a.ID, shared.group.ID); err != nil {
+		t.Errorf("shared group after the matrix: %v", err)
+	}
+	ms, err := ta.Directory.ListMembers(ctx, a.ID, shared.group.ID, store.Page{})
+	if err != nil || len(ms) != 1 || ms[0].ID != shared.member.ID {
+		t.Errorf("shared group members after the matrix: %v, %v", ms, err)
+	}
+	for _, k := range []struct {
+		tenant store.TenantID
+		id     string
+	}{{a.ID, shared.tenantKey}, {store.PlatformTenant, shared.platformKey}} {
+		ks, err := ta.Tenants.ListAPIKeys(ctx, k.tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(ks, func(x store.APIKey) bool { return x.ID == k.id })
+		if i < 0 || ks[i].RevokedAt != nil || ks[i].ExpiresAt != nil {
+			t.Errorf("shared key %s after the matrix: %+v", k.id, ks)
+		}
+	}
+	// And the audit chains of everything that was allowed are intact.
+	for _, ref := range []string{a.Slug, b.Slug} {
+		var v struct{ Intact bool }
+		res := ta.get("/api/v1/tenants/"+ref+"/audit/verify", pAdmin)
+		if err := json.Unmarshal(res.body, &v); err != nil || !v.Intact {
+			t.Errorf("audit chain of %s: %s", ref, res)
+		}
+	}
+}
+
+// checkOutcome compares a response with the matrix's demand.
+func checkOutcome(t *testing.T, desc string, want int, method string, res *response) {
+	t.Helper()
+	if want == allowed {
+		if res.status < 200 || res.status > 299 {
+			t.Errorf("%s: %s, want 2xx", desc, res)
+		}
+		return
+	}
+	if res.status != want {
+		t.Errorf("%s: %s, want %d", desc, res, want)
+		return
+	}
+	if want == http.StatusUnauthorized {
+		if got := res.header.Get("WWW-Authenticate"); got != `Bearer realm="gatehouse"` {
+			t.Errorf("%s: WWW-Authenticate = %q", desc, got)
+		}
+	}
+	if res.header.Get("ETag") != "" || res.header.Get("Location") != "" {
+		t.Errorf("%s: refusal carries ETag/Location: %v", desc, res.header)
+	}
+	if method == http.MethodHead {
+		return
+	}
+	p := res.problem(t)
+	kind := map[int]string{401: "unauthenticated", 403: "forbidden", 404: "not-found"}[want]
+	if p["type"] != "urn:gatehouse:problem:"+kind {
+		t.Errorf("%s: problem type %v, want %s", desc, p["type"], kind)
+	}
+	for k := range p {
+		if !slices.Contains(problemKeys, k) {
+			t.Errorf("%s: refusal carries %q: %s", desc, k, res.body)
+		}
+	}
+}
