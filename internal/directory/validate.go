@@ -3,6 +3,8 @@ package directory
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -101,10 +103,8 @@ func checkAttributes(c *valid.Collector, raw json.RawMessage) {
 		c.Add("attributes", "too_long", "Attributes take at most 16 KiB of JSON.")
 		return
 	}
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
+	v, err := decodeOne(raw)
+	if err != nil {
 		c.Add("attributes", "invalid", "Attributes must be a JSON object.")
 		return
 	}
@@ -141,16 +141,33 @@ func walkAttr(v any, depth int) string {
 	return ""
 }
 
+// decodeOne decodes exactly one JSON value. Numbers stay json.Number, so
+// they survive a decode and re-encode digit for digit (float64 would turn
+// 9007199254740993 into 9007199254740992).
+func decodeOne(raw []byte) (any, error) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the JSON value")
+	}
+	return v, nil
+}
+
 // mergePatch applies an RFC 7396 JSON merge patch to a JSON object.
 func mergePatch(doc, patch json.RawMessage) (json.RawMessage, error) {
-	var d, p any
 	if len(doc) == 0 {
 		doc = json.RawMessage("{}")
 	}
-	if err := json.Unmarshal(doc, &d); err != nil {
+	d, err := decodeOne(doc)
+	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(patch, &p); err != nil {
+	p, err := decodeOne(patch)
+	if err != nil {
 		return nil, err
 	}
 	return json.Marshal(merge(d, p))

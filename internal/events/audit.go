@@ -99,7 +99,7 @@ type VerifyResult struct {
 }
 
 // Verify recomputes tenant's chain from its first entry: sequence numbers
-// without gaps, each entry linked to the previous hash, each hash matching
+// from 1 without gaps, each entry linked to the previous hash, each hash matching
 // the entry's content.
 func Verify(ctx context.Context, log store.AuditLog, tenant store.TenantID) (VerifyResult, error) {
 	var res VerifyResult
@@ -108,7 +108,18 @@ func Verify(ctx context.Context, log store.AuditLog, tenant store.TenantID) (Ver
 		bad = true
 		res.BrokenSeq, res.BrokenID, res.Reason = e.Seq, e.ID, reason
 	}
-	err := log.ScanAudit(ctx, tenant, func(e store.AuditEntry) error {
+	// ScanAudit walks from seq 1 up, so an entry renumbered to 0 or below
+	// is never visited: moving the newest entry there would leave a chain
+	// that checks out. Such an entry sorts first, so it is the break.
+	low, err := log.ListAudit(ctx, tenant, store.AuditQuery{BeforeSeq: 1, Limit: 1})
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	if len(low) > 0 {
+		broken(low[0], fmt.Sprintf("sequence %d is below 1: the entry was renumbered", low[0].Seq))
+		return res, nil
+	}
+	err = log.ScanAudit(ctx, tenant, func(e store.AuditEntry) error {
 		if bad {
 			return nil
 		}

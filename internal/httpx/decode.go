@@ -23,18 +23,24 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error 
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
-			return badJSON("", "The body holds more than one JSON value.")
-		}
-		return nil
-	}
 	var (
 		maxErr  *http.MaxBytesError
 		synErr  *json.SyntaxError
 		typeErr *json.UnmarshalTypeError
 	)
+	err := dec.Decode(v)
+	if err == nil {
+		// Reading on past the value also enforces max: a body that is too
+		// large is a 413 even when the excess is trailing whitespace.
+		_, extra := dec.Token()
+		switch {
+		case extra == io.EOF:
+			return nil
+		case !errors.As(extra, &maxErr):
+			return badJSON("", "The body holds more than one JSON value.")
+		}
+		err = extra
+	}
 	switch {
 	case errors.As(err, &maxErr):
 		return NewProblem(http.StatusRequestEntityTooLarge, "body-too-large",
@@ -44,8 +50,11 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error 
 	case errors.As(err, &synErr), errors.Is(err, io.ErrUnexpectedEOF):
 		return badJSON("", "The body is not valid JSON.")
 	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		return badJSON(field, fmt.Sprintf("Field %q must be of type %s.", field, jsonType(typeErr.Type.Kind().String())))
+		field, want := typeErr.Field, jsonType(typeErr.Type.Kind().String())
+		if field == "" { // the body itself, e.g. an array where an object belongs
+			return badJSON("", fmt.Sprintf("The body must be a JSON %s.", want))
+		}
+		return badJSON(field, fmt.Sprintf("Field %q must be of type %s.", field, want))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return badJSON(field, fmt.Sprintf("Field %q is not known.", field))
