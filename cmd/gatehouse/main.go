@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"serve":   {"run the server", runServe},
 	"migrate": {"apply database migrations and exit", runMigrate},
 	"apikey":  {"create, list, expire and revoke management API keys", runAPIKey},
+	"client":  {"create, list and delete OAuth / OpenID Connect clients", runClient},
 	"tenant":  {"create and list tenants", runTenant},
 	"audit":   {"verify a tenant's audit chain", runAudit},
 }

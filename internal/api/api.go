@@ -1,6 +1,7 @@
 // Package api is the management REST API under /api/v1: tenants, users,
-// groups, API keys and the audit log, authenticated by API keys, errors as
-// RFC 9457 problem+json. Handlers return errors; one adapter maps them.
+// groups, OAuth clients, API keys and the audit log, authenticated by API
+// keys, errors as RFC 9457 problem+json. Handlers return errors; one
+// adapter maps them.
 package api
 
 import (
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
@@ -21,6 +23,7 @@ import (
 type API struct {
 	Tenants      *tenancy.Service
 	Directory    *directory.Service
+	Clients      *oauthclient.Service
 	Audit        store.AuditLog
 	Log          *slog.Logger
 	MaxBodyBytes int64

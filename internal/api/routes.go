@@ -44,6 +44,13 @@ func (a *API) routes() []route {
 		{http.MethodPatch, t + "/apikeys/{id}", needAdmin, a.expireKey},
 		{http.MethodDelete, t + "/apikeys/{id}", needAdmin, a.revokeKey},
 
+		{http.MethodGet, t + "/clients", needRead, a.listClients},
+		{http.MethodPost, t + "/clients", needAdmin, a.createClient},
+		{http.MethodGet, t + "/clients/{id}", needRead, a.getClient},
+		{http.MethodPatch, t + "/clients/{id}", needAdmin, a.updateClient},
+		{http.MethodDelete, t + "/clients/{id}", needAdmin, a.deleteClient},
+		{http.MethodPost, t + "/clients/{id}/secret", needAdmin, a.rotateClientSecret},
+
 		{http.MethodGet, t + "/audit", needAudit, a.listAudit},
 		{http.MethodGet, t + "/audit/verify", needAudit, a.verifyAudit},
 

@@ -97,8 +97,9 @@ func TestSQLStaysInStore(t *testing.T) {
 // the SQL store; the store depends on no service.
 func TestLayers(t *testing.T) {
 	services := []string{"internal/directory", "internal/tenancy", "internal/events", "internal/keys",
-		"internal/credential", "internal/seal", "internal/valid", "internal/store"}
-	surfaces := []string{"internal/api", "internal/httpx"}
+		"internal/credential", "internal/seal", "internal/valid", "internal/store", "internal/oauthclient",
+		"internal/flow", "internal/session"}
+	surfaces := []string{"internal/api", "internal/httpx", "internal/oidc", "internal/web"}
 	for _, p := range loadPackages(t) {
 		for _, s := range services {
 			if p.dir == s && (p.imports["net/http"] || p.imports[module+"internal/httpx"] || p.imports[module+"internal/api"]) {

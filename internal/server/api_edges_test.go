@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"slices"
@@ -45,6 +46,10 @@ func TestCrossTenantIDs(t *testing.T) {
 				{method: "DELETE", path: pa + "/apikeys/" + fb.tenantKey},
 				{method: "PATCH", path: pa + "/apikeys/" + fb.platformKey, body: map[string]any{}},
 				{method: "DELETE", path: pa + "/apikeys/" + fb.platformKey},
+				{method: "GET", path: pa + "/clients/" + fb.client.ID},
+				{method: "PATCH", path: pa + "/clients/" + fb.client.ID, body: map[string]string{"name": "X"}},
+				{method: "DELETE", path: pa + "/clients/" + fb.client.ID},
+				{method: "POST", path: pa + "/clients/" + fb.client.ID + "/secret"},
 			} {
 				rq.auth = "Bearer " + tok
 				res := ta.do(rq)
@@ -78,6 +83,10 @@ func TestCrossTenantIDs(t *testing.T) {
 		}
 		if ms, _ := ta.Directory.ListMembers(ctx, a.ID, fa.group.ID, store.Page{}); len(ms) != 1 {
 			t.Errorf("A's group members: %v", ms)
+		}
+		if cl, err := ta.Clients.GetClient(ctx, b.ID, fb.client.ID); err != nil || cl.Name != fb.client.Name ||
+			!bytes.Equal(cl.SecretHash, fb.client.SecretHash) {
+			t.Errorf("B's client: %+v, %v", cl, err)
 		}
 		for tn, id := range map[store.TenantID]string{b.ID: fb.tenantKey, a.ID: fa.tenantKey, store.PlatformTenant: fb.platformKey} {
 			ks, _ := ta.Tenants.ListAPIKeys(ctx, tn)
@@ -149,6 +158,10 @@ func TestMalformedIDs(t *testing.T) {
 				{method: "DELETE", path: pa + "/apikeys/" + id},
 				{method: "PATCH", path: "/api/v1/apikeys/" + id, body: map[string]any{}},
 				{method: "DELETE", path: "/api/v1/apikeys/" + id},
+				{method: "GET", path: pa + "/clients/" + id},
+				{method: "PATCH", path: pa + "/clients/" + id, body: map[string]string{"name": "X"}},
+				{method: "DELETE", path: pa + "/clients/" + id},
+				{method: "POST", path: pa + "/clients/" + id + "/secret"},
 			} {
 				rq.auth = tok
 				res := ta.do(rq)

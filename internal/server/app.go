@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -32,8 +33,11 @@ type App struct {
 	DB        *sqlstore.DB
 	Tenants   *tenancy.Service
 	Directory *directory.Service
+	Clients   *oauthclient.Service
 	Audit     *events.Recorder
 	Keys      *keys.Manager
+	// masterKey also seeds the OpenID library's internal encryption key.
+	masterKey []byte
 }
 
 // Open connects to the database (applying migrations), loads or creates the
@@ -70,9 +74,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	rec := &events.Recorder{Now: now}
 	km := &keys.Manager{Sealer: sealer, Now: now}
 	return &App{
-		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km,
+		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, masterKey: key,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
+		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -82,6 +83,17 @@ var matrix = []matrixRow{
 		body: func(*fixture, int) any { return map[string]any{} }},
 	{method: "DELETE", path: tp + "/apikeys/{id}", access: tenantAdmin, fresh: true},
 
+	{method: "GET", path: tp + "/clients", access: tenantRead},
+	{method: "POST", path: tp + "/clients", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"name": fmt.Sprintf("new-client-%d", n), "redirect_uris": []string{"https://app.example.com/cb"}}
+		}},
+	{method: "GET", path: tp + "/clients/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/clients/{id}", access: tenantAdmin,
+		body: func(fx *fixture, _ int) any { return map[string]string{"name": fx.client.Name} }},
+	{method: "DELETE", path: tp + "/clients/{id}", access: tenantAdmin, fresh: true},
+	{method: "POST", path: tp + "/clients/{id}/secret", access: tenantAdmin, fresh: true},
+
 	{method: "GET", path: tp + "/audit", access: tenantAudit},
 	{method: "GET", path: tp + "/audit/verify", access: tenantAudit},
 
@@ -101,8 +113,9 @@ type fixture struct {
 	member      *store.User // in group
 	outsider    *store.User // in no group
 	group       *store.Group
-	tenantKey   string // id of a read key of tenant
-	platformKey string // id of a platform read key
+	client      *store.Client // a confidential client with a secret
+	tenantKey   string        // id of a read key of tenant
+	platformKey string        // id of a platform read key
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -111,6 +124,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 		member:   ta.user(tn.ID, fmt.Sprintf("member%d@example.com", n)),
 		outsider: ta.user(tn.ID, fmt.Sprintf("outsider%d@example.com", n)),
 		group:    ta.group(tn.ID, fmt.Sprintf("group-%d", n)),
+		client:   ta.client(tn.ID, fmt.Sprintf("client-%d", n)),
 	}
 	ta.addMember(tn.ID, fx.group.ID, fx.member.ID)
 	fx.tenantKey, _ = ta.keyWithID(tn.ID, tenancy.ScopeRead)
@@ -131,6 +145,8 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(p, "{id}", fx.member.ID)
 	case strings.Contains(route, "/groups/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.group.ID)
+	case strings.Contains(route, "/clients/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.client.ID)
 	}
 	return strings.ReplaceAll(p, "{member}", fx.member.ID)
 }
@@ -344,6 +360,12 @@ func testAuthzMatrix(t *testing.T, be backend) {
 	ms, err := ta.Directory.ListMembers(ctx, a.ID, shared.group.ID, store.Page{})
 	if err != nil || len(ms) != 1 || ms[0].ID != shared.member.ID {
 		t.Errorf("shared group members after the matrix: %v, %v", ms, err)
+	}
+	// (Allowed PATCHes of the shared client keep its name; rotations and
+	// deletions that are allowed get clients of their own.)
+	if cl, err := ta.Clients.GetClient(ctx, a.ID, shared.client.ID); err != nil ||
+		cl.Name != shared.client.Name || len(cl.SecretHash) == 0 || !bytes.Equal(cl.SecretHash, shared.client.SecretHash) {
+		t.Errorf("shared client after the matrix: %+v, %v", cl, err)
 	}
 	for _, k := range []struct {
 		tenant store.TenantID

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -147,6 +148,17 @@ func (ta *testApp) group(tenant store.TenantID, name string) *store.Group {
 		ta.t.Fatalf("CreateGroup(%s): %v", name, err)
 	}
 	return g
+}
+
+// client registers a confidential client of tenant (it has a secret).
+func (ta *testApp) client(tenant store.TenantID, name string) *store.Client {
+	ta.t.Helper()
+	c, _, err := ta.Clients.CreateClient(context.Background(), testActor, tenant, oauthclient.NewClient{
+		Name: name, RedirectURIs: []string{"https://app.example.com/cb"}})
+	if err != nil {
+		ta.t.Fatalf("CreateClient(%s): %v", name, err)
+	}
+	return c
 }
 
 func (ta *testApp) addMember(tenant store.TenantID, groupID, userID string) {

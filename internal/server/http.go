@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/api"
@@ -28,7 +29,7 @@ func (a *App) Handler() http.Handler {
 
 	mux := http.NewServeMux()
 	(&api.API{
-		Tenants: a.Tenants, Directory: a.Directory, Audit: a.DB.Audit(), Log: a.Log,
+		Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Audit: a.DB.Audit(), Log: a.Log,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now,
 	}).Mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +46,11 @@ func (a *App) Handler() http.Handler {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
 	})
 	mux.Handle("GET /metrics", reg.Handler())
+	if err := a.mountLogin(mux); err != nil {
+		// Only a programming error in the provider's fixed configuration
+		// gets here; nothing the operator sets can.
+		panic(err)
+	}
 
 	return middleware(a.Log, reg, maxInFlight, mux)
 }
@@ -69,6 +75,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", a.Config.Addr, err)
 	}
+	a.Config.PublicURL = boundPublicURL(a.Config.PublicURL, ln.Addr().String())
 	hc := a.Config.HTTP
 	srv := &http.Server{
 		Handler:           a.Handler(),
@@ -117,4 +124,19 @@ func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "or, for every tenant:\n  gatehouse apikey create --platform --scopes admin\n")
 	}
 	return nil
+}
+
+// boundPublicURL replaces a port of 0 in the public URL (the default public
+// URL of an addr with port 0) by the port actually bound.
+func boundPublicURL(public, bound string) string {
+	u, err := url.Parse(public)
+	if err != nil || u.Port() != "0" {
+		return public
+	}
+	_, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return public
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), port)
+	return u.String()
 }

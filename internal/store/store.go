@@ -21,6 +21,8 @@ type Repos interface {
 	APIKeys() APIKeys
 	Audit() AuditLog
 	SigningKeys() SigningKeys
+	// OAuth answers the OpenID provider's aggregates (oauth.go).
+	OAuth() OAuthRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in

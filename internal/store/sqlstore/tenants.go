@@ -127,7 +127,9 @@ WHERE id = $6 AND version = $7`,
 }
 
 // DeleteTenant removes the tenant; the foreign keys cascade to its users,
-// groups, memberships and signing keys. API keys have no foreign key (the
+// groups, memberships and signing keys, and to the OpenID provider's
+// clients, authorization requests, tokens, sessions, consents and device
+// codes. API keys and throttle counters have no foreign key (the
 // platform's are no tenant's) and go explicitly. Audit entries and the
 // chain head stay: the log outlives its tenant.
 func (r tenantRepo) DeleteTenant(ctx context.Context, id store.TenantID) error {
@@ -141,6 +143,9 @@ func (r tenantRepo) DeleteTenant(ctx context.Context, id store.TenantID) error {
 		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM api_keys WHERE tenant_id = $1`, string(id)); err != nil {
 			return wrapErr("delete tenant api keys", err)
+		}
+		if _, err := q.ExecContext(ctx, `DELETE FROM throttle WHERE tenant_id = $1`, string(id)); err != nil {
+			return wrapErr("delete tenant throttle", err)
 		}
 		return nil
 	})

@@ -1,0 +1,163 @@
+package api
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// clientOut is an OAuth client as the API shows it: never the secret's
+// hash; the secret itself only in the answer that created it.
+type clientOut struct {
+	ClientID                     string            `json:"client_id"`
+	Name                         string            `json:"name"`
+	Public                       bool              `json:"public"`
+	ThirdParty                   bool              `json:"third_party"`
+	TokenEndpointAuthMethod      string            `json:"token_endpoint_auth_method"`
+	RedirectURIs                 []string          `json:"redirect_uris"`
+	PostLogoutRedirectURIs       []string          `json:"post_logout_redirect_uris"`
+	GrantTypes                   []string          `json:"grant_types"`
+	Scopes                       []string          `json:"scopes"`
+	IDTokenSignedResponseAlg     string            `json:"id_token_signed_response_alg"`
+	AccessTokenSignedResponseAlg string            `json:"access_token_signed_response_alg"`
+	AccessTokenTTL               int64             `json:"access_token_ttl"`
+	IDTokenTTL                   int64             `json:"id_token_ttl"`
+	RefreshTokenTTL              int64             `json:"refresh_token_ttl"`
+	BackchannelLogoutURI         string            `json:"backchannel_logout_uri,omitempty"`
+	JWKS                         json.RawMessage   `json:"jwks,omitempty"`
+	ClaimMappings                map[string]string `json:"claim_mappings"`
+	HasSecret                    bool              `json:"has_secret"`
+	Version                      int64             `json:"version"`
+	CreatedAt                    time.Time         `json:"created_at"`
+	UpdatedAt                    time.Time         `json:"updated_at"`
+	// ClientSecret is present only in the answers to create and rotate.
+	ClientSecret string `json:"client_secret,omitempty"`
+}
+
+func clientJSON(c *store.Client) clientOut {
+	list := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	cm := maps.Clone(c.ClaimMappings)
+	if cm == nil {
+		cm = map[string]string{}
+	}
+	return clientOut{
+		ClientID: c.ID, Name: c.Name, Public: c.Public, ThirdParty: c.ThirdParty,
+		TokenEndpointAuthMethod: c.AuthMethod, RedirectURIs: list(c.RedirectURIs),
+		PostLogoutRedirectURIs: list(c.PostLogoutRedirectURIs), GrantTypes: list(c.GrantTypes),
+		Scopes: list(c.Scopes), IDTokenSignedResponseAlg: c.IDTokenAlg,
+		AccessTokenSignedResponseAlg: c.AccessTokenAlg,
+		AccessTokenTTL:               int64(c.AccessTokenTTL / time.Second),
+		IDTokenTTL:                   int64(c.IDTokenTTL / time.Second),
+		RefreshTokenTTL:              int64(c.RefreshTokenTTL / time.Second),
+		BackchannelLogoutURI:         c.BackchannelLogoutURI, JWKS: slices.Clone(c.JWKS),
+		ClaimMappings: cm, HasSecret: len(c.SecretHash) > 0, Version: c.Version,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+}
+
+func clientID(c *store.Client) string { return c.ID }
+
+func (a *API) listClients(w http.ResponseWriter, r *http.Request, c *call) error {
+	p, err := page(r)
+	if err != nil {
+		return err
+	}
+	cs, err := a.Clients.ListClients(r.Context(), c.tenant.ID, p)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, makeList(p, cs, clientID, clientJSON))
+	return nil
+}
+
+func (a *API) createClient(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in oauthclient.NewClient
+	if err := a.decode(w, r, &in); err != nil {
+		return err
+	}
+	cl, secret, err := a.Clients.CreateClient(r.Context(), c.actor, c.tenant.ID, in)
+	if err != nil {
+		return err
+	}
+	out := clientJSON(cl)
+	out.ClientSecret = secret
+	w.Header().Set("Location", "/api/v1/tenants/"+c.tenant.Slug+"/clients/"+cl.ID)
+	w.Header().Set("ETag", etag(cl.Version))
+	httpx.WriteJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (a *API) getClient(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	cl, err := a.Clients.GetClient(r.Context(), c.tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(cl.Version))
+	httpx.WriteJSON(w, http.StatusOK, clientJSON(cl))
+	return nil
+}
+
+func (a *API) updateClient(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	var in oauthclient.ClientPatch
+	if err := a.decode(w, r, &in); err != nil {
+		return err
+	}
+	cl, err := a.Clients.UpdateClient(r.Context(), c.actor, c.tenant.ID, id, version, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(cl.Version))
+	httpx.WriteJSON(w, http.StatusOK, clientJSON(cl))
+	return nil
+}
+
+func (a *API) deleteClient(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := a.Clients.DeleteClient(r.Context(), c.actor, c.tenant.ID, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) rotateClientSecret(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	cl, secret, err := a.Clients.RotateSecret(r.Context(), c.actor, c.tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	out := clientJSON(cl)
+	out.ClientSecret = secret
+	w.Header().Set("ETag", etag(cl.Version))
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}

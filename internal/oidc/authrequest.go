@@ -1,0 +1,51 @@
+package oidc
+
+import (
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// authRequest adapts a stored authorization request to op.AuthRequest.
+type authRequest struct {
+	r *store.AuthRequest
+}
+
+var _ op.AuthRequest = authRequest{}
+
+func (a authRequest) GetID() string { return a.r.ID }
+
+// GetACR: "1" is a password login (one factor); MFA raises it later.
+func (a authRequest) GetACR() string        { return acrFor(a.r.AMR) }
+func (a authRequest) GetAMR() []string      { return a.r.AMR }
+func (a authRequest) GetAudience() []string { return []string{a.r.ClientID} }
+func (a authRequest) GetAuthTime() time.Time {
+	return a.r.AuthTime
+}
+func (a authRequest) GetClientID() string { return a.r.ClientID }
+func (a authRequest) GetCodeChallenge() *oidc.CodeChallenge {
+	if a.r.CodeChallenge == "" {
+		return nil
+	}
+	return &oidc.CodeChallenge{Challenge: a.r.CodeChallenge, Method: oidc.CodeChallengeMethod(a.r.CodeChallengeMethod)}
+}
+func (a authRequest) GetNonce() string                   { return a.r.Nonce }
+func (a authRequest) GetRedirectURI() string             { return a.r.RedirectURI }
+func (a authRequest) GetResponseType() oidc.ResponseType { return oidc.ResponseType(a.r.ResponseType) }
+func (a authRequest) GetResponseMode() oidc.ResponseMode { return oidc.ResponseMode(a.r.ResponseMode) }
+func (a authRequest) GetScopes() []string                { return a.r.Scopes }
+func (a authRequest) GetState() string                   { return a.r.State }
+func (a authRequest) GetSubject() string                 { return a.r.UserID }
+func (a authRequest) Done() bool                         { return a.r.Done }
+
+// acrFor maps the methods used to an ACR value: "mfa" when two kinds of
+// factor were used, "1" otherwise.
+func acrFor(amr []string) string {
+	if len(amr) > 1 {
+		return "mfa"
+	}
+	return "1"
+}

@@ -1,0 +1,265 @@
+// Package oidc is each tenant's OAuth 2 / OpenID Connect provider, built on
+// zitadel/oidc's op package. One provider serves every tenant: the tenant
+// comes from the /t/{tenant} path, and with it the issuer, keys and
+// clients. Nothing here talks SQL; it goes through internal/store.
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+)
+
+// Config builds a Provider.
+type Config struct {
+	Store     store.Store
+	Tenants   *tenancy.Service
+	Sessions  *session.Service
+	Keys      *keys.Manager
+	Log       *slog.Logger
+	PublicURL string
+	// MasterKey seeds the library's internal encryption key (it encrypts
+	// nothing we hand out: codes and tokens are ours).
+	MasterKey []byte
+	Now       func() time.Time
+	// SessionCookie names the browser session cookie of a tenant slug.
+	SessionCookie func(slug string) string
+}
+
+// Provider is the OpenID provider of every tenant.
+type Provider struct {
+	store     store.Store
+	tenants   *tenancy.Service
+	sessions  *session.Service
+	keys      *keyRing
+	log       *slog.Logger
+	publicURL string
+	now       func() time.Time
+	cookie    func(slug string) string
+	storage   *storage
+	handler   http.Handler
+}
+
+// New builds the provider.
+func New(cfg Config) (*Provider, error) {
+	p := &Provider{
+		store: cfg.Store, tenants: cfg.Tenants, sessions: cfg.Sessions, log: cfg.Log,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), cookie: cfg.SessionCookie,
+		now: func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
+	}
+	p.keys = newKeyRing(cfg.Store, cfg.Keys, cfg.Now)
+	p.storage = &storage{p: p}
+	opCfg := &op.Config{
+		CryptoKey:                  sha256.Sum256(append([]byte("gatehouse-op-crypto\x00"), cfg.MasterKey...)),
+		CodeMethodS256:             true,
+		AuthMethodPost:             true,
+		GrantTypeRefreshToken:      true,
+		SupportedScopes:            standardScopes,
+		BackChannelLogoutSupported: false,
+	}
+	insecure := strings.HasPrefix(p.publicURL, "http://")
+	opts := []op.Option{
+		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms("RS256", "ES256", "EdDSA")),
+		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms("RS256", "ES256", "EdDSA")),
+		op.WithLogger(cfg.Log),
+	}
+	if insecure {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	prov, err := op.NewProvider(opCfg, p.storage, func(bool) (op.IssuerFromRequest, error) {
+		return func(r *http.Request) string { return p.issuer(r.Context()) }, nil
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: %w", err)
+	}
+	srv := &server{LegacyServer: op.NewLegacyServer(prov, *op.DefaultEndpoints), p: p}
+	p.handler = op.RegisterLegacyServer(srv, p.callback, op.WithServerCORSOptions(nil))
+	return p, nil
+}
+
+// issuer is {public_url}/t/{slug} of the request's tenant.
+func (p *Provider) issuer(ctx context.Context) string {
+	t := tenantFrom(ctx)
+	if t == nil {
+		return p.publicURL
+	}
+	return p.publicURL + "/t/" + t.Slug
+}
+
+// Mount serves every tenant's provider under /t/{tenant}/.
+func (p *Provider) Mount(mux *http.ServeMux) {
+	mux.Handle("/t/{tenant}/", p)
+}
+
+// ServeHTTP resolves the tenant once, then hands the request, with the
+// /t/{tenant} prefix removed, to the op router.
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	slug := r.PathValue("tenant")
+	t, err := p.tenants.Resolve(r.Context(), slug)
+	if err != nil || t.Slug != slug {
+		http.NotFound(w, r)
+		return
+	}
+	ctx := withTenant(r.Context(), t)
+	if c, err := r.Cookie(p.cookie(t.Slug)); err == nil {
+		ctx = withSessionToken(ctx, c.Value)
+	}
+	prefix := "/t/" + slug
+	r2 := r.WithContext(ctx)
+	r2.URL = cloneURL(r.URL)
+	r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
+	r2.URL.RawPath = ""
+	p.handler.ServeHTTP(w, r2)
+}
+
+func cloneURL(u *url.URL) *url.URL {
+	c := *u
+	return &c
+}
+
+// callback finishes an authorization request whose login is done: it
+// checks the browser is the one that logged in, issues a single-use code
+// valid for 60 s and returns to the client with code, state and iss.
+func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	t := tenantFrom(ctx)
+	id := r.FormValue("id")
+	ar, err := p.store.OAuth().AuthRequests().GetAuthRequest(ctx, t.ID, id)
+	if err != nil || !ar.Done || ar.CodeHash != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request is no longer valid. Start again from the application.")
+		return
+	}
+	sess, err := p.sessions.Lookup(ctx, t.ID, sessionTokenFrom(ctx))
+	if err != nil || sess.ID != ar.SessionID {
+		p.errorPage(w, r, http.StatusBadRequest, "This sign-in was completed in another browser. Start again from the application.")
+		return
+	}
+	code, err := randomToken(codePrefix)
+	if err != nil {
+		p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong. Try again.")
+		return
+	}
+	_, err = p.store.OAuth().AuthRequests().UpdateAuthRequest(ctx, t.ID, id, func(x *store.AuthRequest) error {
+		if x.CodeHash != nil {
+			return store.ErrConflict
+		}
+		x.CodeHash = sha(code)
+		x.ExpiresAt = p.now().Add(60 * time.Second)
+		return nil
+	})
+	if err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request is no longer valid. Start again from the application.")
+		return
+	}
+	params := url.Values{"code": {code}, "iss": {p.issuer(ctx)}}
+	if ar.State != "" {
+		params.Set("state", ar.State)
+	}
+	p.respond(w, r, ar, params)
+}
+
+// Redirect answers the client: a query redirect, or a self-submitting form
+// for response_mode=form_post. Only the registered redirect URI stored on
+// the request is ever used.
+func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar *store.AuthRequest, params url.Values) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if ar.ResponseMode == string(oidc.ResponseModeFormPost) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'sha256-"+formPostScriptHash+"'; form-action "+formAction(ar.RedirectURI)+"; frame-ancestors 'none'")
+		_ = formPostTmpl.Execute(w, struct {
+			Action string
+			Params url.Values
+		}{ar.RedirectURI, params})
+		return
+	}
+	u, err := url.Parse(ar.RedirectURI)
+	if err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "The application's address is not valid.")
+		return
+	}
+	q := u.Query()
+	for k, v := range params {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// Deny returns an OAuth error to the client of ar (e.g. login_required for
+// prompt=none), to its registered redirect URI only.
+func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, code, description string) {
+	ctx := withTenant(r.Context(), t)
+	params := url.Values{"error": {code}, "iss": {p.issuer(ctx)}}
+	if description != "" {
+		params.Set("error_description", description)
+	}
+	if ar.State != "" {
+		params.Set("state", ar.State)
+	}
+	_ = p.store.OAuth().AuthRequests().DeleteAuthRequest(ctx, t.ID, ar.ID)
+	p.respond(w, r, ar, params)
+}
+
+// CallbackURL is where the login page sends the browser when it is done.
+func (p *Provider) CallbackURL(t *store.Tenant, authRequestID string) string {
+	return "/t/" + t.Slug + "/authorize/callback?id=" + url.QueryEscape(authRequestID)
+}
+
+func formAction(redirect string) string {
+	u, err := url.Parse(redirect)
+	if err != nil {
+		return "'none'"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// endBrowserSession ends the session behind the cookie, if any.
+func (p *Provider) endBrowserSession(ctx context.Context, tenant store.TenantID, token string) error {
+	sess, err := p.sessions.Lookup(ctx, tenant, token)
+	if errors.Is(err, session.ErrNoSession) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return p.sessions.End(ctx, tenant, sess.ID)
+}
+
+// loggedOutURL is where logout without a post_logout_redirect_uri lands.
+func (p *Provider) loggedOutURL(ctx context.Context) string {
+	return p.issuer(ctx) + "/logged-out"
+}
+
+func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = errorTmpl.Execute(w, msg)
+}
+
+var errorTmpl = template.Must(template.New("e").Parse(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Sign-in problem</title><main><h1>Sign-in problem</h1><p>{{.}}</p></main></html>`))
+
+const formPostScript = `document.forms[0].submit()`
+
+// formPostScriptHash is the CSP hash of formPostScript (base64 SHA-256).
+var formPostScriptHash = scriptHash(formPostScript)
+
+var formPostTmpl = template.Must(template.New("f").Parse(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Continue</title>` +
+	`<form method="post" action="{{.Action}}">{{range $k, $vs := .Params}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">{{end}}{{end}}` +
+	`<noscript><button type="submit">Continue</button></noscript></form><script>` + formPostScript + `</script></html>`))

@@ -1,0 +1,201 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// server is the op.Server: the library's legacy server for request
+// parsing, client authentication, userinfo, introspection, revocation and
+// logout, with the token grants and discovery replaced by ours. Ours mint
+// RS256 ID tokens and ES256 access tokens per client (the library signs
+// both with one key), consume codes once in the database (revoking what a
+// first use produced on a second), require the PKCE verifier whenever a
+// challenge was sent, and rotate refresh tokens with reuse detection.
+type server struct {
+	*op.LegacyServer
+	p *Provider
+}
+
+var _ op.ExtendedLegacyServer = (*server)(nil)
+
+func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Response, error) {
+	cfg := op.CreateDiscoveryConfig(ctx, s.Provider(), s.Provider().Storage())
+	cfg.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	cfg.ResponseModesSupported = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFormPost)}
+	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}
+	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
+	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	cfg.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
+	cfg.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	cfg.IDTokenSigningAlgValuesSupported = []string{"RS256", "ES256", "EdDSA"}
+	cfg.ACRValuesSupported = []string{"1"}
+	cfg.ScopesSupported = standardScopes
+	cfg.ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
+		"at_hash", "email", "email_verified", "name", "given_name", "family_name", "preferred_username",
+		"locale", "updated_at", "phone_number", "phone_number_verified", "groups"}
+	cfg.SubjectTypesSupported = []string{"public"}
+	cfg.RequestParameterSupported = false
+	cfg.RequestObjectSigningAlgValuesSupported = nil
+	cfg.TokenEndpointAuthSigningAlgValuesSupported = nil
+	cfg.DeviceAuthorizationEndpoint = ""
+	cfg.CheckSessionIframe = ""
+	return op.NewResponse(discovery{cfg, true}), nil
+}
+
+// discovery adds what the library's document type lacks: RFC 9207's iss
+// parameter, which every authorization response carries.
+type discovery struct {
+	*oidc.DiscoveryConfiguration
+	IssParameter bool `json:"authorization_response_iss_parameter_supported"`
+}
+
+func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
+	tn := tenantFrom(ctx).ID
+	st := s.p.store.OAuth()
+	ar, err := st.AuthRequests().ConsumeCode(ctx, tn, sha(r.Data.Code))
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// A second use: whatever the first produced is revoked (RFC 9700 4.2.1).
+		if rerr := st.Tokens().RevokeFamily(ctx, tn, ar.ID); rerr != nil {
+			return nil, s.p.storage.hide(ctx, rerr)
+		}
+		return nil, oidc.ErrInvalidGrant().WithDescription("authorization code already used")
+	case errors.Is(err, store.ErrNotFound):
+		return nil, oidc.ErrInvalidGrant().WithDescription("authorization code invalid or expired")
+	case err != nil:
+		return nil, s.p.storage.hide(ctx, err)
+	}
+	c := r.Client.(*client)
+	if ar.ClientID != c.c.ID {
+		return nil, oidc.ErrInvalidGrant().WithDescription("authorization code was issued to another client")
+	}
+	if r.Data.RedirectURI != ar.RedirectURI {
+		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri does not match the authorization request")
+	}
+	switch {
+	case ar.CodeChallenge != "":
+		if r.Data.CodeVerifier == "" {
+			return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier required")
+		}
+		if err := op.AuthorizeCodeChallenge(r.Data.CodeVerifier, &oidc.CodeChallenge{
+			Challenge: ar.CodeChallenge, Method: oidc.CodeChallengeMethodS256}); err != nil {
+			return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier does not match")
+		}
+	case r.Data.CodeVerifier != "":
+		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier sent but no code_challenge was")
+	}
+	g := grant{tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: ar.UserID, scopes: ar.Scopes,
+		sessionID: ar.SessionID, familyID: ar.ID, authTime: ar.AuthTime, amr: ar.AMR, nonce: ar.Nonce}
+	resp, err := s.p.issue(ctx, g, c.hasGrant(oidc.GrantTypeRefreshToken))
+	if err != nil {
+		return nil, s.p.storage.hide(ctx, err)
+	}
+	return op.NewResponse(resp), nil
+}
+
+func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.RefreshTokenRequest]) (*op.Response, error) {
+	tn := tenantFrom(ctx).ID
+	toks := s.p.store.OAuth().Tokens()
+	c := r.Client.(*client)
+	oldHash := sha(r.Data.RefreshToken)
+	old, err := toks.GetRefreshToken(ctx, tn, oldHash)
+	if err != nil || old.ClientID != c.c.ID {
+		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token invalid or expired")
+	}
+	scopes := old.Scopes
+	if len(r.Data.Scopes) > 0 {
+		for _, sc := range r.Data.Scopes {
+			if !slices.Contains(old.Scopes, sc) {
+				return nil, oidc.ErrInvalidScope().WithDescription("scope %q was not granted", sc)
+			}
+		}
+		scopes = r.Data.Scopes
+	}
+	if u, err := s.p.store.Users().GetUser(ctx, tn, old.UserID); err != nil || u.Status != store.UserActive {
+		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token invalid or expired")
+	}
+	g := grant{tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: old.UserID, scopes: scopes,
+		sessionID: old.SessionID, familyID: old.FamilyID, authTime: old.AuthTime, amr: old.AMR}
+	next, tok, err := s.p.newRefreshToken(g)
+	if err != nil {
+		return nil, s.p.storage.hide(ctx, err)
+	}
+	next.Scopes = old.Scopes // narrowing applies to this access token, not the grant
+	if _, err := toks.RotateRefreshToken(ctx, tn, oldHash, next); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Reuse: the family is revoked by the store; end this client's
+			// tokens in the session too.
+			if old.SessionID != "" {
+				_ = toks.RevokeSessionTokens(ctx, tn, old.SessionID, c.c.ID)
+			}
+			s.p.log.WarnContext(ctx, "oidc: refresh token reuse; family revoked",
+				"client_id", c.c.ID, "family", old.FamilyID)
+			return nil, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, oidc.ErrInvalidGrant().WithDescription("refresh token invalid or expired")
+		}
+		return nil, s.p.storage.hide(ctx, err)
+	}
+	resp, err := s.p.issue(ctx, g, false)
+	if err != nil {
+		return nil, s.p.storage.hide(ctx, err)
+	}
+	resp.RefreshToken = tok
+	return op.NewResponse(resp), nil
+}
+
+func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {
+	c := r.Client.(*client)
+	for _, sc := range r.Data.Scope {
+		if sc == oidc.ScopeOpenID || sc == oidc.ScopeOfflineAccess || !c.IsScopeAllowed(sc) {
+			return nil, oidc.ErrInvalidScope().WithDescription("scope %q is not allowed", sc)
+		}
+	}
+	g := grant{tenant: tenantFrom(ctx).ID, issuer: s.p.issuer(ctx), client: c, scopes: r.Data.Scope}
+	at, exp, err := s.p.mintAccessToken(ctx, g)
+	if err != nil {
+		return nil, s.p.storage.hide(ctx, err)
+	}
+	return op.NewResponse(&oidc.AccessTokenResponse{
+		AccessToken: at, TokenType: oidc.BearerToken, ExpiresIn: uint64(exp.Sub(s.p.now()).Seconds()),
+		Scope: r.Data.Scope,
+	}), nil
+}
+
+// issue mints the access token, the ID token (for openid) and optionally a
+// new refresh token family member.
+func (p *Provider) issue(ctx context.Context, g grant, withRefresh bool) (*oidc.AccessTokenResponse, error) {
+	at, exp, err := p.mintAccessToken(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	resp := &oidc.AccessTokenResponse{AccessToken: at, TokenType: oidc.BearerToken,
+		ExpiresIn: uint64(exp.Sub(p.now()).Seconds()), Scope: g.scopes}
+	if slices.Contains(g.scopes, oidc.ScopeOpenID) {
+		if resp.IDToken, err = p.mintIDToken(ctx, g, at); err != nil {
+			return nil, err
+		}
+	}
+	if withRefresh {
+		rt, tok, err := p.newRefreshToken(g)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.store.OAuth().Tokens().CreateRefreshToken(ctx, rt); err != nil {
+			return nil, err
+		}
+		resp.RefreshToken = tok
+	}
+	if g.sessionID != "" {
+		_ = p.sessions.AddClient(ctx, g.tenant, g.sessionID, g.client.c.ID)
+	}
+	return resp, nil
+}

@@ -1,0 +1,346 @@
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// authRequestTTL bounds how long a login may take.
+const authRequestTTL = 30 * time.Minute
+
+// storage implements op.Storage over Gatehouse's stores. Every method
+// learns its tenant from the context (see Provider.ServeHTTP) and returns
+// only *oidc.Error values, so no internal text reaches a client: the op
+// library copies a plain error's text into error_description.
+type storage struct {
+	p *Provider
+}
+
+var (
+	_ op.Storage                        = (*storage)(nil)
+	_ op.ClientCredentialsStorage       = (*storage)(nil)
+	_ op.CanTerminateSessionFromRequest = (*storage)(nil)
+)
+
+// hide turns an unexpected error into a bare server_error, logging it.
+func (s *storage) hide(ctx context.Context, err error) error {
+	var oe *oidc.Error
+	if errors.As(err, &oe) {
+		return err
+	}
+	s.p.log.ErrorContext(ctx, "oidc: internal error", "err", err)
+	return oidc.ErrServerError().WithParent(err).WithDescription("internal error")
+}
+
+func (s *storage) tenant(ctx context.Context) store.TenantID {
+	if t := tenantFrom(ctx); t != nil {
+		return t.ID
+	}
+	return "" // matches nothing: every store call is tenant-scoped
+}
+
+func sha(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, userID string) (op.AuthRequest, error) {
+	c, err := s.client(ctx, req.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256:
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	case req.CodeChallenge == "" && c.c.Public:
+		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (code_challenge with S256) is required for public clients")
+	case len(req.CodeChallenge) > 128 || len(req.State) > 2048 || len(req.Nonce) > 512 || len(req.LoginHint) > 254:
+		return nil, oidc.ErrInvalidRequest().WithDescription("a parameter is too long")
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, s.hide(ctx, err)
+	}
+	now := s.p.now()
+	r := &store.AuthRequest{
+		ID: id.String(), Tenant: s.tenant(ctx), ClientID: req.ClientID, RedirectURI: req.RedirectURI,
+		Scopes: req.Scopes, State: req.State, Nonce: req.Nonce, ResponseType: string(req.ResponseType),
+		ResponseMode: string(req.ResponseMode), CodeChallenge: req.CodeChallenge,
+		CodeChallengeMethod: string(req.CodeChallengeMethod), Prompt: req.Prompt,
+		LoginHint: req.LoginHint, ACRValues: req.ACRValues, UserID: userID,
+		CreatedAt: now, ExpiresAt: now.Add(authRequestTTL),
+	}
+	if req.MaxAge != nil {
+		d := time.Duration(*req.MaxAge) * time.Second
+		r.MaxAge = &d
+	}
+	for _, l := range req.UILocales {
+		r.UILocales = append(r.UILocales, l.String())
+	}
+	if err := s.p.store.OAuth().AuthRequests().CreateAuthRequest(ctx, r); err != nil {
+		return nil, s.hide(ctx, err)
+	}
+	return authRequest{r}, nil
+}
+
+func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	r, err := s.p.store.OAuth().AuthRequests().GetAuthRequest(ctx, s.tenant(ctx), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, oidc.ErrInvalidRequest().WithDescription("unknown or expired authorization request")
+	}
+	if err != nil {
+		return nil, s.hide(ctx, err)
+	}
+	return authRequest{r}, nil
+}
+
+// AuthRequestByCode is not used: Server.CodeExchange consumes codes itself
+// (single use, decided in the database).
+func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	return nil, oidc.ErrInvalidGrant()
+}
+
+// SaveAuthCode stores only the code's hash.
+func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	_, err := s.p.store.OAuth().AuthRequests().UpdateAuthRequest(ctx, s.tenant(ctx), id, func(r *store.AuthRequest) error {
+		r.CodeHash = sha(code)
+		return nil
+	})
+	if err != nil {
+		return s.hide(ctx, err)
+	}
+	return nil
+}
+
+func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
+	err := s.p.store.OAuth().AuthRequests().DeleteAuthRequest(ctx, s.tenant(ctx), id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return s.hide(ctx, err)
+	}
+	return nil
+}
+
+// CreateAccessToken and CreateAccessAndRefreshTokens back the library's own
+// token paths, which Server replaces; they refuse rather than mint tokens
+// by another route.
+func (s *storage) CreateAccessToken(ctx context.Context, _ op.TokenRequest) (string, time.Time, error) {
+	return "", time.Time{}, oidc.ErrServerError().WithDescription("unsupported token path")
+}
+
+func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, _ op.TokenRequest, _ string) (string, string, time.Time, error) {
+	return "", "", time.Time{}, oidc.ErrServerError().WithDescription("unsupported token path")
+}
+
+func (s *storage) TokenRequestByRefreshToken(ctx context.Context, _ string) (op.RefreshTokenRequest, error) {
+	return nil, oidc.ErrInvalidGrant()
+}
+
+// TerminateSession is the library's fallback; TerminateSessionFromRequest
+// is what runs.
+func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error {
+	return nil
+}
+
+// TerminateSessionFromRequest ends the browser's session (and everything
+// issued under it) and tells back-channel clients.
+func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	if err := s.p.endBrowserSession(ctx, s.tenant(ctx), sessionTokenFrom(ctx)); err != nil {
+		return "", s.hide(ctx, err)
+	}
+	if req.RedirectURI == "" {
+		return s.p.loggedOutURL(ctx), nil
+	}
+	return req.RedirectURI, nil
+}
+
+// RevokeToken revokes a refresh token's family or an access token (by jti).
+// Per RFC 7009 an unknown token is not an error.
+func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+	tn := s.tenant(ctx)
+	toks := s.p.store.OAuth().Tokens()
+	if at, err := toks.GetAccessToken(ctx, tn, tokenOrID); err == nil {
+		if at.ClientID != clientID {
+			return oidc.ErrInvalidClient().WithDescription("token was issued to another client")
+		}
+		if err := toks.RevokeAccessToken(ctx, tn, at.ID); err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+		return nil
+	}
+	// A refresh token id from GetRefreshTokenInfo: revoke its family.
+	if rt, err := toks.GetRefreshToken(ctx, tn, sha(tokenOrID)); err == nil {
+		if rt.ClientID != clientID {
+			return oidc.ErrInvalidClient().WithDescription("token was issued to another client")
+		}
+		if err := toks.RevokeFamily(ctx, tn, rt.FamilyID); err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+	}
+	return nil
+}
+
+// GetRefreshTokenInfo answers the refresh token itself as its "id", so
+// RevokeToken can find it by hash.
+func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	rt, err := s.p.store.OAuth().Tokens().GetRefreshToken(ctx, s.tenant(ctx), sha(token))
+	if err != nil || rt.ClientID != clientID {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	return rt.UserID, token, nil
+}
+
+// SigningKey is the key the library signs with on its own (nothing of ours
+// goes through it); the tenant's RS256 key.
+func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	k, err := s.p.keys.signer(ctx, s.tenant(ctx), "RS256")
+	if err != nil {
+		return nil, s.hide(ctx, err)
+	}
+	return k, nil
+}
+
+func (s *storage) SignatureAlgorithms(ctx context.Context) ([]jose.SignatureAlgorithm, error) {
+	return supportedAlgs, nil
+}
+
+var supportedAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
+
+func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
+	tk, err := s.p.keys.get(ctx, s.tenant(ctx))
+	if err != nil {
+		return nil, s.hide(ctx, err)
+	}
+	return tk.public, nil
+}
+
+func (s *storage) client(ctx context.Context, id string) (*client, error) {
+	if id == "" || len(id) > 128 {
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
+	}
+	c, err := s.p.store.OAuth().Clients().GetClient(ctx, s.tenant(ctx), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
+	}
+	if err != nil {
+		return nil, s.hide(ctx, err)
+	}
+	return &client{c: c, loginURL: s.p.issuer(ctx) + "/login"}, nil
+}
+
+func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	return s.client(ctx, id)
+}
+
+// AuthorizeClientIDSecret compares the secret's hash in constant time.
+func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
+	_, err := s.authenticate(ctx, id, secret)
+	return err
+}
+
+func (s *storage) authenticate(ctx context.Context, id, secret string) (*client, error) {
+	c, err := s.client(ctx, id)
+	if err != nil {
+		return nil, oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	if c.c.Public || len(c.c.SecretHash) == 0 ||
+		subtle.ConstantTimeCompare(sha(secret), c.c.SecretHash) != 1 {
+		return nil, oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	return c, nil
+}
+
+func (s *storage) ClientCredentials(ctx context.Context, id, secret string) (op.Client, error) {
+	return s.authenticate(ctx, id, secret)
+}
+
+// ClientCredentialsTokenRequest is not used: Server mints these tokens.
+func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, scopes []string) (op.TokenRequest, error) {
+	return nil, oidc.ErrServerError().WithDescription("unsupported token path")
+}
+
+func (s *storage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, userID, clientID string, scopes []string) error {
+	return s.p.fillUserinfo(ctx, info, userID, scopes)
+}
+
+// SetUserinfoFromToken answers userinfo for a live access token only.
+func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, origin string) error {
+	at, err := s.liveAccessToken(ctx, tokenID)
+	if err != nil || at.UserID == "" || at.UserID != subject {
+		return oidc.ErrAccessDenied().WithDescription("access token invalid")
+	}
+	return s.p.fillUserinfo(ctx, info, at.UserID, at.Scopes)
+}
+
+func (s *storage) liveAccessToken(ctx context.Context, id string) (*store.AccessToken, error) {
+	at, err := s.p.store.OAuth().Tokens().GetAccessToken(ctx, s.tenant(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	if at.RevokedAt != nil || !s.p.now().Before(at.ExpiresAt) {
+		return nil, store.ErrNotFound
+	}
+	return at, nil
+}
+
+// SetIntrospectionFromToken describes a live access token (RFC 7662); the
+// caller answers active=false for any error.
+func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	at, err := s.liveAccessToken(ctx, tokenID)
+	if err != nil || at.UserID != subject && !(at.UserID == "" && subject == at.ClientID) {
+		return oidc.ErrAccessDenied()
+	}
+	resp.Scope = at.Scopes
+	resp.ClientID = at.ClientID
+	resp.TokenType = "Bearer"
+	resp.Expiration = oidc.FromTime(at.ExpiresAt)
+	resp.Subject = subject
+	resp.Issuer = s.p.issuer(ctx)
+	resp.Audience = []string{at.ClientID}
+	resp.JWTID = at.ID
+	if at.UserID != "" && slices.Contains(at.Scopes, oidc.ScopeOpenID) {
+		info := new(oidc.UserInfo)
+		if err := s.p.fillUserinfo(ctx, info, at.UserID, at.Scopes); err == nil {
+			resp.SetUserInfo(info)
+		}
+	}
+	return nil
+}
+
+func (s *storage) GetPrivateClaimsFromScopes(ctx context.Context, userID, clientID string, scopes []string) (map[string]any, error) {
+	return nil, nil
+}
+
+// GetKeyByIDAndClientID finds a private_key_jwt client's key.
+func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
+	c, err := s.client(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	var set jose.JSONWebKeySet
+	if len(c.c.JWKS) == 0 || jsonUnmarshal(c.c.JWKS, &set) != nil {
+		return nil, oidc.ErrInvalidClient().WithDescription("client has no keys")
+	}
+	keys := set.Key(keyID)
+	if len(keys) != 1 {
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown key")
+	}
+	return &keys[0], nil
+}
+
+// ValidateJWTProfileScopes: the JWT bearer grant is not offered.
+func (s *storage) ValidateJWTProfileScopes(ctx context.Context, userID string, scopes []string) ([]string, error) {
+	return nil, oidc.ErrUnsupportedGrantType()
+}
+
+func (s *storage) Health(ctx context.Context) error { return s.p.store.Ping(ctx) }

@@ -1,0 +1,243 @@
+package oidc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"golang.org/x/text/language"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Token prefixes let secret scanners recognise Gatehouse tokens.
+const (
+	refreshPrefix = "gh_rt_"
+	codePrefix    = "gh_ac_"
+)
+
+func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// randomToken is prefix + 256 random bits, base64url.
+func randomToken(prefix string) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// grant is what a set of tokens is issued for.
+type grant struct {
+	tenant    store.TenantID
+	issuer    string
+	client    *client
+	userID    string // "" for client_credentials
+	scopes    []string
+	sessionID string
+	familyID  string
+	authTime  time.Time
+	amr       []string
+	nonce     string
+}
+
+// signJWT signs claims with the tenant's active key of alg, typ in header.
+func (p *Provider) signJWT(ctx context.Context, tenant store.TenantID, alg, typ string, claims map[string]any) (string, error) {
+	k, err := p.keys.signer(ctx, tenant, alg)
+	if err != nil {
+		return "", err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: &jose.JSONWebKey{Key: k.key, KeyID: k.id}},
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return "", fmt.Errorf("oidc: signer: %w", err)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
+}
+
+// mintAccessToken issues an RFC 9068 JWT access token and records its jti
+// so it can be revoked and introspected.
+func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.Time, error) {
+	jti, err := uuid.NewV7()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := p.now()
+	exp := now.Add(g.client.accessTokenLifetime())
+	sub := g.userID
+	if sub == "" {
+		sub = g.client.c.ID
+	}
+	claims := map[string]any{
+		"iss": g.issuer, "sub": sub, "aud": []string{g.client.c.ID}, "client_id": g.client.c.ID,
+		"iat": now.Unix(), "exp": exp.Unix(), "jti": jti.String(),
+		"scope": joinScopes(g.scopes),
+	}
+	if g.userID != "" {
+		claims["auth_time"] = g.authTime.Unix()
+		claims["acr"] = acrFor(g.amr)
+		claims["amr"] = g.amr
+		if g.sessionID != "" {
+			claims["sid"] = g.sessionID
+		}
+	}
+	tok, err := p.signJWT(ctx, g.tenant, g.client.accessTokenAlg(), "at+jwt", claims)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	rec := &store.AccessToken{ID: jti.String(), Tenant: g.tenant, FamilyID: g.familyID, ClientID: g.client.c.ID,
+		UserID: g.userID, SessionID: g.sessionID, Scopes: g.scopes, ExpiresAt: exp}
+	if err := p.store.OAuth().Tokens().CreateAccessToken(ctx, rec); err != nil {
+		return "", time.Time{}, err
+	}
+	return tok, exp, nil
+}
+
+// mintIDToken issues the ID token, with profile claims by scope.
+func (p *Provider) mintIDToken(ctx context.Context, g grant, accessToken string) (string, error) {
+	now := p.now()
+	info := new(oidc.UserInfo)
+	if err := p.fillUserinfo(ctx, info, g.userID, g.scopes); err != nil {
+		return "", err
+	}
+	claims := map[string]any{}
+	raw, err := json.Marshal(info)
+	if err != nil {
+		return "", err
+	}
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		return "", err
+	}
+	claims["iss"] = g.issuer
+	claims["sub"] = g.userID
+	claims["aud"] = []string{g.client.c.ID}
+	claims["azp"] = g.client.c.ID
+	claims["iat"] = now.Unix()
+	claims["exp"] = now.Add(g.client.IDTokenLifetime()).Unix()
+	claims["auth_time"] = g.authTime.Unix()
+	claims["acr"] = acrFor(g.amr)
+	claims["amr"] = g.amr
+	if g.nonce != "" {
+		claims["nonce"] = g.nonce
+	}
+	if g.sessionID != "" {
+		claims["sid"] = g.sessionID
+	}
+	alg := g.client.idTokenAlg()
+	if accessToken != "" {
+		claims["at_hash"] = atHash(accessToken, alg)
+	}
+	return p.signJWT(ctx, g.tenant, alg, "JWT", claims)
+}
+
+// atHash is the left half of the token's hash (OIDC Core 3.1.3.6), with the
+// hash that matches alg (SHA-256 for RS256, ES256; EdDSA uses SHA-512 per
+// its registration, but SHA-256 for Ed25519 is what clients expect).
+func atHash(token, alg string) string {
+	h := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(h[:len(h)/2])
+}
+
+// mintRefreshToken makes the next refresh token of a family (unsaved).
+func (p *Provider) newRefreshToken(g grant) (*store.RefreshToken, string, error) {
+	tok, err := randomToken(refreshPrefix)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, "", err
+	}
+	now := p.now()
+	return &store.RefreshToken{
+		ID: id.String(), Tenant: g.tenant, Hash: sha(tok), FamilyID: g.familyID, ClientID: g.client.c.ID,
+		UserID: g.userID, SessionID: g.sessionID, Scopes: g.scopes, AuthTime: g.authTime, AMR: g.amr,
+		CreatedAt: now, ExpiresAt: now.Add(g.client.refreshTokenLifetime()),
+	}, tok, nil
+}
+
+func joinScopes(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += x
+	}
+	return out
+}
+
+// fillUserinfo sets the claims the scopes allow.
+func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID string, scopes []string) error {
+	tn := tenantFrom(ctx)
+	if tn == nil {
+		return oidc.ErrServerError()
+	}
+	u, err := p.store.Users().GetUser(ctx, tn.ID, userID)
+	if err != nil {
+		return oidc.ErrAccessDenied().WithDescription("user not found")
+	}
+	info.Subject = u.ID
+	if slices.Contains(scopes, oidc.ScopeProfile) {
+		info.GivenName, info.FamilyName = u.GivenName, u.FamilyName
+		if u.Locale != "" {
+			info.Locale = oidc.NewLocale(language.Make(u.Locale))
+		}
+		info.Name = joinName(u.GivenName, u.FamilyName)
+		info.PreferredUsername = u.Username
+		if u.Username == "" {
+			info.PreferredUsername = u.Email
+		}
+		info.UpdatedAt = oidc.FromTime(u.UpdatedAt)
+	}
+	if slices.Contains(scopes, oidc.ScopeEmail) {
+		info.Email, info.EmailVerified = u.Email, oidc.Bool(u.EmailVerified)
+	}
+	if slices.Contains(scopes, oidc.ScopePhone) && u.Phone != "" {
+		info.PhoneNumber, info.PhoneNumberVerified = u.Phone, oidc.Bool(u.PhoneVerified)
+	}
+	if slices.Contains(scopes, "groups") {
+		gs, err := p.store.Groups().UserGroups(ctx, tn.ID, u.ID, true)
+		if err != nil {
+			return err
+		}
+		names := make([]string, len(gs))
+		for i, g := range gs {
+			names[i] = g.Name
+		}
+		info.AppendClaims("groups", names)
+	}
+	return nil
+}
+
+func joinName(given, family string) string {
+	switch {
+	case given == "":
+		return family
+	case family == "":
+		return given
+	}
+	return given + " " + family
+}
+
+func scriptHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return base64.StdEncoding.EncodeToString(h[:])
+}

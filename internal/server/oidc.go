@@ -1,0 +1,34 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/web"
+)
+
+// mountLogin wires the OpenID provider, the login flow and the hosted
+// pages onto mux.
+func (a *App) mountLogin(mux *http.ServeMux) error {
+	now := time.Now
+	sessions := &session.Service{Store: a.DB, Now: now}
+	pages := &web.Pages{
+		Tenants: a.Tenants, Sessions: sessions, Store: a.DB, Log: a.Log, PublicURL: a.Config.PublicURL,
+		Flow: &flow.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Log: a.Log, Now: now},
+	}
+	prov, err := oidc.New(oidc.Config{
+		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Keys: a.Keys, Log: a.Log,
+		PublicURL: a.Config.PublicURL, MasterKey: a.masterKey, Now: now, SessionCookie: pages.SessionCookie,
+	})
+	if err != nil {
+		return fmt.Errorf("oidc: %w", err)
+	}
+	pages.Protocol = prov
+	pages.Mount(mux)
+	prov.Mount(mux)
+	return nil
+}

@@ -1,0 +1,135 @@
+// Package session manages browser sessions: the server-side record behind
+// the session cookie that gives single sign-on across a tenant's clients.
+// Only the SHA-256 of the cookie value is stored; any node can continue a
+// session. It knows nothing of HTTP: the web package sets the cookie.
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Defaults for a tenant's session lifetimes.
+const (
+	DefaultIdle     = 24 * time.Hour
+	DefaultAbsolute = 14 * 24 * time.Hour
+	// touchEvery bounds how often a session's last-seen time is written.
+	touchEvery = time.Minute
+)
+
+// ErrNoSession is the answer for a missing, unknown, revoked, idle or
+// expired session.
+var ErrNoSession = errors.New("session: no valid session")
+
+// Service creates, finds and ends sessions.
+type Service struct {
+	Store    store.Store
+	Now      func() time.Time
+	Idle     time.Duration
+	Absolute time.Duration
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+func hash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// Create starts a session for userID and returns it with the cookie value,
+// which is fresh at every login (no fixation).
+func (s *Service) Create(ctx context.Context, tenant store.TenantID, userID string, amr []string, userAgent, ip string) (*store.Session, string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, "", err
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.now()
+	if len(userAgent) > 256 {
+		userAgent = userAgent[:256]
+	}
+	sess := &store.Session{
+		ID: id.String(), Tenant: tenant, UserID: userID, TokenHash: hash(token),
+		AuthTime: now, AMR: slices.Clone(amr), UserAgent: userAgent, IP: ip,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.absolute()),
+	}
+	if err := s.Store.OAuth().Sessions().CreateSession(ctx, sess); err != nil {
+		return nil, "", err
+	}
+	return sess, token, nil
+}
+
+func (s *Service) absolute() time.Duration {
+	if s.Absolute > 0 {
+		return s.Absolute
+	}
+	return DefaultAbsolute
+}
+
+func (s *Service) idle() time.Duration {
+	if s.Idle > 0 {
+		return s.Idle
+	}
+	return DefaultIdle
+}
+
+// Lookup finds the live session behind a cookie value; ErrNoSession when
+// there is none. A session unused for longer than the idle timeout is over.
+func (s *Service) Lookup(ctx context.Context, tenant store.TenantID, token string) (*store.Session, error) {
+	if token == "" || len(token) > 64 {
+		return nil, ErrNoSession
+	}
+	sess, err := s.Store.OAuth().Sessions().GetSessionByToken(ctx, tenant, hash(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if now.Sub(sess.LastSeenAt) >= s.idle() {
+		return nil, ErrNoSession
+	}
+	if now.Sub(sess.LastSeenAt) >= touchEvery {
+		_, _ = s.Store.OAuth().Sessions().UpdateSession(ctx, tenant, sess.ID, func(x *store.Session) error {
+			x.LastSeenAt = now
+			return nil
+		})
+	}
+	return sess, nil
+}
+
+// AddClient records that clientID received tokens in the session, so
+// logout can tell it.
+func (s *Service) AddClient(ctx context.Context, tenant store.TenantID, id, clientID string) error {
+	_, err := s.Store.OAuth().Sessions().UpdateSession(ctx, tenant, id, func(x *store.Session) error {
+		if !slices.Contains(x.Clients, clientID) {
+			x.Clients = append(x.Clients, clientID)
+		}
+		return nil
+	})
+	return err
+}
+
+// End revokes the session and every token issued under it.
+func (s *Service) End(ctx context.Context, tenant store.TenantID, id string) error {
+	return s.Store.InTx(ctx, func(tx store.Repos) error {
+		if err := tx.OAuth().Sessions().RevokeSession(ctx, tenant, id); err != nil {
+			return err
+		}
+		return tx.OAuth().Tokens().RevokeSessionTokens(ctx, tenant, id, "")
+	})
+}

@@ -1,0 +1,249 @@
+// Package web serves the hosted pages (login now; sign-up, account and
+// admin later) with html/template and embedded assets. Pages carry a strict
+// CSP, a CSRF token on every form plus an Origin check, and work without
+// JavaScript. The pages drive internal/flow; they never touch SQL.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+var pages = map[string]*template.Template{
+	"login":   template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/login.html")),
+	"message": template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/message.html")),
+}
+
+// Protocol is the front end that started a flow and finishes it.
+type Protocol interface {
+	// CallbackURL is where the browser goes when the login is done.
+	CallbackURL(t *store.Tenant, requestID string) string
+	// Deny answers the client with an OAuth error (e.g. login_required).
+	Deny(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, code, description string)
+}
+
+// Pages serves the hosted pages of every tenant.
+type Pages struct {
+	Tenants   *tenancy.Service
+	Flow      *flow.Service
+	Sessions  *session.Service
+	Protocol  Protocol
+	Store     store.Store
+	Log       *slog.Logger
+	PublicURL string
+}
+
+// Secure reports whether cookies get the Secure flag and __Host- names.
+func (p *Pages) Secure() bool { return strings.HasPrefix(p.PublicURL, "https://") }
+
+// SessionCookie names a tenant's session cookie.
+func (p *Pages) SessionCookie(slug string) string {
+	if p.Secure() {
+		return "__Host-gh_session_" + slug
+	}
+	return "gh_session_" + slug
+}
+
+func (p *Pages) csrfCookie() string {
+	if p.Secure() {
+		return "__Host-gh_csrf"
+	}
+	return "gh_csrf"
+}
+
+// Mount registers the pages.
+func (p *Pages) Mount(mux *http.ServeMux) {
+	mux.Handle("GET /assets/", http.FileServerFS(assetFS))
+	mux.HandleFunc("GET /t/{tenant}/login", p.page(p.loginForm))
+	mux.HandleFunc("POST /t/{tenant}/login", p.page(p.loginSubmit))
+	mux.HandleFunc("GET /t/{tenant}/logged-out", p.page(p.loggedOut))
+}
+
+type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
+
+// page resolves the tenant and sets the headers every page carries.
+func (p *Pages) page(fn pageFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		slug := r.PathValue("tenant")
+		t, err := p.Tenants.Resolve(r.Context(), slug)
+		if err != nil || t.Slug != slug {
+			http.NotFound(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Referrer-Policy", "no-referrer")
+		fn(w, r, t)
+	}
+}
+
+type view struct {
+	Title, TenantName, ClientName string
+	Error, Message                string
+	Action, CSRF, RequestID       string
+	Identifier                    string
+}
+
+func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := pages[name].ExecuteTemplate(w, "layout", v); err != nil {
+		p.Log.Error("web: render", "page", name, "err", err)
+	}
+}
+
+func (p *Pages) message(w http.ResponseWriter, t *store.Tenant, status int, title, msg string) {
+	p.render(w, status, "message", view{Title: title, TenantName: t.Name, Message: msg})
+}
+
+// csrf returns the browser's CSRF token, setting a new one if it has none.
+func (p *Pages) csrf(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(p.csrfCookie()); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: p.csrfCookie(), Value: tok, Path: "/", HttpOnly: true,
+		Secure: p.Secure(), SameSite: http.SameSiteLaxMode})
+	return tok
+}
+
+// checkCSRF: the form token must match the cookie (double submit), and an
+// Origin header, when sent, must be ours.
+func (p *Pages) checkCSRF(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		pu, err := url.Parse(p.PublicURL)
+		if err != nil || o != pu.Scheme+"://"+pu.Host {
+			return false
+		}
+	}
+	c, err := r.Cookie(p.csrfCookie())
+	form := r.PostFormValue("csrf")
+	return err == nil && len(form) == 43 && subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) == 1
+}
+
+func (p *Pages) currentSession(ctx context.Context, r *http.Request, t *store.Tenant) *store.Session {
+	c, err := r.Cookie(p.SessionCookie(t.Slug))
+	if err != nil {
+		return nil
+	}
+	sess, err := p.Sessions.Lookup(ctx, t.ID, c.Value)
+	if err != nil {
+		return nil
+	}
+	return sess
+}
+
+func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
+	ctx := r.Context()
+	ar, err := p.Flow.Load(ctx, t.ID, r.URL.Query().Get("id"))
+	if err != nil {
+		p.message(w, t, http.StatusBadRequest, "Sign-in expired", "This sign-in request is unknown or has expired. Go back to the application and start again.")
+		return
+	}
+	sess := p.currentSession(ctx, r, t)
+	none := false
+	for _, pr := range ar.Prompt {
+		none = none || pr == "none"
+	}
+	if sess != nil && p.Flow.Reusable(ar, sess) {
+		if err := p.Flow.Complete(ctx, t.ID, ar.ID, sess); err == nil {
+			http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusFound)
+			return
+		}
+	}
+	if none {
+		p.Protocol.Deny(w, r, t, ar, "login_required", "the user is not signed in")
+		return
+	}
+	p.showLogin(w, r, t, ar, http.StatusOK, "", ar.LoginHint)
+}
+
+func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, status int, msg, identifier string) {
+	clientName := ar.ClientID
+	if c, err := p.Store.OAuth().Clients().GetClient(r.Context(), t.ID, ar.ClientID); err == nil && c.Name != "" {
+		clientName = c.Name
+	}
+	p.render(w, status, "login", view{
+		Title: "Sign in", TenantName: t.Name, ClientName: clientName, Error: msg,
+		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
+	})
+}
+
+func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		p.message(w, t, http.StatusBadRequest, "Sign-in problem", "The form could not be read.")
+		return
+	}
+	if !p.checkCSRF(r) {
+		p.message(w, t, http.StatusForbidden, "Sign-in problem", "This form has expired. Go back, reload the page and try again.")
+		return
+	}
+	ar, err := p.Flow.Load(ctx, t.ID, r.PostFormValue("id"))
+	if err != nil {
+		p.message(w, t, http.StatusBadRequest, "Sign-in expired", "This sign-in request is unknown or has expired. Go back to the application and start again.")
+		return
+	}
+	identifier := strings.TrimSpace(r.PostFormValue("identifier"))
+	password := r.PostFormValue("password")
+	if identifier == "" || password == "" || len(identifier) > 254 || len(password) > 1024 {
+		p.showLogin(w, r, t, ar, http.StatusBadRequest, "Enter your email or username and your password.", identifier)
+		return
+	}
+	_, token, err := p.Flow.PasswordLogin(ctx, t.ID, ar.ID, identifier, password, httpx.ClientIP(r), r.UserAgent())
+	var throttled *flow.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
+		p.showLogin(w, r, t, ar, http.StatusTooManyRequests,
+			"Too many attempts. Wait a little and try again.", identifier)
+		return
+	case errors.Is(err, flow.ErrInvalidCredentials):
+		p.showLogin(w, r, t, ar, http.StatusUnauthorized, "Incorrect email, username or password.", identifier)
+		return
+	case errors.Is(err, flow.ErrRequestGone):
+		p.message(w, t, http.StatusBadRequest, "Sign-in expired", "This sign-in request has expired. Go back to the application and start again.")
+		return
+	case err != nil:
+		p.Log.ErrorContext(ctx, "web: login", "err", err, "request_id", httpx.RequestID(ctx))
+		p.message(w, t, http.StatusInternalServerError, "Sign-in problem", "Something went wrong. Try again.")
+		return
+	}
+	cookie := &http.Cookie{Name: p.SessionCookie(t.Slug), Value: token, Path: "/", HttpOnly: true,
+		Secure: p.Secure(), SameSite: http.SameSiteLaxMode}
+	if !p.Secure() {
+		cookie.Path = "/t/" + t.Slug + "/"
+	}
+	http.SetCookie(w, cookie)
+	http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
+}
+
+func (p *Pages) loggedOut(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
+	p.message(w, t, http.StatusOK, "Signed out", "You are signed out.")
+}
