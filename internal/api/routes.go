@@ -29,6 +29,8 @@ func (a *API) routes() []route {
 		{http.MethodPatch, t + "/users/{id}", needAdmin, a.updateUser},
 		{http.MethodDelete, t + "/users/{id}", needAdmin, a.deleteUser},
 		{http.MethodGet, t + "/users/{id}/groups", needRead, a.userGroups},
+		{http.MethodGet, t + "/users/{id}/sessions", needRead, a.listSessions},
+		{http.MethodDelete, t + "/users/{id}/sessions", needAdmin, a.endSessions},
 
 		{http.MethodGet, t + "/groups", needRead, a.listGroups},
 		{http.MethodPost, t + "/groups", needAdmin, a.createGroup},

@@ -41,6 +41,8 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 		"at_hash", "email", "email_verified", "name", "given_name", "family_name", "preferred_username",
 		"locale", "updated_at", "phone_number", "phone_number_verified", "groups"}
 	cfg.SubjectTypesSupported = []string{"public"}
+	cfg.BackChannelLogoutSupported = true
+	cfg.BackChannelLogoutSessionSupported = true
 	cfg.RequestParameterSupported = false
 	cfg.RequestObjectSigningAlgValuesSupported = nil
 	cfg.TokenEndpointAuthSigningAlgValuesSupported = nil

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
@@ -34,6 +35,7 @@ type App struct {
 	Tenants   *tenancy.Service
 	Directory *directory.Service
 	Clients   *oauthclient.Service
+	Sessions  *session.Service
 	Audit     *events.Recorder
 	Keys      *keys.Manager
 	// masterKey also seeds the OpenID library's internal encryption key.
@@ -78,6 +80,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
+		Sessions:  &session.Service{Store: db, Now: now},
 	}, nil
 }
 

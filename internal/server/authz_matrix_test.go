@@ -63,6 +63,8 @@ var matrix = []matrixRow{
 		body: func(*fixture, int) any { return map[string]string{"given_name": "Pat"} }},
 	{method: "DELETE", path: tp + "/users/{id}", access: tenantAdmin, fresh: true},
 	{method: "GET", path: tp + "/users/{id}/groups", access: tenantRead},
+	{method: "GET", path: tp + "/users/{id}/sessions", access: tenantRead},
+	{method: "DELETE", path: tp + "/users/{id}/sessions", access: tenantAdmin},
 
 	{method: "GET", path: tp + "/groups", access: tenantRead},
 	{method: "POST", path: tp + "/groups", access: tenantAdmin,

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
-	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
@@ -15,7 +14,7 @@ import (
 // pages onto mux.
 func (a *App) mountLogin(mux *http.ServeMux) error {
 	now := time.Now
-	sessions := &session.Service{Store: a.DB, Now: now}
+	sessions := a.Sessions
 	pages := &web.Pages{
 		Tenants: a.Tenants, Sessions: sessions, Store: a.DB, Log: a.Log, PublicURL: a.Config.PublicURL,
 		Flow: &flow.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Log: a.Log, Now: now},
@@ -28,6 +27,7 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 		return fmt.Errorf("oidc: %w", err)
 	}
 	pages.Protocol = prov
+	sessions.OnEnd = prov.BackchannelLogout
 	pages.Mount(mux)
 	prov.Mount(mux)
 	return nil

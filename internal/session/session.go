@@ -36,6 +36,9 @@ type Service struct {
 	Now      func() time.Time
 	Idle     time.Duration
 	Absolute time.Duration
+	// OnEnd, when set, runs after a session has ended (the OpenID provider
+	// sends back-channel logout notices from it). Its failures are its own.
+	OnEnd func(ctx context.Context, s *store.Session)
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -124,12 +127,55 @@ func (s *Service) AddClient(ctx context.Context, tenant store.TenantID, id, clie
 	return err
 }
 
-// End revokes the session and every token issued under it.
+// End revokes the session and every token issued under it, then runs
+// OnEnd. store.ErrNotFound when the tenant has no such session.
 func (s *Service) End(ctx context.Context, tenant store.TenantID, id string) error {
-	return s.Store.InTx(ctx, func(tx store.Repos) error {
+	var ended *store.Session
+	err := s.Store.InTx(ctx, func(tx store.Repos) error {
+		sess, err := tx.OAuth().Sessions().GetSession(ctx, tenant, id)
+		if err != nil {
+			return err
+		}
 		if err := tx.OAuth().Sessions().RevokeSession(ctx, tenant, id); err != nil {
 			return err
 		}
+		if sess.RevokedAt == nil {
+			ended = sess
+		}
 		return tx.OAuth().Tokens().RevokeSessionTokens(ctx, tenant, id, "")
 	})
+	if err == nil && ended != nil && s.OnEnd != nil {
+		s.OnEnd(ctx, ended)
+	}
+	return err
+}
+
+// EndAll ends every live session of a user (password change, admin action).
+func (s *Service) EndAll(ctx context.Context, tenant store.TenantID, userID string) error {
+	list, err := s.List(ctx, tenant, userID)
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		if err := s.End(ctx, tenant, list[i].ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// List answers the user's live sessions (not revoked, not expired, not idle).
+func (s *Service) List(ctx context.Context, tenant store.TenantID, userID string) ([]store.Session, error) {
+	all, err := s.Store.OAuth().Sessions().ListUserSessions(ctx, tenant, userID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	live := all[:0]
+	for _, x := range all {
+		if x.RevokedAt == nil && now.Before(x.ExpiresAt) && now.Sub(x.LastSeenAt) < s.idle() {
+			live = append(live, x)
+		}
+	}
+	return live, nil
 }

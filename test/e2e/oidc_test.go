@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -169,5 +171,111 @@ func TestOIDCAuthorizationCodeFlow(t *testing.T) {
 	}
 	if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
 		t.Fatal("tokens of a reused code still work")
+	}
+}
+
+// TestOIDCLogout: RP-initiated logout ends the session, revokes its tokens,
+// returns to the registered post-logout URI with the state, and tells the
+// client's back-channel logout URI with a signed logout token; the sessions
+// API shows the session before and not after.
+func TestOIDCLogout(t *testing.T) {
+	env := testEnv(t.TempDir(), "", testMasterKey)
+	n := start(t, env)
+	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
+	api := &client{t: t, base: n.URL, token: lastLine(out)}
+	var user map[string]any
+	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{
+		"email": "grace@example.com", "password": "cobol compiler 1959"}).json(t, &user)
+
+	logoutTokens := make(chan string, 4)
+	bc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		logoutTokens <- r.PostForm.Get("logout_token")
+	}))
+	defer bc.Close()
+	postLogout := "http://127.0.0.1:9/bye"
+	r := newRP(t, env, n.URL, "default", "--post-logout-redirect-uri", postLogout)
+	api.must(200, "PATCH", "/api/v1/tenants/default/clients/"+r.conf.ClientID,
+		map[string]any{"backchannel_logout_uri": bc.URL + "/logout"})
+
+	ctx := context.Background()
+	v := oauth2.GenerateVerifier()
+	q := r.authorize(r.conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(v)), "grace@example.com", "cobol compiler 1959")
+	tok, err := r.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := tok.Extra("id_token").(string)
+	idt, err := r.verifier.Verify(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idc struct {
+		SID string `json:"sid"`
+	}
+	_ = idt.Claims(&idc)
+
+	sessions := "/api/v1/tenants/default/users/" + user["id"].(string) + "/sessions"
+	var before struct{ Items []map[string]any }
+	api.must(200, "GET", sessions, nil).json(t, &before)
+	if len(before.Items) != 1 || before.Items[0]["id"] != idc.SID ||
+		fmt.Sprint(before.Items[0]["clients"]) != "["+r.conf.ClientID+"]" {
+		t.Fatalf("sessions before logout: %v (sid %s)", before.Items, idc.SID)
+	}
+
+	// An unregistered post-logout URI is never redirected to.
+	endSession := n.URL + "/t/default/end_session?" + url.Values{"id_token_hint": {raw},
+		"post_logout_redirect_uri": {"https://evil.example/"}, "state": {"x"}}.Encode()
+	res, err := r.browser.Get(endSession)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Request.URL.String(); strings.HasPrefix(loc, "https://evil.example") {
+		t.Fatalf("open redirect through logout to %s", loc)
+	}
+
+	endSession = n.URL + "/t/default/end_session?" + url.Values{"id_token_hint": {raw},
+		"post_logout_redirect_uri": {postLogout}, "state": {"bye-state"}}.Encode()
+	r.browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err = r.browser.Get(endSession)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, postLogout) || !strings.Contains(loc, "state=bye-state") {
+		t.Fatalf("logout redirect %d %q", res.StatusCode, loc)
+	}
+	select {
+	case lt := <-logoutTokens:
+		ltoken, err := r.provider.Verifier(&gooidc.Config{ClientID: r.conf.ClientID}).Verify(ctx, lt)
+		if err != nil {
+			t.Fatalf("logout token: %v", err)
+		}
+		var c struct {
+			SID    string                    `json:"sid"`
+			Events map[string]map[string]any `json:"events"`
+			Nonce  string                    `json:"nonce"`
+		}
+		_ = ltoken.Claims(&c)
+		if c.SID != idc.SID || ltoken.Subject != user["id"] || c.Nonce != "" ||
+			c.Events["http://schemas.openid.net/event/backchannel-logout"] == nil {
+			t.Fatalf("logout token claims %+v sub %s", c, ltoken.Subject)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no back-channel logout notice")
+	}
+	if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+		t.Fatal("access token still works after logout")
+	}
+	old := *tok
+	old.Expiry = time.Now().Add(-time.Minute)
+	if _, err := r.conf.TokenSource(ctx, &old).Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Fatalf("refresh after logout: %v", err)
+	}
+	var after struct{ Items []map[string]any }
+	api.must(200, "GET", sessions, nil).json(t, &after)
+	if len(after.Items) != 0 {
+		t.Fatalf("sessions after logout: %v", after.Items)
 	}
 }
