@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"client":  {"create, list and delete OAuth / OpenID Connect clients", runClient},
 	"tenant":  {"create and list tenants", runTenant},
 	"audit":   {"verify a tenant's audit chain", runAudit},
+	"keys":    {"rotate and list a tenant's signing keys", runKeys},
 }
 
 // cliEnv is the process's outside world, injected so tests can drive it.

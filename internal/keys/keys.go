@@ -84,16 +84,82 @@ func (m *Manager) Generate(tenant store.TenantID, alg string, status store.KeySt
 	}, nil
 }
 
-// CreateDefaults stores one active key per DefaultAlgs for a new tenant,
-// through repos so it can share the tenant's creation transaction.
+// CreateDefaults stores, per DefaultAlgs, an active key and the next one
+// for a new tenant, through repos so it can share the tenant's creation
+// transaction. The next key is published from the start, so when a
+// rotation makes it sign, every client has already seen it.
 func (m *Manager) CreateDefaults(ctx context.Context, repos store.Repos, tenant store.TenantID) error {
 	for _, alg := range DefaultAlgs {
-		k, err := m.Generate(tenant, alg, store.KeyActive)
-		if err != nil {
+		for _, status := range []store.KeyStatus{store.KeyActive, store.KeyNext} {
+			if err := m.create(ctx, repos, tenant, alg, status); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Manager) create(ctx context.Context, repos store.Repos, tenant store.TenantID, alg string, status store.KeyStatus) error {
+	k, err := m.Generate(tenant, alg, status)
+	if err != nil {
+		return err
+	}
+	if err := repos.SigningKeys().CreateSigningKey(ctx, k); err != nil {
+		return fmt.Errorf("keys: store %s key: %w", alg, err)
+	}
+	return nil
+}
+
+// Rotate moves every algorithm's keys one step: the next key starts to
+// sign, the active one retires (still published until retireAfter has
+// passed, so tokens it signed keep verifying) and a new next key is
+// published. Call it inside a transaction (store.Store.InTx).
+func (m *Manager) Rotate(ctx context.Context, repos store.Repos, tenant store.TenantID, retireAfter time.Duration) error {
+	list, err := repos.SigningKeys().ListSigningKeys(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	now := m.Now().UTC()
+	retireAt := now.Add(retireAfter)
+	for _, alg := range DefaultAlgs {
+		var next *store.SigningKey
+		for i := range list {
+			k := &list[i]
+			if k.Alg != alg {
+				continue
+			}
+			switch k.Status {
+			case store.KeyActive:
+				if _, err := repos.SigningKeys().UpdateSigningKey(ctx, tenant, k.ID, func(x *store.SigningKey) error {
+					if x.Status != store.KeyActive {
+						return store.ErrConflict // another node rotated first
+					}
+					x.Status, x.RetireAt = store.KeyRetired, &retireAt
+					return nil
+				}); err != nil {
+					return err
+				}
+			case store.KeyNext:
+				next = k
+			}
+		}
+		if next == nil {
+			// No published successor (should not happen): make one that
+			// signs at once rather than leave the algorithm without a key.
+			if err := m.create(ctx, repos, tenant, alg, store.KeyActive); err != nil {
+				return err
+			}
+		} else if _, err := repos.SigningKeys().UpdateSigningKey(ctx, tenant, next.ID, func(x *store.SigningKey) error {
+			if x.Status != store.KeyNext {
+				return store.ErrConflict
+			}
+			x.Status = store.KeyActive
+			return nil
+		}); err != nil {
 			return err
 		}
-		if err := repos.SigningKeys().CreateSigningKey(ctx, k); err != nil {
-			return fmt.Errorf("keys: store %s key: %w", alg, err)
+		if err := m.create(ctx, repos, tenant, alg, store.KeyNext); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -16,9 +16,9 @@ import (
 )
 
 // keyTTL is how long a tenant's opened keys stay cached. Rotation makes a
-// next key public before it signs, so a node that caches this long still
-// verifies and publishes correctly.
-const keyTTL = time.Minute
+// next key public before it signs and keeps the retired one published, so a
+// node that caches this long still verifies and publishes correctly.
+const keyTTL = 5 * time.Second
 
 // tenantKeys is one tenant's opened key set.
 type tenantKeys struct {
@@ -54,8 +54,12 @@ func (k *keyRing) get(ctx context.Context, tenant store.TenantID) (*tenantKeys, 
 		return nil, err
 	}
 	tk = &tenantKeys{loaded: k.now(), signers: map[string]signingKey{}}
+	now := k.now()
 	for i := range list {
 		sk := &list[i]
+		if sk.Status == store.KeyRetired && sk.RetireAt != nil && !now.Before(*sk.RetireAt) {
+			continue // its tokens have expired: no longer published
+		}
 		pub, err := x509.ParsePKIXPublicKey(sk.PublicKey)
 		if err != nil {
 			return nil, fmt.Errorf("oidc: key %s: %w", sk.ID, err)

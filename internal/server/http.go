@@ -93,6 +93,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	go a.rotateKeys(ctx)
 	select {
 	case err := <-errc:
 		return err
@@ -139,4 +140,23 @@ func boundPublicURL(public, bound string) string {
 	}
 	u.Host = net.JoinHostPort(u.Hostname(), port)
 	return u.String()
+}
+
+// rotateKeys checks hourly for tenants whose signing keys are due for
+// rotation. Nodes may race; a lost race is a harmless conflict.
+func (a *App) rotateKeys(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.Tenants.RotateDue(ctx, tenancy.DefaultKeyMaxAge); err != nil && ctx.Err() == nil {
+			a.Log.Warn("key rotation", "err", err)
+		} else if n > 0 {
+			a.Log.Info("rotated signing keys", "tenants", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -192,8 +192,8 @@ func TestCreateTenant(t *testing.T) {
 		}
 		var algs []string
 		for _, k := range ks {
-			algs = append(algs, k.Alg)
-			if k.Status != store.KeyActive || k.Tenant != acme.ID {
+			algs = append(algs, k.Alg+"/"+string(k.Status))
+			if k.Tenant != acme.ID {
 				t.Errorf("key %s: status %s tenant %s", k.ID, k.Status, k.Tenant)
 			}
 			if _, err := svc.Keys.Open(&k); err != nil {
@@ -210,8 +210,9 @@ func TestCreateTenant(t *testing.T) {
 			}
 		}
 		slices.Sort(algs)
-		if !slices.Equal(algs, []string{"ES256", "RS256"}) {
-			t.Errorf("key algorithms %v, want ES256 and RS256", algs)
+		want := []string{"ES256/active", "ES256/next", "EdDSA/active", "EdDSA/next", "RS256/active", "RS256/next"}
+		if !slices.Equal(algs, want) {
+			t.Errorf("keys %v, want %v", algs, want)
 		}
 
 		es := auditEntries(t, s, store.PlatformTenant)
@@ -313,8 +314,8 @@ func TestEnsureDefaultConcurrent(t *testing.T) {
 		if err != nil || len(ts) != 1 {
 			t.Fatalf("%d tenants (%v), want 1", len(ts), err)
 		}
-		if ks, err := s.SigningKeys().ListSigningKeys(t.Context(), ts[0].ID); err != nil || len(ks) != 2 {
-			t.Errorf("%d signing keys (%v), want 2", len(ks), err)
+		if ks, err := s.SigningKeys().ListSigningKeys(t.Context(), ts[0].ID); err != nil || len(ks) != 2*len(keys.DefaultAlgs) {
+			t.Errorf("%d signing keys (%v), want %d", len(ks), err, 2*len(keys.DefaultAlgs))
 		}
 		if n := len(auditEntries(t, s, store.PlatformTenant)); n != 1 {
 			t.Errorf("%d platform audit entries, want 1", n)
@@ -421,8 +422,8 @@ func TestDeleteTenant(t *testing.T) {
 		if ks, err := s.SigningKeys().ListSigningKeys(t.Context(), tn.ID); err != nil || len(ks) != 0 {
 			t.Errorf("%d signing keys left (%v)", len(ks), err)
 		}
-		if ks, err := s.SigningKeys().ListSigningKeys(t.Context(), keep.ID); err != nil || len(ks) != 2 {
-			t.Errorf("other tenant has %d signing keys (%v), want 2", len(ks), err)
+		if ks, err := s.SigningKeys().ListSigningKeys(t.Context(), keep.ID); err != nil || len(ks) != 2*len(keys.DefaultAlgs) {
+			t.Errorf("other tenant has %d signing keys (%v), want %d", len(ks), err, 2*len(keys.DefaultAlgs))
 		}
 
 		var mine []string

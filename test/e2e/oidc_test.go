@@ -16,6 +16,7 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 )
 
@@ -277,5 +278,86 @@ func TestOIDCLogout(t *testing.T) {
 	api.must(200, "GET", sessions, nil).json(t, &after)
 	if len(after.Items) != 0 {
 		t.Fatalf("sessions after logout: %v", after.Items)
+	}
+}
+
+func jwksKids(t *testing.T, url string) map[string]bool {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(res.Body).Decode(&set); err != nil {
+		t.Fatal(err)
+	}
+	kids := map[string]bool{}
+	for _, k := range set.Keys {
+		kids[k.KeyID] = true
+	}
+	return kids
+}
+
+func kidOf(t *testing.T, token string) string {
+	t.Helper()
+	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jws.Signatures[0].Header.KeyID
+}
+
+// TestKeyRotation: the key that signs after `gatehouse keys rotate` was in
+// the JWKS before it; the retired key stays published, so tokens it signed
+// still verify.
+func TestKeyRotation(t *testing.T) {
+	env := testEnv(t.TempDir(), "", testMasterKey)
+	n := start(t, env)
+	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
+	api := &client{t: t, base: n.URL, token: lastLine(out)}
+	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{
+		"email": "alan@example.com", "password": "enigma machine 1940"})
+	r := newRP(t, env, n.URL, "default")
+	jwks := n.URL + "/t/default/keys"
+	before := jwksKids(t, jwks)
+	if len(before) != 6 {
+		t.Fatalf("JWKS before rotation has %d keys, want 6 (active and next of three algorithms)", len(before))
+	}
+	ctx := context.Background()
+	v := oauth2.GenerateVerifier()
+	q := r.authorize(r.conf.AuthCodeURL("s", oauth2.S256ChallengeOption(v)), "alan@example.com", "enigma machine 1940")
+	tok, err := r.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID := tok.Extra("id_token").(string)
+	oldKid := kidOf(t, oldID)
+
+	if out, errOut, code := cli(t, env, "keys", "rotate", "--tenant", "default"); code != 0 {
+		t.Fatalf("keys rotate: %s %s", out, errOut)
+	}
+	var after map[string]bool
+	if !eventually(func() bool { after = jwksKids(t, jwks); return len(after) == 9 }) {
+		t.Fatalf("JWKS after rotation has %d keys, want 9", len(after))
+	}
+	if !after[oldKid] {
+		t.Fatal("the retired key left the JWKS while its tokens live")
+	}
+	// A token signed now uses a key that was published before the rotation.
+	old := *tok
+	old.Expiry = time.Now().Add(-time.Minute)
+	fresh, err := r.conf.TokenSource(ctx, &old).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKid := kidOf(t, fresh.Extra("id_token").(string))
+	if newKid == oldKid || !before[newKid] {
+		t.Fatalf("new tokens signed by %s (old %s); it must be a key published before the rotation", newKid, oldKid)
+	}
+	for _, raw := range []string{oldID, fresh.Extra("id_token").(string)} {
+		if _, err := r.verifier.Verify(ctx, raw); err != nil {
+			t.Fatalf("verify after rotation: %v", err)
+		}
 	}
 }
