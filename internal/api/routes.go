@@ -31,6 +31,8 @@ func (a *API) routes() []route {
 		{http.MethodGet, t + "/users/{id}/groups", needRead, a.userGroups},
 		{http.MethodGet, t + "/users/{id}/sessions", needRead, a.listSessions},
 		{http.MethodDelete, t + "/users/{id}/sessions", needAdmin, a.endSessions},
+		{http.MethodGet, t + "/users/{id}/consents", needRead, a.listConsents},
+		{http.MethodDelete, t + "/users/{id}/consents/{client}", needAdmin, a.revokeConsent},
 
 		{http.MethodGet, t + "/groups", needRead, a.listGroups},
 		{http.MethodPost, t + "/groups", needAdmin, a.createGroup},

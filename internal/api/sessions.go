@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -58,6 +59,57 @@ func (a *API) endSessions(w http.ResponseWriter, r *http.Request, c *call) error
 		return err
 	}
 	if err := a.Sessions.EndAll(r.Context(), c.tenant.ID, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// consentOut is a user's remembered grant to a third-party client.
+type consentOut struct {
+	ClientID  string    `json:"client_id"`
+	Scopes    []string  `json:"scopes"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func (a *API) listConsents(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := a.Directory.GetUser(r.Context(), c.tenant.ID, id); err != nil {
+		return err
+	}
+	cs, err := a.Sessions.Store.OAuth().Consents().ListConsents(r.Context(), c.tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, makeList(store.Page{Limit: len(cs) + 1}, cs,
+		func(x *store.Consent) string { return x.ClientID },
+		func(x *store.Consent) consentOut { return consentOut{x.ClientID, x.Scopes, x.CreatedAt, x.UpdatedAt} }))
+	return nil
+}
+
+// revokeConsent forgets the user's grant to a client: the next sign-in asks
+// again. It answers 204 whether or not there was a grant.
+func (a *API) revokeConsent(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	clientID, err := pathID(r, "client")
+	if err != nil {
+		return err
+	}
+	if _, err := a.Directory.GetUser(r.Context(), c.tenant.ID, id); err != nil {
+		return err
+	}
+	if _, err := a.Clients.GetClient(r.Context(), c.tenant.ID, clientID); err != nil {
+		return err
+	}
+	err = a.Sessions.Store.OAuth().Consents().DeleteConsent(r.Context(), c.tenant.ID, id, clientID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

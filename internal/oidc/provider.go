@@ -19,6 +19,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -30,6 +31,7 @@ type Config struct {
 	Store     store.Store
 	Tenants   *tenancy.Service
 	Sessions  *session.Service
+	Flow      *flow.Service
 	Keys      *keys.Manager
 	Log       *slog.Logger
 	PublicURL string
@@ -46,6 +48,7 @@ type Provider struct {
 	store     store.Store
 	tenants   *tenancy.Service
 	sessions  *session.Service
+	flow      *flow.Service
 	keys      *keyRing
 	log       *slog.Logger
 	publicURL string
@@ -58,7 +61,7 @@ type Provider struct {
 // New builds the provider.
 func New(cfg Config) (*Provider, error) {
 	p := &Provider{
-		store: cfg.Store, tenants: cfg.Tenants, sessions: cfg.Sessions, log: cfg.Log,
+		store: cfg.Store, tenants: cfg.Tenants, sessions: cfg.Sessions, flow: cfg.Flow, log: cfg.Log,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), cookie: cfg.SessionCookie,
 		now: func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
 	}
@@ -147,6 +150,16 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	sess, err := p.sessions.Lookup(ctx, t.ID, sessionTokenFrom(ctx))
 	if err != nil || sess.ID != ar.SessionID {
 		p.errorPage(w, r, http.StatusBadRequest, "This sign-in was completed in another browser. Start again from the application.")
+		return
+	}
+	// Third-party clients need the user's consent; the callback is the one
+	// gate every path passes, so consent cannot be skipped.
+	if need, err := p.flow.ConsentNeeded(ctx, t.ID, ar); err != nil || need {
+		if err != nil {
+			p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong. Try again.")
+			return
+		}
+		http.Redirect(w, r, "/t/"+t.Slug+"/consent?id="+url.QueryEscape(ar.ID), http.StatusSeeOther)
 		return
 	}
 	code, err := randomToken(codePrefix)

@@ -65,6 +65,8 @@ var matrix = []matrixRow{
 	{method: "GET", path: tp + "/users/{id}/groups", access: tenantRead},
 	{method: "GET", path: tp + "/users/{id}/sessions", access: tenantRead},
 	{method: "DELETE", path: tp + "/users/{id}/sessions", access: tenantAdmin},
+	{method: "GET", path: tp + "/users/{id}/consents", access: tenantRead},
+	{method: "DELETE", path: tp + "/users/{id}/consents/{client}", access: tenantAdmin},
 
 	{method: "GET", path: tp + "/groups", access: tenantRead},
 	{method: "POST", path: tp + "/groups", access: tenantAdmin,
@@ -150,6 +152,7 @@ func (fx *fixture) path(route, ref string) string {
 	case strings.Contains(route, "/clients/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.client.ID)
 	}
+	p = strings.ReplaceAll(p, "{client}", fx.client.ID)
 	return strings.ReplaceAll(p, "{member}", fx.member.ID)
 }
 

@@ -15,12 +15,12 @@ import (
 func (a *App) mountLogin(mux *http.ServeMux) error {
 	now := time.Now
 	sessions := a.Sessions
+	fl := &flow.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Log: a.Log, Now: now}
 	pages := &web.Pages{
-		Tenants: a.Tenants, Sessions: sessions, Store: a.DB, Log: a.Log, PublicURL: a.Config.PublicURL,
-		Flow: &flow.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Log: a.Log, Now: now},
+		Tenants: a.Tenants, Sessions: sessions, Store: a.DB, Log: a.Log, PublicURL: a.Config.PublicURL, Flow: fl,
 	}
 	prov, err := oidc.New(oidc.Config{
-		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Keys: a.Keys, Log: a.Log,
+		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Flow: fl, Keys: a.Keys, Log: a.Log,
 		PublicURL: a.Config.PublicURL, MasterKey: a.masterKey, Now: now, SessionCookie: pages.SessionCookie,
 	})
 	if err != nil {

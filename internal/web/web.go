@@ -79,6 +79,8 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/login", p.page(p.loginForm))
 	mux.HandleFunc("POST /t/{tenant}/login", p.page(p.loginSubmit))
 	mux.HandleFunc("GET /t/{tenant}/logged-out", p.page(p.loggedOut))
+	mux.HandleFunc("GET /t/{tenant}/consent", p.page(p.consentForm))
+	mux.HandleFunc("POST /t/{tenant}/consent", p.page(p.consentSubmit))
 }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)

@@ -361,3 +361,111 @@ func TestKeyRotation(t *testing.T) {
 		}
 	}
 }
+
+// consentStep posts the consent form shown in body with decision and
+// returns the final response.
+func (r *rp) consentStep(res *http.Response, body, decision string) *http.Response {
+	r.t.Helper()
+	form := url.Values{"decision": {decision}}
+	for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
+		form.Set(m[1], m[2])
+	}
+	req, _ := http.NewRequest("POST", strings.Split(res.Request.URL.String(), "?")[0], strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	out, err := r.browser.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	out.Body.Close()
+	return out
+}
+
+// TestOIDCThirdPartyConsent: a third-party client gets a consent screen; the
+// grant is remembered, asked again with prompt=consent and after the API
+// revokes it; a denial returns access_denied.
+func TestOIDCThirdPartyConsent(t *testing.T) {
+	env := testEnv(t.TempDir(), "", testMasterKey)
+	n := start(t, env)
+	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
+	api := &client{t: t, base: n.URL, token: lastLine(out)}
+	var user map[string]any
+	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{
+		"email": "edsger@example.com", "password": "shortest path 1956"}).json(t, &user)
+	r := newRP(t, env, n.URL, "default", "--third-party")
+
+	get := func(u string) (*http.Response, string) {
+		res, err := r.browser.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res, string(b)
+	}
+	login := func(res *http.Response, body string) (*http.Response, string) {
+		form := url.Values{"identifier": {"edsger@example.com"}, "password": {"shortest path 1956"}}
+		for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
+			form.Set(m[1], m[2])
+		}
+		req, _ := http.NewRequest("POST", strings.Split(res.Request.URL.String(), "?")[0], strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := r.browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res, string(b)
+	}
+	isConsent := func(body string) bool { return strings.Contains(body, `value="approve"`) }
+	redirected := func(res *http.Response) url.Values {
+		loc, err := url.Parse(res.Header.Get("Location"))
+		if err != nil || !strings.HasPrefix(loc.String(), r.redirect) {
+			t.Fatalf("not redirected to the client: %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		return loc.Query()
+	}
+	authURL := func(extra ...oauth2.AuthCodeOption) string {
+		v := oauth2.GenerateVerifier()
+		return r.conf.AuthCodeURL("st", append(extra, oauth2.S256ChallengeOption(v))...)
+	}
+
+	// First sign-in: login, then consent.
+	res, body := login(get(authURL()))
+	if !isConsent(body) || !strings.Contains(body, "See your email address") {
+		t.Fatalf("no consent screen after login: %d %.300s", res.StatusCode, body)
+	}
+	// Skipping the consent screen by going straight to the callback does not work.
+	skip, skipBody := get(strings.Replace(res.Request.URL.String(), "/consent?", "/authorize/callback?", 1))
+	if !isConsent(skipBody) || skip.Request.URL.Path != "/t/default/consent" {
+		t.Fatalf("callback without consent went to %s", skip.Request.URL)
+	}
+	if q := redirected(r.consentStep(res, body, "approve")); q.Get("code") == "" || q.Get("state") != "st" {
+		t.Fatalf("after consent: %v", q)
+	}
+	// Remembered: SSO straight back, no screen.
+	if res, body = get(authURL()); isConsent(body) {
+		t.Fatal("consent asked again although granted")
+	} else if q := redirected(res); q.Get("code") == "" {
+		t.Fatalf("second sign-in: %v", q)
+	}
+	// prompt=consent asks again.
+	if _, body = get(authURL(oauth2.SetAuthURLParam("prompt", "consent"))); !isConsent(body) {
+		t.Fatal("prompt=consent did not ask")
+	}
+	// Revoked through the API: asked again; a denial returns access_denied.
+	var cs struct{ Items []map[string]any }
+	consents := "/api/v1/tenants/default/users/" + user["id"].(string) + "/consents"
+	api.must(200, "GET", consents, nil).json(t, &cs)
+	if len(cs.Items) != 1 || cs.Items[0]["client_id"] != r.conf.ClientID {
+		t.Fatalf("consents %v", cs.Items)
+	}
+	api.must(204, "DELETE", consents+"/"+r.conf.ClientID, nil)
+	res, body = get(authURL())
+	if !isConsent(body) {
+		t.Fatal("consent not asked after revocation")
+	}
+	if q := redirected(r.consentStep(res, body, "deny")); q.Get("error") != "access_denied" || q.Get("state") != "st" {
+		t.Fatalf("denial answered %v", q)
+	}
+}
