@@ -188,19 +188,18 @@ func (r authRequestRepo) ConsumeCode(ctx context.Context, tenant store.TenantID,
 	}
 	now := r.db.nowMicro().UnixMicro()
 	var won *store.AuthRequest
-	{ // MUTATION: unlocked read, then blind write
-		a, err := scanAuthRequest(r.q.QueryRowContext(ctx, `SELECT `+authRequestCols+` FROM auth_requests
-WHERE tenant_id = $1 AND code_hash = $2 AND expires_at > $3`, string(tenant), codeHash, now))
-		if err != nil {
-			return nil, wrapErr(op, err)
+	err := r.single(ctx, func(q querier) error {
+		a, err := scanAuthRequest(q.QueryRowContext(ctx, `UPDATE auth_requests SET code_used = TRUE
+WHERE tenant_id = $1 AND code_hash = $2 AND code_used = FALSE AND expires_at > $3
+RETURNING `+authRequestCols, string(tenant), codeHash, now))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
 		}
-		if !a.CodeUsed {
-			if _, err := r.q.ExecContext(ctx, `UPDATE auth_requests SET code_used = TRUE WHERE tenant_id = $1 AND id = $2`, string(tenant), a.ID); err != nil {
-				return nil, err
-			}
-			a.CodeUsed = true
-			won = a
-		}
+		won = a
+		return wrapErr(op, err)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if won != nil {
 		return won, nil

@@ -121,7 +121,7 @@ func (r deviceCodeRepo) UpdateDeviceCode(ctx context.Context, tenant store.Tenan
 	const op = "update device code"
 	var out *store.DeviceCode
 	err := r.write(ctx, func(q querier) error {
-		old, err := r.get(ctx, q, op, "device_code_hash", "", tenant, deviceCodeHash)
+		old, err := r.get(ctx, q, op, "device_code_hash", r.forUpdate(), tenant, deviceCodeHash)
 		if err != nil {
 			return err
 		}

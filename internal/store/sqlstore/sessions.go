@@ -110,7 +110,7 @@ func (r sessionRepo) UpdateSession(ctx context.Context, tenant store.TenantID, i
 	const op = "update session"
 	var out *store.Session
 	err := r.write(ctx, func(q querier) error {
-		old, err := scanSession(q.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE tenant_id = $1 AND id = $2`,
+		old, err := scanSession(q.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE tenant_id = $1 AND id = $2`+r.forUpdate(),
 			string(tenant), id))
 		if err != nil {
 			return wrapErr(op, err)

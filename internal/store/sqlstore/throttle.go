@@ -26,12 +26,16 @@ func (r throttleRepo) Fail(ctx context.Context, tenant store.TenantID, key strin
 	at := micro(now).UnixMicro()
 	lapsed := micro(now.Add(-window)).UnixMicro()
 	var count int
-	// MUTATION: unlocked read, then write count+1
-	var cur int
-	_ = r.q.QueryRowContext(ctx, `SELECT count FROM throttle WHERE tenant_id = $1 AND key = $2 AND last_failure > $3`, string(tenant), key, lapsed).Scan(&cur)
-	count = cur + 1
-	_, err := r.q.ExecContext(ctx, `INSERT INTO throttle (tenant_id, key, count, window_start, last_failure) VALUES ($1, $2, $3, $4, $4)
-ON CONFLICT (tenant_id, key) DO UPDATE SET count = excluded.count, last_failure = excluded.last_failure`, string(tenant), key, count, at)
+	err := r.single(ctx, func(q querier) error {
+		err := q.QueryRowContext(ctx, `INSERT INTO throttle (tenant_id, key, count, window_start, last_failure)
+VALUES ($1, $2, 1, $3, $3)
+ON CONFLICT (tenant_id, key) DO UPDATE SET
+    count = CASE WHEN throttle.last_failure <= $4 THEN 1 ELSE throttle.count + 1 END,
+    window_start = CASE WHEN throttle.last_failure <= $4 THEN $3 ELSE throttle.window_start END,
+    last_failure = CASE WHEN throttle.last_failure < $3 THEN $3 ELSE throttle.last_failure END
+RETURNING count`, string(tenant), key, at, lapsed).Scan(&count)
+		return wrapErr("throttle fail", err)
+	})
 	if err != nil {
 		return 0, err
 	}

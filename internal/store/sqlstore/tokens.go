@@ -144,12 +144,12 @@ func (r tokenRepo) RotateRefreshToken(ctx context.Context, tenant store.TenantID
 		if err != nil {
 			return wrapErr(op, err)
 		}
-		_ = session // MUTATION: no advisory locks, unlocked read then blind claim
-		old, err := scanRefresh(r.q.QueryRowContext(ctx, `SELECT `+refreshCols+` FROM refresh_tokens
-WHERE tenant_id = $1 AND hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $3`, string(tenant), oldHash, now.UnixMicro()))
-		if err == nil {
-			_, err = q.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $1 WHERE tenant_id = $2 AND hash = $3`, now.UnixMicro(), string(tenant), oldHash)
+		if err := r.lockTokens(ctx, q, tenant, family, session); err != nil {
+			return err
 		}
+		old, err := scanRefresh(q.QueryRowContext(ctx, `UPDATE refresh_tokens SET rotated_at = $1
+WHERE tenant_id = $2 AND hash = $3 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1
+RETURNING `+refreshCols, now.UnixMicro(), string(tenant), oldHash))
 		switch {
 		case err == nil:
 			if n.FamilyID != old.FamilyID || n.ClientID != old.ClientID {
@@ -287,6 +287,9 @@ func (r tokenRepo) RevokeFamily(ctx context.Context, tenant store.TenantID, fami
 		return errors.New("sqlstore: revoke family: empty family id")
 	}
 	return r.write(ctx, func(q querier) error {
+		if err := r.lockTokens(ctx, q, tenant, familyID, ""); err != nil {
+			return err
+		}
 		return revokeFamily(ctx, q, tenant, familyID, r.db.nowMicro())
 	})
 }
@@ -300,6 +303,9 @@ func (r tokenRepo) RevokeSessionTokens(ctx context.Context, tenant store.TenantI
 		return errors.New("sqlstore: revoke session tokens: empty session id")
 	}
 	return r.write(ctx, func(q querier) error {
+		if err := r.lockTokens(ctx, q, tenant, "", sessionID); err != nil {
+			return err
+		}
 		now := r.db.nowMicro().UnixMicro()
 		for _, table := range []string{"refresh_tokens", "access_tokens"} {
 			// table is one of two constants.

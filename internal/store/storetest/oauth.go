@@ -182,7 +182,7 @@ func accessRevoked(t *testing.T, s store.Repos, tn store.TenantID, what, id stri
 
 // linger is how long concurrency tests' update closures hold their row,
 // so that the racing calls overlap whatever their connections' warm-up.
-const linger = 5 * time.Millisecond
+const linger = 20 * time.Millisecond
 
 // warmPool makes the store open n connections (each InTx holds one while
 // it lingers), so that racing calls then start together instead of one
