@@ -56,6 +56,8 @@ type Provider struct {
 	cookie    func(slug string) string
 	storage   *storage
 	handler   http.Handler
+	// srv authenticates clients at the endpoints route serves (par.go).
+	srv *server
 }
 
 // New builds the provider.
@@ -74,6 +76,10 @@ func New(cfg Config) (*Provider, error) {
 		GrantTypeRefreshToken:      true,
 		SupportedScopes:            standardScopes,
 		BackChannelLogoutSupported: false,
+		// RFC 8628; server.DeviceAuthorization (device.go) answers with these.
+		DeviceAuthorization: op.DeviceAuthorizationConfig{
+			Lifetime: deviceLifetime, PollInterval: devicePollInterval, UserCode: deviceUserCode,
+		},
 	}
 	insecure := strings.HasPrefix(p.publicURL, "http://")
 	opts := []op.Option{
@@ -91,6 +97,7 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
 	srv := &server{LegacyServer: op.NewLegacyServer(prov, *op.DefaultEndpoints), p: p}
+	p.srv = srv
 	p.handler = op.RegisterLegacyServer(srv, p.callback, op.WithServerCORSOptions(nil))
 	return p, nil
 }
@@ -127,6 +134,15 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r2.URL = cloneURL(r.URL)
 	r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
 	r2.URL.RawPath = ""
+	switch r2.URL.Path {
+	case "/oauth/token", "/oauth/introspect", "/userinfo", "/device_authorization", "/revoke":
+		// Responses carrying tokens or token data are never cached (RFC 6749 5.1).
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+	}
+	if p.route(w, r2) { // PAR, authorize by request_uri, device sign-in: par.go
+		return
+	}
 	p.handler.ServeHTTP(w, r2)
 }
 

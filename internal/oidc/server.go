@@ -29,9 +29,11 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg := op.CreateDiscoveryConfig(ctx, s.Provider(), s.Provider().Storage())
 	cfg.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	cfg.ResponseModesSupported = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFormPost)}
-	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}
+	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials,
+		oidc.GrantTypeDeviceCode}
 	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
-	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
+		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone}
 	cfg.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
 	cfg.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
 	cfg.IDTokenSigningAlgValuesSupported = []string{"RS256", "ES256", "EdDSA"}
@@ -45,10 +47,11 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.BackChannelLogoutSessionSupported = true
 	cfg.RequestParameterSupported = false
 	cfg.RequestObjectSigningAlgValuesSupported = nil
-	cfg.TokenEndpointAuthSigningAlgValuesSupported = nil
-	cfg.DeviceAuthorizationEndpoint = ""
+	cfg.TokenEndpointAuthSigningAlgValuesSupported = []string{"RS256"}
+	cfg.DeviceAuthorizationEndpoint = s.Endpoints().DeviceAuthorization.Absolute(s.p.issuer(ctx))
 	cfg.CheckSessionIframe = ""
-	return op.NewResponse(discovery{cfg, true}), nil
+	return op.NewResponse(discovery{DiscoveryConfiguration: cfg, IssParameter: true,
+		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false}), nil
 }
 
 // discovery adds what the library's document type lacks: RFC 9207's iss
@@ -56,6 +59,9 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 type discovery struct {
 	*oidc.DiscoveryConfiguration
 	IssParameter bool `json:"authorization_response_iss_parameter_supported"`
+	// RFC 9126: pushed authorization requests are offered, not required.
+	PAREndpoint string `json:"pushed_authorization_request_endpoint"`
+	RequirePAR  bool   `json:"require_pushed_authorization_requests"`
 }
 
 func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {

@@ -270,7 +270,7 @@ func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, 
 }
 
 func (s *storage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, userID, clientID string, scopes []string) error {
-	return s.p.fillUserinfo(ctx, info, userID, scopes)
+	return s.p.fillUserinfo(ctx, info, userID, clientID, scopes)
 }
 
 // SetUserinfoFromToken answers userinfo for a live access token only.
@@ -279,7 +279,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 	if err != nil || at.UserID == "" || at.UserID != subject {
 		return oidc.ErrAccessDenied().WithDescription("access token invalid")
 	}
-	return s.p.fillUserinfo(ctx, info, at.UserID, at.Scopes)
+	return s.p.fillUserinfo(ctx, info, at.UserID, at.ClientID, at.Scopes)
 }
 
 func (s *storage) liveAccessToken(ctx context.Context, id string) (*store.AccessToken, error) {
@@ -310,7 +310,7 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	resp.JWTID = at.ID
 	if at.UserID != "" && slices.Contains(at.Scopes, oidc.ScopeOpenID) {
 		info := new(oidc.UserInfo)
-		if err := s.p.fillUserinfo(ctx, info, at.UserID, at.Scopes); err == nil {
+		if err := s.p.fillUserinfo(ctx, info, at.UserID, at.ClientID, at.Scopes); err == nil {
 			resp.SetUserInfo(info)
 		}
 	}

@@ -114,7 +114,7 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 func (p *Provider) mintIDToken(ctx context.Context, g grant, accessToken string) (string, error) {
 	now := p.now()
 	info := new(oidc.UserInfo)
-	if err := p.fillUserinfo(ctx, info, g.userID, g.scopes); err != nil {
+	if err := p.fillUserinfo(ctx, info, g.userID, g.client.c.ID, g.scopes); err != nil {
 		return "", err
 	}
 	claims := map[string]any{}
@@ -184,8 +184,9 @@ func joinScopes(s []string) string {
 	return out
 }
 
-// fillUserinfo sets the claims the scopes allow.
-func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID string, scopes []string) error {
+// fillUserinfo sets the claims the scopes allow, plus the client's claims
+// mapped from user attributes.
+func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID, clientID string, scopes []string) error {
 	tn := tenantFrom(ctx)
 	if tn == nil {
 		return oidc.ErrServerError()
@@ -212,6 +213,9 @@ func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 	}
 	if slices.Contains(scopes, oidc.ScopePhone) && u.Phone != "" {
 		info.PhoneNumber, info.PhoneNumberVerified = u.Phone, oidc.Bool(u.PhoneVerified)
+	}
+	if err := p.mapClaims(ctx, info, u, clientID); err != nil {
+		return err
 	}
 	if slices.Contains(scopes, "groups") {
 		gs, err := p.store.Groups().UserGroups(ctx, tn.ID, u.ID, true)
@@ -240,4 +244,25 @@ func joinName(given, family string) string {
 func scriptHash(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+// mapClaims adds the client's claims taken from user attributes
+// (claim_mappings: claim name -> top-level attribute name). Protocol claims
+// cannot be mapped (oauthclient refuses them).
+func (p *Provider) mapClaims(ctx context.Context, info *oidc.UserInfo, u *store.User, clientID string) error {
+	tn := tenantFrom(ctx)
+	c, err := p.store.OAuth().Clients().GetClient(ctx, tn.ID, clientID)
+	if err != nil || len(c.ClaimMappings) == 0 {
+		return nil
+	}
+	var attrs map[string]any
+	if err := json.Unmarshal(u.Attributes, &attrs); err != nil {
+		return nil
+	}
+	for claim, attr := range c.ClaimMappings {
+		if v, ok := attrs[attr]; ok {
+			info.AppendClaims(claim, v)
+		}
+	}
+	return nil
 }

@@ -46,6 +46,7 @@ func (p *Pages) consentForm(w http.ResponseWriter, r *http.Request, t *store.Ten
 			scopes = append(scopes, "Use "+sc)
 		}
 	}
+	allowFormRedirect(w, ar.RedirectURI)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	err := consentPage.ExecuteTemplate(w, "layout", struct {
 		view

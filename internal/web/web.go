@@ -81,6 +81,8 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/logged-out", p.page(p.loggedOut))
 	mux.HandleFunc("GET /t/{tenant}/consent", p.page(p.consentForm))
 	mux.HandleFunc("POST /t/{tenant}/consent", p.page(p.consentSubmit))
+	mux.HandleFunc("GET /t/{tenant}/device", p.page(p.deviceForm))    // RFC 8628: device.go
+	mux.HandleFunc("POST /t/{tenant}/device", p.page(p.deviceSubmit)) // RFC 8628: device.go
 }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
@@ -190,6 +192,7 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	if c, err := p.Store.OAuth().Clients().GetClient(r.Context(), t.ID, ar.ClientID); err == nil && c.Name != "" {
 		clientName = c.Name
 	}
+	allowFormRedirect(w, ar.RedirectURI)
 	p.render(w, status, "login", view{
 		Title: "Sign in", TenantName: t.Name, ClientName: clientName, Error: msg,
 		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
@@ -248,4 +251,21 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 
 func (p *Pages) loggedOut(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	p.message(w, t, http.StatusOK, "Signed out", "You are signed out.")
+}
+
+// allowFormRedirect adds the client's redirect origin to the page's
+// form-action: Chromium checks form-action on every redirect that follows a
+// form's POST, and a sign-in form's POST ends at the client.
+func allowFormRedirect(w http.ResponseWriter, redirectURI string) {
+	u, err := url.Parse(redirectURI)
+	if err != nil || u.Scheme == "" {
+		return
+	}
+	src := u.Scheme + ":"
+	if (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		src = u.Scheme + "://" + u.Host
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"),
+		"form-action 'self'", "form-action 'self' "+src, 1))
 }

@@ -122,9 +122,11 @@ func TestOIDCAuthorizationCodeFlow(t *testing.T) {
 	api := &client{t: t, base: n.URL, token: lastLine(out)}
 	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{
 		"email": "ada@example.com", "password": "analytical engine 1843", "given_name": "Ada", "family_name": "Lovelace",
-		"email_verified": true})
+		"email_verified": true, "attributes": map[string]any{"dept": "analysis"}})
 
 	r := newRP(t, env, n.URL, "default")
+	api.must(200, "PATCH", "/api/v1/tenants/default/clients/"+r.conf.ClientID,
+		map[string]any{"claim_mappings": map[string]string{"department": "dept"}})
 	ctx := context.Background()
 	verifier := oauth2.GenerateVerifier()
 	state, nonce := "st-"+verifier[:8], "n-"+verifier[8:16]
@@ -149,12 +151,13 @@ func TestOIDCAuthorizationCodeFlow(t *testing.T) {
 		Nonce    string   `json:"nonce"`
 		AMR      []string `json:"amr"`
 		SID      string   `json:"sid"`
+		Dept     string   `json:"department"`
 	}
 	if err := idt.Claims(&claims); err != nil {
 		t.Fatal(err)
 	}
 	if claims.Email != "ada@example.com" || !claims.Verified || claims.Name != "Ada Lovelace" ||
-		claims.Nonce != nonce || fmt.Sprint(claims.AMR) != "[pwd]" || claims.SID == "" {
+		claims.Nonce != nonce || fmt.Sprint(claims.AMR) != "[pwd]" || claims.SID == "" || claims.Dept != "analysis" {
 		t.Fatalf("claims %+v", claims)
 	}
 	if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {

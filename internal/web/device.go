@@ -1,0 +1,239 @@
+package web
+
+// The device page (RFC 8628 section 3.3): the user enters the code shown
+// on a device, signs in through the login page if needed (the usual flow,
+// so every login step applies), sees which client asks for what, and
+// approves or denies. Wrong codes are throttled per address.
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// DeviceProtocol is what the device page needs from the protocol front
+// end; Pages.Protocol offers it when it supports the device grant.
+type DeviceProtocol interface {
+	// DeviceByUserCode answers the pending device authorization of a user
+	// code as typed; store.ErrNotFound when there is none (unknown,
+	// expired, already decided).
+	DeviceByUserCode(ctx context.Context, t *store.Tenant, userCode string) (*store.DeviceCode, error)
+	// DeviceLogin starts a sign-in for that authorization and answers the
+	// id of its request for the login page; once signed in, the browser
+	// comes back to the device page.
+	DeviceLogin(ctx context.Context, t *store.Tenant, userCode string) (string, error)
+	// DecideDevice records the session user's approval or denial.
+	DecideDevice(ctx context.Context, t *store.Tenant, userCode string, sess *store.Session, approve bool) error
+}
+
+// Wrong user codes from one address: deviceGuesses per deviceGuessWindow
+// (sliding from the last failure), then 429. A right code resets nothing,
+// or one's own device authorization would reset the count.
+const (
+	deviceGuesses     = 10
+	deviceGuessWindow = 15 * time.Minute
+)
+
+var devicePages = map[string]*template.Template{
+	"device":         template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/device.html")),
+	"device_confirm": template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/device_confirm.html")),
+}
+
+type deviceView struct {
+	view
+	UserCode string
+	Account  string
+	Scopes   []string
+}
+
+func (p *Pages) renderDevice(w http.ResponseWriter, status int, name string, v deviceView) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := devicePages[name].ExecuteTemplate(w, "layout", v); err != nil {
+		p.Log.Error("web: render", "page", name, "err", err)
+	}
+}
+
+func (p *Pages) deviceProtocol(w http.ResponseWriter, r *http.Request) (DeviceProtocol, bool) {
+	dp, ok := p.Protocol.(DeviceProtocol)
+	if !ok {
+		http.NotFound(w, r)
+	}
+	return dp, ok
+}
+
+// showDeviceForm is the code entry form, prefilled with code when given.
+func (p *Pages) showDeviceForm(w http.ResponseWriter, r *http.Request, t *store.Tenant, status int, msg, code string) {
+	if len(code) > 32 {
+		code = ""
+	}
+	p.renderDevice(w, status, "device", deviceView{view: view{Title: "Connect a device", TenantName: t.Name,
+		Error: msg, Action: "/t/" + t.Slug + "/device", CSRF: p.csrf(w, r)}, UserCode: code})
+}
+
+// deviceForm: GET /t/{tenant}/device[?user_code=...]. With a session and a
+// code (verification_uri_complete, or back from the login) it goes
+// straight to the confirmation; otherwise it shows the entry form.
+func (p *Pages) deviceForm(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
+	dp, ok := p.deviceProtocol(w, r)
+	if !ok {
+		return
+	}
+	code := r.URL.Query().Get("user_code")
+	sess := p.currentSession(r.Context(), r, t)
+	if code == "" || sess == nil {
+		p.showDeviceForm(w, r, t, http.StatusOK, "", code)
+		return
+	}
+	d, ok := p.deviceLookup(w, r, t, dp, code)
+	if !ok {
+		return
+	}
+	p.showDeviceConfirm(w, r, t, d, sess)
+}
+
+// deviceSubmit: POST /t/{tenant}/device with the code, and action approve
+// or deny from the confirmation screen.
+func (p *Pages) deviceSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
+	ctx := r.Context()
+	dp, ok := p.deviceProtocol(w, r)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		p.message(w, t, http.StatusBadRequest, "Device sign-in problem", "The form could not be read.")
+		return
+	}
+	if !p.checkCSRF(r) {
+		p.message(w, t, http.StatusForbidden, "Device sign-in problem", "This form has expired. Go back, reload the page and try again.")
+		return
+	}
+	code := r.PostFormValue("user_code")
+	action := r.PostFormValue("action")
+	switch action {
+	case "", "approve", "deny":
+	default:
+		p.message(w, t, http.StatusBadRequest, "Device sign-in problem", "Choose Approve or Deny.")
+		return
+	}
+	d, ok := p.deviceLookup(w, r, t, dp, code)
+	if !ok {
+		return
+	}
+	sess := p.currentSession(ctx, r, t)
+	if sess == nil {
+		id, err := dp.DeviceLogin(ctx, t, code)
+		if err != nil {
+			p.deviceError(w, r, t, err)
+			return
+		}
+		http.Redirect(w, r, "/t/"+t.Slug+"/login?id="+url.QueryEscape(id), http.StatusSeeOther)
+		return
+	}
+	if action == "" {
+		p.showDeviceConfirm(w, r, t, d, sess)
+		return
+	}
+	approve := action == "approve"
+	if err := dp.DecideDevice(ctx, t, code, sess, approve); err != nil {
+		p.deviceError(w, r, t, err)
+		return
+	}
+	if approve {
+		p.message(w, t, http.StatusOK, "Device connected", p.clientName(ctx, t, d.ClientID)+
+			" can now use your account. You can return to your device.")
+		return
+	}
+	p.message(w, t, http.StatusOK, "Request denied", "The device was not given access to your account.")
+}
+
+// deviceLookup finds the pending authorization of code, counting a wrong
+// code against the address; it answers the page itself when there is none.
+func (p *Pages) deviceLookup(w http.ResponseWriter, r *http.Request, t *store.Tenant, dp DeviceProtocol, code string) (*store.DeviceCode, bool) {
+	ctx := r.Context()
+	th := p.Store.OAuth().Throttle()
+	key := "device:" + httpx.ClientIP(r)
+	now := time.Now()
+	n, last, err := th.Failures(ctx, t.ID, key, now, deviceGuessWindow)
+	if err != nil {
+		p.deviceError(w, r, t, err)
+		return nil, false
+	}
+	if n >= deviceGuesses {
+		wait := deviceGuessWindow - now.Sub(last)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		p.showDeviceForm(w, r, t, http.StatusTooManyRequests, "Too many wrong codes. Wait a while and try again.", "")
+		return nil, false
+	}
+	d, err := dp.DeviceByUserCode(ctx, t, code)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, err := th.Fail(ctx, t.ID, key, now, deviceGuessWindow); err != nil {
+			p.deviceError(w, r, t, err)
+			return nil, false
+		}
+		p.showDeviceForm(w, r, t, http.StatusBadRequest,
+			"That code is not valid. It may have expired or been used already: check the code on your device.", code)
+		return nil, false
+	}
+	if err != nil {
+		p.deviceError(w, r, t, err)
+		return nil, false
+	}
+	return d, true
+}
+
+func (p *Pages) showDeviceConfirm(w http.ResponseWriter, r *http.Request, t *store.Tenant, d *store.DeviceCode, sess *store.Session) {
+	ctx := r.Context()
+	var scopes []string
+	for _, sc := range d.Scopes {
+		if txt, ok := scopeText[sc]; ok {
+			scopes = append(scopes, txt)
+		} else {
+			scopes = append(scopes, "Use "+sc)
+		}
+	}
+	account := ""
+	if u, err := p.Store.Users().GetUser(ctx, t.ID, sess.UserID); err == nil {
+		account = u.Email
+		if account == "" {
+			account = u.Username
+		}
+	}
+	p.renderDevice(w, http.StatusOK, "device_confirm", deviceView{
+		view: view{Title: "Connect a device", TenantName: t.Name, ClientName: p.clientName(ctx, t, d.ClientID),
+			Action: "/t/" + t.Slug + "/device", CSRF: p.csrf(w, r)},
+		UserCode: formatUserCode(d.UserCode), Account: account, Scopes: scopes})
+}
+
+func (p *Pages) clientName(ctx context.Context, t *store.Tenant, id string) string {
+	if c, err := p.Store.OAuth().Clients().GetClient(ctx, t.ID, id); err == nil && c.Name != "" {
+		return c.Name
+	}
+	return id
+}
+
+// deviceError: store.ErrNotFound means the authorization ended meanwhile.
+func (p *Pages) deviceError(w http.ResponseWriter, r *http.Request, t *store.Tenant, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		p.message(w, t, http.StatusBadRequest, "Code expired", "This code is no longer valid. Start again on your device.")
+		return
+	}
+	p.Log.ErrorContext(r.Context(), "web: device", "err", err, "request_id", httpx.RequestID(r.Context()))
+	p.message(w, t, http.StatusInternalServerError, "Device sign-in problem", "Something went wrong. Try again.")
+}
+
+// formatUserCode shows a stored user code as XXXX-XXXX.
+func formatUserCode(c string) string {
+	if len(c) != 8 {
+		return c
+	}
+	return c[:4] + "-" + c[4:]
+}
