@@ -140,6 +140,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Pragma", "no-cache")
 	}
+	w = &protocolWriter{ResponseWriter: w, path: r2.URL.Path, issuer: p.issuer(ctx)}
 	if p.route(w, r2) { // PAR, authorize by request_uri, device sign-in: par.go
 		return
 	}

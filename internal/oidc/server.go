@@ -70,7 +70,10 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	ar, err := st.AuthRequests().ConsumeCode(ctx, tn, sha(r.Data.Code))
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		// A second use: whatever the first produced is revoked (RFC 9700 4.2.1).
+		// A second use: whatever the first produced is revoked (RFC 9700
+		// 4.2.1). The request is deleted first, so a first use still
+		// issuing sees it gone and revokes what it made (see below).
+		_ = st.AuthRequests().DeleteAuthRequest(ctx, tn, ar.ID)
 		if rerr := st.Tokens().RevokeFamily(ctx, tn, ar.ID); rerr != nil {
 			return nil, s.p.storage.hide(ctx, rerr)
 		}
@@ -104,6 +107,12 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	resp, err := s.p.issue(ctx, g, c.hasGrant(oidc.GrantTypeRefreshToken))
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
+	}
+	// A second use that ran while these tokens were being made revoked the
+	// family before they existed: if it has happened, revoke them now.
+	if _, err := st.AuthRequests().GetAuthRequest(ctx, tn, ar.ID); errors.Is(err, store.ErrNotFound) {
+		_ = st.Tokens().RevokeFamily(ctx, tn, ar.ID)
+		return nil, oidc.ErrInvalidGrant().WithDescription("authorization code already used")
 	}
 	return op.NewResponse(resp), nil
 }
@@ -155,6 +164,12 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	resp, err := s.p.issue(ctx, g, false)
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
+	}
+	// A concurrent reuse revokes the family, new refresh token included, but
+	// may run before this access token existed: check and revoke it too.
+	if cur, err := toks.GetRefreshToken(ctx, tn, next.Hash); err != nil || cur.RevokedAt != nil {
+		_ = toks.RevokeFamily(ctx, tn, old.FamilyID)
+		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
 	}
 	resp.RefreshToken = tok
 	return op.NewResponse(resp), nil

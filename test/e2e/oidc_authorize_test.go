@@ -286,8 +286,6 @@ func testAuthorizeErrorIss(t *testing.T, d *deployment, m opMeta) {
 	r := d.rp(t, "default")
 	res := get(t, nil, r.authURL("iss-state", func(q url.Values) { q.Set("code_challenge_method", "plain") }))
 	clientError(t, "plain", res, r.redirect, "invalid_request", "iss-state")
-	t.Skip("BUG: error responses that zitadel's op.TryErrorRedirect sends (refused PKCE, scope, response_type, " +
-		"prompt) carry no iss; only Provider.Deny (login_required) adds it")
 	if l, _ := url.Parse(res.Header.Get("Location")); l == nil || l.Query().Get("iss") != m.Issuer {
 		t.Errorf("error response %q without iss=%s", res.Header.Get("Location"), m.Issuer)
 	}

@@ -315,8 +315,8 @@ func testCodeUsedTwice(t *testing.T, d *deployment, m opMeta) {
 }
 
 // testCodeRedeemedConcurrently: a code sent many times at once is still
-// redeemed once (the database decides, not a read then a write), and as
-// there was a second use, what the one winner got is revoked.
+// redeemed at most once (the database decides, not a read then a write),
+// and as there was a second use, what a winner got is revoked.
 func testCodeRedeemedConcurrently(t *testing.T, d *deployment, m opMeta) {
 	r := d.rp(t, "default")
 	id, secret := r.conf.ClientID, r.conf.ClientSecret
@@ -340,10 +340,12 @@ func testCodeRedeemedConcurrently(t *testing.T, d *deployment, m opMeta) {
 				t.Errorf("round %d: concurrent exchange answered %d %s", round, x.Status, x.Raw)
 			}
 		}
-		if len(won) != 1 {
+		// One winner, or none when a second use caught the first still
+		// issuing and revoked both.
+		if len(won) > 1 {
 			t.Fatalf("round %d: one code redeemed %d times by 12 concurrent requests", round, len(won))
 		}
-		winners = append(winners, won[0])
+		winners = append(winners, won...)
 	}
 	checkRaceWinnersRevoked(t, m, id, secret, winners)
 }
@@ -352,10 +354,6 @@ func testCodeRedeemedConcurrently(t *testing.T, d *deployment, m opMeta) {
 // of the same code or refresh token are revoked with their family.
 func checkRaceWinnersRevoked(t *testing.T, m opMeta, id, secret string, winners []oauthResp) {
 	t.Helper()
-	t.Skip("BUG: a second use that runs while the winner is still issuing revokes the family before the " +
-		"winner's tokens exist, so they survive (PostgreSQL, about 1 run in 3: the winner's refresh token still " +
-		"refreshes). internal/oidc/server.go CodeExchange (ConsumeCode, then RevokeFamily on conflict; the winner " +
-		"issues afterwards) and RefreshToken (RotateRefreshToken, then issue mints the access token)")
 	for i, w := range winners {
 		if in := introspect(t, m, w.str("access_token"), id, secret); active(in) {
 			t.Errorf("race %d: the winner's access token is active after a concurrent second use", i)
@@ -560,10 +558,6 @@ func testInvalidClientIs401(t *testing.T, d *deployment, m opMeta) {
 	r := d.rp(t, "default")
 	id, secret := r.conf.ClientID, r.conf.ClientSecret
 	tok := r.tokens(adaEmail, adaPW)
-	t.Skip("BUG: a failed client_secret_basic answers 400 (token endpoint, revocation: invalid_client; " +
-		"introspection: unauthorized_client) with no WWW-Authenticate; RFC 6749 5.2 wants 401 invalid_client " +
-		"and a Basic challenge. zitadel op.WriteError maps invalid_client to 400 unless the error is an " +
-		"op.StatusError; LegacyServer.authenticateResourceClient answers unauthorized_client")
 	for what, res := range map[string]oauthResp{
 		"token":         postForm(t, m.Token, refreshForm(tok.RefreshToken), id, secret+"x"),
 		"unknown":       postForm(t, m.Token, refreshForm(tok.RefreshToken), "no-such-client", secret),
@@ -679,9 +673,6 @@ func testBearerErrorIsInvalidToken(t *testing.T, d *deployment, m opMeta) {
 	garbage, revoked := bearerGet(t, m.UserInfo, "garbage"), bearerGet(t, m.UserInfo, tok.AccessToken)
 	wantRejected(t, "garbage", garbage)
 	wantRejected(t, "revoked", revoked)
-	t.Skip("BUG: userinfo answers error access_denied (401 for a token that does not verify, 403 for a revoked " +
-		"or expired one) and no WWW-Authenticate; RFC 6750 3.1 wants 401 invalid_token with a Bearer challenge " +
-		"(zitadel LegacyServer.UserInfo; storage.SetUserinfoFromToken returns ErrAccessDenied)")
 	for what, res := range map[string]oauthResp{"garbage": garbage, "revoked": revoked} {
 		wantErr(t, what, res, 401, "invalid_token")
 		if !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer") {

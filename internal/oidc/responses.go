@@ -1,0 +1,95 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// Introspect authenticates the calling resource server first, so a failed
+// client authentication is a 401 invalid_client (RFC 7662 2.1, RFC 6749
+// 5.2); the library answers 400 unauthorized_client.
+func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionRequest]) (*op.Response, error) {
+	cc := r.Data.ClientCredentials
+	if cc == nil || (cc.ClientAssertion == "" && cc.ClientID == "") {
+		return nil, op.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication required"), http.StatusUnauthorized)
+	}
+	if cc.ClientAssertion == "" {
+		if _, err := s.p.storage.authenticate(ctx, cc.ClientID, cc.ClientSecret); err != nil {
+			return nil, op.NewStatusError(err, http.StatusUnauthorized)
+		}
+	}
+	return s.LegacyServer.Introspect(ctx, r)
+}
+
+// UserInfo answers a token that does not verify, or is revoked or expired,
+// with 401 invalid_token (RFC 6750 3.1); the library says access_denied.
+func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoRequest]) (*op.Response, error) {
+	resp, err := s.LegacyServer.UserInfo(ctx, r)
+	if err != nil {
+		var oe *oidc.Error
+		if errors.As(err, &oe) && oe.ErrorType == oidc.ServerError {
+			return nil, err
+		}
+		return nil, op.NewStatusError(&oidc.Error{ErrorType: "invalid_token",
+			Description: "the access token is invalid, expired or revoked"}, http.StatusUnauthorized)
+	}
+	return resp, nil
+}
+
+// protocolWriter adds what the library's responses lack: the challenge
+// header of a 401 (RFC 6749 5.2, RFC 6750 3), and iss on the error
+// redirects of the authorization endpoint (RFC 9207: every authorization
+// response carries it).
+type protocolWriter struct {
+	http.ResponseWriter
+	path   string
+	issuer string
+	done   bool
+}
+
+func (w *protocolWriter) WriteHeader(code int) {
+	if !w.done {
+		w.done = true
+		h := w.Header()
+		switch {
+		case code == http.StatusUnauthorized && w.path == "/userinfo":
+			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		case code == http.StatusUnauthorized:
+			h.Set("WWW-Authenticate", `Basic realm="`+w.issuer+`"`)
+		case (code == http.StatusFound || code == http.StatusSeeOther) && w.path == "/authorize":
+			h.Set("Location", withIss(h.Get("Location"), w.issuer))
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *protocolWriter) Write(b []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *protocolWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// withIss adds iss to an error redirect that lacks it; other locations
+// (the login page, successful responses) are left alone.
+func withIss(loc, issuer string) string {
+	u, err := url.Parse(loc)
+	if err != nil || strings.HasPrefix(loc, "/") {
+		return loc
+	}
+	q := u.Query()
+	if q.Get("error") == "" || q.Get("iss") != "" {
+		return loc
+	}
+	q.Set("iss", issuer)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
