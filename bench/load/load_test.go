@@ -211,7 +211,7 @@ PASS
 	}
 	rs := []report{
 		{Scenario: "baseline", Rate: 10000, P50ms: 0.2},
-		{Scenario: "client_credentials", Rate: 5000, P50ms: 1},
+		{Scenario: "client_credentials", Rate: 5000, P50ms: 1, CPUSecondsPer1k: ptr(0.5)},
 		{Scenario: "baseline", Rate: 30000, P50ms: 0.3},
 		{Scenario: "auth_code", Rate: 16},
 	}
@@ -219,6 +219,13 @@ PASS
 	cc, ac := rs[1], rs[3]
 	if *cc.RateVsBaseline != 0.25 || *cc.P50VsBaseline != 4 || *cc.OfLimit != 0.2 {
 		t.Errorf("client_credentials: rate/base %v p50/base %v of limit %v", *cc.RateVsBaseline, *cc.P50VsBaseline, *cc.OfLimit)
+	}
+	// One signature costs 57.857 µs on one core; the server spent 500 µs.
+	if cc.LimitCPUShare == nil || math.Abs(*cc.LimitCPUShare-0.115714) > 1e-6 {
+		t.Errorf("client_credentials: limit's CPU share %v", cc.LimitCPUShare)
+	}
+	if ac := rs[3]; ac.LimitCPUShare != nil {
+		t.Errorf("auth_code without server CPU: limit's CPU share %v", *ac.LimitCPUShare)
 	}
 	if *ac.RateVsBaseline != 16.0/30000 || *ac.OfLimit != 0.5 || ac.Limit != "argon2id hash" {
 		t.Errorf("auth_code: rate/base %v of limit %v (%s)", *ac.RateVsBaseline, *ac.OfLimit, ac.Limit)

@@ -10,6 +10,12 @@ import (
 	"time"
 )
 
+// Columns of the table: rate is successful iterations per second;
+// rate/base and p50/base compare with the neighbouring baselines; "of
+// limit" is rate over the limit's every-core ceiling; "limit cpu" is the
+// limit's one-core cost over the server's CPU per iteration; the peak RSS
+// carries a * when it is the process's since start, not the scenario's.
+
 // report is one scenario's figures, as the JSON line prints them. Optional
 // figures are pointers: absent rather than zero when not measured.
 type report struct {
@@ -42,6 +48,11 @@ type report struct {
 	Limit     string   `json:"limit,omitempty"`
 	LimitPerS *float64 `json:"limit_per_s,omitempty"`
 	OfLimit   *float64 `json:"of_limit,omitempty"`
+	// LimitCPUShare is one operation on one core over the server's CPU
+	// time per iteration: how much of what the server spends is the limit.
+	// Other load on the machine moves it far less than rates, since it
+	// compares CPU time with CPU time.
+	LimitCPUShare *float64 `json:"limit_cpu_share,omitempty"`
 
 	FirstError string `json:"first_error,omitempty"`
 }
@@ -73,10 +84,11 @@ func (r *report) setServer(c procCost) {
 }
 
 // limitOf names each scenario's limit: the one operation every iteration
-// must do, as the benchmark in bench/limits_test.go that measures it.
-var limitOf = map[string]struct{ bench, label string }{
-	"client_credentials": {"SignES256/parallel", "ES256 signature"},
-	"auth_code":          {"Argon2id/parallel", "argon2id hash"},
+// must do, as the benchmarks in bench/limits_test.go that measure it on
+// every core (the ceiling in operations per second) and on one (its cost).
+var limitOf = map[string]struct{ bench, one, label string }{
+	"client_credentials": {"SignES256/parallel", "SignES256/one", "ES256 signature"},
+	"auth_code":          {"Argon2id/parallel", "Argon2id/one", "argon2id hash"},
 }
 
 // limits are ns/op by benchmark name (without the -GOMAXPROCS suffix).
@@ -148,30 +160,37 @@ func compare(rs []report, lim limits) {
 				r.P50VsBaseline = ptr(r.P50ms / p50)
 			}
 		}
-		r.Limit, r.LimitPerS, r.OfLimit = "", nil, nil
-		if l, ok := limitOf[r.Scenario]; ok {
-			if ns, ok := lim[l.bench]; ok {
-				r.Limit = l.label
-				r.LimitPerS = ptr(1e9 / ns)
-				r.OfLimit = ptr(r.Rate / *r.LimitPerS)
-			}
+		r.Limit, r.LimitPerS, r.OfLimit, r.LimitCPUShare = "", nil, nil, nil
+		l, ok := limitOf[r.Scenario]
+		if !ok {
+			continue
+		}
+		if ns, ok := lim[l.bench]; ok {
+			r.Limit = l.label
+			r.LimitPerS = ptr(1e9 / ns)
+			r.OfLimit = ptr(r.Rate / *r.LimitPerS)
+		}
+		if ns, ok := lim[l.one]; ok && r.CPUSecondsPer1k != nil && *r.CPUSecondsPer1k > 0 {
+			r.Limit = l.label
+			// CPU s per 1,000 iterations is ms per iteration.
+			r.LimitCPUShare = ptr(ns / 1e6 / *r.CPUSecondsPer1k)
 		}
 	}
 }
 
 func printTable(w io.Writer, rs []report) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tconc\tn\terrors\trate\tp50\tp90\tp99\trate/base\tp50/base\tof limit\tsrv cpu s\tcpu s/1k\tpeak rss\tgen cpu s\t")
+	fmt.Fprintln(tw, "scenario\tconc\tn\terrors\trate\tp50\tp90\tp99\trate/base\tp50/base\tof limit\tlimit cpu\tsrv cpu s\tcpu s/1k\tpeak rss\tgen cpu s\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s/s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s/s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t\n",
 			r.Scenario, r.Concurrency, r.Requests, r.Errors, rate(r.Rate)+" "+r.Unit,
 			latency(r.P50ms), latency(r.P90ms), latency(r.P99ms),
-			opt(r.RateVsBaseline, "%.3f"), opt(r.P50VsBaseline, "%.1fx"), optPct(r.OfLimit),
+			opt(r.RateVsBaseline, "%.3f"), opt(r.P50VsBaseline, "%.1fx"), optPct(r.OfLimit), optPct(r.LimitCPUShare),
 			opt(r.ServerCPUSeconds, "%.1f"), opt(r.CPUSecondsPer1k, "%.2f"), rss(r), r.GeneratorCPUSeconds)
 	}
 	tw.Flush()
 	for _, r := range rs {
-		if r.Limit != "" {
+		if r.LimitPerS != nil {
 			fmt.Fprintf(w, "limit of %s: one %s per %s; %s/s on every core\n", r.Scenario, r.Limit, r.Unit, rate(*r.LimitPerS))
 		}
 	}

@@ -123,6 +123,12 @@ func testRedirectURIExact(t *testing.T, d *deployment, m opMeta) {
 			t.Errorf("public client, redirect_uri %s (%s): %d %q Location %q", what, uri, res.Status, res.errCode(), loc)
 		}
 	}
+	// ... and the port is free: another loopback port, same path, is accepted.
+	otherPort := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(pport+1)) + preg.Path
+	res = get(t, nil, pub.authURL("s", func(q url.Values) { q.Set("redirect_uri", otherPort) }))
+	if loc := res.Header.Get("Location"); !strings.Contains(loc, "/login?id=") {
+		t.Errorf("public client, loopback redirect on another port: %d Location %q", res.Status, loc)
+	}
 }
 
 func testPKCEAtAuthorize(t *testing.T, d *deployment, m opMeta) {

@@ -472,3 +472,40 @@ func TestOIDCThirdPartyConsent(t *testing.T) {
 		t.Fatalf("denial answered %v", q)
 	}
 }
+
+// TestPerClientAlgorithms: a client's chosen algorithms sign its tokens.
+func TestPerClientAlgorithms(t *testing.T) {
+	env := testEnv(t.TempDir(), "", testMasterKey)
+	n := start(t, env)
+	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
+	api := &client{t: t, base: n.URL, token: lastLine(out)}
+	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{
+		"email": "barbara@example.com", "password": "abstract data types 1974"})
+	r := newRP(t, env, n.URL, "default")
+	api.must(200, "PATCH", "/api/v1/tenants/default/clients/"+r.conf.ClientID, map[string]any{
+		"id_token_signed_response_alg": "EdDSA", "access_token_signed_response_alg": "RS256"})
+	ctx := context.Background()
+	v := oauth2.GenerateVerifier()
+	q := r.authorize(r.conf.AuthCodeURL("s", oauth2.S256ChallengeOption(v)), "barbara@example.com", "abstract data types 1974")
+	tok, err := r.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := tok.Extra("id_token").(string)
+	for token, want := range map[string]jose.SignatureAlgorithm{raw: jose.EdDSA, tok.AccessToken: jose.RS256} {
+		jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := jose.SignatureAlgorithm(jws.Signatures[0].Header.Algorithm); got != want {
+			t.Errorf("token signed %s, want %s", got, want)
+		}
+	}
+	edVerifier := r.provider.Verifier(&gooidc.Config{ClientID: r.conf.ClientID, SupportedSigningAlgs: []string{"EdDSA"}})
+	if _, err := edVerifier.Verify(ctx, raw); err != nil {
+		t.Fatalf("EdDSA ID token does not verify: %v", err)
+	}
+	if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err != nil {
+		t.Fatalf("RS256 access token refused at userinfo: %v", err)
+	}
+}
