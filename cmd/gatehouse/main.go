@@ -128,6 +128,9 @@ func open(ctx context.Context, env *cliEnv, l *config.Loader) (*server.App, erro
 		return nil, err
 	}
 	log := newLogger(env.stderr, cfg)
+	// Libraries that log through the slog default (the OpenID library
+	// does) write the same JSON lines as ours.
+	slog.SetDefault(log)
 	return server.Open(ctx, cfg, log)
 }
 

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -87,7 +89,7 @@ func (h *Hasher) Hash(password string) (string, error) {
 		return "", fmt.Errorf("credential: reading salt: %w", err)
 	}
 	p := h.params
-	key := argon2.IDKey(normalize(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
+	key := idKey(normalize(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
 	return encodePHC(p, salt, key), nil
 }
 
@@ -114,7 +116,7 @@ func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err err
 			return false, false, nil
 		}
 		p := d.params
-		key := argon2.IDKey(normalize(password), d.salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(d.key)))
+		key := idKey(normalize(password), d.salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(d.key)))
 		if subtle.ConstantTimeCompare(key, d.key) != 1 {
 			return false, false, nil
 		}
@@ -139,7 +141,7 @@ func (h *Hasher) VerifyDummy(password string) {
 	if p.Validate() != nil {
 		p = DefaultParams
 	}
-	key := argon2.IDKey(normalize(password), dummySalt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
+	key := idKey(normalize(password), dummySalt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
 	subtle.ConstantTimeCompare(key, dummyKey)
 }
 
@@ -188,4 +190,20 @@ func verifyBcrypt(encoded, password string) (ok, needsRehash bool, err error) {
 		}
 	}
 	return false, false, nil
+}
+
+// hashSlots bounds how many argon2id computations run at once. Each holds
+// MemoryKiB of memory for its whole run; unbounded, a burst of logins would
+// grow memory with the burst (19 MiB each at the defaults) and every hash
+// would finish later. Past the bound, callers wait their turn.
+var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// hashing counts computations in progress (read by tests).
+var hashing atomic.Int32
+
+func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	hashSlots <- struct{}{}
+	hashing.Add(1)
+	defer func() { hashing.Add(-1); <-hashSlots }()
+	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
 }

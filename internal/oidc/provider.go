@@ -135,6 +135,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
 	r2.URL.RawPath = ""
 	switch r2.URL.Path {
+	case "/.well-known/openid-configuration", "/keys":
+		// Safe to cache briefly: a next key is published long before it signs.
+		w.Header().Set("Cache-Control", "public, max-age=300")
 	case "/oauth/token", "/oauth/introspect", "/userinfo", "/device_authorization", "/revoke":
 		// Responses carrying tokens or token data are never cached (RFC 6749 5.1).
 		w.Header().Set("Cache-Control", "no-store")

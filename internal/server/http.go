@@ -142,8 +142,8 @@ func boundPublicURL(public, bound string) string {
 	return u.String()
 }
 
-// rotateKeys checks hourly for tenants whose signing keys are due for
-// rotation. Nodes may race; a lost race is a harmless conflict.
+// rotateKeys runs the hourly upkeep: signing keys due for rotation (nodes
+// may race; a lost race is a harmless conflict) and expired tokens.
 func (a *App) rotateKeys(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -152,6 +152,12 @@ func (a *App) rotateKeys(ctx context.Context) {
 			a.Log.Warn("key rotation", "err", err)
 		} else if n > 0 {
 			a.Log.Info("rotated signing keys", "tenants", n)
+		}
+		// Expired codes, tokens and device codes are dead weight.
+		if n, err := a.DB.OAuth().Tokens().DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.Log.Warn("deleting expired tokens", "err", err)
+		} else if n > 0 {
+			a.Log.Info("deleted expired tokens", "rows", n)
 		}
 		select {
 		case <-ctx.Done():
