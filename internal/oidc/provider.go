@@ -18,6 +18,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
@@ -70,11 +71,16 @@ func New(cfg Config) (*Provider, error) {
 	p.keys = newKeyRing(cfg.Store, cfg.Keys, cfg.Now)
 	p.storage = &storage{p: p}
 	opCfg := &op.Config{
-		CryptoKey:                  sha256.Sum256(append([]byte("gatehouse-op-crypto\x00"), cfg.MasterKey...)),
-		CodeMethodS256:             true,
-		AuthMethodPost:             true,
-		GrantTypeRefreshToken:      true,
-		SupportedScopes:            standardScopes,
+		CryptoKey:      sha256.Sum256(append([]byte("gatehouse-op-crypto\x00"), cfg.MasterKey...)),
+		CodeMethodS256: true,
+		AuthMethodPost: true,
+		// private_key_jwt: server.VerifyClient (clientauth.go) checks it.
+		AuthMethodPrivateKeyJWT: true,
+		GrantTypeRefreshToken:   true,
+		SupportedScopes:         standardScopes,
+		// The hosted pages are in English only so far; ui_locales picks
+		// among these, so every request is answered in English.
+		SupportedUILocales:         []language.Tag{language.English},
 		BackChannelLogoutSupported: false,
 		// RFC 8628; server.DeviceAuthorization (device.go) answers with these.
 		DeviceAuthorization: op.DeviceAuthorizationConfig{
