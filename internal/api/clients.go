@@ -68,6 +68,8 @@ func clientJSON(c *store.Client) clientOut {
 
 func clientID(c *store.Client) string { return c.ID }
 
+func clientVersion(c *store.Client) int64 { return c.Version }
+
 func (a *API) listClients(w http.ResponseWriter, r *http.Request, c *call) error {
 	p, err := page(r)
 	if err != nil {
@@ -92,58 +94,20 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	out := clientJSON(cl)
 	out.ClientSecret = secret
-	w.Header().Set("Location", "/api/v1/tenants/"+c.tenant.Slug+"/clients/"+cl.ID)
-	w.Header().Set("ETag", etag(cl.Version))
-	httpx.WriteJSON(w, http.StatusCreated, out)
+	writeCreated(w, "/api/v1/tenants/"+c.tenant.Slug+"/clients/"+cl.ID, cl.Version, out)
 	return nil
 }
 
 func (a *API) getClient(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	cl, err := a.Clients.GetClient(r.Context(), c.tenant.ID, id)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(cl.Version))
-	httpx.WriteJSON(w, http.StatusOK, clientJSON(cl))
-	return nil
+	return getByID(w, r, c, a.Clients.GetClient, clientVersion, clientJSON)
 }
 
 func (a *API) updateClient(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	version, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	var in oauthclient.ClientPatch
-	if err := a.decode(w, r, &in); err != nil {
-		return err
-	}
-	cl, err := a.Clients.UpdateClient(r.Context(), c.actor, c.tenant.ID, id, version, in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(cl.Version))
-	httpx.WriteJSON(w, http.StatusOK, clientJSON(cl))
-	return nil
+	return patchByID(a, w, r, c, a.Clients.UpdateClient, clientVersion, clientJSON)
 }
 
 func (a *API) deleteClient(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.Clients.DeleteClient(r.Context(), c.actor, c.tenant.ID, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return deleteByID(w, r, c, a.Clients.DeleteClient)
 }
 
 func (a *API) rotateClientSecret(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -157,7 +121,6 @@ func (a *API) rotateClientSecret(w http.ResponseWriter, r *http.Request, c *call
 	}
 	out := clientJSON(cl)
 	out.ClientSecret = secret
-	w.Header().Set("ETag", etag(cl.Version))
-	httpx.WriteJSON(w, http.StatusOK, out)
+	writeVersioned(w, http.StatusOK, cl.Version, out)
 	return nil
 }

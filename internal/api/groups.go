@@ -25,6 +25,8 @@ func groupJSON(g *store.Group) groupOut {
 
 func groupID(g *store.Group) string { return g.ID }
 
+func groupVersion(g *store.Group) int64 { return g.Version }
+
 type memberOut struct {
 	Type store.MemberType `json:"type"`
 	ID   string           `json:"id"`
@@ -58,58 +60,20 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/tenants/"+c.tenant.Slug+"/groups/"+g.ID)
-	w.Header().Set("ETag", etag(g.Version))
-	httpx.WriteJSON(w, http.StatusCreated, groupJSON(g))
+	writeCreated(w, "/api/v1/tenants/"+c.tenant.Slug+"/groups/"+g.ID, g.Version, groupJSON(g))
 	return nil
 }
 
 func (a *API) getGroup(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	g, err := a.Directory.GetGroup(r.Context(), c.tenant.ID, id)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(g.Version))
-	httpx.WriteJSON(w, http.StatusOK, groupJSON(g))
-	return nil
+	return getByID(w, r, c, a.Directory.GetGroup, groupVersion, groupJSON)
 }
 
 func (a *API) updateGroup(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	version, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	var in directory.GroupPatch
-	if err := a.decode(w, r, &in); err != nil {
-		return err
-	}
-	g, err := a.Directory.UpdateGroup(r.Context(), c.actor, c.tenant.ID, id, version, in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(g.Version))
-	httpx.WriteJSON(w, http.StatusOK, groupJSON(g))
-	return nil
+	return patchByID(a, w, r, c, a.Directory.UpdateGroup, groupVersion, groupJSON)
 }
 
 func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.Directory.DeleteGroup(r.Context(), c.actor, c.tenant.ID, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return deleteByID(w, r, c, a.Directory.DeleteGroup)
 }
 
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request, c *call) error {

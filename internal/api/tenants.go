@@ -46,15 +46,12 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/tenants/"+t.Slug)
-	w.Header().Set("ETag", etag(t.Version))
-	httpx.WriteJSON(w, http.StatusCreated, tenantJSON(t))
+	writeCreated(w, "/api/v1/tenants/"+t.Slug, t.Version, tenantJSON(t))
 	return nil
 }
 
 func (a *API) getTenant(w http.ResponseWriter, r *http.Request, c *call) error {
-	w.Header().Set("ETag", etag(c.tenant.Version))
-	httpx.WriteJSON(w, http.StatusOK, tenantJSON(c.tenant))
+	writeVersioned(w, http.StatusOK, c.tenant.Version, tenantJSON(c.tenant))
 	return nil
 }
 
@@ -71,8 +68,7 @@ func (a *API) updateTenant(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	w.Header().Set("ETag", etag(t.Version))
-	httpx.WriteJSON(w, http.StatusOK, tenantJSON(t))
+	writeVersioned(w, http.StatusOK, t.Version, tenantJSON(t))
 	return nil
 }
 

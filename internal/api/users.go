@@ -45,6 +45,8 @@ func userJSON(u *store.User) userOut {
 
 func userID(u *store.User) string { return u.ID }
 
+func userVersion(u *store.User) int64 { return u.Version }
+
 var attrKeyRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // userQuery reads the search parameters of GET .../users; unknown ones are
@@ -127,58 +129,20 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/tenants/"+c.tenant.Slug+"/users/"+u.ID)
-	w.Header().Set("ETag", etag(u.Version))
-	httpx.WriteJSON(w, http.StatusCreated, userJSON(u))
+	writeCreated(w, "/api/v1/tenants/"+c.tenant.Slug+"/users/"+u.ID, u.Version, userJSON(u))
 	return nil
 }
 
 func (a *API) getUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	u, err := a.Directory.GetUser(r.Context(), c.tenant.ID, id)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(u.Version))
-	httpx.WriteJSON(w, http.StatusOK, userJSON(u))
-	return nil
+	return getByID(w, r, c, a.Directory.GetUser, userVersion, userJSON)
 }
 
 func (a *API) updateUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	version, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	var in directory.UserPatch
-	if err := a.decode(w, r, &in); err != nil {
-		return err
-	}
-	u, err := a.Directory.UpdateUser(r.Context(), c.actor, c.tenant.ID, id, version, in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(u.Version))
-	httpx.WriteJSON(w, http.StatusOK, userJSON(u))
-	return nil
+	return patchByID(a, w, r, c, a.Directory.UpdateUser, userVersion, userJSON)
 }
 
 func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.Directory.DeleteUser(r.Context(), c.actor, c.tenant.ID, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return deleteByID(w, r, c, a.Directory.DeleteUser)
 }
 
 func (a *API) userGroups(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
 
@@ -93,4 +94,54 @@ func withSearchPath(t testing.TB, dsn, schema string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// ForEachDB runs fn in parallel subtests "sqlite" and "postgres", each on a
+// fresh store; the PostgreSQL one is skipped when
+// GATEHOUSE_TEST_POSTGRES_DSN is unset. fn gets the concrete DB, for tests
+// that reach the tables behind the store.
+func ForEachDB(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
+	t.Helper()
+	for _, b := range []struct {
+		name string
+		open func(testing.TB) *sqlstore.DB
+	}{{"sqlite", OpenSQLite}, {"postgres", OpenPostgres}} {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b.open(t))
+		})
+	}
+}
+
+// ForEachStore is ForEachDB for tests that need only the store interface.
+func ForEachStore(t *testing.T, fn func(t *testing.T, s store.Store)) {
+	t.Helper()
+	ForEachDB(t, func(t *testing.T, db *sqlstore.DB) { fn(t, db) })
+}
+
+// RawRow runs query on the tables behind db and answers the column names
+// and values of its first row as the driver gives them; t fails when there
+// is no row. Tests use it to see what is stored, such as that no secret is.
+func RawRow(t testing.TB, db *sqlstore.DB, query string, args ...any) (cols []string, vals []any) {
+	t.Helper()
+	rows, err := db.SQL().QueryContext(t.Context(), query, args...)
+	if err != nil {
+		t.Fatalf("sqltest: %s: %v", query, err)
+	}
+	defer rows.Close()
+	if cols, err = rows.Columns(); err != nil {
+		t.Fatalf("sqltest: %s: %v", query, err)
+	}
+	if !rows.Next() {
+		t.Fatalf("sqltest: no row for %s %v", query, args)
+	}
+	vals = make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		t.Fatalf("sqltest: %s: %v", query, err)
+	}
+	return cols, vals
 }
