@@ -15,7 +15,7 @@ import (
 )
 
 func TestAuthenticate(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		e := newEnv(t, s)
 		tn, other := e.tenant(t, "acme"), e.tenant(t, "other")
 		alice := e.user(t, tn, directory.NewUser{Email: "Alice@Example.com", Username: "alice_w", Password: ptr(pw1)})
@@ -78,7 +78,7 @@ func phcParams(t *testing.T, hash string) string {
 }
 
 func TestAuthenticateRehashes(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		old := newEnvParams(t, s, credential.Params{MemoryKiB: 2048, Iterations: 2, Parallelism: 1})
 		cur := newEnv(t, s)
 		tn := old.tenant(t, "acme")

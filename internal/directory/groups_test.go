@@ -8,13 +8,14 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 )
 
 func groupID(g store.Group) string   { return g.ID }
 func memberID(m store.Member) string { return string(m.Type) + ":" + m.ID }
 
 func TestGroupCRUD(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		e := newEnv(t, s)
 		tn := e.tenant(t, "acme")
 		eng, err := e.dir.CreateGroup(t.Context(), admin, tn, directory.NewGroup{Name: "Engineering", Description: "All of it"})
@@ -78,7 +79,7 @@ func TestGroupCRUD(t *testing.T) {
 }
 
 func TestGroupMembers(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		e := newEnv(t, s)
 		tn, other := e.tenant(t, "acme"), e.tenant(t, "other")
 		alice := e.user(t, tn, directory.NewUser{Email: "alice@example.com"})

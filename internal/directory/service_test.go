@@ -14,26 +14,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
-	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
-
-// forEachStore runs fn on a fresh SQLite store and, when
-// GATEHOUSE_TEST_POSTGRES_DSN is set, a fresh PostgreSQL one.
-func forEachStore(t *testing.T, fn func(t *testing.T, s store.Store)) {
-	t.Helper()
-	for _, b := range []struct {
-		name string
-		open func(testing.TB) *sqlstore.DB
-	}{{"sqlite", sqltest.OpenSQLite}, {"postgres", sqltest.OpenPostgres}} {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b.open(t))
-		})
-	}
-}
 
 // testParams keep hashing cheap; tests that need the hash to dominate pick
 // their own.

@@ -106,7 +106,7 @@ func TestEmailValidation(t *testing.T) {
 }
 
 func TestCreateUserUniqueness(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		e := newEnv(t, s)
 		acme, other := e.tenant(t, "acme"), e.tenant(t, "other")
 		u := e.user(t, acme, directory.NewUser{Email: "Alice@Example.COM", Username: "Alice"})
@@ -154,7 +154,7 @@ func TestCreateUserUniqueness(t *testing.T) {
 }
 
 func TestPasswordPolicyIsTenants(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		e := newEnv(t, s)
 		strict, lax := e.tenant(t, "strict"), e.tenant(t, "lax")
 		tn, err := e.tenants.Resolve(t.Context(), "strict")
@@ -194,7 +194,7 @@ func TestPasswordPolicyIsTenants(t *testing.T) {
 }
 
 func TestPasswordStoredAsArgon2id(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		e := newEnv(t, s)
 		tn := e.tenant(t, "acme")
 		u := e.user(t, tn, directory.NewUser{Email: "a@example.com", Password: ptr(pw1)})
@@ -226,7 +226,7 @@ func TestPasswordStoredAsArgon2id(t *testing.T) {
 }
 
 func TestUpdateUserVersionAndAudit(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		e := newEnv(t, s)
 		tn := e.tenant(t, "acme")
 		u := e.user(t, tn, directory.NewUser{Email: "a@example.com", Password: ptr(pw1)})
@@ -330,7 +330,7 @@ func TestUpdateUserAttributes(t *testing.T) {
 		{"key too long", `{"` + strings.Repeat("k", 65) + `":1}`, ""},
 		{"merged too large", `{"pad2":"` + strings.Repeat("y", 9000) + `"}`, ""},
 	}
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		e := newEnv(t, s)
 		tn := e.tenant(t, "acme")
 		for i, tc := range tests {
@@ -371,7 +371,7 @@ func TestUpdateUserAttributes(t *testing.T) {
 // TestCreateUserAttributes: attributes are one JSON object, refused as a
 // validation error (not a storage failure) otherwise.
 func TestCreateUserAttributes(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		e := newEnv(t, s)
 		tn := e.tenant(t, "acme")
 		for i, bad := range []string{`[1]`, `"x"`, `{"a":1} {"b":2}`, `{"a":1}]`, `{"":1}`, `{"a":` + strings.Repeat("[", 9) + strings.Repeat("]", 9) + `}`} {
@@ -392,7 +392,7 @@ func TestCreateUserAttributes(t *testing.T) {
 }
 
 func TestDeleteUser(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		e := newEnv(t, s)
 		tn := e.tenant(t, "acme")
 		u := e.user(t, tn, directory.NewUser{Email: "a@example.com", Password: ptr(pw1)})

@@ -15,22 +15,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 )
 
-// forEachStore runs fn on a fresh SQLite store and, when
-// GATEHOUSE_TEST_POSTGRES_DSN is set, a fresh PostgreSQL one. fn gets the
-// concrete DB because tampering tests write to the tables behind the store.
-func forEachStore(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
-	t.Helper()
-	for _, b := range []struct {
-		name string
-		open func(testing.TB) *sqlstore.DB
-	}{{"sqlite", sqltest.OpenSQLite}, {"postgres", sqltest.OpenPostgres}} {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b.open(t))
-		})
-	}
-}
-
 // fixedClock is an injected clock that moves one second per call.
 func fixedClock() func() time.Time {
 	at := time.Date(2030, 1, 2, 3, 4, 5, 123456789, time.UTC)
@@ -120,7 +104,7 @@ func TestDiff(t *testing.T) {
 }
 
 func TestRecordWritesEntry(t *testing.T) {
-	forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
+	sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
 		const tenant = store.TenantID("tenant-r")
 		es := appendN(t, db, tenant, 1)
 		if len(es) != 1 {
@@ -153,7 +137,7 @@ func TestRecordWritesEntry(t *testing.T) {
 }
 
 func TestRecordInFailedTxWritesNothing(t *testing.T) {
-	forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
+	sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
 		const tenant = store.TenantID("tenant-tx")
 		appendN(t, db, tenant, 1)
 		rec := &events.Recorder{Now: time.Now}
@@ -185,7 +169,7 @@ func TestRecordInFailedTxWritesNothing(t *testing.T) {
 }
 
 func TestVerifyIntact(t *testing.T) {
-	forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
+	sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
 		appendN(t, db, "tenant-a", 5)
 		appendN(t, db, "tenant-b", 2)
 		for tenant, want := range map[store.TenantID]int64{"tenant-a": 5, "tenant-b": 2, "empty": 0} {
@@ -263,7 +247,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
+			sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
 				es := appendN(t, db, tenant, 5)
 				appendN(t, db, "bystander", 2)
 				i := tc.tamper(t, db, es)
@@ -303,7 +287,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 // TestVerifySingleEntryRenumbered: a one-entry chain whose only entry was
 // moved to seq 0 must not pass as an intact empty chain.
 func TestVerifySingleEntryRenumbered(t *testing.T) {
-	forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
+	sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
 		es := appendN(t, db, "solo", 1)
 		exec(t, db, `UPDATE audit_entries SET seq = 0 WHERE tenant_id = 'solo' AND seq = 1`)
 		res := verify(t, db, "solo")

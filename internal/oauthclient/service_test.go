@@ -22,21 +22,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// forEachStore runs fn on a fresh SQLite store and, when
-// GATEHOUSE_TEST_POSTGRES_DSN is set, a fresh PostgreSQL one.
-func forEachStore(t *testing.T, fn func(t *testing.T, s *sqlstore.DB)) {
-	t.Helper()
-	for _, b := range []struct {
-		name string
-		open func(testing.TB) *sqlstore.DB
-	}{{"sqlite", sqltest.OpenSQLite}, {"postgres", sqltest.OpenPostgres}} {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b.open(t))
-		})
-	}
-}
-
 // clock is an injected clock tests move forward by hand.
 type clock struct {
 	mu sync.Mutex
@@ -96,26 +81,7 @@ func secretForms(secret string) []string {
 // rowText reads every column of a clients row as text.
 func rowText(t *testing.T, db *sqlstore.DB, tn store.TenantID, id string) (string, []byte) {
 	t.Helper()
-	rows, err := db.SQL().QueryContext(t.Context(), `SELECT * FROM clients WHERE tenant_id = $1 AND id = $2`, string(tn), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rows.Next() {
-		t.Fatalf("no clients row for %s", id)
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		t.Fatal(err)
-	}
+	cols, vals := sqltest.RawRow(t, db, `SELECT * FROM clients WHERE tenant_id = $1 AND id = $2`, string(tn), id)
 	var text strings.Builder
 	var hash []byte
 	for i, v := range vals {
@@ -131,7 +97,7 @@ func rowText(t *testing.T, db *sqlstore.DB, tn store.TenantID, id string) (strin
 // after create and rotate: only SHA-256 of the secret is there, and the
 // audit log has neither the secret nor its hash.
 func TestSecretNeverStoredInClear(t *testing.T) {
-	forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
+	sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
 		svc := newService(db, newClock().Now)
 		tn := mkTenant(t, db, "acme")
 		c, first := mustCreate(t, svc, tn, base())
@@ -177,7 +143,7 @@ func TestSecretNeverStoredInClear(t *testing.T) {
 }
 
 func TestUpdate(t *testing.T) {
-	forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
+	sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
 		svc := newService(db, newClock().Now)
 		tn := mkTenant(t, db, "acme")
 		c, secret := mustCreate(t, svc, tn, base())
@@ -281,7 +247,7 @@ func TestUpdate(t *testing.T) {
 }
 
 func TestRotateSecret(t *testing.T) {
-	forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
+	sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
 		svc := newService(db, newClock().Now)
 		tn := mkTenant(t, db, "acme")
 		c, old := mustCreate(t, svc, tn, base())
@@ -313,7 +279,7 @@ func TestRotateSecret(t *testing.T) {
 }
 
 func TestDeleteAndTenantIsolation(t *testing.T) {
-	forEachStore(t, func(t *testing.T, db *sqlstore.DB) {
+	sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
 		svc := newService(db, newClock().Now)
 		a, b := mkTenant(t, db, "tenant-a"), mkTenant(t, db, "tenant-b")
 		ca, secret := mustCreate(t, svc, a, base())

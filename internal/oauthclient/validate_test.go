@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
@@ -224,7 +225,7 @@ var validationCases = []struct {
 }
 
 func TestValidation(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s *sqlstore.DB) {
+	sqltest.ForEachDB(t, func(t *testing.T, s *sqlstore.DB) {
 		svc := newService(s, newClock().Now)
 		tn := mkTenant(t, s, "acme")
 		for _, tc := range validationCases {
@@ -272,7 +273,7 @@ func TestValidation(t *testing.T) {
 
 // TestDefaults: what a client gets when it names nothing.
 func TestDefaults(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s *sqlstore.DB) {
+	sqltest.ForEachDB(t, func(t *testing.T, s *sqlstore.DB) {
 		svc := newService(s, newClock().Now)
 		tn := mkTenant(t, s, "acme")
 		c, secret, err := svc.CreateClient(t.Context(), admin, tn, base())

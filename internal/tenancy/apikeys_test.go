@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
@@ -34,7 +35,7 @@ func mkKey(t *testing.T, svc *tenancy.Service, tenant store.TenantID, in tenancy
 }
 
 func TestAPIKeyTokenAndStorage(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		svc := newService(t, s, time.Now)
 		tn := mkTenant(t, svc, "acme")
 		k, token := mkKey(t, svc, tn.ID, tenancy.NewAPIKey{Name: "ci", Scopes: []string{"read", "scim"}})
@@ -60,24 +61,7 @@ func TestAPIKeyTokenAndStorage(t *testing.T) {
 
 		// Read the raw row: the token (or its secret part) appears nowhere,
 		// and the hash column holds SHA-256 of the token.
-		db := s.(*sqlstore.DB)
-		rows, err := db.SQL().QueryContext(t.Context(), `SELECT * FROM api_keys WHERE id = $1`, k.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		if !rows.Next() {
-			t.Fatal("no api_keys row")
-		}
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+		cols, vals := sqltest.RawRow(t, s.(*sqlstore.DB), `SELECT * FROM api_keys WHERE id = $1`, k.ID)
 		secretPart := strings.TrimPrefix(token, tenancy.TokenPrefix)
 		for i, v := range vals {
 			text := fmt.Sprint(v)
@@ -95,7 +79,7 @@ func TestAPIKeyTokenAndStorage(t *testing.T) {
 }
 
 func TestAuthenticateAPIKey(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		clk := newClock()
 		svc := newService(t, s, clk.Now)
 		tn := mkTenant(t, svc, "acme")
@@ -185,7 +169,7 @@ func TestAuthenticateAPIKey(t *testing.T) {
 }
 
 func TestCreateAPIKeyValidation(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		clk := newClock()
 		svc := newService(t, s, clk.Now)
 		tn := mkTenant(t, svc, "acme")
@@ -231,7 +215,7 @@ func TestCreateAPIKeyValidation(t *testing.T) {
 }
 
 func TestAPIKeyTenantIsolation(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		svc := newService(t, s, time.Now)
 		a := mkTenant(t, svc, "tenant-a")
 		b := mkTenant(t, svc, "tenant-b")
@@ -261,7 +245,7 @@ func TestAPIKeyTenantIsolation(t *testing.T) {
 }
 
 func TestAPIKeyAudit(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		svc := newService(t, s, time.Now)
 		tn := mkTenant(t, svc, "acme")
 		k, token := mkKey(t, svc, tn.ID, tenancy.NewAPIKey{Name: "ci", Scopes: []string{"scim"}})

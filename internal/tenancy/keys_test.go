@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
@@ -27,7 +28,7 @@ func byStatus(t *testing.T, s store.Store, tenant store.TenantID, alg string) ma
 }
 
 func TestRotateKeys(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		clk := newClock()
 		svc := newService(t, s, clk.Now)
 		acme := mkTenant(t, svc, "acme")
@@ -63,7 +64,7 @@ func TestRotateKeys(t *testing.T) {
 }
 
 func TestRotateDue(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		clk := newClock()
 		svc := newService(t, s, clk.Now)
 		mkTenant(t, svc, "acme")

@@ -13,26 +13,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
-
-// forEachStore runs fn on a fresh SQLite store and, when
-// GATEHOUSE_TEST_POSTGRES_DSN is set, a fresh PostgreSQL one.
-func forEachStore(t *testing.T, fn func(t *testing.T, s store.Store)) {
-	t.Helper()
-	for _, b := range []struct {
-		name string
-		open func(testing.TB) *sqlstore.DB
-	}{{"sqlite", sqltest.OpenSQLite}, {"postgres", sqltest.OpenPostgres}} {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b.open(t))
-		})
-	}
-}
 
 // clock is an injected clock tests move forward by hand.
 type clock struct {
@@ -174,7 +158,7 @@ func TestCreateTenantRefusesReservedSlugs(t *testing.T) {
 }
 
 func TestCreateTenant(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		svc := newService(t, s, time.Now)
 		acme := mkTenant(t, svc, "acme")
 		other := mkTenant(t, svc, "other")
@@ -224,7 +208,7 @@ func TestCreateTenant(t *testing.T) {
 }
 
 func TestCreateTenantInvalidAndConflict(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		svc := newService(t, s, time.Now)
 		mkTenant(t, svc, "acme")
 
@@ -257,7 +241,7 @@ func TestCreateTenantInvalidAndConflict(t *testing.T) {
 }
 
 func TestEnsureDefault(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		svc := newService(t, s, time.Now)
 		t1, created, err := svc.EnsureDefault(t.Context())
 		if err != nil || !created || t1.Slug != tenancy.DefaultSlug {
@@ -274,7 +258,7 @@ func TestEnsureDefault(t *testing.T) {
 }
 
 func TestEnsureDefaultConcurrent(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		// Separate services (as separate nodes would have) on one store.
 		const n = 4
 		type result struct {
@@ -324,7 +308,7 @@ func TestEnsureDefaultConcurrent(t *testing.T) {
 }
 
 func TestUpdateTenant(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		svc := newService(t, s, time.Now)
 		tn := mkTenant(t, svc, "acme")
 
@@ -399,7 +383,7 @@ func TestUpdateTenant(t *testing.T) {
 }
 
 func TestDeleteTenant(t *testing.T) {
-	forEachStore(t, func(t *testing.T, s store.Store) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
 		svc := newService(t, s, time.Now)
 		tn := mkTenant(t, svc, "acme")
 		keep := mkTenant(t, svc, "keep")

@@ -18,10 +18,7 @@ import (
 // with a signed assertion (RFC 7523); a replayed assertion and one signed
 // by another key are refused with invalid_client.
 func TestPrivateKeyJWT(t *testing.T) {
-	env := testEnv(t.TempDir(), "", testMasterKey)
-	n := start(t, env)
-	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
-	api := &client{t: t, base: n.URL, token: lastLine(out)}
+	n, _, api := setupOIDC(t)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,27 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// setupOIDC starts a server on SQLite and makes an admin key for the
+// default tenant; it answers the node, its environment (for the CLI) and an
+// API client with that key.
+func setupOIDC(t *testing.T) (n *node, env []string, api *client) {
+	t.Helper()
+	env = testEnv(t.TempDir(), "", testMasterKey)
+	n = start(t, env)
+	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
+	return n, env, &client{t: t, base: n.URL, token: lastLine(out)}
+}
+
+// mkUser creates a user in the default tenant through the API with the
+// given fields and answers its id.
+func mkUser(api *client, fields map[string]any) string {
+	api.t.Helper()
+	var u map[string]any
+	api.must(201, "POST", "/api/v1/tenants/default/users", fields).json(api.t, &u)
+	id, _ := u["id"].(string)
+	return id
+}
+
 // deployment is one running server on one backend, with a platform key.
 type deployment struct {
 	b       backend

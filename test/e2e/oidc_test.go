@@ -116,11 +116,8 @@ func (r *rp) authorize(authURL, identifier, password string) url.Values {
 // code + PKCE, verifies the ID token, calls userinfo, refreshes (and a reused
 // refresh token revokes the family), introspects, revokes and logs out.
 func TestOIDCAuthorizationCodeFlow(t *testing.T) {
-	env := testEnv(t.TempDir(), "", testMasterKey)
-	n := start(t, env)
-	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
-	api := &client{t: t, base: n.URL, token: lastLine(out)}
-	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{
+	n, env, api := setupOIDC(t)
+	mkUser(api, map[string]any{
 		"email": "ada@example.com", "password": "analytical engine 1843", "given_name": "Ada", "family_name": "Lovelace",
 		"email_verified": true, "attributes": map[string]any{"dept": "analysis"}})
 
@@ -183,13 +180,8 @@ func TestOIDCAuthorizationCodeFlow(t *testing.T) {
 // client's back-channel logout URI with a signed logout token; the sessions
 // API shows the session before and not after.
 func TestOIDCLogout(t *testing.T) {
-	env := testEnv(t.TempDir(), "", testMasterKey)
-	n := start(t, env)
-	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
-	api := &client{t: t, base: n.URL, token: lastLine(out)}
-	var user map[string]any
-	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{
-		"email": "grace@example.com", "password": "cobol compiler 1959"}).json(t, &user)
+	n, env, api := setupOIDC(t)
+	userID := mkUser(api, map[string]any{"email": "grace@example.com", "password": "cobol compiler 1959"})
 
 	logoutTokens := make(chan string, 4)
 	bc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -203,12 +195,7 @@ func TestOIDCLogout(t *testing.T) {
 		map[string]any{"backchannel_logout_uri": bc.URL + "/logout"})
 
 	ctx := context.Background()
-	v := oauth2.GenerateVerifier()
-	q := r.authorize(r.conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(v)), "grace@example.com", "cobol compiler 1959")
-	tok, err := r.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := r.tokens("grace@example.com", "cobol compiler 1959")
 	raw := tok.Extra("id_token").(string)
 	idt, err := r.verifier.Verify(ctx, raw)
 	if err != nil {
@@ -219,7 +206,7 @@ func TestOIDCLogout(t *testing.T) {
 	}
 	_ = idt.Claims(&idc)
 
-	sessions := "/api/v1/tenants/default/users/" + user["id"].(string) + "/sessions"
+	sessions := "/api/v1/tenants/default/users/" + userID + "/sessions"
 	var before struct{ Items []map[string]any }
 	api.must(200, "GET", sessions, nil).json(t, &before)
 	if len(before.Items) != 1 || before.Items[0]["id"] != idc.SID ||
@@ -262,7 +249,7 @@ func TestOIDCLogout(t *testing.T) {
 			Nonce  string                    `json:"nonce"`
 		}
 		_ = ltoken.Claims(&c)
-		if c.SID != idc.SID || ltoken.Subject != user["id"] || c.Nonce != "" ||
+		if c.SID != idc.SID || ltoken.Subject != userID || c.Nonce != "" ||
 			c.Events["http://schemas.openid.net/event/backchannel-logout"] == nil {
 			t.Fatalf("logout token claims %+v sub %s", c, ltoken.Subject)
 		}
@@ -315,12 +302,8 @@ func kidOf(t *testing.T, token string) string {
 // the JWKS before it; the retired key stays published, so tokens it signed
 // still verify.
 func TestKeyRotation(t *testing.T) {
-	env := testEnv(t.TempDir(), "", testMasterKey)
-	n := start(t, env)
-	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
-	api := &client{t: t, base: n.URL, token: lastLine(out)}
-	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{
-		"email": "alan@example.com", "password": "enigma machine 1940"})
+	n, env, api := setupOIDC(t)
+	mkUser(api, map[string]any{"email": "alan@example.com", "password": "enigma machine 1940"})
 	r := newRP(t, env, n.URL, "default")
 	jwks := n.URL + "/t/default/keys"
 	before := jwksKids(t, jwks)
@@ -328,12 +311,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("JWKS before rotation has %d keys, want 6 (active and next of three algorithms)", len(before))
 	}
 	ctx := context.Background()
-	v := oauth2.GenerateVerifier()
-	q := r.authorize(r.conf.AuthCodeURL("s", oauth2.S256ChallengeOption(v)), "alan@example.com", "enigma machine 1940")
-	tok, err := r.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := r.tokens("alan@example.com", "enigma machine 1940")
 	oldID := tok.Extra("id_token").(string)
 	oldKid := kidOf(t, oldID)
 
@@ -365,11 +343,11 @@ func TestKeyRotation(t *testing.T) {
 	}
 }
 
-// consentStep posts the consent form shown in body with decision and
-// returns the final response.
-func (r *rp) consentStep(res *http.Response, body, decision string) *http.Response {
+// submit posts form, with the hidden fields of the page res showed as
+// body, to that page's URL without its query, and answers the response
+// and its body.
+func (r *rp) submit(res *http.Response, body string, form url.Values) (*http.Response, string) {
 	r.t.Helper()
-	form := url.Values{"decision": {decision}}
 	for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
 		form.Set(m[1], m[2])
 	}
@@ -379,7 +357,16 @@ func (r *rp) consentStep(res *http.Response, body, decision string) *http.Respon
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	b, _ := io.ReadAll(out.Body)
 	out.Body.Close()
+	return out, string(b)
+}
+
+// consentStep posts the consent form shown in body with decision and
+// returns the final response.
+func (r *rp) consentStep(res *http.Response, body, decision string) *http.Response {
+	r.t.Helper()
+	out, _ := r.submit(res, body, url.Values{"decision": {decision}})
 	return out
 }
 
@@ -387,13 +374,8 @@ func (r *rp) consentStep(res *http.Response, body, decision string) *http.Respon
 // grant is remembered, asked again with prompt=consent and after the API
 // revokes it; a denial returns access_denied.
 func TestOIDCThirdPartyConsent(t *testing.T) {
-	env := testEnv(t.TempDir(), "", testMasterKey)
-	n := start(t, env)
-	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
-	api := &client{t: t, base: n.URL, token: lastLine(out)}
-	var user map[string]any
-	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{
-		"email": "edsger@example.com", "password": "shortest path 1956"}).json(t, &user)
+	n, env, api := setupOIDC(t)
+	userID := mkUser(api, map[string]any{"email": "edsger@example.com", "password": "shortest path 1956"})
 	r := newRP(t, env, n.URL, "default", "--third-party")
 
 	get := func(u string) (*http.Response, string) {
@@ -406,19 +388,7 @@ func TestOIDCThirdPartyConsent(t *testing.T) {
 		return res, string(b)
 	}
 	login := func(res *http.Response, body string) (*http.Response, string) {
-		form := url.Values{"identifier": {"edsger@example.com"}, "password": {"shortest path 1956"}}
-		for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
-			form.Set(m[1], m[2])
-		}
-		req, _ := http.NewRequest("POST", strings.Split(res.Request.URL.String(), "?")[0], strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		res, err := r.browser.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		return res, string(b)
+		return r.submit(res, body, url.Values{"identifier": {"edsger@example.com"}, "password": {"shortest path 1956"}})
 	}
 	isConsent := func(body string) bool { return strings.Contains(body, `value="approve"`) }
 	redirected := func(res *http.Response) url.Values {
@@ -458,7 +428,7 @@ func TestOIDCThirdPartyConsent(t *testing.T) {
 	}
 	// Revoked through the API: asked again; a denial returns access_denied.
 	var cs struct{ Items []map[string]any }
-	consents := "/api/v1/tenants/default/users/" + user["id"].(string) + "/consents"
+	consents := "/api/v1/tenants/default/users/" + userID + "/consents"
 	api.must(200, "GET", consents, nil).json(t, &cs)
 	if len(cs.Items) != 1 || cs.Items[0]["client_id"] != r.conf.ClientID {
 		t.Fatalf("consents %v", cs.Items)
@@ -475,22 +445,13 @@ func TestOIDCThirdPartyConsent(t *testing.T) {
 
 // TestPerClientAlgorithms: a client's chosen algorithms sign its tokens.
 func TestPerClientAlgorithms(t *testing.T) {
-	env := testEnv(t.TempDir(), "", testMasterKey)
-	n := start(t, env)
-	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
-	api := &client{t: t, base: n.URL, token: lastLine(out)}
-	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{
-		"email": "barbara@example.com", "password": "abstract data types 1974"})
+	n, env, api := setupOIDC(t)
+	mkUser(api, map[string]any{"email": "barbara@example.com", "password": "abstract data types 1974"})
 	r := newRP(t, env, n.URL, "default")
 	api.must(200, "PATCH", "/api/v1/tenants/default/clients/"+r.conf.ClientID, map[string]any{
 		"id_token_signed_response_alg": "EdDSA", "access_token_signed_response_alg": "RS256"})
 	ctx := context.Background()
-	v := oauth2.GenerateVerifier()
-	q := r.authorize(r.conf.AuthCodeURL("s", oauth2.S256ChallengeOption(v)), "barbara@example.com", "abstract data types 1974")
-	tok, err := r.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := r.tokens("barbara@example.com", "abstract data types 1974")
 	raw := tok.Extra("id_token").(string)
 	for token, want := range map[string]jose.SignatureAlgorithm{raw: jose.EdDSA, tok.AccessToken: jose.RS256} {
 		jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
