@@ -299,13 +299,16 @@ func (s *Service) Authenticate(ctx context.Context, tenant store.TenantID, ident
 		}
 	}
 	now := s.now()
-	return users.UpdateUser(ctx, tenant, u.ID, func(x *store.User) error {
-		if newHash != "" && x.PasswordHash == u.PasswordHash {
-			x.PasswordHash = newHash
-		}
-		x.LastLoginAt = &now
-		return nil
-	})
+	// Not UpdateUser: a login is no edit and must not change the version
+	// an administrator's If-Match names.
+	if err := users.RecordLogin(ctx, tenant, u.ID, now, u.PasswordHash, newHash); err != nil {
+		return nil, err
+	}
+	u.LastLoginAt = &now
+	if newHash != "" {
+		u.PasswordHash = newHash
+	}
+	return u, nil
 }
 
 // auditFields is what the audit log records of a user: never the hash.

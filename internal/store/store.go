@@ -86,6 +86,12 @@ type Users interface {
 	// GetUserByUsername looks up by the normalised username.
 	GetUserByUsername(ctx context.Context, tenant TenantID, usernameNorm string) (*User, error)
 	UpdateUser(ctx context.Context, tenant TenantID, id string, fn func(*User) error) (*User, error)
+	// RecordLogin notes a successful login at at and, when newHash is not
+	// "", replaces the password hash only if it is still oldHash (an
+	// upgrade of the hashing parameters). It changes neither Version nor
+	// UpdatedAt: a login is not an edit, and must not make an
+	// administrator's If-Match stale. ErrNotFound when there is no user.
+	RecordLogin(ctx context.Context, tenant TenantID, id string, at time.Time, oldHash, newHash string) error
 	// DeleteUser removes the user and its group memberships.
 	DeleteUser(ctx context.Context, tenant TenantID, id string) error
 	// SearchUsers answers users matching every set field of q, by id.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -281,6 +282,16 @@ WHERE tenant_id = $19 AND id = $20 AND version = $21`,
 }
 
 // DeleteUser deletes the user; its memberships go by cascade.
+func (r userRepo) RecordLogin(ctx context.Context, tenant store.TenantID, id string, at time.Time, oldHash, newHash string) error {
+	res, err := r.q.ExecContext(ctx, `UPDATE users SET last_login_at = $3,
+  password_hash = CASE WHEN CAST($4 AS TEXT) <> '' AND password_hash = $5 THEN $4 ELSE password_hash END
+WHERE tenant_id = $1 AND id = $2`, string(tenant), id, micro(at).UnixMicro(), newHash, oldHash)
+	if err != nil {
+		return wrapErr("record login", err)
+	}
+	return oneRow(res, "record login")
+}
+
 func (r userRepo) DeleteUser(ctx context.Context, tenant store.TenantID, id string) error {
 	res, err := r.q.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, string(tenant), id)
 	if err != nil {

@@ -19,6 +19,7 @@ var userTests = []test{
 	{"User/ConcurrentUpdates", testUserConcurrentUpdates},
 	{"User/Times", testUserTimes},
 	{"User/InsertUsers", testInsertUsers},
+	{"User/RecordLogin", testRecordLogin},
 }
 
 func testUserCRUD(t *testing.T, s store.Store) {
@@ -323,4 +324,28 @@ func testInsertUsers(t *testing.T, s store.Store) {
 	err = us.InsertUsers(ctx(t), store.TenantID(newID()), []store.User{{ID: newID(), Email: "w@x.io", EmailNorm: "w@x.io"}})
 	wantErr(t, "InsertUsers(missing tenant)", err, store.ErrNotFound)
 	noErr(t, "InsertUsers(empty)", us.InsertUsers(ctx(t), a, nil))
+}
+
+// testRecordLogin: a login sets the login time and upgrades the hash only
+// from the hash it was checked against; it is no edit (version and
+// updated_at stay), and it stays in its tenant.
+func testRecordLogin(t *testing.T, s store.Store) {
+	tn, other := mkTenant(t, s), mkTenant(t, s)
+	u := mkUser(t, s, tn, "login", func(u *store.User) { u.PasswordHash = "old-hash" })
+	at := time.Now().UTC().Add(time.Minute).Truncate(time.Microsecond)
+	noErr(t, "record login", s.Users().RecordLogin(ctx(t), tn, u.ID, at, "old-hash", "new-hash"))
+	got, err := s.Users().GetUser(ctx(t), tn, u.ID)
+	noErr(t, "get", err)
+	sameTimePtr(t, "last login", got.LastLoginAt, &at)
+	if got.PasswordHash != "new-hash" || got.Version != u.Version || !got.UpdatedAt.Equal(u.UpdatedAt) {
+		t.Errorf("after login: hash %q version %d (was %d) updated %v (was %v)",
+			got.PasswordHash, got.Version, u.Version, got.UpdatedAt, u.UpdatedAt)
+	}
+	// A stale old hash (changed meanwhile) is not overwritten.
+	noErr(t, "stale", s.Users().RecordLogin(ctx(t), tn, u.ID, at, "old-hash", "newer-hash"))
+	if got, _ := s.Users().GetUser(ctx(t), tn, u.ID); got.PasswordHash != "new-hash" {
+		t.Errorf("stale upgrade overwrote the hash: %q", got.PasswordHash)
+	}
+	wantErr(t, "other tenant", s.Users().RecordLogin(ctx(t), other, u.ID, at, "", ""), store.ErrNotFound)
+	wantErr(t, "unknown user", s.Users().RecordLogin(ctx(t), tn, newID(), at, "", ""), store.ErrNotFound)
 }
