@@ -189,8 +189,9 @@ type Tokens interface {
 	RevokeSessionTokens(ctx context.Context, tenant TenantID, sessionID, clientID string) error
 	// DeleteExpired removes, in every tenant, the authorization requests,
 	// refresh tokens, access-token records and device codes whose ExpiresAt
-	// is before t; it returns how many. Sessions and throttle counters are
-	// not touched.
+	// is before t, the sessions that ended (expired or revoked) before t,
+	// and the throttle counters idle for a day before t; it returns how
+	// many rows it removed.
 	DeleteExpired(ctx context.Context, before time.Time) (int64, error)
 }
 

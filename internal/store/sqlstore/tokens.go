@@ -344,6 +344,22 @@ func (r tokenRepo) DeleteExpired(ctx context.Context, before time.Time) (int64, 
 			}
 			total += n
 		}
+		// Ended sessions, and throttle counts idle for a day (their windows
+		// are minutes; a jti is remembered for an hour).
+		for what, stmt := range map[string]string{
+			"sessions": `DELETE FROM sessions WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)`,
+			"throttle": `DELETE FROM throttle WHERE last_failure < $1 - 86400000000`,
+		} {
+			res, err := q.ExecContext(ctx, stmt, before.UnixMicro())
+			if err != nil {
+				return wrapErr("delete expired "+what, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return wrapErr("delete expired "+what, err)
+			}
+			total += n
+		}
 		return nil
 	})
 	if err != nil {

@@ -316,8 +316,8 @@ func testRevokeSessionTokens(t *testing.T, s store.Store) {
 	noErr(t, "RevokeSessionTokens(unknown)", tk.RevokeSessionTokens(ctx(t), f.tn, newID(), ""))
 }
 
-// testDeleteExpired: expired requests, tokens and device codes go, in
-// every tenant; live ones and sessions stay.
+// testDeleteExpired: expired requests, tokens, device codes and ended
+// sessions go, in every tenant; live ones stay.
 func testDeleteExpired(t *testing.T, s store.Store) {
 	f := mkFixture(t, s)
 	g := mkFixture(t, s)
@@ -334,16 +334,24 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	expiredAT := mkAccess(t, s, f, "F", expA)
 	mkDeviceCode(t, s, f.tn, f.client.ID, "d1", "EXP1", expD)
 	mkDeviceCode(t, s, g.tn, g.client.ID, "d2", "EXP2", expD)
-	const expired = 8
+	mkSession(t, s, f.tn, f.user.ID, "old", func(x *store.Session) { x.ExpiresAt = earlier() })
+	_, err := o.Throttle().Fail(ctx(t), f.tn, "acct:idle", time.Now().Add(-48*time.Hour), time.Minute)
+	noErr(t, "Fail(idle)", err)
+	_, err = o.Throttle().Fail(ctx(t), f.tn, "acct:fresh", time.Now(), time.Hour)
+	noErr(t, "Fail(fresh)", err)
+	const expired = 10
 
 	liveReq := mkAuthRequest(t, s, f.tn, f.client.ID, "live")
 	mkRefresh(t, s, f, "F", "live")
 	liveAT := mkAccess(t, s, f, "F")
 	mkDeviceCode(t, s, f.tn, f.client.ID, "dlive", "LIVE")
-	oldSession := mkSession(t, s, f.tn, f.user.ID, "old", func(x *store.Session) { x.ExpiresAt = earlier() })
+	liveSession := mkSession(t, s, f.tn, f.user.ID, "live-session")
 
 	n, err := o.Tokens().DeleteExpired(ctx(t), time.Now())
 	noErr(t, "DeleteExpired", err)
+	if c, _, err := o.Throttle().Failures(ctx(t), f.tn, "acct:fresh", time.Now(), time.Hour); err != nil || c != 1 {
+		t.Errorf("fresh throttle count after DeleteExpired: %d, %v", c, err)
+	}
 	if n != expired {
 		t.Errorf("DeleteExpired removed %d, want %d", n, expired)
 	}
@@ -368,8 +376,8 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	noErr(t, "GetAccessToken(live)", err)
 	_, err = o.DeviceCodes().GetByUserCode(ctx(t), f.tn, "LIVE")
 	noErr(t, "GetByUserCode(live)", err)
-	_, err = o.Sessions().GetSession(ctx(t), f.tn, oldSession.ID)
-	noErr(t, "GetSession(expired session, kept)", err)
+	_, err = o.Sessions().GetSession(ctx(t), f.tn, liveSession.ID)
+	noErr(t, "GetSession(live session, kept)", err)
 }
 
 func testSessions(t *testing.T, s store.Store) {
