@@ -126,7 +126,7 @@ func (p *Provider) Mount(mux *http.ServeMux) {
 // /t/{tenant} prefix removed, to the op router.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	slug := r.PathValue("tenant")
-	t, err := p.tenants.Resolve(r.Context(), slug)
+	t, err := p.tenants.ResolveSlug(r.Context(), slug)
 	if err != nil || t.Slug != slug {
 		http.NotFound(w, r)
 		return

@@ -38,6 +38,8 @@ type Service struct {
 	Keys  *keys.Manager
 	Audit *events.Recorder
 	Now   func() time.Time
+
+	slugs slugCache
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

@@ -91,7 +91,7 @@ type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
 func (p *Pages) page(fn pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		slug := r.PathValue("tenant")
-		t, err := p.Tenants.Resolve(r.Context(), slug)
+		t, err := p.Tenants.ResolveSlug(r.Context(), slug)
 		if err != nil || t.Slug != slug {
 			http.NotFound(w, r)
 			return

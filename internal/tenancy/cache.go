@@ -1,0 +1,55 @@
+package tenancy
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// slugTTL is how long ResolveSlug trusts a looked-up tenant. Protocol
+// endpoints resolve the tenant on every request; a deleted or renamed
+// tenant is seen within this long on every node.
+const slugTTL = 2 * time.Second
+
+// slugCacheMax bounds the cache: past it, it starts over (a flood of
+// unknown slugs cannot grow memory; unknown slugs are not cached anyway).
+const slugCacheMax = 10000
+
+type slugEntry struct {
+	t       *store.Tenant
+	expires time.Time
+}
+
+type slugCache struct {
+	mu sync.Mutex
+	m  map[string]slugEntry
+}
+
+// ResolveSlug finds a tenant by slug for the protocol endpoints (OIDC,
+// hosted pages), from a short-lived cache. The management API uses
+// Resolve, which always reads the database.
+func (s *Service) ResolveSlug(ctx context.Context, slug string) (*store.Tenant, error) {
+	now := s.Now()
+	s.slugs.mu.Lock()
+	e, ok := s.slugs.m[slug]
+	s.slugs.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.t, nil
+	}
+	if len(slug) > 40 {
+		return nil, store.ErrNotFound
+	}
+	t, err := s.Store.Tenants().GetTenantBySlug(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	s.slugs.mu.Lock()
+	if s.slugs.m == nil || len(s.slugs.m) >= slugCacheMax {
+		s.slugs.m = map[string]slugEntry{}
+	}
+	s.slugs.m[slug] = slugEntry{t: t, expires: now.Add(slugTTL)}
+	s.slugs.mu.Unlock()
+	return t, nil
+}
