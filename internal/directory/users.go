@@ -193,6 +193,13 @@ func (s *Service) UpdateUser(ctx context.Context, actor events.Actor, tenant sto
 		if pwChanged {
 			changes["password"] = events.Change{Before: "(redacted)", After: "(changed)"}
 		}
+		// A new password, or a user no longer active, ends every session
+		// and what was issued under it.
+		if pwChanged || (before["status"] == string(store.UserActive) && u.Status != store.UserActive) {
+			if err := endSessions(ctx, tx, tenant, id); err != nil {
+				return err
+			}
+		}
 		out = u
 		if len(changes) == 0 {
 			return nil
@@ -323,4 +330,21 @@ func auditFields(u *store.User) map[string]any {
 		"phone_verified": u.PhoneVerified, "attributes": json.RawMessage(u.Attributes),
 		"has_password": u.PasswordHash != "",
 	}
+}
+
+// endSessions revokes the user's sessions and the tokens issued in them.
+func endSessions(ctx context.Context, tx store.Repos, tenant store.TenantID, userID string) error {
+	ss, err := tx.OAuth().Sessions().ListUserSessions(ctx, tenant, userID)
+	if err != nil {
+		return err
+	}
+	for _, x := range ss {
+		if err := tx.OAuth().Sessions().RevokeSession(ctx, tenant, x.ID); err != nil {
+			return err
+		}
+		if err := tx.OAuth().Tokens().RevokeSessionTokens(ctx, tenant, x.ID, ""); err != nil {
+			return err
+		}
+	}
+	return nil
 }

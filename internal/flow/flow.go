@@ -107,11 +107,19 @@ func (s *Service) PasswordLogin(ctx context.Context, tenant store.TenantID, id, 
 	if err := s.checkThrottle(ctx, tenant, acct, ipKey, now); err != nil {
 		return nil, "", err
 	}
+	// Reserve the attempt before the (slow) password check: the count is
+	// incremented in the database first, so a burst of concurrent guesses
+	// cannot all pass the check above before any failure is recorded. A
+	// success resets it.
+	n, err := th.Fail(ctx, tenant, acct, now, throttleWindow)
+	if err != nil {
+		return nil, "", err
+	}
+	if n > lockAfter {
+		return nil, "", &ThrottledError{RetryAfter: lockFor}
+	}
 	u, err := s.Directory.Authenticate(ctx, tenant, identifier, password)
 	if errors.Is(err, directory.ErrInvalidCredentials) {
-		if _, ferr := th.Fail(ctx, tenant, acct, now, throttleWindow); ferr != nil {
-			return nil, "", ferr
-		}
 		if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
 			return nil, "", ferr
 		}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
+
+// maxProtocolBody bounds the body of any provider request.
+const maxProtocolBody = 64 << 10
 
 // Config builds a Provider.
 type Config struct {
@@ -135,6 +139,8 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(p.cookie(t.Slug)); err == nil {
 		ctx = withSessionToken(ctx, c.Value)
 	}
+	// Every provider request is small; the library would read up to 10 MB.
+	r.Body = http.MaxBytesReader(w, r.Body, maxProtocolBody)
 	prefix := "/t/" + slug
 	r2 := r.WithContext(ctx)
 	r2.URL = cloneURL(r.URL)
@@ -183,6 +189,10 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	if need, err := p.flow.ConsentNeeded(ctx, t.ID, ar); err != nil || need {
 		if err != nil {
 			p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong. Try again.")
+			return
+		}
+		if slices.Contains(ar.Prompt, "none") {
+			p.Deny(w, r, t, ar, "consent_required", "the user has not granted this client access")
 			return
 		}
 		http.Redirect(w, r, "/t/"+t.Slug+"/consent?id="+url.QueryEscape(ar.ID), http.StatusSeeOther)

@@ -87,6 +87,9 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	if ar.ClientID != c.c.ID {
 		return nil, oidc.ErrInvalidGrant().WithDescription("authorization code was issued to another client")
 	}
+	if !s.p.storage.userActive(ctx, ar.UserID) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the user is not active")
+	}
 	if r.Data.RedirectURI != ar.RedirectURI {
 		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri does not match the authorization request")
 	}

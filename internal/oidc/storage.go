@@ -19,6 +19,10 @@ import (
 // authRequestTTL bounds how long a login may take.
 const authRequestTTL = 30 * time.Minute
 
+// maxScopes bounds the scopes of one request (an unauthenticated caller
+// chooses them, and they are stored).
+const maxScopes = 50
+
 // storage implements op.Storage over Gatehouse's stores. Every method
 // learns its tenant from the context (see Provider.ServeHTTP) and returns
 // only *oidc.Error values, so no internal text reaches a client: the op
@@ -67,6 +71,18 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (code_challenge with S256) is required for public clients")
 	case len(req.CodeChallenge) > 128 || len(req.State) > 2048 || len(req.Nonce) > 512 || len(req.LoginHint) > 254:
 		return nil, oidc.ErrInvalidRequest().WithDescription("a parameter is too long")
+	case len(req.Scopes) > maxScopes || len(req.ACRValues) > 10 || len(req.UILocales) > 10 || len(req.Prompt) > 4:
+		return nil, oidc.ErrInvalidRequest().WithDescription("too many values in a parameter")
+	}
+	for _, sc := range req.Scopes {
+		if len(sc) > 128 {
+			return nil, oidc.ErrInvalidScope().WithDescription("a scope is too long")
+		}
+	}
+	for _, v := range req.ACRValues {
+		if len(v) > 128 {
+			return nil, oidc.ErrInvalidRequest().WithDescription("an acr value is too long")
+		}
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -300,6 +316,9 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	if err != nil || at.UserID != subject && !(at.UserID == "" && subject == at.ClientID) {
 		return oidc.ErrAccessDenied()
 	}
+	if at.UserID != "" && !s.userActive(ctx, at.UserID) {
+		return oidc.ErrAccessDenied() // a disabled or locked user's tokens are inactive
+	}
 	resp.Scope = at.Scopes
 	resp.ClientID = at.ClientID
 	resp.TokenType = "Bearer"
@@ -344,3 +363,9 @@ func (s *storage) ValidateJWTProfileScopes(ctx context.Context, userID string, s
 }
 
 func (s *storage) Health(ctx context.Context) error { return s.p.store.Ping(ctx) }
+
+// userActive reports whether the user exists and may use what was issued.
+func (s *storage) userActive(ctx context.Context, userID string) bool {
+	u, err := s.p.store.Users().GetUser(ctx, s.tenant(ctx), userID)
+	return err == nil && u.Status == store.UserActive
+}

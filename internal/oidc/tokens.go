@@ -192,8 +192,8 @@ func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 		return oidc.ErrServerError()
 	}
 	u, err := p.store.Users().GetUser(ctx, tn.ID, userID)
-	if err != nil {
-		return oidc.ErrAccessDenied().WithDescription("user not found")
+	if err != nil || u.Status != store.UserActive {
+		return oidc.ErrAccessDenied().WithDescription("user not found or not active")
 	}
 	info.Subject = u.ID
 	if slices.Contains(scopes, oidc.ScopeProfile) {

@@ -470,3 +470,93 @@ func TestPerClientAlgorithms(t *testing.T) {
 		t.Fatalf("RS256 access token refused at userinfo: %v", err)
 	}
 }
+
+// TestDisabledUserCutOff: disabling a user ends their sessions and makes
+// what they hold worthless: userinfo refuses the access token,
+// introspection says inactive, the refresh token is refused; and a new
+// password ends the sessions of a user too.
+func TestDisabledUserCutOff(t *testing.T) {
+	n, env, api := setupOIDC(t)
+	id := mkUser(api, map[string]any{"email": "niklaus@example.com", "password": "algorithms plus data"})
+	r := newRP(t, env, n.URL, "default")
+	ctx := context.Background()
+	tok := r.tokens("niklaus@example.com", "algorithms plus data")
+	sessions := "/api/v1/tenants/default/users/" + id + "/sessions"
+	var ss struct{ Items []any }
+	api.must(200, "GET", sessions, nil).json(t, &ss)
+	if len(ss.Items) != 1 {
+		t.Fatalf("sessions before: %d", len(ss.Items))
+	}
+	api.must(200, "PATCH", "/api/v1/tenants/default/users/"+id, map[string]any{"status": "disabled"})
+	if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+		t.Error("userinfo accepts a disabled user's access token")
+	}
+	form := url.Values{"token": {tok.AccessToken}}
+	req, _ := http.NewRequest("POST", n.URL+"/t/default/oauth/introspect", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(r.conf.ClientID), url.QueryEscape(r.conf.ClientSecret))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&in)
+	res.Body.Close()
+	if in["active"] != false {
+		t.Errorf("introspection of a disabled user's token: %v", in)
+	}
+	old := *tok
+	old.Expiry = time.Now().Add(-time.Minute)
+	if _, err := r.conf.TokenSource(ctx, &old).Token(); err == nil {
+		t.Error("a disabled user's refresh token still works")
+	}
+	api.must(200, "GET", sessions, nil).json(t, &ss)
+	if len(ss.Items) != 0 {
+		t.Errorf("sessions after disabling: %d", len(ss.Items))
+	}
+
+	// Re-enabled, signed in again, then given a new password by an admin:
+	// the session ends and its tokens with it.
+	api.must(200, "PATCH", "/api/v1/tenants/default/users/"+id, map[string]any{"status": "active"})
+	tok = r.tokens("niklaus@example.com", "algorithms plus data")
+	api.must(200, "PATCH", "/api/v1/tenants/default/users/"+id, map[string]any{"password": "a brand new passphrase"})
+	if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+		t.Error("tokens survive a password change")
+	}
+	api.must(200, "GET", sessions, nil).json(t, &ss)
+	if len(ss.Items) != 0 {
+		t.Errorf("sessions after a password change: %d", len(ss.Items))
+	}
+}
+
+// TestAuthorizeInputBounded: an unauthenticated caller cannot make the
+// provider store unbounded input: too many scopes are refused, and a large
+// body is cut off.
+func TestAuthorizeInputBounded(t *testing.T) {
+	n, env, _ := setupOIDC(t)
+	r := newRP(t, env, n.URL, "default")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	v := oauth2.GenerateVerifier()
+	u, _ := url.Parse(r.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(v)))
+	q := u.Query()
+	q.Set("scope", strings.TrimSpace(strings.Repeat("openid ", 60)))
+	u.RawQuery = q.Encode()
+	res, err := noFollow.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); !strings.Contains(loc, "error=invalid_request") || strings.Contains(loc, "/login") {
+		t.Fatalf("60 scopes: %d %q", res.StatusCode, loc)
+	}
+	q.Set("scope", "openid")
+	body := q.Encode() + "&padding=" + strings.Repeat("x", 200<<10)
+	res, err = noFollow.Post(n.URL+"/t/default/authorize", "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); strings.Contains(loc, "/login?id=") {
+		t.Fatalf("a 200 KiB authorize body was accepted: %d %q", res.StatusCode, loc)
+	}
+}
