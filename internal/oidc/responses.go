@@ -19,10 +19,16 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 	if cc == nil || (cc.ClientAssertion == "" && cc.ClientID == "") {
 		return nil, op.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication required"), http.StatusUnauthorized)
 	}
-	if cc.ClientAssertion == "" {
-		if _, err := s.p.storage.authenticate(ctx, cc.ClientID, cc.ClientSecret); err != nil {
-			return nil, op.NewStatusError(err, http.StatusUnauthorized)
-		}
+	// Through our VerifyClient, so private_key_jwt assertions are single
+	// use here too and a client's registered method is enforced.
+	c, err := s.VerifyClient(ctx, &op.Request[op.ClientCredentials]{Method: r.Method, URL: r.URL,
+		Header: r.Header, Form: r.Form, PostForm: r.PostForm, Data: cc})
+	if err != nil {
+		return nil, err
+	}
+	if c.AuthMethod() == oidc.AuthMethodNone {
+		// A public client proves nothing about itself: no introspection.
+		return nil, op.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication required"), http.StatusUnauthorized)
 	}
 	return s.LegacyServer.Introspect(ctx, r)
 }
