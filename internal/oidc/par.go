@@ -56,6 +56,8 @@ func (p *Provider) route(w http.ResponseWriter, r *http.Request) bool {
 			p.authorizePushed(w, r)
 			return true
 		}
+	case "/end_session":
+		return p.confirmLogout(w, r)
 	case "/authorize/callback":
 		if strings.HasPrefix(r.URL.Query().Get("id"), deviceLoginPrefix) {
 			p.deviceCallback(w, r)

@@ -6,10 +6,7 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -66,13 +63,6 @@ func (p *Pages) SessionCookie(slug string) string {
 	return "gh_session_" + slug
 }
 
-func (p *Pages) csrfCookie() string {
-	if p.Secure() {
-		return "__Host-gh_csrf"
-	}
-	return "gh_csrf"
-}
-
 // Mount registers the pages.
 func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /assets/", http.FileServerFS(assetFS))
@@ -125,29 +115,13 @@ func (p *Pages) message(w http.ResponseWriter, t *store.Tenant, status int, titl
 
 // csrf returns the browser's CSRF token, setting a new one if it has none.
 func (p *Pages) csrf(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(p.csrfCookie()); err == nil && len(c.Value) == 43 {
-		return c.Value
-	}
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	tok := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: p.csrfCookie(), Value: tok, Path: "/", HttpOnly: true,
-		Secure: p.Secure(), SameSite: http.SameSiteLaxMode})
-	return tok
+	return httpx.CSRF{PublicURL: p.PublicURL}.Token(w, r)
 }
 
 // checkCSRF: the form token must match the cookie (double submit), and an
 // Origin header, when sent, must be ours.
 func (p *Pages) checkCSRF(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" && o != "null" {
-		pu, err := url.Parse(p.PublicURL)
-		if err != nil || o != pu.Scheme+"://"+pu.Host {
-			return false
-		}
-	}
-	c, err := r.Cookie(p.csrfCookie())
-	form := r.PostFormValue("csrf")
-	return err == nil && len(form) == 43 && subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) == 1
+	return httpx.CSRF{PublicURL: p.PublicURL}.Check(r)
 }
 
 func (p *Pages) currentSession(ctx context.Context, r *http.Request, t *store.Tenant) *store.Session {

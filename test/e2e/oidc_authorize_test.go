@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -278,11 +279,32 @@ func testLogoutOpenRedirect(t *testing.T, d *deployment, m opMeta) {
 		t.Errorf("after logout prompt=none answered %d %q", quiet.Status, quiet.Header.Get("Location"))
 	}
 
-	// With nothing to check it against, the URI is ignored: the OP's own page.
+	// Without an id_token_hint the user confirms first (a cross-site link
+	// must not sign anyone out); with nothing to check it against, the URI
+	// is dropped: after confirming, the OP's own page.
 	res = logout(url.Values{"post_logout_redirect_uri": {evil}})
-	loc := res.Header.Get("Location")
+	if res.Status != http.StatusOK || !strings.Contains(string(res.Raw), "Sign out?") || strings.Contains(string(res.Raw), "evil.example") {
+		t.Fatalf("logout without a hint: %d %.300s", res.Status, res.Raw)
+	}
+	form := url.Values{}
+	for _, mm := range regexp.MustCompile(`name="(csrf|confirm|post_logout_redirect_uri)" value="([^"]*)"`).FindAllStringSubmatch(string(res.Raw), -1) {
+		form.Set(mm[1], mm[2])
+	}
+	req, _ := http.NewRequest("POST", m.EndSession, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	noCSRF, _ := http.NewRequest("POST", m.EndSession, strings.NewReader("confirm=yes"))
+	noCSRF.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if res := send(t, noCSRF); res.Status != http.StatusForbidden {
+		t.Errorf("confirmation without the CSRF token: %d", res.Status)
+	}
+	out, err := br.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Body.Close()
+	loc := out.Header.Get("Location")
 	if strings.Contains(loc, "evil.example") || !strings.HasPrefix(loc, m.Issuer+"/") && !strings.HasPrefix(loc, "/t/default/") {
-		t.Errorf("logout with an unverifiable URI: %d Location %q", res.Status, loc)
+		t.Errorf("logout with an unverifiable URI: %d Location %q", out.StatusCode, loc)
 	}
 }
 
