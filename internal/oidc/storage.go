@@ -286,7 +286,7 @@ func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, 
 }
 
 func (s *storage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, userID, clientID string, scopes []string) error {
-	return s.p.fillUserinfo(ctx, info, userID, clientID, scopes)
+	return s.p.fillUserinfo(ctx, info, userID, s.clientRecord(ctx, clientID), scopes)
 }
 
 // SetUserinfoFromToken answers userinfo for a live access token only.
@@ -295,7 +295,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 	if err != nil || at.UserID == "" || at.UserID != subject {
 		return oidc.ErrAccessDenied().WithDescription("access token invalid")
 	}
-	return s.p.fillUserinfo(ctx, info, at.UserID, at.ClientID, at.Scopes)
+	return s.p.fillUserinfo(ctx, info, at.UserID, s.clientRecord(ctx, at.ClientID), at.Scopes)
 }
 
 func (s *storage) liveAccessToken(ctx context.Context, id string) (*store.AccessToken, error) {
@@ -329,7 +329,7 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	resp.JWTID = at.ID
 	if at.UserID != "" && slices.Contains(at.Scopes, oidc.ScopeOpenID) {
 		info := new(oidc.UserInfo)
-		if err := s.p.fillUserinfo(ctx, info, at.UserID, at.ClientID, at.Scopes); err == nil {
+		if err := s.p.fillUserinfo(ctx, info, at.UserID, s.clientRecord(ctx, at.ClientID), at.Scopes); err == nil {
 			resp.SetUserInfo(info)
 		}
 	}
@@ -368,4 +368,14 @@ func (s *storage) Health(ctx context.Context) error { return s.p.store.Ping(ctx)
 func (s *storage) userActive(ctx context.Context, userID string) bool {
 	u, err := s.p.store.Users().GetUser(ctx, s.tenant(ctx), userID)
 	return err == nil && u.Status == store.UserActive
+}
+
+// clientRecord is the stored client, or nil when it cannot be read (then no
+// claims are mapped).
+func (s *storage) clientRecord(ctx context.Context, id string) *store.Client {
+	c, err := s.client(ctx, id)
+	if err != nil {
+		return nil
+	}
+	return c.c
 }

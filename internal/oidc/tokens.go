@@ -114,7 +114,7 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 func (p *Provider) mintIDToken(ctx context.Context, g grant, accessToken string) (string, error) {
 	now := p.now()
 	info := new(oidc.UserInfo)
-	if err := p.fillUserinfo(ctx, info, g.userID, g.client.c.ID, g.scopes); err != nil {
+	if err := p.fillUserinfo(ctx, info, g.userID, g.client.c, g.scopes); err != nil {
 		return "", err
 	}
 	claims := map[string]any{}
@@ -186,7 +186,7 @@ func joinScopes(s []string) string {
 
 // fillUserinfo sets the claims the scopes allow, plus the client's claims
 // mapped from user attributes.
-func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID, clientID string, scopes []string) error {
+func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID string, c *store.Client, scopes []string) error {
 	tn := tenantFrom(ctx)
 	if tn == nil {
 		return oidc.ErrServerError()
@@ -214,9 +214,7 @@ func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 	if slices.Contains(scopes, oidc.ScopePhone) && u.Phone != "" {
 		info.PhoneNumber, info.PhoneNumberVerified = u.Phone, oidc.Bool(u.PhoneVerified)
 	}
-	if err := p.mapClaims(ctx, info, u, clientID); err != nil {
-		return err
-	}
+	mapClaims(info, u, c)
 	if slices.Contains(scopes, "groups") {
 		gs, err := p.store.Groups().UserGroups(ctx, tn.ID, u.ID, true)
 		if err != nil {
@@ -248,21 +246,18 @@ func scriptHash(s string) string {
 
 // mapClaims adds the client's claims taken from user attributes
 // (claim_mappings: claim name -> top-level attribute name). Protocol claims
-// cannot be mapped (oauthclient refuses them).
-func (p *Provider) mapClaims(ctx context.Context, info *oidc.UserInfo, u *store.User, clientID string) error {
-	tn := tenantFrom(ctx)
-	c, err := p.store.OAuth().Clients().GetClient(ctx, tn.ID, clientID)
-	if err != nil || len(c.ClaimMappings) == 0 {
-		return nil
+// cannot be mapped (oauthclient refuses them). c may be nil.
+func mapClaims(info *oidc.UserInfo, u *store.User, c *store.Client) {
+	if c == nil || len(c.ClaimMappings) == 0 {
+		return
 	}
 	var attrs map[string]any
 	if err := json.Unmarshal(u.Attributes, &attrs); err != nil {
-		return nil
+		return
 	}
 	for claim, attr := range c.ClaimMappings {
 		if v, ok := attrs[attr]; ok {
 			info.AppendClaims(claim, v)
 		}
 	}
-	return nil
 }
