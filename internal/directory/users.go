@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -148,6 +149,16 @@ func (s *Service) checkUnique(ctx context.Context, repos store.Repos, u *store.U
 		return &valid.Conflict{Field: "username", Cause: store.ErrConflict}
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	// A username shaped like an email must not be another user's email:
+	// sign-in looks up emails first, so the name would be unusable and
+	// would read as that other person's.
+	if strings.Contains(u.UsernameNorm, "@") {
+		if o, err := repos.Users().GetUserByEmail(ctx, u.Tenant, u.UsernameNorm); err == nil && o.ID != selfID {
+			return &valid.Conflict{Field: "username", Cause: store.ErrConflict}
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 	}
 	return nil
 }

@@ -28,7 +28,9 @@ const (
 )
 
 var (
-	usernameRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._-]{1,63}$`)
+	// '@' is allowed because provisioning clients send user principal
+	// names (alice@contoso.com) as usernames.
+	usernameRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._@-]{1,127}$`)
 	phoneRE    = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 )
 
@@ -61,7 +63,7 @@ func checkEmail(c *valid.Collector, field, s string) {
 
 func checkUsername(c *valid.Collector, s string) {
 	if s != "" && !usernameRE.MatchString(s) {
-		c.Add("username", "invalid", "A username has 2 to 64 letters, digits, dots, dashes or underscores and starts with a letter or digit.")
+		c.Add("username", "invalid", "A username has 2 to 128 letters, digits, dots, dashes, underscores or @ and starts with a letter or digit.")
 	}
 }
 

@@ -97,6 +97,7 @@ type Users interface {
 	// SearchUsers answers users matching every set field of q, by id.
 	SearchUsers(ctx context.Context, tenant TenantID, q UserQuery) ([]User, error)
 	CountUsers(ctx context.Context, tenant TenantID) (int64, error)
+	SCIMUsers
 }
 
 // UserQuery filters SearchUsers; empty fields do not filter.
@@ -138,6 +139,7 @@ type Groups interface {
 	// UserGroups lists the groups the user is a direct member of, or with
 	// transitive also every group that contains those, by id.
 	UserGroups(ctx context.Context, tenant TenantID, userID string, transitive bool) ([]Group, error)
+	SCIMGroups
 }
 
 // APIKeys stores management API keys (only their hashes).
