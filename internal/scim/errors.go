@@ -1,0 +1,91 @@
+package scim
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/scimfilter"
+	"github.com/gatehouse-id/gatehouse/internal/valid"
+)
+
+// Error is a SCIM error (RFC 7644 3.12): Type is the scimType ("" for
+// none), Detail a sentence for the client that never names internals.
+type Error struct {
+	Status int
+	Type   string
+	Detail string
+}
+
+func (e *Error) Error() string { return e.Type + ": " + e.Detail }
+
+func bad(scimType, detail string) *Error {
+	return &Error{Status: http.StatusBadRequest, Type: scimType, Detail: detail}
+}
+
+// toError maps a domain error to its SCIM error once, here; anything
+// unknown is a bare 500 whose cause only the log sees.
+func toError(err error) (*Error, bool) {
+	var se *Error
+	var ve *valid.Error
+	var ce *valid.Conflict
+	switch {
+	case errors.As(err, &se):
+		return se, true
+	case errors.As(err, &ce):
+		return &Error{Status: http.StatusConflict, Type: "uniqueness", Detail: scimField(ce.Field) + " is already in use."}, true
+	case errors.As(err, &ve):
+		detail := ""
+		for i, f := range ve.Fields {
+			if i > 0 {
+				detail += " "
+			}
+			detail += scimField(f.Field) + ": " + f.Message
+		}
+		return bad("invalidValue", detail), true
+	case errors.Is(err, store.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Detail: "No such resource."}, true
+	case errors.Is(err, store.ErrPrecondition):
+		return &Error{Status: http.StatusPreconditionFailed, Detail: "The resource changed since that version (If-Match)."}, true
+	case errors.Is(err, store.ErrCycle):
+		return bad("invalidValue", "A group cannot contain itself."), true
+	case errors.Is(err, store.ErrBadFilter), errors.Is(err, scimfilter.ErrSyntax):
+		return bad("invalidFilter", err.Error()), true
+	}
+	return &Error{Status: http.StatusInternalServerError, Detail: "Internal error."}, false
+}
+
+// scimField names a directory field the way a SCIM client knows it.
+func scimField(f string) string {
+	switch f {
+	case "username":
+		return "userName"
+	case "email":
+		return "emails"
+	case "given_name":
+		return "name.givenName"
+	case "family_name":
+		return "name.familyName"
+	case "name":
+		return "displayName"
+	case "status":
+		return "active"
+	}
+	return f
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	se, known := toError(err)
+	if !known {
+		s.Log.ErrorContext(r.Context(), "scim: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if se.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
+	}
+	body := map[string]any{"schemas": []string{URIError}, "status": strconv.Itoa(se.Status), "detail": se.Detail}
+	if se.Type != "" {
+		body["scimType"] = se.Type
+	}
+	write(w, se.Status, body)
+}
