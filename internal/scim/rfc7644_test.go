@@ -16,6 +16,7 @@ func TestRFC7644(t *testing.T) {
 		t.Run("3.3 create", func(t *testing.T) { testCreate(t, e) })
 		t.Run("3.4.1 get", func(t *testing.T) { testGet(t, e) })
 		t.Run("3.4.2.2 filter matrix", func(t *testing.T) { testFilterMatrix(t, e) })
+		t.Run("3.4.2.2 email filters follow writes", func(t *testing.T) { testEmailsFollowWrites(t, e) })
 		t.Run("3.4.2.3 sort and 3.4.2.4 pagination", func(t *testing.T) { testSortPage(t, e) })
 		t.Run("3.4.2.5 attributes", func(t *testing.T) { testAttributes(t, e) })
 		t.Run("3.4.3 search by POST", func(t *testing.T) { testSearchPost(t, e) })
@@ -645,5 +646,50 @@ func testAudited(t *testing.T, e *env) {
 	slices.Sort(actions)
 	if fmt.Sprint(actions) != "[user.create user.delete user.update]" {
 		t.Errorf("audit actions %v", actions)
+	}
+}
+
+// testEmailsFollowWrites: email filters read what the last write stored,
+// for users written through SCIM and through the directory alike.
+func testEmailsFollowWrites(t *testing.T, e *env) {
+	count := func(f string) any {
+		t.Helper()
+		return e.do("GET", "Users?count=0&filter="+q(f)).want(t, 200, "").doc["totalResults"]
+	}
+	rest, err := e.app.Directory.CreateUser(t.Context(), actor, e.tenant.ID, dirUser("Rest.User@EFW.example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`emails[value eq "rest.user@efw.example.com" and primary eq true]`); n != float64(1) {
+		t.Errorf("a directory user's email: %v", n)
+	}
+	id := e.createUser("efw", "one@efw.example.com", map[string]any{"emails": []any{
+		map[string]any{"value": "one@efw.example.com", "type": "work", "primary": true},
+		map[string]any{"value": "two@efw.example.com", "type": "home"}}})
+	if n := count(`emails[type eq "home" and value eq "two@efw.example.com"]`); n != float64(1) {
+		t.Errorf("second email: %v", n)
+	}
+	e.do("PATCH", "Users/"+id, patch(op("replace", `emails[type eq "home"].value`, "three@efw.example.com"))).want(t, 200, "")
+	if n := count(`emails co "two@efw"`); n != float64(0) {
+		t.Errorf("old email still found: %v", n)
+	}
+	if n := count(`emails[type eq "home" and value sw "three@"]`); n != float64(1) {
+		t.Errorf("new email not found: %v", n)
+	}
+	e.do("PUT", "Users/"+id, map[string]any{"userName": "efw", "emails": []any{map[string]any{"value": "four@efw.example.com"}}}).want(t, 200, "")
+	if n := count(`emails ew "@efw.example.com"`); n != float64(2) {
+		t.Errorf("after PUT: %v users, want 2 (rest, four)", n)
+	}
+	// The REST API changes the email; the filter follows.
+	newEmail := "rest.renamed@efw.example.com"
+	if _, err := e.app.Directory.UpdateUser(t.Context(), actor, e.tenant.ID, rest.ID, 0, dirPatchEmail(newEmail)); err != nil {
+		t.Fatal(err)
+	}
+	if count(`emails.value eq "rest.user@efw.example.com"`) != float64(0) || count(`emails.value eq "rest.renamed@efw.example.com"`) != float64(1) {
+		t.Error("a directory email change is not seen by the filter")
+	}
+	e.do("DELETE", "Users/"+id).want(t, 204, "")
+	if n := count(`emails co "four@efw"`); n != float64(0) {
+		t.Errorf("deleted user's email found: %v", n)
 	}
 }

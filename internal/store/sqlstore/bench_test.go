@@ -88,18 +88,7 @@ func BenchmarkGetUserByEmail(b *testing.B) {
 			s := be.open(b)
 			tn := benchTenant(b, s)
 			ctx := context.Background()
-			start := time.Now()
-			const batch = 10_000 // ten transactions
-			for from := 0; from < seedUsers; from += batch {
-				us := make([]store.User, 0, batch)
-				for i := from; i < from+batch; i++ {
-					us = append(us, benchUser(tn, i))
-				}
-				if err := s.Users().InsertUsers(ctx, tn, us); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.Logf("%s: seeded %d users in %v", be.name, seedUsers, time.Since(start).Round(time.Millisecond))
+			seed(b, s, tn, func(i int) store.User { return benchUser(tn, i) })
 			rng := rand.New(rand.NewPCG(1, 2))
 			timed(b, func(int) error {
 				email := fmt.Sprintf("user%07d@example.com", rng.IntN(seedUsers))
@@ -111,6 +100,23 @@ func BenchmarkGetUserByEmail(b *testing.B) {
 			})
 		})
 	}
+}
+
+// seed bulk-inserts seedUsers users made by mk, in ten transactions.
+func seed(b *testing.B, s store.Store, tn store.TenantID, mk func(i int) store.User) {
+	b.Helper()
+	start := time.Now()
+	const batch = 10_000
+	for from := 0; from < seedUsers; from += batch {
+		us := make([]store.User, 0, batch)
+		for i := from; i < from+batch; i++ {
+			us = append(us, mk(i))
+		}
+		if err := s.Users().InsertUsers(context.Background(), tn, us); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("%s: seeded %d users in %v", s.Dialect(), seedUsers, time.Since(start).Round(time.Millisecond))
 }
 
 // BenchmarkBaselineSelect1 is the floor every figure above is divided by in

@@ -38,7 +38,8 @@ type scalar struct {
 // multi is a multi-valued attribute: elements of a JSON array, or of a
 // table (group members); sub-attributes map to element expressions.
 type multi struct {
-	json  []string            // the array's JSON path, or nil for members
+	table string              // a table of elements (user_emails), or ""
+	json  []string            // the array's JSON path, or nil for tables and members
 	subs  map[string]attrKind // allowed sub-attributes (lower case)
 	def   string              // sub-attribute a bare comparison means ("value")
 	synth map[string]string   // columns standing in for an absent array
@@ -90,9 +91,9 @@ var userMap = &resourceMap{
 		"ent:manager.displayname": sj("enterprise", "manager", "displayName"),
 	},
 	multis: map[string]multi{
-		"emails": {json: []string{"scim", "emails"}, def: "value",
-			subs:  map[string]attrKind{"value": kString, "type": kString, "display": kString, "primary": kBool},
-			synth: map[string]string{"value": "u.email_norm", "primary": "TRUE"}},
+		// Every address of a user is a row of user_emails (0005_scim.sql).
+		"emails": {table: "user_emails", def: "value",
+			subs: map[string]attrKind{"value": kString, "type": kString, "display": kString, "primary": kBool}},
 		"phonenumbers": {json: []string{"scim", "phoneNumbers"}, def: "value",
 			subs:  map[string]attrKind{"value": kString, "type": kString, "display": kString, "primary": kBool},
 			synth: map[string]string{"value": "NULLIF(u.phone, '')"}},
@@ -157,7 +158,7 @@ func (t *translator) expr(e scimfilter.Expr) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return "(NOT " + x + ")", nil
+		return "(NOT COALESCE(" + x + ", FALSE))", nil
 	case *scimfilter.Compare:
 		k, err := t.key(e.Attr)
 		if err != nil {
@@ -218,7 +219,10 @@ func (t *translator) scalarExpr(s scalar) string {
 	return t.jsonText(t.m.alias+".attributes", s.json)
 }
 
-// compare is one leaf; it is never NULL, so NOT and OR stay two-valued.
+// compare is one leaf. It may be NULL (a missing attribute), which WHERE,
+// AND and OR treat as false; NOT is the one place where NULL and false
+// differ, so every NOT wraps its operand in COALESCE(x, FALSE). Leaves stay
+// bare so that indexes apply (COALESCE around a column hides its index).
 func (t *translator) compare(x string, kind attrKind, lowered bool, op scimfilter.Op, v scimfilter.Value, attr scimfilter.Path) (string, error) {
 	var sql string
 	switch kind {
@@ -290,7 +294,7 @@ func (t *translator) compare(x string, kind attrKind, lowered bool, op scimfilte
 		}
 		sql = x + cmp + t.b.arg(at.UnixMicro())
 	}
-	return "COALESCE((" + sql + "), FALSE)", nil
+	return "(" + sql + ")", nil
 }
 
 // boolValue accepts true/false and, as Entra ID sends them, "True"/"False".
@@ -312,6 +316,9 @@ func likeEscape(s string) string {
 
 // valuePath: some element of the multi-valued attribute matches f.
 func (t *translator) valuePath(name string, m multi, f scimfilter.Expr) (string, error) {
+	if m.table != "" {
+		return t.emails(m, f)
+	}
 	if m.json == nil {
 		return t.members(m, f)
 	}
@@ -360,6 +367,8 @@ type elemTranslator struct {
 	col    func(sub string) string
 	isTrue func(sub string) string
 	synth  bool
+	// lowered names the sub-attributes whose columns hold lower-case text.
+	lowered map[string]bool
 }
 
 func (e *elemTranslator) expr(x scimfilter.Expr) (string, error) {
@@ -373,7 +382,7 @@ func (e *elemTranslator) expr(x scimfilter.Expr) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return "(NOT " + s + ")", nil
+		return "(NOT COALESCE(" + s + ", FALSE))", nil
 	case *scimfilter.Compare:
 		if x.Attr.URI != "" || x.Attr.Sub != "" {
 			return "", badFilter("%q is no sub-attribute of %s", x.Attr.String(), e.name)
@@ -399,6 +408,7 @@ func (e *elemTranslator) expr(x scimfilter.Expr) (string, error) {
 			col = e.isTrue(canonSub(sub))
 		default:
 			col = e.col(canonSub(sub))
+			lowered = e.lowered[sub]
 		}
 		return e.t.compare(col, kind, lowered, x.Op, x.Value, x.Attr)
 	}
@@ -424,6 +434,23 @@ func canonSub(sub string) string {
 		return "$ref"
 	}
 	return sub
+}
+
+// emails: some row of user_emails of the user matches f. IN with a
+// subquery lets both backends start from the value index for eq and sw.
+func (t *translator) emails(m multi, f scimfilter.Expr) (string, error) {
+	et := &elemTranslator{t: t, m: m, name: "emails",
+		col: func(sub string) string {
+			return map[string]string{"value": "e.value_lc", "type": "e.type_lc", "display": "e.display"}[sub]
+		},
+		isTrue:  func(string) string { return "e.is_primary = 1" },
+		lowered: map[string]bool{"value": true, "type": true},
+	}
+	inner, err := et.expr(f)
+	if err != nil {
+		return "", err
+	}
+	return "u.id IN (SELECT e.user_id FROM " + m.table + " e WHERE e.tenant_id = " + t.tenant + " AND " + inner + ")", nil
 }
 
 // members: some direct member (user or group) of the group matches f.

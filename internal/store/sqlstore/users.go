@@ -118,8 +118,10 @@ func (r userRepo) CreateUser(ctx context.Context, u *store.User) error {
 		return err
 	}
 	err = r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO users (`+userInsertCols+`) VALUES (`+placeholders(0, userInsertArity)+`)`, userArgs(&n)...)
-		return wrapErr("create user", err)
+		if _, err := q.ExecContext(ctx, `INSERT INTO users (`+userInsertCols+`) VALUES (`+placeholders(0, userInsertArity)+`)`, userArgs(&n)...); err != nil {
+			return wrapErr("create user", err)
+		}
+		return writeEmails(ctx, q, &n, false)
 	})
 	if err != nil {
 		return err
@@ -149,10 +151,19 @@ func (r userRepo) InsertUsers(ctx context.Context, tenant store.TenantID, users 
 		}
 		rows[i] = n
 	}
-	if r.db.d.postgres {
-		return r.write(ctx, func(q querier) error { return insertUsersMultiRow(ctx, q, rows) })
-	}
-	return r.write(ctx, func(q querier) error { return insertUsersPrepared(ctx, q, rows) })
+	pg := r.db.d.postgres
+	return r.write(ctx, func(q querier) error {
+		var err error
+		if pg {
+			err = insertUsersMultiRow(ctx, q, rows)
+		} else {
+			err = insertUsersPrepared(ctx, q, rows)
+		}
+		if err != nil {
+			return err
+		}
+		return insertEmailsBulk(ctx, q, rows, pg)
+	})
 }
 
 // insertUsersMultiRow sends many rows per statement: on PostgreSQL the
@@ -271,6 +282,11 @@ WHERE tenant_id = $19 AND id = $20 AND version = $21`,
 		}
 		if err := guardRow(res, "update user"); err != nil {
 			return err
+		}
+		if n.EmailNorm != old.EmailNorm || string(n.Attributes) != string(old.Attributes) {
+			if err := writeEmails(ctx, q, &n, true); err != nil {
+				return err
+			}
 		}
 		out = &n
 		return nil
