@@ -52,6 +52,33 @@ func testAuth(t *testing.T, e *env) {
 			e.doAuth("POST", e.base+"/Users", map[string]any{"userName": "intruder@example.com"}, auth).want(t, 401, "")
 		})
 	}
+	// Every route, every refused caller: 401, and nothing changes.
+	uid := e.createUser("authz@example.com", "authz@example.com", nil)
+	gid := e.do("POST", "Groups", map[string]any{"displayName": "authz"}).want(t, 201, "").doc["id"].(string)
+	before := e.do("GET", "Users/"+uid).want(t, 200, "").header.Get("ETag")
+	routes := [][2]string{{"GET", "ServiceProviderConfig"}, {"GET", "ResourceTypes"}, {"GET", "ResourceTypes/User"},
+		{"GET", "Schemas"}, {"GET", "Schemas/" + "urn:ietf:params:scim:schemas:core:2.0:User"},
+		{"GET", "Users"}, {"POST", "Users/.search"}, {"POST", "Users"}, {"GET", "Users/" + uid}, {"PUT", "Users/" + uid},
+		{"PATCH", "Users/" + uid}, {"DELETE", "Users/" + uid}, {"GET", "Groups"}, {"POST", "Groups/.search"}, {"POST", "Groups"},
+		{"GET", "Groups/" + gid}, {"PUT", "Groups/" + gid}, {"PATCH", "Groups/" + gid}, {"DELETE", "Groups/" + gid}}
+	bodies := map[string]any{"POST": map[string]any{"userName": "x@example.com", "displayName": "x"},
+		"PUT": map[string]any{"userName": "x@example.com", "displayName": "x"}, "PATCH": patch(op("replace", "displayName", "x"))}
+	for _, rt := range routes {
+		for name, auth := range cases {
+			if r := e.doAuth(rt[0], e.base+"/"+rt[1], bodies[rt[0]], auth); r.status != 401 {
+				t.Errorf("%s %s as %s: %d", rt[0], rt[1], name, r.status)
+			}
+		}
+	}
+	if e.do("GET", "Users/"+uid).want(t, 200, "").header.Get("ETag") != before {
+		t.Error("a refused request changed the user")
+	}
+	if d := e.do("GET", "Groups/"+gid).want(t, 200, "").doc; d["displayName"] != "authz" {
+		t.Error("a refused request changed the group")
+	}
+	if r := e.do("GET", "Users?filter="+q(`userName eq "x@example.com"`)); r.doc["totalResults"] != float64(0) {
+		t.Error("a refused POST created a user")
+	}
 	// An unknown tenant answers exactly as a wrong key does.
 	e.doAuth("GET", "/t/nosuch/scim/v2/Users", nil, "Bearer "+e.token).want(t, 401, "")
 	e.do("GET", "Users?filter="+q(`userName eq "intruder@example.com"`)).want(t, 200, "")
