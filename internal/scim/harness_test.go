@@ -216,3 +216,5 @@ func ids(t *testing.T, r *resp) []string {
 func dirUser(email string) directory.NewUser { return directory.NewUser{Email: email} }
 
 func dirPatchEmail(email string) directory.UserPatch { return directory.UserPatch{Email: &email} }
+
+func dirPatchStatus(st string) directory.UserPatch { return directory.UserPatch{Status: &st} }

@@ -363,6 +363,14 @@ func testPut(t *testing.T, e *env) {
 	if err != nil || u.Email != "put.new@example.com" || u.Status != "disabled" || u.GivenName != "Put" {
 		t.Errorf("stored %+v %v", u, err)
 	}
+	// A locked user stays locked whatever active says.
+	if _, err := e.app.Directory.UpdateUser(t.Context(), actor, e.tenant.ID, id, 0, dirPatchStatus("locked")); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do("PUT", "Users/"+id, map[string]any{"userName": "put.renamed@example.com", "active": true}).want(t, 200, "")
+	if u, _ := e.app.Directory.GetUser(t.Context(), e.tenant.ID, id); u.Status != "locked" || r.doc["active"] != false {
+		t.Errorf("PUT active:true unlocked a locked user: %s", u.Status)
+	}
 	e.do("PUT", "Users/"+id, map[string]any{"id": "another", "userName": "put.renamed@example.com"}).want(t, 400, "mutability")
 	e.do("PUT", "Users/"+id, map[string]any{"emails": []any{map[string]any{"value": "x@example.com"}}}).want(t, 400, "invalidValue")
 	other := e.createUser("put.other@example.com", "put.other@example.com", nil)

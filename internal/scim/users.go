@@ -231,12 +231,15 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *req, u *store.User, doc m
 	_ = json.Unmarshal(u.Attributes, &old)
 	p := directory.UserPatch{Email: &f.email, Username: &f.username, GivenName: &f.given, FamilyName: &f.family,
 		Locale: &f.locale, Password: f.password}
+	// active moves a user between active and disabled only: a user locked
+	// by failed sign-ins stays locked whatever a client sends (Okta sends
+	// active:true with every PUT), so provisioning cannot lift a lockout.
 	if f.active != nil {
 		st := string(u.Status)
 		switch {
-		case *f.active:
+		case *f.active && u.Status == store.UserDisabled:
 			st = string(store.UserActive)
-		case u.Status == store.UserActive:
+		case !*f.active && u.Status == store.UserActive:
 			st = string(store.UserDisabled)
 		}
 		p.Status = &st
