@@ -40,7 +40,7 @@ func testAuth(t *testing.T, e *env) {
 		"read scope only":    "Bearer " + e.key(e.tenant.ID, "read"),
 		"admin scope only":   "Bearer " + e.key(e.tenant.ID, "admin"),
 		"another tenant key": "Bearer " + e.key(other.ID, "scim"),
-		"platform scim key":  "Bearer " + e.key("_platform", "admin"),
+		"platform admin key": "Bearer " + e.key("_platform", "admin"),
 	}
 	for name, auth := range cases {
 		t.Run(name, func(t *testing.T) {
