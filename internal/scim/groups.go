@@ -54,11 +54,11 @@ func (s *Server) members(r *req, groupID string) ([]store.Member, error) {
 // member resolves a member value to a user or group of the tenant.
 func (s *Server) member(r *req, v any) (store.Member, error) {
 	m, _ := v.(map[string]any)
-	id := strings.TrimSpace(s_(m, "value"))
+	id := strings.TrimSpace(text(m, "value"))
 	if id == "" {
 		return store.Member{}, bad("invalidValue", "A member needs a value (the member's id).")
 	}
-	typ := strings.ToLower(s_(m, "type"))
+	typ := strings.ToLower(text(m, "type"))
 	if typ != "group" {
 		if _, err := s.Directory.GetUser(r.Context(), r.tenant.ID, id); err == nil {
 			return store.Member{Type: store.MemberUser, ID: id}, nil
@@ -144,7 +144,7 @@ func groupBody(r *req) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(s_(doc, "displayName")) == "" {
+	if strings.TrimSpace(text(doc, "displayName")) == "" {
 		return nil, bad("invalidValue", "displayName is required.")
 	}
 	return doc, nil
@@ -159,7 +159,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *req) error {
 	if err != nil {
 		return err
 	}
-	g, err := s.Directory.CreateGroup(r.Context(), r.actor, r.tenant.ID, directory.NewGroup{Name: s_(doc, "displayName")})
+	g, err := s.Directory.CreateGroup(r.Context(), r.actor, r.tenant.ID, directory.NewGroup{Name: text(doc, "displayName")})
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func (s *Server) putGroup(w http.ResponseWriter, r *req) error {
 	if err != nil {
 		return err
 	}
-	if g, err = s.rename(r, g, s_(doc, "displayName")); err != nil {
+	if g, err = s.rename(r, g, text(doc, "displayName")); err != nil {
 		return err
 	}
 	if err := s.setMembers(r, g.ID, ms); err != nil {
@@ -352,7 +352,7 @@ func (s *Server) patchMembers(r *req, groupID string, op patchOp, pp *scimfilter
 	var del []store.Member
 	for _, v := range vals {
 		m, _ := v.(map[string]any)
-		id := s_(m, "value")
+		id := text(m, "value")
 		del = append(del, store.Member{Type: store.MemberUser, ID: id}, store.Member{Type: store.MemberGroup, ID: id})
 	}
 	return s.removeMembers(r, groupID, del)

@@ -98,11 +98,12 @@ type userFields struct {
 	scim                                   map[string]any
 }
 
-func s(m map[string]any, k string) string { v, _ := m[k].(string); return v }
+// text answers m[k] when it is a string, else "".
+func text(m map[string]any, k string) string { v, _ := m[k].(string); return v }
 
 // fieldsOf reads a normalized User document.
 func fieldsOf(doc map[string]any) (*userFields, error) {
-	f := &userFields{username: strings.TrimSpace(s(doc, "userName")), locale: s(doc, "locale"), scim: map[string]any{}}
+	f := &userFields{username: strings.TrimSpace(text(doc, "userName")), locale: text(doc, "locale"), scim: map[string]any{}}
 	if f.username == "" {
 		return nil, bad("invalidValue", "userName is required.")
 	}
@@ -112,7 +113,7 @@ func fieldsOf(doc map[string]any) (*userFields, error) {
 		}
 	}
 	if name, ok := doc["name"].(map[string]any); ok {
-		f.given, f.family = s(name, "givenName"), s(name, "familyName")
+		f.given, f.family = text(name, "givenName"), text(name, "familyName")
 		rest := map[string]any{}
 		for k, v := range name {
 			if k != "givenName" && k != "familyName" {
@@ -150,14 +151,14 @@ func primaryEmail(v any) string {
 	var work, first string
 	for _, e := range arr {
 		m, _ := e.(map[string]any)
-		val := strings.TrimSpace(s(m, "value"))
+		val := strings.TrimSpace(text(m, "value"))
 		if val == "" {
 			continue
 		}
 		if m["primary"] == true {
 			return val
 		}
-		if work == "" && strings.EqualFold(s(m, "type"), "work") {
+		if work == "" && strings.EqualFold(text(m, "type"), "work") {
 			work = val
 		}
 		if first == "" {
@@ -278,13 +279,11 @@ func (s *Server) putUser(w http.ResponseWriter, r *req) error {
 	if err != nil {
 		return err
 	}
-	if id := s_(doc, "id"); id != "" && id != u.ID {
+	if id := text(doc, "id"); id != "" && id != u.ID {
 		return bad("mutability", "id cannot change.")
 	}
 	return s.replaceUser(w, r, u, doc)
 }
-
-func s_(m map[string]any, k string) string { return s(m, k) }
 
 func (s *Server) patchUser(w http.ResponseWriter, r *req) error {
 	u, err := s.currentUser(r)
