@@ -18,6 +18,9 @@ type ElevationRequest struct {
 	Role     string `json:"role"`
 	Reason   string `json:"reason"`
 	Duration string `json:"duration"`
+	// SessionID names the user's own browser session for self-activation
+	// when the caller (the API) does not hold the session itself.
+	SessionID string `json:"session_id,omitempty"`
 }
 
 // Elevation states as shown: an approved elevation reads "active" until it
@@ -59,6 +62,9 @@ func (s *Service) RequestElevation(ctx context.Context, actor events.Actor, tena
 	} else {
 		dur = parseDuration(&c, "duration", in.Duration, maxLongestGrant)
 	}
+	if in.SessionID != "" && !idRE.MatchString(in.SessionID) {
+		c.Add("session_id", "invalid", "session_id is a session id.")
+	}
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
@@ -86,6 +92,15 @@ func (s *Service) RequestElevation(ctx context.Context, actor events.Actor, tena
 		e := &store.Elevation{ID: newID(), Tenant: tenant, RoleID: r.ID, UserID: userID, Reason: reason, Duration: dur,
 			Status: store.ElevationPending, RequestedAt: now}
 		if r.Approval == store.ApprovalSelfMFA {
+			if sess == nil && idRE.MatchString(in.SessionID) {
+				// Unknown, ended and other users' sessions all fail the
+				// step-up alike: the refusal does not tell which.
+				got, err := tx.OAuth().Sessions().GetSession(ctx, tenant, in.SessionID)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				sess = got
+			}
 			if err := freshStepUp(sess, userID, now); err != nil {
 				return err
 			}
