@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -39,6 +40,9 @@ func (c *clock) Add(d time.Duration) {
 
 var admin = events.Actor{Type: "apikey", ID: "k1"}
 
+// quiet keeps the break-glass ALERT lines out of test output.
+var quiet = slog.New(slog.DiscardHandler)
+
 type env struct {
 	s     store.Store
 	clock *clock
@@ -49,7 +53,7 @@ type env struct {
 func newEnv(t *testing.T, s store.Store) *env {
 	t.Helper()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	e := &env{s: s, clock: clk, az: &authz.Service{Store: s, Audit: &events.Recorder{Now: clk.Now}, Now: clk.Now}}
+	e := &env{s: s, clock: clk, az: &authz.Service{Store: s, Audit: &events.Recorder{Now: clk.Now}, Log: quiet, Now: clk.Now}}
 	e.tn = e.tenant(t)
 	return e
 }
