@@ -297,6 +297,11 @@ func TestElevationLifecycle(t *testing.T) {
 		if d := e.check(t, ann.ID, "prod:write"); d.Allowed {
 			t.Errorf("after revocation: %+v", d)
 		}
+		// A request left undecided for over a day goes stale.
+		stale, _ := e.az.RequestElevation(t.Context(), admin, e.tn, ann.ID, req, nil)
+		e.clock.Add(25 * time.Hour)
+		_, err = e.az.Decide(t.Context(), admin, e.tn, stale.ID, boss.ID, true)
+		refused(t, "stale request", err, "stale_request")
 		// A denial.
 		el3, _ := e.az.RequestElevation(t.Context(), admin, e.tn, ann.ID, req, nil)
 		if el3, err = e.az.Decide(t.Context(), admin, e.tn, el3.ID, boss.ID, false); err != nil || el3.Status != store.ElevationDenied {
@@ -315,7 +320,7 @@ func TestElevationLifecycle(t *testing.T) {
 			t.Errorf("elevated but no longer eligible: %+v", d)
 		}
 		want := []string{"elevation.request", "elevation.approve", "elevation.request", "elevation.approve", "elevation.revoke",
-			"elevation.request", "elevation.deny"}
+			"elevation.request", "elevation.request", "elevation.deny"}
 		var got2 []string
 		for _, a := range e.actions(t) {
 			if strings.HasPrefix(a, "elevation.") {
@@ -540,6 +545,57 @@ func TestRoleValidation(t *testing.T) {
 		}
 		if n := len(e.actions(t)); n != 0 {
 			t.Errorf("refused roles audited: %d entries", n)
+		}
+	})
+}
+
+// TestDecideConcurrently: of approvals racing on one request exactly one
+// lands; the others see it decided.
+func TestDecideConcurrently(t *testing.T) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
+		e := newEnv(t, s)
+		ann, boss := e.user(t, "ann"), e.user(t, "boss")
+		e.role(t, authz.NewRole{Name: "root", Permissions: []string{"x"}, Privileged: true, Approvers: []string{boss.ID}})
+		if _, _, err := e.az.AssignUser(t.Context(), admin, e.tn, ann.ID, "root"); err != nil {
+			t.Fatal(err)
+		}
+		el, err := e.az.RequestElevation(t.Context(), admin, e.tn, ann.ID, authz.ElevationRequest{Role: "root", Reason: "r", Duration: "1h"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 6
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = e.az.Decide(t.Context(), admin, e.tn, el.ID, boss.ID, i%2 == 0)
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			var r *authz.Refused
+			switch {
+			case err == nil:
+				won++
+			case errors.As(err, &r) && r.Code == "not_pending":
+			default:
+				t.Errorf("Decide: %v", err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d decisions landed, want 1", won)
+		}
+		decided := 0
+		for _, a := range e.actions(t) {
+			if a == "elevation.approve" || a == "elevation.deny" {
+				decided++
+			}
+		}
+		if decided != 1 {
+			t.Errorf("%d decisions audited, want 1", decided)
 		}
 	})
 }

@@ -202,6 +202,9 @@ func (s *Service) Decide(ctx context.Context, actor events.Actor, tenant store.T
 			if e.Status != store.ElevationPending {
 				return conflict("not_pending", "The elevation was decided already: it is "+e.Status+".")
 			}
+			if approve && now.Sub(e.RequestedAt) > pendingMaxAge {
+				return conflict("stale_request", fmt.Sprintf("The request is older than %s; the user requests again.", pendingMaxAge))
+			}
 			e.DecidedBy, e.DecidedAt, e.Status = approverID, now, store.ElevationDenied
 			if approve {
 				e.Status, e.ExpiresAt = store.ElevationApproved, now.Add(e.Duration)

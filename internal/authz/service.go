@@ -64,17 +64,20 @@ func conflict(code, msg string) error { return &Refused{Code: code, Message: msg
 
 // Bounds of what is stored.
 const (
-	maxRoleName      = 100
-	maxDescription   = 1000
-	maxPermissions   = 200
-	maxApprovers     = 50
-	maxReason        = 500
-	maxLongestGrant  = 7 * 24 * time.Hour
-	defaultMaxGrant  = 8 * time.Hour
-	maxReviewItems   = 10000
-	maxReviewers     = 50
-	maxCheckBatch    = 100
-	stepUpMaxAge     = 5 * time.Minute
+	maxRoleName     = 100
+	maxDescription  = 1000
+	maxPermissions  = 200
+	maxApprovers    = 50
+	maxReason       = 500
+	maxLongestGrant = 7 * 24 * time.Hour
+	defaultMaxGrant = 8 * time.Hour
+	maxReviewItems  = 10000
+	maxReviewers    = 50
+	maxCheckBatch   = 100
+	stepUpMaxAge    = 5 * time.Minute
+	// pendingMaxAge: a request not decided within a day goes stale and
+	// must be made again (the reason may no longer hold).
+	pendingMaxAge    = 24 * time.Hour
 	maxCampaignName  = 200
 	maxDecisionNote  = 1000
 	maxPermissionLen = 128
