@@ -20,6 +20,7 @@ var authzTests = []test{
 	{"Authz/DecideRace", testDecideRace},
 	{"Authz/Isolation", testAuthzIsolation},
 	{"Authz/ClientClaims", testClientAuthzClaims},
+	{"Authz/Cascades", testAuthzCascades},
 }
 
 func mkRole(t *testing.T, s store.Repos, tn store.TenantID, name string, opts ...func(*store.Role)) *store.Role {
@@ -458,5 +459,56 @@ func testClientAuthzClaims(t *testing.T, s store.Store) {
 	got, _ = s.OAuth().Clients().GetClient(ctx(t), tn, "app")
 	if got.AuthzClaims.PermissionsClaim != "perms" || up.AuthzClaims != got.AuthzClaims {
 		t.Errorf("after update AuthzClaims = %+v", got.AuthzClaims)
+	}
+}
+
+// testAuthzCascades: what names a user goes with the user; everything of a
+// tenant goes with the tenant, and another tenant keeps its own.
+func testAuthzCascades(t *testing.T, s store.Store) {
+	mk := func(tn store.TenantID, name string) (*store.Role, *store.User, *store.Assignment, *store.Elevation, *store.ReviewCampaign) {
+		r := mkRole(t, s, tn, name, func(r *store.Role) { r.Privileged = true })
+		u := mkUser(t, s, tn, name)
+		a := assign(t, s, tn, r.ID, u.ID, "")
+		e := &store.Elevation{ID: newID(), Tenant: tn, RoleID: r.ID, UserID: u.ID, Reason: "r", Duration: time.Hour, Status: store.ElevationPending}
+		noErr(t, "CreateElevation", s.Authz().Elevations().CreateElevation(ctx(t), e))
+		noErr(t, "AddBreakGlass", s.Authz().BreakGlass().AddBreakGlass(ctx(t), &store.BreakGlassAccount{Tenant: tn, UserID: u.ID}))
+		c, _ := mkCampaign(t, s, tn, 1)
+		return r, u, a, e, c
+	}
+	ta, tb := mkTenant(t, s), mkTenant(t, s)
+	_, ua, aa, ea, _ := mk(ta, "ann")
+	rb, _, ab, eb, cb := mk(tb, "ann")
+
+	// The user goes: its assignment, elevation and mark with it.
+	noErr(t, "DeleteUser", s.Users().DeleteUser(ctx(t), ta, ua.ID))
+	_, err := s.Authz().Roles().GetAssignment(ctx(t), ta, aa.ID)
+	wantErr(t, "assignment after DeleteUser", err, store.ErrNotFound)
+	_, err = s.Authz().Elevations().GetElevation(ctx(t), ta, ea.ID)
+	wantErr(t, "elevation after DeleteUser", err, store.ErrNotFound)
+	if l, _ := s.Authz().BreakGlass().ListBreakGlass(ctx(t), ta); len(l) != 0 {
+		t.Errorf("break-glass marks after DeleteUser: %+v", l)
+	}
+
+	// The tenant goes: everything of it, nothing of the other.
+	_, _, aa2, _, ca := mk(ta, "bob")
+	noErr(t, "DeleteTenant", s.Tenants().DeleteTenant(ctx(t), ta))
+	if l, _ := s.Authz().Roles().ListRoles(ctx(t), ta, "", store.Page{}); len(l) != 0 {
+		t.Errorf("roles after DeleteTenant: %+v", l)
+	}
+	_, err = s.Authz().Roles().GetAssignment(ctx(t), ta, aa2.ID)
+	wantErr(t, "assignment after DeleteTenant", err, store.ErrNotFound)
+	_, err = s.Authz().Reviews().GetCampaign(ctx(t), ta, ca.ID)
+	wantErr(t, "campaign after DeleteTenant", err, store.ErrNotFound)
+	if l, _ := s.Authz().Elevations().ListElevations(ctx(t), ta, store.ElevationQuery{}); len(l) != 0 {
+		t.Errorf("elevations after DeleteTenant: %+v", l)
+	}
+	_, err = s.Authz().Roles().GetRole(ctx(t), tb, rb.ID)
+	noErr(t, "other tenant's role", err)
+	_, err = s.Authz().Roles().GetAssignment(ctx(t), tb, ab.ID)
+	noErr(t, "other tenant's assignment", err)
+	_, err = s.Authz().Elevations().GetElevation(ctx(t), tb, eb.ID)
+	noErr(t, "other tenant's elevation", err)
+	if its, err := s.Authz().Reviews().ListItems(ctx(t), tb, cb.ID, store.Page{}); err != nil || len(its) != 1 {
+		t.Errorf("other tenant's review items: %+v, %v", its, err)
 	}
 }
