@@ -65,7 +65,9 @@ type Provider struct {
 	storage   *storage
 	handler   http.Handler
 	// srv authenticates clients at the endpoints route serves (par.go).
-	srv   *server
+	srv *server
+
+	// authz is Config.Authz.
 	authz Authorizer
 }
 

@@ -55,11 +55,12 @@ type Client struct {
 	JWKS json.RawMessage
 	// ClaimMappings maps token claim names to user attribute names.
 	ClaimMappings map[string]string
+	Version       int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+
 	// AuthzClaims chooses the role and permission claims (migration 0003).
 	AuthzClaims AuthzClaims
-	Version     int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
 }
 
 // Clients stores a tenant's OAuth clients.
