@@ -150,3 +150,56 @@ func auditCount(t *testing.T, ta *testApp, tn store.TenantID) int {
 	}
 	return n
 }
+
+// TestSelfActivationBySession: through the API, a self_mfa role activates
+// only with session_id naming the user's own session whose login shows a
+// second factor; the password-only session of the same user is refused.
+func TestSelfActivationBySession(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		ctx := context.Background()
+		a := ta.tenant("tenant-a")
+		fx := ta.fixture(a, 1)
+		admin := "Bearer " + ta.key(a.ID, "admin")
+		tp := "/api/v1/tenants/" + a.Slug
+		res := ta.do(request{method: "POST", path: tp + "/roles", auth: admin, body: map[string]any{
+			"name": "dba", "permissions": []string{"db:admin"}, "privileged": true, "approval": "self_mfa", "max_duration": "30m"}})
+		if res.status != http.StatusCreated {
+			t.Fatalf("create role: %s", res)
+		}
+		if res := ta.do(request{method: "POST", path: tp + "/users/" + fx.member.ID + "/roles", auth: admin,
+			body: map[string]string{"role": "dba"}}); res.status != http.StatusCreated {
+			t.Fatalf("assign: %s", res)
+		}
+		pwd, _, err := ta.Sessions.Create(ctx, a.ID, fx.member.ID, []string{"pwd"}, "test", "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mfa, _, err := ta.Sessions.Create(ctx, a.ID, fx.member.ID, []string{"pwd", "otp"}, "test", "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _, err := ta.Sessions.Create(ctx, a.ID, fx.outsider.ID, []string{"pwd", "otp"}, "test", "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := func(sid string) map[string]string {
+			return map[string]string{"role": "dba", "reason": "migration", "duration": "30m", "session_id": sid}
+		}
+		for name, sid := range map[string]string{"password-only": pwd.ID, "another user's": other.ID, "none": ""} {
+			res := ta.do(request{method: "POST", path: tp + "/users/" + fx.member.ID + "/elevations", auth: admin, body: body(sid)})
+			if res.status != http.StatusForbidden || res.problem(t)["type"] != "urn:gatehouse:problem:step_up_required" {
+				t.Errorf("%s session: %s", name, res)
+			}
+		}
+		res = ta.do(request{method: "POST", path: tp + "/users/" + fx.member.ID + "/elevations", auth: admin, body: body(mfa.ID)})
+		if res.status != http.StatusCreated || !strings.Contains(string(res.body), `"state":"active"`) {
+			t.Fatalf("MFA session: %s", res)
+		}
+		res = ta.do(request{method: "POST", path: tp + "/authz/check", auth: admin,
+			body: map[string]string{"user_id": fx.member.ID, "permission": "db:admin"}})
+		if !strings.Contains(string(res.body), `"allowed":true`) {
+			t.Errorf("after self-activation: %s", res)
+		}
+	})
+}
