@@ -15,12 +15,8 @@ import (
 // audit chain does not grow.
 func TestAuthzAPIBadInput(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
-		ta := newTestApp(t, be)
+		ta, a, fx, admin, tp := authzAPISetup(t, be)
 		ctx := context.Background()
-		a := ta.tenant("tenant-a")
-		fx := ta.fixture(a, 1)
-		admin := "Bearer " + ta.key(a.ID, "admin")
-		tp := "/api/v1/tenants/" + a.Slug
 		long := strings.Repeat("x", 2000)
 		auditBefore := auditCount(t, ta, a.ID)
 		rolesBefore, _ := ta.Authz.ListRoles(ctx, a.ID, "", store.Page{})
@@ -156,12 +152,8 @@ func auditCount(t *testing.T, ta *testApp, tn store.TenantID) int {
 // second factor; the password-only session of the same user is refused.
 func TestSelfActivationBySession(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
-		ta := newTestApp(t, be)
+		ta, a, fx, admin, tp := authzAPISetup(t, be)
 		ctx := context.Background()
-		a := ta.tenant("tenant-a")
-		fx := ta.fixture(a, 1)
-		admin := "Bearer " + ta.key(a.ID, "admin")
-		tp := "/api/v1/tenants/" + a.Slug
 		res := ta.do(request{method: "POST", path: tp + "/roles", auth: admin, body: map[string]any{
 			"name": "dba", "permissions": []string{"db:admin"}, "privileged": true, "approval": "self_mfa", "max_duration": "30m"}})
 		if res.status != http.StatusCreated {
@@ -202,4 +194,12 @@ func TestSelfActivationBySession(t *testing.T) {
 			t.Errorf("after self-activation: %s", res)
 		}
 	})
+}
+
+// authzAPISetup opens an app with tenant-a and its fixture, and answers an
+// admin key's Authorization header and the tenant's API path.
+func authzAPISetup(t *testing.T, be backend) (ta *testApp, a *store.Tenant, fx *fixture, admin, tp string) {
+	ta = newTestApp(t, be)
+	a = ta.tenant("tenant-a")
+	return ta, a, ta.fixture(a, 1), "Bearer " + ta.key(a.ID, "admin"), "/api/v1/tenants/" + a.Slug
 }
