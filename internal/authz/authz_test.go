@@ -459,6 +459,24 @@ func TestReviewCampaign(t *testing.T) {
 		refused(t, "own access", err, "own_access")
 		_, err = e.az.DecideItem(t.Context(), admin, e.tn, camp.ID, annItem.ID, authz.ReviewDecision{Decision: "approve", ReviewerID: bob.ID})
 		refused(t, "not a reviewer", err, "not_reviewer")
+		// Nor the access of a group they are in (at any depth).
+		outer := e.group(t, "outer", groupM(admins))
+		e.az.AssignGroup(t.Context(), admin, e.tn, outer.ID, "root")
+		camp2, err := e.az.CreateCampaign(t.Context(), admin, e.tn, authz.NewCampaign{Name: "groups", Scope: "privileged",
+			Reviewers: []string{bob.ID, rev.ID}, Deadline: deadline})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items2, _ := e.az.ListItems(t.Context(), e.tn, camp2.ID, store.Page{})
+		if !slices.ContainsFunc(items2, func(it store.ReviewItem) bool { return it.GroupID == outer.ID }) {
+			t.Fatalf("no item for the outer group: %+v", items2)
+		}
+		for _, it := range items2 {
+			if it.GroupID == outer.ID {
+				_, err = e.az.DecideItem(t.Context(), admin, e.tn, camp2.ID, it.ID, authz.ReviewDecision{Decision: "approve", ReviewerID: bob.ID})
+				refused(t, "own group's access", err, "own_access")
+			}
+		}
 
 		if d := e.check(t, ann.ID, "all:thing"); !d.Allowed {
 			t.Fatalf("before revocation: %+v", d)

@@ -207,7 +207,9 @@ func (s *Service) DecideItem(ctx context.Context, actor events.Actor, tenant sto
 		if err != nil {
 			return err
 		}
-		if it.UserID == d.ReviewerID {
+		if own, err := ownAccess(ctx, tx, tenant, it, d.ReviewerID); err != nil {
+			return err
+		} else if own {
 			return refuse("own_access", "A reviewer cannot review their own access.")
 		}
 		out = it
@@ -228,6 +230,22 @@ func (s *Service) DecideItem(ctx context.Context, actor events.Actor, tenant sto
 				"subject": it.SubjectName, "decision": it.Decision, "reviewer_id": it.DecidedBy}}})
 	})
 	return out, err
+}
+
+// ownAccess reports whether the item gives the reviewer access: their own
+// assignment, or one to a group they are in at any depth.
+func ownAccess(ctx context.Context, tx store.Repos, tenant store.TenantID, it *store.ReviewItem, reviewer string) (bool, error) {
+	if it.UserID != "" {
+		return it.UserID == reviewer, nil
+	}
+	gs, err := tx.Groups().UserGroups(ctx, tenant, reviewer, true)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(gs, func(g store.Group) bool { return g.ID == it.GroupID }), nil
 }
 
 // ReportRow is one line of a campaign's report.
