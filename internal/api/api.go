@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
@@ -26,6 +27,7 @@ type API struct {
 	Directory    *directory.Service
 	Clients      *oauthclient.Service
 	Sessions     *session.Service
+	Authz        *authz.Service
 	Audit        store.AuditLog
 	Log          *slog.Logger
 	MaxBodyBytes int64

@@ -21,6 +21,7 @@ const (
 	needAdmin                // admin scope in the route's tenant
 	needRead                 // read or admin scope in the route's tenant
 	needAudit                // audit:read or admin scope in the route's tenant
+	needQuery                // read or admin scope in the route's tenant, any method (POST queries: authz check)
 )
 
 // call is an authorised request: who calls and, for tenant routes, which
@@ -94,6 +95,7 @@ func (a *API) authorize(r *http.Request, rt route) (*call, error) {
 	case has(tenancy.ScopeAdmin):
 	case rt.need == needRead && get && has(tenancy.ScopeRead):
 	case rt.need == needAudit && get && has(tenancy.ScopeAuditRead):
+	case rt.need == needQuery && has(tenancy.ScopeRead):
 	default:
 		return nil, errForbidden
 	}

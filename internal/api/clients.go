@@ -32,6 +32,7 @@ type clientOut struct {
 	BackchannelLogoutURI         string            `json:"backchannel_logout_uri,omitempty"`
 	JWKS                         json.RawMessage   `json:"jwks,omitempty"`
 	ClaimMappings                map[string]string `json:"claim_mappings"`
+	AuthzClaims                  store.AuthzClaims `json:"authz_claims"`
 	HasSecret                    bool              `json:"has_secret"`
 	Version                      int64             `json:"version"`
 	CreatedAt                    time.Time         `json:"created_at"`
@@ -61,7 +62,7 @@ func clientJSON(c *store.Client) clientOut {
 		IDTokenTTL:                   int64(c.IDTokenTTL / time.Second),
 		RefreshTokenTTL:              int64(c.RefreshTokenTTL / time.Second),
 		BackchannelLogoutURI:         c.BackchannelLogoutURI, JWKS: slices.Clone(c.JWKS),
-		ClaimMappings: cm, HasSecret: len(c.SecretHash) > 0, Version: c.Version,
+		ClaimMappings: cm, AuthzClaims: c.AuthzClaims, HasSecret: len(c.SecretHash) > 0, Version: c.Version,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }

@@ -62,6 +62,8 @@ type NewClient struct {
 	BackchannelLogoutURI         string            `json:"backchannel_logout_uri"`
 	JWKS                         json.RawMessage   `json:"jwks"`
 	ClaimMappings                map[string]string `json:"claim_mappings"`
+	// AuthzClaims chooses the role and permission claims (authz).
+	AuthzClaims store.AuthzClaims `json:"authz_claims"`
 }
 
 // ClientPatch changes the fields that are set (JSON null is the same as
@@ -84,6 +86,8 @@ type ClientPatch struct {
 	BackchannelLogoutURI         *string            `json:"backchannel_logout_uri,omitempty"`
 	JWKS                         json.RawMessage    `json:"jwks,omitempty"`
 	ClaimMappings                *map[string]string `json:"claim_mappings,omitempty"`
+	// AuthzClaims replaces the role and permission claim choice.
+	AuthzClaims *store.AuthzClaims `json:"authz_claims,omitempty"`
 }
 
 // HashSecret is how a client secret is stored and compared.
@@ -131,6 +135,7 @@ func (s *Service) CreateClient(ctx context.Context, actor events.Actor, tenant s
 		AccessTokenAlg:         in.AccessTokenSignedResponseAlg,
 		BackchannelLogoutURI:   in.BackchannelLogoutURI,
 		ClaimMappings:          maps.Clone(in.ClaimMappings),
+		AuthzClaims:            in.AuthzClaims,
 		Version:                1, CreatedAt: now, UpdatedAt: now,
 	}
 	if len(cl.GrantTypes) == 0 {
@@ -344,6 +349,9 @@ func applyPatch(c *valid.Collector, cl *store.Client, p ClientPatch) {
 	if p.ClaimMappings != nil {
 		cl.ClaimMappings = maps.Clone(*p.ClaimMappings)
 	}
+	if p.AuthzClaims != nil {
+		cl.AuthzClaims = *p.AuthzClaims
+	}
 }
 
 // auditFields is what the audit log records of a client: never the secret
@@ -363,6 +371,7 @@ func auditFields(cl *store.Client) map[string]any {
 		"refresh_token_ttl":                int64(cl.RefreshTokenTTL / time.Second),
 		"backchannel_logout_uri":           cl.BackchannelLogoutURI,
 		"claim_mappings":                   orEmptyMap(cl.ClaimMappings),
+		"authz_claims":                     cl.AuthzClaims,
 		"has_secret":                       cl.SecretHash != nil,
 	}
 	if len(cl.JWKS) > 0 {

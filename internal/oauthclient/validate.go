@@ -156,6 +156,7 @@ func check(c *valid.Collector, cl *store.Client) {
 		checkJWKS(c, cl.JWKS)
 	}
 	checkClaimMappings(c, cl.ClaimMappings)
+	checkAuthzClaims(c, cl)
 }
 
 func checkGrants(c *valid.Collector, cl *store.Client) {

@@ -46,6 +46,9 @@ type Config struct {
 	Now       func() time.Time
 	// SessionCookie names the browser session cookie of a tenant slug.
 	SessionCookie func(slug string) string
+	// Authz adds role and permission claims and notes break-glass use;
+	// nil leaves tokens without them.
+	Authz Authorizer
 }
 
 // Provider is the OpenID provider of every tenant.
@@ -63,13 +66,16 @@ type Provider struct {
 	handler   http.Handler
 	// srv authenticates clients at the endpoints route serves (par.go).
 	srv *server
+
+	// authz is Config.Authz.
+	authz Authorizer
 }
 
 // New builds the provider.
 func New(cfg Config) (*Provider, error) {
 	p := &Provider{
 		store: cfg.Store, tenants: cfg.Tenants, sessions: cfg.Sessions, flow: cfg.Flow, log: cfg.Log,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"), cookie: cfg.SessionCookie,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), cookie: cfg.SessionCookie, authz: cfg.Authz,
 		now: func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
 	}
 	p.keys = newKeyRing(cfg.Store, cfg.Keys, cfg.Now)

@@ -98,6 +98,10 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 			claims["sid"] = g.sessionID
 		}
 	}
+	if err := p.addAuthzClaims(ctx, g, claims, &exp); err != nil {
+		return "", time.Time{}, err
+	}
+	claims["exp"] = exp.Unix()
 	tok, err := p.signJWT(ctx, g.tenant, g.client.accessTokenAlg(), "at+jwt", claims)
 	if err != nil {
 		return "", time.Time{}, err
@@ -107,6 +111,7 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 	if err := p.store.OAuth().Tokens().CreateAccessToken(ctx, rec); err != nil {
 		return "", time.Time{}, err
 	}
+	p.noteTokenUse(ctx, g)
 	return tok, exp, nil
 }
 
@@ -140,6 +145,11 @@ func (p *Provider) mintIDToken(ctx context.Context, g grant, accessToken string)
 	if g.sessionID != "" {
 		claims["sid"] = g.sessionID
 	}
+	exp := now.Add(g.client.IDTokenLifetime())
+	if err := p.addAuthzClaims(ctx, g, claims, &exp); err != nil {
+		return "", err
+	}
+	claims["exp"] = exp.Unix()
 	alg := g.client.idTokenAlg()
 	if accessToken != "" {
 		claims["at_hash"] = atHash(accessToken, alg)
@@ -215,6 +225,9 @@ func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 		info.PhoneNumber, info.PhoneNumberVerified = u.Phone, oidc.Bool(u.PhoneVerified)
 	}
 	mapClaims(info, u, c)
+	if err := p.userinfoAuthzClaims(ctx, info, tn.ID, u.ID, c); err != nil {
+		return err
+	}
 	if slices.Contains(scopes, "groups") {
 		gs, err := p.store.Groups().UserGroups(ctx, tn.ID, u.ID, true)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -38,6 +39,7 @@ type App struct {
 	Sessions  *session.Service
 	Audit     *events.Recorder
 	Keys      *keys.Manager
+	Authz     *authz.Service
 	// masterKey also seeds the OpenID library's internal encryption key.
 	masterKey []byte
 }
@@ -81,6 +83,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
 		Sessions:  &session.Service{Store: db, Now: now},
+		Authz:     &authz.Service{Store: db, Audit: rec, Log: log, Now: now},
 	}, nil
 }
 

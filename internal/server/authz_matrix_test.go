@@ -28,6 +28,7 @@ const (
 	tenantRead                   // read or admin in the route's tenant (or platform)
 	tenantAdmin                  // admin in the route's tenant (or platform)
 	tenantAudit                  // audit:read or admin in the route's tenant (or platform)
+	tenantQuery                  // read or admin in the route's tenant (or platform), any method (authz check)
 )
 
 // matrixRow is one operation of the API.
@@ -101,6 +102,63 @@ var matrix = []matrixRow{
 	{method: "GET", path: tp + "/audit", access: tenantAudit},
 	{method: "GET", path: tp + "/audit/verify", access: tenantAudit},
 
+	// Authorization (issue 8); targets in authz_fixture_test.go.
+	{method: "GET", path: tp + "/roles", access: tenantRead},
+	{method: "POST", path: tp + "/roles", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"name": fmt.Sprintf("new-role-%d", n), "permissions": []string{"a:b"}}
+		}},
+	{method: "GET", path: tp + "/roles/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/roles/{id}", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]string{"description": "patched"} }},
+	{method: "DELETE", path: tp + "/roles/{id}", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/roles/{id}/assignments", access: tenantRead},
+	{method: "GET", path: tp + "/users/{id}/roles", access: tenantRead},
+	{method: "POST", path: tp + "/users/{id}/roles", access: tenantAdmin, fresh: true,
+		body: func(fx *fixture, _ int) any { return map[string]string{"role": fx.az.role.Name} }},
+	{method: "DELETE", path: tp + "/users/{id}/roles/{role}", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/users/{id}/effective-roles", access: tenantRead},
+	{method: "POST", path: tp + "/users/{id}/elevations", access: tenantAdmin,
+		body: func(fx *fixture, _ int) any {
+			return map[string]string{"role": fx.az.privRole.Name, "reason": "matrix", "duration": "1h"}
+		}},
+	{method: "GET", path: tp + "/groups/{id}/roles", access: tenantRead},
+	{method: "POST", path: tp + "/groups/{id}/roles", access: tenantAdmin, fresh: true,
+		body: func(fx *fixture, _ int) any { return map[string]string{"role": fx.az.privRole.Name} }},
+	{method: "DELETE", path: tp + "/groups/{id}/roles/{role}", access: tenantAdmin, fresh: true},
+	{method: "POST", path: tp + "/authz/check", access: tenantQuery,
+		body: func(fx *fixture, _ int) any {
+			return map[string]string{"user_id": fx.member.ID, "permission": "docs:read"}
+		}},
+	{method: "POST", path: tp + "/authz/check/batch", access: tenantQuery,
+		body: func(fx *fixture, _ int) any {
+			return map[string]any{"checks": []map[string]string{{"user_id": fx.member.ID, "permission": "docs:read"}}}
+		}},
+	{method: "GET", path: tp + "/elevations", access: tenantRead},
+	{method: "GET", path: tp + "/elevations/{id}", access: tenantRead},
+	{method: "POST", path: tp + "/elevations/{id}/approve", access: tenantAdmin, fresh: true,
+		body: func(fx *fixture, _ int) any { return map[string]string{"approver_id": fx.outsider.ID} }},
+	{method: "POST", path: tp + "/elevations/{id}/deny", access: tenantAdmin, fresh: true,
+		body: func(fx *fixture, _ int) any { return map[string]string{"approver_id": fx.outsider.ID} }},
+	{method: "POST", path: tp + "/elevations/{id}/revoke", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/break-glass", access: tenantRead},
+	{method: "POST", path: tp + "/break-glass", access: tenantAdmin, fresh: true,
+		body: func(fx *fixture, _ int) any { return map[string]string{"user_id": fx.member.ID} }},
+	{method: "DELETE", path: tp + "/break-glass/{id}", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/reviews", access: tenantRead},
+	{method: "POST", path: tp + "/reviews", access: tenantAdmin,
+		body: func(fx *fixture, n int) any {
+			return map[string]any{"name": fmt.Sprintf("review-%d", n), "scope": "privileged",
+				"reviewers": []string{fx.outsider.ID}, "deadline": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)}
+		}},
+	{method: "GET", path: tp + "/reviews/{id}", access: tenantRead},
+	{method: "GET", path: tp + "/reviews/{id}/items", access: tenantRead},
+	{method: "POST", path: tp + "/reviews/{id}/items/{item}/decision", access: tenantAdmin, fresh: true,
+		body: func(fx *fixture, _ int) any {
+			return map[string]string{"decision": "approve", "reviewer_id": fx.outsider.ID}
+		}},
+	{method: "GET", path: tp + "/reviews/{id}/report", access: tenantAudit},
+
 	{method: "GET", path: "/api/v1/apikeys", access: platformOnly},
 	{method: "POST", path: "/api/v1/apikeys", access: platformOnly,
 		body: func(*fixture, int) any { return map[string]any{"scopes": []string{"read"}} }},
@@ -120,6 +178,7 @@ type fixture struct {
 	client      *store.Client // a confidential client with a secret
 	tenantKey   string        // id of a read key of tenant
 	platformKey string        // id of a platform read key
+	az          authzFixture  // roles, an elevation, a review (authz_fixture_test.go)
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -133,6 +192,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	ta.addMember(tn.ID, fx.group.ID, fx.member.ID)
 	fx.tenantKey, _ = ta.keyWithID(tn.ID, tenancy.ScopeRead)
 	fx.platformKey, _ = ta.keyWithID(store.PlatformTenant, tenancy.ScopeRead)
+	fx.az = ta.authzFixture(fx)
 	return fx
 }
 
@@ -145,6 +205,18 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(p, "{id}", fx.platformKey)
 	case strings.Contains(route, "/apikeys/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.tenantKey)
+	case strings.Contains(route, "/users/{id}/roles/{role}"):
+		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.member.ID), "{role}", fx.az.privRole.ID)
+	case strings.Contains(route, "/groups/{id}/roles/{role}"):
+		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.group.ID), "{role}", fx.az.role.ID)
+	case strings.Contains(route, "/roles/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.az.role.ID)
+	case strings.Contains(route, "/elevations/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.az.elevation.ID)
+	case strings.Contains(route, "/reviews/{id}"):
+		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.az.campaign.ID), "{item}", fx.az.item.ID)
+	case strings.Contains(route, "/break-glass/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.outsider.ID)
 	case strings.Contains(route, "/users/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.member.ID)
 	case strings.Contains(route, "/groups/{id}"):
@@ -207,6 +279,8 @@ func expected(a access, w who, method string) int {
 	case a == tenantRead && read && (w == platformRead || w == ownRead):
 		return allowed
 	case a == tenantAudit && read && (w == platformAuditRead || w == ownAuditRead):
+		return allowed
+	case a == tenantQuery && (w == platformRead || w == ownRead):
 		return allowed
 	}
 	return http.StatusForbidden

@@ -31,6 +31,7 @@ func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	(&api.API{
 		Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: a.Sessions, Audit: a.DB.Audit(), Log: a.Log,
+		Authz:        a.Authz,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now,
 	}).Mount(mux)
 	(&scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: a.Log, PublicURL: a.Config.PublicURL,

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
@@ -22,12 +24,17 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	prov, err := oidc.New(oidc.Config{
 		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Flow: fl, Keys: a.Keys, Log: a.Log,
 		PublicURL: a.Config.PublicURL, MasterKey: a.masterKey, Now: now, SessionCookie: pages.SessionCookie,
+		Authz: a.Authz,
 	})
 	if err != nil {
 		return fmt.Errorf("oidc: %w", err)
 	}
 	pages.Protocol = prov
 	sessions.OnEnd = prov.BackchannelLogout
+	// Every login of a break-glass account raises its alert (authz).
+	sessions.OnCreate = func(ctx context.Context, s *store.Session) {
+		_ = a.Authz.NoteUse(ctx, s.Tenant, s.UserID, "login", "")
+	}
 	pages.Mount(mux)
 	prov.Mount(mux)
 	return nil

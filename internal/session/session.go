@@ -39,6 +39,9 @@ type Service struct {
 	// OnEnd, when set, runs after a session has ended (the OpenID provider
 	// sends back-channel logout notices from it). Its failures are its own.
 	OnEnd func(ctx context.Context, s *store.Session)
+	// OnCreate, when set, runs after a session has started (authz raises
+	// the break-glass alert from it). Its failures are its own.
+	OnCreate func(ctx context.Context, s *store.Session)
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -71,6 +74,9 @@ func (s *Service) Create(ctx context.Context, tenant store.TenantID, userID stri
 	}
 	if err := s.Store.OAuth().Sessions().CreateSession(ctx, sess); err != nil {
 		return nil, "", err
+	}
+	if s.OnCreate != nil {
+		s.OnCreate(ctx, sess)
 	}
 	return sess, token, nil
 }

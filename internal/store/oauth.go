@@ -58,6 +58,9 @@ type Client struct {
 	Version       int64
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+
+	// AuthzClaims chooses the role and permission claims (migration 0003).
+	AuthzClaims AuthzClaims
 }
 
 // Clients stores a tenant's OAuth clients.

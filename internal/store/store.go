@@ -23,6 +23,8 @@ type Repos interface {
 	SigningKeys() SigningKeys
 	// OAuth answers the OpenID provider's aggregates (oauth.go).
 	OAuth() OAuthRepos
+	// Authz answers the roles, elevations and reviews aggregates (authz.go).
+	Authz() AuthzRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in

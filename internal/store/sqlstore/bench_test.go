@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -46,24 +45,8 @@ func benchUser(tn store.TenantID, i int) store.User {
 	}
 }
 
-// timed runs op under b.Loop, timing each call, and reports the median as
-// p50-ns next to the mean ns/op.
-func timed(b *testing.B, op func(i int) error) {
-	var ds []time.Duration
-	i := 0
-	for b.Loop() {
-		start := time.Now()
-		if err := op(i); err != nil {
-			b.Fatal(err)
-		}
-		ds = append(ds, time.Since(start))
-		i++
-	}
-	slices.Sort(ds)
-	if len(ds) > 0 {
-		b.ReportMetric(float64(ds[len(ds)/2].Nanoseconds()), "p50-ns")
-	}
-}
+// timed is sqltest.Timed (p50-ns and p99-ns next to the mean ns/op).
+func timed(b *testing.B, op func(i int) error) { sqltest.Timed(b, op) }
 
 func BenchmarkCreateUser(b *testing.B) {
 	for _, be := range benchBackends {

@@ -13,18 +13,19 @@ type clientRepo struct{ *scope }
 
 const clientCols = `tenant_id, id, name, secret_hash, is_public, auth_method, redirect_uris, post_logout_redirect_uris,
 grant_types, scopes, third_party, id_token_alg, access_token_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
-backchannel_logout_uri, jwks, claim_mappings, version, created_at, updated_at`
+backchannel_logout_uri, jwks, claim_mappings, version, created_at, updated_at, authz_claims`
 
 func scanClient(r scanner) (*store.Client, error) {
 	var (
 		c                                                      store.Client
 		tenant, redirects, postLogout, grants, scopes, mapping string
 		jwks                                                   sql.NullString
+		authz                                                  string
 		atTTL, idTTL, rtTTL, created, updated                  int64
 	)
 	err := r.Scan(&tenant, &c.ID, &c.Name, &c.SecretHash, &c.Public, &c.AuthMethod, &redirects, &postLogout,
 		&grants, &scopes, &c.ThirdParty, &c.IDTokenAlg, &c.AccessTokenAlg, &atTTL, &idTTL, &rtTTL,
-		&c.BackchannelLogoutURI, &jwks, &mapping, &c.Version, &created, &updated)
+		&c.BackchannelLogoutURI, &jwks, &mapping, &c.Version, &created, &updated, &authz)
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +43,9 @@ func scanClient(r scanner) (*store.Client, error) {
 	}
 	if len(c.ClaimMappings) == 0 {
 		c.ClaimMappings = nil
+	}
+	if err := json.Unmarshal([]byte(authz), &c.AuthzClaims); err != nil {
+		return nil, err
 	}
 	if jwks.Valid {
 		c.JWKS = json.RawMessage(jwks.String)
@@ -114,12 +118,12 @@ func (r clientRepo) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	n.UpdatedAt = micro(n.UpdatedAt)
 	err := r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 22)+`)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 23)+`)`,
 			string(n.Tenant), n.ID, n.Name, nullBytes(n.SecretHash), n.Public, n.AuthMethod, listJSON(n.RedirectURIs),
 			listJSON(n.PostLogoutRedirectURIs), listJSON(n.GrantTypes), listJSON(n.Scopes), n.ThirdParty,
 			n.IDTokenAlg, n.AccessTokenAlg, durMicros(n.AccessTokenTTL), durMicros(n.IDTokenTTL),
 			durMicros(n.RefreshTokenTTL), n.BackchannelLogoutURI, nullJSON(n.JWKS), mappingJSON(n.ClaimMappings),
-			n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro())
+			n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), authzClaimsJSON(n.AuthzClaims))
 		return wrapErr("create client", err)
 	})
 	if err != nil {
@@ -171,13 +175,13 @@ func (r clientRepo) UpdateClient(ctx context.Context, tenant store.TenantID, id 
 		res, err := q.ExecContext(ctx, `UPDATE clients SET name = $1, secret_hash = $2, is_public = $3, auth_method = $4,
 redirect_uris = $5, post_logout_redirect_uris = $6, grant_types = $7, scopes = $8, third_party = $9, id_token_alg = $10,
 access_token_alg = $11, access_token_ttl = $12, id_token_ttl = $13, refresh_token_ttl = $14,
-backchannel_logout_uri = $15, jwks = $16, claim_mappings = $17, version = $18, updated_at = $19
-WHERE tenant_id = $20 AND id = $21 AND version = $22`,
+backchannel_logout_uri = $15, jwks = $16, claim_mappings = $17, version = $18, updated_at = $19,
+authz_claims = $23 WHERE tenant_id = $20 AND id = $21 AND version = $22`,
 			n.Name, nullBytes(n.SecretHash), n.Public, n.AuthMethod, listJSON(n.RedirectURIs), listJSON(n.PostLogoutRedirectURIs),
 			listJSON(n.GrantTypes), listJSON(n.Scopes), n.ThirdParty, n.IDTokenAlg, n.AccessTokenAlg,
 			durMicros(n.AccessTokenTTL), durMicros(n.IDTokenTTL), durMicros(n.RefreshTokenTTL), n.BackchannelLogoutURI,
 			nullJSON(n.JWKS), mappingJSON(n.ClaimMappings), n.Version, n.UpdatedAt.UnixMicro(),
-			string(n.Tenant), n.ID, old.Version)
+			string(n.Tenant), n.ID, old.Version, authzClaimsJSON(n.AuthzClaims))
 		if err != nil {
 			return wrapErr("update client", err)
 		}
@@ -203,4 +207,11 @@ func (r clientRepo) DeleteClient(ctx context.Context, tenant store.TenantID, id 
 		}
 		return oneRow(res, "delete client")
 	})
+}
+
+// authzClaimsJSON stores a client's role and permission claim choice
+// (migration 0003).
+func authzClaimsJSON(a store.AuthzClaims) string {
+	b, _ := json.Marshal(a) // a struct of strings and a bool always marshals
+	return string(b)
 }
