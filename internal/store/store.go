@@ -23,6 +23,8 @@ type Repos interface {
 	SigningKeys() SigningKeys
 	// OAuth answers the OpenID provider's aggregates (oauth.go).
 	OAuth() OAuthRepos
+	// SelfService answers sign-up, recovery and mail aggregates (selfservice.go).
+	SelfService() SelfServiceRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in
