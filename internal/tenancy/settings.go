@@ -16,6 +16,9 @@ type Settings struct {
 	// DefaultLocale is the pages' and mails' language when neither
 	// ui_locales nor the browser names a supported one ("" = English).
 	DefaultLocale string `json:"default_locale,omitempty"`
+	// ProfileAttributes are the user attributes (top-level string keys)
+	// users fill in and edit on the account page (progressive profile).
+	ProfileAttributes []string `json:"profile_attributes,omitempty"`
 }
 
 // DefaultSettings are a new tenant's settings.
