@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -155,6 +156,8 @@ func (p *Pages) showAccount(a *accountReq, status int, notice, errText string) {
 		p.accountFail(a, err)
 		return
 	}
+	// This device first, then the others by id (creation).
+	sort.SliceStable(sessions, func(i, j int) bool { return sessions[i].ID == a.sess.ID && sessions[j].ID != a.sess.ID })
 	for _, s := range sessions {
 		cur := s.ID == a.sess.ID
 		v.OtherSessions = v.OtherSessions || !cur
