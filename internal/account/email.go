@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
@@ -43,9 +44,10 @@ func hashToken(tok string) []byte {
 
 // StartEmailChange checks the password, then mails a single-use link to
 // the new address; the account keeps its address until the link is
-// followed. An address another account has gets no mail but the same
-// answer, so the form cannot be used to find accounts. A newer request
-// replaces an older one. Errors: those of Reauthenticate, *valid.Error.
+// followed. An address another account has gets a notice instead of a
+// link, and the caller the same answer, so the form cannot be used to find
+// accounts. A newer request replaces an older one. Errors: those of
+// Reauthenticate, *valid.Error.
 func (s *Service) StartEmailChange(ctx context.Context, actor events.Actor, t *store.Tenant, userID, newEmail, password, lang string) error {
 	u, err := s.Reauthenticate(ctx, t.ID, userID, password, actor.ClientIP)
 	if err != nil {
@@ -83,12 +85,17 @@ func (s *Service) StartEmailChange(ctx context.Context, actor events.Actor, t *s
 		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: t.ID, Action: "user.email_change_request",
 			TargetType: "user", TargetID: userID, Changes: events.Changes{"pending_email": {Before: nil, After: newEmail}}})
 	})
-	if err != nil || taken {
+	if err != nil {
 		return err
 	}
+	if taken {
+		// The owner of the address hears of it (and the request takes as
+		// long as one that mails a link).
+		brand := tenancy.PresentationOf(t, s.PublicURL+"/t/"+t.Slug).Brand
+		return s.Mailer.Send(ctx, t, newEmail, "email_in_use", lang, map[string]string{"brand": brand.Name})
+	}
 	link := s.PublicURL + "/t/" + t.Slug + "/account/email/confirm?token=" + url.QueryEscape(token)
-	name := u.GivenName
-	return s.Mailer.Send(ctx, t, newEmail, "email_change", lang, map[string]string{"link": link, "name": name})
+	return s.Mailer.Send(ctx, t, newEmail, "email_change", lang, map[string]string{"link": link, "name": u.GivenName})
 }
 
 // confirmable bounds a link token before any lookup.
