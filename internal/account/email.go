@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,14 +20,26 @@ import (
 )
 
 // Mailer sends the account page's mails. It is the seam to internal/mail
-// (the self-service mail queue and templates), which satisfies it; until
-// that lands, DirMailer stands in.
+// (the self-service mail queue and templates), which can satisfy it; until
+// that is wired, DirMailer stands in. A mail of kind takes its text from
+// the catalog keys mail.{kind}.subject, .intro, .action and .ignore, whose
+// placeholders are {tenant} and {minutes}.
 type Mailer interface {
-	// Send delivers or queues a mail of kind ("email_change") to one
-	// address in lang (en, de, es), with the values its template needs
-	// ("link", "name"). Values carry one-time secrets: never log them.
+	// Send delivers or queues a mail of kind (MailEmailChange,
+	// MailEmailInUse) to one address in lang (en, de, es). vars holds
+	// "tenant" (the branded name), "minutes" (how long the link works)
+	// and "link". The link carries a one-time secret: never log it.
 	Send(ctx context.Context, t *store.Tenant, to, kind, lang string, vars map[string]string) error
 }
+
+// Mail kinds of the account page.
+const (
+	// MailEmailChange carries the link that confirms a new address.
+	MailEmailChange = "email_change"
+	// MailEmailInUse tells the owner of an address that someone asked to
+	// move another account to it (the asker gets the usual answer).
+	MailEmailInUse = "email_in_use"
+)
 
 // PurposeChangeEmail is the one-time token purpose of an email change.
 const PurposeChangeEmail = "change_email"
@@ -88,14 +101,16 @@ func (s *Service) StartEmailChange(ctx context.Context, actor events.Actor, t *s
 	if err != nil {
 		return err
 	}
+	brand := tenancy.PresentationOf(t, s.PublicURL+"/t/"+t.Slug).Brand
+	vars := map[string]string{"tenant": brand.Name, "minutes": strconv.Itoa(int(emailChangeTTL.Minutes()))}
 	if taken {
 		// The owner of the address hears of it (and the request takes as
 		// long as one that mails a link).
-		brand := tenancy.PresentationOf(t, s.PublicURL+"/t/"+t.Slug).Brand
-		return s.Mailer.Send(ctx, t, newEmail, "email_in_use", lang, map[string]string{"brand": brand.Name})
+		vars["link"] = s.PublicURL + "/t/" + t.Slug + "/account/login"
+		return s.Mailer.Send(ctx, t, newEmail, MailEmailInUse, lang, vars)
 	}
-	link := s.PublicURL + "/t/" + t.Slug + "/account/email/confirm?token=" + url.QueryEscape(token)
-	return s.Mailer.Send(ctx, t, newEmail, "email_change", lang, map[string]string{"link": link, "name": u.GivenName})
+	vars["link"] = s.PublicURL + "/t/" + t.Slug + "/account/email/confirm?token=" + url.QueryEscape(token)
+	return s.Mailer.Send(ctx, t, newEmail, MailEmailChange, lang, vars)
 }
 
 // confirmable bounds a link token before any lookup.
