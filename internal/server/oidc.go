@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -30,6 +32,8 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 		return fmt.Errorf("oidc: %w", err)
 	}
 	pages.Protocol = prov
+	pages.Account = &account.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Flow: fl, Audit: a.Audit,
+		Mailer: a.accountMailer(), PublicURL: a.Config.PublicURL, Now: now}
 	sessions.OnEnd = prov.BackchannelLogout
 	// Every login of a break-glass account raises its alert (authz).
 	sessions.OnCreate = func(ctx context.Context, s *store.Session) {
@@ -38,4 +42,10 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	pages.Mount(mux)
 	prov.Mount(mux)
 	return nil
+}
+
+// accountMailer sends the account page's mails: files under
+// {data_dir}/mail until internal/mail's queue is wired in its place.
+func (a *App) accountMailer() account.Mailer {
+	return &account.DirMailer{Dir: filepath.Join(a.Config.DataDir, "mail"), PublicURL: a.Config.PublicURL, Log: a.Log}
 }

@@ -25,6 +25,8 @@ type Repos interface {
 	OAuth() OAuthRepos
 	// Authz answers the roles, elevations and reviews aggregates (authz.go).
 	Authz() AuthzRepos
+	// SelfService answers sign-up, recovery and mail aggregates (selfservice.go).
+	SelfService() SelfServiceRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in

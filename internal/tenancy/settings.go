@@ -4,12 +4,21 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/gatehouse-id/gatehouse/internal/branding"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 )
 
 // Settings is a tenant's policy document, stored as JSON on the tenant.
 type Settings struct {
 	PasswordPolicy credential.Policy `json:"password_policy"`
+	// Branding is the tenant's look on pages and mails (branding.go).
+	Branding branding.Branding `json:"branding"`
+	// DefaultLocale is the pages' and mails' language when neither
+	// ui_locales nor the browser names a supported one ("" = English).
+	DefaultLocale string `json:"default_locale,omitempty"`
+	// ProfileAttributes are the user attributes (top-level string keys)
+	// users fill in and edit on the account page (progressive profile).
+	ProfileAttributes []string `json:"profile_attributes,omitempty"`
 }
 
 // DefaultSettings are a new tenant's settings.
