@@ -23,6 +23,8 @@ type Repos interface {
 	SigningKeys() SigningKeys
 	// OAuth answers the OpenID provider's aggregates (oauth.go).
 	OAuth() OAuthRepos
+	// SAML answers the SAML identity provider's aggregates (saml.go).
+	SAML() SAMLRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in
