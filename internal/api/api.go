@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -25,6 +26,7 @@ type API struct {
 	Tenants      *tenancy.Service
 	Directory    *directory.Service
 	Clients      *oauthclient.Service
+	SAMLSPs      *samlreg.Service
 	Sessions     *session.Service
 	Audit        store.AuditLog
 	Log          *slog.Logger

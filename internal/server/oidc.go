@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
@@ -26,9 +27,14 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	if err != nil {
 		return fmt.Errorf("oidc: %w", err)
 	}
-	pages.Protocol = prov
+	idp := saml.New(saml.Config{
+		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Flow: fl, Keys: a.Keys, Log: a.Log,
+		PublicURL: a.Config.PublicURL, MasterKey: a.masterKey, Now: now, SessionCookie: pages.SessionCookie,
+	})
+	pages.Protocol = protocols{Provider: prov, saml: idp}
 	sessions.OnEnd = prov.BackchannelLogout
 	pages.Mount(mux)
 	prov.Mount(mux)
+	idp.Mount(mux)
 	return nil
 }
