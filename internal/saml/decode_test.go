@@ -55,13 +55,21 @@ func TestParseMessages(t *testing.T) {
 		"entity expansion": func() (*Message, error) {
 			return ParsePost(post(`<!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>`+strings.Replace(goodRequest, "https://sp.example", "&b;", 1)), "")
 		},
-		"wrong root":     func() (*Message, error) { return ParsePost(post(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="a"/>`), "") },
-		"wrong ns":       func() (*Message, error) { return ParsePost(post(`<AuthnRequest xmlns="urn:evil" ID="a"/>`), "") },
-		"no ID":          func() (*Message, error) { return ParsePost(post(`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>`), "") },
-		"wrapped":        func() (*Message, error) { return ParsePost(post(wrapped), "") },
-		"ref elsewhere":  func() (*Message, error) { return ParsePost(post(signed("evil", "id-1", "")), "") },
-		"duplicate ID":   func() (*Message, error) { return ParsePost(post(signed("id-1", "id-1", `<samlp:Extensions><x ID="id-1"/></samlp:Extensions>`)), "") },
-		"two signatures": func() (*Message, error) { return ParsePost(post(signed("id-1", "id-1", strings.Replace(sigOf, "%s", "id-1", 1))), "") },
+		"wrong root": func() (*Message, error) {
+			return ParsePost(post(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="a"/>`), "")
+		},
+		"wrong ns": func() (*Message, error) { return ParsePost(post(`<AuthnRequest xmlns="urn:evil" ID="a"/>`), "") },
+		"no ID": func() (*Message, error) {
+			return ParsePost(post(`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>`), "")
+		},
+		"wrapped":       func() (*Message, error) { return ParsePost(post(wrapped), "") },
+		"ref elsewhere": func() (*Message, error) { return ParsePost(post(signed("evil", "id-1", "")), "") },
+		"duplicate ID": func() (*Message, error) {
+			return ParsePost(post(signed("id-1", "id-1", `<samlp:Extensions><x ID="id-1"/></samlp:Extensions>`)), "")
+		},
+		"two signatures": func() (*Message, error) {
+			return ParsePost(post(signed("id-1", "id-1", strings.Replace(sigOf, "%s", "id-1", 1))), "")
+		},
 		"deep signature": func() (*Message, error) {
 			return ParsePost(post(signed("id-1", "id-1", "")[:0]+`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="id-1"><samlp:Extensions>`+strings.Replace(sigOf, "%s", "id-1", 1)+`</samlp:Extensions></samlp:AuthnRequest>`), "")
 		},

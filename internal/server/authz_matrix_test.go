@@ -130,8 +130,8 @@ type fixture struct {
 	group       *store.Group
 	client      *store.Client // a confidential client with a secret
 	samlSP      *store.SAMLServiceProvider
-	tenantKey   string        // id of a read key of tenant
-	platformKey string        // id of a platform read key
+	tenantKey   string // id of a read key of tenant
+	platformKey string // id of a platform read key
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {

@@ -160,6 +160,11 @@ func (a *App) rotateKeys(ctx context.Context) {
 		} else if n > 0 {
 			a.Log.Info("deleted expired tokens", "rows", n)
 		}
+		if n, err := a.DB.SAML().Requests().DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.Log.Warn("deleting expired SAML requests", "err", err)
+		} else if n > 0 {
+			a.Log.Info("deleted expired SAML requests", "rows", n)
+		}
 		select {
 		case <-ctx.Done():
 			return

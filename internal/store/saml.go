@@ -106,6 +106,11 @@ type SAMLRequests interface {
 	// database: of two concurrent calls one wins; the other, and any later
 	// call, gets ErrConflict. ErrNotFound when unknown or expired.
 	ConsumeRequest(ctx context.Context, tenant TenantID, id string) (*SAMLRequest, error)
+	// DeleteExpired removes, in every tenant, requests that expired before
+	// before. Their IDs may then be seen again; the identity provider
+	// refuses AuthnRequests issued more than 90 s ago, far less than a
+	// request's lifetime, so a replay of a deleted one is still refused.
+	DeleteExpired(ctx context.Context, before time.Time) (int64, error)
 }
 
 // SAMLParticipant records that a session sent an assertion to a provider:

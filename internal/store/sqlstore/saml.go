@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -274,6 +275,19 @@ RETURNING `+samlRequestCols, string(tenant), id, now))
 		return nil, err
 	}
 	return nil, fmt.Errorf("sqlstore: %s: used before: %w", op, store.ErrConflict)
+}
+
+func (r samlRequestRepo) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := r.single(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM saml_requests WHERE expires_at <= $1`, before.UnixMicro())
+		if err != nil {
+			return wrapErr("delete expired saml requests", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 type samlParticipantRepo struct{ *scope }

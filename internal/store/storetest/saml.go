@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -19,9 +20,9 @@ var samlTests = []test{
 func mkSP(t *testing.T, s store.Repos, tn store.TenantID, entity string) *store.SAMLServiceProvider {
 	t.Helper()
 	sp := &store.SAMLServiceProvider{ID: newID(), Tenant: tn, Name: "SP " + entity, EntityID: entity,
-		ACS: []store.SAMLEndpoint{{Binding: "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST", Location: entity + "/acs", Index: 1, Default: true}},
+		ACS:    []store.SAMLEndpoint{{Binding: "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST", Location: entity + "/acs", Index: 1, Default: true}},
 		SLOURL: entity + "/slo", SLOBinding: "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
-		NameIDFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+		NameIDFormat:     "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
 		AttributeMapping: map[string]string{"mail": "email"}, SignAssertion: true, SignResponse: true}
 	noErr(t, "CreateSP", s.SAML().ServiceProviders().CreateSP(ctx(t), sp))
 	return sp
@@ -31,7 +32,7 @@ func mkSAMLRequest(t *testing.T, s store.Repos, tn store.TenantID, spID, request
 	t.Helper()
 	x := &store.SAMLRequest{ID: newID(), Tenant: tn, SPID: spID, RequestID: requestID, ACSURL: "https://sp.example/acs",
 		ACSBinding: "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST", RelayState: "rs", ForceAuthn: true,
-		AuthnContext: []string{"urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
+		AuthnContext:           []string{"urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
 		AuthnContextComparison: "exact", ExpiresAt: later()}
 	noErr(t, "CreateRequest", s.SAML().Requests().CreateRequest(ctx(t), x))
 	return x
@@ -137,6 +138,16 @@ func testSAMLRequests(t *testing.T, s store.Store) {
 	wantErr(t, "GetRequest(expired)", err, store.ErrNotFound)
 	_, err = rq.ConsumeRequest(ctx(t), tn, old.ID)
 	wantErr(t, "ConsumeRequest(expired)", err, store.ErrNotFound)
+
+	n, err := rq.DeleteExpired(ctx(t), time.Now())
+	if err != nil || n != 1 {
+		t.Errorf("DeleteExpired = %d, %v; want 1", n, err)
+	}
+	if _, err := rq.GetRequest(ctx(t), tn, x.ID); err != nil {
+		t.Errorf("live request gone after DeleteExpired: %v", err)
+	}
+	noErr(t, "CreateRequest(expired id again)", rq.CreateRequest(ctx(t), &store.SAMLRequest{ID: newID(), Tenant: tn, SPID: sp.ID,
+		RequestID: "id-old", ACSURL: "a", ACSBinding: "b", ExpiresAt: later()}))
 }
 
 func testSAMLConsumeConcurrent(t *testing.T, s store.Store) {
