@@ -129,9 +129,10 @@ type fixture struct {
 	outsider    *store.User // in no group
 	group       *store.Group
 	client      *store.Client // a confidential client with a secret
-	samlSP      *store.SAMLServiceProvider
-	tenantKey   string // id of a read key of tenant
-	platformKey string // id of a platform read key
+	tenantKey   string        // id of a read key of tenant
+	platformKey string        // id of a platform read key
+
+	samlSP *store.SAMLServiceProvider
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
