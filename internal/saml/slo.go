@@ -42,17 +42,10 @@ func (p *IdP) slo(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	if r.URL.Query().Has("SAMLResponse") || (r.Method == http.MethodPost && r.PostFormValue("SAMLResponse") != "") {
 		param = "SAMLResponse"
 	}
-	if _, err := readMessage(r, param); err != nil {
-		p.refuse(w, r, t, err)
-		return
-	}
-	idp, err := p.provider(r.Context(), t)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	sloCSP(w)
-	idp.ServeSLO(w, r)
+	p.screened(w, r, t, param, func(idp *crewjam.IdentityProvider) {
+		sloCSP(w)
+		idp.ServeSLO(w, r)
+	})
 }
 
 // logoutForm asks the user to confirm an IdP-initiated logout (a GET

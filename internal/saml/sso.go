@@ -51,7 +51,13 @@ var mfaClasses = []string{
 // against the registration, and only then asks sessions.GetSession, which
 // records the request and sends the browser to the login flow.
 func (p *IdP) sso(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
-	if _, err := readMessage(r, "SAMLRequest"); err != nil {
+	p.screened(w, r, t, "SAMLRequest", func(idp *crewjam.IdentityProvider) { idp.ServeSSO(w, r) })
+}
+
+// screened hands r to serve only once the guard has accepted its message
+// param; serve gets the tenant's crewjam provider.
+func (p *IdP) screened(w http.ResponseWriter, r *http.Request, t *store.Tenant, param string, serve func(*crewjam.IdentityProvider)) {
+	if _, err := readMessage(r, param); err != nil {
 		p.refuse(w, r, t, err)
 		return
 	}
@@ -60,7 +66,7 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 		p.fail(w, r, err)
 		return
 	}
-	idp.ServeSSO(w, r)
+	serve(idp)
 }
 
 func (p *IdP) refuse(w http.ResponseWriter, r *http.Request, t *store.Tenant, err error) {
