@@ -24,6 +24,19 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
+// setupSAML starts a server on backend b and makes an admin key for the
+// default tenant, like setupOIDC.
+func setupSAML(t *testing.T, b backend) (n *node, env []string, api *client) {
+	t.Helper()
+	env = testEnv(t.TempDir(), b.db, testMasterKey)
+	n = start(t, env)
+	out, errOut, code := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
+	if code != 0 {
+		t.Fatalf("apikey create: %s", errOut)
+	}
+	return n, env, &client{t: t, base: n.URL, token: lastLine(out)}
+}
+
 // spBase is where test service providers "live": nothing listens there;
 // the test's browser stops at every redirect or form bound for it.
 const spBase = "http://127.0.0.1:9/sp/"

@@ -20,7 +20,13 @@ import (
 // request ID, an unregistered ACS URL, DTDs, external entities, entity
 // expansion, an oversized request and a deflate bomb.
 func TestSAMLHostileInput(t *testing.T) {
-	n, env, api := setupOIDC(t)
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) { testSAMLHostileInput(t, b) })
+	}
+}
+
+func testSAMLHostileInput(t *testing.T, b backend) {
+	n, env, api := setupSAML(t, b)
 	userID := mkUser(api, map[string]any{"email": samlUser, "password": samlPassword})
 	sp := newSP(t, n.URL, "default", "signer", true)
 	registerSP(t, env, sp, "--slo-url", sp.SloURL.String())

@@ -26,7 +26,13 @@ const (
 // shared with OpenID Connect both ways, and single logout started by the
 // SP and by the IdP.
 func TestSAML(t *testing.T) {
-	n, env, api := setupOIDC(t)
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) { testSAML(t, b) })
+	}
+}
+
+func testSAML(t *testing.T, b backend) {
+	n, env, api := setupSAML(t, b)
 	userID := mkUser(api, map[string]any{"email": samlUser, "password": samlPassword, "given_name": "Grace",
 		"family_name": "Hopper", "email_verified": true, "attributes": map[string]any{"dept": "navy"}})
 	var g map[string]any
