@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -26,6 +27,7 @@ type API struct {
 	Tenants      *tenancy.Service
 	Directory    *directory.Service
 	Clients      *oauthclient.Service
+	SAMLSPs      *samlreg.Service
 	Sessions     *session.Service
 	Authz        *authz.Service
 	Audit        store.AuditLog

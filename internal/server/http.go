@@ -32,6 +32,7 @@ func (a *App) Handler() http.Handler {
 	(&api.API{
 		Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: a.Sessions, Audit: a.DB.Audit(), Log: a.Log,
 		Authz:        a.Authz,
+		SAMLSPs:      a.SAMLSPs,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now,
 	}).Mount(mux)
 	(&scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: a.Log, PublicURL: a.Config.PublicURL,
@@ -162,6 +163,11 @@ func (a *App) rotateKeys(ctx context.Context) {
 			a.Log.Warn("deleting expired tokens", "err", err)
 		} else if n > 0 {
 			a.Log.Info("deleted expired tokens", "rows", n)
+		}
+		if n, err := a.DB.SAML().Requests().DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.Log.Warn("deleting expired SAML requests", "err", err)
+		} else if n > 0 {
+			a.Log.Info("deleted expired SAML requests", "rows", n)
 		}
 		select {
 		case <-ctx.Done():

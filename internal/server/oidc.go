@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
@@ -31,9 +32,18 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	if err != nil {
 		return fmt.Errorf("oidc: %w", err)
 	}
-	pages.Protocol = prov
 	pages.Account = &account.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Flow: fl, Audit: a.Audit,
 		Mailer: a.accountMailer(), PublicURL: a.Config.PublicURL, Now: now}
+	idp := saml.New(saml.Config{
+		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Flow: fl, Keys: a.Keys, Log: a.Log,
+		PublicURL: a.Config.PublicURL, MasterKey: a.masterKey, Now: now, SessionCookie: pages.SessionCookie,
+		Roles: func(ctx context.Context, tenant store.TenantID, userID string) ([]string, error) {
+			// No amr here: privileged roles that require MFA stay out.
+			roles, _, _, err := a.Authz.Attributes(ctx, tenant, userID, "", nil)
+			return roles, err
+		},
+	})
+	pages.Protocol = protocols{Provider: prov, saml: idp}
 	sessions.OnEnd = prov.BackchannelLogout
 	// Every login of a break-glass account raises its alert (authz).
 	sessions.OnCreate = func(ctx context.Context, s *store.Session) {
@@ -41,6 +51,7 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	}
 	pages.Mount(mux)
 	prov.Mount(mux)
+	idp.Mount(mux)
 	return nil
 }
 

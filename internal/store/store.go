@@ -27,6 +27,8 @@ type Repos interface {
 	Authz() AuthzRepos
 	// SelfService answers sign-up, recovery and mail aggregates (selfservice.go).
 	SelfService() SelfServiceRepos
+	// SAML answers the SAML identity provider's aggregates (saml.go).
+	SAML() SAMLRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in
