@@ -385,12 +385,12 @@ func (p *Provider) deviceCallback(w http.ResponseWriter, r *http.Request) {
 	ars := p.store.OAuth().AuthRequests()
 	ar, err := ars.GetAuthRequest(ctx, t.ID, r.URL.Query().Get("id"))
 	if err != nil || !ar.Done || ar.CodeHash != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in is no longer valid. Enter the code from your device again.")
+		p.errorPage(w, r, http.StatusBadRequest, "error.device_invalid")
 		return
 	}
 	sess, err := p.sessions.Lookup(ctx, t.ID, sessionTokenFrom(ctx))
 	if err != nil || sess.ID != ar.SessionID {
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in was completed in another browser. Enter the code from your device again.")
+		p.errorPage(w, r, http.StatusBadRequest, "error.device_other_browser")
 		return
 	}
 	_ = ars.DeleteAuthRequest(ctx, t.ID, ar.ID)

@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
 // logoutParams are the end_session parameters carried through the
@@ -22,7 +22,7 @@ var logoutParams = []string{"post_logout_redirect_uri", "state", "client_id", "u
 // (CSRF-protected form) first. It reports whether it answered.
 func (p *Provider) confirmLogout(w http.ResponseWriter, r *http.Request) bool {
 	if err := r.ParseForm(); err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "The sign-out request could not be read.")
+		p.errorPage(w, r, http.StatusBadRequest, "logout.unreadable")
 		return true
 	}
 	if r.Form.Get("id_token_hint") != "" {
@@ -33,7 +33,7 @@ func (p *Provider) confirmLogout(w http.ResponseWriter, r *http.Request) bool {
 		if csrf.Check(r) {
 			return false // confirmed: the library ends the session
 		}
-		p.errorPage(w, r, http.StatusForbidden, "This form has expired. Go back and try again.")
+		p.errorPage(w, r, http.StatusForbidden, "logout.form_expired")
 		return true
 	}
 	fields := map[string]string{}
@@ -54,27 +54,19 @@ func (p *Provider) confirmLogout(w http.ResponseWriter, r *http.Request) bool {
 			return true
 		}
 	}
-	formAction := "'self'"
+	var formAction []string
 	if u, err := url.Parse(fields["post_logout_redirect_uri"]); err == nil && u.Scheme != "" && u.Host != "" {
 		// The library redirects there after the POST, and browsers check
 		// form-action on redirects too (it only redirects to registered URIs).
-		formAction += " " + u.Scheme + "://" + u.Host
+		formAction = append(formAction, u.Scheme+"://"+u.Host)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
-	_ = logoutTmpl.Execute(w, struct {
+	f := p.frame(r, "logout.confirm_title")
+	ui.SetHeaders(w, f.Brand, formAction...)
+	logoutPage.Render(w, p.log, http.StatusOK, f.Lang, struct {
+		ui.Frame
 		Action string
 		CSRF   string
 		Fields map[string]string
-	}{p.issuer(r.Context()) + "/end_session", csrf.Token(w, r), fields})
+	}{f, p.issuer(r.Context()) + "/end_session", csrf.Token(w, r), fields})
 	return true
 }
-
-var logoutTmpl = template.Must(template.New("logout").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign out?</title><link rel="stylesheet" href="/assets/gatehouse.css"></head>
-<body><main class="card"><h1>Sign out?</h1><p class="sub">Do you want to sign out?</p>
-<form method="post" action="{{.Action}}"><input type="hidden" name="csrf" value="{{.CSRF}}">
-<input type="hidden" name="confirm" value="yes">{{range $k, $v := .Fields}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
-<button type="submit">Sign out</button></form></main></body></html>`))

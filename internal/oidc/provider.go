@@ -19,9 +19,9 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
-	"golang.org/x/text/language"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -82,9 +82,9 @@ func New(cfg Config) (*Provider, error) {
 		AuthMethodPrivateKeyJWT: true,
 		GrantTypeRefreshToken:   true,
 		SupportedScopes:         standardScopes,
-		// The hosted pages are in English only so far; ui_locales picks
-		// among these, so every request is answered in English.
-		SupportedUILocales:         []language.Tag{language.English},
+		// The hosted pages' languages (internal/i18n); ui_locales picks
+		// among them, then Accept-Language, then the tenant's default.
+		SupportedUILocales:         i18n.Tags(),
 		BackChannelLogoutSupported: false,
 		// RFC 8628; server.DeviceAuthorization (device.go) answers with these.
 		DeviceAuthorization: op.DeviceAuthorizationConfig{
@@ -176,19 +176,19 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	id := r.FormValue("id")
 	ar, err := p.store.OAuth().AuthRequests().GetAuthRequest(ctx, t.ID, id)
 	if err != nil || !ar.Done || ar.CodeHash != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request is no longer valid. Start again from the application.")
+		p.errorPage(w, r, http.StatusBadRequest, "error.request_invalid")
 		return
 	}
 	sess, err := p.sessions.Lookup(ctx, t.ID, sessionTokenFrom(ctx))
 	if err != nil || sess.ID != ar.SessionID {
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in was completed in another browser. Start again from the application.")
+		p.errorPage(w, r, http.StatusBadRequest, "error.other_browser")
 		return
 	}
 	// Third-party clients need the user's consent; the callback is the one
 	// gate every path passes, so consent cannot be skipped.
 	if need, err := p.flow.ConsentNeeded(ctx, t.ID, ar); err != nil || need {
 		if err != nil {
-			p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong. Try again.")
+			p.errorPage(w, r, http.StatusInternalServerError, "error.generic")
 			return
 		}
 		if slices.Contains(ar.Prompt, "none") {
@@ -200,7 +200,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	code, err := randomToken(codePrefix)
 	if err != nil {
-		p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong. Try again.")
+		p.errorPage(w, r, http.StatusInternalServerError, "error.generic")
 		return
 	}
 	_, err = p.store.OAuth().AuthRequests().UpdateAuthRequest(ctx, t.ID, id, func(x *store.AuthRequest) error {
@@ -212,7 +212,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request is no longer valid. Start again from the application.")
+		p.errorPage(w, r, http.StatusBadRequest, "error.request_invalid")
 		return
 	}
 	params := url.Values{"code": {code}, "iss": {p.issuer(ctx)}}
@@ -239,7 +239,7 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar *store.Aut
 	}
 	u, err := url.Parse(ar.RedirectURI)
 	if err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "The application's address is not valid.")
+		p.errorPage(w, r, http.StatusBadRequest, "error.bad_redirect")
 		return
 	}
 	q := u.Query()
@@ -294,15 +294,6 @@ func (p *Provider) endBrowserSession(ctx context.Context, tenant store.TenantID,
 func (p *Provider) loggedOutURL(ctx context.Context) string {
 	return p.issuer(ctx) + "/logged-out"
 }
-
-func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = errorTmpl.Execute(w, msg)
-}
-
-var errorTmpl = template.Must(template.New("e").Parse(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Sign-in problem</title><main><h1>Sign-in problem</h1><p>{{.}}</p></main></html>`))
 
 const formPostScript = `document.forms[0].submit()`
 

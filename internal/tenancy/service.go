@@ -215,6 +215,9 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 		c.Add("settings.password_policy", "invalid", err.Error())
 		return current, nil
 	}
+	if checkPresentation(c, &set); c.Err() != nil {
+		return current, nil
+	}
 	return json.Marshal(set)
 }
 

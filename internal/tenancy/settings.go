@@ -4,12 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/gatehouse-id/gatehouse/internal/branding"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 )
 
 // Settings is a tenant's policy document, stored as JSON on the tenant.
 type Settings struct {
 	PasswordPolicy credential.Policy `json:"password_policy"`
+	// Branding is the tenant's look on pages and mails (branding.go).
+	Branding branding.Branding `json:"branding"`
+	// DefaultLocale is the pages' and mails' language when neither
+	// ui_locales nor the browser names a supported one ("" = English).
+	DefaultLocale string `json:"default_locale,omitempty"`
 }
 
 // DefaultSettings are a new tenant's settings.

@@ -1,29 +1,34 @@
 package web
 
 import (
-	"html/template"
 	"net/http"
 
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
-var consentPage = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/consent.html"))
+var consentPage = ui.Parse(templateFS, "templates/consent.html")
 
-// scopeText says in words what a scope lets the client do.
-var scopeText = map[string]string{
-	"openid":         "Sign you in with your account",
-	"profile":        "See your name and username",
-	"email":          "See your email address",
-	"phone":          "See your phone number",
-	"groups":         "See the groups you belong to",
-	"offline_access": "Keep access while you are away",
+// scopeTexts says in words, in lang, what each scope lets the client do
+// (catalog keys scope.{name}; scope.other for the rest).
+func scopeTexts(f ui.Frame, scopes []string) []string {
+	out := make([]string, 0, len(scopes))
+	for _, sc := range scopes {
+		if key := "scope." + sc; sc != "other" && i18n.Default().Has(key) {
+			out = append(out, f.T(key))
+		} else {
+			out = append(out, f.T("scope.other", "scope", sc))
+		}
+	}
+	return out
 }
 
 func (p *Pages) consentRequest(w http.ResponseWriter, r *http.Request, t *store.Tenant, id string) (*store.AuthRequest, bool) {
 	sess := p.currentSession(r.Context(), r, t)
 	ar, err := p.Flow.LoadForConsent(r.Context(), t.ID, id, sess)
 	if err != nil {
-		p.message(w, t, http.StatusBadRequest, "Sign-in expired", "This request is unknown or has expired. Go back to the application and start again.")
+		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
 		return nil, false
 	}
 	return ar, true
@@ -38,30 +43,19 @@ func (p *Pages) consentForm(w http.ResponseWriter, r *http.Request, t *store.Ten
 	if c, err := p.Store.OAuth().Clients().GetClient(r.Context(), t.ID, ar.ClientID); err == nil && c.Name != "" {
 		clientName = c.Name
 	}
-	var scopes []string
-	for _, sc := range ar.Scopes {
-		if txt, ok := scopeText[sc]; ok {
-			scopes = append(scopes, txt)
-		} else {
-			scopes = append(scopes, "Use "+sc)
-		}
-	}
+	f := ui.FrameFor(r, t, ar.UILocales, "consent.title")
 	allowFormRedirect(w, ar.RedirectURI)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	err := consentPage.ExecuteTemplate(w, "layout", struct {
+	consentPage.Render(w, p.Log, http.StatusOK, f.Lang, struct {
 		view
 		Scopes []string
-	}{view{Title: "Allow access?", TenantName: t.Name, ClientName: clientName,
-		Action: "/t/" + t.Slug + "/consent", CSRF: p.csrf(w, r), RequestID: ar.ID}, scopes})
-	if err != nil {
-		p.Log.Error("web: render consent", "err", err)
-	}
+	}{view{Frame: f, ClientName: clientName,
+		Action: "/t/" + t.Slug + "/consent", CSRF: p.csrf(w, r), RequestID: ar.ID}, scopeTexts(f, ar.Scopes)})
 }
 
 func (p *Pages) consentSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil || !p.checkCSRF(r) {
-		p.message(w, t, http.StatusForbidden, "Sign-in problem", "This form has expired. Go back, reload the page and try again.")
+		p.message(w, r, t, http.StatusForbidden, "error.title", "error.form_expired")
 		return
 	}
 	ar, ok := p.consentRequest(w, r, t, r.PostFormValue("id"))
@@ -72,13 +66,13 @@ func (p *Pages) consentSubmit(w http.ResponseWriter, r *http.Request, t *store.T
 	case "approve":
 		if err := p.Flow.GrantConsent(r.Context(), t.ID, ar); err != nil {
 			p.Log.ErrorContext(r.Context(), "web: consent", "err", err)
-			p.message(w, t, http.StatusInternalServerError, "Sign-in problem", "Something went wrong. Try again.")
+			p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 			return
 		}
 		http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
 	case "deny":
 		p.Protocol.Deny(w, r, t, ar, "access_denied", "the user denied access")
 	default:
-		p.message(w, t, http.StatusBadRequest, "Sign-in problem", "Choose Allow or Deny.")
+		p.message(w, r, t, http.StatusBadRequest, "error.title", "consent.choose")
 	}
 }

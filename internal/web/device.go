@@ -8,7 +8,6 @@ package web
 import (
 	"context"
 	"errors"
-	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
 // DeviceProtocol is what the device page needs from the protocol front
@@ -41,9 +41,9 @@ const (
 	deviceGuessWindow = 15 * time.Minute
 )
 
-var devicePages = map[string]*template.Template{
-	"device":         template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/device.html")),
-	"device_confirm": template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/device_confirm.html")),
+var devicePages = map[string]*ui.Page{
+	"device":         ui.Parse(templateFS, "templates/device.html"),
+	"device_confirm": ui.Parse(templateFS, "templates/device_confirm.html"),
 }
 
 type deviceView struct {
@@ -54,11 +54,7 @@ type deviceView struct {
 }
 
 func (p *Pages) renderDevice(w http.ResponseWriter, status int, name string, v deviceView) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := devicePages[name].ExecuteTemplate(w, "layout", v); err != nil {
-		p.Log.Error("web: render", "page", name, "err", err)
-	}
+	devicePages[name].Render(w, p.Log, status, v.Lang, v)
 }
 
 func (p *Pages) deviceProtocol(w http.ResponseWriter, r *http.Request) (DeviceProtocol, bool) {
@@ -74,7 +70,7 @@ func (p *Pages) showDeviceForm(w http.ResponseWriter, r *http.Request, t *store.
 	if len(code) > 32 {
 		code = ""
 	}
-	p.renderDevice(w, status, "device", deviceView{view: view{Title: "Connect a device", TenantName: t.Name,
+	p.renderDevice(w, status, "device", deviceView{view: view{Frame: ui.FrameFor(r, t, nil, "device.title"),
 		Error: msg, Action: "/t/" + t.Slug + "/device", CSRF: p.csrf(w, r)}, UserCode: code})
 }
 
@@ -109,11 +105,11 @@ func (p *Pages) deviceSubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		p.message(w, t, http.StatusBadRequest, "Device sign-in problem", "The form could not be read.")
+		p.message(w, r, t, http.StatusBadRequest, "device.problem", "error.form_unreadable")
 		return
 	}
 	if !p.checkCSRF(r) {
-		p.message(w, t, http.StatusForbidden, "Device sign-in problem", "This form has expired. Go back, reload the page and try again.")
+		p.message(w, r, t, http.StatusForbidden, "device.problem", "error.form_expired")
 		return
 	}
 	code := r.PostFormValue("user_code")
@@ -121,7 +117,7 @@ func (p *Pages) deviceSubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 	switch action {
 	case "", "approve", "deny":
 	default:
-		p.message(w, t, http.StatusBadRequest, "Device sign-in problem", "Choose Approve or Deny.")
+		p.message(w, r, t, http.StatusBadRequest, "device.problem", "device.choose")
 		return
 	}
 	d, ok := p.deviceLookup(w, r, t, dp, code)
@@ -148,11 +144,11 @@ func (p *Pages) deviceSubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 		return
 	}
 	if approve {
-		p.message(w, t, http.StatusOK, "Device connected", p.clientName(ctx, t, d.ClientID)+
-			" can now use your account. You can return to your device.")
+		p.message(w, r, t, http.StatusOK, "device.connected_title", "device.connected_body",
+			"client", p.clientName(ctx, t, d.ClientID))
 		return
 	}
-	p.message(w, t, http.StatusOK, "Request denied", "The device was not given access to your account.")
+	p.message(w, r, t, http.StatusOK, "device.denied_title", "device.denied_body")
 }
 
 // deviceLookup finds the pending authorization of code, counting a wrong
@@ -170,7 +166,7 @@ func (p *Pages) deviceLookup(w http.ResponseWriter, r *http.Request, t *store.Te
 	if n >= deviceGuesses {
 		wait := deviceGuessWindow - now.Sub(last)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		p.showDeviceForm(w, r, t, http.StatusTooManyRequests, "Too many wrong codes. Wait a while and try again.", "")
+		p.showDeviceForm(w, r, t, http.StatusTooManyRequests, "device.throttled", "")
 		return nil, false
 	}
 	d, err := dp.DeviceByUserCode(ctx, t, code)
@@ -179,8 +175,7 @@ func (p *Pages) deviceLookup(w http.ResponseWriter, r *http.Request, t *store.Te
 			p.deviceError(w, r, t, err)
 			return nil, false
 		}
-		p.showDeviceForm(w, r, t, http.StatusBadRequest,
-			"That code is not valid. It may have expired or been used already: check the code on your device.", code)
+		p.showDeviceForm(w, r, t, http.StatusBadRequest, "device.invalid", code)
 		return nil, false
 	}
 	if err != nil {
@@ -192,14 +187,7 @@ func (p *Pages) deviceLookup(w http.ResponseWriter, r *http.Request, t *store.Te
 
 func (p *Pages) showDeviceConfirm(w http.ResponseWriter, r *http.Request, t *store.Tenant, d *store.DeviceCode, sess *store.Session) {
 	ctx := r.Context()
-	var scopes []string
-	for _, sc := range d.Scopes {
-		if txt, ok := scopeText[sc]; ok {
-			scopes = append(scopes, txt)
-		} else {
-			scopes = append(scopes, "Use "+sc)
-		}
-	}
+	f := ui.FrameFor(r, t, nil, "device.title")
 	account := ""
 	if u, err := p.Store.Users().GetUser(ctx, t.ID, sess.UserID); err == nil {
 		account = u.Email
@@ -208,9 +196,9 @@ func (p *Pages) showDeviceConfirm(w http.ResponseWriter, r *http.Request, t *sto
 		}
 	}
 	p.renderDevice(w, http.StatusOK, "device_confirm", deviceView{
-		view: view{Title: "Connect a device", TenantName: t.Name, ClientName: p.clientName(ctx, t, d.ClientID),
+		view: view{Frame: f, ClientName: p.clientName(ctx, t, d.ClientID),
 			Action: "/t/" + t.Slug + "/device", CSRF: p.csrf(w, r)},
-		UserCode: formatUserCode(d.UserCode), Account: account, Scopes: scopes})
+		UserCode: formatUserCode(d.UserCode), Account: account, Scopes: scopeTexts(f, d.Scopes)})
 }
 
 func (p *Pages) clientName(ctx context.Context, t *store.Tenant, id string) string {
@@ -223,11 +211,11 @@ func (p *Pages) clientName(ctx context.Context, t *store.Tenant, id string) stri
 // deviceError: store.ErrNotFound means the authorization ended meanwhile.
 func (p *Pages) deviceError(w http.ResponseWriter, r *http.Request, t *store.Tenant, err error) {
 	if errors.Is(err, store.ErrNotFound) {
-		p.message(w, t, http.StatusBadRequest, "Code expired", "This code is no longer valid. Start again on your device.")
+		p.message(w, r, t, http.StatusBadRequest, "device.expired_title", "device.expired_body")
 		return
 	}
 	p.Log.ErrorContext(r.Context(), "web: device", "err", err, "request_id", httpx.RequestID(r.Context()))
-	p.message(w, t, http.StatusInternalServerError, "Device sign-in problem", "Something went wrong. Try again.")
+	p.message(w, r, t, http.StatusInternalServerError, "device.problem", "error.generic")
 }
 
 // formatUserCode shows a stored user code as XXXX-XXXX.

@@ -8,7 +8,6 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -20,17 +19,15 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
-//go:embed assets
-var assetFS embed.FS
-
-var pages = map[string]*template.Template{
-	"login":   template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/login.html")),
-	"message": template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/message.html")),
+var pages = map[string]*ui.Page{
+	"login":   ui.Parse(templateFS, "templates/login.html"),
+	"message": ui.Parse(templateFS, "templates/message.html"),
 }
 
 // Protocol is the front end that started a flow and finishes it.
@@ -65,7 +62,9 @@ func (p *Pages) SessionCookie(slug string) string {
 
 // Mount registers the pages.
 func (p *Pages) Mount(mux *http.ServeMux) {
-	mux.Handle("GET /assets/", http.FileServerFS(assetFS))
+	mux.Handle("GET /assets/", http.FileServerFS(ui.Assets))
+	mux.HandleFunc("GET /t/{tenant}/branding.css", p.page(p.brandingCSS)) // branding.go
+	mux.HandleFunc("GET /t/{tenant}/branding/logo", p.page(p.brandingLogo))
 	mux.HandleFunc("GET /t/{tenant}/login", p.page(p.loginForm))
 	mux.HandleFunc("POST /t/{tenant}/login", p.page(p.loginSubmit))
 	mux.HandleFunc("GET /t/{tenant}/logged-out", p.page(p.loggedOut))
@@ -86,31 +85,29 @@ func (p *Pages) page(fn pageFunc) http.HandlerFunc {
 			http.NotFound(w, r)
 			return
 		}
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Referrer-Policy", "no-referrer")
+		ui.SetHeaders(w, tenancy.PresentationOf(t, "/t/"+t.Slug).Brand)
 		fn(w, r, t)
 	}
 }
 
 type view struct {
-	Title, TenantName, ClientName string
-	Error, Message                string
-	Action, CSRF, RequestID       string
-	Identifier                    string
+	ui.Frame
+	ClientName string
+	// Error is a catalog key; Message is translated text (message pages).
+	Error, Message          string
+	Action, CSRF, RequestID string
+	Identifier              string
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := pages[name].ExecuteTemplate(w, "layout", v); err != nil {
-		p.Log.Error("web: render", "page", name, "err", err)
-	}
+	pages[name].Render(w, p.Log, status, v.Lang, v)
 }
 
-func (p *Pages) message(w http.ResponseWriter, t *store.Tenant, status int, title, msg string) {
-	p.render(w, status, "message", view{Title: title, TenantName: t.Name, Message: msg})
+// message answers a page with a title and one sentence (catalog keys);
+// args fill the sentence's placeholders as name, value pairs.
+func (p *Pages) message(w http.ResponseWriter, r *http.Request, t *store.Tenant, status int, title, msg string, args ...any) {
+	f := ui.FrameFor(r, t, nil, title)
+	p.render(w, status, "message", view{Frame: f, Message: f.T(msg, args...)})
 }
 
 // csrf returns the browser's CSRF token, setting a new one if it has none.
@@ -140,7 +137,7 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	ctx := r.Context()
 	ar, err := p.Flow.Load(ctx, t.ID, r.URL.Query().Get("id"))
 	if err != nil {
-		p.message(w, t, http.StatusBadRequest, "Sign-in expired", "This sign-in request is unknown or has expired. Go back to the application and start again.")
+		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
 		return
 	}
 	sess := p.currentSession(ctx, r, t)
@@ -168,7 +165,7 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	}
 	allowFormRedirect(w, ar.RedirectURI)
 	p.render(w, status, "login", view{
-		Title: "Sign in", TenantName: t.Name, ClientName: clientName, Error: msg,
+		Frame: ui.FrameFor(r, t, ar.UILocales, "login.title"), ClientName: clientName, Error: msg,
 		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
 	})
 }
@@ -177,22 +174,22 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		p.message(w, t, http.StatusBadRequest, "Sign-in problem", "The form could not be read.")
+		p.message(w, r, t, http.StatusBadRequest, "error.title", "error.form_unreadable")
 		return
 	}
 	if !p.checkCSRF(r) {
-		p.message(w, t, http.StatusForbidden, "Sign-in problem", "This form has expired. Go back, reload the page and try again.")
+		p.message(w, r, t, http.StatusForbidden, "error.title", "error.form_expired")
 		return
 	}
 	ar, err := p.Flow.Load(ctx, t.ID, r.PostFormValue("id"))
 	if err != nil {
-		p.message(w, t, http.StatusBadRequest, "Sign-in expired", "This sign-in request is unknown or has expired. Go back to the application and start again.")
+		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
 		return
 	}
 	identifier := strings.TrimSpace(r.PostFormValue("identifier"))
 	password := r.PostFormValue("password")
 	if identifier == "" || password == "" || len(identifier) > 254 || len(password) > 1024 {
-		p.showLogin(w, r, t, ar, http.StatusBadRequest, "Enter your email or username and your password.", identifier)
+		p.showLogin(w, r, t, ar, http.StatusBadRequest, "login.missing", identifier)
 		return
 	}
 	_, token, err := p.Flow.PasswordLogin(ctx, t.ID, ar.ID, identifier, password, httpx.ClientIP(r), r.UserAgent())
@@ -200,18 +197,17 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 	switch {
 	case errors.As(err, &throttled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
-		p.showLogin(w, r, t, ar, http.StatusTooManyRequests,
-			"Too many attempts. Wait a little and try again.", identifier)
+		p.showLogin(w, r, t, ar, http.StatusTooManyRequests, "login.throttled", identifier)
 		return
 	case errors.Is(err, flow.ErrInvalidCredentials):
-		p.showLogin(w, r, t, ar, http.StatusUnauthorized, "Incorrect email, username or password.", identifier)
+		p.showLogin(w, r, t, ar, http.StatusUnauthorized, "login.invalid", identifier)
 		return
 	case errors.Is(err, flow.ErrRequestGone):
-		p.message(w, t, http.StatusBadRequest, "Sign-in expired", "This sign-in request has expired. Go back to the application and start again.")
+		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_gone")
 		return
 	case err != nil:
 		p.Log.ErrorContext(ctx, "web: login", "err", err, "request_id", httpx.RequestID(ctx))
-		p.message(w, t, http.StatusInternalServerError, "Sign-in problem", "Something went wrong. Try again.")
+		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}
 	cookie := &http.Cookie{Name: p.SessionCookie(t.Slug), Value: token, Path: "/", HttpOnly: true,
@@ -224,7 +220,7 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 }
 
 func (p *Pages) loggedOut(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
-	p.message(w, t, http.StatusOK, "Signed out", "You are signed out.")
+	p.message(w, r, t, http.StatusOK, "logout.done_title", "logout.done_body")
 }
 
 // allowFormRedirect adds the client's redirect origin to the page's
