@@ -129,6 +129,9 @@ func (s *Service) PasswordLogin(ctx context.Context, tenant store.TenantID, id, 
 		return nil, "", err
 	}
 	_ = th.Reset(ctx, tenant, acct)
+	if err := s.checkVerified(ctx, tenant, u); err != nil { // email.go
+		return nil, "", err
+	}
 	sess, token, err := s.Sessions.Create(ctx, tenant, u.ID, []string{"pwd"}, userAgent, ip)
 	if err != nil {
 		return nil, "", err

@@ -55,6 +55,9 @@ type OneTimeTokens interface {
 	// CreateToken inserts t (CreatedAt now when unset). ErrNotFound when
 	// the user is missing in the tenant, ErrConflict when the hash is taken.
 	CreateToken(ctx context.Context, t *OneTimeToken) error
+	// PeekToken answers the live token of (purpose, hash) without spending
+	// it (a page shows whether a link still works before asking for input).
+	PeekToken(ctx context.Context, tenant TenantID, purpose string, hash []byte) (*OneTimeToken, error)
 	// ConsumeToken marks the live token of (purpose, hash) used and answers
 	// it. Decided in the database: of concurrent calls exactly one wins.
 	ConsumeToken(ctx context.Context, tenant TenantID, purpose string, hash []byte) (*OneTimeToken, error)

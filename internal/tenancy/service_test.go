@@ -3,6 +3,7 @@ package tenancy_test
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -166,7 +167,7 @@ func TestCreateTenant(t *testing.T) {
 			t.Errorf("tenant %+v", acme)
 		}
 		set, err := tenancy.ParseSettings(acme.Settings)
-		if err != nil || set != tenancy.DefaultSettings() {
+		if err != nil || !reflect.DeepEqual(set, tenancy.DefaultSettings()) {
 			t.Errorf("settings %s (%v), want the defaults", acme.Settings, err)
 		}
 

@@ -16,11 +16,13 @@ type Settings struct {
 	// DefaultLocale is the pages' and mails' language when neither
 	// ui_locales nor the browser names a supported one ("" = English).
 	DefaultLocale string `json:"default_locale,omitempty"`
+	// SelfService is the customer self-service policy (selfservice.go).
+	SelfService SelfService `json:"self_service"`
 }
 
 // DefaultSettings are a new tenant's settings.
 func DefaultSettings() Settings {
-	return Settings{PasswordPolicy: credential.DefaultPolicy()}
+	return Settings{PasswordPolicy: credential.DefaultPolicy(), SelfService: DefaultSelfService()}
 }
 
 // ParseSettings decodes stored settings; absent fields keep their defaults.
