@@ -167,8 +167,8 @@ func newSecret(tenant store.TenantID, userID, purpose, data string, ttl time.Dur
 func fakeTicket() string { return uuid.Must(uuid.NewV7()).String() }
 
 // count records one event of key and reports whether it is over limit.
-func (s *Service) count(ctx context.Context, tenant store.TenantID, key string, limit int) (bool, error) {
-	n, err := s.Store.OAuth().Throttle().Fail(ctx, tenant, key, s.now(), limitWindow)
+func (s *Service) count(ctx context.Context, repos store.Repos, tenant store.TenantID, key string, limit int) (bool, error) {
+	n, err := repos.OAuth().Throttle().Fail(ctx, tenant, key, s.now(), limitWindow)
 	if err != nil {
 		return false, err
 	}
@@ -178,7 +178,7 @@ func (s *Service) count(ctx context.Context, tenant store.TenantID, key string, 
 // limitIP applies a visible per-address limit (it is counted whether or
 // not an account exists, so it reveals nothing).
 func (s *Service) limitIP(ctx context.Context, tenant store.TenantID, kind, ip string, limit int) error {
-	over, err := s.count(ctx, tenant, kind+"-ip:"+ip, limit)
+	over, err := s.count(ctx, s.Store, tenant, kind+"-ip:"+ip, limit)
 	if err != nil {
 		return err
 	}
@@ -188,10 +188,12 @@ func (s *Service) limitIP(ctx context.Context, tenant store.TenantID, kind, ip s
 	return nil
 }
 
-// send renders and queues a mail of kind to u through repos, unless the
-// recipient's hourly limit is spent (then it is dropped, and logged).
+// send renders and queues a mail of kind to u through repos (the caller's
+// transaction: every write goes through it, or SQLite would wait on its
+// own lock), unless the recipient's hourly limit is spent (then it is
+// dropped, and logged).
 func (s *Service) send(ctx context.Context, repos store.Repos, t *store.Tenant, kind, to, lang, link, code string, ttl time.Duration) error {
-	over, err := s.count(ctx, t.ID, "mail-to:"+directory.NormalizeEmail(to), mailPerTo)
+	over, err := s.count(ctx, repos, t.ID, "mail-to:"+directory.NormalizeEmail(to), mailPerTo)
 	if err != nil {
 		return err
 	}

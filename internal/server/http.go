@@ -28,9 +28,10 @@ func (a *App) Handler() http.Handler {
 	reg.RegisterDBStats(a.DB.SQL().Stats)
 
 	mux := http.NewServeMux()
+	a.SelfService.PublicURL = a.Config.PublicURL // Serve may have learnt the bound port
 	(&api.API{
 		Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: a.Sessions, Audit: a.DB.Audit(), Log: a.Log,
-		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now,
+		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now, SelfService: a.SelfService,
 	}).Mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -94,6 +95,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		ready(ln.Addr().String())
 	}
 	go a.rotateKeys(ctx)
+	go a.MailWorker().Run(ctx) // selfservice.go
 	select {
 	case err := <-errc:
 		return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -47,6 +48,8 @@ type Pages struct {
 	Store     store.Store
 	Log       *slog.Logger
 	PublicURL string
+	// SelfService runs sign-up, recovery and email login (selfservice.go).
+	SelfService *selfservice.Service
 }
 
 // Secure reports whether cookies get the Secure flag and __Host- names.
@@ -72,6 +75,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/consent", p.page(p.consentSubmit))
 	mux.HandleFunc("GET /t/{tenant}/device", p.page(p.deviceForm))    // RFC 8628: device.go
 	mux.HandleFunc("POST /t/{tenant}/device", p.page(p.deviceSubmit)) // RFC 8628: device.go
+	p.mountSelfService(mux)                                           // selfservice.go
 }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
@@ -97,6 +101,8 @@ type view struct {
 	Error, Message          string
 	Action, CSRF, RequestID string
 	Identifier              string
+	// Links are the login page's ways to sign up, recover or use email.
+	Links loginLinks
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
@@ -167,6 +173,7 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	p.render(w, status, "login", view{
 		Frame: ui.FrameFor(r, t, ar.UILocales, "login.title"), ClientName: clientName, Error: msg,
 		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
+		Links: selfServiceLinks(t, ar.ID),
 	})
 }
 
@@ -202,6 +209,9 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showLogin(w, r, t, ar, http.StatusUnauthorized, "login.invalid", identifier)
 		return
+	case errors.Is(err, flow.ErrUnverified): // the password was right
+		p.showLogin(w, r, t, ar, http.StatusForbidden, "login.unverified", identifier)
+		return
 	case errors.Is(err, flow.ErrRequestGone):
 		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_gone")
 		return
@@ -210,13 +220,19 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}
+	http.SetCookie(w, p.sessionCookie(t, token, 0))
+	http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
+}
+
+// sessionCookie is the tenant's session cookie carrying token (maxAge -1
+// deletes it).
+func (p *Pages) sessionCookie(t *store.Tenant, token string, maxAge int) *http.Cookie {
 	cookie := &http.Cookie{Name: p.SessionCookie(t.Slug), Value: token, Path: "/", HttpOnly: true,
-		Secure: p.Secure(), SameSite: http.SameSiteLaxMode}
+		Secure: p.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: maxAge}
 	if !p.Secure() {
 		cookie.Path = "/t/" + t.Slug + "/"
 	}
-	http.SetCookie(w, cookie)
-	http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
+	return cookie
 }
 
 func (p *Pages) loggedOut(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
