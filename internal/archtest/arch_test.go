@@ -98,7 +98,7 @@ func TestSQLStaysInStore(t *testing.T) {
 func TestLayers(t *testing.T) {
 	services := []string{"internal/directory", "internal/tenancy", "internal/events", "internal/keys",
 		"internal/credential", "internal/seal", "internal/valid", "internal/store", "internal/oauthclient",
-		"internal/flow", "internal/session", "internal/i18n", "internal/branding"}
+		"internal/flow", "internal/session", "internal/i18n", "internal/branding", "internal/account"}
 	surfaces := []string{"internal/api", "internal/httpx", "internal/oidc", "internal/web"}
 	for _, p := range loadPackages(t) {
 		for _, s := range services {

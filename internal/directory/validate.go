@@ -191,3 +191,11 @@ func merge(doc, patch any) any {
 	}
 	return dm
 }
+
+// ValidEmail reports whether s is an email address a user may have (the
+// account page checks a new address before sending it a link).
+func ValidEmail(s string) bool {
+	var c valid.Collector
+	checkEmail(&c, "email", s)
+	return c.Err() == nil
+}

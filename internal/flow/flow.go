@@ -100,39 +100,7 @@ func (s *Service) Complete(ctx context.Context, tenant store.TenantID, id string
 // throttled per account and per address, and on success starts a new
 // session (a fresh cookie value: no fixation) and completes the request.
 func (s *Service) PasswordLogin(ctx context.Context, tenant store.TenantID, id, identifier, password, ip, userAgent string) (*store.Session, string, error) {
-	acct := "acct:" + directory.NormalizeEmail(identifier)
-	ipKey := "ip:" + ip
-	th := s.Store.OAuth().Throttle()
-	now := s.Now()
-	if err := s.checkThrottle(ctx, tenant, acct, ipKey, now); err != nil {
-		return nil, "", err
-	}
-	// Reserve the attempt before the (slow) password check: the count is
-	// incremented in the database first, so a burst of concurrent guesses
-	// cannot all pass the check above before any failure is recorded. A
-	// success resets it.
-	n, err := th.Fail(ctx, tenant, acct, now, throttleWindow)
-	if err != nil {
-		return nil, "", err
-	}
-	if n > lockAfter {
-		return nil, "", &ThrottledError{RetryAfter: lockFor}
-	}
-	u, err := s.Directory.Authenticate(ctx, tenant, identifier, password)
-	if errors.Is(err, directory.ErrInvalidCredentials) {
-		if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
-			return nil, "", ferr
-		}
-		return nil, "", ErrInvalidCredentials
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	_ = th.Reset(ctx, tenant, acct)
-	if err := s.checkVerified(ctx, tenant, u); err != nil { // email.go
-		return nil, "", err
-	}
-	sess, token, err := s.Sessions.Create(ctx, tenant, u.ID, []string{"pwd"}, userAgent, ip)
+	sess, token, err := s.SignIn(ctx, tenant, identifier, password, ip, userAgent)
 	if err != nil {
 		return nil, "", err
 	}
@@ -140,6 +108,56 @@ func (s *Service) PasswordLogin(ctx context.Context, tenant store.TenantID, id, 
 		return nil, "", err
 	}
 	return sess, token, nil
+}
+
+// SignIn is PasswordLogin without an authorization request: a session for
+// the hosted pages themselves (the account page).
+func (s *Service) SignIn(ctx context.Context, tenant store.TenantID, identifier, password, ip, userAgent string) (*store.Session, string, error) {
+	u, err := s.CheckPassword(ctx, tenant, identifier, password, ip)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.checkVerified(ctx, tenant, u); err != nil { // email.go
+		return nil, "", err
+	}
+	return s.Sessions.Create(ctx, tenant, u.ID, []string{"pwd"}, userAgent, ip)
+}
+
+// CheckPassword checks a password for identifier under the login throttle
+// (re-authentication before a sensitive change counts as a login attempt:
+// a stolen session cannot guess faster than a login form). Errors:
+// ErrInvalidCredentials, *ThrottledError.
+func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, identifier, password, ip string) (*store.User, error) {
+	acct := "acct:" + directory.NormalizeEmail(identifier)
+	ipKey := "ip:" + ip
+	th := s.Store.OAuth().Throttle()
+	now := s.Now()
+	if err := s.checkThrottle(ctx, tenant, acct, ipKey, now); err != nil {
+		return nil, err
+	}
+	// Reserve the attempt before the (slow) password check: the count is
+	// incremented in the database first, so a burst of concurrent guesses
+	// cannot all pass the check above before any failure is recorded. A
+	// success resets it.
+	n, err := th.Fail(ctx, tenant, acct, now, throttleWindow)
+	if err != nil {
+		return nil, err
+	}
+	if n > lockAfter {
+		return nil, &ThrottledError{RetryAfter: lockFor}
+	}
+	u, err := s.Directory.Authenticate(ctx, tenant, identifier, password)
+	if errors.Is(err, directory.ErrInvalidCredentials) {
+		if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
+			return nil, ferr
+		}
+		return nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	_ = th.Reset(ctx, tenant, acct)
+	return u, nil
 }
 
 // checkThrottle applies the delay that the failures so far call for:

@@ -3,8 +3,10 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/web"
@@ -28,8 +30,16 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 		return fmt.Errorf("oidc: %w", err)
 	}
 	pages.Protocol = prov
+	pages.Account = &account.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Flow: fl, Audit: a.Audit,
+		Mailer: a.accountMailer(), PublicURL: a.Config.PublicURL, Now: now}
 	sessions.OnEnd = prov.BackchannelLogout
 	pages.Mount(mux)
 	prov.Mount(mux)
 	return nil
+}
+
+// accountMailer sends the account page's mails: files under
+// {data_dir}/mail until internal/mail's queue is wired in its place.
+func (a *App) accountMailer() account.Mailer {
+	return &account.DirMailer{Dir: filepath.Join(a.Config.DataDir, "mail"), PublicURL: a.Config.PublicURL, Log: a.Log}
 }

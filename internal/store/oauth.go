@@ -187,6 +187,10 @@ type Tokens interface {
 	// RevokeSessionTokens revokes every token issued under a session, or
 	// only those of clientID when it is not "" (sessionID must not be "").
 	RevokeSessionTokens(ctx context.Context, tenant TenantID, sessionID, clientID string) error
+	// RevokeUserClientTokens revokes every refresh and access token the
+	// user holds at clientID, in every session and family (a revoked
+	// consent). Serialised with rotations per family like RevokeFamily.
+	RevokeUserClientTokens(ctx context.Context, tenant TenantID, userID, clientID string) error
 	// DeleteExpired removes, in every tenant, the authorization requests,
 	// refresh tokens, access-token records and device codes whose ExpiresAt
 	// is before t, the sessions that ended (expired or revoked) before t,

@@ -1,18 +1,37 @@
 package tenancy
 
 import (
+	"regexp"
+
 	"github.com/gatehouse-id/gatehouse/internal/branding"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
-// checkPresentation validates and normalises the branding and language
-// settings.
+// profileAttrRE names a profile attribute; MaxProfileAttributes bounds them.
+var profileAttrRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// MaxProfileAttributes bounds the account page's profile attributes.
+const MaxProfileAttributes = 20
+
+// checkPresentation validates and normalises the branding, language and
+// account page settings.
 func checkPresentation(c *valid.Collector, set *Settings) {
 	set.Branding.Check(c, "settings.branding")
 	if set.DefaultLocale != "" && !i18n.Supported(set.DefaultLocale) {
 		c.Add("settings.default_locale", "invalid", "The default language is one of en, de, es.")
+	}
+	if len(set.ProfileAttributes) > MaxProfileAttributes {
+		c.Add("settings.profile_attributes", "too_long", "At most 20 profile attributes.")
+	}
+	seen := map[string]bool{}
+	for _, a := range set.ProfileAttributes {
+		if !profileAttrRE.MatchString(a) || seen[a] {
+			c.Add("settings.profile_attributes", "invalid", "Profile attributes are distinct names of lowercase letters, digits and _ (at most 40), starting with a letter.")
+			return
+		}
+		seen[a] = true
 	}
 }
 

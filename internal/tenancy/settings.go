@@ -18,6 +18,9 @@ type Settings struct {
 	DefaultLocale string `json:"default_locale,omitempty"`
 	// SelfService is the customer self-service policy (selfservice.go).
 	SelfService SelfService `json:"self_service"`
+	// ProfileAttributes are the user attributes (top-level string keys)
+	// users fill in and edit on the account page (progressive profile).
+	ProfileAttributes []string `json:"profile_attributes,omitempty"`
 }
 
 // DefaultSettings are a new tenant's settings.

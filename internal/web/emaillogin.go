@@ -80,12 +80,12 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 	switch {
 	case errors.Is(err, flow.ErrRequestGone):
 		// Signed in, but no application is waiting: the account page.
-		http.SetCookie(w, p.sessionCookie(t, token, 0))
+		p.setSessionCookie(w, t, token)
 		http.Redirect(w, r, "/t/"+t.Slug+"/account", http.StatusSeeOther)
 	case err != nil:
 		p.emailLoginError(w, r, t, err)
 	default:
-		http.SetCookie(w, p.sessionCookie(t, token, 0))
+		p.setSessionCookie(w, t, token)
 		if ar, lerr := p.Store.OAuth().AuthRequests().GetAuthRequest(ctx, t.ID, done.RequestID); lerr == nil {
 			allowFormRedirect(w, ar.RedirectURI)
 		}

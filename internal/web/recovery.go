@@ -121,7 +121,7 @@ func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.fail(w, r, t, "set password", err)
 	default:
 		// The user's sessions are over; so is this browser's.
-		http.SetCookie(w, p.sessionCookie(t, "", -1))
+		p.clearSessionCookie(w, t)
 		p.done(w, r, t, doneTitle, doneBody, "")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -48,6 +49,8 @@ type Pages struct {
 	Store     store.Store
 	Log       *slog.Logger
 	PublicURL string
+	// Account serves the account page; nil leaves it unmounted.
+	Account *account.Service
 	// SelfService runs sign-up, recovery and email login (selfservice.go).
 	SelfService *selfservice.Service
 }
@@ -75,7 +78,10 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/consent", p.page(p.consentSubmit))
 	mux.HandleFunc("GET /t/{tenant}/device", p.page(p.deviceForm))    // RFC 8628: device.go
 	mux.HandleFunc("POST /t/{tenant}/device", p.page(p.deviceSubmit)) // RFC 8628: device.go
-	p.mountSelfService(mux)                                           // selfservice.go
+	if p.Account != nil {
+		p.mountAccount(mux) // account.go
+	}
+	p.mountSelfService(mux) // selfservice.go
 }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
@@ -114,6 +120,22 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
 func (p *Pages) message(w http.ResponseWriter, r *http.Request, t *store.Tenant, status int, title, msg string, args ...any) {
 	f := ui.FrameFor(r, t, nil, title)
 	p.render(w, status, "message", view{Frame: f, Message: f.T(msg, args...)})
+}
+
+// readForm reads a posted page form (at most 16 KiB) and checks its CSRF
+// token and Origin; otherwise it answers a page titled title and reports
+// false.
+func (p *Pages) readForm(w http.ResponseWriter, r *http.Request, t *store.Tenant, title string) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		p.message(w, r, t, http.StatusBadRequest, title, "error.form_unreadable")
+		return false
+	}
+	if !p.checkCSRF(r) {
+		p.message(w, r, t, http.StatusForbidden, title, "error.form_expired")
+		return false
+	}
+	return true
 }
 
 // csrf returns the browser's CSRF token, setting a new one if it has none.
@@ -179,13 +201,7 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 
 func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		p.message(w, r, t, http.StatusBadRequest, "error.title", "error.form_unreadable")
-		return
-	}
-	if !p.checkCSRF(r) {
-		p.message(w, r, t, http.StatusForbidden, "error.title", "error.form_expired")
+	if !p.readForm(w, r, t, "error.title") {
 		return
 	}
 	ar, err := p.Flow.Load(ctx, t.ID, r.PostFormValue("id"))
@@ -220,19 +236,27 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}
-	http.SetCookie(w, p.sessionCookie(t, token, 0))
+	p.setSessionCookie(w, t, token)
 	http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
 }
 
-// sessionCookie is the tenant's session cookie carrying token (maxAge -1
-// deletes it).
-func (p *Pages) sessionCookie(t *store.Tenant, token string, maxAge int) *http.Cookie {
+// setSessionCookie gives the browser its session cookie for t.
+func (p *Pages) setSessionCookie(w http.ResponseWriter, t *store.Tenant, token string) {
+	p.sessionCookie(w, t, token, 0)
+}
+
+// clearSessionCookie removes the browser's session cookie for t.
+func (p *Pages) clearSessionCookie(w http.ResponseWriter, t *store.Tenant) {
+	p.sessionCookie(w, t, "", -1)
+}
+
+func (p *Pages) sessionCookie(w http.ResponseWriter, t *store.Tenant, token string, maxAge int) {
 	cookie := &http.Cookie{Name: p.SessionCookie(t.Slug), Value: token, Path: "/", HttpOnly: true,
 		Secure: p.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: maxAge}
 	if !p.Secure() {
 		cookie.Path = "/t/" + t.Slug + "/"
 	}
-	return cookie
+	http.SetCookie(w, cookie)
 }
 
 func (p *Pages) loggedOut(w http.ResponseWriter, r *http.Request, t *store.Tenant) {

@@ -1,0 +1,261 @@
+// Package account is a signed-in user's self-service: edit the profile,
+// change the email address (it takes effect only once the new address
+// follows a link sent to it), change the password, end sessions on other
+// devices, revoke apps, download one's data and delete the account. Each
+// change is audited with the user as the actor; the password-bound ones go
+// through the login throttle. It knows nothing of HTTP: internal/web
+// serves the page and maps these errors to messages.
+package account
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/valid"
+)
+
+// Errors the page tells apart. Password failures are flow's
+// ErrInvalidCredentials and *flow.ThrottledError.
+var (
+	// ErrNotYours: the session or app named is not the user's (or does
+	// not exist): the same answer either way, and nothing changes.
+	ErrNotYours = errors.New("account: no such session or app of this user")
+	// ErrBadLink: an email-change link unknown, used or expired.
+	ErrBadLink = errors.New("account: link unknown, used or expired")
+	// ErrEmailTaken: the new address belongs to another account by the
+	// time its owner confirmed it.
+	ErrEmailTaken = errors.New("account: address already in use")
+)
+
+// Service serves the account page's actions.
+type Service struct {
+	Store     store.Store
+	Directory *directory.Service
+	Sessions  *session.Service
+	Flow      *flow.Service
+	Audit     *events.Recorder
+	// Mailer sends the email-change link (see Mailer).
+	Mailer Mailer
+	// PublicURL makes the mailed link absolute.
+	PublicURL string
+	Now       func() time.Time
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+// Actor is the signed-in user as the audit log's actor.
+func Actor(userID, ip, requestID string) events.Actor {
+	return events.Actor{Type: "user", ID: userID, ClientIP: ip, RequestID: requestID}
+}
+
+// ProfileInput is what the profile form sets. Attributes holds the
+// tenant's profile attributes; "" removes one.
+type ProfileInput struct {
+	GivenName  string
+	FamilyName string
+	Attributes map[string]string
+}
+
+// maxAttrValue bounds a profile attribute's value.
+const maxAttrValue = 200
+
+// UpdateProfile sets the names and the tenant's profile attributes; any
+// other attribute key is refused. Errors: *valid.Error.
+func (s *Service) UpdateProfile(ctx context.Context, actor events.Actor, t *store.Tenant, userID string, in ProfileInput) (*store.User, error) {
+	set, err := tenancy.ParseSettings(t.Settings)
+	if err != nil {
+		return nil, err
+	}
+	allowed := map[string]bool{}
+	for _, a := range set.ProfileAttributes {
+		allowed[a] = true
+	}
+	var c valid.Collector
+	patch := map[string]any{}
+	for k, v := range in.Attributes {
+		v = strings.TrimSpace(v)
+		switch {
+		case !allowed[k]:
+			c.Add("attributes."+k, "unknown", "This attribute cannot be set here.")
+		case utf8.RuneCountInString(v) > maxAttrValue || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0:
+			c.Add("attributes."+k, "invalid", "At most 200 characters, no control characters.")
+		case v == "":
+			patch[k] = nil
+		default:
+			patch[k] = v
+		}
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	given, family := strings.TrimSpace(in.GivenName), strings.TrimSpace(in.FamilyName)
+	p := directory.UserPatch{GivenName: &given, FamilyName: &family}
+	if len(patch) > 0 {
+		if p.Attributes, err = json.Marshal(patch); err != nil {
+			return nil, err
+		}
+	}
+	return s.Directory.UpdateUser(ctx, actor, t.ID, userID, 0, p)
+}
+
+// ProfileAttributes answers the tenant's profile attributes with the
+// user's values ("" when unset or not a string), in the tenant's order.
+func ProfileAttributes(t *store.Tenant, u *store.User) [][2]string {
+	set, err := tenancy.ParseSettings(t.Settings)
+	if err != nil {
+		return nil
+	}
+	var attrs map[string]any
+	_ = json.Unmarshal(u.Attributes, &attrs)
+	out := make([][2]string, 0, len(set.ProfileAttributes))
+	for _, a := range set.ProfileAttributes {
+		v, _ := attrs[a].(string)
+		out = append(out, [2]string{a, v})
+	}
+	return out
+}
+
+// identifier is what the login throttle counts a user's attempts under.
+func identifier(u *store.User) string {
+	if u.Email != "" {
+		return u.Email
+	}
+	return u.Username
+}
+
+// Reauthenticate checks the user's current password under the login
+// throttle. Errors: flow.ErrInvalidCredentials, *flow.ThrottledError.
+func (s *Service) Reauthenticate(ctx context.Context, tenant store.TenantID, userID, password, ip string) (*store.User, error) {
+	u, err := s.Store.Users().GetUser(ctx, tenant, userID)
+	if err != nil {
+		return nil, err
+	}
+	if password == "" || len(password) > 1024 {
+		return nil, flow.ErrInvalidCredentials
+	}
+	got, err := s.Flow.CheckPassword(ctx, tenant, identifier(u), password, ip)
+	if err != nil {
+		return nil, err
+	}
+	if got.ID != u.ID { // an identifier shared by email and username
+		return nil, flow.ErrInvalidCredentials
+	}
+	return got, nil
+}
+
+// ChangePassword checks the current password, sets the new one (checked
+// against the tenant's policy), which ends every session of the user and
+// their tokens, and starts a fresh session for this browser: its cookie
+// value is returned. Errors: those of Reauthenticate, *valid.Error.
+func (s *Service) ChangePassword(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, current, next, userAgent string) (string, error) {
+	if _, err := s.Reauthenticate(ctx, tenant, userID, current, actor.ClientIP); err != nil {
+		return "", err
+	}
+	if len(next) > 1024 {
+		return "", valid.Field("password", "too_long", "A password has at most 1024 bytes.")
+	}
+	if _, err := s.Directory.UpdateUser(ctx, actor, tenant, userID, 0, directory.UserPatch{Password: &next}); err != nil {
+		return "", err
+	}
+	_, token, err := s.Sessions.Create(ctx, tenant, userID, []string{"pwd"}, userAgent, actor.ClientIP)
+	return token, err
+}
+
+// EndSession ends one of the user's sessions and its tokens.
+// ErrNotYours for a session of someone else or none.
+func (s *Service) EndSession(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, sessionID string) error {
+	if len(sessionID) > 64 {
+		return ErrNotYours
+	}
+	sess, err := s.Store.OAuth().Sessions().GetSession(ctx, tenant, sessionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (sess.UserID != userID || sess.RevokedAt != nil)) {
+		return ErrNotYours
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.Sessions.End(ctx, tenant, sessionID); err != nil {
+		return err
+	}
+	return s.record(ctx, actor, events.Entry{Tenant: tenant, Action: "session.end", TargetType: "session", TargetID: sessionID,
+		Changes: events.Changes{"user_id": {Before: userID, After: nil}}})
+}
+
+// App is a client the user has granted access to.
+type App struct {
+	ClientID string
+	Name     string
+	Scopes   []string
+	Since    time.Time
+}
+
+// Apps answers the user's granted apps.
+func (s *Service) Apps(ctx context.Context, tenant store.TenantID, userID string) ([]App, error) {
+	cs, err := s.Store.OAuth().Consents().ListConsents(ctx, tenant, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]App, 0, len(cs))
+	for _, c := range cs {
+		name := c.ClientID
+		if cl, err := s.Store.OAuth().Clients().GetClient(ctx, tenant, c.ClientID); err == nil && cl.Name != "" {
+			name = cl.Name
+		}
+		out = append(out, App{ClientID: c.ClientID, Name: name, Scopes: c.Scopes, Since: c.CreatedAt})
+	}
+	return out, nil
+}
+
+// RevokeApp forgets the user's consent to clientID and revokes every
+// token that client holds for the user, in one transaction.
+// ErrNotYours when the user has no consent for it.
+func (s *Service) RevokeApp(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, clientID string) error {
+	if len(clientID) > 128 {
+		return ErrNotYours
+	}
+	return s.Store.InTx(ctx, func(tx store.Repos) error {
+		c, err := tx.OAuth().Consents().GetConsent(ctx, tenant, userID, clientID)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotYours
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.OAuth().Consents().DeleteConsent(ctx, tenant, userID, clientID); err != nil {
+			return err
+		}
+		if err := tx.OAuth().Tokens().RevokeUserClientTokens(ctx, tenant, userID, clientID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: tenant, Action: "consent.revoke", TargetType: "user",
+			TargetID: userID, Changes: events.Changes{"consent." + clientID: {Before: c.Scopes, After: nil}}})
+	})
+}
+
+// Delete removes the account after the password is re-entered: its
+// sessions end first (with their back-channel notices), then the user and
+// everything that goes with it. Errors: those of Reauthenticate.
+func (s *Service) Delete(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, password string) error {
+	if _, err := s.Reauthenticate(ctx, tenant, userID, password, actor.ClientIP); err != nil {
+		return err
+	}
+	if err := s.Sessions.EndAll(ctx, tenant, userID); err != nil {
+		return err
+	}
+	return s.Directory.DeleteUser(ctx, actor, tenant, userID)
+}
+
+func (s *Service) record(ctx context.Context, actor events.Actor, e events.Entry) error {
+	return s.Store.InTx(ctx, func(tx store.Repos) error { return s.Audit.Record(ctx, tx, actor, e) })
+}

@@ -1,0 +1,125 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/valid"
+)
+
+// Mailer sends the account page's mails. It is the seam to internal/mail
+// (the self-service mail queue and templates), which satisfies it; until
+// that lands, DirMailer stands in.
+type Mailer interface {
+	// Send delivers or queues a mail of kind ("email_change") to one
+	// address in lang (en, de, es), with the values its template needs
+	// ("link", "name"). Values carry one-time secrets: never log them.
+	Send(ctx context.Context, t *store.Tenant, to, kind, lang string, vars map[string]string) error
+}
+
+// PurposeChangeEmail is the one-time token purpose of an email change.
+const PurposeChangeEmail = "change_email"
+
+// emailChangeTTL is how long the link to a new address stays valid.
+const emailChangeTTL = time.Hour
+
+// tokenPrefix marks email-change link tokens for secret scanners.
+const tokenPrefix = "gh_ec_"
+
+func hashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}
+
+// StartEmailChange checks the password, then mails a single-use link to
+// the new address; the account keeps its address until the link is
+// followed. An address another account has gets no mail but the same
+// answer, so the form cannot be used to find accounts. A newer request
+// replaces an older one. Errors: those of Reauthenticate, *valid.Error.
+func (s *Service) StartEmailChange(ctx context.Context, actor events.Actor, t *store.Tenant, userID, newEmail, password, lang string) error {
+	u, err := s.Reauthenticate(ctx, t.ID, userID, password, actor.ClientIP)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !directory.ValidEmail(newEmail):
+		return valid.Field("email", "invalid", "This is not a valid email address.")
+	case directory.NormalizeEmail(newEmail) == u.EmailNorm:
+		return valid.Field("email", "unchanged", "This is already your address.")
+	}
+	_, err = s.Store.Users().GetUserByEmail(ctx, t.ID, directory.NormalizeEmail(newEmail))
+	taken := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	now := s.now()
+	err = s.Store.InTx(ctx, func(tx store.Repos) error {
+		ott := tx.SelfService().OneTimeTokens()
+		if err := ott.RevokeUserTokens(ctx, t.ID, userID, PurposeChangeEmail); err != nil {
+			return err
+		}
+		if !taken {
+			if err := ott.CreateToken(ctx, &store.OneTimeToken{ID: uuid.Must(uuid.NewV7()).String(), Tenant: t.ID,
+				Purpose: PurposeChangeEmail, UserID: userID, Hash: hashToken(token), Data: newEmail,
+				CreatedAt: now, ExpiresAt: now.Add(emailChangeTTL)}); err != nil {
+				return err
+			}
+		}
+		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: t.ID, Action: "user.email_change_request",
+			TargetType: "user", TargetID: userID, Changes: events.Changes{"pending_email": {Before: nil, After: newEmail}}})
+	})
+	if err != nil || taken {
+		return err
+	}
+	link := s.PublicURL + "/t/" + t.Slug + "/account/email/confirm?token=" + url.QueryEscape(token)
+	name := u.GivenName
+	return s.Mailer.Send(ctx, t, newEmail, "email_change", lang, map[string]string{"link": link, "name": name})
+}
+
+// confirmable bounds a link token before any lookup.
+func (s *Service) confirmable(token string) bool {
+	return len(token) > len(tokenPrefix) && len(token) <= 128
+}
+
+// ConfirmEmailChange spends the link's token and sets the new address,
+// verified (following the link proved it receives mail). ErrBadLink for
+// an unknown, used or expired link; ErrEmailTaken when another account
+// took the address meanwhile.
+func (s *Service) ConfirmEmailChange(ctx context.Context, ip, requestID string, tenant store.TenantID, token string) (*store.User, error) {
+	if !s.confirmable(token) {
+		return nil, ErrBadLink
+	}
+	tok, err := s.Store.SelfService().OneTimeTokens().ConsumeToken(ctx, tenant, PurposeChangeEmail, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrBadLink
+	}
+	if err != nil {
+		return nil, err
+	}
+	verified := true
+	u, err := s.Directory.UpdateUser(ctx, Actor(tok.UserID, ip, requestID), tenant, tok.UserID, 0,
+		directory.UserPatch{Email: &tok.Data, EmailVerified: &verified})
+	var conflict *valid.Conflict
+	switch {
+	case errors.As(err, &conflict):
+		return nil, ErrEmailTaken
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ErrBadLink
+	}
+	return u, err
+}
