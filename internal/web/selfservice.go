@@ -254,7 +254,10 @@ type loginLinks struct {
 
 func selfServiceLinks(t *store.Tenant, requestID string) loginLinks {
 	pol, _ := selfservice.Policy(t)
-	base, q := "/t/"+t.Slug, "?id="+url.QueryEscape(requestID)
+	base, q := "/t/"+t.Slug, ""
+	if requestID != "" {
+		q = "?id=" + url.QueryEscape(requestID)
+	}
 	l := loginLinks{Forgot: base + "/password/forgot"}
 	if pol.Signup == tenancy.SignupOpen {
 		l.Signup = base + "/signup" + q
