@@ -49,7 +49,6 @@ const (
 // hour (beyond it mails are silently dropped, so the limit reveals
 // nothing), and mail-sending requests per address per hour.
 const (
-	signupPerIP   = 20
 	mailPerTo     = 5
 	mailPerIP     = 30
 	limitWindow   = time.Hour

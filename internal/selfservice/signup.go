@@ -52,7 +52,7 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 	default:
 		return "", ErrSignupClosed
 	}
-	if err := s.limitIP(ctx, t.ID, "signup", in.IP, signupPerIP); err != nil {
+	if err := s.limitIP(ctx, t.ID, "signup", in.IP, set.SelfService.SignupLimit()); err != nil {
 		return "", err
 	}
 	email := strings.TrimSpace(in.Email)

@@ -39,6 +39,22 @@ type SelfService struct {
 	// mail domains; BlockedDomains adds the tenant's own (lower case).
 	BlockDisposable bool     `json:"block_disposable,omitempty"`
 	BlockedDomains  []string `json:"blocked_domains,omitempty"`
+	// SignupsPerIPHour bounds sign-up attempts from one address per hour
+	// (0: DefaultSignupsPerIPHour); raise it for a load test, or for many
+	// customers behind one NAT.
+	SignupsPerIPHour int `json:"signups_per_ip_hour,omitempty"`
+}
+
+// DefaultSignupsPerIPHour is the sign-up attempts one address may make
+// per hour unless the tenant says otherwise.
+const DefaultSignupsPerIPHour = 20
+
+// SignupLimit is the effective per-address hourly sign-up limit.
+func (s SelfService) SignupLimit() int {
+	if s.SignupsPerIPHour > 0 {
+		return s.SignupsPerIPHour
+	}
+	return DefaultSignupsPerIPHour
 }
 
 // DefaultSelfService is a new tenant's policy: sign-up closed, no
@@ -69,6 +85,9 @@ func (s *SelfService) check(c *valid.Collector, prefix string) {
 		if d.version == "" || len(d.version) > 64 {
 			c.Add(prefix+"."+d.field+"_version", "invalid", "A document with a URL needs a version of 1 to 64 characters.")
 		}
+	}
+	if s.SignupsPerIPHour < 0 || s.SignupsPerIPHour > 1_000_000 {
+		c.Add(prefix+".signups_per_ip_hour", "invalid", "The hourly sign-up limit per address is 0 (the default, 20) to 1000000.")
 	}
 	if len(s.BlockedDomains) > 1000 {
 		c.Add(prefix+".blocked_domains", "too_long", "At most 1000 blocked domains.")
