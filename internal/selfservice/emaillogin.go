@@ -53,13 +53,17 @@ type EmailLogin struct {
 	RequestID string
 }
 
-// CheckEmailLink reports whether a sign-in link still works.
-func (s *Service) CheckEmailLink(ctx context.Context, t *store.Tenant, token string) error {
+// CheckEmailLink reports whether a sign-in link still works, and answers
+// the authorization request it continues ("" for none).
+func (s *Service) CheckEmailLink(ctx context.Context, t *store.Tenant, token string) (string, error) {
 	if !settingsOf(t).SelfService.Passwordless {
-		return ErrPasswordless
+		return "", ErrPasswordless
 	}
-	_, err := s.checkToken(ctx, t, store.PurposeMagicLink, token)
-	return err
+	rec, err := s.checkToken(ctx, t, store.PurposeMagicLink, token)
+	if err != nil {
+		return "", err
+	}
+	return rec.Data, nil
 }
 
 // FinishEmailLink spends a sign-in link. Errors: ErrPasswordless,

@@ -17,10 +17,12 @@ import (
 func (p *Pages) emailLoginForm(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	f := ui.FrameFor(r, t, nil, "email_login.title")
 	if tok := r.URL.Query().Get("token"); tok != "" {
-		if err := p.SelfService.CheckEmailLink(r.Context(), t, tok); err != nil {
+		requestID, err := p.SelfService.CheckEmailLink(r.Context(), t, tok)
+		if err != nil {
 			p.emailLoginError(w, r, t, err)
 			return
 		}
+		p.allowClientRedirect(r, w, t, requestID)
 		p.ssRender(w, http.StatusOK, "confirm", ssView{Frame: f, Message: f.T("email_login.confirm_body"),
 			Submit: "email_login.confirm_submit", Action: "/t/" + t.Slug + "/login/email", CSRF: p.csrf(w, r), Token: tok})
 		return
@@ -48,6 +50,7 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 	case r.PostFormValue("ticket") != "":
 		done, err = p.SelfService.FinishEmailCode(ctx, t, r.PostFormValue("ticket"), r.PostFormValue("code"))
 		if errors.Is(err, selfservice.ErrWrongCode) {
+			p.allowClientRedirect(r, w, t, r.PostFormValue("id"))
 			p.ssRender(w, http.StatusBadRequest, "code", ssView{Frame: f, ErrorText: f.T("verify.wrong_code"),
 				Submit: "email_login.confirm_submit", Action: "/t/" + t.Slug + "/login/email", CSRF: p.csrf(w, r),
 				RequestID: r.PostFormValue("id"), Ticket: r.PostFormValue("ticket")})
@@ -67,6 +70,7 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 			p.emailLoginError(w, r, t, err)
 			return
 		}
+		p.allowClientRedirect(r, w, t, id)
 		p.ssRender(w, http.StatusOK, "code", ssView{Frame: f, Message: f.T("email_login.sent_body", "email", email),
 			Submit: "email_login.confirm_submit", Action: "/t/" + t.Slug + "/login/email", CSRF: p.csrf(w, r),
 			RequestID: id, Ticket: ticket})
@@ -86,9 +90,6 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 		p.emailLoginError(w, r, t, err)
 	default:
 		p.setSessionCookie(w, t, token)
-		if ar, lerr := p.Store.OAuth().AuthRequests().GetAuthRequest(ctx, t.ID, done.RequestID); lerr == nil {
-			allowFormRedirect(w, ar.RedirectURI)
-		}
 		http.Redirect(w, r, p.Protocol.CallbackURL(t, done.RequestID), http.StatusSeeOther)
 	}
 }
@@ -103,5 +104,17 @@ func (p *Pages) emailLoginError(w http.ResponseWriter, r *http.Request, t *store
 		p.message(w, r, t, http.StatusForbidden, "email_login.title", "login.unverified")
 	default:
 		p.fail(w, r, t, "email login", err)
+	}
+}
+
+// allowClientRedirect lets a page whose form ends at the client (through
+// the callback's redirect) post there: Chromium checks the form's page's
+// form-action on every redirect after the POST, as on the login page.
+func (p *Pages) allowClientRedirect(r *http.Request, w http.ResponseWriter, t *store.Tenant, requestID string) {
+	if requestID == "" || len(requestID) > 64 {
+		return
+	}
+	if ar, err := p.Store.OAuth().AuthRequests().GetAuthRequest(r.Context(), t.ID, requestID); err == nil {
+		allowFormRedirect(w, ar.RedirectURI)
 	}
 }

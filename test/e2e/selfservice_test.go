@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/test/mailpit"
 )
@@ -61,7 +66,7 @@ func (f *formClient) post(path string, form url.Values) (int, string, time.Durat
 
 var (
 	oneTimeRE = regexp.MustCompile(`name="(csrf|ticket)" value="[^"]*"`)
-	emailRE  = regexp.MustCompile(`[a-z0-9.]+@example\.com`)
+	emailRE   = regexp.MustCompile(`[a-z0-9.]+@example\.com`)
 )
 
 // visible is a page as a person (or a script) can compare it: the one-time
@@ -151,4 +156,111 @@ func TestNoEnumerationOverHTTP(t *testing.T) {
 			}
 		}
 	}
+}
+
+// formValues reads the named hidden inputs of a page.
+func formValues(page string, names ...string) url.Values {
+	v := url.Values{}
+	for _, n := range names {
+		m := regexp.MustCompile(`name="` + n + `" value="([^"]*)"`).FindStringSubmatch(page)
+		if m != nil {
+			v.Set(n, html.UnescapeString(m[1]))
+		}
+	}
+	return v
+}
+
+// TestPasswordlessLoginOIDC: email login is a path of the login flow and
+// ends where a password login does: an authorization code for the client,
+// whose ID token says amr "email". Once by the mailed code, once by the
+// mailed link (in a fresh browser, as when the mail is opened elsewhere).
+func TestPasswordlessLoginOIDC(t *testing.T) {
+	mp := mailpit.Start(t)
+	env := append(testEnv(t.TempDir(), "", testMasterKey),
+		"GATEHOUSE_SMTP_HOST="+mp.SMTPHost, "GATEHOUSE_SMTP_PORT="+strconv.Itoa(mp.SMTPPort))
+	n := start(t, env)
+	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
+	api := &client{t: t, base: n.URL, token: lastLine(out)}
+	api.must(200, "PATCH", "/api/v1/tenants/default", map[string]any{"settings": map[string]any{
+		"self_service": map[string]any{"passwordless": true}}})
+	const email = "dorothy@example.com"
+	mkUser(api, map[string]any{"email": email, "password": "a long unused passphrase", "email_verified": true})
+	r := newRP(t, env, n.URL, "default")
+	seen := []string{}
+
+	for _, by := range []string{"code", "link"} {
+		t.Run(by, func(t *testing.T) {
+			jar, _ := cookiejar.New(nil)
+			r.browser.Jar = jar
+			verifier := oauth2.GenerateVerifier()
+			state := "st-" + by
+			res, err := r.browser.Get(r.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), gooidc.Nonce("n-"+by)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := readAll(t, res)
+			id := formValues(page, "id").Get("id")
+			if id == "" || !strings.Contains(page, "/t/default/login/email?id="+id) {
+				t.Fatalf("login page without the email link: %.400s", page)
+			}
+			res, _ = r.browser.Get(n.URL + "/t/default/login/email?id=" + id)
+			form := formValues(readAll(t, res), "csrf", "id")
+			form.Set("email", email)
+			res, err = r.browser.PostForm(n.URL+"/t/default/login/email", form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page = readAll(t, res)
+			ticket := formValues(page, "ticket").Get("ticket")
+			if res.StatusCode != http.StatusOK || ticket == "" {
+				t.Fatalf("after asking for a link: %d %.300s", res.StatusCode, page)
+			}
+			m := mp.WaitFor(t, email, "sign-in link", 30*time.Second, seen...)
+			seen = append(seen, m.ID)
+			if by == "code" {
+				form = formValues(page, "csrf", "id", "ticket")
+				form.Set("code", mailCodeRE.FindString(m.Text))
+				res, err = r.browser.PostForm(n.URL+"/t/default/login/email", form)
+			} else {
+				jar, _ := cookiejar.New(nil)
+				r.browser.Jar = jar // the mail opened in another browser
+				res, _ = r.browser.Get(mailLink(t, m, n.URL+"/t/default/login/email?token="))
+				res, err = r.browser.PostForm(n.URL+"/t/default/login/email", formValues(readAll(t, res), "csrf", "token"))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			loc, _ := url.Parse(res.Header.Get("Location"))
+			if res.StatusCode != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), r.redirect) ||
+				loc.Query().Get("state") != state || loc.Query().Get("code") == "" {
+				t.Fatalf("email login ended at %d %s (%s)", res.StatusCode, res.Request.URL, res.Header.Get("Location"))
+			}
+			tok, err := r.conf.Exchange(context.Background(), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+			if err != nil {
+				t.Fatal(err)
+			}
+			idt, err := r.verifier.Verify(context.Background(), tok.Extra("id_token").(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var claims struct {
+				Email string   `json:"email"`
+				AMR   []string `json:"amr"`
+			}
+			if err := idt.Claims(&claims); err != nil || claims.Email != email || !slices.Contains(claims.AMR, "email") {
+				t.Fatalf("ID token claims %+v, %v", claims, err)
+			}
+		})
+	}
+}
+
+func readAll(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
