@@ -52,7 +52,7 @@ func signUp(t *target) Op {
 			return errors.New("sign-up page: no csrf input (is sign-up open?)")
 		}
 		email := fmt.Sprintf("bench-%s-%d@example.com", strings.ToLower(prefix), n.Add(1))
-		form := url.Values{"email": {email}, "password": {"bench passphrase " + prefix}, "csrf": {csrf}, "accept": {"yes"}}
+		form := url.Values{"email": {email}, "password": {"violet lantern harbour 1729"}, "csrf": {csrf}, "accept": {"yes"}}
 		resp, err = do(ctx, c, http.MethodPost, signupURL, strings.NewReader(form.Encode()))
 		if err != nil {
 			return err

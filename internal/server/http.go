@@ -161,6 +161,7 @@ func (a *App) rotateKeys(ctx context.Context) {
 		} else if n > 0 {
 			a.Log.Info("deleted expired tokens", "rows", n)
 		}
+		a.sweepSelfService(ctx) // selfservice.go
 		select {
 		case <-ctx.Done():
 			return

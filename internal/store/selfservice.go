@@ -120,6 +120,9 @@ type MailQueue interface {
 	MarkRetry(ctx context.Context, id string, next time.Time, cause string, final bool) error
 	// GetMail answers a mail in any state; ErrNotFound when unknown.
 	GetMail(ctx context.Context, id string) (*Mail, error)
+	// PurgeMail removes, in every tenant, sent and failed mails created
+	// before t; it answers how many.
+	PurgeMail(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Acceptance records that a user accepted a version of a tenant's legal

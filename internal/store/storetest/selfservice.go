@@ -228,6 +228,19 @@ func testMailClaimLease(t *testing.T, s store.Store) {
 	if g, _ := q.GetMail(ctx(t), f.ID); g.Status != store.MailFailed || g.Sealed != nil {
 		t.Fatalf("failed mail = %+v", g)
 	}
+	// Purging takes finished mails only.
+	pending := &store.Mail{ID: newID(), Tenant: tn, To: "c@example.com", Kind: "k", Sealed: []byte("y")}
+	noErr(t, "EnqueueMail", q.EnqueueMail(ctx(t), pending))
+	n, err := q.PurgeMail(ctx(t), time.Now().Add(time.Minute))
+	noErr(t, "PurgeMail", err)
+	if n != 2 {
+		t.Fatalf("PurgeMail removed %d, want the sent and the failed one", n)
+	}
+	if _, err := q.GetMail(ctx(t), pending.ID); err != nil {
+		t.Fatalf("a pending mail was purged: %v", err)
+	}
+	_, err = q.GetMail(ctx(t), m.ID)
+	wantErr(t, "GetMail(purged)", err, store.ErrNotFound)
 	err = q.EnqueueMail(ctx(t), &store.Mail{ID: newID(), Tenant: store.TenantID(newID()), To: "x@example.com", Kind: "k"})
 	wantErr(t, "EnqueueMail(no tenant)", err, store.ErrNotFound)
 }
