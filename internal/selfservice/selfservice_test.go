@@ -346,3 +346,31 @@ func TestSignUpRateLimit(t *testing.T) {
 		t.Fatal("never throttled")
 	})
 }
+
+// The mailed link verifies too, once, and only in its tenant.
+func TestVerifyLink(t *testing.T) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
+		e := newEnv(t, s, cheap)
+		tn, other := e.tenant(t, open), e.tenant(t, open)
+		ctx := t.Context()
+		if _, err := signUp(e, t, tn, "kay@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		m := e.one(t, "verify", "kay@example.com")
+		if _, err := e.svc.VerifyLink(ctx, other, m.Token(), ""); !errors.Is(err, selfservice.ErrInvalidToken) {
+			t.Fatalf("link at another tenant: %v", err)
+		}
+		u, err := e.svc.VerifyLink(ctx, tn, m.Token(), "192.0.2.4")
+		if err != nil || !u.EmailVerified {
+			t.Fatalf("link: %+v %v", u, err)
+		}
+		if _, err := e.svc.VerifyLink(ctx, tn, m.Token(), ""); !errors.Is(err, selfservice.ErrInvalidToken) {
+			t.Fatalf("second use: %v", err)
+		}
+		for _, bad := range []string{"", "gh_ml_", strings.Repeat("x", 100), m.Token() + "x"} {
+			if _, err := e.svc.VerifyLink(ctx, tn, bad, ""); !errors.Is(err, selfservice.ErrInvalidToken) {
+				t.Fatalf("token %q: %v", bad, err)
+			}
+		}
+	})
+}

@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"html"
 	"io"
+	"mime/quotedprintable"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -263,4 +267,48 @@ func readAll(t *testing.T, res *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestSignUpWithoutSMTP: with no SMTP server configured (the default) the
+// mail is written under {data_dir}/mail/ and its link, only, is logged.
+func TestSignUpWithoutSMTP(t *testing.T) {
+	dataDir := t.TempDir()
+	env := testEnv(dataDir, "", testMasterKey)
+	n := start(t, env)
+	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
+	api := &client{t: t, base: n.URL, token: lastLine(out)}
+	api.must(200, "PATCH", "/api/v1/tenants/default", map[string]any{"settings": map[string]any{
+		"self_service": map[string]any{"signup": "open"}}})
+	const password = "no mail server needed"
+	f := newFormClient(t, n.URL)
+	if st, page, _ := f.post("/t/default/signup", url.Values{"email": {"newcomer@example.com"}, "password": {password}}); st != http.StatusOK {
+		t.Fatalf("sign-up: %d %.300s", st, page)
+	}
+	var files []string
+	if !eventually(func() bool {
+		files, _ = filepath.Glob(filepath.Join(dataDir, "mail", "*.eml"))
+		return len(files) == 1
+	}) {
+		t.Fatalf("mail files: %v\n%s", files, n.Logs())
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bodies are quoted-printable (long lines wrap).
+	b, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+/t/default/verify\?token=gh_ml_[A-Za-z0-9_-]{43}`).FindString(string(b))
+	if link == "" || !strings.Contains(string(b), "To: newcomer@example.com") {
+		t.Fatalf("mail file:\n%s", b)
+	}
+	logs := n.Logs()
+	if !strings.Contains(logs, link) || strings.Contains(logs, password) {
+		t.Fatalf("the log should carry the link and never the password:\n%s", logs)
+	}
+	if fi, _ := os.Stat(files[0]); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mail file mode %v", fi.Mode().Perm())
+	}
 }
