@@ -165,3 +165,30 @@ func (s *Service) setPasswordByLink(ctx context.Context, t *store.Tenant, purpos
 	_ = s.Store.SelfService().OneTimeTokens().RevokeUserTokens(ctx, t.ID, u.ID, purpose)
 	return u, nil
 }
+
+// ResendVerification mails a new verification link and code to the
+// unverified user named by identifier (email or username). Call it only after the user proved the password (a login
+// refused for an unverified email): it reveals nothing to anyone else.
+// Mails count against the recipient's hourly limit.
+func (s *Service) ResendVerification(ctx context.Context, t *store.Tenant, identifier, lang string) error {
+	users := s.Store.Users()
+	u, err := users.GetUserByEmail(ctx, t.ID, directory.NormalizeEmail(identifier))
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = users.GetUserByUsername(ctx, t.ID, directory.NormalizeUsername(identifier))
+	}
+	if err != nil || u.EmailVerified {
+		return err
+	}
+	sec, err := newSecret(t.ID, u.ID, store.PurposeVerifyEmail, "", VerifyTTL, s.now(), true)
+	if err != nil {
+		return err
+	}
+	// Older links and codes stay valid (a code page may still be open);
+	// verifying spends them all.
+	return s.Store.InTx(ctx, func(tx store.Repos) error {
+		if err := tx.SelfService().OneTimeTokens().CreateToken(ctx, &sec.rec); err != nil {
+			return err
+		}
+		return s.send(ctx, tx, t, mail.KindVerify, u.Email, pick(lang, u.Locale), s.link(t, "/verify", sec.token), sec.code, VerifyTTL)
+	})
+}

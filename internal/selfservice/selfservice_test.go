@@ -356,7 +356,19 @@ func TestVerifyLink(t *testing.T) {
 		if _, err := signUp(e, t, tn, "kay@example.com"); err != nil {
 			t.Fatal(err)
 		}
+		first := e.one(t, "verify", "kay@example.com")
+		// A resend (after a login refused for the unverified email) mails
+		// a new link; the first one keeps working until one is used.
+		if err := e.svc.ResendVerification(ctx, tn, "KAY@example.com", "es"); err != nil {
+			t.Fatal(err)
+		}
 		m := e.one(t, "verify", "kay@example.com")
+		if m.Token() == first.Token() || !strings.Contains(m.Subject, "Verifica") {
+			t.Fatalf("resent mail %+v", m)
+		}
+		if err := e.svc.CheckResetLink(ctx, tn, first.Token()); !errors.Is(err, selfservice.ErrInvalidToken) {
+			t.Fatal("a verification link passed as a reset link")
+		}
 		if _, err := e.svc.VerifyLink(ctx, other, m.Token(), ""); !errors.Is(err, selfservice.ErrInvalidToken) {
 			t.Fatalf("link at another tenant: %v", err)
 		}
@@ -366,6 +378,10 @@ func TestVerifyLink(t *testing.T) {
 		}
 		if _, err := e.svc.VerifyLink(ctx, tn, m.Token(), ""); !errors.Is(err, selfservice.ErrInvalidToken) {
 			t.Fatalf("second use: %v", err)
+		}
+		// A verified user gets no more verification mails.
+		if err := e.svc.ResendVerification(ctx, tn, "kay@example.com", ""); err != nil || len(e.mails(t)) != 0 {
+			t.Fatalf("resend to a verified user: %v", err)
 		}
 		for _, bad := range []string{"", "gh_ml_", strings.Repeat("x", 100), m.Token() + "x"} {
 			if _, err := e.svc.VerifyLink(ctx, tn, bad, ""); !errors.Is(err, selfservice.ErrInvalidToken) {

@@ -197,6 +197,7 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 		p.showAccountLogin(w, r, t, http.StatusUnauthorized, "login.invalid", identifier)
 		return
 	case errors.Is(err, flow.ErrUnverified): // the password was right (selfservice)
+		p.resendVerification(r, t, identifier)
 		p.showAccountLogin(w, r, t, http.StatusForbidden, "login.unverified", identifier)
 		return
 	case err != nil:

@@ -267,3 +267,12 @@ func selfServiceLinks(t *store.Tenant, requestID string) loginLinks {
 	}
 	return l
 }
+
+// resendVerification mails a fresh verification link after a login that
+// was refused only for an unverified email (the password was right).
+func (p *Pages) resendVerification(r *http.Request, t *store.Tenant, identifier string) {
+	lang := ui.FrameFor(r, t, nil, "").Lang
+	if err := p.SelfService.ResendVerification(r.Context(), t, identifier, lang); err != nil {
+		p.Log.WarnContext(r.Context(), "web: resend verification", "err", err, "request_id", httpx.RequestID(r.Context()))
+	}
+}

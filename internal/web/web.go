@@ -226,6 +226,7 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.showLogin(w, r, t, ar, http.StatusUnauthorized, "login.invalid", identifier)
 		return
 	case errors.Is(err, flow.ErrUnverified): // the password was right
+		p.resendVerification(r, t, identifier) // selfservice.go
 		p.showLogin(w, r, t, ar, http.StatusForbidden, "login.unverified", identifier)
 		return
 	case errors.Is(err, flow.ErrRequestGone):
