@@ -1,6 +1,7 @@
 package mail_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,3 +25,5 @@ func read(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

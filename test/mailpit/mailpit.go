@@ -86,6 +86,7 @@ type Server struct {
 	exited   chan struct{}
 	bin      string
 	db       string
+	extra    []string
 	log      *bytes.Buffer
 }
 
@@ -100,11 +101,12 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// Start runs mailpit on free 127.0.0.1 ports until the test ends.
-func Start(t testing.TB) *Server {
+// Start runs mailpit on free 127.0.0.1 ports until the test ends; extra
+// are more mailpit flags (such as --smtp-tls-cert).
+func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	s := &Server{SMTPHost: "127.0.0.1", SMTPPort: freePort(t), bin: Binary(t),
-		db: filepath.Join(t.TempDir(), "mailpit.db")}
+		db: filepath.Join(t.TempDir(), "mailpit.db"), extra: extra}
 	s.API = "http://127.0.0.1:" + strconv.Itoa(freePort(t))
 	s.Restart(t)
 	t.Cleanup(s.Stop)
@@ -115,13 +117,13 @@ func Start(t testing.TB) *Server {
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.log = &bytes.Buffer{}
-	s.cmd = exec.Command(s.bin,
-		"--smtp", "127.0.0.1:"+strconv.Itoa(s.SMTPPort),
+	args := []string{
+		"--smtp", "127.0.0.1:" + strconv.Itoa(s.SMTPPort),
 		"--listen", strings.TrimPrefix(s.API, "http://"),
 		"--database", s.db,
 		"--disable-version-check", "--block-remote-css-and-fonts",
-		"--smtp-auth-accept-any", "--smtp-auth-allow-insecure",
-		"--pop3", "127.0.0.1:0", "--quiet")
+		"--pop3", "127.0.0.1:0", "--quiet"}
+	s.cmd = exec.Command(s.bin, append(args, s.extra...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("mailpit: %v", err)
