@@ -23,6 +23,8 @@ type Repos interface {
 	SigningKeys() SigningKeys
 	// OAuth answers the OpenID provider's aggregates (oauth.go).
 	OAuth() OAuthRepos
+	// Directory answers the filtered directory reads (dirfilter.go).
+	Directory() DirSearch
 }
 
 // Store is a storage backend. Calls made through its repos each run in
