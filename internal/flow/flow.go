@@ -100,35 +100,10 @@ func (s *Service) Complete(ctx context.Context, tenant store.TenantID, id string
 // throttled per account and per address, and on success starts a new
 // session (a fresh cookie value: no fixation) and completes the request.
 func (s *Service) PasswordLogin(ctx context.Context, tenant store.TenantID, id, identifier, password, ip, userAgent string) (*store.Session, string, error) {
-	acct := "acct:" + directory.NormalizeEmail(identifier)
-	ipKey := "ip:" + ip
-	th := s.Store.OAuth().Throttle()
-	now := s.Now()
-	if err := s.checkThrottle(ctx, tenant, acct, ipKey, now); err != nil {
-		return nil, "", err
-	}
-	// Reserve the attempt before the (slow) password check: the count is
-	// incremented in the database first, so a burst of concurrent guesses
-	// cannot all pass the check above before any failure is recorded. A
-	// success resets it.
-	n, err := th.Fail(ctx, tenant, acct, now, throttleWindow)
+	u, err := s.CheckPassword(ctx, tenant, identifier, password, ip)
 	if err != nil {
 		return nil, "", err
 	}
-	if n > lockAfter {
-		return nil, "", &ThrottledError{RetryAfter: lockFor}
-	}
-	u, err := s.Directory.Authenticate(ctx, tenant, identifier, password)
-	if errors.Is(err, directory.ErrInvalidCredentials) {
-		if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
-			return nil, "", ferr
-		}
-		return nil, "", ErrInvalidCredentials
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	_ = th.Reset(ctx, tenant, acct)
 	sess, token, err := s.Sessions.Create(ctx, tenant, u.ID, []string{"pwd"}, userAgent, ip)
 	if err != nil {
 		return nil, "", err

@@ -10,11 +10,20 @@ import (
 // Settings is a tenant's policy document, stored as JSON on the tenant.
 type Settings struct {
 	PasswordPolicy credential.Policy `json:"password_policy"`
+	LDAP           LDAPSettings      `json:"ldap"`
+}
+
+// LDAPSettings is the tenant's policy for the LDAP interface.
+type LDAPSettings struct {
+	// UserBinds lets users bind with their password (default true); turn
+	// it off where a second factor is mandatory, since a bind has none.
+	// Service accounts (API keys) can still bind.
+	UserBinds bool `json:"user_binds"`
 }
 
 // DefaultSettings are a new tenant's settings.
 func DefaultSettings() Settings {
-	return Settings{PasswordPolicy: credential.DefaultPolicy()}
+	return Settings{PasswordPolicy: credential.DefaultPolicy(), LDAP: LDAPSettings{UserBinds: true}}
 }
 
 // ParseSettings decodes stored settings; absent fields keep their defaults.
