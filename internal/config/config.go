@@ -43,6 +43,23 @@ type Config struct {
 	// DBMaxOpenConns caps open database connections; 0 keeps the database
 	// backend's default.
 	DBMaxOpenConns int
+	// LDAP configures the LDAPv3 read interface (off unless Enabled).
+	LDAP LDAPConfig
+}
+
+// LDAPConfig configures the LDAP listeners. With TLSCert and TLSKey set,
+// the plain listener offers StartTLS and refuses binds before it, and
+// LDAPSAddr (when set) serves LDAPS.
+type LDAPConfig struct {
+	Enabled   bool
+	Addr      string
+	LDAPSAddr string
+	TLSCert   string
+	TLSKey    string
+	// SizeLimit caps the entries of one search (and of one page);
+	// TimeLimit caps the time one search may take.
+	SizeLimit int
+	TimeLimit time.Duration
 }
 
 // Argon2Config holds the Argon2id parameters used to hash passwords.
@@ -82,6 +99,7 @@ func Default() Config {
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   20 * time.Second,
 		},
+		LDAP: LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
 	}
 }
 

@@ -72,6 +72,7 @@ func TestDefault(t *testing.T) {
 			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 			ShutdownTimeout: 20 * time.Second,
 		},
+		LDAP: LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
 	}
 	if got := Default(); got != want {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)
@@ -108,6 +109,13 @@ var contract = []struct {
 	{"http.idle_timeout", "GATEHOUSE_HTTP_IDLE_TIMEOUT", "http-idle-timeout", "4s", func(c *Config) { c.HTTP.IdleTimeout = 4 * time.Second }},
 	{"http.shutdown_timeout", "GATEHOUSE_HTTP_SHUTDOWN_TIMEOUT", "http-shutdown-timeout", "1m30s", func(c *Config) { c.HTTP.ShutdownTimeout = 90 * time.Second }},
 	{"db_max_open_conns", "GATEHOUSE_DB_MAX_OPEN_CONNS", "db-max-open-conns", "25", func(c *Config) { c.DBMaxOpenConns = 25 }},
+	{"ldap.enabled", "GATEHOUSE_LDAP_ENABLED", "ldap-enabled", "true", func(c *Config) { c.LDAP.Enabled = true }},
+	{"ldap.addr", "GATEHOUSE_LDAP_ADDR", "ldap-addr", "0.0.0.0:389", func(c *Config) { c.LDAP.Addr = "0.0.0.0:389" }},
+	{"ldap.ldaps_addr", "GATEHOUSE_LDAPS_ADDR", "ldaps-addr", "0.0.0.0:636", func(c *Config) { c.LDAP.LDAPSAddr = "0.0.0.0:636" }},
+	{"ldap.tls_cert", "GATEHOUSE_LDAP_TLS_CERT", "ldap-tls-cert", "/etc/gh/ldap.crt", func(c *Config) { c.LDAP.TLSCert = "/etc/gh/ldap.crt" }},
+	{"ldap.tls_key", "GATEHOUSE_LDAP_TLS_KEY", "ldap-tls-key", "/etc/gh/ldap.key", func(c *Config) { c.LDAP.TLSKey = "/etc/gh/ldap.key" }},
+	{"ldap.size_limit", "GATEHOUSE_LDAP_SIZE_LIMIT", "ldap-size-limit", "500", func(c *Config) { c.LDAP.SizeLimit = 500 }},
+	{"ldap.time_limit", "GATEHOUSE_LDAP_TIME_LIMIT", "ldap-time-limit", "5s", func(c *Config) { c.LDAP.TimeLimit = 5 * time.Second }},
 }
 
 // yamlFor renders one (possibly nested) key with a double-quoted value.
@@ -181,6 +189,7 @@ db_max_open_conns: 10
 			ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute,
 			IdleTimeout: 5 * time.Minute, ShutdownTimeout: 45 * time.Second},
 		DBMaxOpenConns: 10,
+		LDAP:           Default().LDAP,
 	}
 	got, path, err := load(t, input{yaml: file})
 	if err != nil {
