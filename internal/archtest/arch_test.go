@@ -99,7 +99,7 @@ func TestLayers(t *testing.T) {
 	services := []string{"internal/directory", "internal/tenancy", "internal/events", "internal/keys",
 		"internal/credential", "internal/seal", "internal/valid", "internal/store", "internal/oauthclient",
 		"internal/flow", "internal/session"}
-	surfaces := []string{"internal/api", "internal/httpx", "internal/oidc", "internal/web"}
+	surfaces := []string{"internal/api", "internal/httpx", "internal/oidc", "internal/web", "internal/ldap"}
 	for _, p := range loadPackages(t) {
 		for _, s := range services {
 			if p.dir == s && (p.imports["net/http"] || p.imports[module+"internal/httpx"] || p.imports[module+"internal/api"]) {

@@ -13,6 +13,8 @@ import (
 // per address through the store, so failures from any protocol and any
 // node count toward the same lockout. It answers the active user,
 // ErrInvalidCredentials for every credential failure, or *ThrottledError.
+// An empty ip (a protocol that cannot tell the peer) skips the per-address
+// count rather than lumping every client together.
 func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, identifier, password, ip string) (*store.User, error) {
 	acct := "acct:" + directory.NormalizeEmail(identifier)
 	ipKey := "ip:" + ip
@@ -34,8 +36,10 @@ func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, iden
 	}
 	u, err := s.Directory.Authenticate(ctx, tenant, identifier, password)
 	if errors.Is(err, directory.ErrInvalidCredentials) {
-		if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
-			return nil, ferr
+		if ip != "" {
+			if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
+				return nil, ferr
+			}
 		}
 		return nil, ErrInvalidCredentials
 	}

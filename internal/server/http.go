@@ -76,6 +76,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return fmt.Errorf("listen %s: %w", a.Config.Addr, err)
 	}
 	a.Config.PublicURL = boundPublicURL(a.Config.PublicURL, ln.Addr().String())
+	stopLDAP, err := a.startLDAP()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	hc := a.Config.HTTP
 	srv := &http.Server{
 		Handler:           a.Handler(),
@@ -102,6 +107,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	a.Log.Info("shutting down: finishing in-flight requests", "timeout", hc.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), hc.ShutdownTimeout)
 	defer cancel()
+	if err := stopLDAP(sctx); err != nil {
+		a.Log.Warn("ldap shutdown", "err", err)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
