@@ -46,12 +46,14 @@ func (s attrSel) apply(attrs map[string][]string) map[string][]string {
 	return out
 }
 
-// uidOf is the user's RDN value: the username, or the email without one.
+// uidOf is the user's RDN value: the username, or without one the email
+// in its normalised (lower-case) form, so the DN stays put when only the
+// case of the typed address changes.
 func uidOf(u *store.User) string {
 	if u.Username != "" {
 		return u.Username
 	}
-	return u.Email
+	return u.EmailNorm
 }
 
 // displayName is "given family", the uid when both are empty.

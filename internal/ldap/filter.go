@@ -2,6 +2,7 @@ package ldap
 
 import (
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -19,6 +20,10 @@ const (
 	maxFilterNodes = 64
 	maxValueLen    = 512
 )
+
+// attrRE is an attribute description (RFC 4512 section 2.5): a name or an
+// OID, with options. Anything else in a filter is refused.
+var attrRE = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9-]{0,63}|[0-9]{1,9}(?:\.[0-9]{1,9}){0,31})(?:;[A-Za-z0-9-]{1,32}){0,4}$`)
 
 // errFilter is the answer to a filter that does not parse or is out of
 // bounds; the client is told that, never more.
@@ -62,11 +67,18 @@ func fromPacket(p *ber.Packet, depth int, count *int) (node, error) {
 		}
 		return ber.DecodeString(q.Data.Bytes()), nil
 	}
+	attr := func(q *ber.Packet) (string, error) {
+		a, err := str(q)
+		if err != nil || !attrRE.MatchString(a) {
+			return "", errFilter
+		}
+		return a, nil
+	}
 	pair := func(op store.DirOp) (node, error) {
 		if len(p.Children) != 2 {
 			return node{}, errFilter
 		}
-		a, err := str(p.Children[0])
+		a, err := attr(p.Children[0])
 		if err != nil {
 			return node{}, err
 		}
@@ -99,7 +111,7 @@ func fromPacket(p *ber.Packet, depth int, count *int) (node, error) {
 	case goldap.FilterLessOrEqual:
 		return pair(store.DirLE)
 	case goldap.FilterPresent:
-		a, err := str(p)
+		a, err := attr(p)
 		if err != nil {
 			return node{}, err
 		}
@@ -108,7 +120,7 @@ func fromPacket(p *ber.Packet, depth int, count *int) (node, error) {
 		if len(p.Children) != 2 || p.Children[1] == nil {
 			return node{}, errFilter
 		}
-		a, err := str(p.Children[0])
+		a, err := attr(p.Children[0])
 		if err != nil {
 			return node{}, err
 		}

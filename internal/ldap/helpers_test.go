@@ -59,7 +59,7 @@ type opts struct {
 	params credential.Params
 }
 
-func newEnv(t *testing.T, s store.Store, o ...func(*opts)) *env {
+func newEnv(t testing.TB, s store.Store, o ...func(*opts)) *env {
 	t.Helper()
 	op := opts{
 		cfg:    config.LDAPConfig{Enabled: true, Addr: "127.0.0.1:0", SizeLimit: 1000, TimeLimit: 30 * time.Second},
@@ -142,7 +142,7 @@ func newEnv(t *testing.T, s store.Store, o ...func(*opts)) *env {
 	return e
 }
 
-func sqlite(t *testing.T) store.Store { return sqltest.OpenSQLite(t) }
+func sqlite(t testing.TB) store.Store { return sqltest.OpenSQLite(t) }
 
 func must(t testing.TB, err error) {
 	t.Helper()
