@@ -82,7 +82,8 @@ func ldapScenario(t *testing.T, b backend) {
 	certFile, keyFile, caFile := writeTestCert(t)
 	env := append(testEnv(t.TempDir(), b.db, testMasterKey),
 		"GATEHOUSE_LDAP_ENABLED=true", "GATEHOUSE_LDAP_ADDR=127.0.0.1:0", "GATEHOUSE_LDAPS_ADDR=127.0.0.1:0",
-		"GATEHOUSE_LDAP_TLS_CERT="+certFile, "GATEHOUSE_LDAP_TLS_KEY="+keyFile, "GATEHOUSE_LDAP_SIZE_LIMIT=50")
+		"GATEHOUSE_LDAP_TLS_CERT="+certFile, "GATEHOUSE_LDAP_TLS_KEY="+keyFile, "GATEHOUSE_LDAP_SIZE_LIMIT=50",
+		"GATEHOUSE_HTTP_SHUTDOWN_TIMEOUT=3s")
 	n := start(t, env)
 	l := ldapEnv{t: t, caFile: caFile}
 	// The listeners log their bound addresses.
@@ -207,8 +208,18 @@ func ldapScenario(t *testing.T, b backend) {
 	if len(entries.Items) < len(cases) {
 		t.Errorf("%d ldap.search audit entries, want at least %d", len(entries.Items), len(cases))
 	}
-	// LDAP stops with serve.
+	// LDAP stops with serve, within the shutdown timeout even while a
+	// client holds an idle connection.
+	idle, err := net.DialTimeout("tcp", l.addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	stopped := time.Now()
 	n.stop()
+	if took := time.Since(stopped); took > 15*time.Second {
+		t.Errorf("serve took %v to stop with an idle LDAP client", took)
+	}
 	if n.exitErr != nil {
 		t.Errorf("serve exited with %v\n%s", n.exitErr, n.Logs())
 	}
