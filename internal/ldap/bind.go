@@ -54,7 +54,7 @@ func (l *listener) bind(w *gldap.ResponseWriter, r *gldap.Request) {
 		answer(gldap.ResultUnwillingToPerform, "a bind needs a password")
 		return
 	}
-	if l.srv.tls != nil && !l.state(id).tls {
+	if l.srv.tls != nil && !l.isTLS(id) {
 		answer(gldap.ResultConfidentialityRequired, "use StartTLS or LDAPS before binding")
 		return
 	}

@@ -279,6 +279,13 @@ func (l *listener) setBound(id int, who *identity) {
 	}
 }
 
+func (l *listener) isTLS(id int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.conns[id]
+	return c != nil && c.tls
+}
+
 func (l *listener) closed(id int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -310,7 +317,7 @@ func (l *listener) guard(h gldap.HandlerFunc) gldap.HandlerFunc {
 }
 
 func (l *listener) startTLS(w *gldap.ResponseWriter, r *gldap.Request) {
-	st := l.state(r.ConnectionID())
+	id := r.ConnectionID()
 	res := r.NewExtendedResponse(gldap.WithResponseCode(gldap.ResultSuccess))
 	res.SetResponseName(gldap.ExtendedOperationStartTLS)
 	switch {
@@ -319,7 +326,7 @@ func (l *listener) startTLS(w *gldap.ResponseWriter, r *gldap.Request) {
 		res.SetDiagnosticMessage("StartTLS is not configured")
 		_ = w.Write(res)
 		return
-	case st.tls:
+	case l.isTLS(id):
 		res.SetResultCode(gldap.ResultOperationsError)
 		res.SetDiagnosticMessage("TLS is already established")
 		_ = w.Write(res)
@@ -334,7 +341,9 @@ func (l *listener) startTLS(w *gldap.ResponseWriter, r *gldap.Request) {
 		return
 	}
 	l.mu.Lock()
-	st.tls = true
+	if c := l.conns[id]; c != nil {
+		c.tls = true
+	}
 	l.mu.Unlock()
 }
 
