@@ -74,14 +74,23 @@ func (l *listener) search(w *gldap.ResponseWriter, r *gldap.Request) {
 	_ = w.Write(done)
 	d := l.srv.deps
 	err = d.Audit.Record(context.WithoutCancel(ctx), d.Store, who.actor, events.Entry{
-		Tenant: who.tenant.ID, Action: "ldap.search", TargetType: "ldap", TargetID: m.BaseDN,
+		Tenant: who.tenant.ID, Action: "ldap.search", TargetType: "ldap", TargetID: clip(m.BaseDN, maxDNLen),
 		Changes: events.Changes{
-			"scope": {After: scopeNames[m.Scope]}, "filter": {After: m.Filter},
+			"scope": {After: scopeNames[m.Scope]}, "filter": {After: clip(m.Filter, maxFilterLen)},
 			"entries": {After: q.sent}, "result": {After: code},
 		}})
 	if err != nil {
 		d.Log.Error("ldap: audit search", "err", err)
 	}
+}
+
+// clip bounds what a client sent before it is recorded (the request was
+// refused if it was longer; the audit log keeps its start).
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 var scopeNames = map[gldap.Scope]string{gldap.BaseObject: "base", gldap.SingleLevel: "one", gldap.WholeSubtree: "sub"}

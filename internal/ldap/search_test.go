@@ -138,6 +138,14 @@ func TestSearchScopesAndAttributes(t *testing.T) {
 			t.Errorf("search under %s = %v, want noSuchObject", missing, err)
 		}
 	}
+	// An oversized base DN is refused, and the audit log keeps only its start.
+	long := "uid=" + strings.Repeat("x", 3000) + "," + users
+	if _, err := search(t, c, long, goldap.ScopeBaseObject, all); code(err) != goldap.LDAPResultNoSuchObject {
+		t.Errorf("oversized base DN = %v, want noSuchObject", err)
+	}
+	if last := e.audit(t, e.acme.ID, "ldap.search")[0]; len(last.TargetID) > 1100 {
+		t.Errorf("audit keeps a %d-byte base DN", len(last.TargetID))
+	}
 	// The filter still applies to a base entry.
 	if got, _ := search(t, c, u("alice"), goldap.ScopeBaseObject, "(uid=bob)"); len(got) != 0 {
 		t.Errorf("base search with a non-matching filter = %v", dns(got))
