@@ -3,6 +3,7 @@ package ldap
 import (
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
 )
@@ -55,7 +56,9 @@ func parseDN(s string) (dnRef, error) {
 	}
 	var rdns [][2]string
 	for _, r := range dn.RDNs {
-		if len(r.Attributes) != 1 {
+		// DN values are UTF-8 (RFC 4514); an escaped invalid byte would
+		// not survive being written back into a DN.
+		if len(r.Attributes) != 1 || !utf8.ValidString(r.Attributes[0].Value) {
 			return dnRef{}, errDN
 		}
 		rdns = append(rdns, [2]string{strings.ToLower(r.Attributes[0].Type), r.Attributes[0].Value})
