@@ -79,7 +79,7 @@ func FuzzServerPackets(f *testing.F) {
 			t.Fatalf("listener gone: %v", err)
 		}
 		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(200 * time.Millisecond))
+		_ = c.SetDeadline(time.Now().Add(50 * time.Millisecond))
 		if _, err := c.Write(append(append(append([]byte{}, bind...), b...), unbind...)); err != nil {
 			return
 		}
