@@ -58,6 +58,12 @@ type Server struct {
 	deps  Deps
 	tls   *tls.Config
 	slots chan struct{}
+	// inflight counts handlers running: gldap's Stop stops waiting for a
+	// connection before its last requests finish, so Stop waits here too
+	// (the database must outlive every handler).
+	inflight sync.WaitGroup
+	runMu    sync.Mutex
+	stopping bool // set by Stop; later requests are answered unavailable
 
 	mu        sync.Mutex
 	listeners []*listener
@@ -257,6 +263,16 @@ func (s *Server) Stop(ctx context.Context) error {
 			return nil
 		}
 	}
+	s.runMu.Lock()
+	s.stopping = true // no Add after this, so Wait below is sound
+	s.runMu.Unlock()
+	handlers := make(chan struct{})
+	go func() { s.inflight.Wait(); close(handlers) }()
+	select {
+	case <-handlers:
+	case <-ctx.Done():
+		s.deps.Log.Warn("ldap: requests still running at shutdown")
+	}
 	return errors.Join(errs...)
 }
 
@@ -297,6 +313,12 @@ func (l *listener) closed(id int) {
 // outside its own recovery.
 func (l *listener) guard(h gldap.HandlerFunc) gldap.HandlerFunc {
 	return func(w *gldap.ResponseWriter, r *gldap.Request) {
+		if !l.srv.enter() {
+			_ = w.Write(r.NewResponse(gldap.WithResponseCode(gldap.ResultUnavailable),
+				gldap.WithDiagnosticMessage("server stopping")))
+			return
+		}
+		defer l.srv.inflight.Done()
 		defer func() {
 			if v := recover(); v != nil {
 				l.srv.deps.Log.Error("ldap: handler panic", "panic", fmt.Sprint(v))
@@ -314,6 +336,17 @@ func (l *listener) guard(h gldap.HandlerFunc) gldap.HandlerFunc {
 		l.state(r.ConnectionID())
 		h(w, r)
 	}
+}
+
+// enter counts a handler in, unless the server is stopping.
+func (s *Server) enter() bool {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.inflight.Add(1)
+	return true
 }
 
 func (l *listener) startTLS(w *gldap.ResponseWriter, r *gldap.Request) {

@@ -1,12 +1,15 @@
 package ldap_test
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"testing"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/gatehouse-id/gatehouse/internal/credential"
 )
 
 func TestStartTLSAndLDAPS(t *testing.T) {
@@ -81,4 +84,25 @@ func TestHostileBytes(t *testing.T) {
 		raw.Close()
 	}
 	must(t, e.dial(t).Bind(e.readKeyDN, e.readKey))
+}
+
+// TestStopWaitsForHandlers: a request still running when its client has
+// gone keeps Stop waiting, so the database outlives every handler (gldap
+// alone stops waiting once the connection is closed).
+func TestStopWaitsForHandlers(t *testing.T) {
+	e := newEnv(t, sqlite(t), func(o *opts) {
+		o.params = credential.Params{MemoryKiB: 128 * 1024, Iterations: 4, Parallelism: 1}
+	})
+	raw, err := net.DialTimeout("tcp", e.srv.Addr(), 5*time.Second)
+	must(t, err)
+	_, err = raw.Write(message(1, bindPacket("uid=alice,ou=users,dc=acme,dc=gatehouse", "wrong password!")))
+	must(t, err)
+	raw.Close()
+	time.Sleep(100 * time.Millisecond) // the server reads the bind and starts hashing
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	must(t, e.srv.Stop(ctx))
+	if n := len(e.audit(t, e.acme.ID, "ldap.bind")); n != 1 {
+		t.Errorf("after Stop, %d bind audit entries, want the running bind's 1", n)
+	}
 }
