@@ -46,6 +46,8 @@ type Config struct {
 	// SMTP is the outgoing mail server; with no Host, mails are written
 	// as files under {DataDir}/mail/ and their links logged.
 	SMTP SMTPConfig
+	// LDAP configures the LDAPv3 read interface (off unless Enabled).
+	LDAP LDAPConfig
 }
 
 // SMTPConfig is the outgoing mail server.
@@ -59,6 +61,21 @@ type SMTPConfig struct {
 	// TLS is auto (STARTTLS when offered), starttls (required), tls
 	// (implicit, port 465) or none.
 	TLS string
+}
+
+// LDAPConfig configures the LDAP listeners. With TLSCert and TLSKey set,
+// the plain listener offers StartTLS and refuses binds before it, and
+// LDAPSAddr (when set) serves LDAPS.
+type LDAPConfig struct {
+	Enabled   bool
+	Addr      string
+	LDAPSAddr string
+	TLSCert   string
+	TLSKey    string
+	// SizeLimit caps the entries of one search (and of one page);
+	// TimeLimit caps the time one search may take.
+	SizeLimit int
+	TimeLimit time.Duration
 }
 
 // Argon2Config holds the Argon2id parameters used to hash passwords.
@@ -99,6 +116,7 @@ func Default() Config {
 			ShutdownTimeout:   20 * time.Second,
 		},
 		SMTP: SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
+		LDAP: LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
 	}
 }
 

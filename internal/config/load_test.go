@@ -73,6 +73,7 @@ func TestDefault(t *testing.T) {
 			ShutdownTimeout: 20 * time.Second,
 		},
 		SMTP: SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
+		LDAP: LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
 	}
 	if got := Default(); got != want {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)
@@ -115,6 +116,13 @@ var contract = []struct {
 	{"smtp.password", "GATEHOUSE_SMTP_PASSWORD", "smtp-password", "s3cret", func(c *Config) { c.SMTP.Password = "s3cret" }},
 	{"smtp.from", "GATEHOUSE_SMTP_FROM", "smtp-from", "Acme <id@acme.example>", func(c *Config) { c.SMTP.From = "Acme <id@acme.example>" }},
 	{"smtp.tls", "GATEHOUSE_SMTP_TLS", "smtp-tls", "STARTTLS", func(c *Config) { c.SMTP.TLS = "starttls" }},
+	{"ldap.enabled", "GATEHOUSE_LDAP_ENABLED", "ldap-enabled", "true", func(c *Config) { c.LDAP.Enabled = true }},
+	{"ldap.addr", "GATEHOUSE_LDAP_ADDR", "ldap-addr", "0.0.0.0:389", func(c *Config) { c.LDAP.Addr = "0.0.0.0:389" }},
+	{"ldap.ldaps_addr", "GATEHOUSE_LDAPS_ADDR", "ldaps-addr", "0.0.0.0:636", func(c *Config) { c.LDAP.LDAPSAddr = "0.0.0.0:636" }},
+	{"ldap.tls_cert", "GATEHOUSE_LDAP_TLS_CERT", "ldap-tls-cert", "/etc/gh/ldap.crt", func(c *Config) { c.LDAP.TLSCert = "/etc/gh/ldap.crt" }},
+	{"ldap.tls_key", "GATEHOUSE_LDAP_TLS_KEY", "ldap-tls-key", "/etc/gh/ldap.key", func(c *Config) { c.LDAP.TLSKey = "/etc/gh/ldap.key" }},
+	{"ldap.size_limit", "GATEHOUSE_LDAP_SIZE_LIMIT", "ldap-size-limit", "500", func(c *Config) { c.LDAP.SizeLimit = 500 }},
+	{"ldap.time_limit", "GATEHOUSE_LDAP_TIME_LIMIT", "ldap-time-limit", "5s", func(c *Config) { c.LDAP.TimeLimit = 5 * time.Second }},
 }
 
 // yamlFor renders one (possibly nested) key with a double-quoted value.
@@ -189,6 +197,7 @@ db_max_open_conns: 10
 			IdleTimeout: 5 * time.Minute, ShutdownTimeout: 45 * time.Second},
 		DBMaxOpenConns: 10,
 		SMTP:           SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
+		LDAP:           Default().LDAP,
 	}
 	got, path, err := load(t, input{yaml: file})
 	if err != nil {

@@ -24,7 +24,7 @@ type setting struct {
 	secret bool   // never echo the value
 
 	// field returns a pointer to the setting's field in c: *string,
-	// *Secret, *uint32, *uint8, *int64, *int or *time.Duration.
+	// *Secret, *uint32, *uint8, *int64, *int, *bool or *time.Duration.
 	field func(c *Config) any
 	// min and max bound integer settings (inclusive). Durations must be
 	// greater than zero.
@@ -108,6 +108,27 @@ var settings = []setting{
 	{key: "smtp.tls", env: "GATEHOUSE_SMTP_TLS", flag: "smtp-tls",
 		usage: "SMTP TLS: auto (STARTTLS when offered), starttls (required), tls (implicit) or none",
 		field: func(c *Config) any { return &c.SMTP.TLS }, check: oneOf("TLS mode", "auto", "starttls", "tls", "none")},
+	{key: "ldap.enabled", env: "GATEHOUSE_LDAP_ENABLED", flag: "ldap-enabled",
+		usage: "serve the LDAPv3 read interface: true or false",
+		field: func(c *Config) any { return &c.LDAP.Enabled }},
+	{key: "ldap.addr", env: "GATEHOUSE_LDAP_ADDR", flag: "ldap-addr",
+		usage: "LDAP listen address (StartTLS when a certificate is set)",
+		field: func(c *Config) any { return &c.LDAP.Addr }, check: checkAddr},
+	{key: "ldap.ldaps_addr", env: "GATEHOUSE_LDAPS_ADDR", flag: "ldaps-addr",
+		usage: "LDAPS listen address, empty for none; needs the certificate", def: "none",
+		field: func(c *Config) any { return &c.LDAP.LDAPSAddr }, check: checkOptionalAddr},
+	{key: "ldap.tls_cert", env: "GATEHOUSE_LDAP_TLS_CERT", flag: "ldap-tls-cert",
+		usage: "PEM certificate (chain) file for StartTLS and LDAPS", def: "none",
+		field: func(c *Config) any { return &c.LDAP.TLSCert }, check: anyString},
+	{key: "ldap.tls_key", env: "GATEHOUSE_LDAP_TLS_KEY", flag: "ldap-tls-key",
+		usage: "PEM private key file of the LDAP certificate", def: "none",
+		field: func(c *Config) any { return &c.LDAP.TLSKey }, check: anyString},
+	{key: "ldap.size_limit", env: "GATEHOUSE_LDAP_SIZE_LIMIT", flag: "ldap-size-limit",
+		usage: "most entries one LDAP search (or one page) answers", min: 1, max: 100000,
+		field: func(c *Config) any { return &c.LDAP.SizeLimit }},
+	{key: "ldap.time_limit", env: "GATEHOUSE_LDAP_TIME_LIMIT", flag: "ldap-time-limit",
+		usage: "longest one LDAP search may run",
+		field: func(c *Config) any { return &c.LDAP.TimeLimit }},
 }
 
 func checkAny(s string) (string, string) {
@@ -160,6 +181,8 @@ func (s *setting) format(c Config) string {
 		return strconv.FormatInt(*p, 10)
 	case *int:
 		return strconv.Itoa(*p)
+	case *bool:
+		return strconv.FormatBool(*p)
 	}
 	panic("config: unsupported field type for " + s.key)
 }
@@ -189,6 +212,13 @@ func (s *setting) set(c *Config, raw string) string {
 			return fmt.Sprintf("must be greater than 0, got %s", d)
 		}
 		*p = d
+		return ""
+	case *bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Sprintf("%s is not true or false", s.quote(raw))
+		}
+		*p = b
 		return ""
 	}
 	n, err := strconv.ParseInt(raw, 10, 64)
@@ -240,6 +270,16 @@ func checkAddr(s string) (string, string) {
 	}
 	return s, ""
 }
+
+// checkOptionalAddr accepts "" (none) or host:port.
+func checkOptionalAddr(s string) (string, string) {
+	if s == "" {
+		return "", ""
+	}
+	return checkAddr(s)
+}
+
+func anyString(s string) (string, string) { return s, "" }
 
 func checkPublicURL(s string) (string, string) {
 	if s == "" {

@@ -123,43 +123,6 @@ func (s *Service) SignIn(ctx context.Context, tenant store.TenantID, identifier,
 	return s.Sessions.Create(ctx, tenant, u.ID, []string{"pwd"}, userAgent, ip)
 }
 
-// CheckPassword checks a password for identifier under the login throttle
-// (re-authentication before a sensitive change counts as a login attempt:
-// a stolen session cannot guess faster than a login form). Errors:
-// ErrInvalidCredentials, *ThrottledError.
-func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, identifier, password, ip string) (*store.User, error) {
-	acct := "acct:" + directory.NormalizeEmail(identifier)
-	ipKey := "ip:" + ip
-	th := s.Store.OAuth().Throttle()
-	now := s.Now()
-	if err := s.checkThrottle(ctx, tenant, acct, ipKey, now); err != nil {
-		return nil, err
-	}
-	// Reserve the attempt before the (slow) password check: the count is
-	// incremented in the database first, so a burst of concurrent guesses
-	// cannot all pass the check above before any failure is recorded. A
-	// success resets it.
-	n, err := th.Fail(ctx, tenant, acct, now, throttleWindow)
-	if err != nil {
-		return nil, err
-	}
-	if n > lockAfter {
-		return nil, &ThrottledError{RetryAfter: lockFor}
-	}
-	u, err := s.Directory.Authenticate(ctx, tenant, identifier, password)
-	if errors.Is(err, directory.ErrInvalidCredentials) {
-		if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
-			return nil, ferr
-		}
-		return nil, ErrInvalidCredentials
-	}
-	if err != nil {
-		return nil, err
-	}
-	_ = th.Reset(ctx, tenant, acct)
-	return u, nil
-}
-
 // checkThrottle applies the delay that the failures so far call for:
 // after freeAttempts, 2^(n-freeAttempts) seconds since the last failure;
 // from lockAfter on, lockFor. The count is the database's, shared by nodes.

@@ -82,6 +82,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return fmt.Errorf("listen %s: %w", a.Config.Addr, err)
 	}
 	a.Config.PublicURL = boundPublicURL(a.Config.PublicURL, ln.Addr().String())
+	stopLDAP, err := a.startLDAP()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	hc := a.Config.HTTP
 	srv := &http.Server{
 		Handler:           a.Handler(),
@@ -109,7 +114,15 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	a.Log.Info("shutting down: finishing in-flight requests", "timeout", hc.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), hc.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	// LDAP stops alongside HTTP, within the same deadline: an idle LDAP
+	// client must not eat the time HTTP requests have to finish.
+	ldapDone := make(chan error, 1)
+	go func() { ldapDone <- stopLDAP(sctx) }()
+	err = srv.Shutdown(sctx)
+	if lerr := <-ldapDone; lerr != nil {
+		a.Log.Warn("ldap shutdown", "err", lerr)
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {

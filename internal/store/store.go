@@ -29,6 +29,8 @@ type Repos interface {
 	SelfService() SelfServiceRepos
 	// SAML answers the SAML identity provider's aggregates (saml.go).
 	SAML() SAMLRepos
+	// Directory answers the filtered directory reads (dirfilter.go).
+	Directory() DirSearch
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -21,11 +21,21 @@ type Settings struct {
 	// ProfileAttributes are the user attributes (top-level string keys)
 	// users fill in and edit on the account page (progressive profile).
 	ProfileAttributes []string `json:"profile_attributes,omitempty"`
+	// LDAP is the policy of the LDAP interface (user binds allowed or not).
+	LDAP LDAPSettings `json:"ldap"`
+}
+
+// LDAPSettings is the tenant's policy for the LDAP interface.
+type LDAPSettings struct {
+	// UserBinds lets users bind with their password (default true); turn
+	// it off where a second factor is mandatory, since a bind has none.
+	// Service accounts (API keys) can still bind.
+	UserBinds bool `json:"user_binds"`
 }
 
 // DefaultSettings are a new tenant's settings.
 func DefaultSettings() Settings {
-	return Settings{PasswordPolicy: credential.DefaultPolicy(), SelfService: DefaultSelfService()}
+	return Settings{PasswordPolicy: credential.DefaultPolicy(), SelfService: DefaultSelfService(), LDAP: LDAPSettings{UserBinds: true}}
 }
 
 // ParseSettings decodes stored settings; absent fields keep their defaults.

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		authzTests,
 		selfServiceTests, accountTests,
 		samlTests,
+		dirFilterTests,
 	} {
 		all = append(all, group...)
 	}

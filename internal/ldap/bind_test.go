@@ -1,0 +1,183 @@
+package ldap_test
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+)
+
+func TestBind(t *testing.T) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
+		e := newEnv(t, s)
+		ok := []struct{ name, dn, pw string }{
+			{"user by username", "uid=alice,ou=users,dc=acme,dc=gatehouse", pw},
+			{"user by email", "uid=bob@example.com,ou=users,dc=acme,dc=gatehouse", pw},
+			{"DN in other case and spacing", "UID=Alice, OU=Users, DC=ACME, DC=Gatehouse", pw},
+			{"service account", e.readKeyDN, e.readKey},
+		}
+		for _, c := range ok {
+			if err := e.dial(t).Bind(c.dn, c.pw); err != nil {
+				t.Errorf("%s: Bind(%s) = %v", c.name, c.dn, err)
+			}
+		}
+		bad := []struct {
+			name, dn, pw string
+			code         uint16
+		}{
+			{"wrong password", "uid=alice,ou=users,dc=acme,dc=gatehouse", "wrong password!", goldap.LDAPResultInvalidCredentials},
+			{"unknown user", "uid=nobody,ou=users,dc=acme,dc=gatehouse", pw, goldap.LDAPResultInvalidCredentials},
+			{"disabled user", "uid=dave,ou=users,dc=acme,dc=gatehouse", pw, goldap.LDAPResultInvalidCredentials},
+			{"user without a password", "uid=zoe,ou=users,dc=acme,dc=gatehouse", pw, goldap.LDAPResultInvalidCredentials},
+			{"user of another tenant", "uid=mallory,ou=users,dc=acme,dc=gatehouse", pw, goldap.LDAPResultInvalidCredentials},
+			{"unknown tenant", "uid=alice,ou=users,dc=nope,dc=gatehouse", pw, goldap.LDAPResultInvalidCredentials},
+			{"not our tree", "uid=alice,ou=people,dc=example,dc=com", pw, goldap.LDAPResultInvalidCredentials},
+			{"a group DN", "cn=staff,ou=groups,dc=acme,dc=gatehouse", pw, goldap.LDAPResultInvalidCredentials},
+			{"key without scope read", e.scimKeyDN, e.scimKey, goldap.LDAPResultInvalidCredentials},
+			{"key under another key's DN", e.scimKeyDN, e.readKey, goldap.LDAPResultInvalidCredentials},
+			{"key of another tenant", e.readKeyDN, e.otherKey, goldap.LDAPResultInvalidCredentials},
+			{"key as a user password", "uid=alice,ou=users,dc=acme,dc=gatehouse", e.readKey, goldap.LDAPResultInvalidCredentials},
+			{"huge password", "uid=alice,ou=users,dc=acme,dc=gatehouse", strings.Repeat("x", 5000), goldap.LDAPResultInvalidCredentials},
+		}
+		for _, c := range bad {
+			err := e.dial(t).Bind(c.dn, c.pw)
+			if code(err) != c.code {
+				t.Errorf("%s: Bind = %v, want code %d", c.name, err, c.code)
+			}
+			if c.code == goldap.LDAPResultInvalidCredentials && !strings.Contains(err.Error(), "invalid credentials") {
+				t.Errorf("%s: message %q differs from the one answer", c.name, err)
+			}
+		}
+		// Anonymous and unauthenticated binds are refused, and searching
+		// without a bind is not allowed.
+		c := e.dial(t)
+		if err := c.UnauthenticatedBind(""); code(err) != goldap.LDAPResultInappropriateAuthentication {
+			t.Errorf("anonymous bind = %v, want inappropriateAuthentication", err)
+		}
+		if err := c.UnauthenticatedBind("uid=alice,ou=users,dc=acme,dc=gatehouse"); code(err) != goldap.LDAPResultUnwillingToPerform {
+			t.Errorf("unauthenticated bind = %v, want unwillingToPerform", err)
+		}
+		_, err := c.Search(goldap.NewSearchRequest("dc=acme,dc=gatehouse", goldap.ScopeWholeSubtree, 0, 0, 0, false, "(objectClass=*)", nil, nil))
+		if code(err) != goldap.LDAPResultInsufficientAccessRights {
+			t.Errorf("search without bind = %v, want insufficientAccessRights", err)
+		}
+		// A failed bind drops the identity an earlier bind gave.
+		c = e.dial(t)
+		must(t, c.Bind("uid=alice,ou=users,dc=acme,dc=gatehouse", pw))
+		_ = c.Bind("uid=alice,ou=users,dc=acme,dc=gatehouse", "wrong password!")
+		_, err = c.Search(goldap.NewSearchRequest("dc=acme,dc=gatehouse", goldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", nil, nil))
+		if code(err) != goldap.LDAPResultInsufficientAccessRights {
+			t.Errorf("search after a failed re-bind = %v, want insufficientAccessRights", err)
+		}
+
+		// Every bind is audited with its outcome, never the password.
+		results := map[string]int{}
+		for _, a := range e.audit(t, e.acme.ID, "ldap.bind") {
+			var ch map[string]struct{ After any }
+			must(t, json.Unmarshal(a.Changes, &ch))
+			results[ch["result"].After.(string)]++
+			if strings.Contains(string(a.Changes), pw) || strings.Contains(string(a.Changes), e.readKey) {
+				t.Errorf("audit entry holds a secret: %s", a.Changes)
+			}
+		}
+		if results["success"] != 5 || results["invalid_credentials"] < 8 {
+			t.Errorf("audited bind results = %v, want 5 successes and the failures", results)
+		}
+	})
+}
+
+func TestBindLockoutSharedWithLogin(t *testing.T) {
+	e := newEnv(t, sqlite(t))
+	dn := "uid=carol,ou=users,dc=acme,dc=gatehouse"
+	for i := range 4 {
+		if err := e.dial(t).Bind(dn, "wrong password!"); code(err) != goldap.LDAPResultInvalidCredentials {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	// The right password is refused now, with the same answer ...
+	if err := e.dial(t).Bind(dn, pw); code(err) != goldap.LDAPResultInvalidCredentials {
+		t.Fatalf("bind during the lockout = %v, want invalidCredentials", err)
+	}
+	// ... and so is the login flow's check: the count lives in the store.
+	_, err := e.flow.CheckPassword(t.Context(), e.acme.ID, "carol", pw, "192.0.2.1")
+	var th *flow.ThrottledError
+	if !errors.As(err, &th) {
+		t.Fatalf("login after LDAP failures = %v, want throttled", err)
+	}
+	n, _, err := e.s.OAuth().Throttle().Failures(t.Context(), e.acme.ID, "acct:carol", time.Now(), time.Hour)
+	must(t, err)
+	if n < 4 {
+		t.Errorf("throttle count = %d, want at least 4", n)
+	}
+	throttled := 0
+	for _, a := range e.audit(t, e.acme.ID, "ldap.bind") {
+		if strings.Contains(string(a.Changes), `"throttled"`) {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Error("no audit entry records the throttled bind")
+	}
+	// Failures of the login page count toward LDAP binds too.
+	for range 4 {
+		_, _ = e.flow.CheckPassword(t.Context(), e.acme.ID, "alice", "wrong password!", "192.0.2.1")
+	}
+	if err := e.dial(t).Bind("uid=alice,ou=users,dc=acme,dc=gatehouse", pw); code(err) != goldap.LDAPResultInvalidCredentials {
+		t.Errorf("bind after login failures = %v, want invalidCredentials", err)
+	}
+}
+
+func TestTenantForbidsUserBinds(t *testing.T) {
+	e := newEnv(t, sqlite(t))
+	_, err := e.tenants.UpdateTenant(t.Context(), admin, e.acme.ID, 0,
+		tenancy.TenantPatch{Settings: json.RawMessage(`{"ldap":{"user_binds":false}}`)})
+	must(t, err)
+	err = e.dial(t).Bind("uid=alice,ou=users,dc=acme,dc=gatehouse", pw)
+	if code(err) != goldap.LDAPResultUnwillingToPerform {
+		t.Errorf("user bind = %v, want unwillingToPerform", err)
+	}
+	if err := e.dial(t).Bind(e.readKeyDN, e.readKey); err != nil {
+		t.Errorf("service bind = %v, want success", err)
+	}
+	// Another tenant keeps the default.
+	if err := e.dial(t).Bind("uid=mallory,ou=users,dc=other,dc=gatehouse", pw); err != nil {
+		t.Errorf("bind in another tenant = %v", err)
+	}
+}
+
+// TestBindTiming: an unknown user costs what a wrong password costs.
+func TestBindTiming(t *testing.T) {
+	e := newEnv(t, sqlite(t), func(o *opts) {
+		o.params = credential.Params{MemoryKiB: 32 * 1024, Iterations: 2, Parallelism: 1}
+	})
+	// At most three failures per account: from the fourth on the throttle
+	// answers without hashing, for known and unknown accounts alike.
+	measure := func(names ...string) time.Duration {
+		var ds []time.Duration
+		for _, n := range names {
+			for i := range 3 {
+				c := e.dial(t)
+				start := time.Now()
+				_ = c.Bind("uid="+n+",ou=users,dc=acme,dc=gatehouse", "wrong password "+string(rune('a'+i)))
+				ds = append(ds, time.Since(start))
+			}
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	k := measure("alice", "bob@example.com", "carol")
+	u := measure("ghost1", "ghost2@example.com", "ghost3")
+	if u < k/2 || k < u/2 {
+		t.Errorf("median bind time: wrong password %v, unknown user %v: they differ by more than 2x", k, u)
+	}
+}
