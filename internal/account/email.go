@@ -7,39 +7,31 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
-// Mailer sends the account page's mails. It is the seam to internal/mail
-// (the self-service mail queue and templates), which can satisfy it; until
-// that is wired, DirMailer stands in. A mail of kind takes its text from
-// the catalog keys mail.{kind}.subject, .intro, .action and .ignore, whose
-// placeholders are {tenant} and {minutes}.
+// Mailer sends the account page's mails. selfservice.Service satisfies it
+// with the self-service mail path (per-recipient hourly limit, the
+// tenant's branding, templates per language, the durable sealed queue of
+// internal/mail), so every mail of Gatehouse leaves the same way.
 type Mailer interface {
-	// Send delivers or queues a mail of kind (MailEmailChange,
-	// MailEmailInUse) to one address in lang (en, de, es). vars holds
-	// "tenant" (the branded name), "minutes" (how long the link works)
-	// and "link". The link carries a one-time secret: never log it.
-	Send(ctx context.Context, t *store.Tenant, to, kind, lang string, vars map[string]string) error
+	// SendMail renders a mail of kind (mail.KindEmailChange,
+	// mail.KindEmailInUse) to one address in lang (the tenant's default
+	// when empty) and queues it through repos: pass the transaction of
+	// the change the mail belongs to, so both commit or neither. link is
+	// the mail's action link and carries a one-time secret: never log it.
+	// ttl is how long the link works. A recipient over its hourly limit
+	// is silently skipped (nil), so the limit reveals nothing.
+	SendMail(ctx context.Context, repos store.Repos, t *store.Tenant, kind, to, lang, link string, ttl time.Duration) error
 }
-
-// Mail kinds of the account page.
-const (
-	// MailEmailChange carries the link that confirms a new address.
-	MailEmailChange = "email_change"
-	// MailEmailInUse tells the owner of an address that someone asked to
-	// move another account to it (the asker gets the usual answer).
-	MailEmailInUse = "email_in_use"
-)
 
 // PurposeChangeEmail is the one-time token purpose of an email change.
 const PurposeChangeEmail = "change_email"
@@ -83,7 +75,7 @@ func (s *Service) StartEmailChange(ctx context.Context, actor events.Actor, t *s
 	}
 	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	now := s.now()
-	err = s.Store.InTx(ctx, func(tx store.Repos) error {
+	return s.Store.InTx(ctx, func(tx store.Repos) error {
 		ott := tx.SelfService().OneTimeTokens()
 		if err := ott.RevokeUserTokens(ctx, t.ID, userID, PurposeChangeEmail); err != nil {
 			return err
@@ -95,22 +87,20 @@ func (s *Service) StartEmailChange(ctx context.Context, actor events.Actor, t *s
 				return err
 			}
 		}
-		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: t.ID, Action: "user.email_change_request",
-			TargetType: "user", TargetID: userID, Changes: events.Changes{"pending_email": {Before: nil, After: newEmail}}})
+		if err := s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: t.ID, Action: "user.email_change_request",
+			TargetType: "user", TargetID: userID, Changes: events.Changes{"pending_email": {Before: nil, After: newEmail}}}); err != nil {
+			return err
+		}
+		if taken {
+			// The owner of the address hears of it, with no link to
+			// confirm (and the request costs what one that mails a link
+			// does).
+			return s.Mailer.SendMail(ctx, tx, t, mail.KindEmailInUse, newEmail, lang,
+				s.PublicURL+"/t/"+t.Slug+"/account/login", emailChangeTTL)
+		}
+		return s.Mailer.SendMail(ctx, tx, t, mail.KindEmailChange, newEmail, lang,
+			s.PublicURL+"/t/"+t.Slug+"/account/email/confirm?token="+url.QueryEscape(token), emailChangeTTL)
 	})
-	if err != nil {
-		return err
-	}
-	brand := tenancy.PresentationOf(t, s.PublicURL+"/t/"+t.Slug).Brand
-	vars := map[string]string{"tenant": brand.Name, "minutes": strconv.Itoa(int(emailChangeTTL.Minutes()))}
-	if taken {
-		// The owner of the address hears of it (and the request takes as
-		// long as one that mails a link).
-		vars["link"] = s.PublicURL + "/t/" + t.Slug + "/account/login"
-		return s.Mailer.Send(ctx, t, newEmail, MailEmailInUse, lang, vars)
-	}
-	vars["link"] = s.PublicURL + "/t/" + t.Slug + "/account/email/confirm?token=" + url.QueryEscape(token)
-	return s.Mailer.Send(ctx, t, newEmail, MailEmailChange, lang, vars)
 }
 
 // confirmable bounds a link token before any lookup.

@@ -25,7 +25,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // placeholder left), the link and code in both bodies, the HTML escaped.
 func TestRenderEveryKindAndLanguage(t *testing.T) {
 	r := &mail.Renderer{}
-	for _, kind := range []string{mail.KindVerify, mail.KindReset, mail.KindMagic, mail.KindInvite, mail.KindExists} {
+	for _, kind := range []string{mail.KindVerify, mail.KindReset, mail.KindMagic, mail.KindInvite, mail.KindExists, mail.KindEmailChange, mail.KindEmailInUse} {
 		for _, lang := range i18n.Languages() {
 			m, err := r.Render(kind, mail.Data{To: "ada@example.com", Tenant: `Acme <b>&</b>`, Link: "https://id.example/t/acme/verify?token=gh_ml_x&y=1",
 				Code: "012345", Minutes: 30, Language: lang})

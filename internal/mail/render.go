@@ -24,9 +24,16 @@ const (
 	// KindExists tells the owner of an address that someone tried to
 	// sign up with it (sign-up answers the same whether or not it exists).
 	KindExists = "exists"
+	// KindEmailChange carries the account page's link that confirms a new
+	// address.
+	KindEmailChange = "email_change"
+	// KindEmailInUse tells the owner of an address that someone asked on
+	// the account page to move another account to it (no link to confirm).
+	KindEmailInUse = "email_in_use"
 )
 
-var kinds = map[string]bool{KindVerify: true, KindReset: true, KindMagic: true, KindInvite: true, KindExists: true}
+var kinds = map[string]bool{KindVerify: true, KindReset: true, KindMagic: true, KindInvite: true, KindExists: true,
+	KindEmailChange: true, KindEmailInUse: true}
 
 //go:embed templates/mail.txt templates/mail.html
 var templateFS embed.FS

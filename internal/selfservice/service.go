@@ -267,3 +267,12 @@ func (s *Service) useCode(ctx context.Context, t *store.Tenant, purpose, ticket,
 func selfActor(userID, ip string) events.Actor {
 	return events.Actor{Type: "user", ID: userID, ClientIP: ip}
 }
+
+// SendMail queues a mail of kind for another service's flow (the account
+// page's email change satisfies account.Mailer with it) through the same
+// path as self-service's own mails: the recipient's hourly limit, the
+// tenant's branding and language, the sealed queue, all through repos
+// (the caller's transaction). link carries a secret: never log it.
+func (s *Service) SendMail(ctx context.Context, repos store.Repos, t *store.Tenant, kind, to, lang, link string, ttl time.Duration) error {
+	return s.send(ctx, repos, t, kind, to, lang, link, "", ttl)
+}

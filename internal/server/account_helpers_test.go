@@ -1,10 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net/http"
 	"net/http/cookiejar"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -125,24 +131,98 @@ func (ta *testApp) userWithPassword(tenant store.TenantID, email, password strin
 	return u
 }
 
-// mails answers the files the stand-in mailer wrote, by name.
-func (ta *testApp) mails() []string {
+// deliveredMail is one mail as the app's worker delivered it: an .eml
+// file the FileSender wrote under {data_dir}/mail/ (no SMTP configured),
+// parsed as a mail client would.
+type deliveredMail struct {
+	From, To, Subject, Text, HTML string
+}
+
+// String shows the whole mail in failure messages.
+func (m deliveredMail) String() string {
+	return fmt.Sprintf("From: %s\nTo: %s\nSubject: %s\n\n%s\n%s", m.From, m.To, m.Subject, m.Text, m.HTML)
+}
+
+// deliverMails runs the app's mail worker until the queue holds no due
+// mail (bounded), as the worker Serve starts would.
+func (ta *testApp) deliverMails() {
 	ta.t.Helper()
-	files, _ := filepath.Glob(filepath.Join(ta.Config.DataDir, "mail", "*.json"))
-	var out []string
+	w := ta.MailWorker()
+	for range 20 {
+		n, err := w.RunOnce(context.Background())
+		if err != nil {
+			ta.t.Fatalf("mail worker: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+	ta.t.Fatal("the mail queue did not drain")
+}
+
+// mails delivers what is queued and answers every mail delivered since
+// the last clearMails, in delivery order.
+func (ta *testApp) mails() []deliveredMail {
+	ta.t.Helper()
+	ta.deliverMails()
+	files, err := filepath.Glob(filepath.Join(ta.Config.DataDir, "mail", "*.eml"))
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	var out []deliveredMail
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
 			ta.t.Fatal(err)
 		}
-		out = append(out, string(raw))
+		out = append(out, parseEML(ta.t, raw))
 	}
 	return out
 }
 
-// clearMails removes the mails written so far.
+// parseEML reads a multipart/alternative mail with quoted-printable parts.
+func parseEML(t *testing.T, raw []byte) deliveredMail {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("mail file: %v", err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil {
+		t.Fatalf("subject: %v", err)
+	}
+	m := deliveredMail{From: msg.Header.Get("From"), To: msg.Header.Get("To"), Subject: subject}
+	typ, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || typ != "multipart/alternative" {
+		t.Fatalf("mail content type %q: %v", typ, err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for range 4 {
+		part, err := mr.NextRawPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("mail part: %v", err)
+		}
+		body, err := io.ReadAll(quotedprintable.NewReader(part))
+		if err != nil {
+			t.Fatalf("mail part: %v", err)
+		}
+		switch part.Header.Get("Content-Type") {
+		case "text/plain; charset=utf-8":
+			m.Text = string(body)
+		case "text/html; charset=utf-8":
+			m.HTML = string(body)
+		}
+	}
+	return m
+}
+
+// clearMails delivers what is queued, then removes every delivered mail.
 func (ta *testApp) clearMails() {
 	ta.t.Helper()
+	ta.deliverMails()
 	if err := os.RemoveAll(filepath.Join(ta.Config.DataDir, "mail")); err != nil {
 		ta.t.Fatal(err)
 	}

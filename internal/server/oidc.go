@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
+	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
@@ -56,8 +56,12 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	return nil
 }
 
-// accountMailer sends the account page's mails: files under
-// {data_dir}/mail until internal/mail's queue is wired in its place.
+// accountMailer sends the account page's mails through self-service's mail
+// path: rendered per tenant and language, queued sealed in the database
+// and delivered by the mail worker (SMTP, or .eml files without it).
+// (wireSelfService runs before mountLogin, so a.SelfService is set.)
 func (a *App) accountMailer() account.Mailer {
-	return &account.DirMailer{Dir: filepath.Join(a.Config.DataDir, "mail"), PublicURL: a.Config.PublicURL, Log: a.Log}
+	return a.SelfService
 }
+
+var _ account.Mailer = (*selfservice.Service)(nil)
