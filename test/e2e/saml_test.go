@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	crewjam "github.com/crewjam/saml"
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	crewjam "github.com/crewjam/saml"
 	"golang.org/x/oauth2"
 )
 
