@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -32,6 +33,8 @@ type API struct {
 	Log          *slog.Logger
 	MaxBodyBytes int64
 	Now          func() time.Time
+	// SelfService mails invitations (invitations.go).
+	SelfService *selfservice.Service
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

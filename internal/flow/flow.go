@@ -117,6 +117,9 @@ func (s *Service) SignIn(ctx context.Context, tenant store.TenantID, identifier,
 	if err != nil {
 		return nil, "", err
 	}
+	if err := s.checkVerified(ctx, tenant, u); err != nil { // email.go
+		return nil, "", err
+	}
 	return s.Sessions.Create(ctx, tenant, u.ID, []string{"pwd"}, userAgent, ip)
 }
 

@@ -22,6 +22,7 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	fl := &flow.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Log: a.Log, Now: now}
 	pages := &web.Pages{
 		Tenants: a.Tenants, Sessions: sessions, Store: a.DB, Log: a.Log, PublicURL: a.Config.PublicURL, Flow: fl,
+		SelfService: a.SelfService,
 	}
 	prov, err := oidc.New(oidc.Config{
 		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Flow: fl, Keys: a.Keys, Log: a.Log,

@@ -218,6 +218,9 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 	if checkPresentation(c, &set); c.Err() != nil {
 		return current, nil
 	}
+	if set.SelfService.check(c, "settings.self_service"); c.Err() != nil {
+		return current, nil
+	}
 	return json.Marshal(set)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -50,6 +51,8 @@ type Pages struct {
 	PublicURL string
 	// Account serves the account page; nil leaves it unmounted.
 	Account *account.Service
+	// SelfService runs sign-up, recovery and email login (selfservice.go).
+	SelfService *selfservice.Service
 }
 
 // Secure reports whether cookies get the Secure flag and __Host- names.
@@ -78,6 +81,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	if p.Account != nil {
 		p.mountAccount(mux) // account.go
 	}
+	p.mountSelfService(mux) // selfservice.go
 }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
@@ -103,6 +107,8 @@ type view struct {
 	Error, Message          string
 	Action, CSRF, RequestID string
 	Identifier              string
+	// Links are the login page's ways to sign up, recover or use email.
+	Links loginLinks
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
@@ -189,6 +195,7 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	p.render(w, status, "login", view{
 		Frame: ui.FrameFor(r, t, ar.UILocales, "login.title"), ClientName: clientName, Error: msg,
 		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
+		Links: selfServiceLinks(t, ar.ID),
 	})
 }
 
@@ -217,6 +224,10 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		return
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showLogin(w, r, t, ar, http.StatusUnauthorized, "login.invalid", identifier)
+		return
+	case errors.Is(err, flow.ErrUnverified): // the password was right
+		p.resendVerification(r, t, identifier) // selfservice.go
+		p.showLogin(w, r, t, ar, http.StatusForbidden, "login.unverified", identifier)
 		return
 	case errors.Is(err, flow.ErrRequestGone):
 		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_gone")
