@@ -27,6 +27,9 @@ type Repos interface {
 	Authz() AuthzRepos
 	// SelfService answers sign-up, recovery and mail aggregates (selfservice.go).
 	SelfService() SelfServiceRepos
+	// Connections answers upstream identity providers, linked identities
+	// and broker states (connections.go).
+	Connections() ConnectionRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in
