@@ -34,6 +34,7 @@ func (a *App) Handler() http.Handler {
 		Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: a.Sessions, Audit: a.DB.Audit(), Log: a.Log,
 		Authz:        a.Authz,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now, SelfService: a.SelfService,
+		Connections: a.Connections, PublicURL: a.Config.PublicURL,
 	}).Mount(mux)
 	(&scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: a.Log, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes}).Mount(mux)

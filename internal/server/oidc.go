@@ -33,6 +33,7 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 		return fmt.Errorf("oidc: %w", err)
 	}
 	pages.Protocol = prov
+	pages.Social = a.socialPages(fl) // social.go
 	pages.Account = &account.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Flow: fl, Audit: a.Audit,
 		Mailer: a.accountMailer(), PublicURL: a.Config.PublicURL, Now: now}
 	sessions.OnEnd = prov.BackchannelLogout
