@@ -212,30 +212,38 @@ func (b *Broker) Start(ctx context.Context, t *store.Tenant, conn *store.Connect
 
 // Finish completes the login whose state the callback carries. cookie is
 // the state the browser's cookie holds; form is the callback's query or
-// posted form. Errors: *Error (audited).
+// posted form. Errors: *Error (audited), with a Result whose Pending
+// names the request to retry when it is known.
 func (b *Broker) Finish(ctx context.Context, t *store.Tenant, conn *store.Connection, cookie string, form url.Values) (*Result, error) {
 	state := form.Get("state")
 	var p Pending
+	failed := func(err error) (*Result, error) { return &Result{Pending: p}, b.fail(ctx, t, conn, err) }
 	if state == "" || !equal(state, cookie) {
-		return nil, b.fail(ctx, t, conn, &Error{Reason: ReasonState, Err: errors.New("state does not match the browser's")})
+		// The browser's own login (its cookie) ends too; its request can
+		// be retried.
+		if cookie != "" && b.Take(ctx, t.ID, PurposeLogin, cookie, &p) != nil {
+			p = Pending{}
+		}
+		return failed(&Error{Reason: ReasonState, Err: errors.New("state does not match the browser's")})
 	}
 	if err := b.Take(ctx, t.ID, PurposeLogin, state, &p); err != nil || p.ConnectionID != conn.ID {
-		return nil, b.fail(ctx, t, conn, &Error{Reason: ReasonState, Err: fmt.Errorf("state unknown, spent or of another connection: %v", err)})
+		p = Pending{}
+		return failed(&Error{Reason: ReasonState, Err: fmt.Errorf("state unknown, spent or of another connection: %v", err)})
 	}
 	if e := form.Get("error"); e != "" {
-		return nil, b.fail(ctx, t, conn, &Error{Reason: ReasonUpstream, Err: fmt.Errorf("upstream answered error %.100q", e)})
+		return failed(&Error{Reason: ReasonUpstream, Err: fmt.Errorf("upstream answered error %.100q", e)})
 	}
 	code := form.Get("code")
 	if code == "" || len(code) > 4096 {
-		return nil, b.fail(ctx, t, conn, &Error{Reason: ReasonUpstream, Err: errors.New("no code")})
+		return failed(&Error{Reason: ReasonUpstream, Err: errors.New("no code")})
 	}
 	st, err := connection.SettingsOf(conn)
 	if err != nil {
-		return nil, b.fail(ctx, t, conn, &Error{Reason: ReasonConfig, Err: err})
+		return failed(&Error{Reason: ReasonConfig, Err: err})
 	}
 	res, err := b.exchange(ctx, t, conn, st, p, code, form)
 	if err != nil {
-		return nil, b.fail(ctx, t, conn, err)
+		return failed(err)
 	}
 	res.Connection, res.Pending = conn, p
 	return res, nil

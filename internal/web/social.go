@@ -207,7 +207,11 @@ func (p *Pages) socialCallback(w http.ResponseWriter, r *http.Request, t *store.
 	p.setStateCookie(w, t, "", -1)
 	res, err := p.Social.Broker.Finish(ctx, t, conn, cookie, r.Form)
 	if err != nil {
-		p.socialFailed(w, r, t, conn, "", err)
+		retry := ""
+		if res != nil {
+			retry = res.Pending.RequestID
+		}
+		p.socialFailed(w, r, t, conn, retry, err)
 		return
 	}
 	up := flow.Upstream{Connection: conn, Subject: res.Profile.Subject, Email: res.Profile.Email,
