@@ -29,6 +29,7 @@ var commands = map[string]command{
 	"migrate": {"apply database migrations and exit", runMigrate},
 	"apikey":  {"create, list, expire and revoke management API keys", runAPIKey},
 	"client":  {"create, list and delete OAuth / OpenID Connect clients", runClient},
+	"saml":    {"register, list and delete SAML service providers (saml sp ...)", runSAML},
 	"tenant":  {"create and list tenants", runTenant},
 	"audit":   {"verify a tenant's audit chain", runAudit},
 	"keys":    {"rotate and list a tenant's signing keys", runKeys},

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -28,6 +29,7 @@ type API struct {
 	Tenants      *tenancy.Service
 	Directory    *directory.Service
 	Clients      *oauthclient.Service
+	SAMLSPs      *samlreg.Service
 	Sessions     *session.Service
 	Authz        *authz.Service
 	Audit        store.AuditLog

@@ -56,6 +56,12 @@ func (a *API) routes() []route {
 		{http.MethodDelete, t + "/clients/{id}", needAdmin, a.deleteClient},
 		{http.MethodPost, t + "/clients/{id}/secret", needAdmin, a.rotateClientSecret},
 
+		{http.MethodGet, t + "/saml/sps", needRead, a.listSAMLSPs},
+		{http.MethodPost, t + "/saml/sps", needAdmin, a.createSAMLSP},
+		{http.MethodGet, t + "/saml/sps/{id}", needRead, a.getSAMLSP},
+		{http.MethodPatch, t + "/saml/sps/{id}", needAdmin, a.updateSAMLSP},
+		{http.MethodDelete, t + "/saml/sps/{id}", needAdmin, a.deleteSAMLSP},
+
 		{http.MethodGet, t + "/audit", needAudit, a.listAudit},
 		{http.MethodGet, t + "/audit/verify", needAudit, a.verifyAudit},
 

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -40,6 +41,7 @@ type App struct {
 	Tenants   *tenancy.Service
 	Directory *directory.Service
 	Clients   *oauthclient.Service
+	SAMLSPs   *samlreg.Service
 	Sessions  *session.Service
 	Audit     *events.Recorder
 	Keys      *keys.Manager
@@ -95,6 +97,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
+		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
 		Sessions:  &session.Service{Store: db, Now: now},
 		Authz:     &authz.Service{Store: db, Audit: rec, Log: log, Now: now},
 	}

@@ -103,6 +103,17 @@ var matrix = []matrixRow{
 	{method: "DELETE", path: tp + "/clients/{id}", access: tenantAdmin, fresh: true},
 	{method: "POST", path: tp + "/clients/{id}/secret", access: tenantAdmin, fresh: true},
 
+	{method: "GET", path: tp + "/saml/sps", access: tenantRead},
+	{method: "POST", path: tp + "/saml/sps", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"entity_id": fmt.Sprintf("https://sp%d.example.com", n),
+				"acs": []map[string]any{{"location": "https://sp.example.com/acs"}}}
+		}},
+	{method: "GET", path: tp + "/saml/sps/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/saml/sps/{id}", access: tenantAdmin,
+		body: func(fx *fixture, _ int) any { return map[string]string{"name": fx.samlSP.Name} }},
+	{method: "DELETE", path: tp + "/saml/sps/{id}", access: tenantAdmin, fresh: true},
+
 	{method: "GET", path: tp + "/audit", access: tenantAudit},
 	{method: "GET", path: tp + "/audit/verify", access: tenantAudit},
 
@@ -197,6 +208,8 @@ type fixture struct {
 	platformKey string        // id of a platform read key
 	az          authzFixture  // roles, an elevation, a review (authz_fixture_test.go)
 	social      socialFixture // a connection, identities (social_fixture_test.go)
+
+	samlSP *store.SAMLServiceProvider
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -206,6 +219,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 		outsider: ta.user(tn.ID, fmt.Sprintf("outsider%d@example.com", n)),
 		group:    ta.group(tn.ID, fmt.Sprintf("group-%d", n)),
 		client:   ta.client(tn.ID, fmt.Sprintf("client-%d", n)),
+		samlSP:   ta.samlSP(tn.ID, fmt.Sprintf("https://fixture-%d.example.com", n)),
 	}
 	ta.addMember(tn.ID, fx.group.ID, fx.member.ID)
 	fx.tenantKey, _ = ta.keyWithID(tn.ID, tenancy.ScopeRead)
@@ -246,6 +260,8 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(p, "{id}", fx.group.ID)
 	case strings.Contains(route, "/clients/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.client.ID)
+	case strings.Contains(route, "/saml/sps/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.samlSP.ID)
 	}
 	p = strings.ReplaceAll(p, "{client}", fx.client.ID)
 	return strings.ReplaceAll(p, "{member}", fx.member.ID)

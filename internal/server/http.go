@@ -33,6 +33,7 @@ func (a *App) Handler() http.Handler {
 	(&api.API{
 		Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: a.Sessions, Audit: a.DB.Audit(), Log: a.Log,
 		Authz:        a.Authz,
+		SAMLSPs:      a.SAMLSPs,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now, SelfService: a.SelfService,
 		Connections: a.Connections, PublicURL: a.Config.PublicURL,
 	}).Mount(mux)
@@ -167,6 +168,11 @@ func (a *App) rotateKeys(ctx context.Context) {
 			a.Log.Info("deleted expired tokens", "rows", n)
 		}
 		a.sweepSelfService(ctx) // selfservice.go
+		if n, err := a.DB.SAML().Requests().DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.Log.Warn("deleting expired SAML requests", "err", err)
+		} else if n > 0 {
+			a.Log.Info("deleted expired SAML requests", "rows", n)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
@@ -32,7 +33,11 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	if err != nil {
 		return fmt.Errorf("oidc: %w", err)
 	}
-	pages.Protocol = prov
+	idp := saml.New(saml.Config{
+		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Flow: fl, Keys: a.Keys, Log: a.Log,
+		PublicURL: a.Config.PublicURL, MasterKey: a.masterKey, Now: now, SessionCookie: pages.SessionCookie,
+	})
+	pages.Protocol = protocols{Provider: prov, saml: idp}
 	pages.Social = a.socialPages(fl) // social.go
 	pages.Account = &account.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Flow: fl, Audit: a.Audit,
 		Mailer: a.accountMailer(), PublicURL: a.Config.PublicURL, Now: now}
@@ -43,6 +48,7 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	}
 	pages.Mount(mux)
 	prov.Mount(mux)
+	idp.Mount(mux)
 	return nil
 }
 

@@ -30,6 +30,8 @@ type Repos interface {
 	// Connections answers upstream identity providers, linked identities
 	// and broker states (connections.go).
 	Connections() ConnectionRepos
+	// SAML answers the SAML identity provider's aggregates (saml.go).
+	SAML() SAMLRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -32,7 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		tenantTests, userTests, searchTests, groupTests, apiKeyTests, auditTests, signingKeyTests, txTests, oauthTests,
 		authzTests,
 		selfServiceTests, accountTests,
-		connectionTests,
+		connectionTests, samlTests,
 	} {
 		all = append(all, group...)
 	}
