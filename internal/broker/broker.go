@@ -58,6 +58,7 @@ type Broker struct {
 	client    *http.Client
 	mu        sync.Mutex
 	providers map[string]cachedProvider
+	metadata  map[string]cachedMetadata // SAML IdPs' (saml.go)
 }
 
 type cachedProvider struct {
@@ -200,6 +201,13 @@ func (b *Broker) Start(ctx context.Context, t *store.Tenant, conn *store.Connect
 		return "", "", err
 	}
 	p.ConnectionID = conn.ID
+	if connection.ProtocolOf(conn.Type) == connection.ProtoSAML {
+		authURL, state, err = b.samlStart(ctx, t, conn, st, &p, func() (string, error) { return b.Put(ctx, t.ID, PurposeLogin, p) })
+		if err != nil {
+			return "", "", b.fail(ctx, t, conn, err)
+		}
+		return authURL, state, nil
+	}
 	cfg, err := b.oauthConfig(ctx, t, conn, st)
 	if err != nil {
 		return "", "", b.fail(ctx, t, conn, err)
@@ -216,6 +224,9 @@ func (b *Broker) Start(ctx context.Context, t *store.Tenant, conn *store.Connect
 // names the request to retry when it is known.
 func (b *Broker) Finish(ctx context.Context, t *store.Tenant, conn *store.Connection, cookie string, form url.Values) (*Result, error) {
 	state := form.Get("state")
+	if connection.ProtocolOf(conn.Type) == connection.ProtoSAML {
+		state = form.Get("RelayState")
+	}
 	var p Pending
 	failed := func(err error) (*Result, error) { return &Result{Pending: p}, b.fail(ctx, t, conn, err) }
 	if state == "" || !equal(state, cookie) {
@@ -229,6 +240,18 @@ func (b *Broker) Finish(ctx context.Context, t *store.Tenant, conn *store.Connec
 	if err := b.Take(ctx, t.ID, PurposeLogin, state, &p); err != nil || p.ConnectionID != conn.ID {
 		p = Pending{}
 		return failed(&Error{Reason: ReasonState, Err: fmt.Errorf("state unknown, spent or of another connection: %v", err)})
+	}
+	if connection.ProtocolOf(conn.Type) == connection.ProtoSAML {
+		st, err := connection.SettingsOf(conn)
+		if err != nil {
+			return failed(&Error{Reason: ReasonConfig, Err: err})
+		}
+		res, err := b.samlFinish(ctx, t, conn, st, p, form)
+		if err != nil {
+			return failed(err)
+		}
+		res.Connection, res.Pending = conn, p
+		return res, nil
 	}
 	if e := form.Get("error"); e != "" {
 		return failed(&Error{Reason: ReasonUpstream, Err: fmt.Errorf("upstream answered error %.100q", e)})

@@ -154,6 +154,12 @@ func (s *Service) Create(ctx context.Context, actor events.Actor, tenant store.T
 	if conn.DisplayName == "" {
 		conn.DisplayName = in.Name
 	}
+	if ProtocolOf(in.Type) == ProtoSAML && in.ClientSecret == "" {
+		// The SP's own signing key and certificate (its metadata shows them).
+		if in.ClientSecret, err = NewSAMLKey(in.Name, now); err != nil {
+			return nil, err
+		}
+	}
 	var c valid.Collector
 	s.validate(&c, conn, in.Settings, &in.ClientSecret)
 	if err := c.Err(); err != nil {

@@ -67,6 +67,7 @@ func (p *Pages) mountSocial(mux *http.ServeMux) {
 	// CSRF token; the state bound to the browser's cookie protects it).
 	mux.HandleFunc("POST /t/{tenant}/connections/{name}/callback", p.page(p.socialCallback))
 	mux.HandleFunc("POST /t/{tenant}/connections/link", p.page(p.socialLinkSubmit))
+	mux.HandleFunc("GET /t/{tenant}/connections/{name}/metadata", p.page(p.socialSAMLMetadata))
 	mux.HandleFunc("POST /t/{tenant}/account/identities/remove", p.accountAction(p.accountUnlink))
 }
 
@@ -102,9 +103,6 @@ func (p *Pages) connectionButtons(w http.ResponseWriter, ctx context.Context, t 
 		if err != nil || (len(st.Clients) > 0 && !slices.Contains(st.Clients, clientID)) {
 			continue
 		}
-		if connection.ProtocolOf(c.Type) == connection.ProtoSAML {
-			continue // SAML upstreams are not served yet
-		}
 		if w != nil {
 			upstream := st.AuthorizationEndpoint
 			if upstream == "" {
@@ -131,8 +129,7 @@ func (p *Pages) homeRealm(ctx context.Context, t *store.Tenant, clientID, identi
 	}
 	for i := range conns {
 		st, err := connection.SettingsOf(&conns[i])
-		if err == nil && slices.Contains(st.Domains, domain) && (len(st.Clients) == 0 || slices.Contains(st.Clients, clientID)) &&
-			connection.ProtocolOf(conns[i].Type) != connection.ProtoSAML {
+		if err == nil && slices.Contains(st.Domains, domain) && (len(st.Clients) == 0 || slices.Contains(st.Clients, clientID)) {
 			return &conns[i]
 		}
 	}
@@ -158,7 +155,7 @@ func (p *Pages) socialStart(w http.ResponseWriter, r *http.Request, t *store.Ten
 	}
 	ctx := r.Context()
 	conn, err := p.Social.Connections.ByName(ctx, t.ID, r.PathValue("name"))
-	if err != nil || !conn.Enabled || connection.ProtocolOf(conn.Type) == connection.ProtoSAML {
+	if err != nil || !conn.Enabled {
 		p.message(w, r, t, http.StatusNotFound, "social.failed_title", "social.unknown")
 		return
 	}
@@ -190,7 +187,7 @@ func (p *Pages) socialStart(w http.ResponseWriter, r *http.Request, t *store.Ten
 // form_post). Whatever fails ends on a friendly page with a retry.
 func (p *Pages) socialCallback(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, 768<<10) // a SAML Response is up to 512 KiB in base64
 	if err := r.ParseForm(); err != nil {
 		p.message(w, r, t, http.StatusBadRequest, "social.failed_title", "error.form_unreadable")
 		return
@@ -388,4 +385,22 @@ func (p *Pages) accountUnlink(a *accountReq) {
 	default:
 		p.accountFail(a, err)
 	}
+}
+
+// socialSAMLMetadata: GET .../connections/{name}/metadata, a SAML
+// connection's service-provider metadata for the company IdP's admin.
+func (p *Pages) socialSAMLMetadata(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
+	conn, err := p.Social.Connections.ByName(r.Context(), t.ID, r.PathValue("name"))
+	if err != nil || connection.ProtocolOf(conn.Type) != connection.ProtoSAML {
+		http.NotFound(w, r)
+		return
+	}
+	md, err := p.Social.Broker.SPMetadata(r.Context(), t, conn)
+	if err != nil {
+		p.Log.WarnContext(r.Context(), "web: SAML metadata", "connection", conn.Name, "err", err)
+		http.Error(w, "metadata unavailable", http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	_, _ = w.Write(md)
 }
