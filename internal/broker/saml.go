@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	crewjam "github.com/crewjam/saml"
@@ -151,7 +150,6 @@ func (b *Broker) samlFinish(ctx context.Context, t *store.Tenant, conn *store.Co
 	if err != nil {
 		return nil, err
 	}
-	sp.Clock = nil
 	a, err := sp.ParseXMLResponse(raw, []string{p.Nonce}, sp.AcsURL)
 	if err != nil {
 		var ire *crewjam.InvalidResponseError
@@ -193,7 +191,7 @@ func (b *Broker) samlFinish(ctx context.Context, t *store.Tenant, conn *store.Co
 	// A company IdP's address is asserted, not verified: it never links an
 	// existing account by itself.
 	prof.EmailVerified = false
-	if prof.Subject == "" || strings.HasPrefix(prof.Subject, " ") {
+	if prof.Subject == "" {
 		return nil, &Error{Reason: ReasonProfile, Err: errors.New("assertion without a NameID")}
 	}
 	return &Result{Profile: prof}, nil

@@ -55,10 +55,12 @@ func openSocialApp(t *testing.T, be backend, timeout time.Duration) *testApp {
 func (b *browserClient) walk(p page) page {
 	b.t.Helper()
 	for range 15 {
-		if p.status < 300 || p.status > 399 {
+		loc := p.location()
+		if p.status == http.StatusOK && strings.HasPrefix(p.header.Get("Refresh"), "0;url=") {
+			loc = strings.TrimPrefix(p.header.Get("Refresh"), "0;url=") // social_continue
+		} else if p.status < 300 || p.status > 399 {
 			return p
 		}
-		loc := p.location()
 		if strings.HasPrefix(loc, "http") {
 			if !strings.HasPrefix(loc, b.base+"/") {
 				return p

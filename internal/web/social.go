@@ -26,6 +26,12 @@ import (
 var socialPages = map[string]*ui.Page{
 	"social_error": ui.Parse(templateFS, "templates/social_error.html"),
 	"social_link":  ui.Parse(templateFS, "templates/social_link.html"),
+	// social_continue hands over to the client by a Refresh header, not a
+	// redirect: a redirect would continue the chain of the upstream's form
+	// POST (its login form, Apple's form_post), and browsers check every
+	// step of that chain against the upstream page's form-action, which
+	// knows our callback but not our clients.
+	"social_continue": ui.Parse(templateFS, "templates/social_continue.html"),
 }
 
 // Social wires social login into the pages; nil leaves it out.
@@ -236,7 +242,11 @@ func (p *Pages) socialDone(w http.ResponseWriter, r *http.Request, t *store.Tena
 	}
 	switch {
 	case err == nil:
-		http.Redirect(w, r, p.Protocol.CallbackURL(t, requestID), http.StatusSeeOther)
+		target := p.Protocol.CallbackURL(t, requestID)
+		f := ui.FrameFor(r, t, nil, "social.continue_title")
+		w.Header().Set("Refresh", "0;url="+target)
+		socialPages["social_continue"].Render(w, p.Log, http.StatusOK, f.Lang, socialView{Frame: f,
+			Message: f.T("social.continuing"), Retry: target})
 	case errors.Is(err, flow.ErrRequestGone) && token != "":
 		http.Redirect(w, r, "/t/"+t.Slug+"/account", http.StatusSeeOther)
 	default:
