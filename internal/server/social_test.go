@@ -353,6 +353,29 @@ func TestSocialLoginThroughGatehouseTenant(t *testing.T) {
 		if rm.status != http.StatusSeeOther || len(w.identities(bobShop.ID)) != 0 {
 			t.Fatalf("remove identity: %d, left %v", rm.status, w.identities(bobShop.ID))
 		}
+		// ... and links it again from the account page (signed in: no password asked).
+		acct = b.get("/t/shop/account")
+		p = b.post("/t/shop/connections/corp/start", form("csrf", match(t, csrfRE, acct), "link", "1"))
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), ta.Config.PublicURL+"/t/corp/authorize?") {
+			t.Fatalf("link from the account page: %d %s", p.status, p.location())
+		}
+		up := b.walk(p)
+		back := b.walk(b.post("/t/corp/login", form("csrf", match(t, csrfRE, up), "id", match(t, hiddenIDRE, up),
+			"identifier", "bob@corp.example", "password", "Upstream-pass-8402")))
+		if back.status != http.StatusOK || !strings.Contains(back.body, "The sign-in is linked.") || len(w.identities(bobShop.ID)) != 1 {
+			t.Fatalf("linked from the account page: %d %.300s, identities %v", back.status, back.body, w.identities(bobShop.ID))
+		}
+		// Another account cannot take an identity that is linked already.
+		b2 = ta.browser()
+		b2.signIn("shop", "carol@corp.example", "Shop-pass-3859")
+		acct = b2.get("/t/shop/account")
+		up = b2.walk(b2.post("/t/shop/connections/corp/start", form("csrf", match(t, csrfRE, acct), "link", "1")))
+		taken := b2.walk(b2.post("/t/corp/login", form("csrf", match(t, csrfRE, up), "id", match(t, hiddenIDRE, up),
+			"identifier", "bob@corp.example", "password", "Upstream-pass-8402")))
+		if taken.status != http.StatusConflict || len(w.identities(carolShop.ID)) != 0 {
+			t.Fatalf("linking bob's identity to carol: %d", taken.status)
+		}
+
 		// Alice's only way in is her identity: the API refuses to remove it.
 		key := ta.key(w.shop.ID, "admin")
 		aliceIDs := w.identities(alice.ID)

@@ -242,16 +242,21 @@ func (p *Pages) socialDone(w http.ResponseWriter, r *http.Request, t *store.Tena
 	}
 	switch {
 	case err == nil:
-		target := p.Protocol.CallbackURL(t, requestID)
-		f := ui.FrameFor(r, t, nil, "social.continue_title")
-		w.Header().Set("Refresh", "0;url="+target)
-		socialPages["social_continue"].Render(w, p.Log, http.StatusOK, f.Lang, socialView{Frame: f,
-			Message: f.T("social.continuing"), Retry: target})
+		p.handOver(w, r, t, p.Protocol.CallbackURL(t, requestID))
 	case errors.Is(err, flow.ErrRequestGone) && token != "":
-		http.Redirect(w, r, "/t/"+t.Slug+"/account", http.StatusSeeOther)
+		p.handOver(w, r, t, "/t/"+t.Slug+"/account")
 	default:
 		p.socialFailed(w, r, t, conn, requestID, err)
 	}
+}
+
+// handOver leaves a finished upstream login for target (a local path) by
+// a Refresh header on a small page (see social_continue).
+func (p *Pages) handOver(w http.ResponseWriter, r *http.Request, t *store.Tenant, target string) {
+	f := ui.FrameFor(r, t, nil, "social.continue_title")
+	w.Header().Set("Refresh", "0;url="+target)
+	socialPages["social_continue"].Render(w, p.Log, http.StatusOK, f.Lang, socialView{Frame: f,
+		Message: f.T("social.continuing"), Retry: target})
 }
 
 // socialFailed shows why a social login ended, with a retry where one helps.
@@ -351,7 +356,7 @@ func (p *Pages) socialLinkFromAccount(w http.ResponseWriter, r *http.Request, t 
 		p.socialFailed(w, r, t, conn, "", err)
 		return
 	}
-	http.Redirect(w, r, "/t/"+t.Slug+"/account?done=identity", http.StatusSeeOther)
+	p.handOver(w, r, t, "/t/"+t.Slug+"/account?done=identity")
 }
 
 // identityRow is a linked identity on the account page.
