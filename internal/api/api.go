@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
@@ -37,6 +38,10 @@ type API struct {
 	Now          func() time.Time
 	// SelfService mails invitations (invitations.go).
 	SelfService *selfservice.Service
+	// Connections manages upstream identity providers and linked
+	// identities (connections.go); PublicURL makes their callback URLs.
+	Connections *connection.Service
+	PublicURL   string
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

@@ -98,6 +98,15 @@ func (a *API) routes() []route {
 		{http.MethodPost, t + "/reviews/{id}/items/{item}/decision", needAdmin, a.decideReviewItem},
 		{http.MethodGet, t + "/reviews/{id}/report", needAudit, a.reviewReport},
 
+		// Identity brokering (issue 9): connections.go.
+		{http.MethodGet, t + "/connections", needRead, a.listConnections},
+		{http.MethodPost, t + "/connections", needAdmin, a.createConnection},
+		{http.MethodGet, t + "/connections/{id}", needRead, a.getConnection},
+		{http.MethodPatch, t + "/connections/{id}", needAdmin, a.updateConnection},
+		{http.MethodDelete, t + "/connections/{id}", needAdmin, a.deleteConnection},
+		{http.MethodGet, t + "/users/{id}/identities", needRead, a.listIdentities},
+		{http.MethodDelete, t + "/users/{id}/identities/{identity}", needAdmin, a.unlinkIdentity},
+
 		{http.MethodGet, "/api/v1/apikeys", needPlatform, a.listKeys},
 		{http.MethodPost, "/api/v1/apikeys", needPlatform, a.createKey},
 		{http.MethodPatch, "/api/v1/apikeys/{id}", needPlatform, a.expireKey},

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -50,6 +52,9 @@ type App struct {
 	Mail        *mail.Queue
 	mailKick    chan struct{}
 	sealer      *seal.Sealer
+	// Connections and Broker run identity brokering (social.go).
+	Connections *connection.Service
+	Broker      *broker.Broker
 	// masterKey also seeds the OpenID library's internal encryption key.
 	masterKey []byte
 }
@@ -97,6 +102,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Authz:     &authz.Service{Store: db, Audit: rec, Log: log, Now: now},
 	}
 	app.wireSelfService(hasher) // selfservice.go
+	app.wireSocial()            // social.go
 	return app, nil
 }
 

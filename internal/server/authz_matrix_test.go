@@ -174,6 +174,19 @@ var matrix = []matrixRow{
 		}},
 	{method: "GET", path: tp + "/reviews/{id}/report", access: tenantAudit},
 
+	// Identity brokering (issue 9); targets in social_fixture_test.go.
+	{method: "GET", path: tp + "/connections", access: tenantRead},
+	{method: "POST", path: tp + "/connections", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"type": "github", "name": fmt.Sprintf("gh-%d", n), "client_id": "id", "client_secret": "s"}
+		}},
+	{method: "GET", path: tp + "/connections/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/connections/{id}", access: tenantAdmin,
+		body: func(fx *fixture, _ int) any { return map[string]string{"display_name": fx.social.conn.DisplayName} }},
+	{method: "DELETE", path: tp + "/connections/{id}", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/users/{id}/identities", access: tenantRead},
+	{method: "DELETE", path: tp + "/users/{id}/identities/{identity}", access: tenantAdmin, fresh: true},
+
 	{method: "GET", path: "/api/v1/apikeys", access: platformOnly},
 	{method: "POST", path: "/api/v1/apikeys", access: platformOnly,
 		body: func(*fixture, int) any { return map[string]any{"scopes": []string{"read"}} }},
@@ -194,6 +207,7 @@ type fixture struct {
 	tenantKey   string        // id of a read key of tenant
 	platformKey string        // id of a platform read key
 	az          authzFixture  // roles, an elevation, a review (authz_fixture_test.go)
+	social      socialFixture // a connection, identities (social_fixture_test.go)
 
 	samlSP *store.SAMLServiceProvider
 }
@@ -211,6 +225,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	fx.tenantKey, _ = ta.keyWithID(tn.ID, tenancy.ScopeRead)
 	fx.platformKey, _ = ta.keyWithID(store.PlatformTenant, tenancy.ScopeRead)
 	fx.az = ta.authzFixture(fx)
+	fx.social = ta.socialFixture(fx)
 	return fx
 }
 
@@ -223,6 +238,10 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(p, "{id}", fx.platformKey)
 	case strings.Contains(route, "/apikeys/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.tenantKey)
+	case strings.Contains(route, "/connections/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.social.conn.ID)
+	case strings.Contains(route, "/users/{id}/identities/{identity}"):
+		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.member.ID), "{identity}", fx.social.identity)
 	case strings.Contains(route, "/users/{id}/roles/{role}"):
 		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.member.ID), "{role}", fx.az.privRole.ID)
 	case strings.Contains(route, "/groups/{id}/roles/{role}"):

@@ -35,6 +35,7 @@ func (a *App) Handler() http.Handler {
 		Authz:        a.Authz,
 		SAMLSPs:      a.SAMLSPs,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now, SelfService: a.SelfService,
+		Connections: a.Connections, PublicURL: a.Config.PublicURL,
 	}).Mount(mux)
 	(&scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: a.Log, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes}).Mount(mux)
@@ -179,12 +180,12 @@ func (a *App) rotateKeys(ctx context.Context) {
 		} else if n > 0 {
 			a.Log.Info("deleted expired tokens", "rows", n)
 		}
+		a.sweepSelfService(ctx) // selfservice.go
 		if n, err := a.DB.SAML().Requests().DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.Log.Warn("deleting expired SAML requests", "err", err)
 		} else if n > 0 {
 			a.Log.Info("deleted expired SAML requests", "rows", n)
 		}
-		a.sweepSelfService(ctx) // selfservice.go
 		select {
 		case <-ctx.Done():
 			return

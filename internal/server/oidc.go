@@ -33,8 +33,6 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	if err != nil {
 		return fmt.Errorf("oidc: %w", err)
 	}
-	pages.Account = &account.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Flow: fl, Audit: a.Audit,
-		Mailer: a.accountMailer(), PublicURL: a.Config.PublicURL, Now: now}
 	idp := saml.New(saml.Config{
 		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Flow: fl, Keys: a.Keys, Log: a.Log,
 		PublicURL: a.Config.PublicURL, MasterKey: a.masterKey, Now: now, SessionCookie: pages.SessionCookie,
@@ -45,6 +43,9 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 		},
 	})
 	pages.Protocol = protocols{Provider: prov, saml: idp}
+	pages.Social = a.socialPages(fl) // social.go
+	pages.Account = &account.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Flow: fl, Audit: a.Audit,
+		Mailer: a.accountMailer(), PublicURL: a.Config.PublicURL, Now: now}
 	sessions.OnEnd = prov.BackchannelLogout
 	// Every login of a break-glass account raises its alert (authz).
 	sessions.OnCreate = func(ctx context.Context, s *store.Session) {

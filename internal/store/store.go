@@ -27,6 +27,9 @@ type Repos interface {
 	Authz() AuthzRepos
 	// SelfService answers sign-up, recovery and mail aggregates (selfservice.go).
 	SelfService() SelfServiceRepos
+	// Connections answers upstream identity providers, linked identities
+	// and broker states (connections.go).
+	Connections() ConnectionRepos
 	// SAML answers the SAML identity provider's aggregates (saml.go).
 	SAML() SAMLRepos
 	// Directory answers the filtered directory reads (dirfilter.go).

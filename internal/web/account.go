@@ -49,6 +49,7 @@ func (p *Pages) mountAccount(mux *http.ServeMux) {
 var accountDone = map[string]string{
 	"profile": "account.done_profile", "email": "account.done_email", "password": "account.done_password",
 	"session": "account.done_session", "app": "account.done_app",
+	"identity": "account.done_identity", "identity_removed": "account.done_identity_removed",
 }
 
 type sessionRow struct {
@@ -72,6 +73,10 @@ type accountView struct {
 	OtherSessions bool
 	Apps          []appRow
 	PasswordMin   int
+	// Identities are the linked sign-ins; Link the connections the user
+	// can still link (social.go).
+	Identities []identityRow
+	Link       []connButton
 }
 
 // accountReq is a signed-in request to the account page.
@@ -173,6 +178,7 @@ func (p *Pages) showAccount(a *accountReq, status int, notice, errText string) {
 		v.Apps = append(v.Apps, appRow{ClientID: app.ClientID, Name: app.Name,
 			Since: app.Since.UTC().Format("2006-01-02"), Scopes: scopeTexts(a.f, app.Scopes)})
 	}
+	v.Identities, v.Link = p.socialAccount(a.w, ctx, a.t, u.ID)
 	set, _ := tenancy.ParseSettings(a.t.Settings)
 	v.PasswordMin = set.PasswordPolicy.MinLength
 	accountPages["account"].Render(a.w, p.Log, status, a.f.Lang, v)

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -53,6 +54,8 @@ type Pages struct {
 	Account *account.Service
 	// SelfService runs sign-up, recovery and email login (selfservice.go).
 	SelfService *selfservice.Service
+	// Social serves social login and linked identities (social.go).
+	Social *Social
 }
 
 // Secure reports whether cookies get the Secure flag and __Host- names.
@@ -82,6 +85,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 		p.mountAccount(mux) // account.go
 	}
 	p.mountSelfService(mux) // selfservice.go
+	p.mountSocial(mux)      // social.go
 }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
@@ -109,6 +113,8 @@ type view struct {
 	Identifier              string
 	// Links are the login page's ways to sign up, recover or use email.
 	Links loginLinks
+	// Connections are the login page's social buttons (social.go).
+	Connections []connButton
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
@@ -195,7 +201,8 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	p.render(w, status, "login", view{
 		Frame: ui.FrameFor(r, t, ar.UILocales, "login.title"), ClientName: clientName, Error: msg,
 		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
-		Links: selfServiceLinks(t, ar.ID),
+		Links:       selfServiceLinks(t, ar.ID),
+		Connections: p.connectionButtons(w, r.Context(), t, ar.ClientID),
 	})
 }
 
@@ -211,6 +218,10 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 	}
 	identifier := strings.TrimSpace(r.PostFormValue("identifier"))
 	password := r.PostFormValue("password")
+	if conn := p.homeRealm(ctx, t, ar.ClientID, identifier); conn != nil { // social.go
+		p.redirectUpstream(w, r, t, conn, broker.Pending{RequestID: ar.ID})
+		return
+	}
 	if identifier == "" || password == "" || len(identifier) > 254 || len(password) > 1024 {
 		p.showLogin(w, r, t, ar, http.StatusBadRequest, "login.missing", identifier)
 		return

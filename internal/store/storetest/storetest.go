@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		selfServiceTests, accountTests,
 		samlTests,
 		dirFilterTests,
+		connectionTests,
 	} {
 		all = append(all, group...)
 	}
