@@ -72,6 +72,7 @@ type Patch struct {
 	Domains               *[]string          `json:"domains,omitempty"`
 	Clients               *[]string          `json:"clients,omitempty"`
 	StoreTokens           *bool              `json:"store_tokens,omitempty"`
+	TrustEmail            *bool              `json:"trust_email,omitempty"`
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -332,6 +333,9 @@ func applyPatch(conn *store.Connection, st *Settings, p Patch) {
 	}
 	if p.StoreTokens != nil {
 		st.StoreTokens = *p.StoreTokens
+	}
+	if p.TrustEmail != nil {
+		st.TrustEmail = *p.TrustEmail
 	}
 }
 

@@ -46,8 +46,12 @@ type Settings struct {
 	Clients []string `json:"clients,omitempty"`
 	// StoreTokens keeps the upstream tokens, sealed, with the identity.
 	StoreTokens bool `json:"store_tokens,omitempty"`
-	// TrustEmailVerified, for generic OAuth 2.0 without an email_verified
-	// mapping, is false: such addresses count as unverified.
+	// TrustEmail lets an address the upstream did not verify create an
+	// account just in time (as Keycloak's "trust email"). Off by default:
+	// only verified addresses, or addresses in Domains, do. Addresses from
+	// a generic OAuth 2.0 profile without an email_verified mapping, from
+	// Facebook and from SAML count as unverified.
+	TrustEmail bool `json:"trust_email,omitempty"`
 }
 
 // Effective answers s with the type's preset filled in where s is empty.

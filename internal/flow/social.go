@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -23,6 +24,10 @@ var (
 	ErrEmailInUse = errors.New("flow: the address belongs to another account")
 	// ErrNoEmail: a new account needs an address and the upstream gave none.
 	ErrNoEmail = errors.New("flow: the upstream gave no email address")
+	// ErrUpstreamUnverified: the upstream did not verify the address, so it
+	// neither creates an account nor says whether one has it (a person
+	// could otherwise claim someone's address before they sign up here).
+	ErrUpstreamUnverified = errors.New("flow: the upstream did not verify the address")
 	// ErrLinkedElsewhere: the identity is already linked to another user.
 	ErrLinkedElsewhere = errors.New("flow: the identity is linked to another account")
 )
@@ -104,6 +109,9 @@ func (s *Social) jit(ctx context.Context, tenant store.TenantID, up Upstream) (s
 	if up.Email == "" {
 		return "", ErrNoEmail
 	}
+	if !up.EmailVerified && !vouched(up) {
+		return "", ErrUpstreamUnverified
+	}
 	existing, err := s.Flow.Store.Users().GetUserByEmail(ctx, tenant, directory.NormalizeEmail(up.Email))
 	switch {
 	case err == nil:
@@ -128,6 +136,30 @@ func (s *Social) jit(ctx context.Context, tenant store.TenantID, up Upstream) (s
 		return "", err
 	}
 	return u.ID, nil
+}
+
+// vouched reports whether the connection vouches for an address its
+// upstream did not verify: the admin trusts the upstream's addresses, or
+// the address is in a domain the connection was registered for (a company
+// IdP that owns the domain asserts its addresses rather than verifying).
+func vouched(up Upstream) bool {
+	st, err := connection.Parse(up.Connection.Config)
+	if err != nil {
+		return false
+	}
+	if st.TrustEmail {
+		return true
+	}
+	_, domain, ok := strings.Cut(directory.NormalizeEmail(up.Email), "@")
+	if !ok {
+		return false
+	}
+	for _, d := range st.Domains {
+		if strings.EqualFold(strings.TrimSpace(d), domain) {
+			return true
+		}
+	}
+	return false
 }
 
 func clip(s string) string {

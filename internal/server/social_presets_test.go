@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -110,7 +111,8 @@ func TestSocialPresets(t *testing.T) {
 		const tid = "9188040d-6c67-4c5b-b112-36a304b66dad"
 		f.set(func(f *fakeProvider) { f.issuer = f.srv.URL + "/{tenantid}/v2.0" })
 		w.addConnection(key, map[string]any{"type": "microsoft", "name": "microsoft", "display_name": "Microsoft",
-			"issuer": f.srv.URL + "/common/v2.0", "client_id": f.clientID, "client_secret": f.secret})
+			"issuer": f.srv.URL + "/common/v2.0", "client_id": f.clientID, "client_secret": f.secret,
+			"domains": []string{"contoso.example"}})
 		// https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference
 		claims := func(iss string) map[string]any {
 			return map[string]any{"ver": "2.0", "iss": iss, "tid": tid, "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
@@ -131,6 +133,25 @@ func TestSocialPresets(t *testing.T) {
 		// Microsoft sends no email_verified: the address is unverified.
 		if u := w.mustUser("megan@contoso.example"); u.EmailVerified {
 			t.Fatalf("microsoft user verified without email_verified: %+v", u)
+		}
+		// Unverified and outside the connection's domains (Microsoft's email
+		// claim is whatever the directory's admin typed): no account, and
+		// the same answer whether or not one has the address.
+		for _, email := range []string{"eve@elsewhere.example", "megan@contoso.example.evil"} {
+			f.set(func(f *fakeProvider) {
+				c := claims(f.srv.URL + "/" + tid + "/v2.0")
+				c["sub"], c["email"], c["preferred_username"] = "sub-"+email, email, email
+				f.claims = c
+			})
+			b = ta.browser()
+			q = f.expect(t, w.start(b, "microsoft"), "ms-eve")
+			p := b.get("/t/shop/connections/microsoft/callback?code=ms-eve&state=" + url.QueryEscape(q.Get("state")))
+			if p.status != http.StatusForbidden || !strings.Contains(p.body, "has not verified this email address") {
+				t.Fatalf("unverified %s outside the domains: %d %.400s", email, p.status, p.body)
+			}
+			if _, err := ta.DB.Users().GetUserByEmail(context.Background(), w.shop.ID, email); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("a user was created for unverified %s: %v", email, err)
+			}
 		}
 	})
 
@@ -175,7 +196,10 @@ func TestSocialPresets(t *testing.T) {
 		f := newFakeProvider(t)
 		w.addConnection(key, map[string]any{"type": "facebook", "name": "facebook", "display_name": "Facebook",
 			"client_id": f.clientID, "client_secret": f.secret, "authorization_endpoint": f.srv.URL + "/v19.0/dialog/oauth",
-			"token_endpoint": f.srv.URL + "/token", "userinfo_endpoint": f.srv.URL + "/me?fields=id,name,email,first_name,last_name"})
+			"token_endpoint": f.srv.URL + "/token", "userinfo_endpoint": f.srv.URL + "/me?fields=id,name,email,first_name,last_name",
+			// Facebook does not say an address is verified: only an admin's
+			// trust lets it create accounts (microsoft shows the refusal).
+			"trust_email": true})
 		// https://developers.facebook.com/docs/graph-api/reference/user
 		f.set(func(f *fakeProvider) {
 			f.profile = map[string]any{"id": "10158000000000000", "name": "Jane Doe", "email": "jane.fb@example.com",

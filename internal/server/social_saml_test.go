@@ -28,7 +28,7 @@ func TestSocialSAMLUpstream(t *testing.T) {
 	ta.userWithPassword(corp.ID, "erin@corp.example", "Upstream-pass-6604")
 	pub := ta.Config.PublicURL
 	w.addConnection(key, map[string]any{"type": "saml", "name": "corp-saml", "display_name": "Corp SAML",
-		"metadata_url": pub + "/t/corp/saml/metadata"})
+		"metadata_url": pub + "/t/corp/saml/metadata", "domains": []string{"corp.example"}})
 	b := ta.browser()
 	md := b.get("/t/shop/connections/corp-saml/metadata")
 	if md.status != http.StatusOK || !strings.Contains(md.body, pub+"/t/shop/connections/corp-saml/callback") {

@@ -272,6 +272,8 @@ func (p *Pages) socialFailed(w http.ResponseWriter, r *http.Request, t *store.Te
 		}
 	case errors.Is(err, flow.ErrEmailInUse):
 		status, msg = http.StatusConflict, "social.email_in_use"
+	case errors.Is(err, flow.ErrUpstreamUnverified):
+		status, msg = http.StatusForbidden, "social.email_unverified"
 	case errors.Is(err, flow.ErrNoEmail):
 		status, msg = http.StatusBadRequest, "social.no_email"
 	case errors.Is(err, flow.ErrLinkedElsewhere):
