@@ -15,8 +15,10 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -53,6 +55,11 @@ type Pages struct {
 	Account *account.Service
 	// SelfService runs sign-up, recovery and email login (selfservice.go).
 	SelfService *selfservice.Service
+	// SAMLApps lists the account page's app launcher; nil hides it.
+	SAMLApps *samlreg.Service
+	// Authz shows the account page's roles and takes elevation requests;
+	// nil hides them (account_access.go).
+	Authz *authz.Service
 }
 
 // Secure reports whether cookies get the Secure flag and __Host- names.
