@@ -18,7 +18,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
 // maxLaunchApps bounds the launcher's list (one page of providers).
@@ -176,10 +175,6 @@ func elevationRefusal(err error) (key string, status int) {
 		return "account.err_elevation_mfa", http.StatusForbidden
 	case errors.As(err, &refused), errors.Is(err, store.ErrNotFound):
 		return "account.err_elevation_not_eligible", http.StatusForbidden
-	}
-	var ve *valid.Error
-	if errors.As(err, &ve) {
-		return "account.err_elevation_form", http.StatusBadRequest
 	}
 	return "", 0
 }
