@@ -24,6 +24,7 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	pages := &web.Pages{
 		Tenants: a.Tenants, Sessions: sessions, Store: a.DB, Log: a.Log, PublicURL: a.Config.PublicURL, Flow: fl,
 		SelfService: a.SelfService,
+		SAMLApps:    a.SAMLSPs, Authz: a.Authz, // the account page's app launcher and roles
 	}
 	prov, err := oidc.New(oidc.Config{
 		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Flow: fl, Keys: a.Keys, Log: a.Log,

@@ -25,7 +25,7 @@ import (
 )
 
 var accountPages = map[string]*ui.Page{
-	"account":       ui.Parse(templateFS, "templates/account.html"),
+	"account":       ui.Parse(templateFS, "templates/account.html", "templates/account_access.html"),
 	"account_email": ui.Parse(templateFS, "templates/account_email.html"),
 }
 
@@ -41,6 +41,9 @@ func (p *Pages) mountAccount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/apps/revoke", p.accountAction(p.accountRevokeApp))
 	mux.HandleFunc("POST /t/{tenant}/account/export", p.accountAction(p.accountExport))
 	mux.HandleFunc("POST /t/{tenant}/account/delete", p.accountAction(p.accountDelete))
+	if p.Authz != nil {
+		mux.HandleFunc("POST /t/{tenant}/account/elevations", p.accountAction(p.accountElevation)) // account_access.go
+	}
 	mux.HandleFunc("GET /t/{tenant}/account/email/confirm", p.page(p.accountEmailForm))
 	mux.HandleFunc("POST /t/{tenant}/account/email/confirm", p.page(p.accountEmailConfirm))
 }
@@ -50,6 +53,7 @@ var accountDone = map[string]string{
 	"profile": "account.done_profile", "email": "account.done_email", "password": "account.done_password",
 	"session": "account.done_session", "app": "account.done_app",
 	"identity": "account.done_identity", "identity_removed": "account.done_identity_removed",
+	"elevation_requested": "account.done_elevation_requested", "elevation_active": "account.done_elevation_active",
 }
 
 type sessionRow struct {
@@ -77,6 +81,8 @@ type accountView struct {
 	// can still link (social.go).
 	Identities []identityRow
 	Link       []connButton
+	// Access: the app launcher and my roles (account_access.go).
+	Access accessView
 }
 
 // accountReq is a signed-in request to the account page.
@@ -179,6 +185,10 @@ func (p *Pages) showAccount(a *accountReq, status int, notice, errText string) {
 			Since: app.Since.UTC().Format("2006-01-02"), Scopes: scopeTexts(a.f, app.Scopes)})
 	}
 	v.Identities, v.Link = p.socialAccount(a.w, ctx, a.t, u.ID)
+	if v.Access, err = p.accessSections(a); err != nil {
+		p.accountFail(a, err)
+		return
+	}
 	set, _ := tenancy.ParseSettings(a.t.Settings)
 	v.PasswordMin = set.PasswordPolicy.MinLength
 	accountPages["account"].Render(a.w, p.Log, status, a.f.Lang, v)

@@ -15,9 +15,11 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -56,6 +58,11 @@ type Pages struct {
 	SelfService *selfservice.Service
 	// Social serves social login and linked identities (social.go).
 	Social *Social
+	// SAMLApps lists the account page's app launcher; nil hides it.
+	SAMLApps *samlreg.Service
+	// Authz shows the account page's roles and takes elevation requests;
+	// nil hides them (account_access.go).
+	Authz *authz.Service
 }
 
 // Secure reports whether cookies get the Secure flag and __Host- names.

@@ -111,7 +111,19 @@ func TestBrowserAccountPage(t *testing.T) {
 	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
 	api := &client{t: t, base: n.URL, token: lastLine(out)}
 	const email, password = "katherine@example.com", "orbital mechanics 1962"
-	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{"email": email, "password": password, "given_name": "Katherine"})
+	var kath struct {
+		ID string `json:"id"`
+	}
+	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{"email": email, "password": password, "given_name": "Katherine"}).json(t, &kath)
+	// The app launcher and my roles render too, with long names.
+	api.must(201, "POST", "/api/v1/tenants/default/saml/sps", map[string]any{"name": "Langley payroll and timekeeping portal for research staff",
+		"entity_id": "https://payroll.langley.example", "acs": []map[string]any{{"location": "https://payroll.langley.example/saml/acs"}}})
+	for _, r := range []map[string]any{{"name": "wind-tunnel-operator", "description": "Runs the eight-foot transonic pressure tunnel",
+		"permissions": []string{"tunnel:run"}}, {"name": "mission-control-flight-dynamics-administrator", "permissions": []string{"fdo:*"},
+		"privileged": true, "max_duration": "4h", "approval": "self_mfa"}} {
+		api.must(201, "POST", "/api/v1/tenants/default/roles", r)
+		api.must(201, "POST", "/api/v1/tenants/default/users/"+kath.ID+"/roles", map[string]string{"role": r["name"].(string)})
+	}
 	logo := "data:image/png;base64," + base64.StdEncoding.EncodeToString([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"))
 	api.must(200, "PATCH", "/api/v1/tenants/default", map[string]any{"settings": map[string]any{
 		"branding": map[string]any{"display_name": "Langley Research Centre with a very long display name", "primary_color": "#ffd000",
@@ -191,6 +203,10 @@ func TestBrowserAccountPage(t *testing.T) {
 		t.Fatalf("after sign-in: %q", title)
 	}
 	checkPage(t, bctx, "account page", "en")
+	if n, err := chromedp.Run(bctx, chromedp.Evaluate[int](
+		`document.querySelectorAll('#h-launch, #h-roles, a.launch, #roles-eligible select').length`)); err != nil || n != 4 {
+		t.Errorf("the launcher and roles sections did not render: %d %v", n, err)
+	}
 	browserScreenshot(t, bctx, "account-phone.png")
 
 	// The page in German and Spanish fits too (longer words).
