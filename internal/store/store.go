@@ -25,6 +25,8 @@ type Repos interface {
 	OAuth() OAuthRepos
 	// SelfService answers sign-up, recovery and mail aggregates (selfservice.go).
 	SelfService() SelfServiceRepos
+	// MFA answers second factors and recovery codes (mfa.go).
+	MFA() MFARepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in

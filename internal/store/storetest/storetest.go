@@ -28,7 +28,7 @@ type test struct {
 // until t ends; every subtest gets its own. Subtests run in parallel.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	var all []test
-	for _, group := range [][]test{tenantTests, userTests, searchTests, groupTests, apiKeyTests, auditTests, signingKeyTests, txTests, oauthTests, selfServiceTests, accountTests} {
+	for _, group := range [][]test{tenantTests, userTests, searchTests, groupTests, apiKeyTests, auditTests, signingKeyTests, txTests, oauthTests, selfServiceTests, accountTests, mfaTests} {
 		all = append(all, group...)
 	}
 	for _, tc := range all {
