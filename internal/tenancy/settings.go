@@ -21,11 +21,13 @@ type Settings struct {
 	// ProfileAttributes are the user attributes (top-level string keys)
 	// users fill in and edit on the account page (progressive profile).
 	ProfileAttributes []string `json:"profile_attributes,omitempty"`
+	// MFA is the multi-factor policy (mfa.go).
+	MFA MFA `json:"mfa"`
 }
 
 // DefaultSettings are a new tenant's settings.
 func DefaultSettings() Settings {
-	return Settings{PasswordPolicy: credential.DefaultPolicy(), SelfService: DefaultSelfService()}
+	return Settings{PasswordPolicy: credential.DefaultPolicy(), SelfService: DefaultSelfService(), MFA: DefaultMFA()}
 }
 
 // ParseSettings decodes stored settings; absent fields keep their defaults.
