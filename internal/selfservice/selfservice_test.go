@@ -182,13 +182,14 @@ func TestNoEnumeration(t *testing.T) {
 		}
 		t.Logf("sign-up: new %v, existing %v (ratio %.2f); reset: unknown %v, known %v (ratio %.2f), no padding",
 			median(newT), median(oldT), ratio(newT, oldT), median(unknownT), median(knownT), ratio(unknownT, knownT))
-		// Without padding both sign-up paths hash once: within a factor 2.
-		if r := ratio(newT, oldT); r > 2 || r < 0.5 {
+		// Without padding both sign-up paths hash once: within a factor 3
+		// (as the directory's login timing test allows on a shared machine).
+		if r := ratio(newT, oldT); r > 3 || r < 1.0/3 {
 			t.Errorf("sign-up timing new/existing = %.2f, want about 1", r)
 		}
 		// With the floor, reset's two paths (one writes, one does not) take
 		// the same time to within a small fraction of it.
-		e.svc.Floor = 150 * time.Millisecond
+		e.svc.Floor = 300 * time.Millisecond
 		var u2, k2 []time.Duration
 		for i := range 4 {
 			start := time.Now()
@@ -198,8 +199,8 @@ func TestNoEnumeration(t *testing.T) {
 			_ = e.svc.ForgotPassword(ctx, tn, "owner@example.com", "192.0.2.10", "en")
 			k2 = append(k2, time.Since(start))
 		}
-		t.Logf("reset with a 150ms floor: unknown %v, known %v", median(u2), median(k2))
-		if d := median(u2) - median(k2); median(u2) < 150*time.Millisecond || median(k2) < 150*time.Millisecond || d > 30*time.Millisecond || d < -30*time.Millisecond {
+		t.Logf("reset with a 300ms floor: unknown %v, known %v", median(u2), median(k2))
+		if d := median(u2) - median(k2); median(u2) < 300*time.Millisecond || median(k2) < 300*time.Millisecond || d > 50*time.Millisecond || d < -50*time.Millisecond {
 			t.Errorf("reset with floor: unknown %v, known %v", median(u2), median(k2))
 		}
 	})
