@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,18 +15,31 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
 // Mailer sends the account page's mails. It is the seam to internal/mail
-// (the self-service mail queue and templates), which satisfies it; until
-// that lands, DirMailer stands in.
+// (the self-service mail queue and templates), which can satisfy it; until
+// that is wired, DirMailer stands in. A mail of kind takes its text from
+// the catalog keys mail.{kind}.subject, .intro, .action and .ignore, whose
+// placeholders are {tenant} and {minutes}.
 type Mailer interface {
-	// Send delivers or queues a mail of kind ("email_change") to one
-	// address in lang (en, de, es), with the values its template needs
-	// ("link", "name"). Values carry one-time secrets: never log them.
+	// Send delivers or queues a mail of kind (MailEmailChange,
+	// MailEmailInUse) to one address in lang (en, de, es). vars holds
+	// "tenant" (the branded name), "minutes" (how long the link works)
+	// and "link". The link carries a one-time secret: never log it.
 	Send(ctx context.Context, t *store.Tenant, to, kind, lang string, vars map[string]string) error
 }
+
+// Mail kinds of the account page.
+const (
+	// MailEmailChange carries the link that confirms a new address.
+	MailEmailChange = "email_change"
+	// MailEmailInUse tells the owner of an address that someone asked to
+	// move another account to it (the asker gets the usual answer).
+	MailEmailInUse = "email_in_use"
+)
 
 // PurposeChangeEmail is the one-time token purpose of an email change.
 const PurposeChangeEmail = "change_email"
@@ -43,9 +57,10 @@ func hashToken(tok string) []byte {
 
 // StartEmailChange checks the password, then mails a single-use link to
 // the new address; the account keeps its address until the link is
-// followed. An address another account has gets no mail but the same
-// answer, so the form cannot be used to find accounts. A newer request
-// replaces an older one. Errors: those of Reauthenticate, *valid.Error.
+// followed. An address another account has gets a notice instead of a
+// link, and the caller the same answer, so the form cannot be used to find
+// accounts. A newer request replaces an older one. Errors: those of
+// Reauthenticate, *valid.Error.
 func (s *Service) StartEmailChange(ctx context.Context, actor events.Actor, t *store.Tenant, userID, newEmail, password, lang string) error {
 	u, err := s.Reauthenticate(ctx, t.ID, userID, password, actor.ClientIP)
 	if err != nil {
@@ -83,12 +98,19 @@ func (s *Service) StartEmailChange(ctx context.Context, actor events.Actor, t *s
 		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: t.ID, Action: "user.email_change_request",
 			TargetType: "user", TargetID: userID, Changes: events.Changes{"pending_email": {Before: nil, After: newEmail}}})
 	})
-	if err != nil || taken {
+	if err != nil {
 		return err
 	}
-	link := s.PublicURL + "/t/" + t.Slug + "/account/email/confirm?token=" + url.QueryEscape(token)
-	name := u.GivenName
-	return s.Mailer.Send(ctx, t, newEmail, "email_change", lang, map[string]string{"link": link, "name": name})
+	brand := tenancy.PresentationOf(t, s.PublicURL+"/t/"+t.Slug).Brand
+	vars := map[string]string{"tenant": brand.Name, "minutes": strconv.Itoa(int(emailChangeTTL.Minutes()))}
+	if taken {
+		// The owner of the address hears of it (and the request takes as
+		// long as one that mails a link).
+		vars["link"] = s.PublicURL + "/t/" + t.Slug + "/account/login"
+		return s.Mailer.Send(ctx, t, newEmail, MailEmailInUse, lang, vars)
+	}
+	vars["link"] = s.PublicURL + "/t/" + t.Slug + "/account/email/confirm?token=" + url.QueryEscape(token)
+	return s.Mailer.Send(ctx, t, newEmail, MailEmailChange, lang, vars)
 }
 
 // confirmable bounds a link token before any lookup.

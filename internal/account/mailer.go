@@ -35,14 +35,13 @@ func (m *DirMailer) Send(ctx context.Context, t *store.Tenant, to, kind, lang st
 		return fmt.Errorf("account: mail dir: %w", err)
 	}
 	brand := tenancy.PresentationOf(t, m.PublicURL+"/t/"+t.Slug).Brand
-	args := make([]any, 0, 2*len(vars))
-	for k, v := range vars {
-		args = append(args, k, v)
-	}
-	cat := i18n.Default()
+	tr := i18n.Default().Translator(lang)
+	k := "mail." + kind + "."
+	text := tr(k+"intro", "tenant", vars["tenant"], "minutes", vars["minutes"]) + "\n\n" +
+		tr(k+"action") + ": " + vars["link"] + "\n\n" + tr(k+"ignore")
 	body, err := json.MarshalIndent(map[string]any{"tenant": t.Slug, "to": to, "kind": kind, "lang": lang,
 		"from_name": brand.Name, "logo": brand.LogoURL, "color": brand.Color, "support": brand.SupportEmail,
-		"subject": cat.Text(lang, "mail."+kind+"_subject"), "text": cat.Text(lang, "mail."+kind+"_body", args...),
+		"subject": tr(k+"subject", "tenant", vars["tenant"]), "text": text, "link": vars["link"],
 		"time": time.Now().UTC()}, "", "  ")
 	if err != nil {
 		return err

@@ -71,6 +71,10 @@ func TestText(t *testing.T) {
 	if got := c.Text("en", "scope.other", "scope", "{scope}"); got != "Use {scope}" {
 		t.Errorf("got %q", got)
 	}
+	// Mail footers name the support address in the sentence.
+	if got := c.Text("de", "layout.support", "address", "hilfe@acme.example"); got != "Brauchen Sie Hilfe? Schreiben Sie an hilfe@acme.example." {
+		t.Errorf("support line %q", got)
+	}
 	if got := c.Translator("es")("login.submit"); got != "Iniciar sesión" {
 		t.Errorf("translator es = %q", got)
 	}

@@ -140,6 +140,14 @@ func (ta *testApp) mails() []string {
 	return out
 }
 
+// clearMails removes the mails written so far.
+func (ta *testApp) clearMails() {
+	ta.t.Helper()
+	if err := os.RemoveAll(filepath.Join(ta.Config.DataDir, "mail")); err != nil {
+		ta.t.Fatal(err)
+	}
+}
+
 // auditActions answers the tenant's audit actions by actor type "user".
 func (ta *testApp) userAuditActions(tenant store.TenantID) map[string]int {
 	ta.t.Helper()

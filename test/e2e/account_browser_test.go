@@ -201,6 +201,19 @@ func TestBrowserAccountPage(t *testing.T) {
 		checkPage(t, bctx, "account page "+lang, lang)
 	}
 
+	// The other pages fit and are labelled too.
+	for _, pg := range []struct{ path, lang string }{
+		{"/t/default/device?ui_locales=de", "de"},
+		{"/t/default/end_session?ui_locales=es", "es"},
+		{"/t/default/logged-out", "en"},
+		{"/t/default/login?id=unknown", "en"},
+	} {
+		if err := chromedp.Do(bctx, chromedp.Navigate(n.URL+pg.path)); err != nil {
+			t.Fatal(err)
+		}
+		checkPage(t, bctx, pg.path, pg.lang)
+	}
+
 	// Edit the profile by typing and clicking.
 	if err := chromedp.Do(bctx, chromedp.Navigate(n.URL+"/t/default/account"),
 		chromedp.SendKeys(chromedp.CSS("#attr_department"), "Flight Research"),

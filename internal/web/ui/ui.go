@@ -54,14 +54,13 @@ func (f Frame) T(key string, args ...any) string {
 func FrameFor(r *http.Request, t *store.Tenant, uiLocales []string, titleKey string) Frame {
 	base := "/t/" + t.Slug
 	p := tenancy.PresentationOf(t, base)
-	if len(uiLocales) == 0 {
-		v := r.URL.Query().Get("ui_locales")
-		if r.PostForm != nil && r.PostForm.Get("ui_locales") != "" {
-			v = r.PostForm.Get("ui_locales") // carried by the page's form
-		}
-		if len(v) <= 256 {
-			uiLocales = strings.Fields(v)
-		}
+	// A posted form carries the language its page was shown in (chosen
+	// from the same inputs when the page was rendered): it wins, so a
+	// form's answer never switches language.
+	if v := r.PostForm.Get("ui_locales"); v != "" && len(v) <= 256 {
+		uiLocales = strings.Fields(v)
+	} else if v := r.URL.Query().Get("ui_locales"); len(uiLocales) == 0 && len(v) <= 256 {
+		uiLocales = strings.Fields(v)
 	}
 	return Frame{
 		Lang:     i18n.Choose(uiLocales, r.Header.Get("Accept-Language"), p.DefaultLocale),
