@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -33,6 +34,8 @@ type API struct {
 	Now          func() time.Time
 	// SelfService mails invitations (invitations.go).
 	SelfService *selfservice.Service
+	// MFA lists and resets users' second factors (factors.go).
+	MFA *mfa.Service
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -46,6 +47,8 @@ type App struct {
 	Mail        *mail.Queue
 	mailKick    chan struct{}
 	sealer      *seal.Sealer
+	// MFA checks and manages second factors (internal/mfa).
+	MFA *mfa.Service
 	// masterKey also seeds the OpenID library's internal encryption key.
 	masterKey []byte
 }
@@ -91,6 +94,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Sessions:  &session.Service{Store: db, Now: now},
 	}
 	app.wireSelfService(hasher) // selfservice.go
+	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now}
 	return app, nil
 }
 

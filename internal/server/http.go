@@ -32,6 +32,7 @@ func (a *App) Handler() http.Handler {
 	(&api.API{
 		Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: a.Sessions, Audit: a.DB.Audit(), Log: a.Log,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now, SelfService: a.SelfService,
+		MFA: a.MFA,
 	}).Mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})

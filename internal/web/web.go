@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -53,6 +54,8 @@ type Pages struct {
 	Account *account.Service
 	// SelfService runs sign-up, recovery and email login (selfservice.go).
 	SelfService *selfservice.Service
+	// MFA manages the signed-in user's factors on the account page (mfa_account.go).
+	MFA *mfa.Service
 }
 
 // Secure reports whether cookies get the Secure flag and __Host- names.
@@ -82,6 +85,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 		p.mountAccount(mux) // account.go
 	}
 	p.mountSelfService(mux) // selfservice.go
+	p.mountMFALogin(mux)    // mfa.go
 }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
@@ -173,7 +177,11 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	for _, pr := range ar.Prompt {
 		none = none || pr == "none"
 	}
-	if sess != nil && p.Flow.Reusable(ar, sess) {
+	if sess != nil && p.Flow.Reusable(ar, sess) && p.Flow.NeedsStepUp(ar, sess) {
+		if !none && p.stepUp(w, r, t, ar, sess) { // mfa.go
+			return
+		}
+	} else if sess != nil && p.Flow.Reusable(ar, sess) {
 		if err := p.Flow.Complete(ctx, t.ID, ar.ID, sess); err == nil {
 			http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusFound)
 			return
@@ -224,6 +232,11 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		return
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showLogin(w, r, t, ar, http.StatusUnauthorized, "login.invalid", identifier)
+		return
+	case p.toSecondFactor(w, r, t, ar.ID, err): // mfa.go
+		return
+	case errors.Is(err, flow.ErrMFAUnmet): // the password was right
+		p.showLogin(w, r, t, ar, http.StatusForbidden, "mfa.unmet", identifier)
 		return
 	case errors.Is(err, flow.ErrUnverified): // the password was right
 		p.resendVerification(r, t, identifier) // selfservice.go
