@@ -23,6 +23,9 @@ var mfaPage = ui.Parse(templateFS, "templates/mfa.html")
 func (p *Pages) mountMFALogin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/login/mfa", p.page(p.mfaForm))
 	mux.HandleFunc("POST /t/{tenant}/login/mfa", p.page(p.mfaSubmit))
+	if p.Account != nil && p.MFA != nil {
+		p.mountAccountMFA(mux) // mfa_account.go
+	}
 }
 
 // mfaCookie names the pending-ticket cookie of a tenant.
@@ -84,12 +87,8 @@ func (p *Pages) mfaForm(w http.ResponseWriter, r *http.Request, t *store.Tenant)
 
 func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
-	if !p.readForm(w, r, t, "error.title") {
-		return
-	}
-	ar, err := p.Flow.Load(ctx, t.ID, r.PostFormValue("id"))
-	if err != nil {
-		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
+	ar, ok := p.postedRequest(w, r, t)
+	if !ok {
 		return
 	}
 	code := strings.TrimSpace(r.PostFormValue("code"))
@@ -133,4 +132,19 @@ func (p *Pages) stepUp(w http.ResponseWriter, r *http.Request, t *store.Tenant, 
 		return true
 	}
 	return false
+}
+
+// postedRequest reads a posted login-step form (CSRF, Origin, bounded
+// body) and loads its authorization request; otherwise it answers the
+// browser and reports false.
+func (p *Pages) postedRequest(w http.ResponseWriter, r *http.Request, t *store.Tenant) (*store.AuthRequest, bool) {
+	if !p.readForm(w, r, t, "error.title") {
+		return nil, false
+	}
+	ar, err := p.Flow.Load(r.Context(), t.ID, r.PostFormValue("id"))
+	if err != nil {
+		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
+		return nil, false
+	}
+	return ar, true
 }

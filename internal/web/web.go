@@ -209,12 +209,8 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 
 func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
-	if !p.readForm(w, r, t, "error.title") {
-		return
-	}
-	ar, err := p.Flow.Load(ctx, t.ID, r.PostFormValue("id"))
-	if err != nil {
-		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
+	ar, ok := p.postedRequest(w, r, t) // mfa.go
+	if !ok {
 		return
 	}
 	identifier := strings.TrimSpace(r.PostFormValue("identifier"))
