@@ -259,15 +259,7 @@ func TestPasswordlessLoginOIDC(t *testing.T) {
 	}
 }
 
-func readAll(t *testing.T, res *http.Response) string {
-	t.Helper()
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
+// readAll is in languages_test.go (both branches brought one).
 
 // TestSignUpWithoutSMTP: with no SMTP server configured (the default) the
 // mail is written under {data_dir}/mail/ and its link, only, is logged.
