@@ -29,6 +29,9 @@ type Service struct {
 	Now    func() time.Time
 	// Rand is the source of seeds and recovery codes; nil is crypto/rand.
 	Rand io.Reader
+	// PublicURL gives passkeys their relying party: its host is the RP id,
+	// its origin the only origin accepted.
+	PublicURL string
 }
 
 // FactorInfo is what a user or administrator sees of a factor: never its

@@ -18,7 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
-var mfaPage = ui.Parse(templateFS, "templates/mfa.html")
+var mfaPage = ui.Parse(templateFS, "templates/mfa.html", "templates/passkey_box.html")
 
 func (p *Pages) mountMFALogin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/login/mfa", p.page(p.mfaForm))
@@ -69,6 +69,7 @@ func (p *Pages) showMFA(w http.ResponseWriter, r *http.Request, t *store.Tenant,
 	allowFormRedirect(w, ar.RedirectURI)
 	v := view{Frame: ui.FrameFor(r, t, ar.UILocales, "mfa.login_title"), Error: msg,
 		Action: "/t/" + t.Slug + "/login/mfa", CSRF: p.csrf(w, r), RequestID: ar.ID}
+	v.Passkey = p.passkeyLoginBox(w, t, "second", v) // passkey.go
 	mfaPage.Render(w, p.Log, status, v.Lang, v)
 }
 
@@ -76,7 +77,7 @@ func (p *Pages) mfaForm(w http.ResponseWriter, r *http.Request, t *store.Tenant)
 	ctx := r.Context()
 	ar, err := p.Flow.Load(ctx, t.ID, r.URL.Query().Get("id"))
 	if err == nil {
-		err = p.Flow.PendingRequest(ctx, t.ID, ar.ID, p.mfaTicket(r, t))
+		_, err = p.Flow.PendingRequest(ctx, t.ID, ar.ID, p.mfaTicket(r, t))
 	}
 	if err != nil {
 		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")

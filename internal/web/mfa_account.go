@@ -17,7 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
-var accountMFAPage = ui.Parse(templateFS, "templates/account_mfa.html")
+var accountMFAPage = ui.Parse(templateFS, "templates/account_mfa.html", "templates/passkey_box.html")
 
 type mfaAccountView struct {
 	ui.Frame
@@ -26,6 +26,7 @@ type mfaAccountView struct {
 	CodesLeft           int
 	Enrol               *mfa.Enrolment
 	Codes               []string
+	Passkey             *passkeyBox
 }
 
 func (p *Pages) mountAccountMFA(mux *http.ServeMux) {
@@ -68,6 +69,10 @@ func (p *Pages) showAccountMFA(a *accountReq, status int, v mfaAccountView) {
 			v.Factors = append(v.Factors, fi)
 		}
 	}
+	allowPasskeyScript(a.w)
+	base := "/t/" + a.t.Slug + "/account/mfa/passkey/"
+	v.Passkey = &passkeyBox{Mode: "register", Begin: base + "begin", Finish: base + "finish", CSRF: v.CSRF,
+		Error: a.f.T("mfa.passkey_failed")}
 	a.w.Header().Set("Cache-Control", "no-store") // seeds and codes are shown here
 	a.w.Header().Set("Referrer-Policy", "no-referrer")
 	accountMFAPage.Render(a.w, p.Log, status, a.f.Lang, v)

@@ -55,10 +55,11 @@ func chromiumPath(t *testing.T) string {
 
 // newBrowser starts a headless chromium with a fresh profile and returns the
 // context of its first tab. It stops with the test, or when parent ends.
-func newBrowser(t *testing.T, parent context.Context, exe string) context.Context {
+// extra options apply after the defaults (a later flag replaces one).
+func newBrowser(t *testing.T, parent context.Context, exe string, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	out := &syncBuffer{}
-	actx, acancel := chromedp.NewExecAllocator(parent,
+	actx, acancel := chromedp.NewExecAllocator(parent, append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -79,7 +80,7 @@ func newBrowser(t *testing.T, parent context.Context, exe string) context.Contex
 		chromedp.Flag("no-proxy-server", true),
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 		chromedp.CombinedOutput(out),
-	)
+	}, extra...)...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {
 		// A graceful close lets chromium's helper processes end before the
