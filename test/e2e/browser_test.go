@@ -312,7 +312,7 @@ func browserScreenshot(t *testing.T, ctx context.Context, name string) string {
 
 var (
 	htmlRefRE    = regexp.MustCompile(`(?i)\s(?:src|href|action|srcset|poster|data)\s*=\s*["']?([^"'\s>]*)`)
-	inlineCodeRE = regexp.MustCompile(`(?i)<style|<script|\sstyle\s*=|\son[a-z]+\s*=`)
+	inlineCodeRE = regexp.MustCompile(`(?i)<style|<script\s*>|\sstyle\s*=|\son[a-z]+\s*=`) // <script src> is not inline
 )
 
 // sameOrigin reports whether ref, as found in a page of base, stays on
@@ -433,7 +433,7 @@ func TestBrowserLogin(t *testing.T) {
 	browserScreenshot(t, bctx, "login.png")
 
 	lap("login page")
-	user := chromedp.CSS(`input[autocomplete="username"]`)
+	user := chromedp.CSS(`input[autocomplete~="username"]`)
 	pass := chromedp.CSS(`input[autocomplete="current-password"]`)
 	if err := chromedp.Do(bctx,
 		chromedp.SendKeys(user, email),
