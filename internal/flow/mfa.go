@@ -77,6 +77,8 @@ func (s *Service) gate(ctx context.Context, tenant store.TenantID, ar *store.Aut
 		return ErrMFAUnmet
 	case d == mfa.Proceed:
 		return nil
+	case !mfa.AsksForMFA(acr) && s.remembered(ctx, tenant, u.ID): // remember.go
+		return nil
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {

@@ -51,6 +51,10 @@ type Summary struct {
 	RecoveryCodes int          `json:"recovery_codes_left"`
 }
 
+// PurposeRemember is the one-time-token purpose of a remembered device
+// (internal/flow mints them); a reset revokes them with the factors.
+const PurposeRemember = "mfa_remember"
+
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // aad binds a sealed secret to its row.
@@ -126,6 +130,9 @@ func (s *Service) Reset(ctx context.Context, actor events.Actor, tenant store.Te
 		}
 		var err error
 		if n, err = tx.MFA().Factors().DeleteUserFactors(ctx, tenant, userID); err != nil {
+			return err
+		}
+		if err := tx.SelfService().OneTimeTokens().RevokeUserTokens(ctx, tenant, userID, PurposeRemember); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: tenant, Action: "mfa.reset",

@@ -89,7 +89,7 @@ func TestDecide(t *testing.T) {
 
 func TestAsksForMFA(t *testing.T) {
 	for in, want := range map[string]bool{"mfa": true, "1": false, "": false,
-		"http://schemas.openid.net/pape/policies/2007/06/multi-factor": true,
+		"http://schemas.openid.net/pape/policies/2007/06/multi-factor":      true,
 		"urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport": false} {
 		if got := AsksForMFA([]string{in}); got != want {
 			t.Errorf("AsksForMFA(%q) = %v", in, got)

@@ -56,11 +56,16 @@ func enrolTOTP(t *testing.T, b *browserClient, slug string) (string, []string) {
 
 // authRequest stores a pending authorization request of client.
 func (ta *testApp) authRequest(tn *store.Tenant, c *store.Client, acr ...string) string {
+	return ta.authRequestPrompt(tn, c, nil, acr...)
+}
+
+// authRequestPrompt is authRequest with prompt values (login: no SSO).
+func (ta *testApp) authRequestPrompt(tn *store.Tenant, c *store.Client, prompt []string, acr ...string) string {
 	ta.t.Helper()
 	now := time.Now()
 	ar := &store.AuthRequest{ID: uuid.Must(uuid.NewV7()).String(), Tenant: tn.ID, ClientID: c.ID,
 		RedirectURI: "https://app.example.com/cb", Scopes: []string{"openid"}, ResponseType: "code",
-		ACRValues: acr, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+		Prompt: prompt, ACRValues: acr, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
 	if err := ta.DB.OAuth().AuthRequests().CreateAuthRequest(context.Background(), ar); err != nil {
 		ta.t.Fatal(err)
 	}
@@ -136,7 +141,7 @@ func TestMFALogin(t *testing.T) {
 
 		// Replay: the same code in a fresh login is refused.
 		b2 := ta.browser()
-		id2 := ta.authRequest(tn, c)
+		id2 := ta.authRequestPrompt(tn, c, []string{"login"})
 		passwordStep(t, b2, "acme", id2, "ada@example.com", pw)
 		if p := codeStep(t, b2, "acme", id2, code); p.status != http.StatusUnauthorized {
 			t.Fatalf("replayed code: %d", p.status)
@@ -193,6 +198,69 @@ func TestMFALogin(t *testing.T) {
 		id4 := ta.authRequest(tn, c)
 		if p := passwordStep(t, b4, "acme", id4, "ada@example.com", pw); p.status != http.StatusSeeOther || !strings.Contains(p.location(), "/authorize/callback") {
 			t.Fatalf("password after reset: %d %q", p.status, p.location())
+		}
+	})
+}
+
+// TestMFARememberDevice: where the tenant offers it, a user who ticks
+// "remember this device" skips the second factor on that browser only;
+// an explicit step-up still asks; forgetting devices (account page)
+// revokes it.
+func TestMFARememberDevice(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("acme")
+		if r := ta.do(request{method: http.MethodPatch, path: "/api/v1/tenants/" + string(tn.ID), auth: "Bearer " + ta.key(tn.ID, "admin"),
+			body: map[string]any{"settings": map[string]any{"mfa": map[string]any{"policy": "optional", "remember_days": 30}}}}); r.status != http.StatusOK {
+			t.Fatalf("patch settings: %d %s", r.status, r.body)
+		}
+		c := ta.client(tn.ID, "app")
+		const pw = "correct horse battery"
+		ta.userWithPassword(tn.ID, "ada@example.com", pw)
+		acct := ta.browser()
+		acct.signIn("acme", "ada@example.com", pw)
+		secret, _ := enrolTOTP(t, acct, "acme")
+
+		b := ta.browser()
+		id := ta.authRequest(tn, c)
+		passwordStep(t, b, "acme", id, "ada@example.com", pw)
+		if p := b.get("/t/acme/login/mfa?id=" + id); !strings.Contains(p.body, `name="remember"`) {
+			t.Fatalf("no remember-device choice on the code page (%d)", p.status)
+		}
+		code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+		tok := b.csrf("/t/acme/login/mfa?id=" + id)
+		p := b.post("/t/acme/login/mfa", form("csrf", tok, "id", id, "code", code, "remember", "1"))
+		remembered := false
+		for _, ck := range p.header.Values("Set-Cookie") {
+			remembered = remembered || (strings.HasPrefix(ck, "gh_mfa_rd_acme=gh_rd_") && strings.Contains(ck, "HttpOnly"))
+		}
+		if p.status != http.StatusSeeOther || !remembered {
+			t.Fatalf("code with remember: %d, cookie set %v", p.status, remembered)
+		}
+		// This browser now logs in with the password alone...
+		id2 := ta.authRequestPrompt(tn, c, []string{"login"})
+		if p := passwordStep(t, b, "acme", id2, "ada@example.com", pw); p.status != http.StatusSeeOther || !strings.Contains(p.location(), "/authorize/callback") {
+			t.Fatalf("remembered browser: %d %q", p.status, p.location())
+		}
+		// ...but not when the client asks for MFA,
+		id3 := ta.authRequestPrompt(tn, c, []string{"login"}, "mfa")
+		if p := passwordStep(t, b, "acme", id3, "ada@example.com", pw); !strings.Contains(p.location(), "/login/mfa") {
+			t.Fatalf("step-up on a remembered browser: %d %q", p.status, p.location())
+		}
+		// ...and another browser is asked.
+		o := ta.browser()
+		id4 := ta.authRequest(tn, c)
+		if p := passwordStep(t, o, "acme", id4, "ada@example.com", pw); !strings.Contains(p.location(), "/login/mfa") {
+			t.Fatalf("another browser: %d %q", p.status, p.location())
+		}
+		// Forgetting devices revokes the remembered one.
+		ftok := acct.csrf("/t/acme/account/mfa")
+		if p := acct.post("/t/acme/account/mfa/forget", form("csrf", ftok)); p.status != http.StatusSeeOther {
+			t.Fatalf("forget devices: %d", p.status)
+		}
+		id5 := ta.authRequestPrompt(tn, c, []string{"login"})
+		if p := passwordStep(t, b, "acme", id5, "ada@example.com", pw); !strings.Contains(p.location(), "/login/mfa") {
+			t.Fatalf("after forgetting devices: %d %q", p.status, p.location())
 		}
 	})
 }

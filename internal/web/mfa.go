@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
@@ -70,6 +71,9 @@ func (p *Pages) showMFA(w http.ResponseWriter, r *http.Request, t *store.Tenant,
 	v := view{Frame: ui.FrameFor(r, t, ar.UILocales, "mfa.login_title"), Error: msg,
 		Action: "/t/" + t.Slug + "/login/mfa", CSRF: p.csrf(w, r), RequestID: ar.ID}
 	v.Passkey = p.passkeyLoginBox(w, t, "second", v) // passkey.go
+	if set, err := tenancy.ParseSettings(t.Settings); err == nil {
+		v.RememberDays = set.MFA.RememberDays
+	}
 	mfaPage.Render(w, p.Log, status, v.Lang, v)
 }
 
@@ -97,7 +101,7 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		p.showMFA(w, r, t, ar, http.StatusBadRequest, "mfa.invalid")
 		return
 	}
-	_, token, err := p.Flow.SecondFactorLogin(ctx, t.ID, ar.ID, p.mfaTicket(r, t), code, httpx.ClientIP(r), r.UserAgent())
+	sess, token, err := p.Flow.SecondFactorLogin(ctx, t.ID, ar.ID, p.mfaTicket(r, t), code, httpx.ClientIP(r), r.UserAgent())
 	var throttled *flow.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
@@ -116,8 +120,49 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		return
 	}
 	p.setMFACookie(w, t, "", -1)
+	p.rememberDevice(w, r, t, sess)
 	p.setSessionCookie(w, t, token)
 	http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
+}
+
+// rememberCookieName names the remembered-device cookie of a tenant.
+func (p *Pages) rememberCookieName(slug string) string {
+	if p.Secure() {
+		return "__Host-gh_mfa_rd_" + slug
+	}
+	return "gh_mfa_rd_" + slug
+}
+
+// rememberCookie reads the browser's remembered-device token for t.
+func (p *Pages) rememberCookie(r *http.Request, t *store.Tenant) string {
+	c, err := r.Cookie(p.rememberCookieName(t.Slug))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// rememberDevice, when the user ticked "remember this device" and the
+// tenant offers it, gives the browser a remembered-device cookie.
+func (p *Pages) rememberDevice(w http.ResponseWriter, r *http.Request, t *store.Tenant, sess *store.Session) {
+	if r.PostFormValue("remember") != "1" {
+		return
+	}
+	set, err := tenancy.ParseSettings(t.Settings)
+	if err != nil || set.MFA.RememberDays <= 0 {
+		return
+	}
+	token, err := p.Flow.RememberDevice(r.Context(), t.ID, sess.UserID, set.MFA.RememberDays)
+	if err != nil {
+		p.Log.WarnContext(r.Context(), "web: remember device", "err", err, "request_id", httpx.RequestID(r.Context()))
+		return
+	}
+	c := &http.Cookie{Name: p.rememberCookieName(t.Slug), Value: token, Path: "/", HttpOnly: true,
+		Secure: p.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: set.MFA.RememberDays * 24 * 3600}
+	if !p.Secure() {
+		c.Path = "/t/" + t.Slug + "/"
+	}
+	http.SetCookie(w, c)
 }
 
 // stepUp asks an existing session for a second factor (the client sent

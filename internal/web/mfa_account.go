@@ -36,6 +36,16 @@ func (p *Pages) mountAccountMFA(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/mfa/totp/confirm", p.accountAction(p.accountMFAConfirm))
 	mux.HandleFunc("POST /t/{tenant}/account/mfa/remove", p.accountAction(p.accountMFARemove))
 	mux.HandleFunc("POST /t/{tenant}/account/mfa/recovery", p.accountAction(p.accountMFARecovery))
+	mux.HandleFunc("POST /t/{tenant}/account/mfa/forget", p.accountAction(p.accountMFAForget))
+}
+
+// accountMFAForget revokes every remembered device of the user.
+func (p *Pages) accountMFAForget(a *accountReq) {
+	if err := p.Flow.ForgetDevices(a.r.Context(), a.t.ID, a.sess.UserID); err != nil {
+		p.accountFail(a, err)
+		return
+	}
+	http.Redirect(a.w, a.r, "/t/"+a.t.Slug+"/account/mfa?done=forgotten&ui_locales="+a.f.Lang, http.StatusSeeOther)
 }
 
 func (p *Pages) accountMFAShow(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
@@ -52,6 +62,8 @@ func (p *Pages) accountMFAShow(w http.ResponseWriter, r *http.Request, t *store.
 		v.Notice = f.T("mfa.done_added")
 	case "removed":
 		v.Notice = f.T("mfa.done_removed")
+	case "forgotten":
+		v.Notice = f.T("mfa.done_forgotten")
 	}
 	p.showAccountMFA(a, http.StatusOK, v)
 }

@@ -116,11 +116,15 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 		p.passkeyFail(w, r, t, err)
 		return
 	}
-	var token string
+	var (
+		token string
+		sess  *store.Session
+	)
 	if second {
-		_, token, err = p.Flow.FinishSecondFactor(ctx, t.ID, ar.ID, p.mfaTicket(r, t), pk.AMR, httpx.ClientIP(r), r.UserAgent())
+		sess, token, err = p.Flow.FinishSecondFactor(ctx, t.ID, ar.ID, p.mfaTicket(r, t), pk.AMR, httpx.ClientIP(r), r.UserAgent())
 	} else {
-		_, token, err = p.Flow.PasskeyLogin(ctx, t.ID, ar.ID, pk, httpx.ClientIP(r), r.UserAgent())
+		ctx = flow.WithRememberToken(ctx, p.rememberCookie(r, t)) // mfa.go
+		sess, token, err = p.Flow.PasskeyLogin(ctx, t.ID, ar.ID, pk, httpx.ClientIP(r), r.UserAgent())
 	}
 	var sf *flow.SecondFactorError
 	switch {
@@ -143,6 +147,7 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 	}
 	if second {
 		p.setMFACookie(w, t, "", -1)
+		p.rememberDevice(w, r, t, sess)
 	}
 	p.setSessionCookie(w, t, token)
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"redirect": p.Protocol.CallbackURL(t, ar.ID)})

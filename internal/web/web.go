@@ -118,6 +118,8 @@ type view struct {
 	Links loginLinks
 	// Passkey, when set, offers passkeys on the page (passkey.go).
 	Passkey *passkeyBox
+	// RememberDays > 0 offers "remember this device" (mfa.go).
+	RememberDays int
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
@@ -226,6 +228,7 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.showLogin(w, r, t, ar, http.StatusBadRequest, "login.missing", identifier)
 		return
 	}
+	ctx = flow.WithRememberToken(ctx, p.rememberCookie(r, t)) // mfa.go
 	_, token, err := p.Flow.PasswordLogin(ctx, t.ID, ar.ID, identifier, password, httpx.ClientIP(r), r.UserAgent())
 	var throttled *flow.ThrottledError
 	switch {

@@ -31,6 +31,8 @@
     f.set('ui_locales', document.documentElement.lang || 'en');
     var id = box.getAttribute('data-id');
     if (id) { f.set('id', id); }
+    var remember = document.getElementById('remember');
+    if (remember && remember.checked) { f.set('remember', '1'); }
     for (var k in extra) { if (Object.prototype.hasOwnProperty.call(extra, k)) { f.set(k, extra[k]); } }
     return f;
   }
