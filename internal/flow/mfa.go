@@ -147,7 +147,8 @@ func (s *Service) PendingRequest(ctx context.Context, tenant store.TenantID, req
 // adds the factor and "mfa" (ending the session a step-up raised) and
 // completes the request. Errors: ErrRequestGone, ErrInvalidCredentials,
 // *ThrottledError.
-func (s *Service) SecondFactorLogin(ctx context.Context, tenant store.TenantID, requestID, ticket, code, ip, userAgent string) (*store.Session, string, error) {
+// emailTicket names the code mailed by SendEmailCode ("" for none).
+func (s *Service) SecondFactorLogin(ctx context.Context, tenant store.TenantID, requestID, ticket, code, emailTicket, ip, userAgent string) (*store.Session, string, error) {
 	userID, err := s.PendingRequest(ctx, tenant, requestID, ticket)
 	if err != nil {
 		return nil, "", err
@@ -166,7 +167,7 @@ func (s *Service) SecondFactorLogin(ctx context.Context, tenant store.TenantID, 
 	if n > lockAfter {
 		return nil, "", &ThrottledError{RetryAfter: lockFor}
 	}
-	method, err := s.MFA.Verify(ctx, tenant, userID, code)
+	method, err := s.MFA.Verify(ctx, tenant, userID, code, emailTicket)
 	if errors.Is(err, mfa.ErrInvalidCode) {
 		if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
 			return nil, "", ferr
@@ -244,4 +245,29 @@ func (s *Service) PasskeyLogin(ctx context.Context, tenant store.TenantID, reque
 		return nil, "", err
 	}
 	return sess, token, nil
+}
+
+// mailsPerWindow bounds second-factor mails per user per throttle window.
+const mailsPerWindow = 5
+
+// SendEmailCode mails the pending ticket's user a second-factor code
+// (where the tenant allows it) and answers the mail's ticket for the
+// page. Errors: ErrRequestGone, mfa.ErrEmailCodeOff, *ThrottledError.
+func (s *Service) SendEmailCode(ctx context.Context, t *store.Tenant, requestID, ticket, lang string) (string, error) {
+	userID, err := s.PendingRequest(ctx, t.ID, requestID, ticket)
+	if err != nil {
+		return "", err
+	}
+	u, err := s.Store.Users().GetUser(ctx, t.ID, userID)
+	if err != nil {
+		return "", ErrRequestGone
+	}
+	n, err := s.Store.OAuth().Throttle().Fail(ctx, t.ID, "mfa-mail:"+userID, s.Now(), throttleWindow)
+	if err != nil {
+		return "", err
+	}
+	if n > mailsPerWindow {
+		return "", &ThrottledError{RetryAfter: throttleWindow}
+	}
+	return s.MFA.SendEmailCode(ctx, t, u, lang)
 }

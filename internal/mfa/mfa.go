@@ -32,6 +32,8 @@ type Service struct {
 	// PublicURL gives passkeys their relying party: its host is the RP id,
 	// its origin the only origin accepted.
 	PublicURL string
+	// Mail sends email codes (email.go); nil turns them off.
+	Mail *Mailer
 }
 
 // FactorInfo is what a user or administrator sees of a factor: never its

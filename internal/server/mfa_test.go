@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -261,6 +263,83 @@ func TestMFARememberDevice(t *testing.T) {
 		id5 := ta.authRequestPrompt(tn, c, []string{"login"})
 		if p := passwordStep(t, b, "acme", id5, "ada@example.com", pw); !strings.Contains(p.location(), "/login/mfa") {
 			t.Fatalf("after forgetting devices: %d %q", p.status, p.location())
+		}
+	})
+}
+
+var mailCodeRE = regexp.MustCompile(`code: (\d{6})\b`)
+
+// TestMFAEmailCode: where the tenant allows it, a user turns on codes by
+// email; at login the code page mails a code (through the mail queue),
+// which works once; an older mailed code dies when a new one is sent.
+func TestMFAEmailCode(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("acme")
+		if r := ta.do(request{method: http.MethodPatch, path: "/api/v1/tenants/" + string(tn.ID), auth: "Bearer " + ta.key(tn.ID, "admin"),
+			body: map[string]any{"settings": map[string]any{"mfa": map[string]any{"policy": "optional", "email_code": true}}}}); r.status != http.StatusOK {
+			t.Fatalf("patch settings: %d %s", r.status, r.body)
+		}
+		c := ta.client(tn.ID, "app")
+		const pw = "correct horse battery"
+		u := ta.userWithPassword(tn.ID, "ada@example.com", pw)
+		if _, err := ta.DB.Users().UpdateUser(context.Background(), tn.ID, u.ID, func(u *store.User) error { u.EmailVerified = true; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		acct := ta.browser()
+		acct.signIn("acme", "ada@example.com", pw)
+		tok := acct.csrf("/t/acme/account/mfa")
+		if p := acct.post("/t/acme/account/mfa/email", form("csrf", tok)); p.status != http.StatusOK || len(recoveryRE.FindAllString(p.body, -1)) != 10 {
+			t.Fatalf("enable email codes: %d", p.status)
+		}
+
+		b := ta.browser()
+		id := ta.authRequest(tn, c)
+		if p := passwordStep(t, b, "acme", id, "ada@example.com", pw); !strings.Contains(p.location(), "/login/mfa") {
+			t.Fatalf("password step: %d %q", p.status, p.location())
+		}
+		mailCode := func() (code, ticket string) {
+			t.Helper()
+			ta.clearMails()
+			tk := b.csrf("/t/acme/login/mfa?id=" + id)
+			p := b.post("/t/acme/login/mfa/email", form("csrf", tk, "id", id))
+			m := regexp.MustCompile(`name="email_ticket" value="([^"]+)"`).FindStringSubmatch(p.body)
+			if p.status != http.StatusOK || m == nil {
+				t.Fatalf("send a code: %d", p.status)
+			}
+			if _, err := ta.MailWorker().RunOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			files, _ := filepath.Glob(filepath.Join(ta.Config.DataDir, "mail", "*.eml"))
+			var mails []string
+			for _, f := range files {
+				raw, _ := os.ReadFile(f)
+				mails = append(mails, string(raw))
+			}
+			if len(mails) != 1 || !strings.Contains(mails[0], "ada@example.com") {
+				t.Fatalf("%d mails", len(mails))
+			}
+			cm := mailCodeRE.FindStringSubmatch(mails[0])
+			if cm == nil {
+				t.Fatalf("no code in the mail")
+			}
+			return cm[1], m[1]
+		}
+		old, oldTicket := mailCode()
+		code, ticket := mailCode()
+		post := func(code, ticket string) page {
+			tk := b.csrf("/t/acme/login/mfa?id=" + id)
+			return b.post("/t/acme/login/mfa", form("csrf", tk, "id", id, "code", code, "email_ticket", ticket))
+		}
+		if p := post(old, oldTicket); p.status != http.StatusUnauthorized {
+			t.Fatalf("superseded mailed code: %d", p.status)
+		}
+		if p := post(code, ticket); p.status != http.StatusSeeOther || !strings.Contains(p.location(), "/authorize/callback") {
+			t.Fatalf("mailed code: %d %q", p.status, p.location())
+		}
+		ar, _ := ta.DB.OAuth().AuthRequests().GetAuthRequest(context.Background(), tn.ID, id)
+		if !slices.Equal(ar.AMR, []string{"pwd", "otp", "mfa"}) {
+			t.Fatalf("amr %v", ar.AMR)
 		}
 	})
 }

@@ -120,6 +120,9 @@ type view struct {
 	Passkey *passkeyBox
 	// RememberDays > 0 offers "remember this device" (mfa.go).
 	RememberDays int
+	// EmailCode offers a code by email; EmailTicket names the one sent.
+	EmailCode   bool
+	EmailTicket string
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
