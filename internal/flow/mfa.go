@@ -85,7 +85,11 @@ func (s *Service) gate(ctx context.Context, tenant store.TenantID, ar *store.Aut
 		return err
 	}
 	token := "gh_mf_" + base64.RawURLEncoding.EncodeToString(raw)
-	data, err := json.Marshal(pendingData{Request: ar.ID, AMR: amr, Session: oldSession})
+	pd := pendingData{AMR: amr, Session: oldSession}
+	if ar != nil { // nil: the account page's own sign-in
+		pd.Request = ar.ID
+	}
+	data, err := json.Marshal(pd)
 	if err != nil {
 		return err
 	}
@@ -120,8 +124,8 @@ func (s *Service) StepUp(ctx context.Context, tenant store.TenantID, ar *store.A
 	return err
 }
 
-// PendingRequest checks that ticket is live and belongs to requestID and
-// answers the user it is for; ErrRequestGone when the ticket is unknown,
+// PendingRequest checks that ticket is live and belongs to requestID (""
+// for the account page's sign-in) and answers the user it is for; ErrRequestGone when the ticket is unknown,
 // spent or expired, or is for another request.
 func (s *Service) PendingRequest(ctx context.Context, tenant store.TenantID, requestID, ticket string) (string, error) {
 	if ticket == "" || len(ticket) > 128 {
@@ -207,6 +211,9 @@ func (s *Service) FinishSecondFactor(ctx context.Context, tenant store.TenantID,
 	}
 	if d.Session != "" {
 		_ = s.Sessions.End(ctx, tenant, d.Session) // the raised session gives way (no fixation)
+	}
+	if requestID == "" { // the account page's sign-in: the session is all
+		return sess, token, nil
 	}
 	if err := s.Complete(ctx, tenant, requestID, sess); err != nil {
 		return nil, "", err

@@ -343,3 +343,40 @@ func TestMFAEmailCode(t *testing.T) {
 		}
 	})
 }
+
+// TestMFAAccountSignIn: the account page's own sign-in asks an enrolled
+// user for the second factor as well: the password alone gives no
+// session, so it cannot be used to remove the factors.
+func TestMFAAccountSignIn(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("acme")
+		const pw = "correct horse battery"
+		ta.userWithPassword(tn.ID, "ada@example.com", pw)
+		first := ta.browser()
+		first.signIn("acme", "ada@example.com", pw) // no factor yet
+		secret, _ := enrolTOTP(t, first, "acme")
+
+		b := ta.browser()
+		tok := b.csrf("/t/acme/account/login")
+		p := b.post("/t/acme/account/login", form("csrf", tok, "identifier", "ada@example.com", "password", pw))
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/t/acme/account/login/mfa") || hasSessionCookie(p) {
+			t.Fatalf("account sign-in of an enrolled user: %d %q (session cookie %v)", p.status, p.location(), hasSessionCookie(p))
+		}
+		if p := b.get("/t/acme/account/mfa"); p.status != http.StatusFound || !strings.Contains(p.location(), "/account/login") {
+			t.Fatalf("factor page with the password alone: %d %q", p.status, p.location())
+		}
+		tok = b.csrf("/t/acme/account/login/mfa")
+		if p := b.post("/t/acme/account/login/mfa", form("csrf", tok, "code", "000000")); p.status != http.StatusUnauthorized {
+			t.Fatalf("wrong code: %d", p.status)
+		}
+		code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+		p = b.post("/t/acme/account/login/mfa", form("csrf", tok, "code", code))
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/t/acme/account") || !hasSessionCookie(p) {
+			t.Fatalf("right code: %d %q", p.status, p.location())
+		}
+		if p := b.get("/t/acme/account/mfa"); p.status != http.StatusOK {
+			t.Fatalf("factor page after the second factor: %d", p.status)
+		}
+	})
+}

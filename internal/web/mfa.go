@@ -27,7 +27,8 @@ func (p *Pages) mountMFALogin(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/login/mfa", p.page(p.mfaSubmit))
 	mux.HandleFunc("POST /t/{tenant}/login/mfa/email", p.page(p.mfaEmail))
 	if p.Account != nil && p.MFA != nil {
-		p.mountAccountMFA(mux) // mfa_account.go
+		p.mountAccountMFA(mux)      // mfa_account.go
+		p.mountAccountLoginMFA(mux) // mfa_account_login.go
 	}
 }
 

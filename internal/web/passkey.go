@@ -59,6 +59,9 @@ func (p *Pages) passkeyRequest(w http.ResponseWriter, r *http.Request, t *store.
 		jsonError(w, r, t, http.StatusForbidden, "error.form_expired")
 		return nil, false
 	}
+	if r.PostFormValue("id") == "" && r.PostFormValue("mode") == "second" {
+		return &store.AuthRequest{}, true // the account page's sign-in: no request
+	}
 	ar, err := p.Flow.Load(r.Context(), t.ID, r.PostFormValue("id"))
 	if err != nil {
 		jsonError(w, r, t, http.StatusBadRequest, "error.request_unknown")
@@ -150,7 +153,11 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 		p.rememberDevice(w, r, t, sess)
 	}
 	p.setSessionCookie(w, t, token)
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{"redirect": p.Protocol.CallbackURL(t, ar.ID)})
+	next := p.Protocol.CallbackURL(t, ar.ID)
+	if ar.ID == "" {
+		next = "/t/" + t.Slug + "/account"
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"redirect": next})
 }
 
 func (p *Pages) passkeyFail(w http.ResponseWriter, r *http.Request, t *store.Tenant, err error) {
