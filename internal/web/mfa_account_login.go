@@ -79,3 +79,15 @@ func (p *Pages) accountMFALoginSubmit(w http.ResponseWriter, r *http.Request, t 
 	p.setSessionCookie(w, t, token)
 	http.Redirect(w, r, "/t/"+t.Slug+"/account?ui_locales="+ui.FrameFor(r, t, nil, "").Lang, http.StatusSeeOther)
 }
+
+// emailSecondFactor answers a *flow.SecondFactorError of an email login:
+// to the code page of its request, or of the account sign-in when no
+// request waits. It reports whether err was one.
+func (p *Pages) emailSecondFactor(w http.ResponseWriter, r *http.Request, t *store.Tenant, requestID string, err error) bool {
+	if requestID != "" {
+		if _, lerr := p.Flow.Load(r.Context(), t.ID, requestID); lerr == nil {
+			return p.toSecondFactor(w, r, t, requestID, err)
+		}
+	}
+	return p.toAccountSecondFactor(w, r, t, err)
+}
