@@ -171,6 +171,11 @@ func (s *Service) SecondFactorLogin(ctx context.Context, tenant store.TenantID, 
 	if n > lockAfter {
 		return nil, "", &ThrottledError{RetryAfter: lockFor}
 	}
+	if only, err := s.passkeysOnly(ctx, tenant, requestID, userID); err != nil {
+		return nil, "", err
+	} else if only {
+		return nil, "", ErrInvalidCredentials // codes do not count here
+	}
 	method, err := s.MFA.Verify(ctx, tenant, userID, code, emailTicket)
 	if errors.Is(err, mfa.ErrInvalidCode) {
 		if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
@@ -277,4 +282,22 @@ func (s *Service) SendEmailCode(ctx context.Context, t *store.Tenant, requestID,
 		return "", &ThrottledError{RetryAfter: throttleWindow}
 	}
 	return s.MFA.SendEmailCode(ctx, t, u, lang)
+}
+
+// passkeysOnly reports whether the policy for the user at the request's
+// client is passkeys_only.
+func (s *Service) passkeysOnly(ctx context.Context, tenant store.TenantID, requestID, userID string) (bool, error) {
+	t, err := s.Store.Tenants().GetTenant(ctx, tenant)
+	if err != nil {
+		return false, err
+	}
+	u, err := s.Store.Users().GetUser(ctx, tenant, userID)
+	if err != nil {
+		return false, err
+	}
+	clientID := ""
+	if ar, err := s.Load(ctx, tenant, requestID); err == nil {
+		clientID = ar.ClientID
+	}
+	return s.MFA.PasskeysOnly(ctx, t, u, clientID)
 }

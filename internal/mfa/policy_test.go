@@ -84,6 +84,17 @@ func TestDecide(t *testing.T) {
 		if d := decide(f.user, "wiki", "urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken"); d != Ask {
 			t.Fatalf("enrolled, policy off, SAML step-up: %v", d)
 		}
+		// passkeys_only: an authenticator app does not count.
+		set(tenancy.MFA{Policy: tenancy.MFAOptional, Clients: map[string]string{"vault": tenancy.MFAPasskeysOnly}})
+		if d := decide(f.user, "vault"); d != Unmet {
+			t.Fatalf("passkeys only, TOTP enrolled: %v", d)
+		}
+		if only, err := f.svc.PasskeysOnly(ctx, f.tenant, f.user, "vault"); err != nil || !only {
+			t.Fatalf("PasskeysOnly(vault) = %v, %v", only, err)
+		}
+		if only, _ := f.svc.PasskeysOnly(ctx, f.tenant, f.user, "wiki"); only {
+			t.Fatal("PasskeysOnly(wiki) = true")
+		}
 	})
 }
 
