@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -42,6 +43,8 @@ type API struct {
 	// identities (connections.go); PublicURL makes their callback URLs.
 	Connections *connection.Service
 	PublicURL   string
+	// MFA lists and resets users' second factors (factors.go).
+	MFA *mfa.Service
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
@@ -55,6 +56,8 @@ type App struct {
 	// Connections and Broker run identity brokering (social.go).
 	Connections *connection.Service
 	Broker      *broker.Broker
+	// MFA checks and manages second factors (internal/mfa).
+	MFA *mfa.Service
 	// masterKey also seeds the OpenID library's internal encryption key.
 	masterKey []byte
 }
@@ -103,6 +106,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	app.wireSelfService(hasher) // selfservice.go
 	app.wireSocial()            // social.go
+	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, PublicURL: cfg.PublicURL,
+		Mail: &mfa.Mailer{Queue: app.Mail, Renderer: app.SelfService.Renderer}}
 	return app, nil
 }
 

@@ -72,6 +72,8 @@ var matrix = []matrixRow{
 		body: func(_ *fixture, n int) any {
 			return map[string]string{"email": fmt.Sprintf("invited%d@example.com", n)}
 		}},
+	{method: "GET", path: tp + "/users/{id}/factors", access: tenantRead},
+	{method: "DELETE", path: tp + "/users/{id}/factors", access: tenantAdmin},
 
 	{method: "GET", path: tp + "/groups", access: tenantRead},
 	{method: "POST", path: tp + "/groups", access: tenantAdmin,

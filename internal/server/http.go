@@ -36,6 +36,7 @@ func (a *App) Handler() http.Handler {
 		SAMLSPs:      a.SAMLSPs,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now, SelfService: a.SelfService,
 		Connections: a.Connections, PublicURL: a.Config.PublicURL,
+		MFA: a.MFA,
 	}).Mount(mux)
 	(&scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: a.Log, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes}).Mount(mux)
@@ -185,6 +186,11 @@ func (a *App) rotateKeys(ctx context.Context) {
 			a.Log.Warn("deleting expired SAML requests", "err", err)
 		} else if n > 0 {
 			a.Log.Info("deleted expired SAML requests", "rows", n)
+		}
+		if n, err := a.DB.MFA().Ceremonies().DeleteExpiredCeremonies(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.Log.Warn("deleting expired passkey ceremonies", "err", err)
+		} else if n > 0 {
+			a.Log.Info("deleted expired passkey ceremonies", "rows", n)
 		}
 		select {
 		case <-ctx.Done():

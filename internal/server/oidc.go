@@ -21,11 +21,14 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	now := time.Now
 	sessions := a.Sessions
 	fl := &flow.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Log: a.Log, Now: now}
+	fl.MFA = a.MFA                       // the second-factor step (internal/mfa)
+	a.MFA.PublicURL = a.Config.PublicURL // passkeys: Serve may have learnt the bound port
 	pages := &web.Pages{
 		Tenants: a.Tenants, Sessions: sessions, Store: a.DB, Log: a.Log, PublicURL: a.Config.PublicURL, Flow: fl,
 		SelfService: a.SelfService,
 		SAMLApps:    a.SAMLSPs, Authz: a.Authz, // the account page's app launcher and roles
 	}
+	pages.MFA = a.MFA
 	prov, err := oidc.New(oidc.Config{
 		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Flow: fl, Keys: a.Keys, Log: a.Log,
 		PublicURL: a.Config.PublicURL, MasterKey: a.masterKey, Now: now, SessionCookie: pages.SessionCookie,

@@ -34,6 +34,8 @@ type Repos interface {
 	SAML() SAMLRepos
 	// Directory answers the filtered directory reads (dirfilter.go).
 	Directory() DirSearch
+	// MFA answers second factors and recovery codes (mfa.go).
+	MFA() MFARepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -21,6 +21,8 @@ type Settings struct {
 	// ProfileAttributes are the user attributes (top-level string keys)
 	// users fill in and edit on the account page (progressive profile).
 	ProfileAttributes []string `json:"profile_attributes,omitempty"`
+	// MFA is the multi-factor policy (mfa.go).
+	MFA MFA `json:"mfa"`
 	// LDAP is the policy of the LDAP interface (user binds allowed or not).
 	LDAP LDAPSettings `json:"ldap"`
 }
@@ -35,7 +37,8 @@ type LDAPSettings struct {
 
 // DefaultSettings are a new tenant's settings.
 func DefaultSettings() Settings {
-	return Settings{PasswordPolicy: credential.DefaultPolicy(), SelfService: DefaultSelfService(), LDAP: LDAPSettings{UserBinds: true}}
+	return Settings{PasswordPolicy: credential.DefaultPolicy(), SelfService: DefaultSelfService(), MFA: DefaultMFA(),
+		LDAP: LDAPSettings{UserBinds: true}}
 }
 
 // ParseSettings decodes stored settings; absent fields keep their defaults.

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -31,7 +32,7 @@ import (
 var templateFS embed.FS
 
 var pages = map[string]*ui.Page{
-	"login":   ui.Parse(templateFS, "templates/login.html"),
+	"login":   ui.Parse(templateFS, "templates/login.html", "templates/passkey_box.html"), // passkey.go
 	"message": ui.Parse(templateFS, "templates/message.html"),
 }
 
@@ -63,6 +64,8 @@ type Pages struct {
 	// Authz shows the account page's roles and takes elevation requests;
 	// nil hides them (account_access.go).
 	Authz *authz.Service
+	// MFA manages the signed-in user's factors on the account page (mfa_account.go).
+	MFA *mfa.Service
 }
 
 // Secure reports whether cookies get the Secure flag and __Host- names.
@@ -93,6 +96,10 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	}
 	p.mountSelfService(mux) // selfservice.go
 	p.mountSocial(mux)      // social.go
+	p.mountMFALogin(mux)    // mfa.go
+	if p.MFA != nil {
+		p.mountPasskeys(mux) // passkey.go
+	}
 }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
@@ -122,6 +129,13 @@ type view struct {
 	Links loginLinks
 	// Connections are the login page's social buttons (social.go).
 	Connections []connButton
+	// Passkey, when set, offers passkeys on the page (passkey.go).
+	Passkey *passkeyBox
+	// RememberDays > 0 offers "remember this device" (mfa.go).
+	RememberDays int
+	// EmailCode offers a code by email; EmailTicket names the one sent.
+	EmailCode   bool
+	EmailTicket string
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
@@ -186,7 +200,11 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	for _, pr := range ar.Prompt {
 		none = none || pr == "none"
 	}
-	if sess != nil && p.Flow.Reusable(ar, sess) {
+	if sess != nil && p.Flow.Reusable(ar, sess) && p.Flow.NeedsStepUp(ar, sess) {
+		if !none && p.stepUp(w, r, t, ar, sess) { // mfa.go
+			return
+		}
+	} else if sess != nil && p.Flow.Reusable(ar, sess) {
 		if err := p.Flow.Complete(ctx, t.ID, ar.ID, sess); err == nil {
 			http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusFound)
 			return
@@ -205,22 +223,20 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		clientName = c.Name
 	}
 	allowFormRedirect(w, ar.RedirectURI)
-	p.render(w, status, "login", view{
+	v := view{
 		Frame: ui.FrameFor(r, t, ar.UILocales, "login.title"), ClientName: clientName, Error: msg,
 		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
 		Links:       selfServiceLinks(t, ar.ID),
 		Connections: p.connectionButtons(w, r.Context(), t, ar.ClientID),
-	})
+	}
+	v.Passkey = p.passkeyLoginBox(w, t, "first", v) // passkey.go
+	p.render(w, status, "login", v)
 }
 
 func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
-	if !p.readForm(w, r, t, "error.title") {
-		return
-	}
-	ar, err := p.Flow.Load(ctx, t.ID, r.PostFormValue("id"))
-	if err != nil {
-		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
+	ar, ok := p.postedRequest(w, r, t) // mfa.go
+	if !ok {
 		return
 	}
 	identifier := strings.TrimSpace(r.PostFormValue("identifier"))
@@ -233,6 +249,7 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.showLogin(w, r, t, ar, http.StatusBadRequest, "login.missing", identifier)
 		return
 	}
+	ctx = flow.WithRememberToken(ctx, p.rememberCookie(r, t)) // mfa.go
 	_, token, err := p.Flow.PasswordLogin(ctx, t.ID, ar.ID, identifier, password, httpx.ClientIP(r), r.UserAgent())
 	var throttled *flow.ThrottledError
 	switch {
@@ -242,6 +259,11 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		return
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showLogin(w, r, t, ar, http.StatusUnauthorized, "login.invalid", identifier)
+		return
+	case p.toSecondFactor(w, r, t, ar.ID, err): // mfa.go
+		return
+	case errors.Is(err, flow.ErrMFAUnmet): // the password was right
+		p.showLogin(w, r, t, ar, http.StatusForbidden, "mfa.unmet", identifier)
 		return
 	case errors.Is(err, flow.ErrUnverified): // the password was right
 		p.resendVerification(r, t, identifier) // selfservice.go

@@ -259,6 +259,8 @@ func TestPasswordlessLoginOIDC(t *testing.T) {
 	}
 }
 
+// readAll is in languages_test.go (both branches brought one).
+
 // TestSignUpWithoutSMTP: with no SMTP server configured (the default) the
 // mail is written under {data_dir}/mail/ and its link, only, is logged.
 func TestSignUpWithoutSMTP(t *testing.T) {

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		samlTests,
 		dirFilterTests,
 		connectionTests,
+		mfaTests,
 	} {
 		all = append(all, group...)
 	}

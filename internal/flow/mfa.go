@@ -1,0 +1,303 @@
+package flow
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// The second-factor step. After the first factor, the flow asks the mfa
+// policy; when a second factor is due it starts no session but mints a
+// pending ticket (a one-time token of purpose PurposeMFAPending: only its
+// hash is stored, any node can continue it) that the page keeps in a
+// cookie. SecondFactorLogin checks the code under the login throttle
+// (counted in the database, so a lockout holds across nodes), spends the
+// ticket and only then starts the session.
+
+// PurposeMFAPending marks a pending second-factor ticket.
+const PurposeMFAPending = "mfa_pending"
+
+// pendingTTL bounds how long a user has to find their phone.
+const pendingTTL = 10 * time.Minute
+
+// Errors of the second-factor step.
+var (
+	// ErrMFAUnmet: policy or the client asks for a second factor the user
+	// has not enrolled (and no grace period applies).
+	ErrMFAUnmet = errors.New("flow: a second factor is required but none is enrolled")
+)
+
+// SecondFactorError: the first factor was right; the login continues with
+// a second factor. Token is the pending ticket (secret: a cookie only).
+type SecondFactorError struct{ Token string }
+
+func (e *SecondFactorError) Error() string { return "flow: a second factor is required" }
+
+type pendingData struct {
+	Request string   `json:"ar"`
+	AMR     []string `json:"amr"`
+	Session string   `json:"sid,omitempty"`
+}
+
+func pendingHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// gate applies the MFA policy after a first factor with amr: nil when the
+// login may finish now, *SecondFactorError or ErrMFAUnmet otherwise.
+// oldSession is the session a step-up raises ("" for a fresh login).
+func (s *Service) gate(ctx context.Context, tenant store.TenantID, ar *store.AuthRequest, u *store.User, amr []string, oldSession string) error {
+	if s.MFA == nil {
+		return nil
+	}
+	t, err := s.Store.Tenants().GetTenant(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	clientID, acr := "", []string(nil)
+	if ar != nil {
+		clientID, acr = ar.ClientID, ar.ACRValues
+	}
+	d, err := s.MFA.Decide(ctx, t, u, clientID, acr)
+	switch {
+	case err != nil:
+		return err
+	case d == mfa.Unmet:
+		return ErrMFAUnmet
+	case d == mfa.Proceed:
+		return nil
+	case !mfa.AsksForMFA(acr) && s.remembered(ctx, tenant, u.ID): // remember.go
+		return nil
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	token := "gh_mf_" + base64.RawURLEncoding.EncodeToString(raw)
+	pd := pendingData{AMR: amr, Session: oldSession}
+	if ar != nil { // nil: the account page's own sign-in
+		pd.Request = ar.ID
+	}
+	data, err := json.Marshal(pd)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	if err := s.Store.SelfService().OneTimeTokens().CreateToken(ctx, &store.OneTimeToken{
+		ID: uuid.Must(uuid.NewV7()).String(), Tenant: tenant, Purpose: PurposeMFAPending, UserID: u.ID,
+		Hash: pendingHash(token), Data: string(data), CreatedAt: now, ExpiresAt: now.Add(pendingTTL),
+	}); err != nil {
+		return err
+	}
+	return &SecondFactorError{Token: token}
+}
+
+// NeedsStepUp reports whether an otherwise reusable session must add a
+// second factor for ar: the client asked for MFA (acr_values) and the
+// session has none.
+func (s *Service) NeedsStepUp(ar *store.AuthRequest, sess *store.Session) bool {
+	return s.MFA != nil && mfa.AsksForMFA(ar.ACRValues) && !mfa.Satisfied(sess.AMR)
+}
+
+// StepUp starts the second-factor step inside an existing session: it
+// answers *SecondFactorError (the ticket) or ErrMFAUnmet.
+func (s *Service) StepUp(ctx context.Context, tenant store.TenantID, ar *store.AuthRequest, sess *store.Session) error {
+	u, err := s.Store.Users().GetUser(ctx, tenant, sess.UserID)
+	if err != nil || u.Status != store.UserActive {
+		return ErrInvalidCredentials
+	}
+	err = s.gate(ctx, tenant, ar, u, sess.AMR, sess.ID)
+	if err == nil { // policy says no: acr asked, so the user has no factor
+		return ErrMFAUnmet
+	}
+	return err
+}
+
+// PendingRequest checks that ticket is live and belongs to requestID (""
+// for the account page's sign-in) and answers the user it is for; ErrRequestGone when the ticket is unknown,
+// spent or expired, or is for another request.
+func (s *Service) PendingRequest(ctx context.Context, tenant store.TenantID, requestID, ticket string) (string, error) {
+	if ticket == "" || len(ticket) > 128 {
+		return "", ErrRequestGone
+	}
+	t, err := s.Store.SelfService().OneTimeTokens().PeekToken(ctx, tenant, PurposeMFAPending, pendingHash(ticket))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrRequestGone
+	}
+	if err != nil {
+		return "", err
+	}
+	var d pendingData
+	if json.Unmarshal([]byte(t.Data), &d) != nil || d.Request != requestID {
+		return "", ErrRequestGone
+	}
+	return t.UserID, nil
+}
+
+// SecondFactorLogin checks code (TOTP or recovery code) for the user of a
+// pending ticket, throttled per user and per address exactly as passwords
+// are. On success it spends the ticket, starts a new session whose AMR
+// adds the factor and "mfa" (ending the session a step-up raised) and
+// completes the request. Errors: ErrRequestGone, ErrInvalidCredentials,
+// *ThrottledError.
+// emailTicket names the code mailed by SendEmailCode ("" for none).
+func (s *Service) SecondFactorLogin(ctx context.Context, tenant store.TenantID, requestID, ticket, code, emailTicket, ip, userAgent string) (*store.Session, string, error) {
+	userID, err := s.PendingRequest(ctx, tenant, requestID, ticket)
+	if err != nil {
+		return nil, "", err
+	}
+	acct, ipKey := "mfa:"+userID, "ip:"+ip
+	th := s.Store.OAuth().Throttle()
+	now := s.Now()
+	if err := s.checkThrottle(ctx, tenant, acct, ipKey, now); err != nil {
+		return nil, "", err
+	}
+	// Count first, as CheckPassword does: concurrent guesses all count.
+	n, err := th.Fail(ctx, tenant, acct, now, throttleWindow)
+	if err != nil {
+		return nil, "", err
+	}
+	if n > lockAfter {
+		return nil, "", &ThrottledError{RetryAfter: lockFor}
+	}
+	if only, err := s.passkeysOnly(ctx, tenant, requestID, userID); err != nil {
+		return nil, "", err
+	} else if only {
+		return nil, "", ErrInvalidCredentials // codes do not count here
+	}
+	method, err := s.MFA.Verify(ctx, tenant, userID, code, emailTicket)
+	if errors.Is(err, mfa.ErrInvalidCode) {
+		if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
+			return nil, "", ferr
+		}
+		return nil, "", ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	_ = th.Reset(ctx, tenant, acct)
+	return s.FinishSecondFactor(ctx, tenant, requestID, ticket, []string{method}, ip, userAgent)
+}
+
+// FinishSecondFactor ends the second-factor step once a factor has been
+// verified (a code here, a passkey by the caller for the ticket's user):
+// it spends the ticket, starts a new session whose AMR adds amr and "mfa"
+// (ending the session a step-up raised) and completes the request.
+// ErrRequestGone when the ticket was spent meanwhile.
+func (s *Service) FinishSecondFactor(ctx context.Context, tenant store.TenantID, requestID, ticket string, amr []string, ip, userAgent string) (*store.Session, string, error) {
+	spent, err := s.Store.SelfService().OneTimeTokens().ConsumeToken(ctx, tenant, PurposeMFAPending, pendingHash(ticket))
+	if err != nil {
+		return nil, "", ErrRequestGone // a concurrent submit won
+	}
+	var d pendingData
+	if err := json.Unmarshal([]byte(spent.Data), &d); err != nil || d.Request != requestID {
+		return nil, "", ErrRequestGone
+	}
+	all := slices.Clone(d.AMR)
+	for _, m := range append(slices.Clone(amr), "mfa") {
+		if !slices.Contains(all, m) {
+			all = append(all, m)
+		}
+	}
+	sess, token, err := s.Sessions.Create(ctx, tenant, spent.UserID, all, userAgent, ip)
+	if err != nil {
+		return nil, "", err
+	}
+	if d.Session != "" {
+		_ = s.Sessions.End(ctx, tenant, d.Session) // the raised session gives way (no fixation)
+	}
+	if requestID == "" { // the account page's sign-in: the session is all
+		return sess, token, nil
+	}
+	if err := s.Complete(ctx, tenant, requestID, sess); err != nil {
+		return nil, "", err
+	}
+	return sess, token, nil
+}
+
+// PasskeyLogin is the passwordless path: a discoverable passkey (verified
+// by internal/mfa) identified the user. With user verification (PIN or
+// biometric) it is two factors at once (amr hwk, user, mfa) and the login
+// completes; without, it is one (hwk) and the MFA policy applies as after
+// a password (*SecondFactorError, ErrMFAUnmet).
+func (s *Service) PasskeyLogin(ctx context.Context, tenant store.TenantID, requestID string, p *mfa.Passkey, ip, userAgent string) (*store.Session, string, error) {
+	ar, err := s.Load(ctx, tenant, requestID)
+	if err != nil {
+		return nil, "", err
+	}
+	u, err := s.Store.Users().GetUser(ctx, tenant, p.UserID)
+	if err != nil || u.Status != store.UserActive {
+		return nil, "", ErrInvalidCredentials
+	}
+	if err := s.checkVerified(ctx, tenant, u); err != nil {
+		return nil, "", err
+	}
+	amr := slices.Clone(p.AMR)
+	if slices.Contains(amr, "user") {
+		amr = append(amr, "mfa")
+	} else if err := s.gate(ctx, tenant, ar, u, amr, ""); err != nil {
+		return nil, "", err
+	}
+	sess, token, err := s.Sessions.Create(ctx, tenant, u.ID, amr, userAgent, ip)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.Complete(ctx, tenant, requestID, sess); err != nil {
+		return nil, "", err
+	}
+	return sess, token, nil
+}
+
+// mailsPerWindow bounds second-factor mails per user per throttle window.
+const mailsPerWindow = 5
+
+// SendEmailCode mails the pending ticket's user a second-factor code
+// (where the tenant allows it) and answers the mail's ticket for the
+// page. Errors: ErrRequestGone, mfa.ErrEmailCodeOff, *ThrottledError.
+func (s *Service) SendEmailCode(ctx context.Context, t *store.Tenant, requestID, ticket, lang string) (string, error) {
+	userID, err := s.PendingRequest(ctx, t.ID, requestID, ticket)
+	if err != nil {
+		return "", err
+	}
+	u, err := s.Store.Users().GetUser(ctx, t.ID, userID)
+	if err != nil {
+		return "", ErrRequestGone
+	}
+	n, err := s.Store.OAuth().Throttle().Fail(ctx, t.ID, "mfa-mail:"+userID, s.Now(), throttleWindow)
+	if err != nil {
+		return "", err
+	}
+	if n > mailsPerWindow {
+		return "", &ThrottledError{RetryAfter: throttleWindow}
+	}
+	return s.MFA.SendEmailCode(ctx, t, u, lang)
+}
+
+// passkeysOnly reports whether the policy for the user at the request's
+// client is passkeys_only.
+func (s *Service) passkeysOnly(ctx context.Context, tenant store.TenantID, requestID, userID string) (bool, error) {
+	t, err := s.Store.Tenants().GetTenant(ctx, tenant)
+	if err != nil {
+		return false, err
+	}
+	u, err := s.Store.Users().GetUser(ctx, tenant, userID)
+	if err != nil {
+		return false, err
+	}
+	clientID := ""
+	if ar, err := s.Load(ctx, tenant, requestID); err == nil {
+		clientID = ar.ClientID
+	}
+	return s.MFA.PasskeysOnly(ctx, t, u, clientID)
+}
