@@ -31,7 +31,7 @@ DURATION=${DURATION:-10s}
 CONCURRENCY=${CONCURRENCY:-8}
 WARMUP=${WARMUP:-1s}
 MAX_REQUESTS=${MAX_REQUESTS:-1000000}
-SCENARIOS=${SCENARIOS:-baseline,discovery,baseline,jwks,baseline,client_credentials,baseline,auth_code,baseline}
+SCENARIOS=${SCENARIOS:-baseline,discovery,baseline,jwks,baseline,client_credentials,baseline,auth_code,baseline,signup,baseline}
 OUT=${OUT:-$(mktemp -d -t gatehouse-bench.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -92,6 +92,11 @@ if ! curl -sS --fail-with-body -o "$OUT/user.json" -X POST "$base/api/v1/tenants
 	echo >&2
 	exit 1
 fi
+# Self-service sign-up (issue 4) open, with no per-address limit in the way.
+curl -sS --fail-with-body -o "$OUT/tenant.json" -X PATCH "$base/api/v1/tenants/default" \
+	-H "Authorization: Bearer $apikey" -H 'Content-Type: application/json' \
+	--data-binary '{"settings":{"self_service":{"signup":"open","signups_per_ip_hour":1000000}}}' ||
+	{ cat "$OUT/tenant.json" >&2; exit 1; }
 echo "   created an API key, user bench@example.com and clients $(json_field client_id <<<"$ac") (authorization_code)" \
 	"and $(json_field client_id <<<"$cc") (client_credentials)"
 echo "   idle RSS $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$pid/status")"

@@ -14,8 +14,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
+	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -34,6 +36,10 @@ type API struct {
 	Log          *slog.Logger
 	MaxBodyBytes int64
 	Now          func() time.Time
+	// SelfService mails invitations (invitations.go).
+	SelfService *selfservice.Service
+	// MFA lists and resets users' second factors (factors.go).
+	MFA *mfa.Service
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

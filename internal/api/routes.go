@@ -33,6 +33,10 @@ func (a *API) routes() []route {
 		{http.MethodDelete, t + "/users/{id}/sessions", needAdmin, a.endSessions},
 		{http.MethodGet, t + "/users/{id}/consents", needRead, a.listConsents},
 		{http.MethodDelete, t + "/users/{id}/consents/{client}", needAdmin, a.revokeConsent},
+		{http.MethodPost, t + "/invitations", needAdmin, a.createInvitation}, // invitations.go
+
+		{http.MethodGet, t + "/users/{id}/factors", needRead, a.listFactors},      // factors.go
+		{http.MethodDelete, t + "/users/{id}/factors", needAdmin, a.resetFactors}, // factors.go
 
 		{http.MethodGet, t + "/groups", needRead, a.listGroups},
 		{http.MethodPost, t + "/groups", needAdmin, a.createGroup},

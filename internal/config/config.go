@@ -43,6 +43,22 @@ type Config struct {
 	// DBMaxOpenConns caps open database connections; 0 keeps the database
 	// backend's default.
 	DBMaxOpenConns int
+	// SMTP is the outgoing mail server; with no Host, mails are written
+	// as files under {DataDir}/mail/ and their links logged.
+	SMTP SMTPConfig
+}
+
+// SMTPConfig is the outgoing mail server.
+type SMTPConfig struct {
+	Host     string
+	Port     int
+	Username string
+	Password Secret
+	// From is the sender, "Name <address>" or an address.
+	From string
+	// TLS is auto (STARTTLS when offered), starttls (required), tls
+	// (implicit, port 465) or none.
+	TLS string
 }
 
 // Argon2Config holds the Argon2id parameters used to hash passwords.
@@ -82,6 +98,7 @@ func Default() Config {
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   20 * time.Second,
 		},
+		SMTP: SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
 	}
 }
 

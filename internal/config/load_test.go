@@ -72,6 +72,7 @@ func TestDefault(t *testing.T) {
 			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 			ShutdownTimeout: 20 * time.Second,
 		},
+		SMTP: SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
 	}
 	if got := Default(); got != want {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)
@@ -108,6 +109,12 @@ var contract = []struct {
 	{"http.idle_timeout", "GATEHOUSE_HTTP_IDLE_TIMEOUT", "http-idle-timeout", "4s", func(c *Config) { c.HTTP.IdleTimeout = 4 * time.Second }},
 	{"http.shutdown_timeout", "GATEHOUSE_HTTP_SHUTDOWN_TIMEOUT", "http-shutdown-timeout", "1m30s", func(c *Config) { c.HTTP.ShutdownTimeout = 90 * time.Second }},
 	{"db_max_open_conns", "GATEHOUSE_DB_MAX_OPEN_CONNS", "db-max-open-conns", "25", func(c *Config) { c.DBMaxOpenConns = 25 }},
+	{"smtp.host", "GATEHOUSE_SMTP_HOST", "smtp-host", "mail.example.com", func(c *Config) { c.SMTP.Host = "mail.example.com" }},
+	{"smtp.port", "GATEHOUSE_SMTP_PORT", "smtp-port", "465", func(c *Config) { c.SMTP.Port = 465 }},
+	{"smtp.username", "GATEHOUSE_SMTP_USERNAME", "smtp-username", "gh", func(c *Config) { c.SMTP.Username = "gh" }},
+	{"smtp.password", "GATEHOUSE_SMTP_PASSWORD", "smtp-password", "s3cret", func(c *Config) { c.SMTP.Password = "s3cret" }},
+	{"smtp.from", "GATEHOUSE_SMTP_FROM", "smtp-from", "Acme <id@acme.example>", func(c *Config) { c.SMTP.From = "Acme <id@acme.example>" }},
+	{"smtp.tls", "GATEHOUSE_SMTP_TLS", "smtp-tls", "STARTTLS", func(c *Config) { c.SMTP.TLS = "starttls" }},
 }
 
 // yamlFor renders one (possibly nested) key with a double-quoted value.
@@ -181,6 +188,7 @@ db_max_open_conns: 10
 			ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute,
 			IdleTimeout: 5 * time.Minute, ShutdownTimeout: 45 * time.Second},
 		DBMaxOpenConns: 10,
+		SMTP:           SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
 	}
 	got, path, err := load(t, input{yaml: file})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -89,6 +90,48 @@ var settings = []setting{
 	{key: "db_max_open_conns", env: "GATEHOUSE_DB_MAX_OPEN_CONNS", flag: "db-max-open-conns",
 		usage: "maximum open database connections, 0 for the backend default", min: 0, max: 1000,
 		field: func(c *Config) any { return &c.DBMaxOpenConns }},
+	{key: "smtp.host", env: "GATEHOUSE_SMTP_HOST", flag: "smtp-host",
+		usage: "SMTP server host; empty writes mails as files under {data_dir}/mail/ and logs their links",
+		field: func(c *Config) any { return &c.SMTP.Host }, check: checkHost},
+	{key: "smtp.port", env: "GATEHOUSE_SMTP_PORT", flag: "smtp-port",
+		usage: "SMTP server port", min: 1, max: 65535,
+		field: func(c *Config) any { return &c.SMTP.Port }},
+	{key: "smtp.username", env: "GATEHOUSE_SMTP_USERNAME", flag: "smtp-username",
+		usage: "SMTP user name (PLAIN auth, only over TLS or to localhost); empty for none",
+		field: func(c *Config) any { return &c.SMTP.Username }, check: checkAny},
+	{key: "smtp.password", env: "GATEHOUSE_SMTP_PASSWORD", flag: "smtp-password",
+		usage: "SMTP password", secret: true, def: "none",
+		field: func(c *Config) any { return &c.SMTP.Password }, check: checkAny},
+	{key: "smtp.from", env: "GATEHOUSE_SMTP_FROM", flag: "smtp-from",
+		usage: "sender of mails, \"Name <address>\" or an address",
+		field: func(c *Config) any { return &c.SMTP.From }, check: checkFrom},
+	{key: "smtp.tls", env: "GATEHOUSE_SMTP_TLS", flag: "smtp-tls",
+		usage: "SMTP TLS: auto (STARTTLS when offered), starttls (required), tls (implicit) or none",
+		field: func(c *Config) any { return &c.SMTP.TLS }, check: oneOf("TLS mode", "auto", "starttls", "tls", "none")},
+}
+
+func checkAny(s string) (string, string) {
+	if strings.ContainsAny(s, "\r\n") {
+		return "", "must be one line"
+	}
+	return s, ""
+}
+
+func checkHost(s string) (string, string) {
+	if s == "" {
+		return "", ""
+	}
+	if strings.ContainsAny(s, " /:@\r\n") && net.ParseIP(s) == nil {
+		return "", fmt.Sprintf("%q is not a host name or IP address", s)
+	}
+	return s, ""
+}
+
+func checkFrom(s string) (string, string) {
+	if _, err := mail.ParseAddress(s); err != nil || strings.ContainsAny(s, "\r\n") {
+		return "", fmt.Sprintf("%q is not a mail address (e.g. \"Acme <noreply@acme.example>\")", s)
+	}
+	return s, ""
 }
 
 // help returns the flag's help text, naming the env var and the default.

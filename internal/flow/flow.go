@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -50,6 +51,8 @@ type Service struct {
 	Sessions  *session.Service
 	Log       *slog.Logger
 	Now       func() time.Time
+	// MFA, when set, adds the second-factor step (mfa.go).
+	MFA *mfa.Service
 }
 
 // Load returns a pending authorization request.
@@ -99,8 +102,24 @@ func (s *Service) Complete(ctx context.Context, tenant store.TenantID, id string
 // PasswordLogin checks a password for identifier (email or username),
 // throttled per account and per address, and on success starts a new
 // session (a fresh cookie value: no fixation) and completes the request.
+// When a second factor is due it answers *SecondFactorError (or
+// ErrMFAUnmet) and starts no session.
 func (s *Service) PasswordLogin(ctx context.Context, tenant store.TenantID, id, identifier, password, ip, userAgent string) (*store.Session, string, error) {
-	sess, token, err := s.SignIn(ctx, tenant, identifier, password, ip, userAgent)
+	ar, err := s.Load(ctx, tenant, id)
+	if err != nil {
+		return nil, "", err
+	}
+	u, err := s.CheckPassword(ctx, tenant, identifier, password, ip)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.checkVerified(ctx, tenant, u); err != nil { // email.go
+		return nil, "", err
+	}
+	if err := s.gate(ctx, tenant, ar, u, []string{"pwd"}, ""); err != nil { // mfa.go
+		return nil, "", err
+	}
+	sess, token, err := s.Sessions.Create(ctx, tenant, u.ID, []string{"pwd"}, userAgent, ip)
 	if err != nil {
 		return nil, "", err
 	}
@@ -115,6 +134,9 @@ func (s *Service) PasswordLogin(ctx context.Context, tenant store.TenantID, id, 
 func (s *Service) SignIn(ctx context.Context, tenant store.TenantID, identifier, password, ip, userAgent string) (*store.Session, string, error) {
 	u, err := s.CheckPassword(ctx, tenant, identifier, password, ip)
 	if err != nil {
+		return nil, "", err
+	}
+	if err := s.checkVerified(ctx, tenant, u); err != nil { // email.go
 		return nil, "", err
 	}
 	return s.Sessions.Create(ctx, tenant, u.ID, []string{"pwd"}, userAgent, ip)

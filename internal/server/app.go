@@ -21,9 +21,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
+	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -42,6 +45,14 @@ type App struct {
 	Audit     *events.Recorder
 	Keys      *keys.Manager
 	Authz     *authz.Service
+	// SelfService runs sign-up, recovery, email login and invitations;
+	// Mail is its queue, delivered by the worker Serve starts (selfservice.go).
+	SelfService *selfservice.Service
+	Mail        *mail.Queue
+	mailKick    chan struct{}
+	sealer      *seal.Sealer
+	// MFA checks and manages second factors (internal/mfa).
+	MFA *mfa.Service
 	// masterKey also seeds the OpenID library's internal encryption key.
 	masterKey []byte
 }
@@ -79,15 +90,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	rec := &events.Recorder{Now: now}
 	km := &keys.Manager{Sealer: sealer, Now: now}
-	return &App{
-		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, masterKey: key,
+	app := &App{
+		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, masterKey: key, sealer: sealer,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
 		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
 		Sessions:  &session.Service{Store: db, Now: now},
 		Authz:     &authz.Service{Store: db, Audit: rec, Log: log, Now: now},
-	}, nil
+	}
+	app.wireSelfService(hasher) // selfservice.go
+	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now}
+	return app, nil
 }
 
 // Close releases the database.

@@ -68,6 +68,12 @@ var matrix = []matrixRow{
 	{method: "DELETE", path: tp + "/users/{id}/sessions", access: tenantAdmin},
 	{method: "GET", path: tp + "/users/{id}/consents", access: tenantRead},
 	{method: "DELETE", path: tp + "/users/{id}/consents/{client}", access: tenantAdmin},
+	{method: "POST", path: tp + "/invitations", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]string{"email": fmt.Sprintf("invited%d@example.com", n)}
+		}},
+	{method: "GET", path: tp + "/users/{id}/factors", access: tenantRead},
+	{method: "DELETE", path: tp + "/users/{id}/factors", access: tenantAdmin},
 
 	{method: "GET", path: tp + "/groups", access: tenantRead},
 	{method: "POST", path: tp + "/groups", access: tenantAdmin,

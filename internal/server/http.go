@@ -29,11 +29,14 @@ func (a *App) Handler() http.Handler {
 	reg.RegisterDBStats(a.DB.SQL().Stats)
 
 	mux := http.NewServeMux()
+	a.SelfService.PublicURL = a.Config.PublicURL // Serve may have learnt the bound port
 	(&api.API{
 		Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: a.Sessions, Audit: a.DB.Audit(), Log: a.Log,
 		Authz:        a.Authz,
 		SAMLSPs:      a.SAMLSPs,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now,
+		SelfService: a.SelfService,
+		MFA:         a.MFA,
 	}).Mount(mux)
 	(&scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: a.Log, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes}).Mount(mux)
@@ -99,6 +102,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		ready(ln.Addr().String())
 	}
 	go a.rotateKeys(ctx)
+	go a.MailWorker().Run(ctx) // selfservice.go
 	select {
 	case err := <-errc:
 		return err
@@ -169,6 +173,7 @@ func (a *App) rotateKeys(ctx context.Context) {
 		} else if n > 0 {
 			a.Log.Info("deleted expired SAML requests", "rows", n)
 		}
+		a.sweepSelfService(ctx) // selfservice.go
 		select {
 		case <-ctx.Done():
 			return

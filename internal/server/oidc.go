@@ -21,9 +21,12 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	now := time.Now
 	sessions := a.Sessions
 	fl := &flow.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Log: a.Log, Now: now}
+	fl.MFA = a.MFA // the second-factor step (internal/mfa)
 	pages := &web.Pages{
 		Tenants: a.Tenants, Sessions: sessions, Store: a.DB, Log: a.Log, PublicURL: a.Config.PublicURL, Flow: fl,
+		SelfService: a.SelfService,
 	}
+	pages.MFA = a.MFA
 	prov, err := oidc.New(oidc.Config{
 		Store: a.DB, Tenants: a.Tenants, Sessions: sessions, Flow: fl, Keys: a.Keys, Log: a.Log,
 		PublicURL: a.Config.PublicURL, MasterKey: a.masterKey, Now: now, SessionCookie: pages.SessionCookie,

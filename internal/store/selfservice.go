@@ -55,6 +55,9 @@ type OneTimeTokens interface {
 	// CreateToken inserts t (CreatedAt now when unset). ErrNotFound when
 	// the user is missing in the tenant, ErrConflict when the hash is taken.
 	CreateToken(ctx context.Context, t *OneTimeToken) error
+	// PeekToken answers the live token of (purpose, hash) without spending
+	// it (a page shows whether a link still works before asking for input).
+	PeekToken(ctx context.Context, tenant TenantID, purpose string, hash []byte) (*OneTimeToken, error)
 	// ConsumeToken marks the live token of (purpose, hash) used and answers
 	// it. Decided in the database: of concurrent calls exactly one wins.
 	ConsumeToken(ctx context.Context, tenant TenantID, purpose string, hash []byte) (*OneTimeToken, error)
@@ -117,6 +120,9 @@ type MailQueue interface {
 	MarkRetry(ctx context.Context, id string, next time.Time, cause string, final bool) error
 	// GetMail answers a mail in any state; ErrNotFound when unknown.
 	GetMail(ctx context.Context, id string) (*Mail, error)
+	// PurgeMail removes, in every tenant, sent and failed mails created
+	// before t; it answers how many.
+	PurgeMail(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Acceptance records that a user accepted a version of a tenant's legal

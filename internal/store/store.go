@@ -29,6 +29,8 @@ type Repos interface {
 	SelfService() SelfServiceRepos
 	// SAML answers the SAML identity provider's aggregates (saml.go).
 	SAML() SAMLRepos
+	// MFA answers second factors and recovery codes (mfa.go).
+	MFA() MFARepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in

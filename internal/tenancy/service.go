@@ -218,6 +218,12 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 	if checkPresentation(c, &set); c.Err() != nil {
 		return current, nil
 	}
+	if set.SelfService.check(c, "settings.self_service"); c.Err() != nil {
+		return current, nil
+	}
+	if set.MFA.check(c, "settings.mfa"); c.Err() != nil {
+		return current, nil
+	}
 	return json.Marshal(set)
 }
 

@@ -16,14 +16,18 @@ type Settings struct {
 	// DefaultLocale is the pages' and mails' language when neither
 	// ui_locales nor the browser names a supported one ("" = English).
 	DefaultLocale string `json:"default_locale,omitempty"`
+	// SelfService is the customer self-service policy (selfservice.go).
+	SelfService SelfService `json:"self_service"`
 	// ProfileAttributes are the user attributes (top-level string keys)
 	// users fill in and edit on the account page (progressive profile).
 	ProfileAttributes []string `json:"profile_attributes,omitempty"`
+	// MFA is the multi-factor policy (mfa.go).
+	MFA MFA `json:"mfa"`
 }
 
 // DefaultSettings are a new tenant's settings.
 func DefaultSettings() Settings {
-	return Settings{PasswordPolicy: credential.DefaultPolicy()}
+	return Settings{PasswordPolicy: credential.DefaultPolicy(), SelfService: DefaultSelfService(), MFA: DefaultMFA()}
 }
 
 // ParseSettings decodes stored settings; absent fields keep their defaults.

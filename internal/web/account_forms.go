@@ -171,7 +171,8 @@ func (p *Pages) accountLoginForm(w http.ResponseWriter, r *http.Request, t *stor
 
 func (p *Pages) showAccountLogin(w http.ResponseWriter, r *http.Request, t *store.Tenant, status int, msg, identifier string) {
 	p.render(w, status, "login", view{Frame: ui.FrameFor(r, t, nil, "login.title"), Error: msg,
-		Action: "/t/" + t.Slug + "/account/login", CSRF: p.csrf(w, r), Identifier: identifier})
+		Action: "/t/" + t.Slug + "/account/login", CSRF: p.csrf(w, r), Identifier: identifier,
+		Links: selfServiceLinks(t, "")})
 }
 
 // accountLoginSubmit: POST .../account/login, throttled like every login.
@@ -194,6 +195,10 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 		return
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showAccountLogin(w, r, t, http.StatusUnauthorized, "login.invalid", identifier)
+		return
+	case errors.Is(err, flow.ErrUnverified): // the password was right (selfservice)
+		p.resendVerification(r, t, identifier)
+		p.showAccountLogin(w, r, t, http.StatusForbidden, "login.unverified", identifier)
 		return
 	case err != nil:
 		p.Log.ErrorContext(r.Context(), "web: account login", "err", err, "request_id", httpx.RequestID(r.Context()))

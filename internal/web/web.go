@@ -17,6 +17,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -50,6 +52,10 @@ type Pages struct {
 	PublicURL string
 	// Account serves the account page; nil leaves it unmounted.
 	Account *account.Service
+	// SelfService runs sign-up, recovery and email login (selfservice.go).
+	SelfService *selfservice.Service
+	// MFA manages the signed-in user's factors on the account page (mfa_account.go).
+	MFA *mfa.Service
 }
 
 // Secure reports whether cookies get the Secure flag and __Host- names.
@@ -78,6 +84,8 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	if p.Account != nil {
 		p.mountAccount(mux) // account.go
 	}
+	p.mountSelfService(mux) // selfservice.go
+	p.mountMFALogin(mux)    // mfa.go
 }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
@@ -103,6 +111,8 @@ type view struct {
 	Error, Message          string
 	Action, CSRF, RequestID string
 	Identifier              string
+	// Links are the login page's ways to sign up, recover or use email.
+	Links loginLinks
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
@@ -167,7 +177,11 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	for _, pr := range ar.Prompt {
 		none = none || pr == "none"
 	}
-	if sess != nil && p.Flow.Reusable(ar, sess) {
+	if sess != nil && p.Flow.Reusable(ar, sess) && p.Flow.NeedsStepUp(ar, sess) {
+		if !none && p.stepUp(w, r, t, ar, sess) { // mfa.go
+			return
+		}
+	} else if sess != nil && p.Flow.Reusable(ar, sess) {
 		if err := p.Flow.Complete(ctx, t.ID, ar.ID, sess); err == nil {
 			http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusFound)
 			return
@@ -189,17 +203,14 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	p.render(w, status, "login", view{
 		Frame: ui.FrameFor(r, t, ar.UILocales, "login.title"), ClientName: clientName, Error: msg,
 		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
+		Links: selfServiceLinks(t, ar.ID),
 	})
 }
 
 func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
-	if !p.readForm(w, r, t, "error.title") {
-		return
-	}
-	ar, err := p.Flow.Load(ctx, t.ID, r.PostFormValue("id"))
-	if err != nil {
-		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
+	ar, ok := p.postedRequest(w, r, t) // mfa.go
+	if !ok {
 		return
 	}
 	identifier := strings.TrimSpace(r.PostFormValue("identifier"))
@@ -217,6 +228,15 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		return
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showLogin(w, r, t, ar, http.StatusUnauthorized, "login.invalid", identifier)
+		return
+	case p.toSecondFactor(w, r, t, ar.ID, err): // mfa.go
+		return
+	case errors.Is(err, flow.ErrMFAUnmet): // the password was right
+		p.showLogin(w, r, t, ar, http.StatusForbidden, "mfa.unmet", identifier)
+		return
+	case errors.Is(err, flow.ErrUnverified): // the password was right
+		p.resendVerification(r, t, identifier) // selfservice.go
+		p.showLogin(w, r, t, ar, http.StatusForbidden, "login.unverified", identifier)
 		return
 	case errors.Is(err, flow.ErrRequestGone):
 		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_gone")

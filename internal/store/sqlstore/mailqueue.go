@@ -130,3 +130,18 @@ func (r mailRepo) GetMail(ctx context.Context, id string) (*store.Mail, error) {
 	m, err := scanMail(r.q.QueryRowContext(ctx, `SELECT `+mailCols+` FROM mail_queue WHERE id = $1`, id))
 	return m, wrapErr("get mail", err)
 }
+
+// PurgeMail removes finished mails created before t.
+func (r mailRepo) PurgeMail(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := r.single(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM mail_queue WHERE status IN ('sent', 'failed') AND created_at < $1`,
+			micro(before).UnixMicro())
+		if err != nil {
+			return wrapErr("purge mail", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

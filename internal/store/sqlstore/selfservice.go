@@ -62,6 +62,17 @@ func (r tokenOTRepo) CreateToken(ctx context.Context, t *store.OneTimeToken) err
 	})
 }
 
+// PeekToken reads the live token of (purpose, hash).
+func (r tokenOTRepo) PeekToken(ctx context.Context, tenant store.TenantID, purpose string, hash []byte) (*store.OneTimeToken, error) {
+	if len(hash) == 0 {
+		return nil, notFound("peek token")
+	}
+	t, err := scanOT(r.q.QueryRowContext(ctx, `SELECT `+otCols+` FROM one_time_tokens
+WHERE tenant_id = $1 AND hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $4`,
+		string(tenant), hash, purpose, r.db.nowMicro().UnixMicro()))
+	return t, wrapErr("peek token", err)
+}
+
 // ConsumeToken is one conditional UPDATE ... RETURNING: the database
 // decides which of two concurrent uses wins.
 func (r tokenOTRepo) ConsumeToken(ctx context.Context, tenant store.TenantID, purpose string, hash []byte) (*store.OneTimeToken, error) {

@@ -35,7 +35,12 @@ func testTokenConsumeOnce(t *testing.T, s store.Store) {
 	u := mkUser(t, s, tn, "ada")
 	tok := mkToken(t, s, tn, u.ID, store.PurposeResetPassword, "secret-1", time.Hour)
 	ots := s.SelfService().OneTimeTokens()
-	_, err := ots.ConsumeToken(ctx(t), tn, store.PurposeVerifyEmail, sum("secret-1"))
+	if p, err := ots.PeekToken(ctx(t), tn, store.PurposeResetPassword, sum("secret-1")); err != nil || p.ID != tok.ID || p.UsedAt != nil {
+		t.Fatalf("PeekToken = %+v, %v", p, err)
+	}
+	_, err := ots.PeekToken(ctx(t), tn, store.PurposeMagicLink, sum("secret-1"))
+	wantErr(t, "PeekToken(wrong purpose)", err, store.ErrNotFound)
+	_, err = ots.ConsumeToken(ctx(t), tn, store.PurposeVerifyEmail, sum("secret-1"))
 	wantErr(t, "ConsumeToken(wrong purpose)", err, store.ErrNotFound)
 	var (
 		wg   sync.WaitGroup
@@ -63,6 +68,8 @@ func testTokenConsumeOnce(t *testing.T, s store.Store) {
 	}
 	_, err = ots.ConsumeToken(ctx(t), tn, store.PurposeResetPassword, sum("secret-1"))
 	wantErr(t, "ConsumeToken(again)", err, store.ErrNotFound)
+	_, err = ots.PeekToken(ctx(t), tn, store.PurposeResetPassword, sum("secret-1"))
+	wantErr(t, "PeekToken(used)", err, store.ErrNotFound)
 	// A token whose user is missing is refused.
 	err = ots.CreateToken(ctx(t), &store.OneTimeToken{ID: newID(), Tenant: tn, Purpose: store.PurposeMagicLink,
 		UserID: newID(), Hash: sum("x"), ExpiresAt: time.Now().Add(time.Hour)})
@@ -144,6 +151,10 @@ func testTokenIsolation(t *testing.T, s store.Store) {
 	expired := mkToken(t, s, a, u.ID, store.PurposeInvitation, "old", -time.Second)
 	_, err = ots.ConsumeToken(ctx(t), a, store.PurposeInvitation, sum("old"))
 	wantErr(t, "ConsumeToken(expired)", err, store.ErrNotFound)
+	_, err = ots.PeekToken(ctx(t), a, store.PurposeInvitation, sum("old"))
+	wantErr(t, "PeekToken(expired)", err, store.ErrNotFound)
+	_, err = ots.PeekToken(ctx(t), b, store.PurposeInvitation, sum("iso"))
+	wantErr(t, "PeekToken(other tenant)", err, store.ErrNotFound)
 	_, err = ots.UseCode(ctx(t), a, expired.ID, store.PurposeInvitation, func([]byte) bool { return true })
 	wantErr(t, "UseCode(expired)", err, store.ErrNotFound)
 	n, err := ots.DeleteExpiredTokens(ctx(t), time.Now())
@@ -217,6 +228,19 @@ func testMailClaimLease(t *testing.T, s store.Store) {
 	if g, _ := q.GetMail(ctx(t), f.ID); g.Status != store.MailFailed || g.Sealed != nil {
 		t.Fatalf("failed mail = %+v", g)
 	}
+	// Purging takes finished mails only.
+	pending := &store.Mail{ID: newID(), Tenant: tn, To: "c@example.com", Kind: "k", Sealed: []byte("y")}
+	noErr(t, "EnqueueMail", q.EnqueueMail(ctx(t), pending))
+	n, err := q.PurgeMail(ctx(t), time.Now().Add(time.Minute))
+	noErr(t, "PurgeMail", err)
+	if n != 2 {
+		t.Fatalf("PurgeMail removed %d, want the sent and the failed one", n)
+	}
+	if _, err := q.GetMail(ctx(t), pending.ID); err != nil {
+		t.Fatalf("a pending mail was purged: %v", err)
+	}
+	_, err = q.GetMail(ctx(t), m.ID)
+	wantErr(t, "GetMail(purged)", err, store.ErrNotFound)
 	err = q.EnqueueMail(ctx(t), &store.Mail{ID: newID(), Tenant: store.TenantID(newID()), To: "x@example.com", Kind: "k"})
 	wantErr(t, "EnqueueMail(no tenant)", err, store.ErrNotFound)
 }

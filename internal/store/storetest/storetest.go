@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		authzTests,
 		selfServiceTests, accountTests,
 		samlTests,
+		mfaTests,
 	} {
 		all = append(all, group...)
 	}

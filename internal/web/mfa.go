@@ -1,0 +1,150 @@
+package web
+
+// The second-factor step of a login (/t/{tenant}/login/mfa). The login
+// page, after a right password, or a step-up inside an existing session,
+// gets a pending ticket from internal/flow and keeps it in a short-lived
+// HttpOnly cookie; this page asks for a TOTP or recovery code and hands
+// both to flow.SecondFactorLogin. No session exists until it succeeds.
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/web/ui"
+)
+
+var mfaPage = ui.Parse(templateFS, "templates/mfa.html")
+
+func (p *Pages) mountMFALogin(mux *http.ServeMux) {
+	mux.HandleFunc("GET /t/{tenant}/login/mfa", p.page(p.mfaForm))
+	mux.HandleFunc("POST /t/{tenant}/login/mfa", p.page(p.mfaSubmit))
+	if p.Account != nil && p.MFA != nil {
+		p.mountAccountMFA(mux) // mfa_account.go
+	}
+}
+
+// mfaCookie names the pending-ticket cookie of a tenant.
+func (p *Pages) mfaCookie(slug string) string {
+	if p.Secure() {
+		return "__Host-gh_mfa_" + slug
+	}
+	return "gh_mfa_" + slug
+}
+
+func (p *Pages) setMFACookie(w http.ResponseWriter, t *store.Tenant, ticket string, maxAge int) {
+	c := &http.Cookie{Name: p.mfaCookie(t.Slug), Value: ticket, Path: "/", HttpOnly: true,
+		Secure: p.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: maxAge}
+	if !p.Secure() {
+		c.Path = "/t/" + t.Slug + "/"
+	}
+	http.SetCookie(w, c)
+}
+
+// toSecondFactor answers a *flow.SecondFactorError: the ticket into its
+// cookie, the browser to the code page. It reports whether err was one.
+func (p *Pages) toSecondFactor(w http.ResponseWriter, r *http.Request, t *store.Tenant, requestID string, err error) bool {
+	var sf *flow.SecondFactorError
+	if !errors.As(err, &sf) {
+		return false
+	}
+	p.setMFACookie(w, t, sf.Token, 600)
+	http.Redirect(w, r, "/t/"+t.Slug+"/login/mfa?id="+requestID, http.StatusSeeOther)
+	return true
+}
+
+func (p *Pages) mfaTicket(r *http.Request, t *store.Tenant) string {
+	c, err := r.Cookie(p.mfaCookie(t.Slug))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+func (p *Pages) showMFA(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, status int, msg string) {
+	allowFormRedirect(w, ar.RedirectURI)
+	v := view{Frame: ui.FrameFor(r, t, ar.UILocales, "mfa.login_title"), Error: msg,
+		Action: "/t/" + t.Slug + "/login/mfa", CSRF: p.csrf(w, r), RequestID: ar.ID}
+	mfaPage.Render(w, p.Log, status, v.Lang, v)
+}
+
+func (p *Pages) mfaForm(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
+	ctx := r.Context()
+	ar, err := p.Flow.Load(ctx, t.ID, r.URL.Query().Get("id"))
+	if err == nil {
+		err = p.Flow.PendingRequest(ctx, t.ID, ar.ID, p.mfaTicket(r, t))
+	}
+	if err != nil {
+		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
+		return
+	}
+	p.showMFA(w, r, t, ar, http.StatusOK, "")
+}
+
+func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
+	ctx := r.Context()
+	ar, ok := p.postedRequest(w, r, t)
+	if !ok {
+		return
+	}
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	if code == "" || len(code) > 16 {
+		p.showMFA(w, r, t, ar, http.StatusBadRequest, "mfa.invalid")
+		return
+	}
+	_, token, err := p.Flow.SecondFactorLogin(ctx, t.ID, ar.ID, p.mfaTicket(r, t), code, httpx.ClientIP(r), r.UserAgent())
+	var throttled *flow.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
+		p.showMFA(w, r, t, ar, http.StatusTooManyRequests, "login.throttled")
+		return
+	case errors.Is(err, flow.ErrInvalidCredentials):
+		p.showMFA(w, r, t, ar, http.StatusUnauthorized, "mfa.invalid")
+		return
+	case errors.Is(err, flow.ErrRequestGone):
+		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_gone")
+		return
+	case err != nil:
+		p.Log.ErrorContext(ctx, "web: second factor", "err", err, "request_id", httpx.RequestID(ctx))
+		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
+		return
+	}
+	p.setMFACookie(w, t, "", -1)
+	p.setSessionCookie(w, t, token)
+	http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
+}
+
+// stepUp asks an existing session for a second factor (the client sent
+// acr_values for MFA). It reports whether it answered the request; false
+// leaves the login page to be shown (a fresh login).
+func (p *Pages) stepUp(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, sess *store.Session) bool {
+	err := p.Flow.StepUp(r.Context(), t.ID, ar, sess)
+	if p.toSecondFactor(w, r, t, ar.ID, err) {
+		return true
+	}
+	if errors.Is(err, flow.ErrMFAUnmet) {
+		p.Protocol.Deny(w, r, t, ar, "access_denied", "a second factor is required and none is enrolled")
+		return true
+	}
+	return false
+}
+
+// postedRequest reads a posted login-step form (CSRF, Origin, bounded
+// body) and loads its authorization request; otherwise it answers the
+// browser and reports false.
+func (p *Pages) postedRequest(w http.ResponseWriter, r *http.Request, t *store.Tenant) (*store.AuthRequest, bool) {
+	if !p.readForm(w, r, t, "error.title") {
+		return nil, false
+	}
+	ar, err := p.Flow.Load(r.Context(), t.ID, r.PostFormValue("id"))
+	if err != nil {
+		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
+		return nil, false
+	}
+	return ar, true
+}
