@@ -63,8 +63,3 @@ func TestBrandingSettings(t *testing.T) {
 		}
 	})
 }
-
-func jsonEqual(a, b []byte) bool {
-	var x, y any
-	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
-}
