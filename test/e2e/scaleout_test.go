@@ -139,8 +139,8 @@ func TestScaleOutTwoNodes(t *testing.T) {
 }
 
 // TestSignupSurvivesNodeKill: one of two nodes on one PostgreSQL is
-// SIGKILLed in the middle of an account-creation load through the proxy:
-// every creation answered 2xx is in the database whole, no row is
+// SIGKILLed in the middle of a sign-up load through the proxy:
+// every sign-up answered 2xx is in the database whole, no row is
 // half-written, and the survivor keeps serving.
 func TestSignupSurvivesNodeKill(t *testing.T) {
 	if os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN") == "" {
@@ -153,24 +153,25 @@ func TestSignupSurvivesNodeKill(t *testing.T) {
 		t.Fatal("apikey create failed")
 	}
 	token := lastLine(out)
+	openSignup(t, p.URL, token)
 	stop := make(chan struct{})
 	type result struct {
-		acks   []ack
+		acked  []string
 		failed int
 	}
 	done := make(chan result, 1)
 	go func() {
-		acks, failed := signupLoad(p.URL, token, "load", 8, 3000, stop)
-		done <- result{acks, failed}
+		acked, failed := signupLoad(p.URL, "load", 16, 3000, stop)
+		done <- result{acked, failed}
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(2500 * time.Millisecond)
 	servedBefore := p.served[0].Load()
 	kill9(t, b)
 	time.Sleep(2 * time.Second)
 	close(stop)
 	res := <-done
-	if len(res.acks) < 20 {
-		t.Fatalf("only %d creations acknowledged (%d failed): the load did not run", len(res.acks), res.failed)
+	if len(res.acked) < 20 {
+		t.Fatalf("only %d sign-ups acknowledged (%d failed): the load did not run", len(res.acked), res.failed)
 	}
 	if p.served[0].Load()-servedBefore < 10 {
 		t.Errorf("node A served %d requests after node B was killed", p.served[0].Load()-servedBefore)
@@ -180,19 +181,19 @@ func TestSignupSurvivesNodeKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	checkAcked(t, db, res.acks)
+	checkAcked(t, db, "load", res.acked)
 	// The survivor still serves, and the audit chain written by both nodes
 	// and cut by the kill still verifies.
 	(&client{t: t, base: a.URL, token: token}).must(201, "POST", "/api/v1/tenants/default/users", map[string]any{"email": "after@example.com"})
 	if out, errOut, code := cli(t, envA, "audit", "verify", "--tenant", "default"); code != 0 {
 		t.Fatalf("audit verify after the kill: %s %s", out, errOut)
 	}
-	t.Logf("%d creations acknowledged, %d failed (the killed node's in-flight ones)", len(res.acks), res.failed)
+	t.Logf("%d sign-ups acknowledged, %d failed (the killed node's in-flight ones)", len(res.acked), res.failed)
 }
 
 // TestSignupSurvivesKillSQLite: a single node on SQLite is SIGKILLed under
-// an account-creation load, then restarted on the same data dir: every
-// acknowledged creation is there, whole.
+// a sign-up load, then restarted on the same data dir: every
+// acknowledged sign-up is there, whole.
 func TestSignupSurvivesKillSQLite(t *testing.T) {
 	dir := t.TempDir()
 	env := testEnv(dir, "", testMasterKey)
@@ -202,18 +203,19 @@ func TestSignupSurvivesKillSQLite(t *testing.T) {
 		t.Fatal("apikey create failed")
 	}
 	token := lastLine(out)
+	openSignup(t, n.URL, token)
 	stop := make(chan struct{})
-	done := make(chan []ack, 1)
+	done := make(chan []string, 1)
 	go func() {
-		acks, _ := signupLoad(n.URL, token, "load", 8, 3000, stop)
-		done <- acks
+		acked, _ := signupLoad(n.URL, "load", 16, 3000, stop)
+		done <- acked
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(2500 * time.Millisecond)
 	kill9(t, n)
 	close(stop)
-	acks := <-done
-	if len(acks) < 20 {
-		t.Fatalf("only %d creations acknowledged before the kill: the load did not run", len(acks))
+	acked := <-done
+	if len(acked) < 20 {
+		t.Fatalf("only %d sign-ups acknowledged before the kill: the load did not run", len(acked))
 	}
 	n2 := start(t, env)
 	db, err := sql.Open("sqlite", dir+"/gatehouse.db")
@@ -221,10 +223,15 @@ func TestSignupSurvivesKillSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	checkAcked(t, db, acks)
-	(&client{t: t, base: n2.URL, token: token}).must(200, "GET", "/api/v1/tenants/default/users/"+acks[len(acks)-1].id, nil)
+	checkAcked(t, db, "load", acked)
+	// The restarted node serves: the last acknowledged sign-up is found.
+	var list struct{ Items []map[string]any }
+	(&client{t: t, base: n2.URL, token: token}).must(200, "GET", "/api/v1/tenants/default/users?email="+url.QueryEscape(acked[len(acked)-1]), nil).json(t, &list)
+	if len(list.Items) != 1 {
+		t.Errorf("the restarted node finds %d users for %s", len(list.Items), acked[len(acked)-1])
+	}
 	if out, errOut, code := cli(t, env, "audit", "verify", "--tenant", "default"); code != 0 {
 		t.Fatalf("audit verify after the kill: %s %s", out, errOut)
 	}
-	t.Logf("%d creations acknowledged before SIGKILL, all present after the restart", len(acks))
+	t.Logf("%d sign-ups acknowledged before SIGKILL, all present after the restart", len(acked))
 }
