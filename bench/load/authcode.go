@@ -28,9 +28,15 @@ import (
 // Each iteration has its own cookie jar, so each one logs in for real:
 // one argon2id hash, a new session, a code, and the tokens.
 func authCode(t *target) Op {
+	return func(ctx context.Context) error { return authFlow(ctx, t, "openid profile email", nil) }
+}
+
+// authFlow is one authorization-code flow asking for scope; onToken, when
+// set, gets the token endpoint's answer.
+func authFlow(ctx context.Context, t *target, scope string, onToken func([]byte) error) error {
 	authorizeURL := t.tenantURL("/authorize")
 	tokenURL := t.tenantURL("/oauth/token")
-	return func(ctx context.Context) error {
+	{
 		jar, err := cookiejar.New(nil)
 		if err != nil {
 			return err
@@ -43,7 +49,7 @@ func authCode(t *target) Op {
 			"response_type":         {"code"},
 			"client_id":             {t.acID},
 			"redirect_uri":          {t.redirectURI},
-			"scope":                 {"openid profile email"},
+			"scope":                 {scope},
 			"state":                 {state},
 			"nonce":                 {nonce},
 			"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
@@ -94,7 +100,14 @@ func authCode(t *target) Op {
 		if err != nil {
 			return err
 		}
-		return tokenResponse(resp, true)
+		if onToken == nil {
+			return tokenResponse(resp, true)
+		}
+		b, err := body(resp)
+		if err != nil {
+			return err
+		}
+		return onToken(b)
 	}
 }
 

@@ -10,7 +10,9 @@
 // Scenarios: baseline (an empty handler the tool serves itself: the floor
 // of the generator and Go's HTTP stack), client_credentials, auth_code
 // (the whole authorization-code + PKCE flow with a password login, one
-// iteration per flow), jwks and discovery. Give a list to alternate them
+// iteration per flow), refresh, introspection and userinfo (on tokens
+// each worker got from one flow in the setup), signup (the hosted form),
+// jwks and discovery. Give a list to alternate them
 // with the baseline in one run: each scenario is then also reported as a
 // ratio to the baselines run next to it. bench/run.sh does all of it
 // against a fresh server.
@@ -59,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, client_credentials, auth_code, jwks, discovery")
+	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, client_credentials, auth_code, refresh, introspection, userinfo, signup, jwks, discovery")
 	fs.DurationVar(&o.cfg.Duration, "duration", 20*time.Second, "how long each scenario starts iterations (capped at 5m)")
 	fs.IntVar(&o.cfg.MaxRequests, "max-requests", maxRequests, "most iterations per scenario (capped at 1,000,000)")
 	fs.IntVar(&o.cfg.Concurrency, "concurrency", 8, "workers, each with one iteration in flight (capped at 256)")
@@ -154,7 +156,8 @@ func runAll(ctx context.Context, o *options, progress io.Writer) ([]report, erro
 		return nil, err
 	}
 	t := &target{base: base, tenant: o.tenant, ccID: o.ccID, ccSecret: o.ccSecret, acID: o.acID, acSecret: o.acSecret,
-		redirectURI: o.redirectURI, user: o.user, password: o.password, transport: newTransport(o.cfg.Concurrency)}
+		redirectURI: o.redirectURI, user: o.user, password: o.password, transport: newTransport(o.cfg.Concurrency),
+		concurrency: o.cfg.Concurrency}
 	defer t.transport.CloseIdleConnections()
 	for _, n := range o.scenarios {
 		s, ok := scenarios[n]

@@ -27,6 +27,8 @@ type target struct {
 	acID, acSecret, redirectURI string
 	user, password              string
 	transport                   *http.Transport
+	// concurrency is the number of workers (setups hold a token per worker).
+	concurrency int
 }
 
 // tenantURL is base + /t/{tenant} + path.
