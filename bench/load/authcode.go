@@ -27,9 +27,36 @@ import (
 //
 // Each iteration has its own cookie jar, so each one logs in for real:
 // one argon2id hash, a new session, a code, and the tokens.
+//
+// When the user is a pattern with one %d verb, each flow logs in as one of
+// users(t) numbered 0, 1, ..., none twice at once: Gatehouse counts a
+// login attempt against the account before the password check (so a
+// burst of guesses cannot outrun the throttle), which also throttles one
+// account logging in from many clients at once.
 func authCode(t *target) Op {
-	return func(ctx context.Context) error { return authFlow(ctx, t, "openid profile email", nil) }
+	if !strings.Contains(t.user, "%") {
+		return func(ctx context.Context) error { return authFlow(ctx, t, "openid profile email", nil) }
+	}
+	pool := make(chan string, userPool(t))
+	for i := range cap(pool) {
+		pool <- fmt.Sprintf(t.user, i)
+	}
+	return func(ctx context.Context) error {
+		var user string
+		select {
+		case user = <-pool:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { pool <- user }()
+		tt := *t
+		tt.user = user
+		return authFlow(ctx, &tt, "openid profile email", nil)
+	}
 }
+
+// userPool is how many users a %d pattern stands for: four per worker.
+func userPool(t *target) int { return 4 * max(1, t.concurrency) }
 
 // authFlow is one authorization-code flow asking for scope; onToken, when
 // set, gets the token endpoint's answer.

@@ -48,6 +48,7 @@ type options struct {
 	ccSecret, acSecret string
 	user, password     string
 	redirectURI        string
+	tokenURL           string
 	report             string
 }
 
@@ -73,12 +74,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.report, "report", "", "load nothing: read the JSON lines of an earlier -json run from this file and report them again (with -limits, against those limits)")
 	fs.StringVar(&o.baseURL, "base-url", "http://127.0.0.1:8080", "the server; only http://127.0.0.1[:port] is accepted")
 	fs.StringVar(&o.tenant, "tenant", "default", "tenant slug")
+	fs.StringVar(&o.tokenURL, "token-url", "", "client_credentials against another server's token endpoint (a peer's), http://127.0.0.1 only")
 	fs.StringVar(&o.ccID, "cc-client-id", os.Getenv("BENCH_CC_CLIENT_ID"), "client_credentials client id (env BENCH_CC_CLIENT_ID)")
 	fs.StringVar(&o.ccSecret, "cc-client-secret", "", "its secret (better: env BENCH_CC_CLIENT_SECRET)")
 	fs.StringVar(&o.acID, "ac-client-id", os.Getenv("BENCH_AC_CLIENT_ID"), "authorization-code client id (env BENCH_AC_CLIENT_ID)")
 	fs.StringVar(&o.acSecret, "ac-client-secret", "", "its secret (better: env BENCH_AC_CLIENT_SECRET)")
 	fs.StringVar(&o.redirectURI, "redirect-uri", "http://127.0.0.1:9/cb", "the authorization-code client's redirect URI (never requested)")
-	fs.StringVar(&o.user, "user", os.Getenv("BENCH_USER"), "who logs in: email or username (env BENCH_USER)")
+	fs.StringVar(&o.user, "user", os.Getenv("BENCH_USER"), "who logs in: email or username (env BENCH_USER); a pattern with one %d stands for 4 users per worker, numbered from 0, each in one flow at a time")
 	fs.StringVar(&o.password, "password", "", "their password (better: env BENCH_PASSWORD)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -155,7 +157,14 @@ func runAll(ctx context.Context, o *options, progress io.Writer) ([]report, erro
 	if err != nil {
 		return nil, err
 	}
-	t := &target{base: base, tenant: o.tenant, ccID: o.ccID, ccSecret: o.ccSecret, acID: o.acID, acSecret: o.acSecret,
+	if o.tokenURL != "" {
+		tu, err := checkTarget(o.tokenURL)
+		if err != nil {
+			return nil, err
+		}
+		o.tokenURL = tu.String()
+	}
+	t := &target{base: base, tokenURL: o.tokenURL, tenant: o.tenant, ccID: o.ccID, ccSecret: o.ccSecret, acID: o.acID, acSecret: o.acSecret,
 		redirectURI: o.redirectURI, user: o.user, password: o.password, transport: newTransport(o.cfg.Concurrency),
 		concurrency: o.cfg.Concurrency}
 	defer t.transport.CloseIdleConnections()

@@ -37,9 +37,13 @@ type tokenSet struct {
 func grants(t *target, n int) ([]tokenSet, error) {
 	out := make([]tokenSet, 0, n)
 	ctx := context.Background()
-	for range n {
+	for i := range n {
+		tt := *t
+		if strings.Contains(t.user, "%") {
+			tt.user = fmt.Sprintf(t.user, i%userPool(t))
+		}
 		var ts tokenSet
-		if err := authFlow(ctx, t, "openid profile email offline_access", func(b []byte) error {
+		if err := authFlow(ctx, &tt, "openid profile email offline_access", func(b []byte) error {
 			return json.Unmarshal(b, &ts)
 		}); err != nil {
 			return nil, fmt.Errorf("log in for the tokens: %w", err)
