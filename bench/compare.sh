@@ -82,7 +82,7 @@ servers=()
 
 # start_gatehouse NAME DB: a warm start (the database already made).
 start_gatehouse() {
-	local name=$1 db=$2 dir="$work/$1" port
+	local name=$1 db=$2 dir="$work/data-$1" port
 	mkdir -p "$dir"
 	export GATEHOUSE_DATA_DIR="$dir" GATEHOUSE_DB="$db"
 	[[ -n $db ]] || unset GATEHOUSE_DB
