@@ -46,6 +46,16 @@ func (s *Service) EmailLogin(ctx context.Context, tenant store.TenantID, request
 	if err := s.checkVerified(ctx, tenant, u); err != nil {
 		return nil, "", err
 	}
+	// The mailbox is one factor: the MFA policy applies as after a
+	// password (mfa.go). Without a pending request (the account page) a
+	// user who must still enrol gets in to enrol.
+	var ar *store.AuthRequest
+	if requestID != "" {
+		ar, _ = s.Load(ctx, tenant, requestID)
+	}
+	if err := s.gate(ctx, tenant, ar, u, []string{"email"}, ""); err != nil && (ar != nil || !errors.Is(err, ErrMFAUnmet)) {
+		return nil, "", err
+	}
 	sess, token, err := s.Sessions.Create(ctx, tenant, u.ID, []string{"email"}, userAgent, ip)
 	if err != nil {
 		return nil, "", err

@@ -139,6 +139,11 @@ func (s *Service) SignIn(ctx context.Context, tenant store.TenantID, identifier,
 	if err := s.checkVerified(ctx, tenant, u); err != nil { // email.go
 		return nil, "", err
 	}
+	// A user with a second factor gives it here too (mfa.go); one who must
+	// enrol but has not may come in: the account page is where they enrol.
+	if err := s.gate(ctx, tenant, nil, u, []string{"pwd"}, ""); err != nil && !errors.Is(err, ErrMFAUnmet) {
+		return nil, "", err
+	}
 	return s.Sessions.Create(ctx, tenant, u.ID, []string{"pwd"}, userAgent, ip)
 }
 

@@ -77,13 +77,19 @@ func (s *Service) gate(ctx context.Context, tenant store.TenantID, ar *store.Aut
 		return ErrMFAUnmet
 	case d == mfa.Proceed:
 		return nil
+	case !mfa.AsksForMFA(acr) && s.remembered(ctx, tenant, u.ID): // remember.go
+		return nil
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return err
 	}
 	token := "gh_mf_" + base64.RawURLEncoding.EncodeToString(raw)
-	data, err := json.Marshal(pendingData{Request: ar.ID, AMR: amr, Session: oldSession})
+	pd := pendingData{AMR: amr, Session: oldSession}
+	if ar != nil { // nil: the account page's own sign-in
+		pd.Request = ar.ID
+	}
+	data, err := json.Marshal(pd)
 	if err != nil {
 		return err
 	}
@@ -118,25 +124,25 @@ func (s *Service) StepUp(ctx context.Context, tenant store.TenantID, ar *store.A
 	return err
 }
 
-// PendingRequest answers the authorization request a live ticket belongs
-// to; ErrRequestGone when the ticket is unknown, spent or expired, or is
-// for another request.
-func (s *Service) PendingRequest(ctx context.Context, tenant store.TenantID, requestID, ticket string) error {
+// PendingRequest checks that ticket is live and belongs to requestID (""
+// for the account page's sign-in) and answers the user it is for; ErrRequestGone when the ticket is unknown,
+// spent or expired, or is for another request.
+func (s *Service) PendingRequest(ctx context.Context, tenant store.TenantID, requestID, ticket string) (string, error) {
 	if ticket == "" || len(ticket) > 128 {
-		return ErrRequestGone
+		return "", ErrRequestGone
 	}
 	t, err := s.Store.SelfService().OneTimeTokens().PeekToken(ctx, tenant, PurposeMFAPending, pendingHash(ticket))
 	if errors.Is(err, store.ErrNotFound) {
-		return ErrRequestGone
+		return "", ErrRequestGone
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	var d pendingData
 	if json.Unmarshal([]byte(t.Data), &d) != nil || d.Request != requestID {
-		return ErrRequestGone
+		return "", ErrRequestGone
 	}
-	return nil
+	return t.UserID, nil
 }
 
 // SecondFactorLogin checks code (TOTP or recovery code) for the user of a
@@ -145,16 +151,13 @@ func (s *Service) PendingRequest(ctx context.Context, tenant store.TenantID, req
 // adds the factor and "mfa" (ending the session a step-up raised) and
 // completes the request. Errors: ErrRequestGone, ErrInvalidCredentials,
 // *ThrottledError.
-func (s *Service) SecondFactorLogin(ctx context.Context, tenant store.TenantID, requestID, ticket, code, ip, userAgent string) (*store.Session, string, error) {
-	if err := s.PendingRequest(ctx, tenant, requestID, ticket); err != nil {
+// emailTicket names the code mailed by SendEmailCode ("" for none).
+func (s *Service) SecondFactorLogin(ctx context.Context, tenant store.TenantID, requestID, ticket, code, emailTicket, ip, userAgent string) (*store.Session, string, error) {
+	userID, err := s.PendingRequest(ctx, tenant, requestID, ticket)
+	if err != nil {
 		return nil, "", err
 	}
-	ots := s.Store.SelfService().OneTimeTokens()
-	t, err := ots.PeekToken(ctx, tenant, PurposeMFAPending, pendingHash(ticket))
-	if err != nil {
-		return nil, "", ErrRequestGone
-	}
-	acct, ipKey := "mfa:"+t.UserID, "ip:"+ip
+	acct, ipKey := "mfa:"+userID, "ip:"+ip
 	th := s.Store.OAuth().Throttle()
 	now := s.Now()
 	if err := s.checkThrottle(ctx, tenant, acct, ipKey, now); err != nil {
@@ -168,7 +171,12 @@ func (s *Service) SecondFactorLogin(ctx context.Context, tenant store.TenantID, 
 	if n > lockAfter {
 		return nil, "", &ThrottledError{RetryAfter: lockFor}
 	}
-	method, err := s.MFA.Verify(ctx, tenant, t.UserID, code)
+	if only, err := s.passkeysOnly(ctx, tenant, requestID, userID); err != nil {
+		return nil, "", err
+	} else if only {
+		return nil, "", ErrInvalidCredentials // codes do not count here
+	}
+	method, err := s.MFA.Verify(ctx, tenant, userID, code, emailTicket)
 	if errors.Is(err, mfa.ErrInvalidCode) {
 		if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
 			return nil, "", ferr
@@ -179,29 +187,117 @@ func (s *Service) SecondFactorLogin(ctx context.Context, tenant store.TenantID, 
 		return nil, "", err
 	}
 	_ = th.Reset(ctx, tenant, acct)
-	spent, err := ots.ConsumeToken(ctx, tenant, PurposeMFAPending, pendingHash(ticket))
+	return s.FinishSecondFactor(ctx, tenant, requestID, ticket, []string{method}, ip, userAgent)
+}
+
+// FinishSecondFactor ends the second-factor step once a factor has been
+// verified (a code here, a passkey by the caller for the ticket's user):
+// it spends the ticket, starts a new session whose AMR adds amr and "mfa"
+// (ending the session a step-up raised) and completes the request.
+// ErrRequestGone when the ticket was spent meanwhile.
+func (s *Service) FinishSecondFactor(ctx context.Context, tenant store.TenantID, requestID, ticket string, amr []string, ip, userAgent string) (*store.Session, string, error) {
+	spent, err := s.Store.SelfService().OneTimeTokens().ConsumeToken(ctx, tenant, PurposeMFAPending, pendingHash(ticket))
 	if err != nil {
 		return nil, "", ErrRequestGone // a concurrent submit won
 	}
 	var d pendingData
-	if err := json.Unmarshal([]byte(spent.Data), &d); err != nil {
+	if err := json.Unmarshal([]byte(spent.Data), &d); err != nil || d.Request != requestID {
 		return nil, "", ErrRequestGone
 	}
-	amr := slices.Clone(d.AMR)
-	for _, m := range []string{method, "mfa"} {
-		if !slices.Contains(amr, m) {
-			amr = append(amr, m)
+	all := slices.Clone(d.AMR)
+	for _, m := range append(slices.Clone(amr), "mfa") {
+		if !slices.Contains(all, m) {
+			all = append(all, m)
 		}
 	}
-	sess, token, err := s.Sessions.Create(ctx, tenant, spent.UserID, amr, userAgent, ip)
+	sess, token, err := s.Sessions.Create(ctx, tenant, spent.UserID, all, userAgent, ip)
 	if err != nil {
 		return nil, "", err
 	}
 	if d.Session != "" {
 		_ = s.Sessions.End(ctx, tenant, d.Session) // the raised session gives way (no fixation)
 	}
+	if requestID == "" { // the account page's sign-in: the session is all
+		return sess, token, nil
+	}
 	if err := s.Complete(ctx, tenant, requestID, sess); err != nil {
 		return nil, "", err
 	}
 	return sess, token, nil
+}
+
+// PasskeyLogin is the passwordless path: a discoverable passkey (verified
+// by internal/mfa) identified the user. With user verification (PIN or
+// biometric) it is two factors at once (amr hwk, user, mfa) and the login
+// completes; without, it is one (hwk) and the MFA policy applies as after
+// a password (*SecondFactorError, ErrMFAUnmet).
+func (s *Service) PasskeyLogin(ctx context.Context, tenant store.TenantID, requestID string, p *mfa.Passkey, ip, userAgent string) (*store.Session, string, error) {
+	ar, err := s.Load(ctx, tenant, requestID)
+	if err != nil {
+		return nil, "", err
+	}
+	u, err := s.Store.Users().GetUser(ctx, tenant, p.UserID)
+	if err != nil || u.Status != store.UserActive {
+		return nil, "", ErrInvalidCredentials
+	}
+	if err := s.checkVerified(ctx, tenant, u); err != nil {
+		return nil, "", err
+	}
+	amr := slices.Clone(p.AMR)
+	if slices.Contains(amr, "user") {
+		amr = append(amr, "mfa")
+	} else if err := s.gate(ctx, tenant, ar, u, amr, ""); err != nil {
+		return nil, "", err
+	}
+	sess, token, err := s.Sessions.Create(ctx, tenant, u.ID, amr, userAgent, ip)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.Complete(ctx, tenant, requestID, sess); err != nil {
+		return nil, "", err
+	}
+	return sess, token, nil
+}
+
+// mailsPerWindow bounds second-factor mails per user per throttle window.
+const mailsPerWindow = 5
+
+// SendEmailCode mails the pending ticket's user a second-factor code
+// (where the tenant allows it) and answers the mail's ticket for the
+// page. Errors: ErrRequestGone, mfa.ErrEmailCodeOff, *ThrottledError.
+func (s *Service) SendEmailCode(ctx context.Context, t *store.Tenant, requestID, ticket, lang string) (string, error) {
+	userID, err := s.PendingRequest(ctx, t.ID, requestID, ticket)
+	if err != nil {
+		return "", err
+	}
+	u, err := s.Store.Users().GetUser(ctx, t.ID, userID)
+	if err != nil {
+		return "", ErrRequestGone
+	}
+	n, err := s.Store.OAuth().Throttle().Fail(ctx, t.ID, "mfa-mail:"+userID, s.Now(), throttleWindow)
+	if err != nil {
+		return "", err
+	}
+	if n > mailsPerWindow {
+		return "", &ThrottledError{RetryAfter: throttleWindow}
+	}
+	return s.MFA.SendEmailCode(ctx, t, u, lang)
+}
+
+// passkeysOnly reports whether the policy for the user at the request's
+// client is passkeys_only.
+func (s *Service) passkeysOnly(ctx context.Context, tenant store.TenantID, requestID, userID string) (bool, error) {
+	t, err := s.Store.Tenants().GetTenant(ctx, tenant)
+	if err != nil {
+		return false, err
+	}
+	u, err := s.Store.Users().GetUser(ctx, tenant, userID)
+	if err != nil {
+		return false, err
+	}
+	clientID := ""
+	if ar, err := s.Load(ctx, tenant, requestID); err == nil {
+		clientID = ar.ClientID
+	}
+	return s.MFA.PasskeysOnly(ctx, t, u, clientID)
 }

@@ -29,6 +29,11 @@ type Service struct {
 	Now    func() time.Time
 	// Rand is the source of seeds and recovery codes; nil is crypto/rand.
 	Rand io.Reader
+	// PublicURL gives passkeys their relying party: its host is the RP id,
+	// its origin the only origin accepted.
+	PublicURL string
+	// Mail sends email codes (email.go); nil turns them off.
+	Mail *Mailer
 }
 
 // FactorInfo is what a user or administrator sees of a factor: never its
@@ -47,6 +52,10 @@ type Summary struct {
 	Factors       []FactorInfo `json:"factors"`
 	RecoveryCodes int          `json:"recovery_codes_left"`
 }
+
+// PurposeRemember is the one-time-token purpose of a remembered device
+// (internal/flow mints them); a reset revokes them with the factors.
+const PurposeRemember = "mfa_remember"
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
@@ -123,6 +132,9 @@ func (s *Service) Reset(ctx context.Context, actor events.Actor, tenant store.Te
 		}
 		var err error
 		if n, err = tx.MFA().Factors().DeleteUserFactors(ctx, tenant, userID); err != nil {
+			return err
+		}
+		if err := tx.SelfService().OneTimeTokens().RevokeUserTokens(ctx, tenant, userID, PurposeRemember); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: tenant, Action: "mfa.reset",

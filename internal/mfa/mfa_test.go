@@ -177,10 +177,10 @@ func TestRecoveryCodes(t *testing.T) {
 			}
 			seen[c] = true
 		}
-		if amr, err := f.svc.Verify(ctx, tn, uid, strings.ToUpper(strings.ReplaceAll(codes[0], "-", ""))); err != nil || amr != "otp" {
+		if amr, err := f.svc.Verify(ctx, tn, uid, strings.ToUpper(strings.ReplaceAll(codes[0], "-", "")), ""); err != nil || amr != "otp" {
 			t.Fatalf("Verify(recovery code) = %q, %v", amr, err)
 		}
-		if _, err := f.svc.Verify(ctx, tn, uid, codes[0]); !errors.Is(err, ErrInvalidCode) {
+		if _, err := f.svc.Verify(ctx, tn, uid, codes[0], ""); !errors.Is(err, ErrInvalidCode) {
 			t.Fatalf("recovery code used twice: %v", err)
 		}
 		if s, _ := f.svc.List(ctx, tn, uid); s.RecoveryCodes != 9 {
@@ -190,10 +190,10 @@ func TestRecoveryCodes(t *testing.T) {
 		if err != nil || len(fresh) != RecoveryCodeCount {
 			t.Fatalf("Regenerate = %d, %v", len(fresh), err)
 		}
-		if _, err := f.svc.Verify(ctx, tn, uid, codes[1]); !errors.Is(err, ErrInvalidCode) {
+		if _, err := f.svc.Verify(ctx, tn, uid, codes[1], ""); !errors.Is(err, ErrInvalidCode) {
 			t.Fatalf("an old code works after regenerating: %v", err)
 		}
-		if _, err := f.svc.Verify(ctx, tn, uid, fresh[9]); err != nil {
+		if _, err := f.svc.Verify(ctx, tn, uid, fresh[9], ""); err != nil {
 			t.Fatalf("a fresh code refused: %v", err)
 		}
 	})

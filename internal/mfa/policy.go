@@ -54,13 +54,12 @@ const (
 	Unmet
 )
 
-// Decide applies the strictest policy of the tenant, the client and the
-// user's groups, and any step-up the request asks for (acr), to a user
-// who just passed their first factor.
-func (s *Service) Decide(ctx context.Context, t *store.Tenant, u *store.User, clientID string, acr []string) (Decision, error) {
+// rank is the strictest policy rank of the tenant, the client and the
+// user's groups (tenancy.MFARank).
+func (s *Service) rank(ctx context.Context, t *store.Tenant, u *store.User, clientID string) (int, tenancy.MFA, error) {
 	set, err := tenancy.ParseSettings(t.Settings)
 	if err != nil {
-		return Proceed, err
+		return 0, set.MFA, err
 	}
 	rank := tenancy.MFARank(set.MFA.Policy)
 	if p, ok := set.MFA.Clients[clientID]; ok && clientID != "" {
@@ -69,7 +68,7 @@ func (s *Service) Decide(ctx context.Context, t *store.Tenant, u *store.User, cl
 	if len(set.MFA.Groups) > 0 {
 		groups, err := s.Store.Groups().UserGroups(ctx, t.ID, u.ID, true)
 		if err != nil {
-			return Proceed, err
+			return 0, set.MFA, err
 		}
 		for _, g := range groups {
 			if p, ok := set.MFA.Groups[g.ID]; ok {
@@ -77,9 +76,35 @@ func (s *Service) Decide(ctx context.Context, t *store.Tenant, u *store.User, cl
 			}
 		}
 	}
-	stepUp := AsksForMFA(acr)
-	enrolled, err := s.Enrolled(ctx, t.ID, u.ID)
+	return rank, set.MFA, nil
+}
+
+// PasskeysOnly reports whether the policy for u at clientID is
+// passkeys_only: codes (TOTP, email, recovery) are then not accepted as
+// the second factor.
+func (s *Service) PasskeysOnly(ctx context.Context, t *store.Tenant, u *store.User, clientID string) (bool, error) {
+	r, _, err := s.rank(ctx, t, u, clientID)
+	return r >= tenancy.MFARank(tenancy.MFAPasskeysOnly), err
+}
+
+// Decide applies the strictest policy of the tenant, the client and the
+// user's groups, and any step-up the request asks for (acr), to a user
+// who just passed their first factor. Under passkeys_only only a passkey
+// counts as enrolled.
+func (s *Service) Decide(ctx context.Context, t *store.Tenant, u *store.User, clientID string, acr []string) (Decision, error) {
+	rank, set, err := s.rank(ctx, t, u, clientID)
 	if err != nil {
+		return Proceed, err
+	}
+	stepUp := AsksForMFA(acr)
+	var enrolled bool
+	if rank >= tenancy.MFARank(tenancy.MFAPasskeysOnly) {
+		creds, _, err := s.userPasskeys(ctx, t.ID, u.ID)
+		if err != nil {
+			return Proceed, err
+		}
+		enrolled = len(creds) > 0
+	} else if enrolled, err = s.Enrolled(ctx, t.ID, u.ID); err != nil {
 		return Proceed, err
 	}
 	switch {
@@ -88,7 +113,7 @@ func (s *Service) Decide(ctx context.Context, t *store.Tenant, u *store.User, cl
 	case stepUp:
 		return Unmet, nil
 	case rank >= tenancy.MFARank(tenancy.MFARequired):
-		grace := time.Duration(set.MFA.GraceDays) * 24 * time.Hour
+		grace := time.Duration(set.GraceDays) * 24 * time.Hour
 		if s.Now().Sub(u.CreatedAt) < grace {
 			return Proceed, nil
 		}

@@ -100,10 +100,17 @@ func (s *Service) UseRecoveryCode(ctx context.Context, tenant store.TenantID, us
 }
 
 // Verify checks a second-factor code of any kind the user has: a 6-digit
-// TOTP code or a recovery code. It answers the AMR value of what was used.
-func (s *Service) Verify(ctx context.Context, tenant store.TenantID, userID, code string) (string, error) {
+// TOTP code, a mailed code (emailTicket names the mail sent, "" for
+// none) or a recovery code. It answers the AMR value of what was used.
+func (s *Service) Verify(ctx context.Context, tenant store.TenantID, userID, code, emailTicket string) (string, error) {
 	if len(normCode(code)) == 10 {
 		if err := s.UseRecoveryCode(ctx, tenant, userID, code); err != nil {
+			return "", err
+		}
+		return "otp", nil
+	}
+	if emailTicket != "" {
+		if err := s.useEmailCode(ctx, tenant, userID, emailTicket, strings.TrimSpace(code)); err != nil {
 			return "", err
 		}
 		return "otp", nil

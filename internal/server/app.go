@@ -100,7 +100,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Authz:     &authz.Service{Store: db, Audit: rec, Log: log, Now: now},
 	}
 	app.wireSelfService(hasher) // selfservice.go
-	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now}
+	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, PublicURL: cfg.PublicURL,
+		Mail: &mfa.Mailer{Queue: app.Mail, Renderer: app.SelfService.Renderer}}
 	return app, nil
 }
 

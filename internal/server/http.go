@@ -174,6 +174,11 @@ func (a *App) rotateKeys(ctx context.Context) {
 			a.Log.Info("deleted expired SAML requests", "rows", n)
 		}
 		a.sweepSelfService(ctx) // selfservice.go
+		if n, err := a.DB.MFA().Ceremonies().DeleteExpiredCeremonies(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.Log.Warn("deleting expired passkey ceremonies", "err", err)
+		} else if n > 0 {
+			a.Log.Info("deleted expired passkey ceremonies", "rows", n)
+		}
 		select {
 		case <-ctx.Done():
 			return

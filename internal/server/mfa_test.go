@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -56,11 +58,16 @@ func enrolTOTP(t *testing.T, b *browserClient, slug string) (string, []string) {
 
 // authRequest stores a pending authorization request of client.
 func (ta *testApp) authRequest(tn *store.Tenant, c *store.Client, acr ...string) string {
+	return ta.authRequestPrompt(tn, c, nil, acr...)
+}
+
+// authRequestPrompt is authRequest with prompt values (login: no SSO).
+func (ta *testApp) authRequestPrompt(tn *store.Tenant, c *store.Client, prompt []string, acr ...string) string {
 	ta.t.Helper()
 	now := time.Now()
 	ar := &store.AuthRequest{ID: uuid.Must(uuid.NewV7()).String(), Tenant: tn.ID, ClientID: c.ID,
 		RedirectURI: "https://app.example.com/cb", Scopes: []string{"openid"}, ResponseType: "code",
-		ACRValues: acr, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+		Prompt: prompt, ACRValues: acr, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
 	if err := ta.DB.OAuth().AuthRequests().CreateAuthRequest(context.Background(), ar); err != nil {
 		ta.t.Fatal(err)
 	}
@@ -136,7 +143,7 @@ func TestMFALogin(t *testing.T) {
 
 		// Replay: the same code in a fresh login is refused.
 		b2 := ta.browser()
-		id2 := ta.authRequest(tn, c)
+		id2 := ta.authRequestPrompt(tn, c, []string{"login"})
 		passwordStep(t, b2, "acme", id2, "ada@example.com", pw)
 		if p := codeStep(t, b2, "acme", id2, code); p.status != http.StatusUnauthorized {
 			t.Fatalf("replayed code: %d", p.status)
@@ -193,6 +200,183 @@ func TestMFALogin(t *testing.T) {
 		id4 := ta.authRequest(tn, c)
 		if p := passwordStep(t, b4, "acme", id4, "ada@example.com", pw); p.status != http.StatusSeeOther || !strings.Contains(p.location(), "/authorize/callback") {
 			t.Fatalf("password after reset: %d %q", p.status, p.location())
+		}
+	})
+}
+
+// TestMFARememberDevice: where the tenant offers it, a user who ticks
+// "remember this device" skips the second factor on that browser only;
+// an explicit step-up still asks; forgetting devices (account page)
+// revokes it.
+func TestMFARememberDevice(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("acme")
+		if r := ta.do(request{method: http.MethodPatch, path: "/api/v1/tenants/" + string(tn.ID), auth: "Bearer " + ta.key(tn.ID, "admin"),
+			body: map[string]any{"settings": map[string]any{"mfa": map[string]any{"policy": "optional", "remember_days": 30}}}}); r.status != http.StatusOK {
+			t.Fatalf("patch settings: %d %s", r.status, r.body)
+		}
+		c := ta.client(tn.ID, "app")
+		const pw = "correct horse battery"
+		ta.userWithPassword(tn.ID, "ada@example.com", pw)
+		acct := ta.browser()
+		acct.signIn("acme", "ada@example.com", pw)
+		secret, _ := enrolTOTP(t, acct, "acme")
+
+		b := ta.browser()
+		id := ta.authRequest(tn, c)
+		passwordStep(t, b, "acme", id, "ada@example.com", pw)
+		if p := b.get("/t/acme/login/mfa?id=" + id); !strings.Contains(p.body, `name="remember"`) {
+			t.Fatalf("no remember-device choice on the code page (%d)", p.status)
+		}
+		code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+		tok := b.csrf("/t/acme/login/mfa?id=" + id)
+		p := b.post("/t/acme/login/mfa", form("csrf", tok, "id", id, "code", code, "remember", "1"))
+		remembered := false
+		for _, ck := range p.header.Values("Set-Cookie") {
+			remembered = remembered || (strings.HasPrefix(ck, "gh_mfa_rd_acme=gh_rd_") && strings.Contains(ck, "HttpOnly"))
+		}
+		if p.status != http.StatusSeeOther || !remembered {
+			t.Fatalf("code with remember: %d, cookie set %v", p.status, remembered)
+		}
+		// This browser now logs in with the password alone...
+		id2 := ta.authRequestPrompt(tn, c, []string{"login"})
+		if p := passwordStep(t, b, "acme", id2, "ada@example.com", pw); p.status != http.StatusSeeOther || !strings.Contains(p.location(), "/authorize/callback") {
+			t.Fatalf("remembered browser: %d %q", p.status, p.location())
+		}
+		// ...but not when the client asks for MFA,
+		id3 := ta.authRequestPrompt(tn, c, []string{"login"}, "mfa")
+		if p := passwordStep(t, b, "acme", id3, "ada@example.com", pw); !strings.Contains(p.location(), "/login/mfa") {
+			t.Fatalf("step-up on a remembered browser: %d %q", p.status, p.location())
+		}
+		// ...and another browser is asked.
+		o := ta.browser()
+		id4 := ta.authRequest(tn, c)
+		if p := passwordStep(t, o, "acme", id4, "ada@example.com", pw); !strings.Contains(p.location(), "/login/mfa") {
+			t.Fatalf("another browser: %d %q", p.status, p.location())
+		}
+		// Forgetting devices revokes the remembered one.
+		ftok := acct.csrf("/t/acme/account/mfa")
+		if p := acct.post("/t/acme/account/mfa/forget", form("csrf", ftok)); p.status != http.StatusSeeOther {
+			t.Fatalf("forget devices: %d", p.status)
+		}
+		id5 := ta.authRequestPrompt(tn, c, []string{"login"})
+		if p := passwordStep(t, b, "acme", id5, "ada@example.com", pw); !strings.Contains(p.location(), "/login/mfa") {
+			t.Fatalf("after forgetting devices: %d %q", p.status, p.location())
+		}
+	})
+}
+
+var mailCodeRE = regexp.MustCompile(`code: (\d{6})\b`)
+
+// TestMFAEmailCode: where the tenant allows it, a user turns on codes by
+// email; at login the code page mails a code (through the mail queue),
+// which works once; an older mailed code dies when a new one is sent.
+func TestMFAEmailCode(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("acme")
+		if r := ta.do(request{method: http.MethodPatch, path: "/api/v1/tenants/" + string(tn.ID), auth: "Bearer " + ta.key(tn.ID, "admin"),
+			body: map[string]any{"settings": map[string]any{"mfa": map[string]any{"policy": "optional", "email_code": true}}}}); r.status != http.StatusOK {
+			t.Fatalf("patch settings: %d %s", r.status, r.body)
+		}
+		c := ta.client(tn.ID, "app")
+		const pw = "correct horse battery"
+		u := ta.userWithPassword(tn.ID, "ada@example.com", pw)
+		if _, err := ta.DB.Users().UpdateUser(context.Background(), tn.ID, u.ID, func(u *store.User) error { u.EmailVerified = true; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		acct := ta.browser()
+		acct.signIn("acme", "ada@example.com", pw)
+		tok := acct.csrf("/t/acme/account/mfa")
+		if p := acct.post("/t/acme/account/mfa/email", form("csrf", tok)); p.status != http.StatusOK || len(recoveryRE.FindAllString(p.body, -1)) != 10 {
+			t.Fatalf("enable email codes: %d", p.status)
+		}
+
+		b := ta.browser()
+		id := ta.authRequest(tn, c)
+		if p := passwordStep(t, b, "acme", id, "ada@example.com", pw); !strings.Contains(p.location(), "/login/mfa") {
+			t.Fatalf("password step: %d %q", p.status, p.location())
+		}
+		mailCode := func() (code, ticket string) {
+			t.Helper()
+			ta.clearMails()
+			tk := b.csrf("/t/acme/login/mfa?id=" + id)
+			p := b.post("/t/acme/login/mfa/email", form("csrf", tk, "id", id))
+			m := regexp.MustCompile(`name="email_ticket" value="([^"]+)"`).FindStringSubmatch(p.body)
+			if p.status != http.StatusOK || m == nil {
+				t.Fatalf("send a code: %d", p.status)
+			}
+			if _, err := ta.MailWorker().RunOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			files, _ := filepath.Glob(filepath.Join(ta.Config.DataDir, "mail", "*.eml"))
+			var mails []string
+			for _, f := range files {
+				raw, _ := os.ReadFile(f)
+				mails = append(mails, string(raw))
+			}
+			if len(mails) != 1 || !strings.Contains(mails[0], "ada@example.com") {
+				t.Fatalf("%d mails", len(mails))
+			}
+			cm := mailCodeRE.FindStringSubmatch(mails[0])
+			if cm == nil {
+				t.Fatalf("no code in the mail")
+			}
+			return cm[1], m[1]
+		}
+		old, oldTicket := mailCode()
+		code, ticket := mailCode()
+		post := func(code, ticket string) page {
+			tk := b.csrf("/t/acme/login/mfa?id=" + id)
+			return b.post("/t/acme/login/mfa", form("csrf", tk, "id", id, "code", code, "email_ticket", ticket))
+		}
+		if p := post(old, oldTicket); p.status != http.StatusUnauthorized {
+			t.Fatalf("superseded mailed code: %d", p.status)
+		}
+		if p := post(code, ticket); p.status != http.StatusSeeOther || !strings.Contains(p.location(), "/authorize/callback") {
+			t.Fatalf("mailed code: %d %q", p.status, p.location())
+		}
+		ar, _ := ta.DB.OAuth().AuthRequests().GetAuthRequest(context.Background(), tn.ID, id)
+		if !slices.Equal(ar.AMR, []string{"pwd", "otp", "mfa"}) {
+			t.Fatalf("amr %v", ar.AMR)
+		}
+	})
+}
+
+// TestMFAAccountSignIn: the account page's own sign-in asks an enrolled
+// user for the second factor as well: the password alone gives no
+// session, so it cannot be used to remove the factors.
+func TestMFAAccountSignIn(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("acme")
+		const pw = "correct horse battery"
+		ta.userWithPassword(tn.ID, "ada@example.com", pw)
+		first := ta.browser()
+		first.signIn("acme", "ada@example.com", pw) // no factor yet
+		secret, _ := enrolTOTP(t, first, "acme")
+
+		b := ta.browser()
+		tok := b.csrf("/t/acme/account/login")
+		p := b.post("/t/acme/account/login", form("csrf", tok, "identifier", "ada@example.com", "password", pw))
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/t/acme/account/login/mfa") || hasSessionCookie(p) {
+			t.Fatalf("account sign-in of an enrolled user: %d %q (session cookie %v)", p.status, p.location(), hasSessionCookie(p))
+		}
+		if p := b.get("/t/acme/account/mfa"); p.status != http.StatusFound || !strings.Contains(p.location(), "/account/login") {
+			t.Fatalf("factor page with the password alone: %d %q", p.status, p.location())
+		}
+		tok = b.csrf("/t/acme/account/login/mfa")
+		if p := b.post("/t/acme/account/login/mfa", form("csrf", tok, "code", "000000")); p.status != http.StatusUnauthorized {
+			t.Fatalf("wrong code: %d", p.status)
+		}
+		code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+		p = b.post("/t/acme/account/login/mfa", form("csrf", tok, "code", code))
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/t/acme/account") || !hasSessionCookie(p) {
+			t.Fatalf("right code: %d %q", p.status, p.location())
+		}
+		if p := b.get("/t/acme/account/mfa"); p.status != http.StatusOK {
+			t.Fatalf("factor page after the second factor: %d", p.status)
 		}
 	})
 }

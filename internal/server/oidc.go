@@ -21,7 +21,8 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	now := time.Now
 	sessions := a.Sessions
 	fl := &flow.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Log: a.Log, Now: now}
-	fl.MFA = a.MFA // the second-factor step (internal/mfa)
+	fl.MFA = a.MFA                       // the second-factor step (internal/mfa)
+	a.MFA.PublicURL = a.Config.PublicURL // passkeys: Serve may have learnt the bound port
 	pages := &web.Pages{
 		Tenants: a.Tenants, Sessions: sessions, Store: a.DB, Log: a.Log, PublicURL: a.Config.PublicURL, Flow: fl,
 		SelfService: a.SelfService,

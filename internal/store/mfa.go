@@ -42,6 +42,7 @@ type Factor struct {
 type MFARepos interface {
 	Factors() Factors
 	RecoveryCodes() RecoveryCodes
+	Ceremonies() Ceremonies
 }
 
 // Factors stores users' second factors.
@@ -50,6 +51,9 @@ type Factors interface {
 	// the user is missing in the tenant, ErrConflict when the id or the
 	// credential id is taken in the tenant.
 	CreateFactor(ctx context.Context, f *Factor) error
+	// GetFactorByCredential finds a WebAuthn factor by its credential id
+	// (a passwordless login names only that). ErrNotFound when none.
+	GetFactorByCredential(ctx context.Context, tenant TenantID, credentialID []byte) (*Factor, error)
 	// GetFactor: ErrNotFound when there is none in the tenant.
 	GetFactor(ctx context.Context, tenant TenantID, id string) (*Factor, error)
 	// ListFactors answers the user's factors by id (creation order).
@@ -81,4 +85,17 @@ type RecoveryCodes interface {
 	UseRecoveryCode(ctx context.Context, tenant TenantID, userID string, hash []byte, at time.Time) error
 	// CountRecoveryCodes answers how many unused codes the user has.
 	CountRecoveryCodes(ctx context.Context, tenant TenantID, userID string) (int, error)
+}
+
+// Ceremonies holds WebAuthn ceremonies between their two steps, by the
+// hash of a ticket the browser keeps.
+type Ceremonies interface {
+	// PutCeremony stores data under hash until expires. ErrConflict when
+	// the hash is taken.
+	PutCeremony(ctx context.Context, tenant TenantID, hash, data []byte, expires time.Time) error
+	// TakeCeremony deletes and answers the live ceremony of hash: of two
+	// concurrent takes one wins. ErrNotFound when none (or expired at now).
+	TakeCeremony(ctx context.Context, tenant TenantID, hash []byte, now time.Time) ([]byte, error)
+	// DeleteExpiredCeremonies removes ceremonies expired before now.
+	DeleteExpiredCeremonies(ctx context.Context, now time.Time) (int64, error)
 }

@@ -196,6 +196,8 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showAccountLogin(w, r, t, http.StatusUnauthorized, "login.invalid", identifier)
 		return
+	case p.toAccountSecondFactor(w, r, t, err): // mfa_account_login.go
+		return
 	case errors.Is(err, flow.ErrUnverified): // the password was right (selfservice)
 		p.resendVerification(r, t, identifier)
 		p.showAccountLogin(w, r, t, http.StatusForbidden, "login.unverified", identifier)

@@ -82,6 +82,7 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 	}
 	_, token, err := p.Flow.EmailLogin(ctx, t.ID, done.RequestID, done.UserID, httpx.ClientIP(r), r.UserAgent())
 	switch {
+	case p.emailSecondFactor(w, r, t, done.RequestID, err): // mfa_account_login.go
 	case errors.Is(err, flow.ErrRequestGone):
 		// Signed in, but no application is waiting: the account page.
 		p.setSessionCookie(w, t, token)
@@ -102,6 +103,8 @@ func (p *Pages) emailLoginError(w http.ResponseWriter, r *http.Request, t *store
 		p.message(w, r, t, http.StatusBadRequest, "email_login.title", "verify.invalid")
 	case errors.Is(err, flow.ErrUnverified):
 		p.message(w, r, t, http.StatusForbidden, "email_login.title", "login.unverified")
+	case errors.Is(err, flow.ErrMFAUnmet):
+		p.message(w, r, t, http.StatusForbidden, "email_login.title", "mfa.unmet")
 	default:
 		p.fail(w, r, t, "email login", err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
-var accountMFAPage = ui.Parse(templateFS, "templates/account_mfa.html")
+var accountMFAPage = ui.Parse(templateFS, "templates/account_mfa.html", "templates/passkey_box.html")
 
 type mfaAccountView struct {
 	ui.Frame
@@ -26,6 +26,9 @@ type mfaAccountView struct {
 	CodesLeft           int
 	Enrol               *mfa.Enrolment
 	Codes               []string
+	Passkey             *passkeyBox
+	// EmailCode offers codes by email (the tenant allows them).
+	EmailCode bool
 }
 
 func (p *Pages) mountAccountMFA(mux *http.ServeMux) {
@@ -35,6 +38,37 @@ func (p *Pages) mountAccountMFA(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/mfa/totp/confirm", p.accountAction(p.accountMFAConfirm))
 	mux.HandleFunc("POST /t/{tenant}/account/mfa/remove", p.accountAction(p.accountMFARemove))
 	mux.HandleFunc("POST /t/{tenant}/account/mfa/recovery", p.accountAction(p.accountMFARecovery))
+	mux.HandleFunc("POST /t/{tenant}/account/mfa/forget", p.accountAction(p.accountMFAForget))
+	mux.HandleFunc("POST /t/{tenant}/account/mfa/email", p.accountAction(p.accountMFAEmail))
+}
+
+// accountMFAEmail turns on codes by email (tenant permitting, verified
+// address only).
+func (p *Pages) accountMFAEmail(a *accountReq) {
+	u, err := p.Store.Users().GetUser(a.r.Context(), a.t.ID, a.sess.UserID)
+	if err != nil {
+		p.accountFail(a, err)
+		return
+	}
+	codes, err := p.MFA.EnableEmailCode(a.r.Context(), a.actor(), a.t, u)
+	if errors.Is(err, mfa.ErrEmailCodeOff) {
+		p.showAccountMFA(a, http.StatusBadRequest, mfaAccountView{Error: a.f.T("mfa.invalid")})
+		return
+	}
+	if err != nil {
+		p.accountFail(a, err)
+		return
+	}
+	p.factorAdded(a, codes)
+}
+
+// accountMFAForget revokes every remembered device of the user.
+func (p *Pages) accountMFAForget(a *accountReq) {
+	if err := p.Flow.ForgetDevices(a.r.Context(), a.t.ID, a.sess.UserID); err != nil {
+		p.accountFail(a, err)
+		return
+	}
+	http.Redirect(a.w, a.r, "/t/"+a.t.Slug+"/account/mfa?done=forgotten&ui_locales="+a.f.Lang, http.StatusSeeOther)
 }
 
 func (p *Pages) accountMFAShow(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
@@ -51,6 +85,8 @@ func (p *Pages) accountMFAShow(w http.ResponseWriter, r *http.Request, t *store.
 		v.Notice = f.T("mfa.done_added")
 	case "removed":
 		v.Notice = f.T("mfa.done_removed")
+	case "forgotten":
+		v.Notice = f.T("mfa.done_forgotten")
 	}
 	p.showAccountMFA(a, http.StatusOK, v)
 }
@@ -68,6 +104,13 @@ func (p *Pages) showAccountMFA(a *accountReq, status int, v mfaAccountView) {
 			v.Factors = append(v.Factors, fi)
 		}
 	}
+	if set, err := tenancy.ParseSettings(a.t.Settings); err == nil {
+		v.EmailCode = set.MFA.EmailCode
+	}
+	allowPasskeyScript(a.w)
+	base := "/t/" + a.t.Slug + "/account/mfa/passkey/"
+	v.Passkey = &passkeyBox{Mode: "register", Begin: base + "begin", Finish: base + "finish", CSRF: v.CSRF,
+		Error: a.f.T("mfa.passkey_failed")}
 	a.w.Header().Set("Cache-Control", "no-store") // seeds and codes are shown here
 	a.w.Header().Set("Referrer-Policy", "no-referrer")
 	accountMFAPage.Render(a.w, p.Log, status, a.f.Lang, v)
@@ -137,11 +180,7 @@ func (p *Pages) accountMFAConfirm(a *accountReq) {
 		p.accountFail(a, err)
 		return
 	}
-	if len(codes) == 0 {
-		http.Redirect(a.w, a.r, "/t/"+a.t.Slug+"/account/mfa?done=added&ui_locales="+a.f.Lang, http.StatusSeeOther)
-		return
-	}
-	p.showAccountMFA(a, http.StatusOK, mfaAccountView{Notice: a.f.T("mfa.done_added"), Codes: codes})
+	p.factorAdded(a, codes)
 }
 
 func (p *Pages) accountMFARemove(a *accountReq) {
@@ -164,4 +203,14 @@ func (p *Pages) accountMFARecovery(a *accountReq) {
 		return
 	}
 	p.showAccountMFA(a, http.StatusOK, mfaAccountView{Codes: codes})
+}
+
+// factorAdded answers a new factor: the recovery codes it came with (the
+// first factor's), shown once, or back to the list.
+func (p *Pages) factorAdded(a *accountReq, codes []string) {
+	if len(codes) == 0 {
+		http.Redirect(a.w, a.r, "/t/"+a.t.Slug+"/account/mfa?done=added&ui_locales="+a.f.Lang, http.StatusSeeOther)
+		return
+	}
+	p.showAccountMFA(a, http.StatusOK, mfaAccountView{Notice: a.f.T("mfa.done_added"), Codes: codes})
 }

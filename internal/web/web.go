@@ -29,7 +29,7 @@ import (
 var templateFS embed.FS
 
 var pages = map[string]*ui.Page{
-	"login":   ui.Parse(templateFS, "templates/login.html"),
+	"login":   ui.Parse(templateFS, "templates/login.html", "templates/passkey_box.html"), // passkey.go
 	"message": ui.Parse(templateFS, "templates/message.html"),
 }
 
@@ -86,6 +86,9 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	}
 	p.mountSelfService(mux) // selfservice.go
 	p.mountMFALogin(mux)    // mfa.go
+	if p.MFA != nil {
+		p.mountPasskeys(mux) // passkey.go
+	}
 }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
@@ -113,6 +116,13 @@ type view struct {
 	Identifier              string
 	// Links are the login page's ways to sign up, recover or use email.
 	Links loginLinks
+	// Passkey, when set, offers passkeys on the page (passkey.go).
+	Passkey *passkeyBox
+	// RememberDays > 0 offers "remember this device" (mfa.go).
+	RememberDays int
+	// EmailCode offers a code by email; EmailTicket names the one sent.
+	EmailCode   bool
+	EmailTicket string
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
@@ -200,11 +210,13 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		clientName = c.Name
 	}
 	allowFormRedirect(w, ar.RedirectURI)
-	p.render(w, status, "login", view{
+	v := view{
 		Frame: ui.FrameFor(r, t, ar.UILocales, "login.title"), ClientName: clientName, Error: msg,
 		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
 		Links: selfServiceLinks(t, ar.ID),
-	})
+	}
+	v.Passkey = p.passkeyLoginBox(w, t, "first", v) // passkey.go
+	p.render(w, status, "login", v)
 }
 
 func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
@@ -219,6 +231,7 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.showLogin(w, r, t, ar, http.StatusBadRequest, "login.missing", identifier)
 		return
 	}
+	ctx = flow.WithRememberToken(ctx, p.rememberCookie(r, t)) // mfa.go
 	_, token, err := p.Flow.PasswordLogin(ctx, t.ID, ar.ID, identifier, password, httpx.ClientIP(r), r.UserAgent())
 	var throttled *flow.ThrottledError
 	switch {

@@ -55,10 +55,11 @@ func chromiumPath(t *testing.T) string {
 
 // newBrowser starts a headless chromium with a fresh profile and returns the
 // context of its first tab. It stops with the test, or when parent ends.
-func newBrowser(t *testing.T, parent context.Context, exe string) context.Context {
+// extra options apply after the defaults (a later flag replaces one).
+func newBrowser(t *testing.T, parent context.Context, exe string, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	out := &syncBuffer{}
-	actx, acancel := chromedp.NewExecAllocator(parent,
+	actx, acancel := chromedp.NewExecAllocator(parent, append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -79,7 +80,7 @@ func newBrowser(t *testing.T, parent context.Context, exe string) context.Contex
 		chromedp.Flag("no-proxy-server", true),
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 		chromedp.CombinedOutput(out),
-	)
+	}, extra...)...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {
 		// A graceful close lets chromium's helper processes end before the
@@ -311,7 +312,7 @@ func browserScreenshot(t *testing.T, ctx context.Context, name string) string {
 
 var (
 	htmlRefRE    = regexp.MustCompile(`(?i)\s(?:src|href|action|srcset|poster|data)\s*=\s*["']?([^"'\s>]*)`)
-	inlineCodeRE = regexp.MustCompile(`(?i)<style|<script|\sstyle\s*=|\son[a-z]+\s*=`)
+	inlineCodeRE = regexp.MustCompile(`(?i)<style|<script\s*>|\sstyle\s*=|\son[a-z]+\s*=`) // <script src> is not inline
 )
 
 // sameOrigin reports whether ref, as found in a page of base, stays on
@@ -432,7 +433,7 @@ func TestBrowserLogin(t *testing.T) {
 	browserScreenshot(t, bctx, "login.png")
 
 	lap("login page")
-	user := chromedp.CSS(`input[autocomplete="username"]`)
+	user := chromedp.CSS(`input[autocomplete~="username"]`)
 	pass := chromedp.CSS(`input[autocomplete="current-password"]`)
 	if err := chromedp.Do(bctx,
 		chromedp.SendKeys(user, email),

@@ -71,7 +71,7 @@ func TestScreenshots(t *testing.T) {
 		shoot("login-"+size.name, size.width, size.height, n.URL+"/t/default/account/login")
 	}
 	// Sign in once; the session serves both account shots.
-	if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.CSS(`input[autocomplete="username"]`), email),
+	if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.CSS(`input[autocomplete~="username"]`), email),
 		chromedp.SendKeys(chromedp.CSS(`input[autocomplete="current-password"]`), password)); err != nil {
 		t.Fatal(err)
 	}

@@ -189,7 +189,7 @@ func TestBrowserSelfServiceJourney(t *testing.T) {
 	signIn := func(step, password string) {
 		t.Helper()
 		run(step, chromedp.Navigate(n.URL+"/t/default/account"),
-			chromedp.SendKeys(chromedp.CSS(`input[autocomplete="username"]`), email),
+			chromedp.SendKeys(chromedp.CSS(`input[autocomplete~="username"]`), email),
 			chromedp.SendKeys(chromedp.CSS(`input[autocomplete="current-password"]`), password))
 		submit(step, "form")
 		if loc, _ := chromedp.Run(bctx, chromedp.Location()); !strings.Contains(loc, "/t/default/account") || strings.Contains(loc, "/login") {

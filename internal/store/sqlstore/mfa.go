@@ -19,6 +19,7 @@ func (s *scope) MFA() store.MFARepos { return mfaRepos{s} }
 
 func (m mfaRepos) Factors() store.Factors             { return factorRepo{m.scope} }
 func (m mfaRepos) RecoveryCodes() store.RecoveryCodes { return recoveryRepo{m.scope} }
+func (m mfaRepos) Ceremonies() store.Ceremonies       { return ceremonyRepo{m.scope} }
 
 type factorRepo struct{ *scope }
 
@@ -82,6 +83,16 @@ func (r factorRepo) GetFactor(ctx context.Context, tenant store.TenantID, id str
 	f, err := scanFactor(r.q.QueryRowContext(ctx, `SELECT `+factorCols+` FROM mfa_factors WHERE tenant_id = $1 AND id = $2`,
 		string(tenant), id))
 	return f, wrapErr("get factor", err)
+}
+
+// GetFactorByCredential finds a WebAuthn factor by credential id.
+func (r factorRepo) GetFactorByCredential(ctx context.Context, tenant store.TenantID, credentialID []byte) (*store.Factor, error) {
+	if len(credentialID) == 0 {
+		return nil, notFound("get factor by credential")
+	}
+	f, err := scanFactor(r.q.QueryRowContext(ctx, `SELECT `+factorCols+` FROM mfa_factors WHERE tenant_id = $1 AND credential_id = $2`,
+		string(tenant), credentialID))
+	return f, wrapErr("get factor by credential", err)
 }
 
 // ListFactors answers the user's factors by id.
@@ -232,4 +243,42 @@ func (r recoveryRepo) CountRecoveryCodes(ctx context.Context, tenant store.Tenan
 	err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM mfa_recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL`,
 		string(tenant), userID).Scan(&n)
 	return n, wrapErr("count recovery codes", err)
+}
+
+type ceremonyRepo struct{ *scope }
+
+// PutCeremony inserts a ceremony.
+func (r ceremonyRepo) PutCeremony(ctx context.Context, tenant store.TenantID, hash, data []byte, expires time.Time) error {
+	if len(hash) == 0 || len(data) == 0 {
+		return errors.New("sqlstore: ceremony needs a hash and data")
+	}
+	return r.single(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO mfa_ceremonies (tenant_id, hash, data, expires_at) VALUES ($1, $2, $3, $4)`,
+			string(tenant), hash, data, micro(expires).UnixMicro())
+		return wrapErr("put ceremony", err)
+	})
+}
+
+// TakeCeremony is one DELETE ... RETURNING: the database picks the winner.
+func (r ceremonyRepo) TakeCeremony(ctx context.Context, tenant store.TenantID, hash []byte, now time.Time) ([]byte, error) {
+	var data []byte
+	err := r.single(ctx, func(q querier) error {
+		return q.QueryRowContext(ctx, `DELETE FROM mfa_ceremonies WHERE tenant_id = $1 AND hash = $2 AND expires_at > $3 RETURNING data`,
+			string(tenant), hash, micro(now).UnixMicro()).Scan(&data)
+	})
+	return data, wrapErr("take ceremony", err)
+}
+
+// DeleteExpiredCeremonies sweeps ceremonies nobody finished.
+func (r ceremonyRepo) DeleteExpiredCeremonies(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := r.single(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM mfa_ceremonies WHERE expires_at <= $1`, micro(now).UnixMicro())
+		if err != nil {
+			return wrapErr("delete expired ceremonies", err)
+		}
+		n, err = res.RowsAffected()
+		return wrapErr("delete expired ceremonies", err)
+	})
+	return n, err
 }

@@ -14,6 +14,7 @@ var mfaTests = []test{
 	{"MFA/Factor/UseStepOnce", testFactorUseStep},
 	{"MFA/Factor/UseStepConcurrent", testFactorUseStepConcurrent},
 	{"MFA/RecoveryCodes/SingleUse", testRecoveryCodes},
+	{"MFA/Ceremonies/TakenOnce", testCeremonies},
 }
 
 func mkFactor(t *testing.T, s store.Repos, tenant store.TenantID, userID, kind string, cred []byte) *store.Factor {
@@ -45,6 +46,16 @@ func testFactorCRUD(t *testing.T, s store.Store) {
 	if err := fs.CreateFactor(ctx(t), bad); err == nil {
 		t.Fatal("CreateFactor accepted an unknown kind")
 	}
+
+	byCred, err := fs.GetFactorByCredential(ctx(t), a, []byte("cred-1"))
+	noErr(t, "GetFactorByCredential", err)
+	if byCred.ID != f2.ID {
+		t.Fatalf("GetFactorByCredential = %s, want %s", byCred.ID, f2.ID)
+	}
+	_, err = fs.GetFactorByCredential(ctx(t), a, []byte("cred-2"))
+	wantErr(t, "GetFactorByCredential unknown", err, store.ErrNotFound)
+	_, err = fs.GetFactorByCredential(ctx(t), a, nil)
+	wantErr(t, "GetFactorByCredential empty", err, store.ErrNotFound)
 
 	got, err := fs.GetFactor(ctx(t), a, f1.ID)
 	noErr(t, "GetFactor", err)
@@ -179,4 +190,33 @@ func testRecoveryCodes(t *testing.T, s store.Store) {
 	wantErr(t, "Use an old code after replace", rc.UseRecoveryCode(ctx(t), tn, u.ID, h("b"), now), store.ErrNotFound)
 	noErr(t, "Use d", rc.UseRecoveryCode(ctx(t), tn, u.ID, h("d"), now))
 	wantErr(t, "Replace for a missing user", rc.ReplaceRecoveryCodes(ctx(t), tn, newID(), [][]byte{h("x")}, now), store.ErrNotFound)
+}
+
+// testCeremonies: a ceremony is taken once, not after it expires, and
+// not from another tenant; the sweep removes expired ones only.
+func testCeremonies(t *testing.T, s store.Store) {
+	a, b := mkTenant(t, s), mkTenant(t, s)
+	cs := s.MFA().Ceremonies()
+	now := time.Now()
+	noErr(t, "Put", cs.PutCeremony(ctx(t), a, h("c1"), []byte(`{"x":1}`), now.Add(time.Minute)))
+	noErr(t, "Put expired", cs.PutCeremony(ctx(t), a, h("c2"), []byte("old"), now.Add(-time.Second)))
+	wantErr(t, "Put duplicate", cs.PutCeremony(ctx(t), a, h("c1"), []byte("again"), now.Add(time.Minute)), store.ErrConflict)
+	_, err := cs.TakeCeremony(ctx(t), b, h("c1"), now)
+	wantErr(t, "Take from another tenant", err, store.ErrNotFound)
+	_, err = cs.TakeCeremony(ctx(t), a, h("c2"), now)
+	wantErr(t, "Take expired", err, store.ErrNotFound)
+	data, err := cs.TakeCeremony(ctx(t), a, h("c1"), now)
+	noErr(t, "Take", err)
+	if string(data) != `{"x":1}` {
+		t.Fatalf("Take = %q", data)
+	}
+	_, err = cs.TakeCeremony(ctx(t), a, h("c1"), now)
+	wantErr(t, "Take twice", err, store.ErrNotFound)
+	noErr(t, "Put c3", cs.PutCeremony(ctx(t), a, h("c3"), []byte("live"), now.Add(time.Minute)))
+	if _, err := cs.DeleteExpiredCeremonies(ctx(t), now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.TakeCeremony(ctx(t), a, h("c3"), now); err != nil {
+		t.Fatalf("the sweep took a live ceremony: %v", err)
+	}
 }

@@ -35,3 +35,16 @@ CREATE TABLE mfa_recovery_codes (
     PRIMARY KEY (tenant_id, user_id, hash),
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
+
+-- WebAuthn ceremonies in flight: the library's session data (challenge,
+-- user, expectations) under the SHA-256 of a random ticket the browser
+-- holds; taken (deleted) once, so an assertion cannot be replayed.
+CREATE TABLE mfa_ceremonies (
+    tenant_id  TEXT COLLATE "C" NOT NULL,
+    hash       BYTEA   NOT NULL,
+    data       BYTEA   NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hash)
+);
+
+CREATE INDEX mfa_ceremonies_expiry ON mfa_ceremonies (expires_at);

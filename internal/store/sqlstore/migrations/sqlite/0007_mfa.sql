@@ -35,3 +35,16 @@ CREATE TABLE mfa_recovery_codes (
     PRIMARY KEY (tenant_id, user_id, hash),
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 ) STRICT;
+
+-- WebAuthn ceremonies in flight: the library's session data (challenge,
+-- user, expectations) under the SHA-256 of a random ticket the browser
+-- holds; taken (deleted) once, so an assertion cannot be replayed.
+CREATE TABLE mfa_ceremonies (
+    tenant_id  TEXT    NOT NULL,
+    hash       BLOB   NOT NULL,
+    data       BLOB   NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, hash)
+) STRICT;
+
+CREATE INDEX mfa_ceremonies_expiry ON mfa_ceremonies (expires_at);
