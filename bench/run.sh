@@ -31,7 +31,7 @@ DURATION=${DURATION:-10s}
 CONCURRENCY=${CONCURRENCY:-16}
 WARMUP=${WARMUP:-1s}
 MAX_REQUESTS=${MAX_REQUESTS:-1000000}
-SCENARIOS=${SCENARIOS:-baseline,discovery,baseline,jwks,baseline,client_credentials,baseline,auth_code,baseline,signup,baseline}
+SCENARIOS=${SCENARIOS:-baseline,discovery,baseline,jwks,baseline,client_credentials,baseline,refresh,baseline,introspection,baseline,userinfo,baseline,auth_code,baseline,signup,baseline}
 OUT=${OUT:-$(mktemp -d -t gatehouse-bench.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -102,11 +102,6 @@ curl -sS --fail-with-body -o "$OUT/tenant.json" -X PATCH "$base/api/v1/tenants/d
 	-H "Authorization: Bearer $apikey" -H 'Content-Type: application/json' \
 	--data-binary '{"settings":{"self_service":{"signup":"open","signups_per_ip_hour":1000000}}}' ||
 	{ cat "$OUT/tenant.json" >&2; exit 1; }
-# Sign-up open, with a per-address limit the load from 127.0.0.1 stays under.
-curl -sS --fail-with-body -o "$OUT/settings.json" -X PATCH "$base/api/v1/tenants/default" \
-	-H "Authorization: Bearer $apikey" -H 'Content-Type: application/json' \
-	--data-binary '{"settings":{"self_service":{"signup":"open","signups_per_ip_hour":1000000}}}' ||
-	{ cat "$OUT/settings.json" >&2; exit 1; }
 echo "   created an API key, $((4 * CONCURRENCY)) users bench{0..$((4 * CONCURRENCY - 1))}@example.com and clients $(json_field client_id <<<"$ac") (authorization_code)" \
 	"and $(json_field client_id <<<"$cc") (client_credentials)"
 echo "   idle RSS $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$pid/status")"

@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"sync/atomic"
 )
 
-// Scenarios on tokens a user already holds (refresh, introspection,
-// userinfo) and sign-up. Their setup logs the user in once per worker
+// Scenarios on tokens a user already holds: refresh, introspection and
+// userinfo. Their setup logs the user in once per worker
 // through the whole authorization-code flow (authCode), so what is timed
 // is only the request the scenario names.
 
@@ -23,7 +22,6 @@ func init() {
 	scenarios["refresh"] = scenario{name: "refresh", unit: "req", needs: needAC, setup: setupRefresh}
 	scenarios["introspection"] = scenario{name: "introspection", unit: "req", needs: needAC, setup: setupIntrospection}
 	scenarios["userinfo"] = scenario{name: "userinfo", unit: "req", needs: needAC, setup: setupUserinfo}
-	scenarios["signup"] = scenario{name: "signup", unit: "req", setup: setupSignup}
 }
 
 // tokenSet is what a token endpoint answered.
@@ -160,54 +158,6 @@ func setupUserinfo(t *target) (Op, func(), error) {
 		}
 		if !bytes.Contains(b, []byte(`"sub":"`)) {
 			return fmt.Errorf("userinfo: no sub: %.200s", b)
-		}
-		return nil
-	}, func() {}, nil
-}
-
-// setupSignup posts the hosted sign-up form (/t/{tenant}/signup) with a
-// new address each time, as a browser that fetched the page once (its
-// CSRF cookie). The tenant's sign-up must be open and its per-address
-// limit raised (bench/run.sh does both). The server pads every answer to
-// its no-enumeration floor, so the rate is bounded by that too.
-func setupSignup(t *target) (Op, func(), error) {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	c := &http.Client{Transport: t.transport, Jar: jar}
-	u := t.tenantURL("/signup")
-	resp, err := c.Get(u)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := readPage(resp); err != nil {
-		return nil, nil, fmt.Errorf("sign-up page (is sign-up open?): %w", err)
-	}
-	var csrf string
-	for _, ck := range jar.Cookies(resp.Request.URL) {
-		if ck.Name == "gh_csrf" {
-			csrf = ck.Value
-		}
-	}
-	if csrf == "" {
-		return nil, nil, errors.New("sign-up page set no gh_csrf cookie")
-	}
-	run := randomString()[:10]
-	var n atomic.Uint64
-	return func(ctx context.Context) error {
-		form := url.Values{"email": {fmt.Sprintf("bench-%s-%d@example.com", run, n.Add(1))},
-			"password": {"correct horse battery staple 7"}, "csrf": {csrf}}
-		resp, err := do(ctx, c, http.MethodPost, u, strings.NewReader(form.Encode()))
-		if err != nil {
-			return err
-		}
-		b, err := body(resp)
-		if err != nil {
-			return err
-		}
-		if page := string(b); !strings.Contains(page, `name="ticket"`) {
-			return fmt.Errorf("sign-up: no confirmation form in the answer: %.200s", page)
 		}
 		return nil
 	}, func() {}, nil
