@@ -107,6 +107,9 @@ func (s *Service) userPasskeys(ctx context.Context, tenant store.TenantID, userI
 		if err != nil {
 			return nil, nil, err
 		}
+		// The row's counter is the one compared (kept in step with the
+		// sealed credential, and readable by an operator).
+		c.Authenticator.SignCount = uint32(min(max(f.SignCount, 0), 1<<32-1))
 		creds, rows = append(creds, *c), append(rows, f)
 	}
 	return creds, rows, nil

@@ -18,7 +18,7 @@ var _ op.AuthRequest = authRequest{}
 
 func (a authRequest) GetID() string { return a.r.ID }
 
-// GetACR: "1" is a password login (one factor); MFA raises it later.
+// GetACR: "1" is one factor, "mfa" two (see acrFor).
 func (a authRequest) GetACR() string        { return acrFor(a.r.AMR) }
 func (a authRequest) GetAMR() []string      { return a.r.AMR }
 func (a authRequest) GetAudience() []string { return []string{a.r.ClientID} }

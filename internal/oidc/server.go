@@ -37,7 +37,7 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
 	cfg.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
 	cfg.IDTokenSigningAlgValuesSupported = []string{"RS256", "ES256", "EdDSA"}
-	cfg.ACRValuesSupported = []string{"1"}
+	cfg.ACRValuesSupported = []string{"1", "mfa"} // mfa: a second factor (internal/mfa step-up)
 	cfg.ScopesSupported = standardScopes
 	cfg.ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
 		"at_hash", "email", "email_verified", "name", "given_name", "family_name", "preferred_username",

@@ -103,6 +103,12 @@ func TestMFAStepUp(t *testing.T) {
 	mkUser(api, map[string]any{"email": email, "password": pw, "email_verified": true})
 	api.must(200, "PATCH", "/api/v1/tenants/default", map[string]any{"settings": map[string]any{"mfa": map[string]any{"policy": "off"}}})
 	r := newRP(t, env, n.URL, "default")
+	var disc struct {
+		ACR []string `json:"acr_values_supported"`
+	}
+	if err := r.provider.Claims(&disc); err != nil || !slices.Contains(disc.ACR, "mfa") {
+		t.Fatalf("discovery acr_values_supported %v: %v", disc.ACR, err)
+	}
 	secret := r.enrolTOTP(n.URL, "default", email, pw)
 
 	// The account sign-in left a password-only session in this browser.

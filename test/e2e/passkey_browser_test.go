@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -40,7 +42,8 @@ func TestBrowserPasskeys(t *testing.T) {
 	exe := chromiumPath(t)
 	// WebAuthn needs a domain as relying party id: the public URL names
 	// localhost (the server still binds 127.0.0.1 only).
-	env := append(testEnv(t.TempDir(), "", testMasterKey), "GATEHOUSE_PUBLIC_URL=http://localhost:0")
+	dataDir := t.TempDir()
+	env := append(testEnv(dataDir, "", testMasterKey), "GATEHOUSE_PUBLIC_URL=http://localhost:0")
 	n := start(t, env)
 	base := strings.Replace(n.URL, "127.0.0.1", "localhost", 1)
 	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
@@ -205,5 +208,47 @@ func TestBrowserPasskeys(t *testing.T) {
 	loc, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`location.pathname`))
 	if loc != "/t/default/login" {
 		t.Fatalf("after the refused passkey the browser is at %s", loc)
+	}
+
+	// 5. A signature counter that goes backwards (a cloned authenticator):
+	// the stored counter is raised past the authenticator's; the next
+	// assertion is refused and audited.
+	badUV = false
+	if _, err := chromedp.Call(bctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{
+		AuthenticatorID: auth.AuthenticatorID, IsBadUV: &badUV}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dataDir, "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE mfa_factors SET sign_count = 1000000 WHERE kind = 'webauthn'`); err != nil {
+		t.Fatal(err)
+	}
+	clearCookies()
+	presence(false)
+	a = rp.request()
+	if err := chromedp.Do(bctx, chromedp.Navigate(a.URL), chromedp.WaitVisible(chromedp.CSS(`#passkey-button`))); err != nil {
+		t.Fatalf("login page (counter): %v", err)
+	}
+	presence(true)
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`#passkey-button`))); err != nil {
+		t.Fatal(err)
+	}
+	if st := passkeyState(t, bctx); st != "failed" {
+		t.Fatalf("assertion with a counter regression ended %q, want failed", st)
+	}
+	var audit struct {
+		Items []struct {
+			Action string `json:"action"`
+			Target struct {
+				ID string `json:"id"`
+			} `json:"target"`
+		} `json:"items"`
+	}
+	api.must(200, "GET", "/api/v1/tenants/default/audit?action=mfa.passkey.counter_regression", nil).json(t, &audit)
+	if len(audit.Items) != 1 || audit.Items[0].Target.ID != user.ID {
+		t.Fatalf("counter regression audit: %+v", audit.Items)
 	}
 }
