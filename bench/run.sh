@@ -21,17 +21,17 @@
 #    (each scenario against its baseline and its limit); the results stay in
 #    $OUT.
 #
-# Environment: DURATION (10s per scenario), CONCURRENCY (8), WARMUP (1s),
+# Environment: DURATION (10s per scenario), CONCURRENCY (16), WARMUP (1s),
 # MAX_REQUESTS (1000000 per scenario, the generator's hard cap), SCENARIOS
 # (comma list), OUT (results directory; default a new temp dir).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
-CONCURRENCY=${CONCURRENCY:-8}
+CONCURRENCY=${CONCURRENCY:-16}
 WARMUP=${WARMUP:-1s}
 MAX_REQUESTS=${MAX_REQUESTS:-1000000}
-SCENARIOS=${SCENARIOS:-baseline,discovery,baseline,jwks,baseline,client_credentials,baseline,auth_code,baseline,signup,baseline}
+SCENARIOS=${SCENARIOS:-baseline,discovery,baseline,jwks,baseline,client_credentials,baseline,refresh,baseline,introspection,baseline,userinfo,baseline,auth_code,baseline,signup,baseline}
 OUT=${OUT:-$(mktemp -d -t gatehouse-bench.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -85,19 +85,24 @@ json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
 ac=$(gh client create --tenant default --name bench --redirect-uri http://127.0.0.1:9/cb --json | tail -n1)
 cc=$(gh client create --tenant default --name bench-cc --grant client_credentials --json | tail -n1)
 password="pw-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
-if ! curl -sS --fail-with-body -o "$OUT/user.json" -X POST "$base/api/v1/tenants/default/users" \
-	-H "Authorization: Bearer $apikey" -H 'Content-Type: application/json' \
-	--data-binary "{\"email\":\"bench@example.com\",\"username\":\"bench\",\"password\":\"$password\"}"; then
-	cat "$OUT/user.json" >&2
-	echo >&2
-	exit 1
-fi
+# Four users per worker (bench0@example.com, ...): a login attempt counts
+# against its account before the password check, so one account logging in
+# from every worker at once would be throttled (bench/load's -user).
+for i in $(seq 0 $((4 * CONCURRENCY - 1))); do
+	if ! curl -sS --fail-with-body -o "$OUT/user.json" -X POST "$base/api/v1/tenants/default/users" \
+		-H "Authorization: Bearer $apikey" -H 'Content-Type: application/json' \
+		--data-binary "{\"email\":\"bench$i@example.com\",\"password\":\"$password\"}"; then
+		cat "$OUT/user.json" >&2
+		echo >&2
+		exit 1
+	fi
+done
 # Self-service sign-up (issue 4) open, with no per-address limit in the way.
 curl -sS --fail-with-body -o "$OUT/tenant.json" -X PATCH "$base/api/v1/tenants/default" \
 	-H "Authorization: Bearer $apikey" -H 'Content-Type: application/json' \
 	--data-binary '{"settings":{"self_service":{"signup":"open","signups_per_ip_hour":1000000}}}' ||
 	{ cat "$OUT/tenant.json" >&2; exit 1; }
-echo "   created an API key, user bench@example.com and clients $(json_field client_id <<<"$ac") (authorization_code)" \
+echo "   created an API key, $((4 * CONCURRENCY)) users bench{0..$((4 * CONCURRENCY - 1))}@example.com and clients $(json_field client_id <<<"$ac") (authorization_code)" \
 	"and $(json_field client_id <<<"$cc") (client_credentials)"
 echo "   idle RSS $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$pid/status")"
 
@@ -105,7 +110,7 @@ echo "== load"
 set +e
 BENCH_CC_CLIENT_ID=$(json_field client_id <<<"$cc") BENCH_CC_CLIENT_SECRET=$(json_field client_secret <<<"$cc") \
 	BENCH_AC_CLIENT_ID=$(json_field client_id <<<"$ac") BENCH_AC_CLIENT_SECRET=$(json_field client_secret <<<"$ac") \
-	BENCH_USER=bench@example.com BENCH_PASSWORD=$password \
+	BENCH_USER=bench%d@example.com BENCH_PASSWORD=$password \
 	"$work/load" -base-url "$base" -pid "$pid" -scenario "$SCENARIOS" -duration "$DURATION" \
 	-max-requests "$MAX_REQUESTS" -concurrency "$CONCURRENCY" -warmup "$WARMUP" -json \
 	2>&1 >"$OUT/load.jsonl" | tee "$OUT/load.txt"

@@ -27,10 +27,43 @@ import (
 //
 // Each iteration has its own cookie jar, so each one logs in for real:
 // one argon2id hash, a new session, a code, and the tokens.
+//
+// When the user is a pattern with one %d verb, each flow logs in as one of
+// users(t) numbered 0, 1, ..., none twice at once: Gatehouse counts a
+// login attempt against the account before the password check (so a
+// burst of guesses cannot outrun the throttle), which also throttles one
+// account logging in from many clients at once.
 func authCode(t *target) Op {
+	if !strings.Contains(t.user, "%") {
+		return func(ctx context.Context) error { return authFlow(ctx, t, "openid profile email", nil) }
+	}
+	pool := make(chan string, userPool(t))
+	for i := range cap(pool) {
+		pool <- fmt.Sprintf(t.user, i)
+	}
+	return func(ctx context.Context) error {
+		var user string
+		select {
+		case user = <-pool:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { pool <- user }()
+		tt := *t
+		tt.user = user
+		return authFlow(ctx, &tt, "openid profile email", nil)
+	}
+}
+
+// userPool is how many users a %d pattern stands for: four per worker.
+func userPool(t *target) int { return 4 * max(1, t.concurrency) }
+
+// authFlow is one authorization-code flow asking for scope; onToken, when
+// set, gets the token endpoint's answer.
+func authFlow(ctx context.Context, t *target, scope string, onToken func([]byte) error) error {
 	authorizeURL := t.tenantURL("/authorize")
 	tokenURL := t.tenantURL("/oauth/token")
-	return func(ctx context.Context) error {
+	{
 		jar, err := cookiejar.New(nil)
 		if err != nil {
 			return err
@@ -43,7 +76,7 @@ func authCode(t *target) Op {
 			"response_type":         {"code"},
 			"client_id":             {t.acID},
 			"redirect_uri":          {t.redirectURI},
-			"scope":                 {"openid profile email"},
+			"scope":                 {scope},
 			"state":                 {state},
 			"nonce":                 {nonce},
 			"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
@@ -94,7 +127,14 @@ func authCode(t *target) Op {
 		if err != nil {
 			return err
 		}
-		return tokenResponse(resp, true)
+		if onToken == nil {
+			return tokenResponse(resp, true)
+		}
+		b, err := body(resp)
+		if err != nil {
+			return err
+		}
+		return onToken(b)
 	}
 }
 

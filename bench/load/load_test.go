@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -279,6 +281,43 @@ func TestScenarioAgainstAFakeServer(t *testing.T) {
 	res = Run(context.Background(), Config{Duration: time.Second, MaxRequests: 5, Concurrency: 1}, clientCredentials(tg))
 	if res.Errors != 5 || !errors.Is(res.FirstErr, errStatus) {
 		t.Fatalf("wrong secret: errors %d, first %v", res.Errors, res.FirstErr)
+	}
+}
+
+// TestRefreshRotates: against a server that rotates refresh tokens and
+// refuses a used one, concurrent workers always redeem the newest token.
+func TestRefreshRotates(t *testing.T) {
+	var mu sync.Mutex
+	live := map[string]bool{"rt-a": true, "rt-b": true}
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		rt := r.FormValue("refresh_token")
+		if r.URL.Path != "/t/acme/oauth/token" || r.FormValue("grant_type") != "refresh_token" || !live[rt] {
+			http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
+			return
+		}
+		delete(live, rt)
+		n++
+		next := fmt.Sprintf("rt-%d", n)
+		live[next] = true
+		fmt.Fprintf(w, `{"access_token":"at","refresh_token":%q}`, next)
+	}))
+	defer srv.Close()
+	base, err := checkTarget(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := &target{base: base, tenant: "acme", acID: "cid", acSecret: "s", transport: newTransport(4)}
+	res := Run(context.Background(), Config{Duration: 5 * time.Second, MaxRequests: 200, Concurrency: 4}, refreshOp(tg, []string{"rt-a", "rt-b"}))
+	if res.Requests != 200 || res.Errors != 0 {
+		t.Fatalf("requests %d errors %d first %v", res.Requests, res.Errors, res.FirstErr)
+	}
+	// A pool holding a spent token fails, and says so.
+	res = Run(context.Background(), Config{Duration: time.Second, MaxRequests: 3, Concurrency: 1}, refreshOp(tg, []string{"rt-a"}))
+	if res.Errors != 3 || !errors.Is(res.FirstErr, errStatus) {
+		t.Fatalf("spent token: errors %d, first %v", res.Errors, res.FirstErr)
 	}
 }
 

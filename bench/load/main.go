@@ -10,7 +10,9 @@
 // Scenarios: baseline (an empty handler the tool serves itself: the floor
 // of the generator and Go's HTTP stack), client_credentials, auth_code
 // (the whole authorization-code + PKCE flow with a password login, one
-// iteration per flow), jwks and discovery. Give a list to alternate them
+// iteration per flow), refresh, introspection and userinfo (on tokens
+// each worker got from one flow in the setup), signup (the hosted form),
+// jwks and discovery. Give a list to alternate them
 // with the baseline in one run: each scenario is then also reported as a
 // ratio to the baselines run next to it. bench/run.sh does all of it
 // against a fresh server.
@@ -46,6 +48,7 @@ type options struct {
 	ccSecret, acSecret string
 	user, password     string
 	redirectURI        string
+	tokenURL           string
 	report             string
 }
 
@@ -59,7 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, client_credentials, auth_code, jwks, discovery")
+	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, client_credentials, auth_code, refresh, introspection, userinfo, signup, jwks, discovery")
 	fs.DurationVar(&o.cfg.Duration, "duration", 20*time.Second, "how long each scenario starts iterations (capped at 5m)")
 	fs.IntVar(&o.cfg.MaxRequests, "max-requests", maxRequests, "most iterations per scenario (capped at 1,000,000)")
 	fs.IntVar(&o.cfg.Concurrency, "concurrency", 8, "workers, each with one iteration in flight (capped at 256)")
@@ -71,12 +74,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.report, "report", "", "load nothing: read the JSON lines of an earlier -json run from this file and report them again (with -limits, against those limits)")
 	fs.StringVar(&o.baseURL, "base-url", "http://127.0.0.1:8080", "the server; only http://127.0.0.1[:port] is accepted")
 	fs.StringVar(&o.tenant, "tenant", "default", "tenant slug")
+	fs.StringVar(&o.tokenURL, "token-url", "", "client_credentials against another server's token endpoint (a peer's), http://127.0.0.1 only")
 	fs.StringVar(&o.ccID, "cc-client-id", os.Getenv("BENCH_CC_CLIENT_ID"), "client_credentials client id (env BENCH_CC_CLIENT_ID)")
 	fs.StringVar(&o.ccSecret, "cc-client-secret", "", "its secret (better: env BENCH_CC_CLIENT_SECRET)")
 	fs.StringVar(&o.acID, "ac-client-id", os.Getenv("BENCH_AC_CLIENT_ID"), "authorization-code client id (env BENCH_AC_CLIENT_ID)")
 	fs.StringVar(&o.acSecret, "ac-client-secret", "", "its secret (better: env BENCH_AC_CLIENT_SECRET)")
 	fs.StringVar(&o.redirectURI, "redirect-uri", "http://127.0.0.1:9/cb", "the authorization-code client's redirect URI (never requested)")
-	fs.StringVar(&o.user, "user", os.Getenv("BENCH_USER"), "who logs in: email or username (env BENCH_USER)")
+	fs.StringVar(&o.user, "user", os.Getenv("BENCH_USER"), "who logs in: email or username (env BENCH_USER); a pattern with one %d stands for 4 users per worker, numbered from 0, each in one flow at a time")
 	fs.StringVar(&o.password, "password", "", "their password (better: env BENCH_PASSWORD)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -153,8 +157,16 @@ func runAll(ctx context.Context, o *options, progress io.Writer) ([]report, erro
 	if err != nil {
 		return nil, err
 	}
-	t := &target{base: base, tenant: o.tenant, ccID: o.ccID, ccSecret: o.ccSecret, acID: o.acID, acSecret: o.acSecret,
-		redirectURI: o.redirectURI, user: o.user, password: o.password, transport: newTransport(o.cfg.Concurrency)}
+	if o.tokenURL != "" {
+		tu, err := checkTarget(o.tokenURL)
+		if err != nil {
+			return nil, err
+		}
+		o.tokenURL = tu.String()
+	}
+	t := &target{base: base, tokenURL: o.tokenURL, tenant: o.tenant, ccID: o.ccID, ccSecret: o.ccSecret, acID: o.acID, acSecret: o.acSecret,
+		redirectURI: o.redirectURI, user: o.user, password: o.password, transport: newTransport(o.cfg.Concurrency),
+		concurrency: o.cfg.Concurrency}
 	defer t.transport.CloseIdleConnections()
 	for _, n := range o.scenarios {
 		s, ok := scenarios[n]

@@ -27,6 +27,11 @@ type target struct {
 	acID, acSecret, redirectURI string
 	user, password              string
 	transport                   *http.Transport
+	// tokenURL, when set, is the token endpoint (a peer's, whose paths
+	// differ from ours); it is checked like base.
+	tokenURL string
+	// concurrency is the number of workers (setups hold a token per worker).
+	concurrency int
 }
 
 // tenantURL is base + /t/{tenant} + path.
@@ -126,6 +131,9 @@ func drain(resp *http.Response, want int) error {
 func clientCredentials(t *target) Op {
 	c := &http.Client{Transport: t.transport}
 	tokenURL := t.tenantURL("/oauth/token")
+	if t.tokenURL != "" {
+		tokenURL = t.tokenURL
+	}
 	body := []byte("grant_type=client_credentials")
 	return func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, bytes.NewReader(body))

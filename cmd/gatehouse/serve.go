@@ -17,6 +17,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	setMemoryLimit() // memlimit.go
 	app, err := open(ctx, env, l)
 	if err != nil {
 		return err
