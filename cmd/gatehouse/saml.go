@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/safehttp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/server"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -89,7 +90,7 @@ func runSAML(ctx context.Context, env *cliEnv, args []string) error {
 					in.RequestsSigned = requestsSigned
 				}
 			})
-			if in.Metadata, err = readMetadata(ctx, *metaFile, *metaURL); err != nil {
+			if in.Metadata, err = readMetadata(ctx, metadataClient(app.Config.PublicURL), *metaFile, *metaURL); err != nil {
 				return err
 			}
 			if *certFile != "" {
@@ -175,9 +176,23 @@ func runSAML(ctx context.Context, env *cliEnv, args []string) error {
 	return errUsage
 }
 
+// metadataClient fetches --metadata-url through the outbound policy
+// (internal/safehttp): no private or link-local addresses, loopback only
+// on a development deployment (public URL on http://), at most 3 redirects.
+func metadataClient(publicURL string) *http.Client {
+	c := safehttp.Policy{AllowLoopback: strings.HasPrefix(publicURL, "http://")}.Client(0)
+	c.CheckRedirect = func(_ *http.Request, via []*http.Request) error {
+		if len(via) >= 3 {
+			return errors.New("too many redirects")
+		}
+		return nil
+	}
+	return c
+}
+
 // readMetadata reads the metadata file or downloads the URL (bounded in
 // size and time); "" when neither is given.
-func readMetadata(ctx context.Context, file, u string) (string, error) {
+func readMetadata(ctx context.Context, client *http.Client, file, u string) (string, error) {
 	switch {
 	case file != "" && u != "":
 		return "", errors.New("give --metadata-file or --metadata-url, not both")
@@ -194,7 +209,7 @@ func readMetadata(ctx context.Context, file, u string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		res, err := http.DefaultClient.Do(req)
+		res, err := client.Do(req)
 		if err != nil {
 			return "", fmt.Errorf("metadata: %w", err)
 		}
