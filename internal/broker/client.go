@@ -31,7 +31,7 @@ func (b *Broker) httpClient() *http.Client {
 		}
 		policy := b.Connections.Policy
 		b.client = &http.Client{
-			Timeout:   timeout,
+			Timeout: timeout,
 			// The outbound policy (internal/safehttp) refuses private,
 			// link-local and (unless the URL policy admits loopback http)
 			// loopback addresses after DNS resolution.
