@@ -36,6 +36,7 @@ type samlSPJSON struct {
 	EncryptAssertion    bool                 `json:"encrypt_assertion"`
 	AuthnRequestsSigned bool                 `json:"authn_requests_signed"`
 	CertificateSHA256   string               `json:"certificate_sha256"`
+	DefaultRelayState   string               `json:"default_relay_state"`
 	Version             int64                `json:"version"`
 }
 
@@ -43,7 +44,8 @@ func samlSPView(sp *store.SAMLServiceProvider) samlSPJSON {
 	return samlSPJSON{ID: sp.ID, Name: sp.Name, EntityID: sp.EntityID, ACS: sp.ACS, SLOURL: sp.SLOURL,
 		NameIDFormat: sp.NameIDFormat, AttributeMapping: sp.AttributeMapping, SignAssertion: sp.SignAssertion,
 		SignResponse: sp.SignResponse, EncryptAssertion: sp.EncryptAssertion, AuthnRequestsSigned: sp.RequestsSigned,
-		CertificateSHA256: samlreg.CertFingerprint(sp.Certificate), Version: sp.Version}
+		CertificateSHA256: samlreg.CertFingerprint(sp.Certificate), DefaultRelayState: sp.DefaultRelayState,
+		Version: sp.Version}
 }
 
 func runSAML(ctx context.Context, env *cliEnv, args []string) error {
@@ -65,6 +67,7 @@ func runSAML(ctx context.Context, env *cliEnv, args []string) error {
 		fs.Var(&acs, "acs", "an assertion consumer service URL, HTTP-POST (repeat for more; the first is the default)")
 		fs.StringVar(&in.SLOURL, "slo-url", "", "single logout URL")
 		fs.StringVar(&in.SLOBinding, "slo-binding", "", "HTTP-Redirect (default) or HTTP-POST binding URN")
+		fs.StringVar(&in.DefaultRelayState, "default-relay-state", "", "RelayState of IdP-initiated logins: an absolute https URL or a relative path")
 		fs.StringVar(&in.NameIDFormat, "name-id-format", "", "emailAddress (default), persistent, transient or unspecified")
 		fs.Var(&attrs, "attribute", "NAME=SOURCE attribute mapping (repeat); sources: "+strings.Join(samlreg.AttributeSources, ", ")+", attr:KEY")
 		signAssertion := fs.Bool("sign-assertion", true, "sign the assertion")
