@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/safehttp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/server"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -35,6 +36,7 @@ type samlSPJSON struct {
 	EncryptAssertion    bool                 `json:"encrypt_assertion"`
 	AuthnRequestsSigned bool                 `json:"authn_requests_signed"`
 	CertificateSHA256   string               `json:"certificate_sha256"`
+	DefaultRelayState   string               `json:"default_relay_state"`
 	Version             int64                `json:"version"`
 }
 
@@ -42,7 +44,8 @@ func samlSPView(sp *store.SAMLServiceProvider) samlSPJSON {
 	return samlSPJSON{ID: sp.ID, Name: sp.Name, EntityID: sp.EntityID, ACS: sp.ACS, SLOURL: sp.SLOURL,
 		NameIDFormat: sp.NameIDFormat, AttributeMapping: sp.AttributeMapping, SignAssertion: sp.SignAssertion,
 		SignResponse: sp.SignResponse, EncryptAssertion: sp.EncryptAssertion, AuthnRequestsSigned: sp.RequestsSigned,
-		CertificateSHA256: samlreg.CertFingerprint(sp.Certificate), Version: sp.Version}
+		CertificateSHA256: samlreg.CertFingerprint(sp.Certificate), DefaultRelayState: sp.DefaultRelayState,
+		Version: sp.Version}
 }
 
 func runSAML(ctx context.Context, env *cliEnv, args []string) error {
@@ -64,6 +67,7 @@ func runSAML(ctx context.Context, env *cliEnv, args []string) error {
 		fs.Var(&acs, "acs", "an assertion consumer service URL, HTTP-POST (repeat for more; the first is the default)")
 		fs.StringVar(&in.SLOURL, "slo-url", "", "single logout URL")
 		fs.StringVar(&in.SLOBinding, "slo-binding", "", "HTTP-Redirect (default) or HTTP-POST binding URN")
+		fs.StringVar(&in.DefaultRelayState, "default-relay-state", "", "RelayState of IdP-initiated logins: an absolute https URL or a relative path")
 		fs.StringVar(&in.NameIDFormat, "name-id-format", "", "emailAddress (default), persistent, transient or unspecified")
 		fs.Var(&attrs, "attribute", "NAME=SOURCE attribute mapping (repeat); sources: "+strings.Join(samlreg.AttributeSources, ", ")+", attr:KEY")
 		signAssertion := fs.Bool("sign-assertion", true, "sign the assertion")
@@ -89,7 +93,7 @@ func runSAML(ctx context.Context, env *cliEnv, args []string) error {
 					in.RequestsSigned = requestsSigned
 				}
 			})
-			if in.Metadata, err = readMetadata(ctx, *metaFile, *metaURL); err != nil {
+			if in.Metadata, err = readMetadata(ctx, metadataClient(app.Config.PublicURL), *metaFile, *metaURL); err != nil {
 				return err
 			}
 			if *certFile != "" {
@@ -175,9 +179,23 @@ func runSAML(ctx context.Context, env *cliEnv, args []string) error {
 	return errUsage
 }
 
+// metadataClient fetches --metadata-url through the outbound policy
+// (internal/safehttp): no private or link-local addresses, loopback only
+// on a development deployment (public URL on http://), at most 3 redirects.
+func metadataClient(publicURL string) *http.Client {
+	c := safehttp.Policy{AllowLoopback: strings.HasPrefix(publicURL, "http://")}.Client(0)
+	c.CheckRedirect = func(_ *http.Request, via []*http.Request) error {
+		if len(via) >= 3 {
+			return errors.New("too many redirects")
+		}
+		return nil
+	}
+	return c
+}
+
 // readMetadata reads the metadata file or downloads the URL (bounded in
 // size and time); "" when neither is given.
-func readMetadata(ctx context.Context, file, u string) (string, error) {
+func readMetadata(ctx context.Context, client *http.Client, file, u string) (string, error) {
 	switch {
 	case file != "" && u != "":
 		return "", errors.New("give --metadata-file or --metadata-url, not both")
@@ -194,7 +212,7 @@ func readMetadata(ctx context.Context, file, u string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		res, err := http.DefaultClient.Do(req)
+		res, err := client.Do(req)
 		if err != nil {
 			return "", fmt.Errorf("metadata: %w", err)
 		}

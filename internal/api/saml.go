@@ -27,6 +27,8 @@ type samlSPOut struct {
 	SignResponse        bool                 `json:"sign_response"`
 	EncryptAssertion    bool                 `json:"encrypt_assertion"`
 	AuthnRequestsSigned bool                 `json:"authn_requests_signed"`
+	// DefaultRelayState is the RelayState of IdP-initiated logins.
+	DefaultRelayState string `json:"default_relay_state"`
 	// LaunchURL starts an IdP-initiated login (the app launcher's link).
 	LaunchURL string    `json:"launch_url"`
 	Version   int64     `json:"version"`
@@ -49,7 +51,7 @@ func (a *API) samlSPJSON(slug string) func(sp *store.SAMLServiceProvider) samlSP
 			Certificate: sp.Certificate, CertificateSHA256: samlreg.CertFingerprint(sp.Certificate),
 			NameIDFormat: sp.NameIDFormat, AttributeMapping: m, SignAssertion: sp.SignAssertion,
 			SignResponse: sp.SignResponse, EncryptAssertion: sp.EncryptAssertion, AuthnRequestsSigned: sp.RequestsSigned,
-			LaunchURL: samlreg.LaunchPath(slug, sp.ID), Version: sp.Version, CreatedAt: sp.CreatedAt, UpdatedAt: sp.UpdatedAt,
+			DefaultRelayState: sp.DefaultRelayState, LaunchURL: samlreg.LaunchPath(slug, sp.ID), Version: sp.Version, CreatedAt: sp.CreatedAt, UpdatedAt: sp.UpdatedAt,
 		}
 	}
 }

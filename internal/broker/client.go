@@ -12,6 +12,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/safehttp"
 	"golang.org/x/oauth2"
 )
 
@@ -30,8 +31,11 @@ func (b *Broker) httpClient() *http.Client {
 		}
 		policy := b.Connections.Policy
 		b.client = &http.Client{
-			Timeout:   timeout,
-			Transport: limitTransport{http.DefaultTransport},
+			Timeout: timeout,
+			// The outbound policy (internal/safehttp) refuses private,
+			// link-local and (unless the URL policy admits loopback http)
+			// loopback addresses after DNS resolution.
+			Transport: limitTransport{safehttp.Policy{AllowLoopback: policy.AllowLoopbackHTTP}.Transport()},
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
 				if len(via) >= 3 {
 					return errors.New("too many redirects")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/safehttp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -73,7 +74,7 @@ func (p *Provider) sendLogoutToken(ctx context.Context, c *client, sess *store.S
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := backchannelClient.Do(req)
+	res, err := p.backchannelClient().Do(req)
 	if err != nil {
 		return err
 	}
@@ -84,10 +85,24 @@ func (p *Provider) sendLogoutToken(ctx context.Context, c *client, sess *store.S
 	return nil
 }
 
-// backchannelClient follows no redirects: a notice goes to the registered URI only.
-var backchannelClient = &http.Client{
-	Timeout:       backchannelTimeout,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+// backchannelClients follow no redirects (a notice goes to the registered
+// URI only) and dial through the outbound policy (internal/safehttp):
+// [0] refuses loopback, [1] allows it.
+var backchannelClients = [2]*http.Client{newBackchannelClient(false), newBackchannelClient(true)}
+
+func newBackchannelClient(allowLoopback bool) *http.Client {
+	c := safehttp.Policy{AllowLoopback: allowLoopback}.Client(backchannelTimeout)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
+}
+
+// backchannelClient: loopback only while the public URL is http://
+// (development and tests), as for upstream connections.
+func (p *Provider) backchannelClient() *http.Client {
+	if strings.HasPrefix(p.publicURL, "http://") {
+		return backchannelClients[1]
+	}
+	return backchannelClients[0]
 }
 
 type errStatus int

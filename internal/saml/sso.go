@@ -173,14 +173,16 @@ func (p *IdP) ensureClient(ctx context.Context, t *store.Tenant) error {
 
 // launch starts an IdP-initiated login to a registered provider: the
 // response goes, unsolicited, to its default assertion consumer service,
-// with the RelayState given (bounded). The account page's app launcher
-// links here (samlreg.LaunchPath).
+// with the provider's registered default RelayState. The query's
+// RelayState is ignored: anyone can craft a launch link, and a RelayState
+// from it would let them send the user wherever they like after sign-in
+// (open redirect, security review finding 7). The account page's app
+// launcher links here (samlreg.LaunchPath).
 func (p *IdP) launch(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
-	relay := r.URL.Query().Get("RelayState")
 	sp, err := p.cfg.Store.SAML().ServiceProviders().GetSP(ctx, t.ID, r.PathValue("sp"))
-	if len(relay) > maxRelayState || err != nil {
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
 			p.fail(w, r, err)
 			return
 		}
@@ -188,7 +190,8 @@ func (p *IdP) launch(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 		return
 	}
 	acs := defaultACS(sp)
-	pending := &store.SAMLRequest{Tenant: t.ID, SPID: sp.ID, ACSURL: acs.Location, ACSBinding: acs.Binding, RelayState: relay}
+	pending := &store.SAMLRequest{Tenant: t.ID, SPID: sp.ID, ACSURL: acs.Location, ACSBinding: acs.Binding,
+		RelayState: sp.DefaultRelayState}
 	if err := p.start(ctx, t, pending); err != nil {
 		p.fail(w, r, err)
 		return

@@ -122,6 +122,9 @@ func check(c *valid.Collector, sp *store.SAMLServiceProvider) {
 	if sp.SLOURL != "" && !validURL(sp.SLOURL) {
 		c.Add("slo_url", "invalid_url", "An absolute http(s) URL without a fragment.")
 	}
+	if sp.DefaultRelayState != "" && !validRelayState(sp.DefaultRelayState) {
+		c.Add("default_relay_state", "invalid", "An absolute https URL or a relative path, at most 1024 characters, without a fragment.")
+	}
 	if sp.SLOBinding != "" && sp.SLOBinding != BindingRedirect && sp.SLOBinding != BindingPOST {
 		c.Add("slo_binding", "unsupported_binding", "HTTP-Redirect or HTTP-POST.")
 	}
@@ -171,6 +174,28 @@ func validURL(s string) bool {
 	}
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.Fragment == "" && u.User == nil
+}
+
+// MaxRelayState bounds a RelayState (SAML bindings 3.4.3 asks for at most
+// 80 bytes from a service provider; ours are registered by an admin).
+const MaxRelayState = 1024
+
+// validRelayState: an absolute https URL with a host, or a path relative
+// to the service provider's origin ("/..." but not "//host" or "/\host",
+// which browsers read as another host); no fragment, user info or
+// control characters.
+func validRelayState(s string) bool {
+	if len(s) > MaxRelayState || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Fragment != "" || u.User != nil || strings.Contains(s, "#") {
+		return false
+	}
+	if u.Scheme == "" && u.Host == "" {
+		return u.Path != "" && !strings.HasPrefix(s, "//") && !strings.Contains(s, "\\")
+	}
+	return u.Scheme == "https" && u.Host != "" && u.Opaque == ""
 }
 
 func certRSA(c *x509.Certificate) (*rsa.PublicKey, bool) {

@@ -52,6 +52,10 @@ type SAMLServiceProvider struct {
 	Version        int64
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+
+	// DefaultRelayState is the RelayState of IdP-initiated logins ("" for
+	// none): an absolute https URL or a relative path.
+	DefaultRelayState string
 }
 
 // SAMLServiceProviders stores a tenant's service providers.

@@ -136,16 +136,47 @@ func testSAML(t *testing.T, b backend) {
 
 	t.Run("IdPInitiated", func(t *testing.T) {
 		c := samlBrowser(nil)
-		a := visit(t, c, getReq(t, n.URL+"/t/default/saml/launch/"+spID+"?RelayState=home"), samlUser, samlPassword)
+		// The launch link's RelayState is anyone's to craft: it is ignored
+		// (no open redirect, review finding 7); the registered
+		// default_relay_state is what the unsolicited response carries.
+		a := visit(t, c, getReq(t, n.URL+"/t/default/saml/launch/"+spID+"?RelayState=https://evil.example/phish"), samlUser, samlPassword)
 		sp.AllowIDPInitiated = true
 		defer func() { sp.AllowIDPInitiated = false }()
 		as, err := acs(t, sp, a)
 		if err != nil {
 			t.Fatalf("unsolicited response: %v", err)
 		}
-		if a.fields.Get("RelayState") != "home" || as.Subject.NameID.Value != samlUser {
-			t.Errorf("RelayState %q NameID %q", a.fields.Get("RelayState"), as.Subject.NameID.Value)
+		if _, set := a.fields["RelayState"]; set || as.Subject.NameID.Value != samlUser {
+			t.Errorf("RelayState %q (want none) NameID %q", a.fields.Get("RelayState"), as.Subject.NameID.Value)
 		}
+		spPath := "/api/v1/tenants/default/saml/sps/" + spID
+		for _, bad := range []string{"https://evil.example@/x", "//evil.example/x", "javascript:alert(1)", "http://sp.example/"} {
+			api.must(400, "PATCH", spPath, map[string]any{"default_relay_state": bad})
+		}
+		var got map[string]any
+		api.must(200, "PATCH", spPath, map[string]any{"default_relay_state": "/home?tab=1"}).json(t, &got)
+		if got["default_relay_state"] != "/home?tab=1" {
+			t.Fatalf("PATCH default_relay_state answered %v", got["default_relay_state"])
+		}
+		a = visit(t, c, getReq(t, n.URL+"/t/default/saml/launch/"+spID+"?RelayState=https://evil.example/phish"), samlUser, samlPassword)
+		if _, err := acs(t, sp, a); err != nil {
+			t.Fatalf("unsolicited response: %v", err)
+		}
+		if a.fields.Get("RelayState") != "/home?tab=1" {
+			t.Errorf("RelayState %q, want the registered /home?tab=1", a.fields.Get("RelayState"))
+		}
+		api.must(200, "PATCH", spPath, map[string]any{"default_relay_state": ""})
+		// The CLI flag: validated the same way, stored as given.
+		if _, errOut, code := cli(t, env, "saml", "sp", "create", "--tenant", "default", "--entity-id", "https://rs.example",
+			"--acs", "https://rs.example/acs", "--default-relay-state", "//evil.example/x"); code == 0 || !strings.Contains(errOut, "default_relay_state") {
+			t.Errorf("--default-relay-state //evil.example/x: exit %d, %s", code, errOut)
+		}
+		other := registerSP(t, env, newSP(t, n.URL, "default", "rs", true), "--default-relay-state", "https://sp.example/welcome")
+		api.must(200, "GET", "/api/v1/tenants/default/saml/sps/"+other, nil).json(t, &got)
+		if got["default_relay_state"] != "https://sp.example/welcome" {
+			t.Errorf("--default-relay-state stored %v", got["default_relay_state"])
+		}
+		api.must(204, "DELETE", "/api/v1/tenants/default/saml/sps/"+other, nil)
 		res := visit(t, c, getReq(t, n.URL+"/t/default/saml/launch/0190aaaa-0000-7000-8000-000000000000"), "", "")
 		if res.status != http.StatusNotFound {
 			t.Errorf("launch of an unknown provider: %d", res.status)

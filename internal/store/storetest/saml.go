@@ -23,7 +23,8 @@ func mkSP(t *testing.T, s store.Repos, tn store.TenantID, entity string) *store.
 		ACS:    []store.SAMLEndpoint{{Binding: "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST", Location: entity + "/acs", Index: 1, Default: true}},
 		SLOURL: entity + "/slo", SLOBinding: "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
 		NameIDFormat:     "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
-		AttributeMapping: map[string]string{"mail": "email"}, SignAssertion: true, SignResponse: true}
+		AttributeMapping: map[string]string{"mail": "email"}, SignAssertion: true, SignResponse: true,
+		DefaultRelayState: "/start"}
 	noErr(t, "CreateSP", s.SAML().ServiceProviders().CreateSP(ctx(t), sp))
 	return sp
 }
@@ -60,11 +61,12 @@ func testSAMLSPCRUD(t *testing.T, s store.Store) {
 	other := mkSP(t, s, tn, "https://b.example")
 	up, err := sps.UpdateSP(ctx(t), tn, sp.ID, func(x *store.SAMLServiceProvider) error {
 		x.Name, x.EncryptAssertion, x.AttributeMapping = "Renamed", true, map[string]string{"groups": "groups"}
+		x.DefaultRelayState = "https://sp.example/home"
 		x.ACS = append(x.ACS, store.SAMLEndpoint{Binding: "b", Location: "https://sp.example/acs2", Index: 2})
 		return nil
 	})
 	noErr(t, "UpdateSP", err)
-	if up.Version != 2 || up.Name != "Renamed" || !up.EncryptAssertion || len(up.ACS) != 2 {
+	if up.Version != 2 || up.Name != "Renamed" || !up.EncryptAssertion || len(up.ACS) != 2 || up.DefaultRelayState != "https://sp.example/home" {
 		t.Errorf("UpdateSP = %+v", up)
 	}
 	got, _ = sps.GetSP(ctx(t), tn, sp.ID)
