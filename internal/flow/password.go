@@ -16,7 +16,10 @@ import (
 // An empty ip (a protocol that cannot tell the peer) skips the per-address
 // count rather than lumping every client together.
 func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, identifier, password, ip string) (*store.User, error) {
-	acct := "acct:" + directory.NormalizeEmail(identifier)
+	acct, err := s.accountKey(ctx, tenant, identifier)
+	if err != nil {
+		return nil, err
+	}
 	ipKey := "ip:" + ip
 	th := s.Store.OAuth().Throttle()
 	now := s.Now()
@@ -48,4 +51,24 @@ func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, iden
 	}
 	_ = th.Reset(ctx, tenant, acct)
 	return u, nil
+}
+
+// accountKey is the throttle bucket of a login identifier: the user's id
+// when the identifier names an account (by email or username, the way
+// Authenticate resolves it), so guesses through either identifier share
+// one count; else the normalised identifier itself. Both paths cost the
+// same lookups, so the key tells nothing about the account.
+func (s *Service) accountKey(ctx context.Context, tenant store.TenantID, identifier string) (string, error) {
+	users := s.Store.Users()
+	u, err := users.GetUserByEmail(ctx, tenant, directory.NormalizeEmail(identifier))
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = users.GetUserByUsername(ctx, tenant, directory.NormalizeUsername(identifier))
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "acct:" + directory.NormalizeEmail(identifier), nil
+	case err != nil:
+		return "", err
+	}
+	return "acct-user:" + u.ID, nil
 }
