@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
@@ -20,6 +21,7 @@ const (
 	bindInvalid      = "invalid_credentials"
 	bindThrottled    = "throttled"
 	bindUserDisabled = "user_binds_disabled"
+	bindMFARequired  = "mfa_required"
 )
 
 // bindTimeout bounds one bind (the password hash waits for a slot).
@@ -70,8 +72,6 @@ func (l *listener) bind(w *gldap.ResponseWriter, r *gldap.Request) {
 	case code == gldap.ResultSuccess:
 		l.setBound(id, who)
 		answer(gldap.ResultSuccess, "")
-	case code == gldap.ResultUnwillingToPerform:
-		answer(code, "user binds are disabled in this tenant")
 	default:
 		answer(gldap.ResultInvalidCredentials, "invalid credentials")
 	}
@@ -119,7 +119,10 @@ func (l *listener) authenticate(ctx context.Context, dn, password, ip string) (*
 		return nil, 0, err
 	}
 	if !set.LDAP.UserBinds {
-		return nil, gldap.ResultUnwillingToPerform, audit(bindUserDisabled, "user", "")
+		// The answer and cost of a wrong password: a distinct one would
+		// tell that the tenant exists.
+		d.Directory.Hasher.VerifyDummy(password)
+		return nil, gldap.ResultInvalidCredentials, audit(bindUserDisabled, "user", "")
 	}
 	u, err := d.Flow.CheckPassword(ctx, tenant.ID, ref.value, password, ip)
 	var throttled *flow.ThrottledError
@@ -130,6 +133,16 @@ func (l *listener) authenticate(ctx context.Context, dn, password, ip string) (*
 		return nil, gldap.ResultInvalidCredentials, audit(bindThrottled, "user", "")
 	case err != nil:
 		return nil, 0, err
+	}
+	// A bind proves only a password: when the user's MFA policy asks for
+	// a second factor (or cannot be met), refuse it with the answer of a
+	// wrong password, or binds would be a password oracle that skips MFA.
+	dec, err := d.Flow.MFA.Decide(ctx, tenant, u, "", nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if dec != mfa.Proceed {
+		return nil, gldap.ResultInvalidCredentials, audit(bindMFARequired, "user", u.ID)
 	}
 	actor = events.Actor{Type: "user", ID: u.ID, ClientIP: ip}
 	return &identity{tenant: tenant, actor: actor, dn: dn}, gldap.ResultSuccess, audit(bindOK, "user", u.ID)
