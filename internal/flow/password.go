@@ -16,6 +16,14 @@ import (
 // An empty ip (a protocol that cannot tell the peer) skips the per-address
 // count rather than lumping every client together.
 func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, identifier, password, ip string) (*store.User, error) {
+	return s.CheckPasswordThen(ctx, tenant, identifier, password, ip, nil)
+}
+
+// CheckPasswordThen is CheckPassword whose success also needs accept (nil
+// accepts all): a right password that accept refuses (an LDAP bind whose
+// MFA policy asks for a second factor) counts and answers exactly as a
+// wrong one, so neither the answer nor the throttle tells it apart.
+func (s *Service) CheckPasswordThen(ctx context.Context, tenant store.TenantID, identifier, password, ip string, accept func(*store.User) (bool, error)) (*store.User, error) {
 	acct, err := s.accountKey(ctx, tenant, identifier)
 	if err != nil {
 		return nil, err
@@ -38,6 +46,15 @@ func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, iden
 		return nil, &ThrottledError{RetryAfter: lockFor}
 	}
 	u, err := s.Directory.Authenticate(ctx, tenant, identifier, password)
+	if err == nil && accept != nil {
+		ok, aerr := accept(u)
+		if aerr != nil {
+			return nil, aerr
+		}
+		if !ok {
+			err = directory.ErrInvalidCredentials
+		}
+	}
 	if errors.Is(err, directory.ErrInvalidCredentials) {
 		if ip != "" {
 			if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {

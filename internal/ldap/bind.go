@@ -124,25 +124,26 @@ func (l *listener) authenticate(ctx context.Context, dn, password, ip string) (*
 		d.Directory.Hasher.VerifyDummy(password)
 		return nil, gldap.ResultInvalidCredentials, audit(bindUserDisabled, "user", "")
 	}
-	u, err := d.Flow.CheckPassword(ctx, tenant.ID, ref.value, password, ip)
+	// A bind proves only a password: when the user's MFA policy asks for
+	// a second factor (or cannot be met), the right password is refused
+	// as a wrong one (same answer, counted by the throttle), or binds
+	// would be a password oracle that skips MFA.
+	mfaRefused := false
+	u, err := d.Flow.CheckPasswordThen(ctx, tenant.ID, ref.value, password, ip, func(u *store.User) (bool, error) {
+		dec, err := d.Flow.MFA.Decide(ctx, tenant, u, "", nil)
+		mfaRefused = err == nil && dec != mfa.Proceed
+		return dec == mfa.Proceed, err
+	})
 	var throttled *flow.ThrottledError
 	switch {
+	case errors.Is(err, flow.ErrInvalidCredentials) && mfaRefused:
+		return nil, gldap.ResultInvalidCredentials, audit(bindMFARequired, "user", "")
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		return nil, gldap.ResultInvalidCredentials, audit(bindInvalid, "user", "")
 	case errors.As(err, &throttled):
 		return nil, gldap.ResultInvalidCredentials, audit(bindThrottled, "user", "")
 	case err != nil:
 		return nil, 0, err
-	}
-	// A bind proves only a password: when the user's MFA policy asks for
-	// a second factor (or cannot be met), refuse it with the answer of a
-	// wrong password, or binds would be a password oracle that skips MFA.
-	dec, err := d.Flow.MFA.Decide(ctx, tenant, u, "", nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	if dec != mfa.Proceed {
-		return nil, gldap.ResultInvalidCredentials, audit(bindMFARequired, "user", u.ID)
 	}
 	actor = events.Actor{Type: "user", ID: u.ID, ClientIP: ip}
 	return &identity{tenant: tenant, actor: actor, dn: dn}, gldap.ResultSuccess, audit(bindOK, "user", u.ID)

@@ -211,6 +211,11 @@ func TestBindRefusedWhenMFARequired(t *testing.T) {
 	if err := e.dial(t).Bind(alice, pw); code(err) != goldap.LDAPResultInvalidCredentials || !strings.Contains(err.Error(), "invalid credentials") {
 		t.Errorf("bind of a user with a factor under optional = %v, want invalidCredentials", err)
 	}
+	// ... counted as a wrong password: the throttle is not reset, so it
+	// tells a right password no more than the answer does.
+	if n, _, err := e.s.OAuth().Throttle().Failures(ctx, e.acme.ID, "acct-user:"+e.users["alice"].ID, time.Now(), time.Hour); err != nil || n != 1 {
+		t.Errorf("throttle count after a refused right password = %d %v, want 1", n, err)
+	}
 	if err := e.dial(t).Bind(bob, pw); err != nil {
 		t.Errorf("bind of a user without a factor under optional = %v, want success", err)
 	}
