@@ -16,7 +16,18 @@ import (
 // An empty ip (a protocol that cannot tell the peer) skips the per-address
 // count rather than lumping every client together.
 func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, identifier, password, ip string) (*store.User, error) {
-	acct := "acct:" + directory.NormalizeEmail(identifier)
+	return s.CheckPasswordThen(ctx, tenant, identifier, password, ip, nil)
+}
+
+// CheckPasswordThen is CheckPassword whose success also needs accept (nil
+// accepts all): a right password that accept refuses (an LDAP bind whose
+// MFA policy asks for a second factor) counts and answers exactly as a
+// wrong one, so neither the answer nor the throttle tells it apart.
+func (s *Service) CheckPasswordThen(ctx context.Context, tenant store.TenantID, identifier, password, ip string, accept func(*store.User) (bool, error)) (*store.User, error) {
+	acct, err := s.accountKey(ctx, tenant, identifier)
+	if err != nil {
+		return nil, err
+	}
 	ipKey := "ip:" + ip
 	th := s.Store.OAuth().Throttle()
 	now := s.Now()
@@ -35,6 +46,15 @@ func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, iden
 		return nil, &ThrottledError{RetryAfter: lockFor}
 	}
 	u, err := s.Directory.Authenticate(ctx, tenant, identifier, password)
+	if err == nil && accept != nil {
+		ok, aerr := accept(u)
+		if aerr != nil {
+			return nil, aerr
+		}
+		if !ok {
+			err = directory.ErrInvalidCredentials
+		}
+	}
 	if errors.Is(err, directory.ErrInvalidCredentials) {
 		if ip != "" {
 			if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
@@ -48,4 +68,24 @@ func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, iden
 	}
 	_ = th.Reset(ctx, tenant, acct)
 	return u, nil
+}
+
+// accountKey is the throttle bucket of a login identifier: the user's id
+// when the identifier names an account (by email or username, the way
+// Authenticate resolves it), so guesses through either identifier share
+// one count; else the normalised identifier itself. Both paths cost the
+// same lookups, so the key tells nothing about the account.
+func (s *Service) accountKey(ctx context.Context, tenant store.TenantID, identifier string) (string, error) {
+	users := s.Store.Users()
+	u, err := users.GetUserByEmail(ctx, tenant, directory.NormalizeEmail(identifier))
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = users.GetUserByUsername(ctx, tenant, directory.NormalizeUsername(identifier))
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "acct:" + directory.NormalizeEmail(identifier), nil
+	case err != nil:
+		return "", err
+	}
+	return "acct-user:" + u.ID, nil
 }

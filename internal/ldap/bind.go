@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
@@ -20,6 +21,7 @@ const (
 	bindInvalid      = "invalid_credentials"
 	bindThrottled    = "throttled"
 	bindUserDisabled = "user_binds_disabled"
+	bindMFARequired  = "mfa_required"
 )
 
 // bindTimeout bounds one bind (the password hash waits for a slot).
@@ -70,8 +72,6 @@ func (l *listener) bind(w *gldap.ResponseWriter, r *gldap.Request) {
 	case code == gldap.ResultSuccess:
 		l.setBound(id, who)
 		answer(gldap.ResultSuccess, "")
-	case code == gldap.ResultUnwillingToPerform:
-		answer(code, "user binds are disabled in this tenant")
 	default:
 		answer(gldap.ResultInvalidCredentials, "invalid credentials")
 	}
@@ -119,11 +119,25 @@ func (l *listener) authenticate(ctx context.Context, dn, password, ip string) (*
 		return nil, 0, err
 	}
 	if !set.LDAP.UserBinds {
-		return nil, gldap.ResultUnwillingToPerform, audit(bindUserDisabled, "user", "")
+		// The answer and cost of a wrong password: a distinct one would
+		// tell that the tenant exists.
+		d.Directory.Hasher.VerifyDummy(password)
+		return nil, gldap.ResultInvalidCredentials, audit(bindUserDisabled, "user", "")
 	}
-	u, err := d.Flow.CheckPassword(ctx, tenant.ID, ref.value, password, ip)
+	// A bind proves only a password: when the user's MFA policy asks for
+	// a second factor (or cannot be met), the right password is refused
+	// as a wrong one (same answer, counted by the throttle), or binds
+	// would be a password oracle that skips MFA.
+	mfaRefused := false
+	u, err := d.Flow.CheckPasswordThen(ctx, tenant.ID, ref.value, password, ip, func(u *store.User) (bool, error) {
+		dec, err := d.Flow.MFA.Decide(ctx, tenant, u, "", nil)
+		mfaRefused = err == nil && dec != mfa.Proceed
+		return dec == mfa.Proceed, err
+	})
 	var throttled *flow.ThrottledError
 	switch {
+	case errors.Is(err, flow.ErrInvalidCredentials) && mfaRefused:
+		return nil, gldap.ResultInvalidCredentials, audit(bindMFARequired, "user", "")
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		return nil, gldap.ResultInvalidCredentials, audit(bindInvalid, "user", "")
 	case errors.As(err, &throttled):

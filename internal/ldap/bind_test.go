@@ -114,7 +114,7 @@ func TestBindLockoutSharedWithLogin(t *testing.T) {
 	if !errors.As(err, &th) {
 		t.Fatalf("login after LDAP failures = %v, want throttled", err)
 	}
-	n, _, err := e.s.OAuth().Throttle().Failures(t.Context(), e.acme.ID, "acct:carol", time.Now(), time.Hour)
+	n, _, err := e.s.OAuth().Throttle().Failures(t.Context(), e.acme.ID, "acct-user:"+e.users["carol"].ID, time.Now(), time.Hour)
 	must(t, err)
 	if n < 4 {
 		t.Errorf("throttle count = %d, want at least 4", n)
@@ -142,9 +142,15 @@ func TestTenantForbidsUserBinds(t *testing.T) {
 	_, err := e.tenants.UpdateTenant(t.Context(), admin, e.acme.ID, 0,
 		tenancy.TenantPatch{Settings: json.RawMessage(`{"ldap":{"user_binds":false}}`)})
 	must(t, err)
+	// The answer is the one every failure gets (an unknown tenant's too),
+	// so it tells no tenant slug.
 	err = e.dial(t).Bind("uid=alice,ou=users,dc=acme,dc=gatehouse", pw)
-	if code(err) != goldap.LDAPResultUnwillingToPerform {
-		t.Errorf("user bind = %v, want unwillingToPerform", err)
+	if code(err) != goldap.LDAPResultInvalidCredentials || !strings.Contains(err.Error(), "invalid credentials") {
+		t.Errorf("user bind = %v, want invalidCredentials", err)
+	}
+	err = e.dial(t).Bind("uid=alice,ou=users,dc=nosuchtenant,dc=gatehouse", pw)
+	if code(err) != goldap.LDAPResultInvalidCredentials {
+		t.Errorf("user bind in an unknown tenant = %v, want invalidCredentials", err)
 	}
 	if err := e.dial(t).Bind(e.readKeyDN, e.readKey); err != nil {
 		t.Errorf("service bind = %v, want success", err)
@@ -179,5 +185,88 @@ func TestBindTiming(t *testing.T) {
 	u := measure("ghost1", "ghost2@example.com", "ghost3")
 	if u < k/2 || k < u/2 {
 		t.Errorf("median bind time: wrong password %v, unknown user %v: they differ by more than 2x", k, u)
+	}
+}
+
+// TestBindRefusedWhenMFARequired: a bind checks only a password, so it is
+// refused, with the one failure answer, when the user's MFA policy asks
+// for a second factor (else binds are a password oracle that skips MFA).
+func TestBindRefusedWhenMFARequired(t *testing.T) {
+	e := newEnv(t, sqlite(t))
+	ctx := t.Context()
+	setMFA := func(m string) {
+		t.Helper()
+		set := tenancy.DefaultSettings()
+		set.MFA.Policy = m
+		raw, err := json.Marshal(map[string]any{"mfa": set.MFA})
+		must(t, err)
+		_, err = e.tenants.UpdateTenant(ctx, admin, e.acme.ID, 0, tenancy.TenantPatch{Settings: raw})
+		must(t, err)
+	}
+	alice, bob := "uid=alice,ou=users,dc=acme,dc=gatehouse", "uid=bob@example.com,ou=users,dc=acme,dc=gatehouse"
+	// Alice has a confirmed second factor.
+	must(t, e.s.MFA().Factors().CreateFactor(ctx, &store.Factor{ID: "0193a000-0000-7000-8000-000000000001", Tenant: e.acme.ID,
+		UserID: e.users["alice"].ID, Kind: store.FactorTOTP, Name: "phone", Confirmed: true, CreatedAt: time.Now()}))
+	setMFA(tenancy.MFAOptional)
+	if err := e.dial(t).Bind(alice, pw); code(err) != goldap.LDAPResultInvalidCredentials || !strings.Contains(err.Error(), "invalid credentials") {
+		t.Errorf("bind of a user with a factor under optional = %v, want invalidCredentials", err)
+	}
+	// ... counted as a wrong password: the throttle is not reset, so it
+	// tells a right password no more than the answer does.
+	if n, _, err := e.s.OAuth().Throttle().Failures(ctx, e.acme.ID, "acct-user:"+e.users["alice"].ID, time.Now(), time.Hour); err != nil || n != 1 {
+		t.Errorf("throttle count after a refused right password = %d %v, want 1", n, err)
+	}
+	if err := e.dial(t).Bind(bob, pw); err != nil {
+		t.Errorf("bind of a user without a factor under optional = %v, want success", err)
+	}
+	setMFA(tenancy.MFARequired)
+	if err := e.dial(t).Bind(bob, pw); code(err) != goldap.LDAPResultInvalidCredentials {
+		t.Errorf("bind under required (no grace, no factor) = %v, want invalidCredentials", err)
+	}
+	if err := e.dial(t).Bind(e.readKeyDN, e.readKey); err != nil {
+		t.Errorf("service bind under required = %v, want success", err)
+	}
+	n := 0
+	for _, a := range e.audit(t, e.acme.ID, "ldap.bind") {
+		if strings.Contains(string(a.Changes), `"mfa_required"`) {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("audited mfa_required binds = %d, want 2", n)
+	}
+	setMFA(tenancy.MFAOff)
+	if err := e.dial(t).Bind(alice, pw); err != nil {
+		t.Errorf("bind with the policy off = %v, want success", err)
+	}
+}
+
+// TestLockoutSharedByEmailAndUsername: failures by username and by email
+// of one account land in one bucket (the user's id).
+func TestLockoutSharedByEmailAndUsername(t *testing.T) {
+	e := newEnv(t, sqlite(t))
+	ctx := t.Context()
+	for _, id := range []string{"alice", "alice", "alice", "Alice@Example.com"} {
+		if _, err := e.flow.CheckPassword(ctx, e.acme.ID, id, "wrong password!", "192.0.2.1"); !errors.Is(err, flow.ErrInvalidCredentials) {
+			t.Fatalf("CheckPassword(%s, wrong) = %v, want invalid credentials", id, err)
+		}
+	}
+	// Four failures on one account: the next attempt waits, whichever
+	// identifier it types.
+	_, err := e.flow.CheckPassword(ctx, e.acme.ID, "alice@example.com", pw, "192.0.2.2")
+	var th *flow.ThrottledError
+	if !errors.As(err, &th) {
+		t.Fatalf("right password by email after failures by username = %v, want throttled", err)
+	}
+	// An unknown identifier still has a bucket of its own.
+	for range 4 {
+		_, _ = e.flow.CheckPassword(ctx, e.acme.ID, "ghost", "wrong password!", "192.0.2.3")
+	}
+	if _, err := e.flow.CheckPassword(ctx, e.acme.ID, "ghost", "wrong password!", "192.0.2.3"); !errors.As(err, &th) {
+		t.Errorf("unknown identifier after failures = %v, want throttled", err)
+	}
+	// Carol is untouched by Alice's failures.
+	if _, err := e.flow.CheckPassword(ctx, e.acme.ID, "carol@example.com", pw, "192.0.2.4"); err != nil {
+		t.Errorf("other account = %v", err)
 	}
 }

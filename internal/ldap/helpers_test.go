@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/ldap"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
@@ -78,7 +79,7 @@ func newEnv(t testing.TB, s store.Store, o ...func(*opts)) *env {
 	e := &env{s: s, users: map[string]*store.User{}, groups: map[string]*store.Group{}}
 	e.tenants = &tenancy.Service{Store: s, Keys: &keys.Manager{Sealer: sealer, Now: time.Now}, Audit: rec, Now: time.Now}
 	e.dir = &directory.Service{Store: s, Hasher: hasher, Audit: rec, Now: time.Now}
-	e.flow = &flow.Service{Store: s, Directory: e.dir, Now: time.Now}
+	e.flow = &flow.Service{Store: s, Directory: e.dir, Now: time.Now, MFA: &mfa.Service{Store: s, Sealer: sealer, Audit: rec, Now: time.Now}}
 	ctx := t.Context()
 	e.acme, err = e.tenants.CreateTenant(ctx, admin, tenancy.NewTenant{Slug: "acme", Name: "Acme Corp"})
 	must(t, err)

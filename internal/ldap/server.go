@@ -45,7 +45,9 @@ type Deps struct {
 	Store     store.Store
 	Directory *directory.Service
 	Tenants   *tenancy.Service
-	// Flow's CheckPassword is the login flow's throttled password check.
+	// Flow's CheckPassword is the login flow's throttled password check;
+	// its MFA service decides whether a user may bind with a password
+	// alone.
 	Flow  *flow.Service
 	Audit *events.Recorder
 	Log   *slog.Logger
@@ -82,6 +84,9 @@ func New(cfg config.LDAPConfig, deps Deps) (*Server, error) {
 		return nil, errors.New("ldap: GATEHOUSE_LDAPS_ADDR needs GATEHOUSE_LDAP_TLS_CERT and GATEHOUSE_LDAP_TLS_KEY")
 	case cfg.SizeLimit <= 0 || cfg.TimeLimit <= 0:
 		return nil, errors.New("ldap: size and time limits must be positive")
+	case deps.Flow == nil || deps.Flow.MFA == nil:
+		// User binds apply the MFA policy (bind.go): no policy, no binds.
+		return nil, errors.New("ldap: Deps.Flow with its MFA service is required")
 	}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)

@@ -2,6 +2,7 @@ package selfservice
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -30,20 +31,53 @@ func (s *Service) StartEmailLogin(ctx context.Context, t *store.Tenant, requestI
 	if u == nil {
 		return fakeTicket(), nil
 	}
+	if locked, err := s.magicLocked(ctx, t.ID, u.ID); err != nil || locked {
+		return fakeTicket(), err
+	}
 	sec, err := newSecret(t.ID, u.ID, store.PurposeMagicLink, requestID, MagicTTL, s.now(), true)
 	if err != nil {
 		return "", err
 	}
+	minted := false
 	err = s.Store.InTx(ctx, func(tx store.Repos) error {
-		if err := tx.SelfService().OneTimeTokens().CreateToken(ctx, &sec.rec); err != nil {
+		// The recipient's limit is counted before anything is minted: past
+		// it no code exists that could be guessed.
+		over, err := s.recipientOver(ctx, tx, t, mail.KindMagic, u.Email)
+		if err != nil || over {
 			return err
 		}
-		return s.send(ctx, tx, t, mail.KindMagic, u.Email, pick(lang, u.Locale), s.link(t, "/login/email", sec.token), sec.code, MagicTTL)
+		// One live sign-in code at a time: a new request voids older ones.
+		ots := tx.SelfService().OneTimeTokens()
+		if err := ots.RevokeUserTokens(ctx, t.ID, u.ID, store.PurposeMagicLink); err != nil {
+			return err
+		}
+		if err := ots.CreateToken(ctx, &sec.rec); err != nil {
+			return err
+		}
+		minted = true
+		return s.deliver(ctx, tx, t, mail.KindMagic, u.Email, pick(lang, u.Locale), s.link(t, "/login/email", sec.token), sec.code, MagicTTL)
 	})
 	if err != nil {
 		return "", err
 	}
+	if !minted {
+		return fakeTicket(), nil
+	}
 	return sec.rec.ID, nil
+}
+
+// magicWrongPerUser bounds wrong sign-in codes per user per limitWindow,
+// whatever tickets and addresses they come through; past it every live
+// code of the user dies and none is minted until the window passes.
+const magicWrongPerUser = 2 * CodeAttempts
+
+func magicKey(userID string) string { return "magic:" + userID }
+
+// magicLocked reports whether the user's wrong sign-in codes are past
+// magicWrongPerUser.
+func (s *Service) magicLocked(ctx context.Context, tenant store.TenantID, userID string) (bool, error) {
+	n, _, err := s.Store.OAuth().Throttle().Failures(ctx, tenant, magicKey(userID), s.now(), limitWindow)
+	return n > magicWrongPerUser, err
 }
 
 // EmailLogin is a spent sign-in link or code: who signed in, and the
@@ -86,7 +120,30 @@ func (s *Service) FinishEmailCode(ctx context.Context, t *store.Tenant, ticket, 
 		return nil, ErrPasswordless
 	}
 	rec, err := s.useCode(ctx, t, store.PurposeMagicLink, ticket, strings.TrimSpace(code))
+	if errors.Is(err, ErrWrongCode) && rec != nil {
+		// Count the failure against the user, across tickets; past the
+		// limit, every live code of the user dies.
+		over, cerr := s.count(ctx, s.Store, t.ID, magicKey(rec.UserID), magicWrongPerUser)
+		if cerr != nil {
+			return nil, cerr
+		}
+		if over {
+			s.Log.WarnContext(ctx, "selfservice: sign-in codes of a user locked after wrong codes", "tenant", t.Slug)
+			if rerr := s.Store.SelfService().OneTimeTokens().RevokeUserTokens(ctx, t.ID, rec.UserID, store.PurposeMagicLink); rerr != nil {
+				return nil, rerr
+			}
+		}
+		return nil, ErrWrongCode
+	}
 	if err != nil {
+		return nil, err
+	}
+	// A right code of a user already locked (a code minted just before
+	// the lock) is refused too.
+	if locked, err := s.magicLocked(ctx, t.ID, rec.UserID); err != nil || locked {
+		if err == nil {
+			err = ErrWrongCode
+		}
 		return nil, err
 	}
 	return s.emailLogin(ctx, t, rec)

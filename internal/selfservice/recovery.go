@@ -34,7 +34,16 @@ func (s *Service) VerifyCode(ctx context.Context, t *store.Tenant, ticket, code,
 	return s.markVerified(ctx, t, rec.UserID, ip)
 }
 
+// markVerified marks the user's email verified; the first time, it claims
+// the account for the mailbox's owner (claim).
 func (s *Service) markVerified(ctx context.Context, t *store.Tenant, userID, ip string) (*store.User, error) {
+	before, err := s.Store.Users().GetUser(ctx, t.ID, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, err
+	}
 	yes := true
 	u, err := s.Directory.UpdateUser(ctx, selfActor(userID, ip), t.ID, userID, 0, directory.UserPatch{EmailVerified: &yes})
 	if errors.Is(err, store.ErrNotFound) {
@@ -42,6 +51,11 @@ func (s *Service) markVerified(ctx context.Context, t *store.Tenant, userID, ip 
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !before.EmailVerified {
+		if err := s.claim(ctx, t, userID, ip); err != nil {
+			return nil, err
+		}
 	}
 	_ = s.Store.SelfService().OneTimeTokens().RevokeUserTokens(ctx, t.ID, userID, store.PurposeVerifyEmail)
 	return u, nil
@@ -149,7 +163,7 @@ func (s *Service) setPasswordByLink(ctx context.Context, t *store.Tenant, purpos
 	if _, err := s.consume(ctx, t, purpose, token); err != nil {
 		return nil, err
 	}
-	yes := true
+	yes, wasVerified := true, u.EmailVerified
 	// UpdateUser ends the user's sessions and their tokens with a new
 	// password, in the same transaction.
 	u, err = s.Directory.UpdateUser(ctx, selfActor(u.ID, ip), t.ID, u.ID, 0, directory.UserPatch{
@@ -158,8 +172,14 @@ func (s *Service) setPasswordByLink(ctx context.Context, t *store.Tenant, purpos
 	if err != nil {
 		return nil, err
 	}
-	// Back-channel logout notices for what was ended.
-	if err := s.Sessions.EndAll(ctx, t.ID, u.ID); err != nil {
+	if !wasVerified {
+		// The first proof of the mailbox: claim the account (this ends
+		// every session too).
+		if err := s.claim(ctx, t, u.ID, ip); err != nil {
+			return nil, err
+		}
+	} else if err := s.Sessions.EndAll(ctx, t.ID, u.ID); err != nil {
+		// Back-channel logout notices for what was ended.
 		s.Log.WarnContext(ctx, "selfservice: end sessions after a password reset", "err", err)
 	}
 	_ = s.Store.SelfService().OneTimeTokens().RevokeUserTokens(ctx, t.ID, u.ID, purpose)

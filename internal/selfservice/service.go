@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -175,9 +176,10 @@ func (s *Service) count(ctx context.Context, repos store.Repos, tenant store.Ten
 }
 
 // limitIP applies a visible per-address limit (it is counted whether or
-// not an account exists, so it reveals nothing).
+// not an account exists, so it reveals nothing). IPv6 addresses count per
+// /64 (one host usually holds a whole /64).
 func (s *Service) limitIP(ctx context.Context, tenant store.TenantID, kind, ip string, limit int) error {
-	over, err := s.count(ctx, s.Store, tenant, kind+"-ip:"+ip, limit)
+	over, err := s.count(ctx, s.Store, tenant, kind+"-ip:"+ipBucket(ip), limit)
 	if err != nil {
 		return err
 	}
@@ -187,19 +189,47 @@ func (s *Service) limitIP(ctx context.Context, tenant store.TenantID, kind, ip s
 	return nil
 }
 
+// ipBucket is the per-address throttle key of ip: an IPv6 address's /64,
+// else the address as given.
+func ipBucket(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// recipientOver counts a mail to address to and reports whether the
+// recipient's hourly limit is spent (the mail must then be dropped).
+func (s *Service) recipientOver(ctx context.Context, repos store.Repos, t *store.Tenant, kind, to string) (bool, error) {
+	over, err := s.count(ctx, repos, t.ID, "mail-to:"+directory.NormalizeEmail(to), mailPerTo)
+	if err != nil {
+		return false, err
+	}
+	if over {
+		s.Log.WarnContext(ctx, "selfservice: mail to a recipient over its hourly limit dropped", "tenant", t.Slug, "kind", kind)
+	}
+	return over, nil
+}
+
 // send renders and queues a mail of kind to u through repos (the caller's
 // transaction: every write goes through it, or SQLite would wait on its
 // own lock), unless the recipient's hourly limit is spent (then it is
 // dropped, and logged).
 func (s *Service) send(ctx context.Context, repos store.Repos, t *store.Tenant, kind, to, lang, link, code string, ttl time.Duration) error {
-	over, err := s.count(ctx, repos, t.ID, "mail-to:"+directory.NormalizeEmail(to), mailPerTo)
-	if err != nil {
+	over, err := s.recipientOver(ctx, repos, t, kind, to)
+	if err != nil || over {
 		return err
 	}
-	if over {
-		s.Log.WarnContext(ctx, "selfservice: mail to a recipient over its hourly limit dropped", "tenant", t.Slug, "kind", kind)
-		return nil
-	}
+	return s.deliver(ctx, repos, t, kind, to, lang, link, code, ttl)
+}
+
+// deliver renders and queues a mail whose recipient limit was counted.
+func (s *Service) deliver(ctx context.Context, repos store.Repos, t *store.Tenant, kind, to, lang, link, code string, ttl time.Duration) error {
 	base := s.PublicURL + "/t/" + t.Slug
 	p := tenancy.PresentationOf(t, base)
 	if lang == "" {
@@ -244,7 +274,9 @@ func (s *Service) consume(ctx context.Context, t *store.Tenant, purpose, token s
 }
 
 // useCode checks a code against the ticket's token (constant time, the
-// attempt counted in the database).
+// attempt counted in the database). On a wrong code of a live ticket it
+// answers the token with ErrWrongCode, so the caller can count the
+// failure against its user.
 func (s *Service) useCode(ctx context.Context, t *store.Tenant, purpose, ticket, code string) (*store.OneTimeToken, error) {
 	if len(code) != codeDigits || len(ticket) > 64 || uuid.Validate(ticket) != nil {
 		return nil, ErrWrongCode
@@ -255,7 +287,7 @@ func (s *Service) useCode(ctx context.Context, t *store.Tenant, purpose, ticket,
 	})
 	switch {
 	case errors.Is(err, store.ErrWrongCode):
-		return nil, ErrWrongCode
+		return rec, ErrWrongCode
 	case errors.Is(err, store.ErrNotFound):
 		// Unknown tickets (including the fake ones) answer as a wrong
 		// code, so a ticket tells nothing.

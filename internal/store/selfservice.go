@@ -65,7 +65,8 @@ type OneTimeTokens interface {
 	// match whether the stored code hash is the one offered (match must
 	// compare in constant time). On a match the token is marked used and
 	// answered; otherwise the attempt stays counted and ErrWrongCode is
-	// returned. Attempts are serialised per token across nodes.
+	// returned with the token (so the caller can count the failure against
+	// its user). Attempts are serialised per token across nodes.
 	UseCode(ctx context.Context, tenant TenantID, id, purpose string, match func(codeHash []byte) bool) (*OneTimeToken, error)
 	// RevokeUserTokens spends every live token of the user for purpose.
 	RevokeUserTokens(ctx context.Context, tenant TenantID, userID, purpose string) error

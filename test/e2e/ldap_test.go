@@ -194,8 +194,8 @@ func ldapScenario(t *testing.T, b backend) {
 	}
 	// The tenant forbids user binds: users are refused, services are not.
 	api.must(200, "PATCH", "/api/v1/tenants/acme", map[string]any{"settings": map[string]any{"ldap": map[string]any{"user_binds": false}}})
-	if _, code, out := l.search("starttls", aliceDN, pw, "-b", base); code != 53 {
-		t.Errorf("user bind in a tenant that forbids it: exit %d, want 53\n%s", code, out)
+	if _, code, out := l.search("starttls", aliceDN, pw, "-b", base); code != 49 {
+		t.Errorf("user bind in a tenant that forbids it: exit %d, want 49 (invalidCredentials, as a wrong password)\n%s", code, out)
 	}
 	if _, code, out := l.search("ldaps", svcDN, svcPW, "-b", base, "-s", "base"); code != 0 {
 		t.Errorf("service bind: exit %d\n%s", code, out)

@@ -124,7 +124,7 @@ WHERE tenant_id = $1 AND id = $2 AND purpose = $3`+r.forUpdate(), string(tenant)
 	case err != nil:
 		return nil, err
 	case wrong:
-		return nil, store.ErrWrongCode
+		return out, store.ErrWrongCode
 	}
 	return out, nil
 }

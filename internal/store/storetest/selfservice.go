@@ -100,8 +100,11 @@ func testTokenCodeAttempts(t *testing.T, s store.Store) {
 		return func(h []byte) bool { return bytes.Equal(h, sum(code)) }
 	}
 	tok := mkToken(t, s, tn, u.ID, store.PurposeVerifyEmail, "a", time.Hour)
-	_, err := ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, match("nope"))
+	wrongTok, err := ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, match("nope"))
 	wantErr(t, "UseCode(wrong)", err, store.ErrWrongCode)
+	if wrongTok == nil || wrongTok.UserID != u.ID || wrongTok.UsedAt != nil {
+		t.Fatalf("UseCode(wrong) answered %+v, want the unspent token of the user", wrongTok)
+	}
 	got, err := ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, match("code-a"))
 	noErr(t, "UseCode(right)", err)
 	if got.Attempts != 2 || got.UsedAt == nil {
