@@ -15,11 +15,8 @@ import (
 // or start a passkey registration without the current password; a wrong
 // password changes nothing; the right one goes through.
 func TestMFASettingsNeedFreshProof(t *testing.T) {
-	n, env, api := setupOIDC(t)
 	const email, pw = "hedy@example.com", "frequency hopping 1942"
-	mkUser(api, map[string]any{"email": email, "password": pw, "email_verified": true})
-	api.must(200, "PATCH", "/api/v1/tenants/default", map[string]any{"settings": map[string]any{"mfa": map[string]any{"policy": "off"}}})
-	r := newRP(t, env, n.URL, "default")
+	n, r := mfaUser(t, "off", email, pw) // mfa_enforce_test.go
 	r.enrolTOTP(n.URL, "default", email, pw)
 
 	acct := n.URL + "/t/default/account"
