@@ -78,7 +78,7 @@ func TestSAMLBrowser(t *testing.T) {
 	_, _, console := plog.take()
 	noCSPViolation(t, "login page", console)
 	if err := chromedp.Do(bctx,
-		chromedp.SendKeys(chromedp.CSS(`input[autocomplete="username"]`), samlUser),
+		chromedp.SendKeys(chromedp.CSS(`input[autocomplete~="username"]`), samlUser),
 		chromedp.SendKeys(chromedp.CSS(`input[autocomplete="current-password"]`), samlPassword),
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
 	); err != nil {

@@ -65,7 +65,7 @@ func TestBrowserSocialLogin(t *testing.T) {
 		t.Fatalf("button led to %+v, %v (documents %v)", res, err, documents)
 	}
 	if err := chromedp.Do(bctx,
-		chromedp.SendKeys(chromedp.CSS(`input[autocomplete="username"]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[autocomplete~="username"]`), email),
 		chromedp.SendKeys(chromedp.CSS(`input[autocomplete="current-password"]`), password),
 	); err != nil {
 		t.Fatalf("fill corp's login form: %v", err)
