@@ -351,13 +351,16 @@ func TestSelfActivation(t *testing.T) {
 		for name, ss := range map[string]*store.Session{
 			"no session":     nil,
 			"password only":  sess(ann.ID, []string{"pwd"}, 0),
-			"stale step-up":  sess(ann.ID, []string{"pwd", "otp"}, 6*time.Minute),
-			"someone else's": sess(bob.ID, []string{"pwd", "otp"}, 0),
+			"stale step-up":  sess(ann.ID, []string{"pwd", "otp", "mfa"}, 6*time.Minute),
+			"someone else's": sess(bob.ID, []string{"pwd", "otp", "mfa"}, 0),
+			// A passkey without user verification is one factor (review finding 4).
+			"passkey without user verification": sess(ann.ID, []string{"hwk"}, 0),
+			"two first factors":                 sess(ann.ID, []string{"pwd", "fed"}, 0),
 		} {
 			_, err := e.az.RequestElevation(t.Context(), admin, e.tn, ann.ID, req, ss)
 			refused(t, name, err, "step_up_required")
 		}
-		el, err := e.az.RequestElevation(t.Context(), admin, e.tn, ann.ID, req, sess(ann.ID, []string{"pwd", "otp"}, time.Minute))
+		el, err := e.az.RequestElevation(t.Context(), admin, e.tn, ann.ID, req, sess(ann.ID, []string{"pwd", "otp", "mfa"}, time.Minute))
 		if err != nil || el.Status != store.ElevationApproved || el.DecidedBy != ann.ID || !el.ExpiresAt.Equal(now.Add(30*time.Minute)) {
 			t.Fatalf("self-activation = %+v, %v", el, err)
 		}
@@ -371,7 +374,11 @@ func TestSelfActivation(t *testing.T) {
 		if err != nil || len(claims["roles"].([]string)) != 0 || !notAfter.IsZero() {
 			t.Errorf("password-only token claims = %v, %v, %v", claims, notAfter, err)
 		}
-		claims, notAfter, err = e.az.TokenClaims(t.Context(), e.tn, ann.ID, cl, []string{"pwd", "otp"})
+		claims, notAfter, err = e.az.TokenClaims(t.Context(), e.tn, ann.ID, cl, []string{"hwk"})
+		if err != nil || len(claims["roles"].([]string)) != 0 || !notAfter.IsZero() {
+			t.Errorf("passkey-without-verification token claims = %v, %v, %v", claims, notAfter, err)
+		}
+		claims, notAfter, err = e.az.TokenClaims(t.Context(), e.tn, ann.ID, cl, []string{"pwd", "otp", "mfa"})
 		if err != nil || !slices.Equal(claims["roles"].([]string), []string{"dba"}) || !slices.Equal(claims["perms"].([]string), []string{"db:admin"}) ||
 			!notAfter.Equal(el.ExpiresAt) {
 			t.Errorf("MFA token claims = %v, %v, %v", claims, notAfter, err)

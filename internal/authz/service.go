@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
@@ -89,18 +90,10 @@ var (
 	idRE         = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
 
-// mfaMethods are the RFC 8176 amr values that show a second factor.
-var mfaMethods = map[string]bool{"mfa": true, "otp": true, "hwk": true, "swk": true, "sc": true, "fpt": true, "face": true}
-
-// hasMFA reports whether amr shows a multi-factor login.
-func hasMFA(amr []string) bool {
-	for _, m := range amr {
-		if mfaMethods[m] {
-			return true
-		}
-	}
-	return false
-}
+// hasMFA reports whether amr shows a multi-factor login: the flow adds
+// "mfa" after a second factor. A method alone does not count ("hwk" is
+// also a passkey without user verification, one factor).
+func hasMFA(amr []string) bool { return mfa.Satisfied(amr) }
 
 func newID() string {
 	id, err := uuid.NewV7()

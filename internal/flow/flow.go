@@ -80,11 +80,20 @@ func (s *Service) Reusable(ar *store.AuthRequest, sess *store.Session) bool {
 	return true
 }
 
-// Complete attaches a session to the request: the login is done.
+// Complete attaches a session to the request: the login is done. It is
+// the MFA enforcement point (enforce.go): ErrStepUpRequired when the
+// session's AMR does not meet the request's policy.
 func (s *Service) Complete(ctx context.Context, tenant store.TenantID, id string, sess *store.Session) error {
 	u, err := s.Store.Users().GetUser(ctx, tenant, sess.UserID)
 	if err != nil || u.Status != store.UserActive {
 		return ErrInvalidCredentials
+	}
+	ar, err := s.Load(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	if err := s.policyMet(ctx, tenant, ar, u, sess); err != nil {
+		return err
 	}
 	_, err = s.Store.OAuth().AuthRequests().UpdateAuthRequest(ctx, tenant, id, func(ar *store.AuthRequest) error {
 		if ar.Done {

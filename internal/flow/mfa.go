@@ -103,13 +103,6 @@ func (s *Service) gate(ctx context.Context, tenant store.TenantID, ar *store.Aut
 	return &SecondFactorError{Token: token}
 }
 
-// NeedsStepUp reports whether an otherwise reusable session must add a
-// second factor for ar: the client asked for MFA (acr_values) and the
-// session has none.
-func (s *Service) NeedsStepUp(ar *store.AuthRequest, sess *store.Session) bool {
-	return s.MFA != nil && mfa.AsksForMFA(ar.ACRValues) && !mfa.Satisfied(sess.AMR)
-}
-
 // StepUp starts the second-factor step inside an existing session: it
 // answers *SecondFactorError (the ticket) or ErrMFAUnmet.
 func (s *Service) StepUp(ctx context.Context, tenant store.TenantID, ar *store.AuthRequest, sess *store.Session) error {

@@ -234,6 +234,17 @@ func (s *Social) finish(ctx context.Context, tenant store.TenantID, requestID, u
 	if err := s.Flow.checkVerified(ctx, tenant, u); err != nil {
 		return nil, "", err
 	}
+	// An upstream login is one factor: the MFA policy applies as after a
+	// password (mfa.go). Without a pending request (the account page) a
+	// user who must still enrol gets in to enrol; Complete refuses such a
+	// session for any request that needs a second factor (enforce.go).
+	var ar *store.AuthRequest
+	if requestID != "" {
+		ar, _ = s.Flow.Load(ctx, tenant, requestID)
+	}
+	if err := s.Flow.gate(ctx, tenant, ar, u, amr, ""); err != nil && (ar != nil || !errors.Is(err, ErrMFAUnmet)) {
+		return nil, "", err
+	}
 	sess, token, err := s.Flow.Sessions.Create(ctx, tenant, u.ID, amr, ua, ip)
 	if err != nil {
 		return nil, "", err

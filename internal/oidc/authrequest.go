@@ -6,6 +6,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -41,10 +42,11 @@ func (a authRequest) GetState() string                   { return a.r.State }
 func (a authRequest) GetSubject() string                 { return a.r.UserID }
 func (a authRequest) Done() bool                         { return a.r.Done }
 
-// acrFor maps the methods used to an ACR value: "mfa" when two kinds of
-// factor were used, "1" otherwise.
+// acrFor maps the methods used to an ACR value: "mfa" when the login
+// passed a second factor (amr holds "mfa"; two first factors such as
+// pwd+fed, or a passkey without user verification, do not), "1" otherwise.
 func acrFor(amr []string) string {
-	if len(amr) > 1 {
+	if mfa.Satisfied(amr) {
 		return "mfa"
 	}
 	return "1"

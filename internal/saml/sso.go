@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -377,10 +378,7 @@ func (p *IdP) samlSession(ctx context.Context, t *store.Tenant, sp *store.SAMLSe
 		// Password logins are PasswordProtectedTransport; a second factor
 		// (issue 5) will raise this, and the library refuses requests that
 		// ask for more than was done (NoAuthnContext).
-		AuthnContextClassRef: "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
-	}
-	if len(sess.AMR) > 1 {
-		s.AuthnContextClassRef = "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"
+		AuthnContextClassRef: authnContextFor(sess.AMR),
 	}
 	switch sp.NameIDFormat {
 	case samlreg.NameIDPersistent:
@@ -400,4 +398,14 @@ func (p *IdP) samlSession(ctx context.Context, t *store.Tenant, sp *store.SAMLSe
 	}
 	s.CustomAttributes = attrs
 	return s, nil
+}
+
+// authnContextFor is the AuthnContextClassRef a login with amr reached:
+// two-factor only after a second factor (amr "mfa"), not for two first
+// factors nor a passkey without user verification.
+func authnContextFor(amr []string) string {
+	if mfa.Satisfied(amr) {
+		return "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"
+	}
+	return "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 }

@@ -247,7 +247,7 @@ func TestAccountRoles(t *testing.T) {
 		}
 
 		// A fresh MFA login self-activates db-break at once, capped at 1h.
-		sess, token, err := f.ta.Sessions.Create(context.Background(), f.tn.ID, f.ada.ID, []string{"pwd", "otp"}, "test", "127.0.0.1")
+		sess, token, err := f.ta.Sessions.Create(context.Background(), f.tn.ID, f.ada.ID, []string{"pwd", "otp", "mfa"}, "test", "127.0.0.1")
 		if err != nil {
 			t.Fatal(err)
 		}

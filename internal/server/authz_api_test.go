@@ -167,11 +167,11 @@ func TestSelfActivationBySession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mfa, _, err := ta.Sessions.Create(ctx, a.ID, fx.member.ID, []string{"pwd", "otp"}, "test", "127.0.0.1")
+		mfa, _, err := ta.Sessions.Create(ctx, a.ID, fx.member.ID, []string{"pwd", "otp", "mfa"}, "test", "127.0.0.1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		other, _, err := ta.Sessions.Create(ctx, a.ID, fx.outsider.ID, []string{"pwd", "otp"}, "test", "127.0.0.1")
+		other, _, err := ta.Sessions.Create(ctx, a.ID, fx.outsider.ID, []string{"pwd", "otp", "mfa"}, "test", "127.0.0.1")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,6 +29,9 @@ type mfaAccountView struct {
 	Passkey             *passkeyBox
 	// EmailCode offers codes by email (the tenant allows them).
 	EmailCode bool
+	// NeedPassword asks for the current password with each change
+	// (mfa_reauth.go).
+	NeedPassword bool
 }
 
 func (p *Pages) mountAccountMFA(mux *http.ServeMux) {
@@ -45,6 +48,9 @@ func (p *Pages) mountAccountMFA(mux *http.ServeMux) {
 // accountMFAEmail turns on codes by email (tenant permitting, verified
 // address only).
 func (p *Pages) accountMFAEmail(a *accountReq) {
+	if !p.mfaProven(a, false) { // mfa_reauth.go
+		return
+	}
 	u, err := p.Store.Users().GetUser(a.r.Context(), a.t.ID, a.sess.UserID)
 	if err != nil {
 		p.accountFail(a, err)
@@ -109,8 +115,9 @@ func (p *Pages) showAccountMFA(a *accountReq, status int, v mfaAccountView) {
 	}
 	allowPasskeyScript(a.w)
 	base := "/t/" + a.t.Slug + "/account/mfa/passkey/"
+	v.NeedPassword = p.needPassword(a) // mfa_reauth.go
 	v.Passkey = &passkeyBox{Mode: "register", Begin: base + "begin", Finish: base + "finish", CSRF: v.CSRF,
-		Error: a.f.T("mfa.passkey_failed")}
+		Error: a.f.T("mfa.passkey_failed"), NeedPassword: v.NeedPassword}
 	a.w.Header().Set("Cache-Control", "no-store") // seeds and codes are shown here
 	a.w.Header().Set("Referrer-Policy", "no-referrer")
 	accountMFAPage.Render(a.w, p.Log, status, a.f.Lang, v)
@@ -123,6 +130,9 @@ func totpLabels(t *store.Tenant, u *store.User) (issuer, account string) {
 }
 
 func (p *Pages) accountMFAEnrol(a *accountReq) {
+	if !p.mfaProven(a, false) { // mfa_reauth.go
+		return
+	}
 	ctx := a.r.Context()
 	u, err := p.Store.Users().GetUser(ctx, a.t.ID, a.sess.UserID)
 	if err != nil {
@@ -184,6 +194,9 @@ func (p *Pages) accountMFAConfirm(a *accountReq) {
 }
 
 func (p *Pages) accountMFARemove(a *accountReq) {
+	if !p.mfaProven(a, false) { // mfa_reauth.go
+		return
+	}
 	err := p.MFA.Remove(a.r.Context(), a.actor(), a.t.ID, a.sess.UserID, a.r.PostFormValue("factor_id"))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.accountFail(a, err)
@@ -193,6 +206,9 @@ func (p *Pages) accountMFARemove(a *accountReq) {
 }
 
 func (p *Pages) accountMFARecovery(a *accountReq) {
+	if !p.mfaProven(a, false) { // mfa_reauth.go
+		return
+	}
 	codes, err := p.MFA.RegenerateRecoveryCodes(a.r.Context(), a.actor(), a.t.ID, a.sess.UserID)
 	if errors.Is(err, mfa.ErrNoFactor) {
 		p.showAccountMFA(a, http.StatusBadRequest, mfaAccountView{Error: a.f.T("mfa.no_factors")})

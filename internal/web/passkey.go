@@ -44,6 +44,9 @@ func allowPasskeyScript(w http.ResponseWriter) {
 
 type passkeyBox struct {
 	Mode, Begin, Finish, CSRF, RequestID, Error string
+	// NeedPassword adds the current-password field to a registration
+	// (mfa_reauth.go).
+	NeedPassword bool
 }
 
 // jsonError answers the script with a translated message.
@@ -166,6 +169,9 @@ func (p *Pages) passkeyFail(w http.ResponseWriter, r *http.Request, t *store.Ten
 }
 
 func (p *Pages) passkeyRegisterBegin(a *accountReq) {
+	if !p.mfaProven(a, true) { // mfa_reauth.go
+		return
+	}
 	u, err := p.Store.Users().GetUser(a.r.Context(), a.t.ID, a.sess.UserID)
 	if err != nil {
 		p.passkeyFail(a.w, a.r, a.t, err)
@@ -180,6 +186,9 @@ func (p *Pages) passkeyRegisterBegin(a *accountReq) {
 }
 
 func (p *Pages) passkeyRegisterFinish(a *accountReq) {
+	if !p.mfaProven(a, true) { // mfa_reauth.go
+		return
+	}
 	ctx := a.r.Context()
 	u, err := p.Store.Users().GetUser(ctx, a.t.ID, a.sess.UserID)
 	if err != nil {

@@ -224,6 +224,7 @@ func (p *Pages) socialCallback(w http.ResponseWriter, r *http.Request, t *store.
 		p.socialLinkFromAccount(w, r, t, conn, uid, up)
 		return
 	}
+	ctx = flow.WithRememberToken(ctx, p.rememberCookie(r, t)) // mfa.go
 	_, token, err := p.Social.Flow.Login(ctx, t.ID, res.Pending.RequestID, up, httpx.ClientIP(r), r.UserAgent())
 	var link *flow.LinkRequiredError
 	if errors.As(err, &link) {
@@ -240,7 +241,15 @@ func (p *Pages) socialDone(w http.ResponseWriter, r *http.Request, t *store.Tena
 	if token != "" {
 		p.setSessionCookie(w, t, token)
 	}
+	var sf *flow.SecondFactorError
 	switch {
+	case errors.As(err, &sf): // the upstream was the first factor (mfa.go)
+		p.setMFACookie(w, t, sf.Token, 600)
+		target := "/t/" + t.Slug + "/account/login/mfa"
+		if _, lerr := p.Flow.Load(r.Context(), t.ID, requestID); requestID != "" && lerr == nil {
+			target = "/t/" + t.Slug + "/login/mfa?id=" + url.QueryEscape(requestID)
+		}
+		p.handOver(w, r, t, target)
 	case err == nil:
 		p.handOver(w, r, t, p.Protocol.CallbackURL(t, requestID))
 	case errors.Is(err, flow.ErrRequestGone) && token != "":
@@ -280,6 +289,8 @@ func (p *Pages) socialFailed(w http.ResponseWriter, r *http.Request, t *store.Te
 		status, msg = http.StatusConflict, "social.linked_elsewhere"
 	case errors.Is(err, flow.ErrUnverified):
 		status, msg = http.StatusForbidden, "login.unverified"
+	case errors.Is(err, flow.ErrMFAUnmet), errors.Is(err, flow.ErrStepUpRequired):
+		status, msg = http.StatusForbidden, "mfa.unmet"
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		status, msg = http.StatusForbidden, "social.failed_body"
 	default:
@@ -331,6 +342,7 @@ func (p *Pages) socialLinkSubmit(w http.ResponseWriter, r *http.Request, t *stor
 	up := flow.Upstream{Connection: conn, Subject: pl.Profile.Subject, Email: pl.Profile.Email,
 		EmailVerified: pl.Profile.EmailVerified, Name: pl.Profile.Name, GivenName: pl.Profile.GivenName,
 		FamilyName: pl.Profile.FamilyName, Tokens: pl.Tokens}
+	ctx = flow.WithRememberToken(ctx, p.rememberCookie(r, t)) // mfa.go
 	_, token, err := p.Social.Flow.LinkWithPassword(ctx, t.ID, pl.RequestID, pl.UserID, up, pl.Email, password,
 		httpx.ClientIP(r), r.UserAgent())
 	var throttled *flow.ThrottledError

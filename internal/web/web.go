@@ -200,13 +200,15 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	for _, pr := range ar.Prompt {
 		none = none || pr == "none"
 	}
-	if sess != nil && p.Flow.Reusable(ar, sess) && p.Flow.NeedsStepUp(ar, sess) {
-		if !none && p.stepUp(w, r, t, ar, sess) { // mfa.go
+	if sess != nil && p.Flow.Reusable(ar, sess) {
+		// Complete checks the session's AMR against this request's MFA
+		// policy (flow/enforce.go); short of it, the session steps up.
+		err := p.Flow.Complete(flow.WithRememberToken(ctx, p.rememberCookie(r, t)), t.ID, ar.ID, sess)
+		if err == nil {
+			http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusFound)
 			return
 		}
-	} else if sess != nil && p.Flow.Reusable(ar, sess) {
-		if err := p.Flow.Complete(ctx, t.ID, ar.ID, sess); err == nil {
-			http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusFound)
+		if errors.Is(err, flow.ErrStepUpRequired) && !none && p.stepUp(w, r, t, ar, sess) { // mfa.go
 			return
 		}
 	}

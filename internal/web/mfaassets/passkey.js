@@ -33,6 +33,8 @@
     if (id) { f.set('id', id); }
     var remember = document.getElementById('remember');
     if (remember && remember.checked) { f.set('remember', '1'); }
+    var pw = document.getElementById('passkey-password');
+    if (pw && pw.value) { f.set('current_password', pw.value); }
     for (var k in extra) { if (Object.prototype.hasOwnProperty.call(extra, k)) { f.set(k, extra[k]); } }
     return f;
   }

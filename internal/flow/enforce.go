@@ -1,0 +1,54 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// The one MFA enforcement point for protocol logins. Every way a request
+// is completed (a fresh login, a second factor, a reused session at
+// /login, an email or social login) goes through Complete, and Complete
+// asks policyMet whether the session's AMR meets the policy of that
+// request's client, the user's groups and its acr_values. A session that
+// was let in only to enrol (account page, required policy, no factor) has
+// no "mfa" in its AMR, so it never completes a request that needs one.
+
+// ErrStepUpRequired: the session does not meet the MFA policy of the
+// request it would complete (see Complete); the page starts a step-up.
+var ErrStepUpRequired = errors.New("flow: the session lacks the second factor this request's policy asks for")
+
+// policyMet reports (nil) whether sess may complete ar for u: the policy
+// asks for nothing, or the session holds a second factor (a passkey under
+// passkeys_only), or the device is remembered and the client did not ask
+// for MFA explicitly (as gate allows). Otherwise ErrStepUpRequired.
+func (s *Service) policyMet(ctx context.Context, tenant store.TenantID, ar *store.AuthRequest, u *store.User, sess *store.Session) error {
+	if s.MFA == nil {
+		return nil
+	}
+	t, err := s.Store.Tenants().GetTenant(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	d, err := s.MFA.Decide(ctx, t, u, ar.ClientID, ar.ACRValues)
+	if err != nil || d == mfa.Proceed {
+		return err
+	}
+	if mfa.Satisfied(sess.AMR) {
+		only, err := s.MFA.PasskeysOnly(ctx, t, u, ar.ClientID)
+		if err != nil {
+			return err
+		}
+		if !only || slices.Contains(sess.AMR, "hwk") {
+			return nil
+		}
+		return ErrStepUpRequired
+	}
+	if d == mfa.Ask && !mfa.AsksForMFA(ar.ACRValues) && s.remembered(ctx, tenant, u.ID) {
+		return nil
+	}
+	return ErrStepUpRequired
+}
