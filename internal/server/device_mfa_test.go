@@ -156,5 +156,13 @@ func TestDeviceApprovalHonoursMFAPolicy(t *testing.T) {
 		if d := deviceState(t, ta, tn, userCode2); d.State != "pending" || d.UserID != "" {
 			t.Fatalf("after a refused approval: state %q user %q", d.State, d.UserID)
 		}
+		// Denying needs no second factor.
+		bobTok := bob.csrf("/t/acme/device")
+		if p := bob.post("/t/acme/device", form("csrf", bobTok, "user_code", userCode2, "action", "deny")); p.status != http.StatusOK {
+			t.Fatalf("deny without a factor: %d", p.status)
+		}
+		if d := deviceState(t, ta, tn, userCode2); d.State != "denied" || d.UserID != "" {
+			t.Fatalf("after a denial: state %q user %q", d.State, d.UserID)
+		}
 	})
 }
