@@ -89,7 +89,7 @@ func (p *Pages) deviceForm(w http.ResponseWriter, r *http.Request, t *store.Tena
 		return
 	}
 	d, ok := p.deviceLookup(w, r, t, dp, code)
-	if !ok {
+	if !ok || !p.deviceMFA(w, r, t, dp, code, sess) { // device_mfa.go
 		return
 	}
 	p.showDeviceConfirm(w, r, t, d, sess)
@@ -132,6 +132,11 @@ func (p *Pages) deviceSubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 			return
 		}
 		http.Redirect(w, r, "/t/"+t.Slug+"/login?id="+url.QueryEscape(id), http.StatusSeeOther)
+		return
+	}
+	// Denying needs no second factor; seeing the confirmation and
+	// approving need the device client's MFA policy met (device_mfa.go).
+	if action != "deny" && !p.deviceMFA(w, r, t, dp, code, sess) {
 		return
 	}
 	if action == "" {
