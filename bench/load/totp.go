@@ -68,9 +68,7 @@ type totpUser struct {
 // current step waits for the next step (counted, and printed when the
 // scenario ends), so no iteration fails on replay protection.
 func setupTOTP(t *target) (Op, func(), error) {
-	ctx, cancel := context.WithTimeout(context.Background(), totpSetupTimout)
-	defer cancel()
-	users, err := enrolTOTPUsers(ctx, t, totpUsersFor(t))
+	users, err := enrolledUsers(t)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -108,6 +106,35 @@ func setupTOTP(t *target) (Op, func(), error) {
 		}
 	}
 	return op, stop, nil
+}
+
+// enrolled keeps the users enrolled in this process, by pattern and
+// count, so the scenario can run more than once in a -scenario list (a
+// second enrolment would stop at the factor the first one added).
+var enrolled struct {
+	sync.Mutex
+	m map[string][]*totpUser
+}
+
+func enrolledUsers(t *target) ([]*totpUser, error) {
+	n := totpUsersFor(t)
+	key := fmt.Sprintf("%s|%s|%s|%d", t.base, t.tenant, t.totpUser, n)
+	enrolled.Lock()
+	defer enrolled.Unlock()
+	if us, ok := enrolled.m[key]; ok {
+		return us, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), totpSetupTimout)
+	defer cancel()
+	us, err := enrolTOTPUsers(ctx, t, n)
+	if err != nil {
+		return nil, err
+	}
+	if enrolled.m == nil {
+		enrolled.m = map[string][]*totpUser{}
+	}
+	enrolled.m[key] = us
+	return us, nil
 }
 
 // nextCode is u's code for the current step, after waiting for the next
