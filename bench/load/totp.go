@@ -40,13 +40,13 @@ func needTOTP(t *target) error {
 }
 
 // totpUsersFor is how many TOTP users the scenario enrols: -totp-users, or
-// 32 per worker. One user logs in at most once per 30-s step (the server
-// refuses a code whose step was used), so a run sustains up to
-// users / 30 s flows per second without waiting.
+// 64 per worker. One user logs in at most once per 30-s step (the server
+// refuses a code whose step was used), so a run within one step has at most
+// users flows without waiting; at concurrency 16, 1,024.
 func totpUsersFor(t *target) int {
 	n := t.totpUsers
 	if n <= 0 {
-		n = 32 * max(1, t.concurrency)
+		n = 64 * max(1, t.concurrency)
 	}
 	return min(max(n, t.concurrency), maxTOTPUsers)
 }
