@@ -24,7 +24,7 @@
 # Environment: DURATION (10s per scenario), CONCURRENCY (16), WARMUP (1s),
 # MAX_REQUESTS (1000000 per scenario, the generator's hard cap), SCENARIOS
 # (comma list), OUT (results directory; default a new temp dir), TOTP_USERS
-# (users auth_code_totp enrols a TOTP factor for; 64 per worker: one login
+# (users auth_code_totp enrols a TOTP factor for; 96 per worker: one login
 # each per 30-s step, so at least the flows of one scenario's run).
 set -euo pipefail
 
@@ -35,7 +35,7 @@ WARMUP=${WARMUP:-1s}
 MAX_REQUESTS=${MAX_REQUESTS:-1000000}
 SCENARIOS=${SCENARIOS:-baseline,discovery,baseline,jwks,baseline,client_credentials,baseline,refresh,baseline,introspection,baseline,userinfo,baseline,auth_code,baseline,auth_code_totp,baseline,signup,baseline}
 OUT=${OUT:-$(mktemp -d -t gatehouse-bench.XXXXXX)}
-TOTP_USERS=${TOTP_USERS:-$((64 * CONCURRENCY))}
+TOTP_USERS=${TOTP_USERS:-$((96 * CONCURRENCY))}
 mkdir -p "$OUT"
 
 work=$(mktemp -d -t gatehouse-bench-work.XXXXXX)

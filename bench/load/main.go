@@ -85,7 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.user, "user", os.Getenv("BENCH_USER"), "who logs in: email or username (env BENCH_USER); a pattern with one %d stands for 4 users per worker, numbered from 0, each in one flow at a time")
 	fs.StringVar(&o.password, "password", "", "their password (better: env BENCH_PASSWORD)")
 	fs.StringVar(&o.totpUser, "totp-user", os.Getenv("BENCH_TOTP_USER"), "auth_code_totp: pattern with one %d of the users who enrol a TOTP factor and log in with it (env BENCH_TOTP_USER; same password as -user)")
-	fs.IntVar(&o.totpUsers, "totp-users", 0, "auth_code_totp: how many such users, numbered from 0 (default 64 per worker; capped at 10,000): one code per user per 30-s step")
+	fs.IntVar(&o.totpUsers, "totp-users", 0, "auth_code_totp: how many such users, numbered from 0 (default 96 per worker; capped at 10,000): one code per user per 30-s step")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
