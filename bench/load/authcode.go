@@ -61,6 +61,16 @@ func userPool(t *target) int { return 4 * max(1, t.concurrency) }
 // authFlow is one authorization-code flow asking for scope; onToken, when
 // set, gets the token endpoint's answer.
 func authFlow(ctx context.Context, t *target, scope string, onToken func([]byte) error) error {
+	return authFlowMFA(ctx, t, scope, onToken, nil)
+}
+
+// secondFactor answers the page the password login led to (the second
+// factor's form) and returns the response that ends at the client.
+type secondFactor func(ctx context.Context, c *http.Client, resp *http.Response) (*http.Response, error)
+
+// authFlowMFA is authFlow with a second factor after the password, when
+// mfa is set.
+func authFlowMFA(ctx context.Context, t *target, scope string, onToken func([]byte) error, mfa secondFactor) error {
 	authorizeURL := t.tenantURL("/authorize")
 	tokenURL := t.tenantURL("/oauth/token")
 	{
@@ -107,6 +117,11 @@ func authFlow(ctx context.Context, t *target, scope string, onToken func([]byte)
 		resp, err = do(ctx, c, http.MethodPost, postURL.String(), strings.NewReader(form.Encode()))
 		if err != nil {
 			return err
+		}
+		if mfa != nil {
+			if resp, err = mfa(ctx, c, resp); err != nil {
+				return err
+			}
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()

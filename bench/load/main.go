@@ -47,6 +47,8 @@ type options struct {
 	ccID, acID         string
 	ccSecret, acSecret string
 	user, password     string
+	totpUser           string
+	totpUsers          int
 	redirectURI        string
 	tokenURL           string
 	report             string
@@ -62,7 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, client_credentials, auth_code, refresh, introspection, userinfo, signup, jwks, discovery")
+	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, client_credentials, auth_code, auth_code_totp, refresh, introspection, userinfo, signup, jwks, discovery")
 	fs.DurationVar(&o.cfg.Duration, "duration", 20*time.Second, "how long each scenario starts iterations (capped at 5m)")
 	fs.IntVar(&o.cfg.MaxRequests, "max-requests", maxRequests, "most iterations per scenario (capped at 1,000,000)")
 	fs.IntVar(&o.cfg.Concurrency, "concurrency", 8, "workers, each with one iteration in flight (capped at 256)")
@@ -82,6 +84,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.redirectURI, "redirect-uri", "http://127.0.0.1:9/cb", "the authorization-code client's redirect URI (never requested)")
 	fs.StringVar(&o.user, "user", os.Getenv("BENCH_USER"), "who logs in: email or username (env BENCH_USER); a pattern with one %d stands for 4 users per worker, numbered from 0, each in one flow at a time")
 	fs.StringVar(&o.password, "password", "", "their password (better: env BENCH_PASSWORD)")
+	fs.StringVar(&o.totpUser, "totp-user", os.Getenv("BENCH_TOTP_USER"), "auth_code_totp: pattern with one %d of the users who enrol a TOTP factor and log in with it (env BENCH_TOTP_USER; same password as -user)")
+	fs.IntVar(&o.totpUsers, "totp-users", 0, "auth_code_totp: how many such users, numbered from 0 (default 96 per worker; capped at 10,000): one code per user per 30-s step")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -166,6 +170,7 @@ func runAll(ctx context.Context, o *options, progress io.Writer) ([]report, erro
 	}
 	t := &target{base: base, tokenURL: o.tokenURL, tenant: o.tenant, ccID: o.ccID, ccSecret: o.ccSecret, acID: o.acID, acSecret: o.acSecret,
 		redirectURI: o.redirectURI, user: o.user, password: o.password, transport: newTransport(o.cfg.Concurrency),
+		totpUser: o.totpUser, totpUsers: o.totpUsers,
 		concurrency: o.cfg.Concurrency}
 	defer t.transport.CloseIdleConnections()
 	for _, n := range o.scenarios {

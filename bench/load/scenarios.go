@@ -26,7 +26,11 @@ type target struct {
 	// the user who logs in.
 	acID, acSecret, redirectURI string
 	user, password              string
-	transport                   *http.Transport
+	// totpUser is the pattern (one %d) of the users the auth_code_totp
+	// scenario enrols a TOTP factor for and logs in as; totpUsers of them.
+	totpUser  string
+	totpUsers int
+	transport *http.Transport
 	// tokenURL, when set, is the token endpoint (a peer's, whose paths
 	// differ from ours); it is checked like base.
 	tokenURL string
