@@ -99,9 +99,10 @@ func TestLayers(t *testing.T) {
 	services := []string{"internal/directory", "internal/tenancy", "internal/events", "internal/keys",
 		"internal/credential", "internal/seal", "internal/valid", "internal/store", "internal/oauthclient",
 		"internal/flow", "internal/session", "internal/i18n", "internal/branding", "internal/account",
-		"internal/connection", "internal/samlreg", "internal/xmlguard"}
+		"internal/connection", "internal/samlreg", "internal/xmlguard",
+		"internal/authz", "internal/selfservice", "internal/mail", "internal/mfa"}
 	surfaces := []string{"internal/api", "internal/httpx", "internal/oidc", "internal/web",
-		"internal/broker", "internal/saml", "internal/ldap"}
+		"internal/broker", "internal/saml", "internal/ldap", "internal/scim"}
 	for _, p := range loadPackages(t) {
 		for _, s := range services {
 			if p.dir == s && (p.imports["net/http"] || p.imports[module+"internal/httpx"] || p.imports[module+"internal/api"]) {
