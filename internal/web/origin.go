@@ -3,8 +3,8 @@ package web
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"net/url"
+	"slices"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
@@ -100,4 +100,3 @@ func (p *Pages) finished(w http.ResponseWriter, r *http.Request, t *store.Tenant
 	p.returnTo(w, r, t, req, http.StatusSeeOther)
 	return true
 }
-

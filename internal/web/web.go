@@ -38,14 +38,14 @@ var pages = map[string]*ui.Page{
 
 // Pages serves the hosted pages of every tenant.
 type Pages struct {
-	Tenants   *tenancy.Service
-	Flow      *flow.Service
-	Sessions  *session.Service
+	Tenants  *tenancy.Service
+	Flow     *flow.Service
+	Sessions *session.Service
 	// Origins hands finished (or refused) logins back to the front ends
 	// that started them, by the request's origin (origin.go).
 	Origins Origins
 	// Device serves the device page; nil leaves it unmounted (device.go).
-	Device DeviceProtocol
+	Device    DeviceProtocol
 	Store     store.Store
 	Log       *slog.Logger
 	PublicURL string
