@@ -13,7 +13,9 @@ import (
 
 // Introspect authenticates the calling resource server first, so a failed
 // client authentication is a 401 invalid_client (RFC 7662 2.1, RFC 6749
-// 5.2); the library answers 400 unauthorized_client.
+// 5.2); the library answers 400 unauthorized_client. What it then learns
+// of the token is decided by SetIntrospectionFromToken: only the token's
+// own client, or a resource server of the tenant, hears active=true.
 func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionRequest]) (*op.Response, error) {
 	cc := r.Data.ClientCredentials
 	if cc == nil || (cc.ClientAssertion == "" && cc.ClientID == "") {
@@ -30,7 +32,16 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 		// A public client proves nothing about itself: no introspection.
 		return nil, op.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication required"), http.StatusUnauthorized)
 	}
-	return s.LegacyServer.Introspect(ctx, r)
+	resp := new(oidc.IntrospectionResponse)
+	claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, r.Data.Token, s.Provider().AccessTokenVerifier(ctx))
+	if err != nil {
+		return op.NewResponse(resp), nil
+	}
+	if err := s.p.storage.SetIntrospectionFromToken(ctx, resp, claims.JWTID, claims.Subject, c.GetID()); err != nil {
+		return op.NewResponse(resp), nil
+	}
+	resp.Active = true
+	return op.NewResponse(resp), nil
 }
 
 // UserInfo answers a token that does not verify, or is revoked or expired,
