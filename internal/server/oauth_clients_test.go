@@ -147,3 +147,76 @@ func TestIntrospectionAudience(t *testing.T) {
 		}
 	})
 }
+
+// TestNoCredentialsInURL: the token, introspection, revocation, device and
+// PAR endpoints take nothing from the URL query, and userinfo takes the
+// access token only from the Authorization header; what comes in a URL is
+// refused with 400 invalid_request, never used (RFC 6749 2.3.1, RFC 6750
+// 2.3, RFC 9700 4.3.2).
+func TestNoCredentialsInURL(t *testing.T) {
+	ta := newTestApp(t, backends[0])
+	acme := ta.tenant("acme")
+	ta.userWithPassword(acme.ID, "ada@example.com", adaPW)
+	app, secret := ta.registered(acme.ID, oauthclient.NewClient{Name: "app",
+		GrantTypes: []string{"authorization_code", "refresh_token", "client_credentials"}})
+	tok := ta.userToken("acme", ta.oauthConfig("acme", app, secret), "ada@example.com", adaPW)
+	creds := url.Values{"client_id": {app.ID}, "client_secret": {secret}}
+	withQuery := func(path string, q url.Values) string { return path + "?" + q.Encode() }
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	for _, c := range []struct {
+		name, path string
+		form       url.Values
+		basic      bool
+	}{
+		{"secret in the token URL", withQuery("/t/acme/oauth/token", creds), cc, false},
+		{"grant in the token URL", withQuery("/t/acme/oauth/token", cc), url.Values{}, true},
+		{"refresh token in the token URL", withQuery("/t/acme/oauth/token",
+			url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}), url.Values{}, true},
+		{"secret in the introspection URL", withQuery("/t/acme/oauth/introspect", creds), url.Values{"token": {tok.AccessToken}}, false},
+		{"token in the introspection URL", withQuery("/t/acme/oauth/introspect", url.Values{"token": {tok.AccessToken}}), url.Values{}, true},
+		{"token in the revocation URL", withQuery("/t/acme/revoke", url.Values{"token": {tok.RefreshToken}}), url.Values{}, true},
+		{"secret in the PAR URL", withQuery("/t/acme/par", creds), url.Values{"response_type": {"code"},
+			"redirect_uri": {appRedirect}, "scope": {"openid"}}, false},
+	} {
+		id, sec := "", ""
+		if c.basic {
+			id, sec = app.ID, secret
+		}
+		st, body := ta.oauthCall(c.path, c.form, id, sec)
+		if st != http.StatusBadRequest || body["error"] != "invalid_request" {
+			t.Errorf("%s: %d %v, want 400 invalid_request", c.name, st, body)
+		}
+	}
+	// Nothing above was used: the refresh token still works, once.
+	if st, body := ta.oauthCall("/t/acme/oauth/token", url.Values{"grant_type": {"refresh_token"},
+		"refresh_token": {tok.RefreshToken}}, app.ID, secret); st != http.StatusOK || body["access_token"] == nil {
+		t.Fatalf("refresh after the refused requests: %d %v", st, body)
+	}
+	userinfo := ta.srv.URL + "/t/acme/userinfo"
+	get := func(u, bearer string) (int, map[string]any, string) {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		res, err := ta.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&body)
+		return res.StatusCode, body, res.Header.Get("WWW-Authenticate")
+	}
+	if st, body, _ := get(userinfo, tok.AccessToken); st != http.StatusOK || body["email"] != "ada@example.com" {
+		t.Fatalf("userinfo with the header: %d %v", st, body)
+	}
+	if st, body, www := get(userinfo+"?access_token="+url.QueryEscape(tok.AccessToken), ""); st != http.StatusBadRequest ||
+		body["error"] != "invalid_request" || !strings.Contains(www, `error="invalid_request"`) {
+		t.Fatalf("userinfo with the token in the URL: %d %v %q", st, body, www)
+	}
+	req, _ := http.NewRequest(http.MethodPost, userinfo, strings.NewReader(url.Values{"access_token": {tok.AccessToken}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if st, body := ta.sendOAuth(req); st != http.StatusBadRequest || body["error"] != "invalid_request" {
+		t.Fatalf("userinfo with the token in the body: %d %v", st, body)
+	}
+}
