@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -350,7 +351,7 @@ func (s *storage) mayIntrospect(ctx context.Context, clientID string, at *store.
 		return true
 	}
 	c := s.clientRecord(ctx, clientID)
-	return c != nil && !c.Public && c.Introspection == "audience"
+	return c != nil && !c.Public && c.Introspection == oauthclient.IntrospectAudience
 }
 
 func (s *storage) GetPrivateClaimsFromScopes(ctx context.Context, userID, clientID string, scopes []string) (map[string]any, error) {
