@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -137,4 +138,43 @@ func TestCORS(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestClientOriginsAPI: allowed_origins and introspection are set and
+// shown by the clients API, default to [] and own, and a bad origin is a
+// 4xx naming the field that changes nothing.
+func TestClientOriginsAPI(t *testing.T) {
+	ta := newTestApp(t, backends[0])
+	a := ta.tenant("acme")
+	tok := "Bearer " + ta.key(a.ID, "admin")
+	base := "/api/v1/tenants/acme/clients"
+	res := ta.do(request{method: "POST", path: base, auth: tok, body: map[string]any{
+		"name": "SPA", "public": true, "redirect_uris": []string{"http://127.0.0.1:5173/cb"}}})
+	m := clientBody(t, "create", res)
+	if res.status != http.StatusCreated || fmt.Sprint(m["allowed_origins"]) != "[]" || m["introspection"] != "own" {
+		t.Fatalf("create: %s", res)
+	}
+	id, _ := m["client_id"].(string)
+	res = ta.do(request{method: "PATCH", path: base + "/" + id, auth: tok, body: map[string]any{
+		"allowed_origins": []string{"https://spa.example.com"}}})
+	if m := clientBody(t, "patch", res); res.status != http.StatusOK || fmt.Sprint(m["allowed_origins"]) != "[https://spa.example.com]" {
+		t.Fatalf("patch origins: %s", res)
+	}
+	for _, body := range []map[string]any{
+		{"allowed_origins": []string{"https://spa.example.com/app"}},
+		{"introspection": "audience"}, // a public client cannot introspect
+	} {
+		res = ta.do(request{method: "PATCH", path: base + "/" + id, auth: tok, body: body})
+		if res.status < 400 || res.status > 499 || !strings.Contains(string(res.body), "allowed_origins") && !strings.Contains(string(res.body), "introspection") {
+			t.Errorf("patch %v: %s", body, res)
+		}
+	}
+	res = ta.do(request{method: "POST", path: base, auth: tok, body: map[string]any{
+		"name": "API", "grant_types": []string{"client_credentials"}, "introspection": "audience"}})
+	if m := clientBody(t, "create resource server", res); res.status != http.StatusCreated || m["introspection"] != "audience" {
+		t.Errorf("create a resource server: %s", res)
+	}
+	if c, err := ta.Clients.GetClient(t.Context(), a.ID, id); err != nil || len(c.AllowedOrigins) != 1 || c.Introspection != "own" {
+		t.Errorf("stored after refused patches: %+v %v", c, err)
+	}
 }
