@@ -161,6 +161,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Pragma", "no-cache")
 	}
 	w = &protocolWriter{ResponseWriter: w, path: r2.URL.Path, issuer: p.issuer(ctx)}
+	if p.cors(w, r2) || refuseURLCredentials(w, r2) {
+		return
+	}
 	if p.route(w, r2) { // PAR, authorize by request_uri, device sign-in: par.go
 		return
 	}
