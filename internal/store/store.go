@@ -98,7 +98,7 @@ type Users interface {
 	GetUserByEmail(ctx context.Context, tenant TenantID, emailNorm string) (*User, error)
 	// GetUserByUsername looks up by the normalised username.
 	GetUserByUsername(ctx context.Context, tenant TenantID, usernameNorm string) (*User, error)
-	// GetUserBySkeleton answers the oldest user of tenant, other than
+	// GetUserBySkeleton answers a user of tenant, other than
 	// exceptID, whose email or username has the confusable skeleton skel
 	// (ident.Skeleton of the normalised form, which the store derives on
 	// every write): an account that looks like the one being written.

@@ -249,13 +249,18 @@ func (r userRepo) GetUserByUsername(ctx context.Context, tenant store.TenantID, 
 	return r.getBy(ctx, r.q, "get user by username", "username_norm", "", tenant, usernameNorm)
 }
 
-// GetUserBySkeleton answers the oldest user of tenant other than exceptID
-// whose email or username skeleton is skel.
+// GetUserBySkeleton answers a user of tenant other than exceptID whose
+// email or username skeleton is skel: one indexed lookup per column (an
+// OR of both makes the planners scan the tenant).
 func (r userRepo) GetUserBySkeleton(ctx context.Context, tenant store.TenantID, skel, exceptID string) (*store.User, error) {
-	u, err := scanUser(r.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u
-WHERE u.tenant_id = $1 AND (u.email_skel = $2 OR u.username_skel = $2) AND u.id <> $3 ORDER BY u.id LIMIT 1`,
-		string(tenant), skel, exceptID))
-	return u, wrapErr("get user by skeleton", err)
+	for _, col := range []string{"email_skel", "username_skel"} { // constants, never input
+		u, err := scanUser(r.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u
+WHERE u.tenant_id = $1 AND u.`+col+` = $2 AND u.id <> $3 LIMIT 1`, string(tenant), skel, exceptID))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return u, wrapErr("get user by skeleton", err)
+		}
+	}
+	return nil, notFound("get user by skeleton")
 }
 
 // UpdateUser is the read-modify-write of doc.go: the row is read and held
