@@ -188,14 +188,14 @@ func checkLookalikes(ctx context.Context, repos store.Repos, u, prev *store.User
 	if prev != nil {
 		before = *prev
 	}
-	for _, f := range []struct{ field, norm, before string }{
-		{"email", u.EmailNorm, before.EmailNorm},
-		{"username", u.UsernameNorm, before.UsernameNorm},
+	for _, f := range []struct{ field, value, before string }{
+		{"email", u.Email, before.Email},
+		{"username", u.Username, before.Username},
 	} {
-		if f.norm == "" || f.norm == f.before {
+		if f.value == "" || f.value == f.before {
 			continue
 		}
-		_, err := repos.Users().GetUserBySkeleton(ctx, u.Tenant, ident.Skeleton(f.norm), selfID)
+		_, err := repos.Users().GetUserBySkeleton(ctx, u.Tenant, ident.Skeleton(f.value), selfID)
 		if err == nil {
 			return &valid.Conflict{Field: f.field, Cause: store.ErrConflict, Lookalike: true}
 		}
@@ -211,10 +211,9 @@ func checkLookalikes(ctx context.Context, repos store.Repos, u, prev *store.User
 // Sign-up treats both alike, so a look-alike address tells a stranger no
 // more than an address in use does.
 func (s *Service) UserForEmail(ctx context.Context, tenant store.TenantID, email string) (*store.User, error) {
-	n := NormalizeEmail(email)
-	u, err := s.Store.Users().GetUserByEmail(ctx, tenant, n)
+	u, err := s.Store.Users().GetUserByEmail(ctx, tenant, NormalizeEmail(email))
 	if errors.Is(err, store.ErrNotFound) {
-		u, err = s.Store.Users().GetUserBySkeleton(ctx, tenant, ident.Skeleton(n), "")
+		u, err = s.Store.Users().GetUserBySkeleton(ctx, tenant, ident.Skeleton(strings.TrimSpace(email)), "")
 	}
 	return u, err
 }

@@ -4,9 +4,9 @@ package ident
 // for. It is a hand-built subset of the Unicode confusables data (TS #39),
 // not the full table: it covers the letters of Cyrillic, Greek, Armenian
 // and Latin extensions that pass for basic Latin letters, and the digits
-// and the letter pair that pass for Latin letters. Identifiers are
-// compared after NFKC and lower-casing, which already fold full-width
-// forms, ligatures and letter-like symbols (ℓ, ｃ). Characters with a
+// and the letter pair that pass for Latin letters. Skeleton applies NFKC
+// and lower-casing first, which already fold full-width forms, ligatures
+// and letter-like symbols (ℓ, ｃ), so the table maps only lower case. Characters with a
 // diacritic need no entry: the skeleton decomposes them (NFD), so
 // Cyrillic ё becomes е + U+0308 and then e + U+0308, the same as Latin ë.
 // Pairs the table does not cover compare different; the mixed-script rule

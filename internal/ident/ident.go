@@ -93,13 +93,21 @@ next:
 	return true
 }
 
-// Skeleton is the TS #39 skeleton of s: s in NFD, default-ignorable code
-// points removed, each character replaced by the prototype it is
-// confusable with, and NFD again. Two identifiers with equal skeletons
-// look alike. s is expected in its normalised form (NFKC, lower case), so
-// the table maps to lower-case prototypes; see confusables.go for what it
-// covers.
+// Skeleton is the TS #39 skeleton of the identifier s, in whatever case
+// it was typed: NFKC, folded to lower case, in NFD with default-ignorable
+// code points removed, each character replaced by the prototype it is
+// confusable with (confusables.go says what the table covers), and NFD
+// again. Two identifiers with equal skeletons look alike. Identifiers are
+// shown as typed, so the capitals that read as a lower-case l (Latin I,
+// Greek Ι, Cyrillic І and Ӏ) become l before the fold: "caroI" looks like
+// "carol", whatever "caroi" looks like.
 func Skeleton(s string) string {
+	s = strings.ToLower(strings.Map(func(r rune) rune {
+		if capitalI[r] {
+			return 'l'
+		}
+		return r
+	}, norm.NFKC.String(s)))
 	var b strings.Builder
 	for _, r := range norm.NFD.String(s) {
 		if invisible(r) {
@@ -113,3 +121,7 @@ func Skeleton(s string) string {
 	}
 	return norm.NFD.String(b.String())
 }
+
+// capitalI is the capitals that read as a lower-case l in the sans-serif
+// type most pages use.
+var capitalI = map[rune]bool{'I': true, 'Ι': true, 'І': true, 'Ӏ': true}

@@ -13,7 +13,10 @@ func TestSkeleton(t *testing.T) {
 		{"bill", "bi11"},                                 // digits
 		{"mary", "rnary"},                                // letter pair
 		{"zoë", "zoё"},                                   // Cyrillic ё decomposes
-		{"josé", "jose\u0301"},                           // NFD
+		{"josé", "jose\u0301"},
+		{"carol@example.com", "caroI@example.com"}, // capital I for l
+		{"carol@example.com", "CAROL@EXAMPLE.COM"}, // case
+		{"carol@example.com", "ｃａｒｏｌ@example.com"}, // full width                           // NFD
 	}
 	for _, c := range same {
 		if a, b := Skeleton(c[0]), Skeleton(c[1]); a != b {

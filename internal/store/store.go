@@ -100,7 +100,7 @@ type Users interface {
 	GetUserByUsername(ctx context.Context, tenant TenantID, usernameNorm string) (*User, error)
 	// GetUserBySkeleton answers a user of tenant, other than
 	// exceptID, whose email or username has the confusable skeleton skel
-	// (ident.Skeleton of the normalised form, which the store derives on
+	// (ident.Skeleton of the value as shown, which the store derives on
 	// every write): an account that looks like the one being written.
 	// ErrNotFound when there is none.
 	GetUserBySkeleton(ctx context.Context, tenant TenantID, skel, exceptID string) (*User, error)

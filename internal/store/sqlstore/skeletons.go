@@ -22,7 +22,7 @@ func (d *DB) backfillSkeletons(ctx context.Context) error {
 				tenant, id, email string
 				username          sql.NullString
 			}
-			rs, err := tx.QueryContext(ctx, `SELECT tenant_id, id, email_norm, username_norm FROM users
+			rs, err := tx.QueryContext(ctx, `SELECT tenant_id, id, email, username FROM users
 WHERE email_skel IS NULL ORDER BY tenant_id, id LIMIT $1`, skeletonBatch)
 			if err != nil {
 				return wrapErr("backfill skeletons", err)

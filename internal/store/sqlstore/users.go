@@ -35,16 +35,16 @@ func userArgs(u *store.User) []any {
 		u.GivenName, strings.ToLower(u.GivenName), u.FamilyName, strings.ToLower(u.FamilyName),
 		u.Phone, u.Locale, string(u.Status), u.EmailVerified, u.PhoneVerified, string(u.Attributes), u.PasswordHash,
 		u.Version, u.CreatedAt.UnixMicro(), u.UpdatedAt.UnixMicro(), nullMicros(u.LastLoginAt),
-		ident.Skeleton(u.EmailNorm), usernameSkel(u.UsernameNorm),
+		ident.Skeleton(u.Email), usernameSkel(u.Username),
 	}
 }
 
 // usernameSkel is the username_skel column: NULL for no username.
-func usernameSkel(usernameNorm string) any {
-	if usernameNorm == "" {
+func usernameSkel(username string) any {
+	if username == "" {
 		return nil
 	}
-	return ident.Skeleton(usernameNorm)
+	return ident.Skeleton(username)
 }
 
 func scanUser(r interface{ Scan(...any) error }) (*store.User, error) {
@@ -300,7 +300,7 @@ WHERE tenant_id = $19 AND id = $20 AND version = $21`,
 			n.GivenName, strings.ToLower(n.GivenName), n.FamilyName, strings.ToLower(n.FamilyName), n.Phone, n.Locale, string(n.Status),
 			n.EmailVerified, n.PhoneVerified, string(n.Attributes), n.PasswordHash, n.Version, n.UpdatedAt.UnixMicro(),
 			nullMicros(n.LastLoginAt),
-			string(n.Tenant), n.ID, old.Version, ident.Skeleton(n.EmailNorm), usernameSkel(n.UsernameNorm))
+			string(n.Tenant), n.ID, old.Version, ident.Skeleton(n.Email), usernameSkel(n.Username))
 		if err != nil {
 			return wrapErr("update user", err)
 		}

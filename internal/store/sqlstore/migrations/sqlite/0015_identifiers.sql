@@ -2,7 +2,7 @@
 -- the SCIM userName.
 --
 -- email_skel and username_skel hold the confusable skeleton (Unicode
--- TS #39, internal/ident) of email_norm and username_norm. The store
+-- TS #39, internal/ident) of email and username as shown. The store
 -- derives them in Go with every write, like the *_lc columns; rows written
 -- before this version are filled in by the store when it opens the
 -- database (NULL means "not yet"). They are indexed but not unique: look-
