@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/ident"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -18,11 +17,7 @@ import (
 func TestSkeletonBackfill(t *testing.T) {
 	sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		now := time.Now()
-		tn := store.TenantID("t1")
-		if err := db.Tenants().CreateTenant(ctx, &store.Tenant{ID: tn, Slug: "t1", Name: "t", CreatedAt: now, UpdatedAt: now}); err != nil {
-			t.Fatal(err)
-		}
+		tn := tenantT1(t, db)
 		users := []store.User{{ID: "u-carol", Email: "carol@example.com", EmailNorm: "carol@example.com", Username: "Carol", UsernameNorm: "carol"}}
 		for i := range 700 {
 			e := fmt.Sprintf("user%03d@example.com", i)
