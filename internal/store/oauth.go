@@ -22,6 +22,7 @@ type OAuthRepos interface {
 	Tokens() Tokens
 	Sessions() Sessions
 	Throttle() Throttle
+	Recognition() Recognition
 	Consents() Consents
 	DeviceCodes() DeviceCodes
 }
