@@ -53,6 +53,9 @@ type Service struct {
 	Now       func() time.Time
 	// MFA, when set, adds the second-factor step (mfa.go).
 	MFA *mfa.Service
+	// MasterKey keys device cookies and login challenges (device.go,
+	// challenge.go); without it neither is offered.
+	MasterKey []byte
 }
 
 // Load returns a pending authorization request.
