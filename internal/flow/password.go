@@ -16,7 +16,7 @@ import (
 // through. It answers the active user, ErrInvalidCredentials for every
 // credential failure, *ThrottledError, or *ChallengeError when a solved
 // challenge must come with the attempt (WithChallengeAnswer). An empty ip
-// (a protocol that cannot tell the peer) counts the account alone.
+// (a protocol that cannot tell the peer) counts as one source of its own.
 func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, identifier, password, ip string) (*store.User, error) {
 	return s.CheckPasswordThen(ctx, tenant, identifier, password, ip, nil)
 }

@@ -63,9 +63,12 @@ type attempt struct {
 // *ThrottledError, *ChallengeError (which unwraps to a *ThrottledError).
 func (s *Service) admit(ctx context.Context, tenant store.TenantID, acct, userID, ip string) (*attempt, error) {
 	th := s.Store.OAuth().Throttle()
-	a := &attempt{tenant: tenant, acct: acct, pair: acct, net: SourceNetwork(ip), now: s.Now()}
-	if a.net != "" {
-		a.pair = acct + "@" + a.net
+	// Callers that cannot tell the address share one source of their own,
+	// so guesses from addressed clients never hold them back.
+	a := &attempt{tenant: tenant, acct: acct, net: SourceNetwork(ip), now: s.Now()}
+	a.pair = acct + "@" + a.net
+	if a.net == "" {
+		a.pair = acct + "@?"
 	}
 	if id := s.knownDevice(ctx, tenant, userID, a.now); id != "" {
 		a.dev = "dev:" + id
@@ -137,12 +140,10 @@ func (s *Service) accountUnderAttack(ctx context.Context, tenant store.TenantID,
 }
 
 // failed counts a wrong password: per account and per network (the
-// reservation already counted the pair or the device).
+// reservation already counted the source or the device).
 func (a *attempt) failed(ctx context.Context, th store.Throttle) error {
-	if a.pair != a.acct || a.trusted {
-		if _, err := th.Fail(ctx, a.tenant, a.acct, a.now, throttleWindow); err != nil {
-			return err
-		}
+	if _, err := th.Fail(ctx, a.tenant, a.acct, a.now, throttleWindow); err != nil {
+		return err
 	}
 	if a.net == "" {
 		return nil

@@ -17,7 +17,7 @@ func (a *App) startLDAP() (stop func(ctx context.Context) error, err error) {
 	now := time.Now
 	srv, err := ldap.New(a.Config.LDAP, ldap.Deps{
 		Store: a.DB, Directory: a.Directory, Tenants: a.Tenants, Audit: a.Audit, Log: a.Log, Now: now,
-		Flow: &flow.Service{Store: a.DB, Directory: a.Directory, Log: a.Log, Now: now, MFA: a.MFA},
+		Flow: &flow.Service{Store: a.DB, Directory: a.Directory, Log: a.Log, Now: now, MFA: a.MFA, MasterKey: a.masterKey},
 	})
 	if err != nil {
 		return nil, err

@@ -20,7 +20,7 @@ import (
 func (a *App) mountLogin(mux *http.ServeMux) error {
 	now := time.Now
 	sessions := a.Sessions
-	fl := &flow.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Log: a.Log, Now: now}
+	fl := &flow.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Log: a.Log, Now: now, MasterKey: a.masterKey}
 	fl.MFA = a.MFA                       // the second-factor step (internal/mfa)
 	a.MFA.PublicURL = a.Config.PublicURL // passkeys: Serve may have learnt the bound port
 	pages := &web.Pages{

@@ -85,12 +85,12 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 	case p.emailSecondFactor(w, r, t, done.RequestID, err): // mfa_account_login.go
 	case errors.Is(err, flow.ErrRequestGone):
 		// Signed in, but no application is waiting: the account page.
-		p.setSessionCookie(w, t, token)
+		p.setSessionCookie(w, r, t, token)
 		http.Redirect(w, r, "/t/"+t.Slug+"/account", http.StatusSeeOther)
 	case err != nil:
 		p.emailLoginError(w, r, t, err)
 	default:
-		p.setSessionCookie(w, t, token)
+		p.setSessionCookie(w, r, t, token)
 		http.Redirect(w, r, p.Protocol.CallbackURL(t, done.RequestID), http.StatusSeeOther)
 	}
 }

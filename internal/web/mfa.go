@@ -128,7 +128,7 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	}
 	p.setMFACookie(w, t, "", -1)
 	p.rememberDevice(w, r, t, sess)
-	p.setSessionCookie(w, t, token)
+	p.setSessionCookie(w, r, t, token)
 	http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
 }
 

@@ -155,7 +155,7 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 		p.setMFACookie(w, t, "", -1)
 		p.rememberDevice(w, r, t, sess)
 	}
-	p.setSessionCookie(w, t, token)
+	p.setSessionCookie(w, r, t, token)
 	next := p.Protocol.CallbackURL(t, ar.ID)
 	if ar.ID == "" {
 		next = "/t/" + t.Slug + "/account"

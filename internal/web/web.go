@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -96,6 +95,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	}
 	p.mountSelfService(mux) // selfservice.go
 	p.mountSocial(mux)      // social.go
+	p.mountThrottle(mux)    // throttle.go
 	p.mountMFALogin(mux)    // mfa.go
 	if p.MFA != nil {
 		p.mountPasskeys(mux) // passkey.go
@@ -136,6 +136,8 @@ type view struct {
 	// EmailCode offers a code by email; EmailTicket names the one sent.
 	EmailCode   bool
 	EmailTicket string
+	// Challenge, when set, makes the sign-in form solve it (throttle.go).
+	Challenge *challengeBox
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
@@ -220,6 +222,11 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 }
 
 func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, status int, msg, identifier string) {
+	p.showLoginWith(w, r, t, ar, status, msg, identifier, nil)
+}
+
+// showLoginWith is showLogin whose form solves ch first (nil for none).
+func (p *Pages) showLoginWith(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, status int, msg, identifier string, ch *challengeBox) {
 	clientName := ar.ClientID
 	if c, err := p.Store.OAuth().Clients().GetClient(r.Context(), t.ID, ar.ClientID); err == nil && c.Name != "" {
 		clientName = c.Name
@@ -230,6 +237,7 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
 		Links:       selfServiceLinks(t, ar.ID),
 		Connections: p.connectionButtons(w, r.Context(), t, ar.ClientID),
+		Challenge:   ch,
 	}
 	v.Passkey = p.passkeyLoginBox(w, t, "first", v) // passkey.go
 	p.render(w, status, "login", v)
@@ -251,14 +259,13 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.showLogin(w, r, t, ar, http.StatusBadRequest, "login.missing", identifier)
 		return
 	}
-	ctx = flow.WithRememberToken(ctx, p.rememberCookie(r, t)) // mfa.go
+	ctx = flow.WithRememberToken(p.passwordContext(r, t), p.rememberCookie(r, t)) // throttle.go, mfa.go
 	_, token, err := p.Flow.PasswordLogin(ctx, t.ID, ar.ID, identifier, password, httpx.ClientIP(r), r.UserAgent())
-	var throttled *flow.ThrottledError
-	switch {
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
-		p.showLogin(w, r, t, ar, http.StatusTooManyRequests, "login.throttled", identifier)
+	if ch, msg, ok := throttleAnswer(w, err); ok {
+		p.showLoginWith(w, r, t, ar, http.StatusTooManyRequests, msg, identifier, ch)
 		return
+	}
+	switch {
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showLogin(w, r, t, ar, http.StatusUnauthorized, "login.invalid", identifier)
 		return
@@ -279,13 +286,16 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}
-	p.setSessionCookie(w, t, token)
+	p.setSessionCookie(w, r, t, token)
 	http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
 }
 
-// setSessionCookie gives the browser its session cookie for t.
-func (p *Pages) setSessionCookie(w http.ResponseWriter, t *store.Tenant, token string) {
+// setSessionCookie gives the browser its session cookie for t, at the
+// end of every sign-in, and records the sign-in's device and network
+// (throttle.go).
+func (p *Pages) setSessionCookie(w http.ResponseWriter, r *http.Request, t *store.Tenant, token string) {
 	p.sessionCookie(w, t, token, 0)
+	p.recognizeDevice(w, r, t, token)
 }
 
 // clearSessionCookie removes the browser's session cookie for t.
