@@ -176,3 +176,57 @@ func TestLoginChallengePage(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthorizePendingPerSource: one address may hold 200 unfinished
+// authorization requests per tenant; the next /authorize answers 429 with
+// Retry-After and stores nothing, while other addresses go on. A request
+// nobody opened lives 10 minutes; showing its login page extends it.
+func TestAuthorizePendingPerSource(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("default")
+		c := ta.client(tn.ID, "App")
+		q := url.Values{"client_id": {c.ID}, "redirect_uri": {"https://app.example.com/cb"}, "response_type": {"code"},
+			"scope": {"openid"}, "state": {"s"}}
+		path := "/t/default/authorize?" + q.Encode()
+		flood := ta.browserFrom("127.0.0.5")
+		var first string
+		for i := range 200 {
+			p := flood.get(path)
+			if p.status != http.StatusFound {
+				t.Fatalf("authorize %d: %d", i+1, p.status)
+			}
+			if i == 0 {
+				first = p.location()
+			}
+		}
+		p := flood.get(path)
+		if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != "600" {
+			t.Fatalf("authorize 201 from one address: %d, Retry-After %q", p.status, p.header.Get("Retry-After"))
+		}
+		n, err := ta.DB.OAuth().AuthRequests().CountPendingAuthRequests(t.Context(), tn.ID, "127.0.0.5", time.Now())
+		if err != nil || n != 200 {
+			t.Fatalf("pending from 127.0.0.5 = %d, %v; want 200 (nothing stored past the limit)", n, err)
+		}
+		if p := ta.browserFrom("127.0.0.6").get(path); p.status != http.StatusFound {
+			t.Fatalf("authorize from another address: %d", p.status)
+		}
+		// The first request lives 10 minutes until its page is shown.
+		u, err := url.Parse(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := u.Query().Get("id")
+		ar, err := ta.DB.OAuth().AuthRequests().GetAuthRequest(t.Context(), tn.ID, id)
+		if err != nil || ar.ExpiresAt.Sub(ar.CreatedAt) != 10*time.Minute {
+			t.Fatalf("unopened request lives %v, %v; want 10m", ar.ExpiresAt.Sub(ar.CreatedAt), err)
+		}
+		if p := flood.get(u.Path + "?" + u.RawQuery); p.status != http.StatusOK {
+			t.Fatalf("login page: %d", p.status)
+		}
+		ar, err = ta.DB.OAuth().AuthRequests().GetAuthRequest(t.Context(), tn.ID, id)
+		if err != nil || ar.ExpiresAt.Sub(ar.CreatedAt) != 30*time.Minute {
+			t.Fatalf("opened request lives %v, %v; want 30m", ar.ExpiresAt.Sub(ar.CreatedAt), err)
+		}
+	})
+}

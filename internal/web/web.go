@@ -193,6 +193,9 @@ func (p *Pages) currentSession(ctx context.Context, r *http.Request, t *store.Te
 func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
 	ar, err := p.Flow.Load(ctx, t.ID, r.URL.Query().Get("id"))
+	if err == nil {
+		ar, err = p.Flow.Opened(ctx, t.ID, ar) // a request shown lives longer
+	}
 	if err != nil {
 		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
 		return

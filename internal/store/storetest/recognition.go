@@ -12,6 +12,7 @@ import (
 var recognitionTests = []test{
 	{"Recognition/Devices", testKnownDevices},
 	{"Recognition/Networks", testKnownNetworks},
+	{"OAuth/AuthRequest/PendingPerSource", testPendingAuthRequests},
 }
 
 func testKnownDevices(t *testing.T, s store.Store) {
@@ -91,5 +92,55 @@ func testKnownNetworks(t *testing.T, s store.Store) {
 	noErr(t, "Forget", rec.Forget(ctx(t), tn, alice.ID))
 	if known(tn, "192.0.2.7", now.Add(-time.Hour)) {
 		t.Fatal("network known after Forget")
+	}
+}
+
+// testPendingAuthRequests: requests are counted per tenant and source
+// while neither done nor expired; an update keeps the source.
+func testPendingAuthRequests(t *testing.T, s store.Store) {
+	f := mkFixture(t, s)
+	ar := s.OAuth().AuthRequests()
+	now := time.Now()
+	count := func(source string, at time.Time) int {
+		t.Helper()
+		n, err := ar.CountPendingAuthRequests(ctx(t), f.tn, source, at)
+		noErr(t, "CountPendingAuthRequests", err)
+		return n
+	}
+	var ids []string
+	for i, src := range []string{"192.0.2.7", "192.0.2.7", "192.0.2.7", "2001:db8:1:2::/64", ""} {
+		exp := now.Add(10 * time.Minute)
+		if i == 2 {
+			exp = now.Add(time.Minute)
+		}
+		a := &store.AuthRequest{ID: newID(), Tenant: f.tn, ClientID: f.client.ID, ExpiresAt: exp, Source: src}
+		noErr(t, "CreateAuthRequest", ar.CreateAuthRequest(ctx(t), a))
+		ids = append(ids, a.ID)
+	}
+	if got, _ := ar.GetAuthRequest(ctx(t), f.tn, ids[0]); got.Source != "192.0.2.7" {
+		t.Fatalf("source read back = %q", got.Source)
+	}
+	if n := count("192.0.2.7", now); n != 3 {
+		t.Fatalf("pending from 192.0.2.7 = %d, want 3", n)
+	}
+	if n := count("192.0.2.7", now.Add(2*time.Minute)); n != 2 {
+		t.Fatalf("pending after one expired = %d, want 2", n)
+	}
+	if n := count("", now); n != 0 {
+		t.Fatalf("requests without a source are never counted, got %d", n)
+	}
+	_, err := ar.UpdateAuthRequest(ctx(t), f.tn, ids[0], func(x *store.AuthRequest) error {
+		x.Done, x.Source = true, "elsewhere"
+		return nil
+	})
+	noErr(t, "UpdateAuthRequest", err)
+	if got, _ := ar.GetAuthRequest(ctx(t), f.tn, ids[0]); got.Source != "192.0.2.7" {
+		t.Fatalf("an update changed the source to %q", got.Source)
+	}
+	if n := count("192.0.2.7", now); n != 2 {
+		t.Fatalf("pending after one done = %d, want 2", n)
+	}
+	if n, err := ar.CountPendingAuthRequests(ctx(t), mkTenant(t, s), "192.0.2.7", now); err != nil || n != 0 {
+		t.Fatalf("another tenant counts %d, %v", n, err)
 	}
 }
