@@ -68,12 +68,7 @@ func (p *Pages) recognizeDevice(w http.ResponseWriter, r *http.Request, t *store
 	if value == "" {
 		return
 	}
-	cookie := &http.Cookie{Name: p.DeviceCookieName(t.Slug), Value: value, Path: "/", HttpOnly: true,
-		Secure: p.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: int(flow.DeviceLifetime.Seconds())}
-	if !p.Secure() {
-		cookie.Path = "/t/" + t.Slug + "/"
-	}
-	http.SetCookie(w, cookie)
+	p.tenantCookie(w, t, p.DeviceCookieName(t.Slug), value, int(flow.DeviceLifetime.Seconds()))
 }
 
 // challengeBox is a login form's challenge: the form carries it, the

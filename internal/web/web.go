@@ -307,7 +307,13 @@ func (p *Pages) clearSessionCookie(w http.ResponseWriter, t *store.Tenant) {
 }
 
 func (p *Pages) sessionCookie(w http.ResponseWriter, t *store.Tenant, token string, maxAge int) {
-	cookie := &http.Cookie{Name: p.SessionCookie(t.Slug), Value: token, Path: "/", HttpOnly: true,
+	p.tenantCookie(w, t, p.SessionCookie(t.Slug), token, maxAge)
+}
+
+// tenantCookie sets an HttpOnly, SameSite=Lax cookie of t: host-wide under
+// https (the __Host- names need Path=/), else under the tenant's path.
+func (p *Pages) tenantCookie(w http.ResponseWriter, t *store.Tenant, name, value string, maxAge int) {
+	cookie := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true,
 		Secure: p.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: maxAge}
 	if !p.Secure() {
 		cookie.Path = "/t/" + t.Slug + "/"
