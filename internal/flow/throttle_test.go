@@ -70,20 +70,20 @@ func newThrottleFixture(t *testing.T, s store.Store) *throttleFixture {
 // try is one password attempt of ctx from ip; a solver answers the
 // challenges it meets (as a determined attacker would), once per attempt.
 func (f *throttleFixture) try(ctx context.Context, password, ip string, solve bool) error {
-	err, _ := f.trySolving(ctx, password, ip, solve)
+	_, err := f.trySolving(ctx, password, ip, solve)
 	return err
 }
 
 // trySolving is try that also reports whether it met a challenge.
-func (f *throttleFixture) trySolving(ctx context.Context, password, ip string, solve bool) (error, bool) {
+func (f *throttleFixture) trySolving(ctx context.Context, password, ip string, solve bool) (bool, error) {
 	_, err := f.s.CheckPassword(ctx, f.tn, "victim@example.com", password, ip)
 	var ch *ChallengeError
 	if !errors.As(err, &ch) || !solve {
-		return err, ch != nil
+		return ch != nil, err
 	}
 	ctx = WithChallengeAnswer(ctx, ch.Challenge, Solve(ch.Challenge, ch.Bits))
 	_, err = f.s.CheckPassword(ctx, f.tn, "victim@example.com", password, ip)
-	return err, true
+	return true, err
 }
 
 // TestLockoutAttackerSlowedOwnerServed: an attacker at one address sends
@@ -114,7 +114,7 @@ func TestLockoutAttackerSlowedOwnerServed(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("attack loop ran out of time after %d attempts", i)
 			}
-			err, met := f.trySolving(ctx, "wrong password", attacker, true)
+			met, err := f.trySolving(ctx, "wrong password", attacker, true)
 			if met {
 				challenged++
 			}
