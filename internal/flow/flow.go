@@ -59,6 +59,9 @@ type Service struct {
 	// (steps.go); nil means DefaultSteps and DefaultAfter.
 	Steps []Step
 	After []Step
+	// MasterKey keys device cookies and login challenges (device.go,
+	// challenge.go); without it neither is offered.
+	MasterKey []byte
 }
 
 // Reusable reports whether an existing session satisfies r without a new

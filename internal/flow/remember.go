@@ -62,7 +62,11 @@ func (s *Service) RememberDevice(ctx context.Context, tenant store.TenantID, use
 	return token, err
 }
 
-// ForgetDevices revokes every remembered device of the user.
+// ForgetDevices revokes every remembered device of the user, and forgets
+// the devices and networks the login throttle knows (device.go).
 func (s *Service) ForgetDevices(ctx context.Context, tenant store.TenantID, userID string) error {
-	return s.Store.SelfService().OneTimeTokens().RevokeUserTokens(ctx, tenant, userID, PurposeMFARemember)
+	if err := s.Store.SelfService().OneTimeTokens().RevokeUserTokens(ctx, tenant, userID, PurposeMFARemember); err != nil {
+		return err
+	}
+	return s.ForgetSources(ctx, tenant, userID)
 }

@@ -140,7 +140,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	ctx := withTenant(r.Context(), t)
+	ctx := withSource(withTenant(r.Context(), t), r) // pending.go
 	if c, err := r.Cookie(p.cookie(t.Slug)); err == nil {
 		ctx = withSessionToken(ctx, c.Value)
 	}
@@ -162,6 +162,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w = &protocolWriter{ResponseWriter: w, path: r2.URL.Path, issuer: p.issuer(ctx)}
 	if p.cors(w, r2) || refuseURLCredentials(w, r2) {
+		return
+	}
+	if r2.URL.Path == "/authorize" && p.pendingOver(w, r2) { // pending.go
 		return
 	}
 	if p.route(w, r2) { // PAR, authorize by request_uri, device sign-in: par.go

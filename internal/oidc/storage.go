@@ -18,8 +18,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// authRequestTTL bounds how long a login may take.
-const authRequestTTL = 30 * time.Minute
+// authRequestTTL bounds how long a login may take (a request made at
+// /authorize starts with unopenedTTL, pending.go).
+const authRequestTTL = flow.OpenedTTL
 
 // maxScopes bounds the scopes of one request (an unauthenticated caller
 // chooses them, and they are stored).
@@ -97,7 +98,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		ResponseMode: string(req.ResponseMode), CodeChallenge: req.CodeChallenge,
 		CodeChallengeMethod: string(req.CodeChallengeMethod), Prompt: req.Prompt,
 		LoginHint: req.LoginHint, ACRValues: req.ACRValues, UserID: userID,
-		CreatedAt: now, ExpiresAt: now.Add(authRequestTTL),
+		CreatedAt: now, ExpiresAt: now.Add(unopenedTTL), Source: sourceFrom(ctx), // pending.go
 	}
 	if req.MaxAge != nil {
 		d := time.Duration(*req.MaxAge) * time.Second

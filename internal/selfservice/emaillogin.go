@@ -31,10 +31,14 @@ func (s *Service) StartEmailLogin(ctx context.Context, t *store.Tenant, requestI
 	if u == nil {
 		return fakeTicket(), nil
 	}
-	if locked, err := s.magicLocked(ctx, t.ID, u.ID); err != nil || locked {
-		return fakeTicket(), err
+	// Past the wrong-code limit the mail carries the link alone: codes stay
+	// locked against guessing, and the owner, who reads the mail, still
+	// signs in (wrong codes typed by someone else lock nobody out).
+	locked, err := s.magicLocked(ctx, t.ID, u.ID)
+	if err != nil {
+		return "", err
 	}
-	sec, err := newSecret(t.ID, u.ID, store.PurposeMagicLink, requestID, MagicTTL, s.now(), true)
+	sec, err := newSecret(t.ID, u.ID, store.PurposeMagicLink, requestID, MagicTTL, s.now(), !locked)
 	if err != nil {
 		return "", err
 	}

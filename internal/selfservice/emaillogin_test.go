@@ -83,13 +83,23 @@ func TestEmailCodeBruteForce(t *testing.T) {
 		if _, err := e.svc.FinishEmailCode(ctx, tn, tk4, m4.Code()); !errors.Is(err, selfservice.ErrWrongCode) {
 			t.Fatalf("right code after %d wrong ones for the user = %v, want refused", 2*selfservice.CodeAttempts+1, err)
 		}
-		// While locked, a request mints and mails nothing (the ticket looks
-		// the same).
-		if tk, err := e.svc.StartEmailLogin(ctx, tn, "", "ann@example.com", "192.0.2.5", ""); err != nil || tk == "" {
-			t.Fatalf("start while locked: %q %v", tk, err)
+		// While codes are locked, a request mails the link alone: the
+		// owner still signs in, and there is no code to guess.
+		tk5, err := e.svc.StartEmailLogin(ctx, tn, "", "ann@example.com", "192.0.2.5", "")
+		if err != nil || tk5 == "" {
+			t.Fatalf("start while locked: %q %v", tk5, err)
 		}
-		if ms := e.mails(t); len(ms) != 0 {
-			t.Fatalf("mails while locked: %d", len(ms))
+		m5 := e.one(t, "magic", "ann@example.com")
+		if m5.Code() != "" {
+			t.Fatalf("a code was mailed while codes are locked: %q", m5.Code())
+		}
+		for _, c := range []string{"000000", "123456"} {
+			if _, err := e.svc.FinishEmailCode(ctx, tn, tk5, c); !errors.Is(err, selfservice.ErrWrongCode) {
+				t.Fatalf("code %s for a link-only ticket = %v, want ErrWrongCode", c, err)
+			}
+		}
+		if done, err := e.svc.FinishEmailLink(ctx, tn, m5.Token()); err != nil || done.UserID == "" {
+			t.Fatalf("link while codes are locked = %+v, %v; want the owner signed in", done, err)
 		}
 
 		// The recipient's hourly mail limit: once spent, no ticket is

@@ -22,6 +22,7 @@ type OAuthRepos interface {
 	Tokens() Tokens
 	Sessions() Sessions
 	Throttle() Throttle
+	Recognition() Recognition
 	Consents() Consents
 	DeviceCodes() DeviceCodes
 }
@@ -114,6 +115,9 @@ type AuthRequest struct {
 	CodeUsed  bool
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Source is the network of the client that started the request (""
+	// when unknown); set at creation, never changed.
+	Source string
 }
 
 // AuthRequests stores authorization requests.
@@ -125,6 +129,9 @@ type AuthRequests interface {
 	UpdateAuthRequest(ctx context.Context, tenant TenantID, id string, fn func(*AuthRequest) error) (*AuthRequest, error)
 	// DeleteAuthRequest deletes it, expired or not.
 	DeleteAuthRequest(ctx context.Context, tenant TenantID, id string) error
+	// CountPendingAuthRequests counts the tenant's requests from source
+	// that are neither done nor expired at now.
+	CountPendingAuthRequests(ctx context.Context, tenant TenantID, source string, now time.Time) (int, error)
 	// ConsumeCode marks the code of codeHash used and returns its request.
 	// Decided in the database: of two concurrent calls exactly one wins; the
 	// other, and any later call, gets the request with ErrConflict so the

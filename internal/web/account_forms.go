@@ -106,7 +106,7 @@ func (p *Pages) accountPassword(a *accountReq) {
 		p.accountFail(a, err)
 		return
 	}
-	p.setSessionCookie(a.w, a.t, token)
+	p.setSessionCookie(a.w, a.r, a.t, token)
 	http.Redirect(a.w, a.r, a.pageURL("password"), http.StatusSeeOther)
 }
 
@@ -170,9 +170,14 @@ func (p *Pages) accountLoginForm(w http.ResponseWriter, r *http.Request, t *stor
 }
 
 func (p *Pages) showAccountLogin(w http.ResponseWriter, r *http.Request, t *store.Tenant, status int, msg, identifier string) {
+	p.showAccountLoginWith(w, r, t, status, msg, identifier, nil)
+}
+
+// showAccountLoginWith is showAccountLogin whose form solves ch first.
+func (p *Pages) showAccountLoginWith(w http.ResponseWriter, r *http.Request, t *store.Tenant, status int, msg, identifier string, ch *challengeBox) {
 	p.render(w, status, "login", view{Frame: ui.FrameFor(r, t, nil, "login.title"), Error: msg,
 		Action: "/t/" + t.Slug + "/account/login", CSRF: p.csrf(w, r), Identifier: identifier,
-		Links: selfServiceLinks(t, "")})
+		Links: selfServiceLinks(t, ""), Challenge: ch})
 }
 
 // accountLoginSubmit: POST .../account/login, throttled like every login.
@@ -186,13 +191,12 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 		p.showAccountLogin(w, r, t, http.StatusBadRequest, "login.missing", identifier)
 		return
 	}
-	_, token, err := p.Flow.SignIn(r.Context(), t.ID, identifier, password, httpx.ClientIP(r), r.UserAgent())
-	var throttled *flow.ThrottledError
-	switch {
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
-		p.showAccountLogin(w, r, t, http.StatusTooManyRequests, "login.throttled", identifier)
+	_, token, err := p.Flow.SignIn(p.passwordContext(r, t), t.ID, identifier, password, httpx.ClientIP(r), r.UserAgent())
+	if ch, msg, ok := throttleAnswer(w, err); ok { // throttle.go
+		p.showAccountLoginWith(w, r, t, http.StatusTooManyRequests, msg, identifier, ch)
 		return
+	}
+	switch {
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showAccountLogin(w, r, t, http.StatusUnauthorized, "login.invalid", identifier)
 		return
@@ -207,7 +211,7 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}
-	p.setSessionCookie(w, t, token)
+	p.setSessionCookie(w, r, t, token)
 	lang := ui.FrameFor(r, t, nil, "").Lang
 	http.Redirect(w, r, "/t/"+t.Slug+"/account?ui_locales="+lang, http.StatusSeeOther)
 }

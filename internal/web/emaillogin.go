@@ -85,7 +85,7 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 	case p.emailSecondFactor(w, r, t, done.RequestID, err): // mfa_account_login.go
 	case errors.Is(err, flow.ErrRequestGone):
 		// Signed in, but no application is waiting: the account page.
-		p.setSessionCookie(w, t, token)
+		p.setSessionCookie(w, r, t, token)
 		http.Redirect(w, r, "/t/"+t.Slug+"/account", http.StatusSeeOther)
 	case errors.Is(err, flow.ErrConsentRequired):
 		if req, lerr := p.Flow.Lookup(ctx, t.ID, done.RequestID); lerr == nil {
@@ -96,7 +96,7 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 	case err != nil:
 		p.emailLoginError(w, r, t, err)
 	default:
-		p.setSessionCookie(w, t, token)
+		p.setSessionCookie(w, r, t, token)
 		next := p.returnByID(r, t, done.RequestID)
 		if next == "" {
 			next = "/t/" + t.Slug + "/account"

@@ -157,7 +157,7 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 		p.setMFACookie(w, t, "", -1)
 		p.rememberDevice(w, r, t, sess)
 	}
-	p.setSessionCookie(w, t, token)
+	p.setSessionCookie(w, r, t, token)
 	next := p.returnURL(t, ar)
 	if errors.Is(err, flow.ErrConsentRequired) {
 		next = "/t/" + t.Slug + "/consent?id=" + url.QueryEscape(ar.ID)
