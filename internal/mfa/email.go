@@ -23,7 +23,7 @@ import (
 // page carries the token's id as a ticket; the code is the secret.
 
 // PurposeEmailCode marks a mailed second-factor code.
-const PurposeEmailCode = "mfa_email"
+const PurposeEmailCode = store.PurposeMFAEmailCode
 
 const (
 	emailCodeTTL      = 10 * time.Minute

@@ -25,6 +25,12 @@ const (
 	PurposeResetPassword = "reset_password"
 	PurposeMagicLink     = "magic_link"
 	PurposeInvitation    = "invitation"
+	// PurposeSignupBrowser binds an account to the browser that signed
+	// it up (the hash of a secret kept in that browser's cookie), so the
+	// first proof of the mailbox can tell whether it came from there.
+	PurposeSignupBrowser = "signup_browser"
+	// PurposeMFAEmailCode is a mailed second-factor code (internal/mfa).
+	PurposeMFAEmailCode = "mfa_email"
 )
 
 // OneTimeToken is a single-use, short-lived secret mailed to a user: a link
