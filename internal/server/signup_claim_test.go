@@ -2,13 +2,16 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // mailLinkRE finds a mailed link of a tenant page carrying a token.
-var mailLinkRE = regexp.MustCompile(`http://127\.0\.0\.1(/t/[a-z0-9-]+/[a-z/]+)\?token=([A-Za-z0-9_%-]+)`)
+var mailLinkRE = regexp.MustCompile(`http://127\.0\.0\.1(?::[0-9]+)?(/t/[a-z0-9-]+/[a-z/]+)\?token=([A-Za-z0-9_%-]+)`)
 
 // mailedLink answers the path and token of the one mail to to whose link
 // goes to path, from the mails delivered since the last clearMails.
@@ -37,11 +40,26 @@ func (b *browserClient) signUpAt(slug, email, password string) {
 	}
 }
 
-// followLink opens a mailed link's confirmation page in b and confirms it.
-func (b *browserClient) followLink(path, token string) page {
+// followLink opens a mailed link's page in b and submits its form with
+// the extra fields kv.
+func (b *browserClient) followLink(path, token string, kv ...string) page {
 	b.t.Helper()
 	tok := b.csrf(path + "?token=" + token)
-	return b.post(path, form("csrf", tok, "token", token))
+	return b.post(path, form(append([]string{"csrf", tok, "token", token}, kv...)...))
+}
+
+// resetPassword resets email's password on slug's pages in b.
+func (ta *testApp) resetPassword(b *browserClient, slug, email, password string) {
+	ta.t.Helper()
+	ta.clearMails()
+	tok := b.csrf("/t/" + slug + "/password/forgot")
+	if p := b.post("/t/"+slug+"/password/forgot", form("csrf", tok, "email", email)); p.status != http.StatusOK {
+		ta.t.Fatalf("forgot password: %d", p.status)
+	}
+	path, token := ta.mailedLink(email, "/t/"+slug+"/password/reset")
+	if p := b.followLink(path, token, "password", password); p.status != http.StatusOK {
+		ta.t.Fatalf("reset password: %d %.300s", p.status, p.body)
+	}
 }
 
 // passwordSignIn tries email and password on slug's account sign-in page
@@ -117,6 +135,54 @@ func TestSignupPasswordNeedsSignupBrowser(t *testing.T) {
 					t.Errorf("victim after the proof: %+v %v", u, err)
 				}
 			})
+		}
+	})
+}
+
+// TestUpstreamVerifiedAddressClaimedByMail: an account created by social
+// login on an upstream's word that the address is verified is not proven
+// here: the owner's first proof by mail (a password reset) removes the
+// identity linked before it. An identity of a connection the tenant
+// trusts for the address (its domains) stays.
+func TestUpstreamVerifiedAddressClaimedByMail(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := openSocialApp(t, be, 0)
+		w, key := newShop(t, ta)
+		login := func(name string, f *fakeProvider, code, sub, email string) *store.User {
+			t.Helper()
+			f.set(func(f *fakeProvider) {
+				f.claims = map[string]any{"sub": sub, "aud": f.clientID, "email": email, "email_verified": true}
+			})
+			b := ta.browser()
+			q := f.expect(t, w.start(b, name), code)
+			toApp(t, b.walk(b.get("/t/shop/connections/"+name+"/callback?code="+code+"&state="+url.QueryEscape(q.Get("state")))))
+			u := w.mustUser(email)
+			if ids := w.identities(u.ID); !u.EmailVerified || len(ids) != 1 {
+				t.Fatalf("%s user %s: verified %v, %d identities", name, email, u.EmailVerified, len(ids))
+			}
+			return u
+		}
+		social := newFakeProvider(t)
+		w.addConnection(key, map[string]any{"type": "oidc", "name": "social", "display_name": "Social",
+			"issuer": social.srv.URL, "client_id": social.clientID, "client_secret": social.secret})
+		corp := newFakeProvider(t)
+		w.addConnection(key, map[string]any{"type": "oidc", "name": "corp", "display_name": "Corp",
+			"issuer": corp.srv.URL, "client_id": corp.clientID, "client_secret": corp.secret, "domains": []string{"corp.example"}})
+
+		jane := login("social", social, "code-1", "social-jane", "jane@example.com")
+		ken := login("corp", corp, "code-2", "corp-ken", "ken@corp.example")
+
+		ta.resetPassword(ta.browser(), "shop", "jane@example.com", "a shelf of cold lanterns")
+		if ids := w.identities(jane.ID); len(ids) != 0 {
+			t.Errorf("identity linked before the owner's first proof by mail survived: %+v", ids)
+		}
+		ta.resetPassword(ta.browser(), "shop", "ken@corp.example", "a shelf of cold lanterns")
+		if ids := w.identities(ken.ID); len(ids) != 1 {
+			t.Errorf("identity of a connection trusted for the domain: %d after the reset, want 1", len(ids))
+		}
+		// The address is proven now: a second reset claims nothing.
+		if !ta.browser().passwordSignIn("shop", "jane@example.com", "a shelf of cold lanterns") {
+			t.Error("the owner cannot sign in with the password of the reset")
 		}
 	})
 }
