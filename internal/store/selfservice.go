@@ -72,8 +72,10 @@ type OneTimeTokens interface {
 	// compare in constant time). On a match the token is marked used and
 	// answered; otherwise the attempt stays counted and ErrWrongCode is
 	// returned with the token (so the caller can count the failure against
-	// its user). Attempts are serialised per token across nodes.
-	UseCode(ctx context.Context, tenant TenantID, id, purpose string, match func(codeHash []byte) bool) (*OneTimeToken, error)
+	// its user). Attempts are serialised per token across nodes. With
+	// userID set, a token of another user answers ErrNotFound before
+	// anything is counted or spent.
+	UseCode(ctx context.Context, tenant TenantID, id, purpose, userID string, match func(codeHash []byte) bool) (*OneTimeToken, error)
 	// RevokeUserTokens spends every live token of the user for purpose.
 	RevokeUserTokens(ctx context.Context, tenant TenantID, userID, purpose string) error
 	// DeleteExpiredTokens removes, in every tenant, tokens that expired or
