@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/url"
 	"time"
 
@@ -31,6 +32,10 @@ type Mailer interface {
 	// ttl is how long the link works. A recipient over its hourly limit
 	// is silently skipped (nil), so the limit reveals nothing.
 	SendMail(ctx context.Context, repos store.Repos, t *store.Tenant, kind, to, lang, link string, ttl time.Duration) error
+	// SendNotice queues a notice of a change to userID's account (kind
+	// mail.KindEmailChanged, mail.KindPasswordChanged) to one address
+	// through repos, past the recipient's hourly limit, and audits it.
+	SendNotice(ctx context.Context, repos store.Repos, t *store.Tenant, userID, kind, to, lang, link string, ttl time.Duration) error
 }
 
 // PurposeChangeEmail is the one-time token purpose of an email change.
@@ -109,14 +114,22 @@ func (s *Service) confirmable(token string) bool {
 }
 
 // ConfirmEmailChange spends the link's token and sets the new address,
-// verified (following the link proved it receives mail). ErrBadLink for
-// an unknown, used or expired link; ErrEmailTaken when another account
-// took the address meanwhile.
+// verified (following the link proved it receives mail), then mails the
+// previous address a notice with a link that reverts the change (see
+// RevertEmailChange). ErrBadLink for an unknown, used or expired link;
+// ErrEmailTaken when another account took the address meanwhile.
 func (s *Service) ConfirmEmailChange(ctx context.Context, ip, requestID string, tenant store.TenantID, token string) (*store.User, error) {
 	if !s.confirmable(token) {
 		return nil, ErrBadLink
 	}
 	tok, err := s.Store.SelfService().OneTimeTokens().ConsumeToken(ctx, tenant, PurposeChangeEmail, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrBadLink
+	}
+	if err != nil {
+		return nil, err
+	}
+	before, err := s.Store.Users().GetUser(ctx, tenant, tok.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrBadLink
 	}
@@ -132,6 +145,12 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, ip, requestID string, 
 		return nil, ErrEmailTaken
 	case errors.Is(err, store.ErrNotFound):
 		return nil, ErrBadLink
+	case err != nil:
+		return nil, err
 	}
-	return u, err
+	if err := s.noticeEmailChanged(ctx, tenant, u, before); err != nil {
+		// The change is done; the notice failing must not hide that.
+		return u, fmt.Errorf("%w: %w", ErrNoticeFailed, err)
+	}
+	return u, nil
 }

@@ -110,7 +110,7 @@ func TestEmailCodeBruteForce(t *testing.T) {
 		if ms := e.mails(t); len(ms) != 0 {
 			t.Fatalf("mail past the recipient limit: %d", len(ms))
 		}
-		if _, err := s.SelfService().OneTimeTokens().UseCode(ctx, tn.ID, tk, store.PurposeMagicLink, func([]byte) bool { return true }); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.SelfService().OneTimeTokens().UseCode(ctx, tn.ID, tk, store.PurposeMagicLink, "", func([]byte) bool { return true }); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("ticket past the recipient limit holds a live token: %v", err)
 		}
 

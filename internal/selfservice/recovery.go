@@ -193,6 +193,9 @@ func (s *Service) setPasswordByLink(ctx context.Context, t *store.Tenant, purpos
 		s.Log.WarnContext(ctx, "selfservice: end sessions after a password reset", "err", err)
 	}
 	_ = s.Store.SelfService().OneTimeTokens().RevokeUserTokens(ctx, t.ID, u.ID, purpose)
+	if purpose == store.PurposeResetPassword {
+		s.notifyPasswordChanged(ctx, t, u)
+	}
 	return u, nil
 }
 
