@@ -25,7 +25,7 @@ var ErrStepUpRequired = errors.New("flow: the session lacks the second factor th
 // asks for nothing, or the session holds a second factor (a passkey under
 // passkeys_only), or the device is remembered and the client did not ask
 // for MFA explicitly (as gate allows). Otherwise ErrStepUpRequired.
-func (s *Service) policyMet(ctx context.Context, tenant store.TenantID, ar *store.AuthRequest, u *store.User, sess *store.Session) error {
+func (s *Service) policyMet(ctx context.Context, tenant store.TenantID, ar *store.LoginRequest, u *store.User, sess *store.Session) error {
 	if s.MFA == nil {
 		return nil
 	}

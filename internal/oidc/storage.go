@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -104,7 +105,19 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	for _, l := range req.UILocales {
 		r.UILocales = append(r.UILocales, l.String())
 	}
-	if err := s.p.store.OAuth().AuthRequests().CreateAuthRequest(ctx, r); err != nil {
+	// The login request of the flow, named after this authorization
+	// request so the library's login URL leads to it; both in one
+	// transaction.
+	login := &store.LoginRequest{ID: r.ID, Tenant: r.Tenant, Origin: flow.OriginOIDC, Return: r.ID, ClientID: r.ClientID,
+		ReturnURI: r.RedirectURI, Scopes: r.Scopes, Prompt: r.Prompt, MaxAge: r.MaxAge, LoginHint: r.LoginHint,
+		UILocales: r.UILocales, ACRValues: r.ACRValues, CreatedAt: now, ExpiresAt: r.ExpiresAt}
+	err = s.p.store.InTx(ctx, func(tx store.Repos) error {
+		if err := tx.OAuth().AuthRequests().CreateAuthRequest(ctx, r); err != nil {
+			return err
+		}
+		return tx.Logins().CreateLoginRequest(ctx, login)
+	})
+	if err != nil {
 		return nil, s.hide(ctx, err)
 	}
 	return authRequest{r}, nil

@@ -36,6 +36,8 @@ type Repos interface {
 	Directory() DirSearch
 	// MFA answers second factors and recovery codes (mfa.go).
 	MFA() MFARepos
+	// Logins answers the login flow's requests (login.go).
+	Logins() LoginRequests
 }
 
 // Store is a storage backend. Calls made through its repos each run in
