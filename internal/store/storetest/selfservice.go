@@ -105,7 +105,10 @@ func testTokenCodeAttempts(t *testing.T, s store.Store) {
 	if wrongTok == nil || wrongTok.UserID != u.ID || wrongTok.UsedAt != nil {
 		t.Fatalf("UseCode(wrong) answered %+v, want the unspent token of the user", wrongTok)
 	}
-	got, err := ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, "", match("code-a"))
+	// Another user's token answers as none, and counts no attempt.
+	_, err = ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, newID(), match("code-a"))
+	wantErr(t, "UseCode(another user)", err, store.ErrNotFound)
+	got, err := ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, u.ID, match("code-a"))
 	noErr(t, "UseCode(right)", err)
 	if got.Attempts != 2 || got.UsedAt == nil {
 		t.Fatalf("UseCode answered attempts %d used %v", got.Attempts, got.UsedAt)
