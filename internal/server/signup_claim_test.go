@@ -115,7 +115,10 @@ func TestSignupPasswordNeedsSignupBrowser(t *testing.T) {
 				// sign-up sent.
 				ta.clearMails()
 				impostor.signUpAt("acme", "victim2@example.com", impostorPW)
-				victim.followLink(ta.mailedLink("victim2@example.com", "/t/acme/verify"))
+				if p := victim.followLink(ta.mailedLink("victim2@example.com", "/t/acme/verify")); p.status != http.StatusOK ||
+					!strings.Contains(p.body, "password chosen at sign-up was removed") {
+					t.Errorf("verification in another browser: %d %.300s", p.status, p.body)
+				}
 				if ta.browser().passwordSignIn("acme", "victim2@example.com", impostorPW) {
 					t.Error("the impostor signed in with the password set before the owner proved the mailbox (verification link)")
 				}

@@ -230,11 +230,14 @@ func (p *Pages) verifyLinkForm(w http.ResponseWriter, r *http.Request, t *store.
 
 func (p *Pages) verifySubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx, ip := r.Context(), httpx.ClientIP(r)
-	var err error
+	var (
+		u   *store.User
+		err error
+	)
 	if tok := r.PostFormValue("token"); tok != "" {
-		_, err = p.SelfService.VerifyLink(ctx, t, tok, ip, p.signupBrowserCookie(r, t))
+		u, err = p.SelfService.VerifyLink(ctx, t, tok, ip, p.signupBrowserCookie(r, t))
 	} else {
-		_, err = p.SelfService.VerifyCode(ctx, t, r.PostFormValue("ticket"), r.PostFormValue("code"), ip, p.signupBrowserCookie(r, t))
+		u, err = p.SelfService.VerifyCode(ctx, t, r.PostFormValue("ticket"), r.PostFormValue("code"), ip, p.signupBrowserCookie(r, t))
 	}
 	switch {
 	case errors.Is(err, selfservice.ErrWrongCode):
@@ -250,6 +253,10 @@ func (p *Pages) verifySubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 		p.message(w, r, t, http.StatusBadRequest, "verify.title", "verify.invalid")
 	case err != nil:
 		p.fail(w, r, t, "verify", err)
+	case u.PasswordHash == "":
+		// The mailbox's owner proved it elsewhere than the sign-up's
+		// browser: the password chosen there is gone.
+		p.done(w, r, t, "verify.done_title", "verify.done_no_password", "/t/"+t.Slug+"/password/forgot")
 	default:
 		p.done(w, r, t, "verify.done_title", "verify.done_body", p.loginURL(r, t, r.PostFormValue("id")))
 	}
