@@ -47,6 +47,15 @@ const emailChangeTTL = time.Hour
 // tokenPrefix marks email-change link tokens for secret scanners.
 const tokenPrefix = "gh_ec_"
 
+// linkToken is a fresh link token: prefix and 256 random bits.
+func linkToken(prefix string) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
 func hashToken(tok string) []byte {
 	h := sha256.Sum256([]byte(tok))
 	return h[:]
@@ -74,11 +83,10 @@ func (s *Service) StartEmailChange(ctx context.Context, actor events.Actor, t *s
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	token, err := linkToken(tokenPrefix)
+	if err != nil {
 		return err
 	}
-	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	now := s.now()
 	return s.Store.InTx(ctx, func(tx store.Repos) error {
 		ott := tx.SelfService().OneTimeTokens()
@@ -136,16 +144,8 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, ip, requestID string, 
 	if err != nil {
 		return nil, err
 	}
-	verified := true
-	u, err := s.Directory.UpdateUser(ctx, Actor(tok.UserID, ip, requestID), tenant, tok.UserID, 0,
-		directory.UserPatch{Email: &tok.Data, EmailVerified: &verified})
-	var conflict *valid.Conflict
-	switch {
-	case errors.As(err, &conflict):
-		return nil, ErrEmailTaken
-	case errors.Is(err, store.ErrNotFound):
-		return nil, ErrBadLink
-	case err != nil:
+	u, err := s.setVerifiedEmail(ctx, Actor(tok.UserID, ip, requestID), tenant, tok.UserID, tok.Data)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.noticeEmailChanged(ctx, tenant, u, before); err != nil {
@@ -153,4 +153,20 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, ip, requestID string, 
 		return u, fmt.Errorf("%w: %w", ErrNoticeFailed, err)
 	}
 	return u, nil
+}
+
+// setVerifiedEmail sets userID's address to email, verified (a mailed
+// link to it was followed). ErrEmailTaken when another account has it,
+// ErrBadLink when the user is gone.
+func (s *Service) setVerifiedEmail(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, email string) (*store.User, error) {
+	verified := true
+	u, err := s.Directory.UpdateUser(ctx, actor, tenant, userID, 0, directory.UserPatch{Email: &email, EmailVerified: &verified})
+	var conflict *valid.Conflict
+	switch {
+	case errors.As(err, &conflict):
+		return nil, ErrEmailTaken
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ErrBadLink
+	}
+	return u, err
 }

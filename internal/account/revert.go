@@ -2,19 +2,15 @@ package account
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"net/url"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
 // PurposeRevertEmail is the one-time token purpose of the link, mailed to
@@ -40,11 +36,10 @@ func (s *Service) noticeEmailChanged(ctx context.Context, tenant store.TenantID,
 	if err != nil {
 		return err
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	token, err := linkToken(revertPrefix)
+	if err != nil {
 		return err
 	}
-	token := revertPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	now := s.now()
 	return s.Store.InTx(ctx, func(tx store.Repos) error {
 		if err := tx.SelfService().OneTimeTokens().CreateToken(ctx, &store.OneTimeToken{ID: uuid.Must(uuid.NewV7()).String(),
@@ -94,16 +89,8 @@ func (s *Service) RevertEmailChange(ctx context.Context, ip, requestID string, t
 		return nil, err
 	}
 	actor := Actor(tok.UserID, ip, requestID)
-	verified := true
-	u, err := s.Directory.UpdateUser(ctx, actor, tenant, tok.UserID, 0,
-		directory.UserPatch{Email: &tok.Data, EmailVerified: &verified})
-	var conflict *valid.Conflict
-	switch {
-	case errors.As(err, &conflict):
-		return nil, ErrEmailTaken
-	case errors.Is(err, store.ErrNotFound):
-		return nil, ErrBadLink
-	case err != nil:
+	u, err := s.setVerifiedEmail(ctx, actor, tenant, tok.UserID, tok.Data)
+	if err != nil {
 		return nil, err
 	}
 	err = s.Store.InTx(ctx, func(tx store.Repos) error {
