@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -156,8 +157,10 @@ func (s *Service) Reauthenticate(ctx context.Context, tenant store.TenantID, use
 
 // ChangePassword checks the current password, sets the new one (checked
 // against the tenant's policy), which ends every session of the user and
-// their tokens, and starts a fresh session for this browser: its cookie
-// value is returned. Errors: those of Reauthenticate, *valid.Error.
+// their tokens, mails the user a notice, and starts a fresh session for
+// this browser: its cookie value is returned. Errors: those of
+// Reauthenticate, *valid.Error; ErrNoticeFailed (with the token) when
+// only the notice failed.
 func (s *Service) ChangePassword(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, current, next, userAgent string) (string, error) {
 	if _, err := s.Reauthenticate(ctx, tenant, userID, current, actor.ClientIP); err != nil {
 		return "", err
@@ -169,7 +172,13 @@ func (s *Service) ChangePassword(ctx context.Context, actor events.Actor, tenant
 		return "", err
 	}
 	_, token, err := s.Sessions.Create(ctx, tenant, userID, []string{"pwd"}, userAgent, actor.ClientIP)
-	return token, err
+	if err != nil {
+		return "", err
+	}
+	if err := s.noticePasswordChanged(ctx, tenant, userID); err != nil {
+		return token, fmt.Errorf("%w: %w", ErrNoticeFailed, err)
+	}
+	return token, nil
 }
 
 // EndSession ends one of the user's sessions and its tokens.

@@ -54,6 +54,27 @@ type Settings struct {
 	TrustEmail bool `json:"trust_email,omitempty"`
 }
 
+// Vouches reports whether the tenant trusts this connection for the
+// address emailNorm (normalised) without proof by mail: it trusts the
+// upstream's addresses (TrustEmail), or the address is in one of its
+// Domains (a company IdP that owns the domain asserts its addresses).
+func (s Settings) Vouches(emailNorm string) bool {
+	if s.TrustEmail {
+		return true
+	}
+	at := strings.LastIndexByte(emailNorm, '@')
+	if at < 0 {
+		return false
+	}
+	domain := emailNorm[at+1:]
+	for _, d := range s.Domains {
+		if strings.EqualFold(strings.TrimSpace(d), domain) {
+			return true
+		}
+	}
+	return false
+}
+
 // Effective answers s with the type's preset filled in where s is empty.
 func Effective(typ string, s Settings) Settings {
 	p := presets[typ].settings

@@ -31,7 +31,7 @@ func TestPreAccountHijack(t *testing.T) {
 		proofs := map[string]func(email string){
 			"verification link": func(email string) {
 				m := e.one(t, "verify", email)
-				if _, err := e.svc.VerifyLink(ctx, tn, m.Token(), "192.0.2.9"); err != nil {
+				if _, err := e.svc.VerifyLink(ctx, tn, m.Token(), "192.0.2.9", ""); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -40,7 +40,7 @@ func TestPreAccountHijack(t *testing.T) {
 				if _, err := e.svc.StartEmailLogin(ctx, tn, "", email, "192.0.2.9", ""); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := e.svc.FinishEmailLink(ctx, tn, e.one(t, "magic", email).Token()); err != nil {
+				if _, err := e.svc.FinishEmailLink(ctx, tn, e.one(t, "magic", email).Token(), ""); err != nil {
 					t.Fatal(err)
 				}
 			},

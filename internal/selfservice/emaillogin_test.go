@@ -49,10 +49,10 @@ func TestEmailCodeBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 		m2 := e.one(t, "magic", "ann@example.com")
-		if _, err := e.svc.FinishEmailCode(ctx, tn, tk1, m1.Code()); !errors.Is(err, selfservice.ErrWrongCode) {
+		if _, err := e.svc.FinishEmailCode(ctx, tn, tk1, m1.Code(), ""); !errors.Is(err, selfservice.ErrWrongCode) {
 			t.Fatalf("code of a voided ticket = %v, want ErrWrongCode", err)
 		}
-		if _, err := e.svc.FinishEmailLink(ctx, tn, m1.Token()); !errors.Is(err, selfservice.ErrInvalidToken) {
+		if _, err := e.svc.FinishEmailLink(ctx, tn, m1.Token(), ""); !errors.Is(err, selfservice.ErrInvalidToken) {
 			t.Fatalf("link of a voided ticket = %v, want ErrInvalidToken", err)
 		}
 		// Wrong codes count per user across tickets: two tickets' worth
@@ -60,7 +60,7 @@ func TestEmailCodeBruteForce(t *testing.T) {
 		burn := func(tk string, m sent) {
 			t.Helper()
 			for i := range selfservice.CodeAttempts {
-				if _, err := e.svc.FinishEmailCode(ctx, tn, tk, wrongCode(m)); !errors.Is(err, selfservice.ErrWrongCode) {
+				if _, err := e.svc.FinishEmailCode(ctx, tn, tk, wrongCode(m), ""); !errors.Is(err, selfservice.ErrWrongCode) {
 					t.Fatalf("wrong code %d: %v", i, err)
 				}
 			}
@@ -77,10 +77,10 @@ func TestEmailCodeBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 		m4 := e.one(t, "magic", "ann@example.com")
-		if _, err := e.svc.FinishEmailCode(ctx, tn, tk4, wrongCode(m4)); !errors.Is(err, selfservice.ErrWrongCode) {
+		if _, err := e.svc.FinishEmailCode(ctx, tn, tk4, wrongCode(m4), ""); !errors.Is(err, selfservice.ErrWrongCode) {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.FinishEmailCode(ctx, tn, tk4, m4.Code()); !errors.Is(err, selfservice.ErrWrongCode) {
+		if _, err := e.svc.FinishEmailCode(ctx, tn, tk4, m4.Code(), ""); !errors.Is(err, selfservice.ErrWrongCode) {
 			t.Fatalf("right code after %d wrong ones for the user = %v, want refused", 2*selfservice.CodeAttempts+1, err)
 		}
 		// While codes are locked, a request mails the link alone: the
@@ -120,7 +120,7 @@ func TestEmailCodeBruteForce(t *testing.T) {
 		if ms := e.mails(t); len(ms) != 0 {
 			t.Fatalf("mail past the recipient limit: %d", len(ms))
 		}
-		if _, err := s.SelfService().OneTimeTokens().UseCode(ctx, tn.ID, tk, store.PurposeMagicLink, func([]byte) bool { return true }); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.SelfService().OneTimeTokens().UseCode(ctx, tn.ID, tk, store.PurposeMagicLink, "", func([]byte) bool { return true }); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("ticket past the recipient limit holds a live token: %v", err)
 		}
 

@@ -94,6 +94,7 @@ func (p *Pages) accountEmail(a *accountReq) {
 func (p *Pages) accountPassword(a *accountReq) {
 	token, err := p.Account.ChangePassword(a.r.Context(), a.actor(), a.t.ID, a.sess.UserID,
 		a.r.PostForm.Get("current_password"), a.r.PostForm.Get("new_password"), a.r.UserAgent())
+	err = p.noticeFailed(a.r, err)
 	if p.passwordError(a, err) {
 		return
 	}
@@ -238,6 +239,7 @@ func (p *Pages) accountEmailConfirm(w http.ResponseWriter, r *http.Request, t *s
 		return
 	}
 	u, err := p.Account.ConfirmEmailChange(r.Context(), httpx.ClientIP(r), httpx.RequestID(r.Context()), t.ID, r.PostForm.Get("token"))
+	err = p.noticeFailed(r, err)
 	switch {
 	case errors.Is(err, account.ErrBadLink):
 		p.message(w, r, t, http.StatusBadRequest, "account.email_confirm_title", "account.email_bad_link")

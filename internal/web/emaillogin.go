@@ -46,9 +46,9 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 	)
 	switch {
 	case r.PostFormValue("token") != "":
-		done, err = p.SelfService.FinishEmailLink(ctx, t, r.PostFormValue("token"))
+		done, err = p.SelfService.FinishEmailLink(ctx, t, r.PostFormValue("token"), p.signupBrowserCookie(r, t))
 	case r.PostFormValue("ticket") != "":
-		done, err = p.SelfService.FinishEmailCode(ctx, t, r.PostFormValue("ticket"), r.PostFormValue("code"))
+		done, err = p.SelfService.FinishEmailCode(ctx, t, r.PostFormValue("ticket"), r.PostFormValue("code"), p.signupBrowserCookie(r, t))
 		if errors.Is(err, selfservice.ErrWrongCode) {
 			p.allowClientRedirect(r, w, t, r.PostFormValue("id"))
 			p.ssRender(w, http.StatusBadRequest, "code", ssView{Frame: f, ErrorText: f.T("verify.wrong_code"),

@@ -92,8 +92,8 @@ RETURNING `+otCols, now, string(tenant), hash, purpose))
 }
 
 // UseCode reads the token under a write lock, counts the attempt and, on
-// a match, spends it, in one transaction.
-func (r tokenOTRepo) UseCode(ctx context.Context, tenant store.TenantID, id, purpose string, match func([]byte) bool) (*store.OneTimeToken, error) {
+// a match, spends it, in one transaction; the owner is checked first.
+func (r tokenOTRepo) UseCode(ctx context.Context, tenant store.TenantID, id, purpose, userID string, match func([]byte) bool) (*store.OneTimeToken, error) {
 	const op = "use code"
 	now := r.db.nowMicro()
 	var (
@@ -106,7 +106,8 @@ WHERE tenant_id = $1 AND id = $2 AND purpose = $3`+r.forUpdate(), string(tenant)
 		if err != nil {
 			return wrapErr(op, err)
 		}
-		if t.UsedAt != nil || !t.ExpiresAt.After(now) || len(t.CodeHash) == 0 || t.Attempts >= t.MaxAttempts {
+		if t.UsedAt != nil || !t.ExpiresAt.After(now) || len(t.CodeHash) == 0 || t.Attempts >= t.MaxAttempts ||
+			(userID != "" && t.UserID != userID) {
 			return notFound(op)
 		}
 		t.Attempts++
