@@ -149,3 +149,60 @@ func TestAccountFirstFactorNeedsPassword(t *testing.T) {
 		enrolTOTP(t, b, "acme") // with the password
 	})
 }
+
+// TestAccountEmailChangeNeedsEmailFactor: with the tenant's policy off and
+// a client requiring MFA, a user whose second factor is codes by email
+// cannot have their address moved by someone who knows only the password:
+// the codes would follow it. A password-only session's email change needs
+// a current code too; with one (a recovery code) it goes through.
+func TestAccountEmailChangeNeedsEmailFactor(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("acme")
+		protected, other := ta.client(tn.ID, "payroll"), ta.client(tn.ID, "wiki")
+		if r := ta.do(request{method: http.MethodPatch, path: "/api/v1/tenants/" + string(tn.ID), auth: "Bearer " + ta.key(tn.ID, "admin"),
+			body: map[string]any{"settings": map[string]any{"mfa": map[string]any{"policy": "off", "email_code": true,
+				"clients": map[string]any{protected.ID: "required"}}}}}); r.status != http.StatusOK {
+			t.Fatalf("patch settings: %d %s", r.status, r.body)
+		}
+		const email, pw = "ada@example.com", "correct horse battery"
+		u := ta.userWithPassword(tn.ID, email, pw)
+		if _, err := ta.DB.Users().UpdateUser(context.Background(), tn.ID, u.ID, func(u *store.User) error { u.EmailVerified = true; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		owner := ta.browser()
+		owner.signIn("acme", email, pw)
+		tok := owner.csrf("/t/acme/account/mfa")
+		p := owner.post("/t/acme/account/mfa/email", form("csrf", tok, "current_password", pw))
+		codes := recoveryRE.FindAllStringSubmatch(p.body, -1)
+		if p.status != http.StatusOK || len(codes) != 10 {
+			t.Fatalf("enable email codes: %d", p.status)
+		}
+		ta.clearMails()
+
+		// A password-only session from the unprotected client.
+		atk := ta.browser()
+		if p := passwordStep(t, atk, "acme", ta.authRequest(tn, other), email, pw); p.status != http.StatusSeeOther || !hasSessionCookie(p) {
+			t.Fatalf("login at the unprotected client: %d %q", p.status, p.location())
+		}
+		page := atk.get("/t/acme/account")
+		if !strings.Contains(page.body, `id="email_code"`) {
+			t.Fatalf("account page of a password-only session: %d, no code field for the email change", page.status)
+		}
+		tok = csrfRE.FindStringSubmatch(page.body)[1]
+		for _, extra := range [][]string{nil, {"current_code", "000000"}} {
+			f := form(append([]string{"csrf", tok, "email", "eve@attacker.example", "password", pw}, extra...)...)
+			if p := atk.post("/t/acme/account/email", f); p.status != http.StatusForbidden {
+				t.Fatalf("email change from a password-only session (%v): %d %q", extra, p.status, p.location())
+			}
+		}
+		if ms := ta.mails(); len(ms) != 0 {
+			t.Fatalf("mails after refused email changes: %v", ms)
+		}
+		// The owner, with a recovery code, may.
+		p = owner.post("/t/acme/account/email", form("csrf", owner.csrf("/t/acme/account"), "email", "ada@new.example", "password", pw, "current_code", codes[0][1]))
+		if p.status != http.StatusSeeOther || !strings.Contains(p.location(), "done=email") {
+			t.Fatalf("email change with a recovery code: %d %q", p.status, p.location())
+		}
+	})
+}

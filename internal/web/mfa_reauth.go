@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // reauthWindow is how recent a second-factor sign-in must be to change
@@ -48,10 +49,7 @@ func (p *Pages) mfaProofNeeded(a *accountReq) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, f := range s.Factors {
-		if !f.Confirmed {
-			continue
-		}
+	if confirmedFactor(s, "") {
 		if recent && mfa.Satisfied(a.sess.AMR) {
 			return proofFresh, nil
 		}
@@ -67,6 +65,17 @@ func (p *Pages) mfaProofNeeded(a *accountReq) (string, error) {
 	return proofFresh, nil
 }
 
+// confirmedFactor reports whether s holds a confirmed factor of kind (""
+// for any kind).
+func confirmedFactor(s *mfa.Summary, kind string) bool {
+	for _, f := range s.Factors {
+		if f.Confirmed && (kind == "" || f.Kind == kind) {
+			return true
+		}
+	}
+	return false
+}
+
 // mfaProven checks the proof an MFA change needs; when it is missing or
 // wrong it answers the browser (the factors page, or JSON for the passkey
 // script) with 403 (429 when throttled) and reports false.
@@ -76,11 +85,58 @@ func (p *Pages) mfaProven(a *accountReq, asJSON bool) bool {
 		p.accountFail(a, err)
 		return false
 	}
+	return p.proven(a, need, func(status int, key string) {
+		if asJSON {
+			jsonError(a.w, a.r, a.t, status, key)
+		} else {
+			p.showAccountMFA(a, status, mfaAccountView{Error: a.f.T(key)})
+		}
+	})
+}
+
+// emailChangeProof answers what moving the address needs: the address of
+// a user with codes by email is where that factor's codes go, so moving
+// it replaces the factor and needs the same proof (a second-factor
+// sign-in within reauthWindow, or a current code); otherwise proofFresh
+// (the form's password is checked by the change itself).
+func (p *Pages) emailChangeProof(a *accountReq) (string, error) {
+	s, err := p.MFA.List(a.r.Context(), a.t.ID, a.sess.UserID)
+	switch {
+	case err != nil:
+		return "", err
+	case !confirmedFactor(s, store.FactorEmail),
+		p.Flow.Now().Sub(a.sess.AuthTime) <= reauthWindow && mfa.Satisfied(a.sess.AMR):
+		return proofFresh, nil
+	}
+	return proofCode, nil
+}
+
+// emailChangeProven checks emailChangeProof's proof; the account page
+// answers when it is missing or wrong.
+func (p *Pages) emailChangeProven(a *accountReq) bool {
+	need, err := p.emailChangeProof(a)
+	if err != nil {
+		p.accountFail(a, err)
+		return false
+	}
+	return p.proven(a, need, func(status int, key string) {
+		if key == "mfa.reauth_code" {
+			key = "account.err_email_code"
+		}
+		p.showAccount(a, status, "", a.f.T(key))
+	})
+}
+
+// proven checks the form for the proof need asks for; when it is missing
+// or wrong it calls fail with the status and message key and reports
+// false.
+func (p *Pages) proven(a *accountReq, need string, fail func(status int, key string)) bool {
 	if need == proofFresh {
 		return true
 	}
 	ctx, ip := a.r.Context(), httpx.ClientIP(a.r)
 	status, key, given := http.StatusForbidden, "mfa.reauth", ""
+	var err error
 	switch need {
 	case proofCode:
 		key = "mfa.reauth_code"
@@ -111,11 +167,7 @@ func (p *Pages) mfaProven(a *accountReq, asJSON bool) bool {
 		p.accountFail(a, err)
 		return false
 	}
-	if asJSON {
-		jsonError(a.w, a.r, a.t, status, key)
-	} else {
-		p.showAccountMFA(a, status, mfaAccountView{Error: a.f.T(key)})
-	}
+	fail(status, key)
 	return false
 }
 
