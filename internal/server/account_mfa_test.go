@@ -104,11 +104,31 @@ func TestAccountMFANotBypassedByPassword(t *testing.T) {
 			t.Fatalf("protected client's request done %v (%v)", ar != nil && ar.Done, err)
 		}
 
+		// A sign-in with the second factor (a recovery code) just now needs
+		// nothing more.
+		fresh := ta.browser()
+		tok = fresh.csrf("/t/acme/account/login")
+		fresh.post("/t/acme/account/login", form("csrf", tok, "identifier", email, "password", pw))
+		tok = fresh.csrf("/t/acme/account/login/mfa")
+		if p := fresh.post("/t/acme/account/login/mfa", form("csrf", tok, "code", recovery[1])); p.status != http.StatusSeeOther || !hasSessionCookie(p) {
+			t.Fatalf("account sign-in with the code: %d %q", p.status, p.location())
+		}
+		page = fresh.get("/t/acme/account/mfa")
+		if strings.Contains(page.body, `name="current_code"`) || strings.Contains(page.body, `name="current_password"`) {
+			t.Fatal("the factors page asks a fresh second-factor sign-in for more proof")
+		}
+		tok = csrfRE.FindStringSubmatch(page.body)[1]
+		p = fresh.post("/t/acme/account/mfa/recovery", form("csrf", tok))
+		newCodes := recoveryRE.FindAllStringSubmatch(p.body, -1)
+		if p.status != http.StatusOK || len(newCodes) != 10 {
+			t.Fatalf("regenerate after a fresh second-factor sign-in: %d", p.status)
+		}
+
 		// The owner's password-only session changes factors with a code:
 		// a recovery code regenerates the codes, the app's code removes it.
 		page = owner.get("/t/acme/account/mfa")
 		tok = csrfRE.FindStringSubmatch(page.body)[1]
-		if p := owner.post("/t/acme/account/mfa/recovery", form("csrf", tok, "current_code", recovery[0])); p.status != http.StatusOK || !strings.Contains(p.body, `id="recovery-codes"`) {
+		if p := owner.post("/t/acme/account/mfa/recovery", form("csrf", tok, "current_code", newCodes[0][1])); p.status != http.StatusOK || !strings.Contains(p.body, `id="recovery-codes"`) {
 			t.Fatalf("regenerate with a recovery code: %d", p.status)
 		}
 		code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
