@@ -28,6 +28,15 @@ func (ta *testApp) confirmedFactors(tenant store.TenantID, userID string) int {
 	return n
 }
 
+// mfaSettings sets the tenant's mfa settings through the API.
+func (ta *testApp) mfaSettings(tn *store.Tenant, settings map[string]any) {
+	ta.t.Helper()
+	if r := ta.do(request{method: http.MethodPatch, path: "/api/v1/tenants/" + string(tn.ID), auth: "Bearer " + ta.key(tn.ID, "admin"),
+		body: map[string]any{"settings": map[string]any{"mfa": settings}}}); r.status != http.StatusOK {
+		ta.t.Fatalf("patch mfa settings: %d %s", r.status, r.body)
+	}
+}
+
 // TestAccountMFANotBypassedByPassword: with the tenant's MFA policy off and
 // one client requiring it, someone who knows only the password of a user
 // with an authenticator app cannot get in at that client by way of the
@@ -41,11 +50,7 @@ func TestAccountMFANotBypassedByPassword(t *testing.T) {
 		ta := newTestApp(t, be)
 		tn := ta.tenant("acme")
 		protected, other := ta.client(tn.ID, "payroll"), ta.client(tn.ID, "wiki")
-		if r := ta.do(request{method: http.MethodPatch, path: "/api/v1/tenants/" + string(tn.ID), auth: "Bearer " + ta.key(tn.ID, "admin"),
-			body: map[string]any{"settings": map[string]any{"mfa": map[string]any{"policy": "off",
-				"clients": map[string]any{protected.ID: "required"}}}}}); r.status != http.StatusOK {
-			t.Fatalf("patch settings: %d %s", r.status, r.body)
-		}
+		ta.mfaSettings(tn, map[string]any{"policy": "off", "clients": map[string]any{protected.ID: "required"}})
 		const email, pw = "ada@example.com", "correct horse battery"
 		u := ta.userWithPassword(tn.ID, email, pw)
 		owner := ta.browser()
@@ -180,11 +185,7 @@ func TestAccountEmailChangeNeedsEmailFactor(t *testing.T) {
 		ta := newTestApp(t, be)
 		tn := ta.tenant("acme")
 		protected, other := ta.client(tn.ID, "payroll"), ta.client(tn.ID, "wiki")
-		if r := ta.do(request{method: http.MethodPatch, path: "/api/v1/tenants/" + string(tn.ID), auth: "Bearer " + ta.key(tn.ID, "admin"),
-			body: map[string]any{"settings": map[string]any{"mfa": map[string]any{"policy": "off", "email_code": true,
-				"clients": map[string]any{protected.ID: "required"}}}}}); r.status != http.StatusOK {
-			t.Fatalf("patch settings: %d %s", r.status, r.body)
-		}
+		ta.mfaSettings(tn, map[string]any{"policy": "off", "email_code": true, "clients": map[string]any{protected.ID: "required"}})
 		const email, pw = "ada@example.com", "correct horse battery"
 		u := ta.userWithPassword(tn.ID, email, pw)
 		if _, err := ta.DB.Users().UpdateUser(context.Background(), tn.ID, u.ID, func(u *store.User) error { u.EmailVerified = true; return nil }); err != nil {
