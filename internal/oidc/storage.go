@@ -68,6 +68,11 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		return nil, err
 	}
 	switch {
+	case req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery && req.ResponseMode != oidc.ResponseModeFormPost:
+		// Refused, not quietly answered in the query; the refusal itself
+		// goes in the query, a mode this server speaks.
+		req.ResponseMode = oidc.ResponseModeQuery
+		return nil, oidc.ErrInvalidRequest().WithDescription("response_mode must be query or form_post")
 	case req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256:
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
 	case req.CodeChallenge == "" && c.c.Public:

@@ -60,7 +60,8 @@ func (a *App) Handler() http.Handler {
 		panic(err)
 	}
 
-	return middleware(a.Log, reg, maxInFlight, mux)
+	// Under an https public URL every answer pins https (config http.hsts).
+	return httpx.HSTS(a.Config.HSTSHeader(), middleware(a.Log, reg, maxInFlight, mux))
 }
 
 // middleware wraps h in what every response passes through. Request ids

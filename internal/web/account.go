@@ -85,6 +85,9 @@ type accountView struct {
 	Link       []connButton
 	// Access: the app launcher and my roles (account_access.go).
 	Access accessView
+	// EmailProof is the second-factor field the email change asks for
+	// ("code" or none; mfa_reauth.go).
+	EmailProof string
 }
 
 // accountReq is a signed-in request to the account page.
@@ -188,6 +191,10 @@ func (p *Pages) showAccount(a *accountReq, status int, notice, errText string) {
 	}
 	v.Identities, v.Link = p.socialAccount(a.w, ctx, a.t, u.ID)
 	if v.Access, err = p.accessSections(a); err != nil {
+		p.accountFail(a, err)
+		return
+	}
+	if v.EmailProof, err = p.emailChangeProof(a); err != nil { // mfa_reauth.go
 		p.accountFail(a, err)
 		return
 	}

@@ -73,6 +73,9 @@ func (p *Pages) accountProfile(a *accountReq) {
 
 // accountEmail: POST .../account/email (email, password).
 func (p *Pages) accountEmail(a *accountReq) {
+	if !p.emailChangeProven(a) { // mfa_reauth.go
+		return
+	}
 	err := p.Account.StartEmailChange(a.r.Context(), a.actor(), a.t, a.sess.UserID,
 		strings.TrimSpace(a.r.PostForm.Get("email")), a.r.PostForm.Get("password"), a.f.Lang)
 	if p.passwordError(a, err) {
