@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
@@ -343,19 +344,7 @@ func auditFields(u *store.User) map[string]any {
 	}
 }
 
-// endSessions revokes the user's sessions and the tokens issued in them.
+// endSessions revokes the user's sessions and every token of the user.
 func endSessions(ctx context.Context, tx store.Repos, tenant store.TenantID, userID string) error {
-	ss, err := tx.OAuth().Sessions().ListUserSessions(ctx, tenant, userID)
-	if err != nil {
-		return err
-	}
-	for _, x := range ss {
-		if err := tx.OAuth().Sessions().RevokeSession(ctx, tenant, x.ID); err != nil {
-			return err
-		}
-		if err := tx.OAuth().Tokens().RevokeSessionTokens(ctx, tenant, x.ID, ""); err != nil {
-			return err
-		}
-	}
-	return nil
+	return session.RevokeAll(ctx, tx, tenant, userID)
 }

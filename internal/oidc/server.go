@@ -142,7 +142,7 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token invalid or expired")
 	}
 	g := grant{tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: old.UserID, scopes: scopes,
-		sessionID: old.SessionID, familyID: old.FamilyID, authTime: old.AuthTime, amr: old.AMR}
+		sessionID: old.SessionID, familyID: old.FamilyID, kind: old.Kind, authTime: old.AuthTime, amr: old.AMR}
 	next, tok, err := s.p.newRefreshToken(g)
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
