@@ -224,7 +224,8 @@ func (s *Service) Decide(ctx context.Context, actor events.Actor, tenant store.T
 	return out, err
 }
 
-// Revoke ends an elevation early (or withdraws a pending one). by names
+// Revoke ends an elevation early (or withdraws a pending one), and
+// revokes the user's access tokens that may carry its role. by names
 // who revoked it in the record ("" for the calling actor). Errors:
 // *Refused when it has ended already, store.ErrNotFound.
 func (s *Service) Revoke(ctx context.Context, actor events.Actor, tenant store.TenantID, id, by string) (*store.Elevation, error) {
@@ -250,6 +251,15 @@ func (s *Service) Revoke(ctx context.Context, actor events.Actor, tenant store.T
 		r, err := tx.Authz().Roles().GetRole(ctx, tenant, e.RoleID)
 		if err != nil {
 			return err
+		}
+		if before.Status == store.ElevationApproved {
+			// Tokens that carry the role expire by the elevation's end
+			// (see TokenClaims): those of the user are revoked, so
+			// introspection answers inactive. A refresh evaluates the
+			// roles again and leaves the role out.
+			if err := tx.OAuth().Tokens().RevokeUserAccessTokens(ctx, tenant, e.UserID, before.ExpiresAt); err != nil {
+				return err
+			}
 		}
 		out = e
 		return s.record(ctx, tx, actor, tenant, "elevation.revoke", "elevation", id,

@@ -29,11 +29,12 @@ func deviceTV(t *testing.T, ta *testApp, tn *store.Tenant) (*store.Client, *oaut
 }
 
 // deviceToken runs the device flow with x/oauth2, approved in browser b
-// (signed in), and answers the tokens.
-func deviceToken(t *testing.T, b *browserClient, conf *oauth2.Config) *oauth2.Token {
+// (signed in), and answers the tokens. opts go with the device
+// authorization request (x/oauth2 sends no client secret there).
+func deviceToken(t *testing.T, b *browserClient, conf *oauth2.Config, opts ...oauth2.AuthCodeOption) *oauth2.Token {
 	t.Helper()
 	ctx := context.Background()
-	da, err := conf.DeviceAuth(ctx)
+	da, err := conf.DeviceAuth(ctx, opts...)
 	if err != nil {
 		t.Fatalf("device authorization: %v", err)
 	}
