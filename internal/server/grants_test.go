@@ -49,11 +49,16 @@ func deviceToken(t *testing.T, b *browserClient, conf *oauth2.Config, opts ...oa
 	return tok
 }
 
-// refreshes reports whether the client can still refresh tok.
+// refreshes reports whether the client can still refresh tok, keeping
+// the rotated refresh token in it (a second use of the old one would be a
+// reuse, which revokes the grant by itself).
 func refreshes(conf *oauth2.Config, tok *oauth2.Token) bool {
-	stale := &oauth2.Token{RefreshToken: tok.RefreshToken}
-	_, err := conf.TokenSource(context.Background(), stale).Token()
-	return err == nil
+	next, err := conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		return false
+	}
+	*tok = *next
+	return true
 }
 
 var resetLinkRE = regexp.MustCompile(`/t/acme/password/reset\?token=([A-Za-z0-9_%-]+)`)

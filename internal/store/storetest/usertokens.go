@@ -13,6 +13,7 @@ var accountTests = []test{
 	{"OAuth/Token/RevokeUserTokens", testRevokeUserTokens},
 	{"OAuth/Token/UserGrants", testUserGrants},
 	{"OAuth/Token/RevokeUserAccessTokens", testRevokeUserAccessTokens},
+	{"SelfService/HasLiveToken", testHasLiveToken},
 }
 
 // testRevokeUserClientTokens: a revoked consent ends the user's tokens at
@@ -187,4 +188,30 @@ func testRevokeUserAccessTokens(t *testing.T, s store.Store) {
 	accessRevoked(t, s, f.tn, "ending after the cut", long.ID, false)
 	accessRevoked(t, s, f.tn, "another user's", other.ID, false)
 	refreshRevoked(t, s, f.tn, "refresh", h("f"), false)
+}
+
+// testHasLiveToken: only an unused, unexpired token of the user and
+// purpose, in the tenant, counts.
+func testHasLiveToken(t *testing.T, s store.Store) {
+	tn := mkTenant(t, s)
+	u, v := mkUser(t, s, tn, "ann"), mkUser(t, s, tn, "bob")
+	x := mkTenant(t, s)
+	ots := s.SelfService().OneTimeTokens()
+	has := func(what string, tn store.TenantID, userID string, want bool) {
+		t.Helper()
+		got, err := ots.HasLiveToken(ctx(t), tn, userID, store.PurposeMagicLink)
+		if err != nil || got != want {
+			t.Errorf("%s: HasLiveToken = %v, %v; want %v", what, got, err, want)
+		}
+	}
+	has("none yet", tn, u.ID, false)
+	mkToken(t, s, tn, u.ID, store.PurposeMagicLink, "expired", -time.Minute)
+	mkToken(t, s, tn, u.ID, store.PurposeResetPassword, "other purpose", time.Hour)
+	has("expired or of another purpose", tn, u.ID, false)
+	mkToken(t, s, tn, u.ID, store.PurposeMagicLink, "live", time.Hour)
+	has("live", tn, u.ID, true)
+	has("another user", tn, v.ID, false)
+	has("another tenant", x, u.ID, false)
+	noErr(t, "RevokeUserTokens", ots.RevokeUserTokens(ctx(t), tn, u.ID, store.PurposeMagicLink))
+	has("revoked", tn, u.ID, false)
 }
