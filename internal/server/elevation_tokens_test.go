@@ -63,10 +63,12 @@ func introspect(t *testing.T, ta *testApp, conf *oauth2.Config, tok string) bool
 	return out.Active
 }
 
-// TestElevationEndRevokesItsTokens: revoking an active elevation early
-// makes the access tokens that carry its role inactive at introspection,
-// and a refresh yields a token without the role; a token carrying the
-// role never outlives the elevation.
+// TestElevationEndRevokesItsTokens: the role's approver approves on the
+// account page as the signed-in user (the requester cannot, and a posted
+// approver is refused); revoking the active elevation early makes the
+// access tokens that carry its role inactive at introspection, and a
+// refresh yields a token without the role; a token carrying the role
+// never outlives the elevation.
 func TestElevationEndRevokesItsTokens(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		ta := newTestApp(t, be)
@@ -75,7 +77,7 @@ func TestElevationEndRevokesItsTokens(t *testing.T) {
 		tp := "/api/v1/tenants/acme"
 		const pw = "correct horse battery"
 		ada := ta.userWithPassword(tn.ID, "ada@example.com", pw)
-		bob := ta.user(tn.ID, "bob@example.com")
+		bob := ta.userWithPassword(tn.ID, "bob@example.com", "bobs own password 1")
 		if r := ta.do(request{method: "POST", path: tp + "/roles", auth: admin, body: map[string]any{
 			"name": "prod-admin", "permissions": []string{"prod:deploy"}, "privileged": true,
 			"approval": "approvers", "approvers": []string{bob.ID}, "max_duration": "1h", "require_mfa": false}}); r.status != http.StatusCreated {
@@ -98,6 +100,7 @@ func TestElevationEndRevokesItsTokens(t *testing.T) {
 		var el struct {
 			ID        string    `json:"id"`
 			State     string    `json:"state"`
+			DecidedBy string    `json:"decided_by"`
 			ExpiresAt time.Time `json:"expires_at"`
 		}
 		r := ta.do(request{method: "POST", path: tp + "/users/" + ada.ID + "/elevations", auth: admin,
@@ -105,32 +108,46 @@ func TestElevationEndRevokesItsTokens(t *testing.T) {
 		if r.status != http.StatusCreated || json.Unmarshal(r.body, &el) != nil {
 			t.Fatalf("request elevation: %s", r)
 		}
-		approveAs(t, ta, tn, bob, el.ID)
-
 		b := ta.browser()
 		b.signIn("acme", "ada@example.com", pw)
-		tok := deviceToken(t, b, conf, oauth2.SetAuthURLParam("client_secret", secret))
-		if !hasRole(t, tok.AccessToken, "prod-admin") {
-			t.Fatalf("the token lacks the elevated role: %v", jwtPayload(t, tok.AccessToken))
+		// The requester cannot decide her own request: no form, and a
+		// forged one is refused.
+		if strings.Contains(b.get("/t/acme/account").body, `id="approvals"`) {
+			t.Error("the requester is offered her own request")
+		}
+		tok := b.csrf("/t/acme/account")
+		if p := b.post("/t/acme/account/elevations/decide", form("csrf", tok, "elevation_id", el.ID, "action", "approve")); p.status != http.StatusForbidden {
+			t.Errorf("self-approval on the account page: %d", p.status)
+		}
+		// A posted approver is refused, not used.
+		if p := b.post("/t/acme/account/elevations/decide", form("csrf", tok, "elevation_id", el.ID, "action", "approve", "approver_id", bob.ID)); p.status != http.StatusBadRequest {
+			t.Errorf("approver named in the form: %d", p.status)
+		}
+		approver := ta.browser()
+		approver.signIn("acme", "bob@example.com", "bobs own password 1")
+		approveOnPage(t, approver, el.ID)
+		grant := deviceToken(t, b, conf, oauth2.SetAuthURLParam("client_secret", secret))
+		if !hasRole(t, grant.AccessToken, "prod-admin") {
+			t.Fatalf("the token lacks the elevated role: %v", jwtPayload(t, grant.AccessToken))
 		}
 		r = ta.do(request{method: "GET", path: tp + "/elevations/" + el.ID, auth: admin})
-		if json.Unmarshal(r.body, &el) != nil || el.State != "active" {
+		if json.Unmarshal(r.body, &el) != nil || el.State != "active" || el.DecidedBy != bob.ID {
 			t.Fatalf("elevation: %s", r)
 		}
-		if exp, _ := jwtPayload(t, tok.AccessToken)["exp"].(float64); time.Unix(int64(exp), 0).After(el.ExpiresAt) {
+		if exp, _ := jwtPayload(t, grant.AccessToken)["exp"].(float64); time.Unix(int64(exp), 0).After(el.ExpiresAt) {
 			t.Errorf("the token (exp %v) outlives the elevation (%v)", time.Unix(int64(exp), 0), el.ExpiresAt)
 		}
-		if !introspect(t, ta, conf, tok.AccessToken) {
+		if !introspect(t, ta, conf, grant.AccessToken) {
 			t.Fatal("a fresh token is inactive")
 		}
 
 		if r := ta.do(request{method: "POST", path: tp + "/elevations/" + el.ID + "/revoke", auth: admin}); r.status != http.StatusOK {
 			t.Fatalf("revoke: %s", r)
 		}
-		if introspect(t, ta, conf, tok.AccessToken) {
+		if introspect(t, ta, conf, grant.AccessToken) {
 			t.Error("introspection says a token carrying a revoked elevation is active")
 		}
-		next, err := conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		next, err := conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: grant.RefreshToken}).Token()
 		if err != nil {
 			t.Fatalf("refresh: %v", err)
 		}
@@ -143,12 +160,17 @@ func TestElevationEndRevokesItsTokens(t *testing.T) {
 	})
 }
 
-// approveAs approves the pending elevation id as approver.
-func approveAs(t *testing.T, ta *testApp, tn *store.Tenant, approver *store.User, id string) {
+// approveOnPage approves the pending elevation id from browser b, signed
+// in as one of its role's approvers, on the account page.
+func approveOnPage(t *testing.T, b *browserClient, id string) {
 	t.Helper()
-	r := ta.do(request{method: "POST", path: "/api/v1/tenants/" + tn.Slug + "/elevations/" + id + "/approve",
-		auth: "Bearer " + ta.key(tn.ID, "admin"), body: map[string]string{"approver_id": approver.ID}})
-	if r.status != http.StatusOK {
-		t.Fatalf("approve: %s", r)
+	p := b.get("/t/acme/account")
+	if !strings.Contains(section(p.body, "approvals", "h-export"), `value="`+id+`"`) {
+		t.Fatalf("the approver's page does not offer %s: %d", id, p.status)
+	}
+	tok := csrfRE.FindStringSubmatch(p.body)[1]
+	if p := b.post("/t/acme/account/elevations/decide", form("csrf", tok, "elevation_id", id, "action", "approve")); p.status != http.StatusSeeOther ||
+		!strings.Contains(p.location(), "done=elevation_approved") {
+		t.Fatalf("approve on the account page: %d %q", p.status, p.location())
 	}
 }

@@ -43,7 +43,8 @@ func (p *Pages) mountAccount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/export", p.accountAction(p.accountExport))
 	mux.HandleFunc("POST /t/{tenant}/account/delete", p.accountAction(p.accountDelete))
 	if p.Authz != nil {
-		mux.HandleFunc("POST /t/{tenant}/account/elevations", p.accountAction(p.accountElevation)) // account_access.go
+		mux.HandleFunc("POST /t/{tenant}/account/elevations", p.accountAction(p.accountElevation))              // account_access.go
+		mux.HandleFunc("POST /t/{tenant}/account/elevations/decide", p.accountAction(p.accountDecideElevation)) // account_approvals.go
 	}
 	mux.HandleFunc("GET /t/{tenant}/account/email/confirm", p.page(p.accountEmailForm))
 	mux.HandleFunc("POST /t/{tenant}/account/email/confirm", p.page(p.accountEmailConfirm))
@@ -55,6 +56,7 @@ var accountDone = map[string]string{
 	"session": "account.done_session", "app": "account.done_app", "grant": "account.done_grant",
 	"identity": "account.done_identity", "identity_removed": "account.done_identity_removed",
 	"elevation_requested": "account.done_elevation_requested", "elevation_active": "account.done_elevation_active",
+	"elevation_approved": "account.done_elevation_approved", "elevation_denied": "account.done_elevation_denied",
 }
 
 type sessionRow struct {
