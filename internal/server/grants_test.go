@@ -65,9 +65,10 @@ var resetLinkRE = regexp.MustCompile(`/t/acme/password/reset\?token=([A-Za-z0-9_
 
 // TestDeviceGrantsEndWithCredentials: a device-flow grant (a refresh token
 // bound to no browser session) stops working after a password reset, a
-// password change on the account page and an administrator's "end all
-// sessions"; the API lists it with kind "device" and revokes it by id, and
-// the account page lists it and signs it out.
+// password change on the account page, an administrator's "end all
+// sessions" and an administrator's reset of the second factors; the API
+// lists it with kind "device" and revokes it by id, and the account page
+// lists it and signs it out.
 func TestDeviceGrantsEndWithCredentials(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		ta := newTestApp(t, be)
@@ -196,6 +197,16 @@ func TestDeviceGrantsEndWithCredentials(t *testing.T) {
 		}
 		if refreshes(conf, tok) {
 			t.Error("the device grant refreshes after the administrator ended all sessions")
+		}
+
+		// (d) An administrator's reset of the second factors ends it.
+		b = fresh()
+		tok = deviceToken(t, b, conf)
+		if r := ta.do(request{method: http.MethodDelete, path: "/api/v1/tenants/acme/users/" + ada.ID + "/factors", auth: admin}); r.status != http.StatusNoContent {
+			t.Fatalf("reset factors: %s", r)
+		}
+		if refreshes(conf, tok) {
+			t.Error("the device grant refreshes after the administrator reset the factors")
 		}
 		if gs := listGrants(); len(gs) != 0 {
 			t.Errorf("grants left: %v", gs)
