@@ -189,24 +189,17 @@ func TestDeviceGrantsEndWithCredentials(t *testing.T) {
 			t.Error("the device grant refreshes after a password change")
 		}
 
-		// (c) An administrator's "end all sessions" ends it.
-		b = fresh()
-		tok = deviceToken(t, b, conf)
-		if r := ta.do(request{method: http.MethodDelete, path: "/api/v1/tenants/acme/users/" + ada.ID + "/sessions", auth: admin}); r.status != http.StatusNoContent {
-			t.Fatalf("end sessions: %s", r)
-		}
-		if refreshes(conf, tok) {
-			t.Error("the device grant refreshes after the administrator ended all sessions")
-		}
-
-		// (d) An administrator's reset of the second factors ends it.
-		b = fresh()
-		tok = deviceToken(t, b, conf)
-		if r := ta.do(request{method: http.MethodDelete, path: "/api/v1/tenants/acme/users/" + ada.ID + "/factors", auth: admin}); r.status != http.StatusNoContent {
-			t.Fatalf("reset factors: %s", r)
-		}
-		if refreshes(conf, tok) {
-			t.Error("the device grant refreshes after the administrator reset the factors")
+		// (c) An administrator's "end all sessions" and (d) reset of the
+		// second factors end it.
+		for _, what := range []string{"sessions", "factors"} {
+			b = fresh()
+			tok = deviceToken(t, b, conf)
+			if r := ta.do(request{method: http.MethodDelete, path: "/api/v1/tenants/acme/users/" + ada.ID + "/" + what, auth: admin}); r.status != http.StatusNoContent {
+				t.Fatalf("DELETE %s: %s", what, r)
+			}
+			if refreshes(conf, tok) {
+				t.Errorf("the device grant refreshes after the administrator's DELETE of the %s", what)
+			}
 		}
 		if gs := listGrants(); len(gs) != 0 {
 			t.Errorf("grants left: %v", gs)
