@@ -8,29 +8,53 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// ConsentNeeded reports whether the user must approve the client's access
-// before the request completes: only third-party clients ask, and then
-// when the user has not yet granted every requested scope, or when the
-// client sent prompt=consent and the grant predates this request.
-func (s *Service) ConsentNeeded(ctx context.Context, tenant store.TenantID, ar *store.AuthRequest) (bool, error) {
-	c, err := s.Store.OAuth().Clients().GetClient(ctx, tenant, ar.ClientID)
+// The consent step runs after the session (the user must be known): a
+// third-party client asks the user to approve its access. While it waits
+// the request holds the session but is not done; the consent page, for
+// that session only (LoadForConsent), records the grant and calls
+// Consented, which completes the request.
+
+// ErrConsentRequired: the consent step waits for the user; the pages show
+// the consent screen (or, for prompt=none, deny consent_required).
+var ErrConsentRequired = errors.New("flow: the user has not granted this client access")
+
+type consent struct{ s *Service }
+
+func (consent) Name() string { return "consent" }
+
+// Needed: only third-party clients ask, and then when the user has not yet
+// granted every requested scope, or when the client sent prompt=consent
+// and the grant predates this request. The device page is its own consent
+// screen (the user approves the device there).
+func (c consent) Needed(ctx context.Context, st *State) (bool, error) {
+	r := st.Request
+	if r == nil || r.ClientID == "" || r.Origin == OriginDevice {
+		return false, nil
+	}
+	return c.s.consentNeeded(ctx, st.Tenant, r, st.User.ID)
+}
+
+func (consent) Handle(context.Context, *State) error { return ErrConsentRequired }
+
+func (s *Service) consentNeeded(ctx context.Context, tenant store.TenantID, r *store.LoginRequest, userID string) (bool, error) {
+	c, err := s.Store.OAuth().Clients().GetClient(ctx, tenant, r.ClientID)
 	if err != nil {
 		return false, err
 	}
 	if !c.ThirdParty {
 		return false, nil
 	}
-	g, err := s.Store.OAuth().Consents().GetConsent(ctx, tenant, ar.UserID, ar.ClientID)
+	g, err := s.Store.OAuth().Consents().GetConsent(ctx, tenant, userID, r.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return true, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	if slices.Contains(ar.Prompt, "consent") && g.UpdatedAt.Before(ar.CreatedAt) {
+	if slices.Contains(r.Prompt, "consent") && g.UpdatedAt.Before(r.CreatedAt) {
 		return true, nil
 	}
-	for _, sc := range ar.Scopes {
+	for _, sc := range r.Scopes {
 		if !slices.Contains(g.Scopes, sc) {
 			return true, nil
 		}
@@ -38,26 +62,26 @@ func (s *Service) ConsentNeeded(ctx context.Context, tenant store.TenantID, ar *
 	return false, nil
 }
 
-// LoadForConsent returns a request whose login is done but whose code is
-// not yet issued, for the consent screen of the session's own user.
-func (s *Service) LoadForConsent(ctx context.Context, tenant store.TenantID, id string, sess *store.Session) (*store.AuthRequest, error) {
-	if len(id) > 64 || sess == nil {
+// LoadForConsent returns a request waiting at the consent step for the
+// session's own user.
+func (s *Service) LoadForConsent(ctx context.Context, tenant store.TenantID, id string, sess *store.Session) (*store.LoginRequest, error) {
+	if sess == nil {
 		return nil, ErrRequestGone
 	}
-	ar, err := s.Store.OAuth().AuthRequests().GetAuthRequest(ctx, tenant, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (!ar.Done || ar.CodeHash != nil || ar.SessionID != sess.ID)) {
+	r, err := s.Load(ctx, tenant, id)
+	if err == nil && r.SessionID != sess.ID {
 		return nil, ErrRequestGone
 	}
-	return ar, err
+	return r, err
 }
 
 // GrantConsent records that the user approved the request's scopes for its
-// client (added to what was granted before).
-func (s *Service) GrantConsent(ctx context.Context, tenant store.TenantID, ar *store.AuthRequest) error {
+// client (added to what was granted before) and completes the request.
+func (s *Service) GrantConsent(ctx context.Context, tenant store.TenantID, r *store.LoginRequest, sess *store.Session) error {
 	now := s.Now().UTC()
-	scopes := slices.Clone(ar.Scopes)
+	scopes := slices.Clone(r.Scopes)
 	created := now
-	if g, err := s.Store.OAuth().Consents().GetConsent(ctx, tenant, ar.UserID, ar.ClientID); err == nil {
+	if g, err := s.Store.OAuth().Consents().GetConsent(ctx, tenant, r.UserID, r.ClientID); err == nil {
 		created = g.CreatedAt
 		for _, sc := range g.Scopes {
 			if !slices.Contains(scopes, sc) {
@@ -66,6 +90,9 @@ func (s *Service) GrantConsent(ctx context.Context, tenant store.TenantID, ar *s
 		}
 	}
 	slices.Sort(scopes)
-	return s.Store.OAuth().Consents().PutConsent(ctx, &store.Consent{Tenant: tenant, UserID: ar.UserID,
-		ClientID: ar.ClientID, Scopes: scopes, CreatedAt: created, UpdatedAt: now})
+	if err := s.Store.OAuth().Consents().PutConsent(ctx, &store.Consent{Tenant: tenant, UserID: r.UserID,
+		ClientID: r.ClientID, Scopes: scopes, CreatedAt: created, UpdatedAt: now}); err != nil {
+		return err
+	}
+	return s.Complete(ctx, tenant, r.ID, sess)
 }

@@ -33,41 +33,19 @@ func (s *Service) checkVerified(ctx context.Context, tenant store.TenantID, u *s
 }
 
 // EmailLogin is the passwordless path of the flow: the user proved their
-// mailbox (a spent sign-in link or code, internal/selfservice). It starts
-// a new session (amr "email") and, when requestID names a pending request,
-// completes it exactly as a password login does; with no request (or one
-// that expired meanwhile) the session stands alone and ErrRequestGone
-// tells the page to go to the account page instead.
+// mailbox (a spent sign-in link or code, internal/selfservice). The
+// mailbox is one factor (amr "email"): the login finishes as after a
+// password (steps.go). With no request (or one that expired meanwhile)
+// the session stands alone and ErrRequestGone tells the page to go to the
+// account page instead.
 func (s *Service) EmailLogin(ctx context.Context, tenant store.TenantID, requestID, userID, ip, userAgent string) (*store.Session, string, error) {
-	u, err := s.Store.Users().GetUser(ctx, tenant, userID)
-	if err != nil || u.Status != store.UserActive {
-		return nil, "", ErrInvalidCredentials
-	}
-	if err := s.checkVerified(ctx, tenant, u); err != nil {
-		return nil, "", err
-	}
-	// The mailbox is one factor: the MFA policy applies as after a
-	// password (mfa.go). Without a pending request (the account page) a
-	// user who must still enrol gets in to enrol.
-	var ar *store.AuthRequest
-	if requestID != "" {
-		ar, _ = s.Load(ctx, tenant, requestID)
-	}
-	if err := s.gate(ctx, tenant, ar, u, []string{"email"}, ""); err != nil && (ar != nil || !errors.Is(err, ErrMFAUnmet)) {
-		return nil, "", err
-	}
-	sess, token, err := s.Sessions.Create(ctx, tenant, u.ID, []string{"email"}, userAgent, ip)
+	st, err := s.state(ctx, tenant, requestID, userID, []string{"email"}, ip, userAgent)
 	if err != nil {
 		return nil, "", err
 	}
-	if requestID == "" {
-		return sess, token, ErrRequestGone
+	sess, token, err := s.finish(ctx, st, requestID)
+	if requestID == "" && err == nil {
+		err = ErrRequestGone
 	}
-	if _, err := s.Load(ctx, tenant, requestID); err != nil {
-		return sess, token, ErrRequestGone
-	}
-	if err := s.Complete(ctx, tenant, requestID, sess); err != nil {
-		return sess, token, err
-	}
-	return sess, token, nil
+	return sess, token, err
 }

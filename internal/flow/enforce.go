@@ -25,7 +25,7 @@ var ErrStepUpRequired = errors.New("flow: the session lacks the second factor th
 // asks for nothing, or the session holds a second factor (a passkey under
 // passkeys_only), or the device is remembered and the client did not ask
 // for MFA explicitly (as gate allows). Otherwise ErrStepUpRequired.
-func (s *Service) policyMet(ctx context.Context, tenant store.TenantID, ar *store.AuthRequest, u *store.User, sess *store.Session) error {
+func (s *Service) policyMet(ctx context.Context, tenant store.TenantID, ar *store.LoginRequest, u *store.User, sess *store.Session) error {
 	if s.MFA == nil {
 		return nil
 	}
@@ -61,5 +61,5 @@ func (s *Service) policyMet(ctx context.Context, tenant store.TenantID, ar *stor
 // meeting the policy while the user still has a remembered device.
 func (s *Service) GrantMeetsPolicy(ctx context.Context, tenant store.TenantID, u *store.User, clientID string, amr []string) error {
 	ctx = context.WithValue(ctx, anyRememberedKey{}, true)
-	return s.policyMet(ctx, tenant, &store.AuthRequest{Tenant: tenant, ClientID: clientID}, u, &store.Session{Tenant: tenant, UserID: u.ID, AMR: amr})
+	return s.policyMet(ctx, tenant, &store.LoginRequest{Tenant: tenant, ClientID: clientID}, u, &store.Session{Tenant: tenant, UserID: u.ID, AMR: amr})
 }

@@ -56,12 +56,11 @@ func newEnforceFixture(t *testing.T, db *sqlstore.DB, settings string, clients .
 	return &enforceFixture{s: s, m: m, tn: tn, u: u}
 }
 
-func (f *enforceFixture) request(t *testing.T, clientID string, acr ...string) *store.AuthRequest {
+func (f *enforceFixture) request(t *testing.T, clientID string, acr ...string) *store.LoginRequest {
 	t.Helper()
-	now := time.Now()
-	ar := &store.AuthRequest{ID: uuid.Must(uuid.NewV7()).String(), Tenant: f.tn.ID, ClientID: clientID, RedirectURI: "https://app.example/cb",
-		Scopes: []string{"openid"}, ResponseType: "code", ACRValues: acr, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
-	if err := f.s.Store.OAuth().AuthRequests().CreateAuthRequest(t.Context(), ar); err != nil {
+	ar := &store.LoginRequest{Tenant: f.tn.ID, Origin: OriginOIDC, ClientID: clientID, ReturnURI: "https://app.example/cb",
+		Scopes: []string{"openid"}, ACRValues: acr, ExpiresAt: time.Now().Add(time.Minute)}
+	if err := f.s.Start(t.Context(), ar); err != nil {
 		t.Fatal(err)
 	}
 	return ar
@@ -92,7 +91,7 @@ func (f *enforceFixture) session(t *testing.T, amr ...string) *store.Session {
 
 func (f *enforceFixture) done(t *testing.T, id string) bool {
 	t.Helper()
-	ar, err := f.s.Store.OAuth().AuthRequests().GetAuthRequest(context.WithoutCancel(t.Context()), f.tn.ID, id)
+	ar, err := f.s.Store.Logins().GetLoginRequest(context.WithoutCancel(t.Context()), f.tn.ID, id)
 	if err != nil {
 		t.Fatal(err)
 	}

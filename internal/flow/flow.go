@@ -1,9 +1,11 @@
-// Package flow is the login state machine every way in shares. A protocol
-// front end (OIDC authorize, later SAML) creates an authorization request
-// and sends the browser to the hosted pages; the pages drive this flow
-// (identify -> authenticate -> session) and, when it is done, hand back to
-// the front end, which reads the request and finishes its own protocol.
-// It knows nothing of HTTP or of any protocol.
+// Package flow is the login state machine every way in shares. A front
+// end (OIDC authorize, a SAML AuthnRequest, the device page) starts a
+// login request of the flow's own (request.go) naming its origin, and
+// sends the browser to the hosted pages; the pages drive this flow
+// (identify -> authenticate -> the steps -> session -> the steps after
+// it, steps.go) and, when it is done, hand back to the origin, which takes
+// the request and finishes its own protocol. It knows nothing of HTTP or
+// of any protocol.
 package flow
 
 import (
@@ -53,68 +55,59 @@ type Service struct {
 	Now       func() time.Time
 	// MFA, when set, adds the second-factor step (mfa.go).
 	MFA *mfa.Service
+	// Steps run in order before the session, After once it exists
+	// (steps.go); nil means DefaultSteps and DefaultAfter.
+	Steps []Step
+	After []Step
 }
 
-// Load returns a pending authorization request.
-func (s *Service) Load(ctx context.Context, tenant store.TenantID, id string) (*store.AuthRequest, error) {
-	if len(id) > 64 {
-		return nil, ErrRequestGone
-	}
-	ar, err := s.Store.OAuth().AuthRequests().GetAuthRequest(ctx, tenant, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (ar.Done || ar.CodeHash != nil)) {
-		return nil, ErrRequestGone
-	}
-	return ar, err
-}
-
-// Reusable reports whether an existing session satisfies ar without a new
+// Reusable reports whether an existing session satisfies r without a new
 // login: not when the client asked for prompt=login, nor when the session's
 // authentication is older than max_age.
-func (s *Service) Reusable(ar *store.AuthRequest, sess *store.Session) bool {
-	if sess == nil || slices.Contains(ar.Prompt, "login") || slices.Contains(ar.Prompt, "select_account") {
+func (s *Service) Reusable(r *store.LoginRequest, sess *store.Session) bool {
+	if sess == nil || slices.Contains(r.Prompt, "login") || slices.Contains(r.Prompt, "select_account") {
 		return false
 	}
-	if ar.MaxAge != nil && s.Now().Sub(sess.AuthTime) > *ar.MaxAge {
+	if r.MaxAge != nil && s.Now().Sub(sess.AuthTime) > *r.MaxAge {
 		return false
 	}
 	return true
 }
 
-// Complete attaches a session to the request: the login is done. It is
-// the MFA enforcement point (enforce.go): ErrStepUpRequired when the
-// session's AMR does not meet the request's policy.
+// Complete continues the login of request id with an existing session (a
+// reused session, a device approval): the MFA enforcement point
+// (enforce.go) and the steps after the session. ErrStepUpRequired when the
+// session's AMR does not meet the request's policy, ErrConsentRequired
+// when the consent step waits for the user.
 func (s *Service) Complete(ctx context.Context, tenant store.TenantID, id string, sess *store.Session) error {
 	u, err := s.Store.Users().GetUser(ctx, tenant, sess.UserID)
 	if err != nil || u.Status != store.UserActive {
 		return ErrInvalidCredentials
 	}
-	ar, err := s.Load(ctx, tenant, id)
+	r, err := s.Load(ctx, tenant, id)
 	if err != nil {
 		return err
 	}
-	if err := s.policyMet(ctx, tenant, ar, u, sess); err != nil {
-		return err
+	return s.complete(ctx, r, u, sess)
+}
+
+// Satisfies reports (nil) whether sess meets the MFA policy of r, a
+// request that is not stored (the device page asks before it approves):
+// ErrStepUpRequired otherwise.
+func (s *Service) Satisfies(ctx context.Context, r *store.LoginRequest, sess *store.Session) error {
+	u, err := s.Store.Users().GetUser(ctx, r.Tenant, sess.UserID)
+	if err != nil || u.Status != store.UserActive {
+		return ErrInvalidCredentials
 	}
-	_, err = s.Store.OAuth().AuthRequests().UpdateAuthRequest(ctx, tenant, id, func(ar *store.AuthRequest) error {
-		if ar.Done {
-			return ErrRequestGone
-		}
-		ar.UserID, ar.SessionID, ar.AuthTime, ar.AMR, ar.Done = sess.UserID, sess.ID, sess.AuthTime, sess.AMR, true
-		return nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return ErrRequestGone
-	}
-	return err
+	return s.policyMet(ctx, r.Tenant, r, u, sess)
 }
 
 // PasswordLogin checks a password for identifier (email or username),
-// throttled per account and per address, and on success starts a new
-// session (a fresh cookie value: no fixation) and completes the request.
-// When a second factor is due it answers *SecondFactorError (or
-// ErrMFAUnmet) and starts no session.
+// throttled per account and per address, and finishes the login of
+// request id (steps.go). When a second factor is due it answers
+// *SecondFactorError (or ErrMFAUnmet) and starts no session.
 func (s *Service) PasswordLogin(ctx context.Context, tenant store.TenantID, id, identifier, password, ip, userAgent string) (*store.Session, string, error) {
-	ar, err := s.Load(ctx, tenant, id)
+	r, err := s.Load(ctx, tenant, id)
 	if err != nil {
 		return nil, "", err
 	}
@@ -122,38 +115,18 @@ func (s *Service) PasswordLogin(ctx context.Context, tenant store.TenantID, id, 
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.checkVerified(ctx, tenant, u); err != nil { // email.go
-		return nil, "", err
-	}
-	if err := s.gate(ctx, tenant, ar, u, []string{"pwd"}, ""); err != nil { // mfa.go
-		return nil, "", err
-	}
-	sess, token, err := s.Sessions.Create(ctx, tenant, u.ID, []string{"pwd"}, userAgent, ip)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := s.Complete(ctx, tenant, id, sess); err != nil {
-		return nil, "", err
-	}
-	return sess, token, nil
+	return s.finish(ctx, &State{Tenant: tenant, Request: r, User: u, AMR: []string{"pwd"}, IP: ip, UserAgent: userAgent}, id)
 }
 
-// SignIn is PasswordLogin without an authorization request: a session for
-// the hosted pages themselves (the account page).
+// SignIn is PasswordLogin without a login request: a session for the
+// hosted pages themselves (the account page). A user with a second factor
+// gives it here too; one who must enrol but has not may come in.
 func (s *Service) SignIn(ctx context.Context, tenant store.TenantID, identifier, password, ip, userAgent string) (*store.Session, string, error) {
 	u, err := s.CheckPassword(ctx, tenant, identifier, password, ip)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.checkVerified(ctx, tenant, u); err != nil { // email.go
-		return nil, "", err
-	}
-	// A user with a second factor gives it here too (mfa.go); one who must
-	// enrol but has not may come in: the account page is where they enrol.
-	if err := s.gate(ctx, tenant, nil, u, []string{"pwd"}, ""); err != nil && !errors.Is(err, ErrMFAUnmet) {
-		return nil, "", err
-	}
-	return s.Sessions.Create(ctx, tenant, u.ID, []string{"pwd"}, userAgent, ip)
+	return s.finish(ctx, &State{Tenant: tenant, User: u, AMR: []string{"pwd"}, IP: ip, UserAgent: userAgent}, "")
 }
 
 // checkThrottle applies the delay that the failures so far call for:

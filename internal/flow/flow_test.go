@@ -32,21 +32,21 @@ func TestReusable(t *testing.T) {
 	sess := &store.Session{AuthTime: now.Add(-10 * time.Minute)}
 	minute, hour := time.Minute, time.Hour
 	for name, c := range map[string]struct {
-		ar   store.AuthRequest
+		ar   store.LoginRequest
 		want bool
 	}{
-		"plain":                 {store.AuthRequest{}, true},
-		"prompt=login":          {store.AuthRequest{Prompt: []string{"login"}}, false},
-		"prompt=select_account": {store.AuthRequest{Prompt: []string{"select_account"}}, false},
-		"prompt=consent":        {store.AuthRequest{Prompt: []string{"consent"}}, true},
-		"max_age older":         {store.AuthRequest{MaxAge: &minute}, false},
-		"max_age within":        {store.AuthRequest{MaxAge: &hour}, true},
+		"plain":                 {store.LoginRequest{}, true},
+		"prompt=login":          {store.LoginRequest{Prompt: []string{"login"}}, false},
+		"prompt=select_account": {store.LoginRequest{Prompt: []string{"select_account"}}, false},
+		"prompt=consent":        {store.LoginRequest{Prompt: []string{"consent"}}, true},
+		"max_age older":         {store.LoginRequest{MaxAge: &minute}, false},
+		"max_age within":        {store.LoginRequest{MaxAge: &hour}, true},
 	} {
 		if got := s.Reusable(&c.ar, sess); got != c.want {
 			t.Errorf("%s: Reusable = %v, want %v", name, got, c.want)
 		}
 	}
-	if s.Reusable(&store.AuthRequest{}, nil) {
+	if s.Reusable(&store.LoginRequest{}, nil) {
 		t.Error("no session is reusable")
 	}
 }

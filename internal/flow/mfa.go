@@ -57,7 +57,7 @@ func pendingHash(token string) []byte {
 // gate applies the MFA policy after a first factor with amr: nil when the
 // login may finish now, *SecondFactorError or ErrMFAUnmet otherwise.
 // oldSession is the session a step-up raises ("" for a fresh login).
-func (s *Service) gate(ctx context.Context, tenant store.TenantID, ar *store.AuthRequest, u *store.User, amr []string, oldSession string) error {
+func (s *Service) gate(ctx context.Context, tenant store.TenantID, ar *store.LoginRequest, u *store.User, amr []string, oldSession string) error {
 	if s.MFA == nil {
 		return nil
 	}
@@ -105,7 +105,7 @@ func (s *Service) gate(ctx context.Context, tenant store.TenantID, ar *store.Aut
 
 // StepUp starts the second-factor step inside an existing session: it
 // answers *SecondFactorError (the ticket) or ErrMFAUnmet.
-func (s *Service) StepUp(ctx context.Context, tenant store.TenantID, ar *store.AuthRequest, sess *store.Session) error {
+func (s *Service) StepUp(ctx context.Context, tenant store.TenantID, ar *store.LoginRequest, sess *store.Session) error {
 	u, err := s.Store.Users().GetUser(ctx, tenant, sess.UserID)
 	if err != nil || u.Status != store.UserActive {
 		return ErrInvalidCredentials
@@ -185,9 +185,9 @@ func (s *Service) SecondFactorLogin(ctx context.Context, tenant store.TenantID, 
 
 // FinishSecondFactor ends the second-factor step once a factor has been
 // verified (a code here, a passkey by the caller for the ticket's user):
-// it spends the ticket, starts a new session whose AMR adds amr and "mfa"
-// (ending the session a step-up raised) and completes the request.
-// ErrRequestGone when the ticket was spent meanwhile.
+// it spends the ticket and finishes the login (steps.go) with AMR that
+// adds amr and "mfa", ending the session a step-up raised. ErrRequestGone
+// when the ticket was spent meanwhile.
 func (s *Service) FinishSecondFactor(ctx context.Context, tenant store.TenantID, requestID, ticket string, amr []string, ip, userAgent string) (*store.Session, string, error) {
 	spent, err := s.Store.SelfService().OneTimeTokens().ConsumeToken(ctx, tenant, PurposeMFAPending, pendingHash(ticket))
 	if err != nil {
@@ -203,53 +203,31 @@ func (s *Service) FinishSecondFactor(ctx context.Context, tenant store.TenantID,
 			all = append(all, m)
 		}
 	}
-	sess, token, err := s.Sessions.Create(ctx, tenant, spent.UserID, all, userAgent, ip)
+	st, err := s.state(ctx, tenant, requestID, spent.UserID, all, ip, userAgent)
 	if err != nil {
 		return nil, "", err
 	}
-	if d.Session != "" {
-		_ = s.Sessions.End(ctx, tenant, d.Session) // the raised session gives way (no fixation)
-	}
-	if requestID == "" { // the account page's sign-in: the session is all
-		return sess, token, nil
-	}
-	if err := s.Complete(ctx, tenant, requestID, sess); err != nil {
-		return nil, "", err
-	}
-	return sess, token, nil
+	st.OldSession = d.Session
+	return s.finish(ctx, st, requestID)
 }
 
 // PasskeyLogin is the passwordless path: a discoverable passkey (verified
 // by internal/mfa) identified the user. With user verification (PIN or
-// biometric) it is two factors at once (amr hwk, user, mfa) and the login
-// completes; without, it is one (hwk) and the MFA policy applies as after
-// a password (*SecondFactorError, ErrMFAUnmet).
+// biometric) it is two factors at once (amr hwk, user, mfa); without, it
+// is one (hwk) and the second-factor step applies as after a password.
 func (s *Service) PasskeyLogin(ctx context.Context, tenant store.TenantID, requestID string, p *mfa.Passkey, ip, userAgent string) (*store.Session, string, error) {
-	ar, err := s.Load(ctx, tenant, requestID)
-	if err != nil {
-		return nil, "", err
-	}
-	u, err := s.Store.Users().GetUser(ctx, tenant, p.UserID)
-	if err != nil || u.Status != store.UserActive {
-		return nil, "", ErrInvalidCredentials
-	}
-	if err := s.checkVerified(ctx, tenant, u); err != nil {
+	if _, err := s.Load(ctx, tenant, requestID); err != nil {
 		return nil, "", err
 	}
 	amr := slices.Clone(p.AMR)
 	if slices.Contains(amr, "user") {
 		amr = append(amr, "mfa")
-	} else if err := s.gate(ctx, tenant, ar, u, amr, ""); err != nil {
-		return nil, "", err
 	}
-	sess, token, err := s.Sessions.Create(ctx, tenant, u.ID, amr, userAgent, ip)
+	st, err := s.state(ctx, tenant, requestID, p.UserID, amr, ip, userAgent)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.Complete(ctx, tenant, requestID, sess); err != nil {
-		return nil, "", err
-	}
-	return sess, token, nil
+	return s.finish(ctx, st, requestID)
 }
 
 // mailsPerWindow bounds second-factor mails per user per throttle window.

@@ -226,37 +226,17 @@ func (s *Social) LinkToUser(ctx context.Context, tenant store.TenantID, userID s
 	return s.link(ctx, tenant, userID, up, "session")
 }
 
+// finish is the flow's one finish (steps.go) for an upstream login, one
+// factor (amr fed) or two first factors (pwd and fed): with no request
+// (the account page) the session stands alone and ErrRequestGone says so.
 func (s *Social) finish(ctx context.Context, tenant store.TenantID, requestID, userID string, amr []string, ip, ua string) (*store.Session, string, error) {
-	u, err := s.Flow.Store.Users().GetUser(ctx, tenant, userID)
-	if err != nil || u.Status != store.UserActive {
-		return nil, "", ErrInvalidCredentials
-	}
-	if err := s.Flow.checkVerified(ctx, tenant, u); err != nil {
-		return nil, "", err
-	}
-	// An upstream login is one factor: the MFA policy applies as after a
-	// password (mfa.go). Without a pending request (the account page) a
-	// user who must still enrol gets in to enrol; Complete refuses such a
-	// session for any request that needs a second factor (enforce.go).
-	var ar *store.AuthRequest
-	if requestID != "" {
-		ar, _ = s.Flow.Load(ctx, tenant, requestID)
-	}
-	if err := s.Flow.gate(ctx, tenant, ar, u, amr, ""); err != nil && (ar != nil || !errors.Is(err, ErrMFAUnmet)) {
-		return nil, "", err
-	}
-	sess, token, err := s.Flow.Sessions.Create(ctx, tenant, u.ID, amr, ua, ip)
+	st, err := s.Flow.state(ctx, tenant, requestID, userID, amr, ip, ua)
 	if err != nil {
 		return nil, "", err
 	}
-	if requestID == "" {
-		return sess, token, ErrRequestGone
+	sess, token, err := s.Flow.finish(ctx, st, requestID)
+	if requestID == "" && err == nil {
+		err = ErrRequestGone
 	}
-	if _, err := s.Flow.Load(ctx, tenant, requestID); err != nil {
-		return sess, token, ErrRequestGone
-	}
-	if err := s.Flow.Complete(ctx, tenant, requestID, sess); err != nil {
-		return sess, token, err
-	}
-	return sess, token, nil
+	return sess, token, err
 }

@@ -18,13 +18,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -48,9 +46,6 @@ const (
 	// userCodeAlphabet has no vowels (no words) and no look-alikes (0/O, 1/I).
 	userCodeAlphabet = op.CharSetBase20
 	userCodeLength   = 8
-	// deviceLoginPrefix marks the authorization requests that carry a device
-	// sign-in through the hosted login; their callback comes back here.
-	deviceLoginPrefix = "dev_"
 	// maxDeviceScopes bounds the scope parameter.
 	maxDeviceScopes = 32
 )
@@ -319,35 +314,6 @@ func (p *Provider) DeviceByUserCode(ctx context.Context, t *store.Tenant, userCo
 	return d, nil
 }
 
-// DeviceLogin starts a sign-in through the hosted login for the device
-// authorization of userCode and answers the id of its request, for the
-// login page. The request names the device's client (so the login page
-// shows it) and no redirect URI; its callback (deviceCallback) only sends
-// the browser back to the device page.
-func (p *Provider) DeviceLogin(ctx context.Context, t *store.Tenant, userCode string) (string, error) {
-	d, err := p.DeviceByUserCode(ctx, t, userCode)
-	if err != nil {
-		return "", err
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", err
-	}
-	now := p.now()
-	exp := now.Add(authRequestTTL)
-	if deviceExpiry(d).Before(exp) {
-		exp = deviceExpiry(d)
-	}
-	ar := &store.AuthRequest{
-		ID: deviceLoginPrefix + id.String(), Tenant: t.ID, ClientID: d.ClientID, Scopes: d.Scopes,
-		State: d.UserCode, CreatedAt: now, ExpiresAt: exp,
-	}
-	if err := p.store.OAuth().AuthRequests().CreateAuthRequest(ctx, ar); err != nil {
-		return "", err
-	}
-	return ar.ID, nil
-}
-
 // DecideDevice records the signed-in user's answer for the device
 // authorization of userCode: approved (for the session's user) or denied.
 // store.ErrNotFound when it is no longer pending.
@@ -374,26 +340,4 @@ func (p *Provider) DecideDevice(ctx context.Context, t *store.Tenant, userCode s
 	p.log.InfoContext(ctx, "oidc: device authorization decided", "client_id", d.ClientID, "approved", approve,
 		"user_id", sess.UserID)
 	return nil
-}
-
-// deviceCallback is where the hosted login returns a device sign-in: it
-// checks the browser is the one that signed in and sends it back to the
-// device page, which now finds a session and asks for approval.
-func (p *Provider) deviceCallback(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	t := tenantFrom(ctx)
-	ars := p.store.OAuth().AuthRequests()
-	ar, err := ars.GetAuthRequest(ctx, t.ID, r.URL.Query().Get("id"))
-	if err != nil || !ar.Done || ar.CodeHash != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "error.device_invalid")
-		return
-	}
-	sess, err := p.sessions.Lookup(ctx, t.ID, sessionTokenFrom(ctx))
-	if err != nil || sess.ID != ar.SessionID {
-		p.errorPage(w, r, http.StatusBadRequest, "error.device_other_browser")
-		return
-	}
-	_ = ars.DeleteAuthRequest(ctx, t.ID, ar.ID)
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, p.issuer(ctx)+"/device?user_code="+url.QueryEscape(formatUserCode(ar.State)), http.StatusSeeOther)
 }

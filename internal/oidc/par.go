@@ -40,8 +40,8 @@ const (
 )
 
 // route serves what this package adds to the library's router: the PAR
-// endpoint, /authorize with a request_uri, and the return of a device
-// sign-in from the hosted login. It answers whether it served r.
+// endpoint, /authorize with a request_uri and the logout confirmation. It
+// answers whether it served r.
 func (p *Provider) route(w http.ResponseWriter, r *http.Request) bool {
 	switch r.URL.Path {
 	case parPath:
@@ -58,11 +58,6 @@ func (p *Provider) route(w http.ResponseWriter, r *http.Request) bool {
 		}
 	case "/end_session":
 		return p.confirmLogout(w, r)
-	case "/authorize/callback":
-		if strings.HasPrefix(r.URL.Query().Get("id"), deviceLoginPrefix) {
-			p.deviceCallback(w, r)
-			return true
-		}
 	}
 	return false
 }

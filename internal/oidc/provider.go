@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -162,6 +161,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Pragma", "no-cache")
 	}
 	w = &protocolWriter{ResponseWriter: w, path: r2.URL.Path, issuer: p.issuer(ctx)}
+	if p.cors(w, r2) || refuseURLCredentials(w, r2) {
+		return
+	}
 	if p.route(w, r2) { // PAR, authorize by request_uri, device sign-in: par.go
 		return
 	}
@@ -180,28 +182,25 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	t := tenantFrom(ctx)
 	id := r.FormValue("id")
-	ar, err := p.store.OAuth().AuthRequests().GetAuthRequest(ctx, t.ID, id)
-	if err != nil || !ar.Done || ar.CodeHash != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "error.request_invalid")
-		return
-	}
 	sess, err := p.sessions.Lookup(ctx, t.ID, sessionTokenFrom(ctx))
-	if err != nil || sess.ID != ar.SessionID {
+	if err != nil {
 		p.errorPage(w, r, http.StatusBadRequest, "error.other_browser")
 		return
 	}
-	// Third-party clients need the user's consent; the callback is the one
-	// gate every path passes, so consent cannot be skipped.
-	if need, err := p.flow.ConsentNeeded(ctx, t.ID, ar); err != nil || need {
-		if err != nil {
-			p.errorPage(w, r, http.StatusInternalServerError, "error.generic")
+	// Take spends the flow's request once every step (consent included)
+	// has passed, and only for the browser that signed in.
+	login, err := p.flow.Take(ctx, t.ID, id, sess.ID)
+	if err != nil {
+		// Signed in by this browser but a step after the session (consent)
+		// still waits: back to that step, never past it.
+		if pending, lerr := p.flow.Load(ctx, t.ID, id); lerr == nil && pending.Origin == flow.OriginOIDC &&
+			pending.SessionID != "" && pending.SessionID == sess.ID {
+			http.Redirect(w, r, "/t/"+t.Slug+"/consent?id="+url.QueryEscape(pending.ID), http.StatusSeeOther)
 			return
 		}
-		if slices.Contains(ar.Prompt, "none") {
-			p.Deny(w, r, t, ar, "consent_required", "the user has not granted this client access")
-			return
-		}
-		http.Redirect(w, r, "/t/"+t.Slug+"/consent?id="+url.QueryEscape(ar.ID), http.StatusSeeOther)
+	}
+	if err != nil || login.Origin != flow.OriginOIDC {
+		p.errorPage(w, r, http.StatusBadRequest, "error.request_invalid")
 		return
 	}
 	code, err := randomToken(codePrefix)
@@ -209,10 +208,11 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusInternalServerError, "error.generic")
 		return
 	}
-	_, err = p.store.OAuth().AuthRequests().UpdateAuthRequest(ctx, t.ID, id, func(x *store.AuthRequest) error {
-		if x.CodeHash != nil {
+	ar, err := p.store.OAuth().AuthRequests().UpdateAuthRequest(ctx, t.ID, login.Return, func(x *store.AuthRequest) error {
+		if x.CodeHash != nil || x.Done {
 			return store.ErrConflict
 		}
+		x.UserID, x.SessionID, x.AuthTime, x.AMR, x.Done = login.UserID, login.SessionID, login.AuthTime, login.AMR, true
 		x.CodeHash = sha(code)
 		x.ExpiresAt = p.now().Add(60 * time.Second)
 		return nil
@@ -256,10 +256,17 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar *store.Aut
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
-// Deny returns an OAuth error to the client of ar (e.g. login_required for
-// prompt=none), to its registered redirect URI only.
-func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, code, description string) {
+// Deny returns an OAuth error to the client of the login's authorization
+// request (e.g. login_required for prompt=none), to its registered
+// redirect URI only, and ends both requests.
+func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, t *store.Tenant, login *store.LoginRequest, code, description string) {
 	ctx := withTenant(r.Context(), t)
+	p.flow.Drop(ctx, t.ID, login.ID)
+	ar, err := p.store.OAuth().AuthRequests().GetAuthRequest(ctx, t.ID, login.Return)
+	if err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "error.request_invalid")
+		return
+	}
 	params := url.Values{"error": {code}, "iss": {p.issuer(ctx)}}
 	if description != "" {
 		params.Set("error_description", description)
@@ -271,9 +278,10 @@ func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, t *store.Tenant,
 	p.respond(w, r, ar, params)
 }
 
-// CallbackURL is where the login page sends the browser when it is done.
-func (p *Provider) CallbackURL(t *store.Tenant, authRequestID string) string {
-	return "/t/" + t.Slug + "/authorize/callback?id=" + url.QueryEscape(authRequestID)
+// Return is where the hosted pages send the browser when the login is
+// done: the callback, which issues the code.
+func (p *Provider) Return(t *store.Tenant, login *store.LoginRequest) string {
+	return "/t/" + t.Slug + "/authorize/callback?id=" + url.QueryEscape(login.ID)
 }
 
 func formAction(redirect string) string {

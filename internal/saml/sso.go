@@ -3,36 +3,21 @@ package saml
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
-	"sync"
 
 	crewjam "github.com/crewjam/saml"
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
-
-// ClientID is the one OAuth client row a tenant's SAML logins hang their
-// flow requests on (the flow's requests belong to a client). It has no
-// redirect URI, no grant type and a secret nobody knows, so it can obtain
-// nothing at the OpenID provider.
-const ClientID = "gatehouse-saml"
-
-// RequestPrefix starts the id of every flow request SAML creates, so the
-// hosted pages hand it back here (see IsRequest).
-const RequestPrefix = "saml_"
-
-// IsRequest reports whether a flow request id is one of ours.
-func IsRequest(id string) bool { return strings.HasPrefix(id, RequestPrefix) }
 
 // MFA-grade authentication context classes: a request naming one is
 // recorded as acr "mfa" on the flow request, for the step-up of issue 5.
@@ -103,7 +88,7 @@ func (s *sessions) GetSession(w http.ResponseWriter, r *http.Request, req *crewj
 	if pol := req.Request.NameIDPolicy; pol != nil && pol.Format != nil {
 		pending.NameIDFormat = *pol.Format
 	}
-	err = s.p.start(ctx, s.t, pending)
+	st, err := s.p.start(ctx, s.t, pending)
 	if errors.Is(err, store.ErrConflict) {
 		s.p.refuse(w, r, s.t, errors.New("saml: replayed AuthnRequest ID"))
 		return nil
@@ -112,64 +97,46 @@ func (s *sessions) GetSession(w http.ResponseWriter, r *http.Request, req *crewj
 		s.p.fail(w, r, err)
 		return nil
 	}
-	http.Redirect(w, r, "/t/"+s.t.Slug+"/login?id="+url.QueryEscape(pending.ID), http.StatusFound)
+	http.Redirect(w, r, "/t/"+s.t.Slug+"/login?id="+url.QueryEscape(st.LoginID), http.StatusFound)
 	return nil
 }
 
-// start stores a pending request and the flow request the login pages
-// drive, in one transaction. ErrConflict: the provider used this request
-// ID before (a replay).
-func (p *IdP) start(ctx context.Context, t *store.Tenant, pending *store.SAMLRequest) error {
-	if err := p.ensureClient(ctx, t); err != nil {
-		return err
-	}
+// started is a pending SAML request and the id of the flow's login
+// request that serves it.
+type started struct {
+	*store.SAMLRequest
+	LoginID string
+}
+
+// start stores a pending request and the flow's login request (origin
+// saml, returning to the pending request), in one transaction.
+// ErrConflict: the provider used this request ID before (a replay).
+func (p *IdP) start(ctx context.Context, t *store.Tenant, pending *store.SAMLRequest) (started, error) {
 	now := p.cfg.Now().UTC()
-	pending.ID = RequestPrefix + uuid.Must(uuid.NewV7()).String()
+	pending.ID = uuid.Must(uuid.NewV7()).String()
 	pending.CreatedAt, pending.ExpiresAt = now, now.Add(requestTTL)
-	ar := &store.AuthRequest{
-		ID: pending.ID, Tenant: t.ID, ClientID: ClientID, RedirectURI: pending.ACSURL, ResponseType: "saml",
-		State: pending.SPID, CreatedAt: now, ExpiresAt: pending.ExpiresAt,
+	login := &store.LoginRequest{
+		ID: uuid.Must(uuid.NewV7()).String(), Tenant: t.ID, Origin: flow.OriginSAML, Return: pending.ID,
+		SPID: pending.SPID, ReturnURI: pending.ACSURL, CreatedAt: now, ExpiresAt: pending.ExpiresAt,
 	}
 	if pending.ForceAuthn {
-		ar.Prompt = append(ar.Prompt, "login")
+		login.Prompt = append(login.Prompt, "login")
 	}
 	if pending.IsPassive {
-		ar.Prompt = append(ar.Prompt, "none")
+		login.Prompt = append(login.Prompt, "none")
 	}
 	for _, c := range pending.AuthnContext {
 		if slices.Contains(mfaClasses, c) {
-			ar.ACRValues = []string{"mfa"}
+			login.ACRValues = []string{"mfa"}
 		}
 	}
-	return p.cfg.Store.InTx(ctx, func(tx store.Repos) error {
+	err := p.cfg.Store.InTx(ctx, func(tx store.Repos) error {
 		if err := tx.SAML().Requests().CreateRequest(ctx, pending); err != nil {
 			return err
 		}
-		return tx.OAuth().AuthRequests().CreateAuthRequest(ctx, ar)
+		return tx.Logins().CreateLoginRequest(ctx, login)
 	})
-}
-
-// clientsMade remembers the tenants whose SAML client row exists.
-var clientsMade sync.Map
-
-// ensureClient creates the tenant's inert SAML client row once.
-func (p *IdP) ensureClient(ctx context.Context, t *store.Tenant) error {
-	if _, ok := clientsMade.Load(t.ID); ok {
-		return nil
-	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return err
-	}
-	sum := sha256.Sum256(secret) // the secret itself is dropped: nobody can use the client
-	err := p.cfg.Store.OAuth().Clients().CreateClient(ctx, &store.Client{
-		ID: ClientID, Tenant: t.ID, Name: "SAML application", SecretHash: sum[:], AuthMethod: "client_secret_basic",
-	})
-	if err != nil && !errors.Is(err, store.ErrConflict) {
-		return err
-	}
-	clientsMade.Store(t.ID, true)
-	return nil
+	return started{pending, login.ID}, err
 }
 
 // launch starts an IdP-initiated login to a registered provider: the
@@ -193,11 +160,12 @@ func (p *IdP) launch(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	acs := defaultACS(sp)
 	pending := &store.SAMLRequest{Tenant: t.ID, SPID: sp.ID, ACSURL: acs.Location, ACSBinding: acs.Binding,
 		RelayState: sp.DefaultRelayState}
-	if err := p.start(ctx, t, pending); err != nil {
+	st, err := p.start(ctx, t, pending)
+	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/t/"+t.Slug+"/login?id="+url.QueryEscape(pending.ID), http.StatusFound)
+	http.Redirect(w, r, "/t/"+t.Slug+"/login?id="+url.QueryEscape(st.LoginID), http.StatusFound)
 }
 
 // defaultACS is the provider's default endpoint: the one marked default,
@@ -215,10 +183,10 @@ func defaultACS(sp *store.SAMLServiceProvider) store.SAMLEndpoint {
 	return best
 }
 
-// CallbackURL is where the login pages send the browser when the flow
-// request is done.
-func (p *IdP) CallbackURL(t *store.Tenant, requestID string) string {
-	return "/t/" + t.Slug + "/saml/continue?id=" + url.QueryEscape(requestID)
+// Return is where the hosted pages send the browser when the login is
+// done (the origin handler of flow.OriginSAML).
+func (p *IdP) Return(t *store.Tenant, login *store.LoginRequest) string {
+	return "/t/" + t.Slug + "/saml/continue?id=" + url.QueryEscape(login.ID)
 }
 
 // continueLogin finishes a login: the browser must hold the session the
@@ -229,26 +197,21 @@ func (p *IdP) continueLogin(w http.ResponseWriter, r *http.Request, t *store.Ten
 	ctx := r.Context()
 	id := r.URL.Query().Get("id")
 	gone := "This sign-in request is no longer valid. Start again from the application."
-	if !IsRequest(id) || len(id) > 64 {
-		p.errorPage(w, http.StatusBadRequest, gone)
-		return
-	}
-	ar, err := p.cfg.Store.OAuth().AuthRequests().GetAuthRequest(ctx, t.ID, id)
-	if err != nil || !ar.Done || ar.ClientID != ClientID {
-		p.errorPage(w, http.StatusBadRequest, gone)
-		return
-	}
 	sess, err := p.cfg.Sessions.Lookup(ctx, t.ID, p.cookie(r, t))
-	if err != nil || sess.ID != ar.SessionID {
+	if err != nil {
 		p.errorPage(w, http.StatusBadRequest, "This sign-in was completed in another browser. Start again from the application.")
 		return
 	}
-	pending, err := p.cfg.Store.SAML().Requests().ConsumeRequest(ctx, t.ID, id)
+	login, err := p.cfg.Flow.Take(ctx, t.ID, id, sess.ID)
+	if err != nil || login.Origin != flow.OriginSAML {
+		p.errorPage(w, http.StatusBadRequest, gone)
+		return
+	}
+	pending, err := p.cfg.Store.SAML().Requests().ConsumeRequest(ctx, t.ID, login.Return)
 	if err != nil {
 		p.errorPage(w, http.StatusBadRequest, gone)
 		return
 	}
-	_ = p.cfg.Store.OAuth().AuthRequests().DeleteAuthRequest(ctx, t.ID, id)
 	p.finish(w, r, t, pending, sess)
 }
 
@@ -262,10 +225,10 @@ func (p *IdP) cookie(r *http.Request, t *store.Tenant) string {
 // Deny answers the provider with a SAML error Response: NoPassive when a
 // passive request found no session (login_required), RequestDenied
 // otherwise.
-func (p *IdP) Deny(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, code, _ string) {
+func (p *IdP) Deny(w http.ResponseWriter, r *http.Request, t *store.Tenant, login *store.LoginRequest, code, _ string) {
 	ctx := r.Context()
-	_ = p.cfg.Store.OAuth().AuthRequests().DeleteAuthRequest(ctx, t.ID, ar.ID)
-	pending, err := p.cfg.Store.SAML().Requests().ConsumeRequest(ctx, t.ID, ar.ID)
+	p.cfg.Flow.Drop(ctx, t.ID, login.ID)
+	pending, err := p.cfg.Store.SAML().Requests().ConsumeRequest(ctx, t.ID, login.Return)
 	if err != nil {
 		p.errorPage(w, http.StatusBadRequest, "This sign-in request is no longer valid. Start again from the application.")
 		return

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
@@ -58,13 +59,28 @@ type App struct {
 	Broker      *broker.Broker
 	// MFA checks and manages second factors (internal/mfa).
 	MFA *mfa.Service
+	// Flow runs every login (internal/flow), built once for the hosted
+	// pages, the protocols and LDAP binds.
+	Flow *flow.Service
 	// masterKey also seeds the OpenID library's internal encryption key.
 	masterKey []byte
+}
+
+// Options are what a deployment adds to the services Open builds.
+type Options struct {
+	// Steps, when set, answers the login's steps before the session
+	// (default flow.DefaultSteps): a deployment adds its own steps here.
+	Steps func(*flow.Service) []flow.Step
 }
 
 // Open connects to the database (applying migrations), loads or creates the
 // master key and builds the services.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	return OpenWith(ctx, cfg, log, Options{})
+}
+
+// OpenWith is Open with opts: the one place every service is built.
+func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
 	now := time.Now
 	driver, dsn := cfg.DSN()
 	if driver == "sqlite" {
@@ -108,6 +124,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	app.wireSocial()            // social.go
 	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, PublicURL: cfg.PublicURL,
 		Mail: &mfa.Mailer{Queue: app.Mail, Renderer: app.SelfService.Renderer}}
+	app.Flow = &flow.Service{Store: db, Directory: app.Directory, Sessions: app.Sessions, Log: log, Now: now, MFA: app.MFA}
+	if opts.Steps != nil {
+		app.Flow.Steps = opts.Steps(app.Flow)
+	}
 	return app, nil
 }
 

@@ -89,11 +89,15 @@ func testConfig(t *testing.T, db string) config.Config {
 }
 
 // openApp opens an App on cfg and serves its Handler; both end at cleanup.
-func openApp(t *testing.T, cfg config.Config) *testApp {
+func openApp(t *testing.T, cfg config.Config, opts ...Options) *testApp {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	app, err := Open(context.Background(), cfg, log)
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	app, err := OpenWith(context.Background(), cfg, log, o)
 	if err != nil {
 		t.Fatalf("server.Open: %v", err)
 	}

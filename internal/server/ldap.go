@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/ldap"
 )
 
@@ -17,7 +16,7 @@ func (a *App) startLDAP() (stop func(ctx context.Context) error, err error) {
 	now := time.Now
 	srv, err := ldap.New(a.Config.LDAP, ldap.Deps{
 		Store: a.DB, Directory: a.Directory, Tenants: a.Tenants, Audit: a.Audit, Log: a.Log, Now: now,
-		Flow: &flow.Service{Store: a.DB, Directory: a.Directory, Log: a.Log, Now: now, MFA: a.MFA},
+		Flow: a.Flow,
 	})
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -68,7 +69,17 @@ func (ta *testApp) authRequestPrompt(tn *store.Tenant, c *store.Client, prompt [
 	ar := &store.AuthRequest{ID: uuid.Must(uuid.NewV7()).String(), Tenant: tn.ID, ClientID: c.ID,
 		RedirectURI: "https://app.example.com/cb", Scopes: []string{"openid"}, ResponseType: "code",
 		Prompt: prompt, ACRValues: acr, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
-	if err := ta.DB.OAuth().AuthRequests().CreateAuthRequest(context.Background(), ar); err != nil {
+	// As the OpenID provider does: the authorization request and the
+	// flow's login request named after it.
+	err := ta.DB.InTx(context.Background(), func(tx store.Repos) error {
+		if err := tx.OAuth().AuthRequests().CreateAuthRequest(context.Background(), ar); err != nil {
+			return err
+		}
+		return tx.Logins().CreateLoginRequest(context.Background(), &store.LoginRequest{ID: ar.ID, Tenant: tn.ID,
+			Origin: flow.OriginOIDC, Return: ar.ID, ClientID: c.ID, ReturnURI: ar.RedirectURI, Scopes: ar.Scopes,
+			Prompt: prompt, ACRValues: acr, CreatedAt: now, ExpiresAt: ar.ExpiresAt})
+	})
+	if err != nil {
 		ta.t.Fatal(err)
 	}
 	return ar.ID
@@ -136,7 +147,7 @@ func TestMFALogin(t *testing.T) {
 		if p.status != http.StatusSeeOther || p.location() != "/t/acme/authorize/callback?id="+id || !hasSessionCookie(p) {
 			t.Fatalf("right code: %d %q", p.status, p.location())
 		}
-		ar, err := ta.DB.OAuth().AuthRequests().GetAuthRequest(context.Background(), tn.ID, id)
+		ar, err := ta.DB.Logins().GetLoginRequest(context.Background(), tn.ID, id)
 		if err != nil || !ar.Done || !slices.Equal(ar.AMR, []string{"pwd", "otp", "mfa"}) {
 			t.Fatalf("request after MFA: done %v amr %v (%v)", ar.Done, ar.AMR, err)
 		}
@@ -337,7 +348,7 @@ func TestMFAEmailCode(t *testing.T) {
 		if p := post(code, ticket); p.status != http.StatusSeeOther || !strings.Contains(p.location(), "/authorize/callback") {
 			t.Fatalf("mailed code: %d %q", p.status, p.location())
 		}
-		ar, _ := ta.DB.OAuth().AuthRequests().GetAuthRequest(context.Background(), tn.ID, id)
+		ar, _ := ta.DB.Logins().GetLoginRequest(context.Background(), tn.ID, id)
 		if !slices.Equal(ar.AMR, []string{"pwd", "otp", "mfa"}) {
 			t.Fatalf("amr %v", ar.AMR)
 		}

@@ -20,8 +20,7 @@ import (
 func (a *App) mountLogin(mux *http.ServeMux) error {
 	now := time.Now
 	sessions := a.Sessions
-	fl := &flow.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Log: a.Log, Now: now}
-	fl.MFA = a.MFA                       // the second-factor step (internal/mfa)
+	fl := a.Flow
 	a.MFA.PublicURL = a.Config.PublicURL // passkeys: Serve may have learnt the bound port
 	pages := &web.Pages{
 		Tenants: a.Tenants, Sessions: sessions, Store: a.DB, Log: a.Log, PublicURL: a.Config.PublicURL, Flow: fl,
@@ -46,7 +45,9 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 			return roles, err
 		},
 	})
-	pages.Protocol = protocols{Provider: prov, saml: idp}
+	// The origin handlers: each hands its own finished logins back.
+	pages.Origins = web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{}}
+	pages.Device = prov
 	pages.Social = a.socialPages(fl) // social.go
 	pages.Account = &account.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Flow: fl, Audit: a.Audit,
 		Mailer: a.accountMailer(), PublicURL: a.Config.PublicURL, Now: now}

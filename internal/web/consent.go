@@ -24,7 +24,7 @@ func scopeTexts(f ui.Frame, scopes []string) []string {
 	return out
 }
 
-func (p *Pages) consentRequest(w http.ResponseWriter, r *http.Request, t *store.Tenant, id string) (*store.AuthRequest, bool) {
+func (p *Pages) consentRequest(w http.ResponseWriter, r *http.Request, t *store.Tenant, id string) (*store.LoginRequest, bool) {
 	sess := p.currentSession(r.Context(), r, t)
 	ar, err := p.Flow.LoadForConsent(r.Context(), t.ID, id, sess)
 	if err != nil {
@@ -44,7 +44,7 @@ func (p *Pages) consentForm(w http.ResponseWriter, r *http.Request, t *store.Ten
 		clientName = c.Name
 	}
 	f := ui.FrameFor(r, t, ar.UILocales, "consent.title")
-	allowFormRedirect(w, ar.RedirectURI)
+	allowFormRedirect(w, ar.ReturnURI)
 	consentPage.Render(w, p.Log, http.StatusOK, f.Lang, struct {
 		view
 		Scopes []string
@@ -64,14 +64,17 @@ func (p *Pages) consentSubmit(w http.ResponseWriter, r *http.Request, t *store.T
 	}
 	switch r.PostFormValue("decision") {
 	case "approve":
-		if err := p.Flow.GrantConsent(r.Context(), t.ID, ar); err != nil {
+		err := p.Flow.GrantConsent(r.Context(), t.ID, ar, p.currentSession(r.Context(), r, t))
+		if err != nil && !p.finished(w, r, t, ar, "", err) {
 			p.Log.ErrorContext(r.Context(), "web: consent", "err", err)
 			p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 			return
 		}
-		http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
+		if err == nil {
+			p.returnTo(w, r, t, ar, http.StatusSeeOther)
+		}
 	case "deny":
-		p.Protocol.Deny(w, r, t, ar, "access_denied", "the user denied access")
+		p.deny(w, r, t, ar, "access_denied", "the user denied access")
 	default:
 		p.message(w, r, t, http.StatusBadRequest, "error.title", "consent.choose")
 	}

@@ -18,17 +18,13 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
-// DeviceProtocol is what the device page needs from the protocol front
-// end; Pages.Protocol offers it when it supports the device grant.
+// DeviceProtocol is what the device page needs from the device grant's
+// front end (Pages.Device).
 type DeviceProtocol interface {
 	// DeviceByUserCode answers the pending device authorization of a user
 	// code as typed; store.ErrNotFound when there is none (unknown,
 	// expired, already decided).
 	DeviceByUserCode(ctx context.Context, t *store.Tenant, userCode string) (*store.DeviceCode, error)
-	// DeviceLogin starts a sign-in for that authorization and answers the
-	// id of its request for the login page; once signed in, the browser
-	// comes back to the device page.
-	DeviceLogin(ctx context.Context, t *store.Tenant, userCode string) (string, error)
 	// DecideDevice records the session user's approval or denial.
 	DecideDevice(ctx context.Context, t *store.Tenant, userCode string, sess *store.Session, approve bool) error
 }
@@ -58,7 +54,7 @@ func (p *Pages) renderDevice(w http.ResponseWriter, status int, name string, v d
 }
 
 func (p *Pages) deviceProtocol(w http.ResponseWriter, r *http.Request) (DeviceProtocol, bool) {
-	dp, ok := p.Protocol.(DeviceProtocol)
+	dp, ok := p.Device, p.Device != nil
 	if !ok {
 		http.NotFound(w, r)
 	}
@@ -87,6 +83,9 @@ func (p *Pages) deviceForm(w http.ResponseWriter, r *http.Request, t *store.Tena
 	if code == "" || sess == nil {
 		p.showDeviceForm(w, r, t, http.StatusOK, "", code)
 		return
+	}
+	if id := r.URL.Query().Get("login"); id != "" { // back from the login: its request is spent
+		_, _ = p.Flow.Take(r.Context(), t.ID, id, sess.ID)
 	}
 	d, ok := p.deviceLookup(w, r, t, dp, code)
 	if !ok || !p.deviceMFA(w, r, t, dp, code, sess) { // device_mfa.go
@@ -126,12 +125,12 @@ func (p *Pages) deviceSubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 	}
 	sess := p.currentSession(ctx, r, t)
 	if sess == nil {
-		id, err := dp.DeviceLogin(ctx, t, code)
-		if err != nil {
+		req := deviceRequest(t, d)
+		if err := p.Flow.Start(ctx, req); err != nil {
 			p.deviceError(w, r, t, err)
 			return
 		}
-		http.Redirect(w, r, "/t/"+t.Slug+"/login?id="+url.QueryEscape(id), http.StatusSeeOther)
+		http.Redirect(w, r, "/t/"+t.Slug+"/login?id="+url.QueryEscape(req.ID), http.StatusSeeOther)
 		return
 	}
 	// Denying needs no second factor; seeing the confirmation and

@@ -1,21 +1,54 @@
 package web
 
-// The MFA policy on the device page. Approving a device code hands the
-// device tokens carrying the approving session's AMR, so the session must
-// meet the device client's MFA policy exactly as a browser login of that
-// client must. The page asks the one enforcement point, flow.Complete,
-// through a device sign-in request (DeviceLogin): a session short of the
-// policy goes through the usual second-factor step (/login/mfa), whose
-// callback brings the browser back to the device page; a user with no
-// factor enrolled is refused and the device code stays pending.
+// The device page as an origin of logins, and its MFA policy. Approving a
+// device code hands the device tokens carrying the approving session's
+// AMR, so the session must meet the device client's MFA policy exactly as
+// a browser login of that client must. Without a session the page starts
+// a login request of origin device (the usual flow and steps); with one it
+// asks the one enforcement point (flow.Satisfies) about a request it does
+// not store, and stores one only when the session must step up: the
+// second-factor step's return brings the browser back here.
 
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
+
+// deviceLoginTTL bounds a device sign-in (and never outlives the code).
+const deviceLoginTTL = 10 * time.Minute
+
+// DeviceOrigin hands a finished device sign-in back to the device page,
+// which then finds a session and asks for approval.
+type DeviceOrigin struct{}
+
+var _ Origin = DeviceOrigin{}
+
+// Return is the device page for the request's user code.
+func (DeviceOrigin) Return(t *store.Tenant, req *store.LoginRequest) string {
+	return "/t/" + t.Slug + "/device?user_code=" + url.QueryEscape(formatUserCode(req.Return)) +
+		"&login=" + url.QueryEscape(req.ID)
+}
+
+// Deny sends the browser back to the device form: the device code stays
+// pending until the user decides or it expires.
+func (DeviceOrigin) Deny(w http.ResponseWriter, r *http.Request, t *store.Tenant, req *store.LoginRequest, _, _ string) {
+	http.Redirect(w, r, "/t/"+t.Slug+"/device?user_code="+url.QueryEscape(formatUserCode(req.Return)), http.StatusSeeOther)
+}
+
+// deviceRequest is the login request of the device authorization d.
+func deviceRequest(t *store.Tenant, d *store.DeviceCode) *store.LoginRequest {
+	exp := time.Now().Add(deviceLoginTTL)
+	if d.ExpiresAt.Before(exp) {
+		exp = d.ExpiresAt
+	}
+	return &store.LoginRequest{Tenant: t.ID, Origin: flow.OriginDevice, Return: d.UserCode, ClientID: d.ClientID,
+		Scopes: d.Scopes, ExpiresAt: exp}
+}
 
 // deviceMFA reports whether sess meets the MFA policy of the client of
 // the device authorization of code. Otherwise it has answered the browser:
@@ -23,29 +56,25 @@ import (
 // It never changes the device authorization.
 func (p *Pages) deviceMFA(w http.ResponseWriter, r *http.Request, t *store.Tenant, dp DeviceProtocol, code string, sess *store.Session) bool {
 	ctx := r.Context()
-	id, err := dp.DeviceLogin(ctx, t, code)
+	d, err := dp.DeviceByUserCode(ctx, t, code)
 	if err != nil {
 		p.deviceError(w, r, t, err)
 		return false
 	}
-	ars := p.Store.OAuth().AuthRequests()
-	err = p.Flow.Complete(flow.WithRememberToken(ctx, p.rememberCookie(r, t)), t.ID, id, sess)
+	req := deviceRequest(t, d)
+	err = p.Flow.Satisfies(flow.WithRememberToken(ctx, p.rememberCookie(r, t)), req, sess)
 	if err == nil {
-		_ = ars.DeleteAuthRequest(ctx, t.ID, id) // only asked; the device page decides
 		return true
 	}
 	if errors.Is(err, flow.ErrStepUpRequired) {
-		// The request stays for the second-factor step; its callback
-		// (oidc deviceCallback) sends the browser back here.
-		var ar *store.AuthRequest
-		if ar, err = p.Flow.Load(ctx, t.ID, id); err == nil {
-			err = p.Flow.StepUp(ctx, t.ID, ar, sess)
-			if p.toSecondFactor(w, r, t, id, err) { // mfa.go
+		if err = p.Flow.Start(ctx, req); err == nil {
+			err = p.Flow.StepUp(ctx, t.ID, req, sess)
+			if p.toSecondFactor(w, r, t, req.ID, err) { // mfa.go
 				return false
 			}
+			p.Flow.Drop(ctx, t.ID, req.ID)
 		}
 	}
-	_ = ars.DeleteAuthRequest(ctx, t.ID, id)
 	switch {
 	case errors.Is(err, flow.ErrMFAUnmet):
 		p.message(w, r, t, http.StatusForbidden, "device.mfa_unmet_title", "device.mfa_unmet_body")

@@ -87,11 +87,21 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 		// Signed in, but no application is waiting: the account page.
 		p.setSessionCookie(w, t, token)
 		http.Redirect(w, r, "/t/"+t.Slug+"/account", http.StatusSeeOther)
+	case errors.Is(err, flow.ErrConsentRequired):
+		if req, lerr := p.Flow.Lookup(ctx, t.ID, done.RequestID); lerr == nil {
+			p.finished(w, r, t, req, token, err)
+			return
+		}
+		p.emailLoginError(w, r, t, flow.ErrRequestGone)
 	case err != nil:
 		p.emailLoginError(w, r, t, err)
 	default:
 		p.setSessionCookie(w, t, token)
-		http.Redirect(w, r, p.Protocol.CallbackURL(t, done.RequestID), http.StatusSeeOther)
+		next := p.returnByID(r, t, done.RequestID)
+		if next == "" {
+			next = "/t/" + t.Slug + "/account"
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
 	}
 }
 
@@ -117,7 +127,7 @@ func (p *Pages) allowClientRedirect(r *http.Request, w http.ResponseWriter, t *s
 	if requestID == "" || len(requestID) > 64 {
 		return
 	}
-	if ar, err := p.Store.OAuth().AuthRequests().GetAuthRequest(r.Context(), t.ID, requestID); err == nil {
-		allowFormRedirect(w, ar.RedirectURI)
+	if ar, err := p.Flow.Lookup(r.Context(), t.ID, requestID); err == nil {
+		allowFormRedirect(w, ar.ReturnURI)
 	}
 }

@@ -69,12 +69,12 @@ func (p *Pages) mfaTicket(r *http.Request, t *store.Tenant) string {
 	return c.Value
 }
 
-func (p *Pages) showMFA(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, status int, msg string) {
+func (p *Pages) showMFA(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.LoginRequest, status int, msg string) {
 	p.showMFAPage(w, r, t, ar, status, view{Error: msg, EmailTicket: r.PostFormValue("email_ticket")})
 }
 
-func (p *Pages) showMFAPage(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, status int, v view) {
-	allowFormRedirect(w, ar.RedirectURI)
+func (p *Pages) showMFAPage(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.LoginRequest, status int, v view) {
+	allowFormRedirect(w, ar.ReturnURI)
 	v.Frame, v.Action, v.CSRF, v.RequestID = ui.FrameFor(r, t, ar.UILocales, "mfa.login_title"), "/t/"+t.Slug+"/login/mfa", p.csrf(w, r), ar.ID
 	if uid, err := p.Flow.PendingRequest(r.Context(), t.ID, ar.ID, p.mfaTicket(r, t)); err == nil {
 		v.EmailCode = p.MFA != nil && p.MFA.HasEmailCode(r.Context(), t, uid)
@@ -115,6 +115,12 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	}
 	sess, token, err := p.Flow.SecondFactorLogin(ctx, t.ID, ar.ID, p.mfaTicket(r, t), code, r.PostFormValue("email_ticket"),
 		httpx.ClientIP(r), r.UserAgent())
+	if errors.Is(err, flow.ErrConsentRequired) {
+		p.setMFACookie(w, t, "", -1)
+		p.rememberDevice(w, r, t, sess)
+		p.finished(w, r, t, ar, token, err)
+		return
+	}
 	switch {
 	case p.mfaGone(w, r, t, ar, err):
 		return
@@ -128,8 +134,7 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	}
 	p.setMFACookie(w, t, "", -1)
 	p.rememberDevice(w, r, t, sess)
-	p.setSessionCookie(w, t, token)
-	http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
+	p.finished(w, r, t, ar, token, nil)
 }
 
 // rememberCookieName names the remembered-device cookie of a tenant.
@@ -175,13 +180,13 @@ func (p *Pages) rememberDevice(w http.ResponseWriter, r *http.Request, t *store.
 // stepUp asks an existing session for a second factor (the client sent
 // acr_values for MFA). It reports whether it answered the request; false
 // leaves the login page to be shown (a fresh login).
-func (p *Pages) stepUp(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, sess *store.Session) bool {
+func (p *Pages) stepUp(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.LoginRequest, sess *store.Session) bool {
 	err := p.Flow.StepUp(r.Context(), t.ID, ar, sess)
 	if p.toSecondFactor(w, r, t, ar.ID, err) {
 		return true
 	}
 	if errors.Is(err, flow.ErrMFAUnmet) {
-		p.Protocol.Deny(w, r, t, ar, "access_denied", "a second factor is required and none is enrolled")
+		p.deny(w, r, t, ar, "access_denied", "a second factor is required and none is enrolled")
 		return true
 	}
 	return false
@@ -190,7 +195,7 @@ func (p *Pages) stepUp(w http.ResponseWriter, r *http.Request, t *store.Tenant, 
 // postedRequest reads a posted login-step form (CSRF, Origin, bounded
 // body) and loads its authorization request; otherwise it answers the
 // browser and reports false.
-func (p *Pages) postedRequest(w http.ResponseWriter, r *http.Request, t *store.Tenant) (*store.AuthRequest, bool) {
+func (p *Pages) postedRequest(w http.ResponseWriter, r *http.Request, t *store.Tenant) (*store.LoginRequest, bool) {
 	if !p.readForm(w, r, t, "error.title") {
 		return nil, false
 	}
@@ -228,7 +233,7 @@ func (p *Pages) mfaEmail(w http.ResponseWriter, r *http.Request, t *store.Tenant
 
 // mfaGone answers the errors every code-page post shares (throttled, the
 // request or ticket gone) and reports whether err was one.
-func (p *Pages) mfaGone(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, err error) bool {
+func (p *Pages) mfaGone(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.LoginRequest, err error) bool {
 	var throttled *flow.ThrottledError
 	switch {
 	case errors.As(err, &throttled):

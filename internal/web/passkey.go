@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -56,14 +57,14 @@ func jsonError(w http.ResponseWriter, r *http.Request, t *store.Tenant, status i
 }
 
 // passkeyRequest reads a posted passkey form of a login and its request.
-func (p *Pages) passkeyRequest(w http.ResponseWriter, r *http.Request, t *store.Tenant) (*store.AuthRequest, bool) {
+func (p *Pages) passkeyRequest(w http.ResponseWriter, r *http.Request, t *store.Tenant) (*store.LoginRequest, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, 96<<10)
 	if err := r.ParseForm(); err != nil || !p.checkCSRF(r) {
 		jsonError(w, r, t, http.StatusForbidden, "error.form_expired")
 		return nil, false
 	}
 	if r.PostFormValue("id") == "" && r.PostFormValue("mode") == "second" {
-		return &store.AuthRequest{}, true // the account page's sign-in: no request
+		return &store.LoginRequest{}, true // the account page's sign-in: no request
 	}
 	ar, err := p.Flow.Load(r.Context(), t.ID, r.PostFormValue("id"))
 	if err != nil {
@@ -147,6 +148,7 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 	case errors.Is(err, flow.ErrRequestGone):
 		jsonError(w, r, t, http.StatusBadRequest, "error.request_gone")
 		return
+	case errors.Is(err, flow.ErrConsentRequired): // signed in; the consent step waits
 	case err != nil:
 		p.passkeyFail(w, r, t, err)
 		return
@@ -156,7 +158,10 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 		p.rememberDevice(w, r, t, sess)
 	}
 	p.setSessionCookie(w, t, token)
-	next := p.Protocol.CallbackURL(t, ar.ID)
+	next := p.returnURL(t, ar)
+	if errors.Is(err, flow.ErrConsentRequired) {
+		next = "/t/" + t.Slug + "/consent?id=" + url.QueryEscape(ar.ID)
+	}
 	if ar.ID == "" {
 		next = "/t/" + t.Slug + "/account"
 	}

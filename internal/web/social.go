@@ -251,7 +251,9 @@ func (p *Pages) socialDone(w http.ResponseWriter, r *http.Request, t *store.Tena
 		}
 		p.handOver(w, r, t, target)
 	case err == nil:
-		p.handOver(w, r, t, p.Protocol.CallbackURL(t, requestID))
+		p.handOver(w, r, t, p.returnByID(r, t, requestID))
+	case errors.Is(err, flow.ErrConsentRequired): // signed in; the consent step waits
+		p.handOver(w, r, t, "/t/"+t.Slug+"/consent?id="+url.QueryEscape(requestID))
 	case errors.Is(err, flow.ErrRequestGone) && token != "":
 		p.handOver(w, r, t, "/t/"+t.Slug+"/account")
 	default:

@@ -36,20 +36,16 @@ var pages = map[string]*ui.Page{
 	"message": ui.Parse(templateFS, "templates/message.html"),
 }
 
-// Protocol is the front end that started a flow and finishes it.
-type Protocol interface {
-	// CallbackURL is where the browser goes when the login is done.
-	CallbackURL(t *store.Tenant, requestID string) string
-	// Deny answers the client with an OAuth error (e.g. login_required).
-	Deny(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, code, description string)
-}
-
 // Pages serves the hosted pages of every tenant.
 type Pages struct {
-	Tenants   *tenancy.Service
-	Flow      *flow.Service
-	Sessions  *session.Service
-	Protocol  Protocol
+	Tenants  *tenancy.Service
+	Flow     *flow.Service
+	Sessions *session.Service
+	// Origins hands finished (or refused) logins back to the front ends
+	// that started them, by the request's origin (origin.go).
+	Origins Origins
+	// Device serves the device page; nil leaves it unmounted (device.go).
+	Device    DeviceProtocol
 	Store     store.Store
 	Log       *slog.Logger
 	PublicURL string
@@ -205,7 +201,11 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		// policy (flow/enforce.go); short of it, the session steps up.
 		err := p.Flow.Complete(flow.WithRememberToken(ctx, p.rememberCookie(r, t)), t.ID, ar.ID, sess)
 		if err == nil {
-			http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusFound)
+			p.returnTo(w, r, t, ar, http.StatusFound)
+			return
+		}
+		if errors.Is(err, flow.ErrConsentRequired) {
+			p.toConsent(w, r, t, ar)
 			return
 		}
 		if errors.Is(err, flow.ErrStepUpRequired) && !none && p.stepUp(w, r, t, ar, sess) { // mfa.go
@@ -213,18 +213,18 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		}
 	}
 	if none {
-		p.Protocol.Deny(w, r, t, ar, "login_required", "the user is not signed in")
+		p.deny(w, r, t, ar, "login_required", "the user is not signed in")
 		return
 	}
 	p.showLogin(w, r, t, ar, http.StatusOK, "", ar.LoginHint)
 }
 
-func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.AuthRequest, status int, msg, identifier string) {
+func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.LoginRequest, status int, msg, identifier string) {
 	clientName := ar.ClientID
 	if c, err := p.Store.OAuth().Clients().GetClient(r.Context(), t.ID, ar.ClientID); err == nil && c.Name != "" {
 		clientName = c.Name
 	}
-	allowFormRedirect(w, ar.RedirectURI)
+	allowFormRedirect(w, ar.ReturnURI)
 	v := view{
 		Frame: ui.FrameFor(r, t, ar.UILocales, "login.title"), ClientName: clientName, Error: msg,
 		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
@@ -274,13 +274,14 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 	case errors.Is(err, flow.ErrRequestGone):
 		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_gone")
 		return
+	case p.finished(w, r, t, ar, token, err): // signed in; the consent step waits
+		return
 	case err != nil:
 		p.Log.ErrorContext(ctx, "web: login", "err", err, "request_id", httpx.RequestID(ctx))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}
-	p.setSessionCookie(w, t, token)
-	http.Redirect(w, r, p.Protocol.CallbackURL(t, ar.ID), http.StatusSeeOther)
+	p.finished(w, r, t, ar, token, nil)
 }
 
 // setSessionCookie gives the browser its session cookie for t.

@@ -72,7 +72,7 @@ func TestSAMLBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("navigate to the IdP: %v", err)
 	}
-	if res.Status != http.StatusOK || !strings.HasPrefix(res.URL, n.URL+"/t/default/login?id=saml_") {
+	if res.Status != http.StatusOK || !strings.HasPrefix(res.URL, n.URL+"/t/default/login?id=") {
 		t.Fatalf("SSO ended at %d %s", res.Status, res.URL)
 	}
 	_, _, console := plog.take()

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		dirFilterTests,
 		connectionTests,
 		mfaTests,
+		loginTests,
 	} {
 		all = append(all, group...)
 	}
