@@ -252,6 +252,47 @@ func (s *Service) RevokeApp(ctx context.Context, actor events.Actor, tenant stor
 	})
 }
 
+// Grant is a client's access that no browser session holds: a device
+// signed in by the device flow, or an offline refresh token.
+type Grant struct {
+	ID, ClientID, Name string
+	Kind               string // session.GrantDevice or session.GrantOffline
+	Since, LastUsed    time.Time
+}
+
+// OfflineGrants answers the user's live grants held without a session
+// (those under a session end with it, and the page lists sessions).
+func (s *Service) OfflineGrants(ctx context.Context, tenant store.TenantID, userID string) ([]Grant, error) {
+	gs, err := s.Sessions.Grants(ctx, tenant, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Grant{}
+	for i := range gs {
+		g := &gs[i]
+		kind := session.GrantKind(g)
+		if kind == session.GrantSession {
+			continue
+		}
+		name := g.ClientID
+		if cl, err := s.Store.OAuth().Clients().GetClient(ctx, tenant, g.ClientID); err == nil && cl.Name != "" {
+			name = cl.Name
+		}
+		out = append(out, Grant{ID: g.ID, ClientID: g.ClientID, Name: name, Kind: kind, Since: g.CreatedAt, LastUsed: g.LastUsedAt})
+	}
+	return out, nil
+}
+
+// RevokeGrant revokes one grant of the user and its tokens. ErrNotYours
+// when the user has no live grant of that id.
+func (s *Service) RevokeGrant(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, id string) error {
+	err := s.Sessions.RevokeGrant(ctx, actor, tenant, userID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotYours
+	}
+	return err
+}
+
 // Delete removes the account after the password is re-entered: its
 // sessions end first (with their back-channel notices), then the user and
 // everything that goes with it. Errors: those of Reauthenticate.

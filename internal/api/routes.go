@@ -33,6 +33,8 @@ func (a *API) routes() []route {
 		{http.MethodDelete, t + "/users/{id}/sessions", needAdmin, a.endSessions},
 		{http.MethodGet, t + "/users/{id}/consents", needRead, a.listConsents},
 		{http.MethodDelete, t + "/users/{id}/consents/{client}", needAdmin, a.revokeConsent},
+		{http.MethodGet, t + "/users/{id}/grants", needRead, a.listGrants},
+		{http.MethodDelete, t + "/users/{id}/grants/{grant_id}", needAdmin, a.revokeGrant},
 		{http.MethodPost, t + "/invitations", needAdmin, a.createInvitation}, // invitations.go
 
 		{http.MethodGet, t + "/users/{id}/factors", needRead, a.listFactors},      // factors.go

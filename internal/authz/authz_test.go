@@ -245,18 +245,18 @@ func TestElevationLifecycle(t *testing.T) {
 			t.Errorf("pending elevation allowed: %+v", d)
 		}
 		// ann is a named approver, but never of her own request.
-		_, err = e.az.Decide(t.Context(), admin, e.tn, el.ID, ann.ID, true)
+		_, err = e.az.Decide(t.Context(), asUser(ann.ID), e.tn, el.ID, true)
 		refused(t, "self-approval", err, "self_approval")
-		_, err = e.az.Decide(t.Context(), admin, e.tn, el.ID, eve.ID, true)
+		_, err = e.az.Decide(t.Context(), asUser(eve.ID), e.tn, el.ID, true)
 		refused(t, "not an approver", err, "not_approver")
 
 		e.clock.Add(10 * time.Minute) // approval comes later; the hour runs from it
 		approvedAt := e.clock.Now()
-		el, err = e.az.Decide(t.Context(), admin, e.tn, el.ID, boss.ID, true)
+		el, err = e.az.Decide(t.Context(), asUser(boss.ID), e.tn, el.ID, true)
 		if err != nil || el.Status != store.ElevationApproved || !el.ExpiresAt.Equal(approvedAt.Add(time.Hour)) || el.DecidedBy != boss.ID {
 			t.Fatalf("Decide = %+v, %v", el, err)
 		}
-		_, err = e.az.Decide(t.Context(), admin, e.tn, el.ID, boss.ID, true)
+		_, err = e.az.Decide(t.Context(), asUser(boss.ID), e.tn, el.ID, true)
 		refused(t, "decided twice", err, "not_pending")
 		d = e.check(t, ann.ID, "prod:write")
 		if !d.Allowed || !strings.Contains(d.Reason, `privileged role "prod-admin"`) || !strings.Contains(d.Reason, `through group "ops"`) ||
@@ -283,7 +283,7 @@ func TestElevationLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.az.Decide(t.Context(), admin, e.tn, el2.ID, boss.ID, true); err != nil {
+		if _, err := e.az.Decide(t.Context(), asUser(boss.ID), e.tn, el2.ID, true); err != nil {
 			t.Fatal(err)
 		}
 		if d := e.check(t, ann.ID, "prod:write"); !d.Allowed {
@@ -300,17 +300,17 @@ func TestElevationLifecycle(t *testing.T) {
 		// A request left undecided for over a day goes stale.
 		stale, _ := e.az.RequestElevation(t.Context(), admin, e.tn, ann.ID, req, nil)
 		e.clock.Add(25 * time.Hour)
-		_, err = e.az.Decide(t.Context(), admin, e.tn, stale.ID, boss.ID, true)
+		_, err = e.az.Decide(t.Context(), asUser(boss.ID), e.tn, stale.ID, true)
 		refused(t, "stale request", err, "stale_request")
 		// A denial.
 		el3, _ := e.az.RequestElevation(t.Context(), admin, e.tn, ann.ID, req, nil)
-		if el3, err = e.az.Decide(t.Context(), admin, e.tn, el3.ID, boss.ID, false); err != nil || el3.Status != store.ElevationDenied {
+		if el3, err = e.az.Decide(t.Context(), asUser(boss.ID), e.tn, el3.ID, false); err != nil || el3.Status != store.ElevationDenied {
 			t.Errorf("deny = %+v, %v", el3, err)
 		}
 		// Leaving the group voids an active elevation: eligibility is
 		// checked with it.
 		el4, _ := e.az.RequestElevation(t.Context(), admin, e.tn, ann.ID, req, nil)
-		if _, err := e.az.Decide(t.Context(), admin, e.tn, el4.ID, boss.ID, true); err != nil {
+		if _, err := e.az.Decide(t.Context(), asUser(boss.ID), e.tn, el4.ID, true); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Groups().RemoveMember(t.Context(), e.tn, ops.ID, userM(ann)); err != nil {
@@ -440,7 +440,7 @@ func TestReviewCampaign(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.az.Decide(t.Context(), admin, e.tn, el.ID, rev.ID, true); err != nil {
+		if _, err := e.az.Decide(t.Context(), asUser(rev.ID), e.tn, el.ID, true); err != nil {
 			t.Fatal(err)
 		}
 		deadline := e.clock.Now().Add(48 * time.Hour).Format(time.RFC3339)
@@ -595,7 +595,7 @@ func TestDecideConcurrently(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = e.az.Decide(t.Context(), admin, e.tn, el.ID, boss.ID, i%2 == 0)
+				_, errs[i] = e.az.Decide(t.Context(), asUser(boss.ID), e.tn, el.ID, i%2 == 0)
 			}()
 		}
 		wg.Wait()
@@ -621,6 +621,46 @@ func TestDecideConcurrently(t *testing.T) {
 		}
 		if decided != 1 {
 			t.Errorf("%d decisions audited, want 1", decided)
+		}
+	})
+}
+
+// asUser is userID deciding on the account page.
+func asUser(userID string) events.Actor { return events.Actor{Type: "user", ID: userID} }
+
+// TestDecideAsCaller: an elevation is decided by whoever calls, never by a
+// name the request carries: a user must be one of the role's approvers and
+// not the requester; an API key decides as itself and is recorded so.
+func TestDecideAsCaller(t *testing.T) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
+		e := newEnv(t, s)
+		ann, boss, eve := e.user(t, "ann"), e.user(t, "boss"), e.user(t, "eve")
+		e.role(t, authz.NewRole{Name: "prod-admin", Permissions: []string{"prod:write"}, Privileged: true,
+			MaxDuration: "2h", Approvers: []string{boss.ID}})
+		if _, _, err := e.az.AssignUser(t.Context(), admin, e.tn, ann.ID, "prod-admin"); err != nil {
+			t.Fatal(err)
+		}
+		req := authz.ElevationRequest{Role: "prod-admin", Reason: "INC-42", Duration: "1h"}
+		first, err := e.az.RequestElevation(t.Context(), admin, e.tn, ann.ID, req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.az.Decide(t.Context(), asUser(eve.ID), e.tn, first.ID, true)
+		refused(t, "a user who is no approver", err, "not_approver")
+		_, err = e.az.Decide(t.Context(), asUser(ann.ID), e.tn, first.ID, true)
+		refused(t, "the requester", err, "self_approval")
+		_, err = e.az.Decide(t.Context(), events.Actor{}, e.tn, first.ID, true)
+		refused(t, "nobody", err, "not_approver")
+		el, err := e.az.Decide(t.Context(), admin, e.tn, first.ID, false)
+		if err != nil || el.Status != store.ElevationDenied || el.DecidedBy != "apikey:k1" {
+			t.Fatalf("denied by the API key: %+v, %v", el, err)
+		}
+		second, err := e.az.RequestElevation(t.Context(), admin, e.tn, ann.ID, req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if el, err = e.az.Decide(t.Context(), asUser(boss.ID), e.tn, second.ID, true); err != nil || el.DecidedBy != boss.ID {
+			t.Fatalf("approved by the approver: %+v, %v", el, err)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/ident"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
@@ -413,7 +414,6 @@ func auditFields(u *store.User) map[string]any {
 	}
 }
 
-// endSessions revokes the user's sessions and the tokens issued in them.
 // MailedTicketPurposes are the one-time tokens mailed to a user's address
 // that act for the account (reset, sign-in, verification, invitation,
 // second-factor code): a new address ends them all, so nothing mailed to
@@ -431,18 +431,7 @@ func revokeMailedTickets(ctx context.Context, tx store.Repos, tenant store.Tenan
 	return nil
 }
 
+// endSessions revokes the user's sessions and every token of the user.
 func endSessions(ctx context.Context, tx store.Repos, tenant store.TenantID, userID string) error {
-	ss, err := tx.OAuth().Sessions().ListUserSessions(ctx, tenant, userID)
-	if err != nil {
-		return err
-	}
-	for _, x := range ss {
-		if err := tx.OAuth().Sessions().RevokeSession(ctx, tenant, x.ID); err != nil {
-			return err
-		}
-		if err := tx.OAuth().Tokens().RevokeSessionTokens(ctx, tenant, x.ID, ""); err != nil {
-			return err
-		}
-	}
-	return nil
+	return session.RevokeAll(ctx, tx, tenant, userID)
 }

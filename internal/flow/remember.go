@@ -35,9 +35,17 @@ func WithRememberToken(ctx context.Context, token string) context.Context {
 	return context.WithValue(ctx, rememberKey{}, token)
 }
 
+// anyRememberedKey marks a context with no browser (a refresh): there a
+// remembered device counts when the user still has one.
+type anyRememberedKey struct{}
+
 // remembered reports whether ctx carries a live remembered-device token of
-// userID.
+// userID, or, for a refresh (anyRememberedKey), whether the user has one.
 func (s *Service) remembered(ctx context.Context, tenant store.TenantID, userID string) bool {
+	if ctx.Value(anyRememberedKey{}) != nil {
+		ok, err := s.Store.SelfService().OneTimeTokens().HasLiveToken(ctx, tenant, userID, PurposeMFARemember)
+		return err == nil && ok
+	}
 	token, _ := ctx.Value(rememberKey{}).(string)
 	if token == "" {
 		return false

@@ -94,11 +94,11 @@ func TestEmailCodeBruteForce(t *testing.T) {
 			t.Fatalf("a code was mailed while codes are locked: %q", m5.Code())
 		}
 		for _, c := range []string{"000000", "123456"} {
-			if _, err := e.svc.FinishEmailCode(ctx, tn, tk5, c); !errors.Is(err, selfservice.ErrWrongCode) {
+			if _, err := e.svc.FinishEmailCode(ctx, tn, tk5, c, ""); !errors.Is(err, selfservice.ErrWrongCode) {
 				t.Fatalf("code %s for a link-only ticket = %v, want ErrWrongCode", c, err)
 			}
 		}
-		if done, err := e.svc.FinishEmailLink(ctx, tn, m5.Token()); err != nil || done.UserID == "" {
+		if done, err := e.svc.FinishEmailLink(ctx, tn, m5.Token(), ""); err != nil || done.UserID == "" {
 			t.Fatalf("link while codes are locked = %+v, %v; want the owner signed in", done, err)
 		}
 

@@ -52,7 +52,7 @@ func TestRecoveryUnderPasswordAttack(t *testing.T) {
 		if _, err := e.svc.StartEmailLogin(ctx, tn, "", "ada@example.com", attacker, ""); err != nil {
 			t.Fatalf("StartEmailLogin under attack: %v", err)
 		}
-		done, err := e.svc.FinishEmailLink(ctx, tn, e.one(t, "magic", "ada@example.com").Token())
+		done, err := e.svc.FinishEmailLink(ctx, tn, e.one(t, "magic", "ada@example.com").Token(), "")
 		if err != nil || done.UserID != u.ID {
 			t.Fatalf("email link under attack: %+v, %v", done, err)
 		}

@@ -117,7 +117,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
 		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
-		Sessions:  &session.Service{Store: db, Now: now},
+		Sessions:  &session.Service{Store: db, Audit: rec, Now: now},
 		Authz:     &authz.Service{Store: db, Audit: rec, Log: log, Now: now},
 	}
 	app.wireSelfService(hasher) // selfservice.go

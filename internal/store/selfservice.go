@@ -78,6 +78,8 @@ type OneTimeTokens interface {
 	UseCode(ctx context.Context, tenant TenantID, id, purpose, userID string, match func(codeHash []byte) bool) (*OneTimeToken, error)
 	// RevokeUserTokens spends every live token of the user for purpose.
 	RevokeUserTokens(ctx context.Context, tenant TenantID, userID, purpose string) error
+	// HasLiveToken reports whether the user holds a live token of purpose.
+	HasLiveToken(ctx context.Context, tenant TenantID, userID, purpose string) (bool, error)
 	// DeleteExpiredTokens removes, in every tenant, tokens that expired or
 	// were used before t; it answers how many.
 	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)

@@ -132,6 +132,12 @@ func (p *Pages) accountRevokeApp(a *accountReq) {
 	p.accountResult(a, err, "app")
 }
 
+// accountRevokeGrant: POST .../account/grants/revoke (grant_id).
+func (p *Pages) accountRevokeGrant(a *accountReq) {
+	err := p.Account.RevokeGrant(a.r.Context(), a.actor(), a.t.ID, a.sess.UserID, a.r.PostForm.Get("grant_id"))
+	p.accountResult(a, err, "grant")
+}
+
 // accountExport: POST .../account/export answers the JSON download.
 func (p *Pages) accountExport(a *accountReq) {
 	out, err := p.Account.Export(a.r.Context(), a.actor(), a.t.ID, a.sess.UserID)

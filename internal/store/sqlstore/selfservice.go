@@ -140,6 +140,15 @@ WHERE tenant_id = $2 AND user_id = $3 AND purpose = $4 AND used_at IS NULL`, now
 	})
 }
 
+// HasLiveToken looks for one unused, unexpired token of the user.
+func (r tokenOTRepo) HasLiveToken(ctx context.Context, tenant store.TenantID, userID, purpose string) (bool, error) {
+	var n int
+	err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_tokens
+WHERE tenant_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $4`,
+		string(tenant), userID, purpose, r.db.nowMicro().UnixMicro()).Scan(&n)
+	return n > 0, wrapErr("has live token", err)
+}
+
 // DeleteExpiredTokens removes tokens expired or used before t.
 func (r tokenOTRepo) DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
