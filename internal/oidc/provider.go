@@ -126,9 +126,29 @@ func (p *Provider) issuer(ctx context.Context) string {
 	return p.publicURL + "/t/" + t.Slug
 }
 
-// Mount serves every tenant's provider under /t/{tenant}/.
+// Mount serves every tenant's provider under /t/{tenant}/. Each endpoint
+// is its own pattern, so metrics and the access log name it
+// (/t/{tenant}/oauth/token, never a tenant's slug); the catch-all serves
+// what is left under the prefix (the op router's 404s and probes).
 func (p *Provider) Mount(mux *http.ServeMux) {
+	for _, path := range p.Routes() {
+		mux.Handle("/t/{tenant}"+path, p)
+	}
 	mux.Handle("/t/{tenant}/", p)
+}
+
+// Routes are the paths, relative to the issuer, of the provider's
+// endpoints: the op router's and those this package adds (par.go).
+func (p *Provider) Routes() []string {
+	e := p.srv.Endpoints()
+	routes := []string{oidc.DiscoveryEndpoint, parPath, e.Authorization.Relative() + "/callback"}
+	for _, ep := range []*op.Endpoint{e.Authorization, e.DeviceAuthorization, e.Token, e.Introspection,
+		e.Userinfo, e.Revocation, e.EndSession, e.JwksURI} {
+		if ep != nil {
+			routes = append(routes, ep.Relative())
+		}
+	}
+	return routes
 }
 
 // ServeHTTP resolves the tenant once, then hands the request, with the
