@@ -20,6 +20,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -151,15 +152,16 @@ func (p *Provider) Routes() []string {
 	return routes
 }
 
-// ServeHTTP resolves the tenant once, then hands the request, with the
+// ServeHTTP takes the tenant the server resolved (httpx.ResolveTenants),
+// answering 404 without one, then hands the request, with the
 // /t/{tenant} prefix removed, to the op router.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	slug := r.PathValue("tenant")
-	t, err := p.tenants.ResolveSlug(r.Context(), slug)
-	if err != nil || t.Slug != slug {
+	t, ok := httpx.Tenant(r)
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
+	slug := t.Slug
 	ctx := withTenant(r.Context(), t)
 	if c, err := r.Cookie(p.cookie(t.Slug)); err == nil {
 		ctx = withSessionToken(ctx, c.Value)

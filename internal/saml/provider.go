@@ -95,13 +95,13 @@ func (p *IdP) Mount(mux *http.ServeMux) {
 
 type handler func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
 
-// tenant resolves the tenant once, bounds the body and sets the headers
-// every SAML page carries.
+// tenant takes the tenant the server resolved (httpx.ResolveTenants),
+// answering 404 without one, bounds the body and sets the headers every
+// SAML page carries.
 func (p *IdP) tenant(fn handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		slug := r.PathValue("tenant")
-		t, err := p.cfg.Tenants.ResolveSlug(r.Context(), slug)
-		if err != nil || t.Slug != slug {
+		t, ok := httpx.Tenant(r)
+		if !ok {
 			http.NotFound(w, r)
 			return
 		}

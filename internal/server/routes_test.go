@@ -57,3 +57,40 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestTenantResolvedOnceForEverySurface: pages, the OpenID provider, SAML
+// and SCIM serve a known tenant from the one resolution in the middleware,
+// and each answers an unknown one in its own way: 404 for browsers and
+// protocol endpoints, SCIM's 401 (as for a wrong key), on both backends.
+func TestTenantResolvedOnceForEverySurface(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("tenant-s")
+		tok := ta.key(tn.ID, "scim")
+		for _, tc := range []struct {
+			path        string
+			known, none int
+		}{
+			{"/t/%s/login", http.StatusBadRequest, http.StatusNotFound}, // no flow id: the page's own 400
+			{"/t/%s/.well-known/openid-configuration", http.StatusOK, http.StatusNotFound},
+			{"/t/%s/keys", http.StatusOK, http.StatusNotFound},
+			{"/t/%s/saml/metadata", http.StatusOK, http.StatusNotFound},
+			{"/t/%s/scim/v2/Users", http.StatusOK, http.StatusUnauthorized},
+			{"/t/%s/branding.css", http.StatusOK, http.StatusNotFound},
+		} {
+			known := ta.get(strings.Replace(tc.path, "%s", "tenant-s", 1), tok)
+			if known.status != tc.known {
+				t.Errorf("%s of a known tenant: %s, want %d", tc.path, known, tc.known)
+			}
+			none := ta.get(strings.Replace(tc.path, "%s", "no-such-tenant", 1), tok)
+			if none.status != tc.none {
+				t.Errorf("%s of an unknown tenant: %s, want %d", tc.path, none, tc.none)
+			}
+			if strings.Contains(tc.path, "/scim/") {
+				if ct := none.header.Get("Content-Type"); ct != "application/scim+json" {
+					t.Errorf("SCIM unknown tenant: Content-Type %q", ct)
+				}
+			}
+		}
+	})
+}
