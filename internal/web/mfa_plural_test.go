@@ -10,7 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
 // TestRecoveryCodesLeftPlural: the account page counts recovery codes
