@@ -61,16 +61,19 @@ func (a *App) Handler() http.Handler {
 	}
 
 	// Under an https public URL every answer pins https (config http.hsts).
-	return httpx.HSTS(a.Config.HSTSHeader(), middleware(a.Log, reg, maxInFlight, mux))
+	return httpx.HSTS(a.Config.HSTSHeader(), middleware(a.Log, reg, a.Tenants, maxInFlight, mux))
 }
 
 // middleware wraps h in what every response passes through. Request ids
 // and security headers are outermost so that every answer carries them,
-// the 429 of the in-flight limit included.
-func middleware(log *slog.Logger, reg *metrics.Registry, max int, h http.Handler) http.Handler {
+// the 429 of the in-flight limit included. The tenant of /t/{tenant}/...
+// is resolved once, here, for every surface; outside metrics and the
+// access log, which read the pattern the mux sets on their request.
+func middleware(log *slog.Logger, reg *metrics.Registry, tenants httpx.TenantResolver, max int, h http.Handler) http.Handler {
 	h = recoverer(log, h)
 	h = accessLog(log, h)
 	h = reg.Middleware(h)
+	h = httpx.ResolveTenants(tenants, h)
 	h = limitInFlight(max, h)
 	h = httpx.SecurityHeaders(h)
 	return httpx.RequestIDs(h)

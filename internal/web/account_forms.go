@@ -12,8 +12,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
 // passwordError shows the page again for a failed password check: 401

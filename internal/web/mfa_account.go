@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
 var accountMFAPage = ui.Parse(templateFS, "templates/account_mfa.html", "templates/passkey_box.html")

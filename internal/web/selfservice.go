@@ -14,8 +14,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
 //go:embed ssassets/signup.js

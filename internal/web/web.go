@@ -24,7 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
 //go:embed templates/*.html
@@ -100,12 +100,12 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
 
-// page resolves the tenant and sets the headers every page carries.
+// page takes the tenant the server resolved (httpx.ResolveTenants),
+// answers 404 without one, and sets the headers every page carries.
 func (p *Pages) page(fn pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		slug := r.PathValue("tenant")
-		t, err := p.Tenants.ResolveSlug(r.Context(), slug)
-		if err != nil || t.Slug != slug {
+		t, ok := httpx.Tenant(r)
+		if !ok {
 			http.NotFound(w, r)
 			return
 		}
