@@ -11,10 +11,9 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/api"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
-	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
@@ -29,17 +28,7 @@ func (a *App) Handler() http.Handler {
 	reg.RegisterDBStats(a.DB.SQL().Stats)
 
 	mux := http.NewServeMux()
-	a.SelfService.PublicURL = a.Config.PublicURL // Serve may have learnt the bound port
-	(&api.API{
-		Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: a.Sessions, Audit: a.DB.Audit(), Log: a.Log,
-		Authz:        a.Authz,
-		SAMLSPs:      a.SAMLSPs,
-		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now, SelfService: a.SelfService,
-		Connections: a.Connections, PublicURL: a.Config.PublicURL,
-		MFA: a.MFA,
-	}).Mount(mux)
-	(&scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: a.Log, PublicURL: a.Config.PublicURL,
-		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes}).Mount(mux)
+	a.surfaces.mount(mux) // wire.go
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -54,11 +43,6 @@ func (a *App) Handler() http.Handler {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
 	})
 	mux.Handle("GET /metrics", reg.Handler())
-	if err := a.mountLogin(mux); err != nil {
-		// Only a programming error in the provider's fixed configuration
-		// gets here; nothing the operator sets can.
-		panic(err)
-	}
 
 	return middleware(a.Log, reg, maxInFlight, mux)
 }
@@ -75,15 +59,22 @@ func middleware(log *slog.Logger, reg *metrics.Registry, max int, h http.Handler
 	return httpx.RequestIDs(h)
 }
 
-// Serve listens on cfg.Addr and serves until ctx ends, then shuts down
+// Listen binds cfg.Addr and answers cfg with a port of 0 in its public URL
+// replaced by the port bound: the config to Open the App with, so every
+// service is built with the URL it is reached at.
+func Listen(cfg config.Config) (net.Listener, config.Config, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, cfg, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	cfg.PublicURL = boundPublicURL(cfg.PublicURL, ln.Addr().String())
+	return ln, cfg, nil
+}
+
+// Serve serves on ln (from Listen) until ctx ends, then shuts down
 // gracefully: in-flight requests complete within the shutdown timeout.
 // ready, when non-nil, receives the bound address once listening.
-func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
-	ln, err := net.Listen("tcp", a.Config.Addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", a.Config.Addr, err)
-	}
-	a.Config.PublicURL = boundPublicURL(a.Config.PublicURL, ln.Addr().String())
+func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string)) error {
 	stopLDAP, err := a.startLDAP()
 	if err != nil {
 		ln.Close()
@@ -176,18 +167,18 @@ func (a *App) rotateKeys(ctx context.Context) {
 			a.Log.Info("rotated signing keys", "tenants", n)
 		}
 		// Expired codes, tokens and device codes are dead weight.
-		if n, err := a.DB.OAuth().Tokens().DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		if n, err := a.DB.OAuth().Tokens().DeleteExpired(ctx, a.now()); err != nil && ctx.Err() == nil {
 			a.Log.Warn("deleting expired tokens", "err", err)
 		} else if n > 0 {
 			a.Log.Info("deleted expired tokens", "rows", n)
 		}
 		a.sweepSelfService(ctx) // selfservice.go
-		if n, err := a.DB.SAML().Requests().DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		if n, err := a.DB.SAML().Requests().DeleteExpired(ctx, a.now()); err != nil && ctx.Err() == nil {
 			a.Log.Warn("deleting expired SAML requests", "err", err)
 		} else if n > 0 {
 			a.Log.Info("deleted expired SAML requests", "rows", n)
 		}
-		if n, err := a.DB.MFA().Ceremonies().DeleteExpiredCeremonies(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		if n, err := a.DB.MFA().Ceremonies().DeleteExpiredCeremonies(ctx, a.now()); err != nil && ctx.Err() == nil {
 			a.Log.Warn("deleting expired passkey ceremonies", "err", err)
 		} else if n > 0 {
 			a.Log.Info("deleted expired passkey ceremonies", "rows", n)
