@@ -97,7 +97,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	go a.rotateKeys(ctx)
+	go a.upkeepEvery(ctx, time.Hour)
 	go a.MailWorker().Run(ctx) // selfservice.go
 	select {
 	case err := <-errc:
@@ -155,38 +155,49 @@ func boundPublicURL(public, bound string) string {
 	return u.String()
 }
 
-// rotateKeys runs the hourly upkeep: signing keys due for rotation (nodes
-// may race; a lost race is a harmless conflict) and expired tokens.
-func (a *App) rotateKeys(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
+// upkeepEvery runs the hourly upkeep until ctx ends.
+func (a *App) upkeepEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if n, err := a.Tenants.RotateDue(ctx, tenancy.DefaultKeyMaxAge); err != nil && ctx.Err() == nil {
-			a.Log.Warn("key rotation", "err", err)
-		} else if n > 0 {
-			a.Log.Info("rotated signing keys", "tenants", n)
-		}
-		// Expired codes, tokens and device codes are dead weight.
-		if n, err := a.DB.OAuth().Tokens().DeleteExpired(ctx, a.now()); err != nil && ctx.Err() == nil {
-			a.Log.Warn("deleting expired tokens", "err", err)
-		} else if n > 0 {
-			a.Log.Info("deleted expired tokens", "rows", n)
-		}
-		a.sweepSelfService(ctx) // selfservice.go
-		if n, err := a.DB.SAML().Requests().DeleteExpired(ctx, a.now()); err != nil && ctx.Err() == nil {
-			a.Log.Warn("deleting expired SAML requests", "err", err)
-		} else if n > 0 {
-			a.Log.Info("deleted expired SAML requests", "rows", n)
-		}
-		if n, err := a.DB.MFA().Ceremonies().DeleteExpiredCeremonies(ctx, a.now()); err != nil && ctx.Err() == nil {
-			a.Log.Warn("deleting expired passkey ceremonies", "err", err)
-		} else if n > 0 {
-			a.Log.Info("deleted expired passkey ceremonies", "rows", n)
-		}
+		a.upkeep(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// upkeep rotates the signing keys due for rotation (nodes may race; a lost
+// race is a harmless conflict) and removes what has expired in every
+// tenant: codes, tokens, device codes and ended sessions, one-time tokens
+// and mails finished a week ago, SAML requests, login requests and passkey
+// ceremonies are dead weight once past their time.
+func (a *App) upkeep(ctx context.Context) {
+	if n, err := a.Tenants.RotateDue(ctx, tenancy.DefaultKeyMaxAge); err != nil && ctx.Err() == nil {
+		a.Log.Warn("key rotation", "err", err)
+	} else if n > 0 {
+		a.Log.Info("rotated signing keys", "tenants", n)
+	}
+	now := a.now()
+	for _, sw := range []struct {
+		what  string
+		sweep func(context.Context, time.Time) (int64, error)
+	}{
+		{"expired tokens", a.DB.OAuth().Tokens().DeleteExpired},
+		{"expired one-time tokens", a.DB.SelfService().OneTimeTokens().DeleteExpiredTokens},
+		{"finished mails", func(ctx context.Context, now time.Time) (int64, error) {
+			return a.DB.SelfService().MailQueue().PurgeMail(ctx, now.Add(-7*24*time.Hour))
+		}},
+		{"expired SAML requests", a.DB.SAML().Requests().DeleteExpired},
+		{"expired login requests", a.DB.Logins().DeleteExpiredLoginRequests},
+		{"expired passkey ceremonies", a.DB.MFA().Ceremonies().DeleteExpiredCeremonies},
+	} {
+		if n, err := sw.sweep(ctx, now); err != nil && ctx.Err() == nil {
+			a.Log.Warn("upkeep: deleting "+sw.what, "err", err)
+		} else if n > 0 {
+			a.Log.Info("upkeep: deleted "+sw.what, "rows", n)
 		}
 	}
 }

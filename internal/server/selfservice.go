@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"path/filepath"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 )
@@ -23,20 +21,4 @@ func (a *App) MailSender() mail.Sender {
 // from sending a mail twice).
 func (a *App) MailWorker() *mail.Worker {
 	return &mail.Worker{Store: a.DB, Sealer: a.sealer, Sender: a.MailSender(), Log: a.Log, Kick: a.mailKick}
-}
-
-// sweepSelfService removes spent and expired one-time tokens and mails
-// finished more than a week ago (part of the hourly upkeep).
-func (a *App) sweepSelfService(ctx context.Context) {
-	now := a.now()
-	if n, err := a.DB.SelfService().OneTimeTokens().DeleteExpiredTokens(ctx, now); err != nil && ctx.Err() == nil {
-		a.Log.Warn("deleting expired one-time tokens", "err", err)
-	} else if n > 0 {
-		a.Log.Info("deleted expired one-time tokens", "rows", n)
-	}
-	if n, err := a.DB.SelfService().MailQueue().PurgeMail(ctx, now.Add(-7*24*time.Hour)); err != nil && ctx.Err() == nil {
-		a.Log.Warn("purging sent mails", "err", err)
-	} else if n > 0 {
-		a.Log.Info("purged sent mails", "rows", n)
-	}
 }
