@@ -53,9 +53,9 @@ type SAMLServiceProvider struct {
 	// ConsentRequired: the user approves the attributes released to the
 	// provider (the login's consent step) before an assertion is sent.
 	ConsentRequired bool
-	Version        int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	Version         int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 
 	// DefaultRelayState is the RelayState of IdP-initiated logins ("" for
 	// none): an absolute https URL or a relative path.
