@@ -35,6 +35,8 @@ type clientJSON struct {
 	RedirectURIs            []string  `json:"redirect_uris"`
 	GrantTypes              []string  `json:"grant_types"`
 	Scopes                  []string  `json:"scopes"`
+	AllowedOrigins          []string  `json:"allowed_origins"`
+	Introspection           string    `json:"introspection"`
 	HasSecret               bool      `json:"has_secret"`
 	Version                 int64     `json:"version"`
 	CreatedAt               time.Time `json:"created_at"`
@@ -50,6 +52,7 @@ func clientView(c *store.Client, secret string) clientJSON {
 	return clientJSON{ClientID: c.ID, ClientSecret: secret, Name: c.Name, Public: c.Public,
 		ThirdParty: c.ThirdParty, TokenEndpointAuthMethod: c.AuthMethod,
 		RedirectURIs: list(c.RedirectURIs), GrantTypes: list(c.GrantTypes), Scopes: list(c.Scopes),
+		AllowedOrigins: list(c.AllowedOrigins), Introspection: c.Introspection,
 		HasSecret: len(c.SecretHash) > 0, Version: c.Version, CreatedAt: c.CreatedAt}
 }
 
@@ -75,7 +78,7 @@ func runClient(ctx context.Context, env *cliEnv, args []string) error {
 	switch args[0] {
 	case "create":
 		var in oauthclient.NewClient
-		var redirects, grants, scopes, logouts listFlag
+		var redirects, grants, scopes, logouts, origins listFlag
 		fs.StringVar(&in.Name, "name", "", "the client's display name")
 		fs.Var(&redirects, "redirect-uri", "a redirect URI (repeat for more); needed with authorization_code")
 		fs.Var(&logouts, "post-logout-redirect-uri", "a post-logout redirect URI (repeat for more)")
@@ -84,6 +87,8 @@ func runClient(ctx context.Context, env *cliEnv, args []string) error {
 		fs.BoolVar(&in.Public, "public", false, "a public client (browser or native app): no secret, PKCE required")
 		fs.BoolVar(&in.ThirdParty, "third-party", false, "a third-party client: users see a consent screen")
 		fs.StringVar(&in.TokenEndpointAuthMethod, "auth-method", "", "client_secret_basic (default), client_secret_post, private_key_jwt or none")
+		fs.Var(&origins, "allowed-origin", "a web origin (https://app.example.com) whose pages may call the token, userinfo and revocation endpoints (repeat for more)")
+		fs.StringVar(&in.Introspection, "introspection", "", "own (default: introspection answers for the client's own tokens) or audience (a resource server)")
 		asJSON := fs.Bool("json", false, "print the client as JSON, on one line")
 		return withApp(ctx, env, fs, l, args[1:], func(app *server.App) error {
 			if fs.NArg() != 0 {
@@ -94,6 +99,7 @@ func runClient(ctx context.Context, env *cliEnv, args []string) error {
 				return err
 			}
 			in.RedirectURIs, in.PostLogoutRedirectURIs, in.GrantTypes, in.Scopes = redirects, logouts, grants, scopes
+			in.AllowedOrigins = origins
 			c, secret, err := app.Clients.CreateClient(ctx, cliActor(), tn, in)
 			if err != nil {
 				return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -72,15 +73,21 @@ func testClientCommands(t *testing.T, db string) {
 
 	// Public: no secret at all.
 	pub, _ := d.createClientJSON("--tenant", "acme", "--name", "Native", "--public",
-		"--redirect-uri", "com.example.app:/cb", "--third-party")
+		"--redirect-uri", "com.example.app:/cb", "--third-party",
+		"--allowed-origin", "https://app.example.com", "--allowed-origin", "http://127.0.0.1:5173")
 	if _, ok := pub["client_secret"]; ok || pub["public"] != true || pub["token_endpoint_auth_method"] != "none" ||
-		pub["third_party"] != true || pub["has_secret"] != false {
+		pub["third_party"] != true || pub["has_secret"] != false || fmt.Sprint(pub["allowed_origins"]) != "[https://app.example.com http://127.0.0.1:5173]" ||
+		pub["introspection"] != "own" {
 		t.Errorf("client create --public: %v", pub)
 	}
 
 	// client_credentials alone needs no redirect URI.
-	cc, _ := d.createClientJSON("--tenant", "acme", "--name", "Batch", "--grant", "client_credentials")
+	cc, _ := d.createClientJSON("--tenant", "acme", "--name", "Batch", "--grant", "client_credentials",
+		"--introspection", "audience")
 	ccID, _ := cc["client_id"].(string)
+	if cc["introspection"] != "audience" {
+		t.Errorf("client create --introspection audience: %v", cc)
+	}
 	if s, _ := cc["client_secret"].(string); !clientSecretRE.MatchString(s) {
 		t.Errorf("client_credentials client has no secret: %v", cc)
 	}
@@ -109,6 +116,14 @@ func testClientCommands(t *testing.T, db string) {
 	}
 	if errOut := d.fails(1, "client", "create", "--tenant", "acme", "--name", "PubCC", "--public", "--grant", "client_credentials"); !strings.Contains(errOut, "grant_types") {
 		t.Errorf("public client_credentials: %s", errOut)
+	}
+	if errOut := d.fails(1, "client", "create", "--tenant", "acme", "--name", "Origin", "--grant", "client_credentials",
+		"--allowed-origin", "https://app.example.com/path"); !strings.Contains(errOut, "allowed_origins") {
+		t.Errorf("origin with a path: %s", errOut)
+	}
+	if errOut := d.fails(1, "client", "create", "--tenant", "acme", "--name", "RS", "--grant", "client_credentials",
+		"--introspection", "everything"); !strings.Contains(errOut, "introspection") {
+		t.Errorf("unknown introspection setting: %s", errOut)
 	}
 	d.fails(1, "client", "create", "--name", "NoTenant", "--grant", "client_credentials")
 	d.fails(1, "client", "create", "--tenant", "nope", "--name", "X", "--grant", "client_credentials")

@@ -33,6 +33,8 @@ type clientOut struct {
 	JWKS                         json.RawMessage   `json:"jwks,omitempty"`
 	ClaimMappings                map[string]string `json:"claim_mappings"`
 	AuthzClaims                  store.AuthzClaims `json:"authz_claims"`
+	AllowedOrigins               []string          `json:"allowed_origins"`
+	Introspection                string            `json:"introspection"`
 	HasSecret                    bool              `json:"has_secret"`
 	Version                      int64             `json:"version"`
 	CreatedAt                    time.Time         `json:"created_at"`
@@ -62,7 +64,8 @@ func clientJSON(c *store.Client) clientOut {
 		IDTokenTTL:                   int64(c.IDTokenTTL / time.Second),
 		RefreshTokenTTL:              int64(c.RefreshTokenTTL / time.Second),
 		BackchannelLogoutURI:         c.BackchannelLogoutURI, JWKS: slices.Clone(c.JWKS),
-		ClaimMappings: cm, AuthzClaims: c.AuthzClaims, HasSecret: len(c.SecretHash) > 0, Version: c.Version,
+		ClaimMappings: cm, AuthzClaims: c.AuthzClaims, AllowedOrigins: list(c.AllowedOrigins),
+		Introspection: c.Introspection, HasSecret: len(c.SecretHash) > 0, Version: c.Version,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }

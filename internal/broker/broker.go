@@ -80,6 +80,9 @@ const (
 	ReasonNonce       Reason = "nonce_mismatch"
 	ReasonProfile     Reason = "invalid_profile"
 	ReasonConfig      Reason = "connection_misconfigured"
+	// ReasonUserinfoSubject: the upstream's userinfo answer is about
+	// another account than its ID token.
+	ReasonUserinfoSubject Reason = "userinfo_subject_mismatch"
 )
 
 // Error is a failed upstream login. Reason is safe to show and audit;

@@ -140,8 +140,12 @@ func (b *Broker) verifyIDToken(ctx context.Context, conn *store.Connection, st c
 	if idt.Expiry.Before(b.now().Add(-time.Minute)) {
 		return Profile{}, &Error{Reason: ReasonToken, Err: errors.New("expired")}
 	}
-	prof := mapProfile(claims, st.Mapping, map[string]string{"subject": "sub", "email": "email",
-		"email_verified": "email_verified", "name": "name", "given_name": "given_name", "family_name": "family_name"})
+	if needsUserinfo(claims, st.Mapping) {
+		if err := b.mergeUserinfo(ctx, prov, st, tok, idt.Subject, claims); err != nil {
+			return Profile{}, err
+		}
+	}
+	prof := mapProfile(claims, st.Mapping, oidcClaims)
 	if prof.Subject == "" || prof.Subject != idt.Subject && st.Mapping["subject"] == "" {
 		return Profile{}, &Error{Reason: ReasonProfile, Err: errors.New("no subject")}
 	}

@@ -7,7 +7,7 @@ import "github.com/gatehouse-id/gatehouse/internal/valid"
 // checks an address before it looks for its account.
 func CheckEmail(s string) string {
 	var c valid.Collector
-	checkEmail(&c, "email", s)
+	checkNewEmail(&c, "email", s)
 	var ve *valid.Error
 	if err := c.Err(); err != nil {
 		ve = err.(*valid.Error)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/ident"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
@@ -44,9 +45,20 @@ type UserPatch struct {
 	Attributes    json.RawMessage `json:"attributes,omitempty"`
 }
 
-func checkUser(c *valid.Collector, u *store.User) {
-	checkEmail(c, "email", u.Email)
-	checkUsername(c, u.Username)
+// checkUser validates u; identifiers new or changed since prev (nil for a
+// new user) meet the stricter rules of a value being set, so a user whose
+// address predates them can still be edited.
+func checkUser(c *valid.Collector, u, prev *store.User) {
+	if prev == nil || u.Email != prev.Email {
+		checkNewEmail(c, "email", u.Email)
+	} else {
+		checkEmail(c, "email", u.Email)
+	}
+	if prev == nil || u.Username != prev.Username {
+		checkNewUsername(c, u.Username)
+	} else {
+		checkUsername(c, u.Username)
+	}
 	checkText(c, "given_name", u.GivenName, maxName)
 	checkText(c, "family_name", u.FamilyName, maxName)
 	checkPhone(c, u.Phone)
@@ -100,7 +112,7 @@ func (s *Service) CreateUser(ctx context.Context, actor events.Actor, tenant sto
 		u.Attributes = json.RawMessage("{}")
 	}
 	var c valid.Collector
-	checkUser(&c, u)
+	checkUser(&c, u, nil)
 	checkAttributes(&c, u.Attributes)
 	if in.Password != nil && *in.Password == "" {
 		c.Add("password", "required", "A password cannot be empty; leave it out to create a user without one.")
@@ -109,7 +121,7 @@ func (s *Service) CreateUser(ctx context.Context, actor events.Actor, tenant sto
 		return nil, err
 	}
 	err := s.Store.InTx(ctx, func(tx store.Repos) error {
-		if err := s.checkUnique(ctx, tx, u, ""); err != nil {
+		if err := s.checkUnique(ctx, tx, u, nil); err != nil {
 			return err
 		}
 		if in.Password != nil {
@@ -134,16 +146,22 @@ func (s *Service) CreateUser(ctx context.Context, actor events.Actor, tenant sto
 	return u, nil
 }
 
-// checkUnique names the field that clashes, so the client learns which.
-// The store's unique indexes still decide under races.
-func (s *Service) checkUnique(ctx context.Context, repos store.Repos, u *store.User, selfID string) error {
+// checkUnique names the field that clashes, so the client learns which:
+// taken by another user, or, for a value new since prev (nil for a new
+// user), looking like another user's (equal confusable skeletons). The
+// store's unique indexes still decide exact clashes under races.
+func (s *Service) checkUnique(ctx context.Context, repos store.Repos, u, prev *store.User) error {
+	selfID := ""
+	if prev != nil {
+		selfID = prev.ID
+	}
 	if o, err := repos.Users().GetUserByEmail(ctx, u.Tenant, u.EmailNorm); err == nil && o.ID != selfID {
 		return &valid.Conflict{Field: "email", Cause: store.ErrConflict}
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	if u.UsernameNorm == "" {
-		return nil
+		return checkLookalikes(ctx, repos, u, prev, selfID)
 	}
 	if o, err := repos.Users().GetUserByUsername(ctx, u.Tenant, u.UsernameNorm); err == nil && o.ID != selfID {
 		return &valid.Conflict{Field: "username", Cause: store.ErrConflict}
@@ -160,7 +178,44 @@ func (s *Service) checkUnique(ctx context.Context, repos store.Repos, u *store.U
 			return err
 		}
 	}
+	return checkLookalikes(ctx, repos, u, prev, selfID)
+}
+
+// checkLookalikes refuses an email or username new since prev whose
+// skeleton is another user's email or username skeleton.
+func checkLookalikes(ctx context.Context, repos store.Repos, u, prev *store.User, selfID string) error {
+	var before store.User
+	if prev != nil {
+		before = *prev
+	}
+	for _, f := range []struct{ field, value, before string }{
+		{"email", u.Email, before.Email},
+		{"username", u.Username, before.Username},
+	} {
+		if f.value == "" || f.value == f.before {
+			continue
+		}
+		_, err := repos.Users().GetUserBySkeleton(ctx, u.Tenant, ident.Skeleton(f.value), selfID)
+		if err == nil {
+			return &valid.Conflict{Field: f.field, Cause: store.ErrConflict, Lookalike: true}
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
 	return nil
+}
+
+// UserForEmail answers the user whose email is email or looks like it
+// (equal confusable skeletons), store.ErrNotFound when there is none.
+// Sign-up treats both alike, so a look-alike address tells a stranger no
+// more than an address in use does.
+func (s *Service) UserForEmail(ctx context.Context, tenant store.TenantID, email string) (*store.User, error) {
+	u, err := s.Store.Users().GetUserByEmail(ctx, tenant, NormalizeEmail(email))
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = s.Store.Users().GetUserBySkeleton(ctx, tenant, ident.Skeleton(strings.TrimSpace(email)), "")
+	}
+	return u, err
 }
 
 // GetUser answers store.ErrNotFound when id is not a user of tenant.
@@ -180,13 +235,14 @@ func (s *Service) UpdateUser(ctx context.Context, actor events.Actor, tenant sto
 				return err
 			}
 			before = auditFields(u)
+			prev := *u
 			var c valid.Collector
 			applyPatch(&c, u, p)
-			checkUser(&c, u)
+			checkUser(&c, u, &prev)
 			if err := c.Err(); err != nil {
 				return err
 			}
-			if err := s.checkUnique(ctx, tx, u, u.ID); err != nil {
+			if err := s.checkUnique(ctx, tx, u, &prev); err != nil {
 				return err
 			}
 			if p.Password != nil {

@@ -11,8 +11,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gatehouse-id/gatehouse/internal/ident"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 	"golang.org/x/text/language"
+	"golang.org/x/text/secure/precis"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -39,9 +41,17 @@ func NormalizeEmail(s string) string {
 	return strings.ToLower(norm.NFKC.String(strings.TrimSpace(s)))
 }
 
-// NormalizeUsername is the lookup form of a username.
+// NormalizeUsername is the lookup form of a username: the PRECIS
+// UsernameCaseMapped profile of RFC 8265 (full-width folded, case folded,
+// NFC). A string the profile refuses is never accepted as a new username;
+// its lookup form is NFKC in lower case, so a login with it matches
+// nothing new.
 func NormalizeUsername(s string) string {
-	return strings.ToLower(norm.NFKC.String(strings.TrimSpace(s)))
+	s = strings.TrimSpace(s)
+	if p, err := precis.UsernameCaseMapped.String(s); err == nil {
+		return p
+	}
+	return strings.ToLower(norm.NFKC.String(s))
 }
 
 func checkEmail(c *valid.Collector, field, s string) {
@@ -61,9 +71,53 @@ func checkEmail(c *valid.Collector, field, s string) {
 	}
 }
 
+// checkNewEmail is checkEmail plus the rules for an address being set:
+// no character that renders as nothing or reorders the text, and no part
+// that mixes letters of scripts not written together, since either makes
+// an address that reads as someone else's.
+func checkNewEmail(c *valid.Collector, field, s string) {
+	var own valid.Collector
+	checkEmail(&own, field, s)
+	if err := own.Err(); err != nil {
+		c.Add(field, err.(*valid.Error).Fields[0].Code, err.(*valid.Error).Fields[0].Message)
+		return
+	}
+	if ident.Invisible(s) {
+		c.Add(field, "invalid", "An email address cannot contain invisible or text-direction characters.")
+		return
+	}
+	at := strings.LastIndexByte(s, '@')
+	for _, part := range append([]string{s[:at]}, strings.Split(s[at+1:], ".")...) {
+		if ident.MixedScript(part) {
+			c.Add(field, "mixed_script", "An email address cannot mix letters of different scripts (such as Latin and Cyrillic) in one part.")
+			return
+		}
+	}
+}
+
 func checkUsername(c *valid.Collector, s string) {
 	if s != "" && !usernameRE.MatchString(s) {
 		c.Add("username", "invalid", "A username has 2 to 128 letters, digits, dots, dashes, underscores or @ and starts with a letter or digit.")
+	}
+}
+
+// checkNewUsername is checkUsername plus the rules for a username being
+// set: the PRECIS IdentifierClass of RFC 8265 and no mixed scripts.
+func checkNewUsername(c *valid.Collector, s string) {
+	var own valid.Collector
+	checkUsername(&own, s)
+	switch {
+	case s == "":
+	case own.Err() != nil:
+		checkUsername(c, s)
+	case ident.Invisible(s):
+		c.Add("username", "invalid", "A username cannot contain invisible or text-direction characters.")
+	case ident.MixedScript(s):
+		c.Add("username", "mixed_script", "A username cannot mix letters of different scripts (such as Latin and Cyrillic).")
+	default:
+		if _, err := precis.UsernameCaseMapped.String(s); err != nil {
+			c.Add("username", "invalid", "A username has only letters, digits and printable ASCII symbols (RFC 8265).")
+		}
 	}
 }
 
@@ -198,6 +252,6 @@ func merge(doc, patch any) any {
 // account page checks a new address before sending it a link).
 func ValidEmail(s string) bool {
 	var c valid.Collector
-	checkEmail(&c, "email", s)
+	checkNewEmail(&c, "email", s)
 	return c.Err() == nil
 }

@@ -64,6 +64,11 @@ type NewClient struct {
 	ClaimMappings                map[string]string `json:"claim_mappings"`
 	// AuthzClaims chooses the role and permission claims (authz).
 	AuthzClaims store.AuthzClaims `json:"authz_claims"`
+	// AllowedOrigins are web origins that may call the token, userinfo and
+	// revocation endpoints from a browser, besides the redirect URIs'.
+	AllowedOrigins []string `json:"allowed_origins"`
+	// Introspection is own (default) or audience (a resource server).
+	Introspection string `json:"introspection"`
 }
 
 // ClientPatch changes the fields that are set (JSON null is the same as
@@ -87,7 +92,9 @@ type ClientPatch struct {
 	JWKS                         json.RawMessage    `json:"jwks,omitempty"`
 	ClaimMappings                *map[string]string `json:"claim_mappings,omitempty"`
 	// AuthzClaims replaces the role and permission claim choice.
-	AuthzClaims *store.AuthzClaims `json:"authz_claims,omitempty"`
+	AuthzClaims    *store.AuthzClaims `json:"authz_claims,omitempty"`
+	AllowedOrigins *[]string          `json:"allowed_origins,omitempty"`
+	Introspection  *string            `json:"introspection,omitempty"`
 }
 
 // HashSecret is how a client secret is stored and compared.
@@ -136,6 +143,8 @@ func (s *Service) CreateClient(ctx context.Context, actor events.Actor, tenant s
 		BackchannelLogoutURI:   in.BackchannelLogoutURI,
 		ClaimMappings:          maps.Clone(in.ClaimMappings),
 		AuthzClaims:            in.AuthzClaims,
+		AllowedOrigins:         orEmpty(in.AllowedOrigins),
+		Introspection:          in.Introspection,
 		Version:                1, CreatedAt: now, UpdatedAt: now,
 	}
 	if len(cl.GrantTypes) == 0 {
@@ -352,6 +361,8 @@ func applyPatch(c *valid.Collector, cl *store.Client, p ClientPatch) {
 	if p.AuthzClaims != nil {
 		cl.AuthzClaims = *p.AuthzClaims
 	}
+	list(&cl.AllowedOrigins, p.AllowedOrigins)
+	str(&cl.Introspection, p.Introspection)
 }
 
 // auditFields is what the audit log records of a client: never the secret
@@ -372,6 +383,8 @@ func auditFields(cl *store.Client) map[string]any {
 		"backchannel_logout_uri":           cl.BackchannelLogoutURI,
 		"claim_mappings":                   orEmptyMap(cl.ClaimMappings),
 		"authz_claims":                     cl.AuthzClaims,
+		"allowed_origins":                  orEmpty(cl.AllowedOrigins),
+		"introspection":                    cl.Introspection,
 		"has_secret":                       cl.SecretHash != nil,
 	}
 	if len(cl.JWKS) > 0 {

@@ -114,6 +114,9 @@ func applyDefaults(cl *store.Client) {
 	if cl.AccessTokenAlg == "" {
 		cl.AccessTokenAlg = AlgES256
 	}
+	if cl.Introspection == "" {
+		cl.Introspection = IntrospectOwn
+	}
 	if cl.AccessTokenTTL == 0 {
 		cl.AccessTokenTTL = accessTTL.def
 	}
@@ -157,6 +160,75 @@ func check(c *valid.Collector, cl *store.Client) {
 	}
 	checkClaimMappings(c, cl.ClaimMappings)
 	checkAuthzClaims(c, cl)
+	checkOrigins(c, cl.AllowedOrigins)
+	switch {
+	case cl.Introspection != IntrospectOwn && cl.Introspection != IntrospectAudience:
+		c.Add("introspection", "invalid", "introspection is own or audience.")
+	case cl.Introspection == IntrospectAudience && cl.Public:
+		c.Add("introspection", "not_allowed", "A public client cannot introspect tokens: it has no credentials.")
+	}
+}
+
+// Introspection settings: what a client learns at the introspection endpoint.
+const (
+	// IntrospectOwn: the tokens issued to the client itself.
+	IntrospectOwn = "own"
+	// IntrospectAudience: a resource server, told about every access token
+	// of its tenant (the tenant's tokens carry no resource indicator, so
+	// every one of them is meant for the tenant's resource servers).
+	IntrospectAudience = "audience"
+)
+
+// checkOrigins: each allowed origin is a web origin as a browser sends it
+// (RFC 6454): https://host[:port], or http on a loopback host, lowercase,
+// with no path, query, fragment, credentials or wildcard.
+func checkOrigins(c *valid.Collector, origins []string) {
+	const f = "allowed_origins"
+	if len(origins) > MaxRedirectURIs {
+		c.Add(f, "too_many", fmt.Sprintf("A client has at most %d allowed origins.", MaxRedirectURIs))
+		return
+	}
+	for i, o := range origins {
+		label := fmt.Sprintf("Origin %d", i+1)
+		if slices.Contains(origins[:i], o) {
+			c.Add(f, "duplicate", label+" is listed twice.")
+			return
+		}
+		u, err := url.Parse(o)
+		switch {
+		case len(o) > 300 || err != nil || u.Host == "" || u.Opaque != "" || u.User != nil:
+			c.Add(f, "invalid", label+" is not an origin such as https://app.example.com.")
+		case WebOrigin(o) != o:
+			c.Add(f, "invalid", label+" has a path, query, fragment, default port or capital letters; an origin is scheme://host[:port].")
+		case strings.Contains(u.Host, "*"):
+			c.Add(f, "invalid", label+" contains a wildcard; origins are compared exactly.")
+		case u.Scheme == "http" && !loopback(u.Hostname()):
+			c.Add(f, "insecure", label+" uses http on a host other than 127.0.0.1, [::1] or localhost; use https.")
+		case u.Scheme != "https" && u.Scheme != "http":
+			c.Add(f, "scheme", label+" must use https, or http on a loopback host.")
+		default:
+			continue
+		}
+		return
+	}
+}
+
+// WebOrigin is the serialised origin of an http or https URI (RFC 6454
+// 6.2): lowercase scheme and host, the port only when it is not the
+// scheme's default; "" for other URIs (private-use schemes have none).
+func WebOrigin(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" {
+		return ""
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port == "" || scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		return scheme + "://" + host
+	}
+	return scheme + "://" + host + ":" + port
 }
 
 func checkGrants(c *valid.Collector, cl *store.Client) {

@@ -52,6 +52,24 @@ var validationCases = []struct {
 	{"private-use scheme for native apps", func(c *oauthclient.NewClient) {
 		c.Public, c.RedirectURIs = true, []string{"com.example.app:/oauth2redirect", "com.example.app://callback"}
 	}, "", ""},
+	{"allowed origins and a resource server", func(c *oauthclient.NewClient) {
+		c.AllowedOrigins = []string{"https://spa.example.com", "https://spa.example.com:8443", "http://127.0.0.1:5173", "http://[::1]:3000"}
+		c.Introspection = oauthclient.IntrospectAudience
+	}, "", ""},
+	{"origin with a path", func(c *oauthclient.NewClient) { c.AllowedOrigins = []string{"https://spa.example.com/"} }, "allowed_origins", "invalid"},
+	{"origin with capitals", func(c *oauthclient.NewClient) { c.AllowedOrigins = []string{"https://SPA.example.com"} }, "allowed_origins", "invalid"},
+	{"origin with the default port", func(c *oauthclient.NewClient) { c.AllowedOrigins = []string{"https://spa.example.com:443"} }, "allowed_origins", "invalid"},
+	{"origin wildcard", func(c *oauthclient.NewClient) { c.AllowedOrigins = []string{"*"} }, "allowed_origins", "invalid"},
+	{"origin subdomain wildcard", func(c *oauthclient.NewClient) { c.AllowedOrigins = []string{"https://*.example.com"} }, "allowed_origins", "invalid"},
+	{"origin http off loopback", func(c *oauthclient.NewClient) { c.AllowedOrigins = []string{"http://spa.example.com"} }, "allowed_origins", "insecure"},
+	{"origin null", func(c *oauthclient.NewClient) { c.AllowedOrigins = []string{"null"} }, "allowed_origins", "invalid"},
+	{"origin twice", func(c *oauthclient.NewClient) {
+		c.AllowedOrigins = []string{"https://spa.example.com", "https://spa.example.com"}
+	}, "allowed_origins", "duplicate"},
+	{"unknown introspection setting", func(c *oauthclient.NewClient) { c.Introspection = "all" }, "introspection", "invalid"},
+	{"public resource server", func(c *oauthclient.NewClient) {
+		c.Public, c.Introspection = true, oauthclient.IntrospectAudience
+	}, "introspection", "not_allowed"},
 	{"https with a query", func(c *oauthclient.NewClient) { c.RedirectURIs = []string{"https://app.example.com/cb?tenant=a"} }, "", ""},
 	{"20 redirect URIs", func(c *oauthclient.NewClient) {
 		c.RedirectURIs = uris(20, func(i int) string { return fmt.Sprintf("https://app.example.com/cb%d", i) })

@@ -161,6 +161,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Pragma", "no-cache")
 	}
 	w = &protocolWriter{ResponseWriter: w, path: r2.URL.Path, issuer: p.issuer(ctx)}
+	if p.cors(w, r2) || refuseURLCredentials(w, r2) {
+		return
+	}
 	if p.route(w, r2) { // PAR, authorize by request_uri, device sign-in: par.go
 		return
 	}
@@ -187,6 +190,15 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	// Take spends the flow's request once every step (consent included)
 	// has passed, and only for the browser that signed in.
 	login, err := p.flow.Take(ctx, t.ID, id, sess.ID)
+	if err != nil {
+		// Signed in by this browser but a step after the session (consent)
+		// still waits: back to that step, never past it.
+		if pending, lerr := p.flow.Load(ctx, t.ID, id); lerr == nil && pending.Origin == flow.OriginOIDC &&
+			pending.SessionID != "" && pending.SessionID == sess.ID {
+			http.Redirect(w, r, "/t/"+t.Slug+"/consent?id="+url.QueryEscape(pending.ID), http.StatusSeeOther)
+			return
+		}
+	}
 	if err != nil || login.Origin != flow.OriginOIDC {
 		p.errorPage(w, r, http.StatusBadRequest, "error.request_invalid")
 		return

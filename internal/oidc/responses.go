@@ -13,7 +13,9 @@ import (
 
 // Introspect authenticates the calling resource server first, so a failed
 // client authentication is a 401 invalid_client (RFC 7662 2.1, RFC 6749
-// 5.2); the library answers 400 unauthorized_client.
+// 5.2); the library answers 400 unauthorized_client. What it then learns
+// of the token is decided by SetIntrospectionFromToken: only the token's
+// own client, or a resource server of the tenant, hears active=true.
 func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionRequest]) (*op.Response, error) {
 	cc := r.Data.ClientCredentials
 	if cc == nil || (cc.ClientAssertion == "" && cc.ClientID == "") {
@@ -30,7 +32,16 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 		// A public client proves nothing about itself: no introspection.
 		return nil, op.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication required"), http.StatusUnauthorized)
 	}
-	return s.LegacyServer.Introspect(ctx, r)
+	resp := new(oidc.IntrospectionResponse)
+	claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, r.Data.Token, s.Provider().AccessTokenVerifier(ctx))
+	if err != nil {
+		return op.NewResponse(resp), nil
+	}
+	if err := s.p.storage.SetIntrospectionFromToken(ctx, resp, claims.JWTID, claims.Subject, c.GetID()); err != nil {
+		return op.NewResponse(resp), nil
+	}
+	resp.Active = true
+	return op.NewResponse(resp), nil
 }
 
 // UserInfo answers a token that does not verify, or is revoked or expired,
@@ -98,4 +109,38 @@ func withIss(loc, issuer string) string {
 	q.Set("iss", issuer)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// bodyOnlyEndpoints take client credentials and grant parameters in the
+// request body only (RFC 6749 2.3.1 and 3.2, RFC 7009 2.1, RFC 7662 2.1,
+// RFC 9126 2): a URL ends up in logs, proxies and browser history.
+var bodyOnlyEndpoints = map[string]bool{"/oauth/token": true, "/oauth/introspect": true, "/revoke": true,
+	"/device_authorization": true, parPath: true}
+
+// refuseURLCredentials answers 400 invalid_request, and reports true, when
+// a request carries what must not travel in a URL: any query parameter at
+// an endpoint of bodyOnlyEndpoints (their URLs have no query), or an
+// access token at userinfo other than in the Authorization header (RFC
+// 6750 2.3 and RFC 9700 4.3.2 rule out the query; the form body of RFC
+// 6750 2.2 is not offered, as every client can send the header).
+func refuseURLCredentials(w http.ResponseWriter, r *http.Request) bool {
+	var desc string
+	switch {
+	case bodyOnlyEndpoints[r.URL.Path] && r.URL.RawQuery != "":
+		desc = "parameters must be sent in the request body, not the URL"
+	case r.URL.Path == "/userinfo" && r.URL.Query().Has("access_token"):
+		desc = "send the access token in the Authorization header, not the URL"
+	case r.URL.Path == "/userinfo" && r.Method == http.MethodPost && r.Header.Get("Authorization") == "":
+		if err := r.ParseForm(); err == nil && !r.PostForm.Has("access_token") {
+			return false
+		}
+		desc = "send the access token in the Authorization header"
+	default:
+		return false
+	}
+	if r.URL.Path == "/userinfo" {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
+	}
+	op.WriteError(w, r, oidc.ErrInvalidRequest().WithDescription("%s", desc), nil)
+	return true
 }

@@ -34,8 +34,10 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
 		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone}
-	cfg.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
-	cfg.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	cfg.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
+		oidc.AuthMethodPrivateKeyJWT}
+	cfg.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
+		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone}
 	cfg.IDTokenSigningAlgValuesSupported = []string{"RS256", "ES256", "EdDSA"}
 	cfg.ACRValuesSupported = []string{"1", "mfa"} // mfa: a second factor (internal/mfa step-up)
 	cfg.ScopesSupported = standardScopes
@@ -47,7 +49,9 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.BackChannelLogoutSessionSupported = true
 	cfg.RequestParameterSupported = false
 	cfg.RequestObjectSigningAlgValuesSupported = nil
-	cfg.TokenEndpointAuthSigningAlgValuesSupported = []string{"RS256"}
+	cfg.TokenEndpointAuthSigningAlgValuesSupported = assertionAlgs
+	cfg.IntrospectionEndpointAuthSigningAlgValuesSupported = assertionAlgs
+	cfg.RevocationEndpointAuthSigningAlgValuesSupported = assertionAlgs
 	cfg.DeviceAuthorizationEndpoint = s.Endpoints().DeviceAuthorization.Absolute(s.p.issuer(ctx))
 	cfg.CheckSessionIframe = ""
 	return op.NewResponse(discovery{DiscoveryConfiguration: cfg, IssParameter: true,

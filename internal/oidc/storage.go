@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -322,11 +323,16 @@ func (s *storage) liveAccessToken(ctx context.Context, id string) (*store.Access
 	return at, nil
 }
 
-// SetIntrospectionFromToken describes a live access token (RFC 7662); the
-// caller answers active=false for any error.
+// SetIntrospectionFromToken describes a live access token (RFC 7662) to
+// clientID, the authenticated caller; the caller answers active=false for
+// any error, so a client that may not learn about the token cannot tell it
+// from an invalid one (RFC 7662 2.2, 4).
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	at, err := s.liveAccessToken(ctx, tokenID)
 	if err != nil || at.UserID != subject && !(at.UserID == "" && subject == at.ClientID) {
+		return oidc.ErrAccessDenied()
+	}
+	if !s.mayIntrospect(ctx, clientID, at) {
 		return oidc.ErrAccessDenied()
 	}
 	if at.UserID != "" && !s.userActive(ctx, at.UserID) {
@@ -347,6 +353,18 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 		}
 	}
 	return nil
+}
+
+// mayIntrospect: the token's own client may learn about it, and so may a
+// client of the tenant registered as a resource server (introspection
+// "audience"); the store lookup is tenant-scoped, so another tenant's
+// client is never one.
+func (s *storage) mayIntrospect(ctx context.Context, clientID string, at *store.AccessToken) bool {
+	if clientID == at.ClientID {
+		return true
+	}
+	c := s.clientRecord(ctx, clientID)
+	return c != nil && !c.Public && c.Introspection == oauthclient.IntrospectAudience
 }
 
 func (s *storage) GetPrivateClaimsFromScopes(ctx context.Context, userID, clientID string, scopes []string) (map[string]any, error) {

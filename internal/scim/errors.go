@@ -34,7 +34,11 @@ func toError(err error) (*Error, bool) {
 	case errors.As(err, &se):
 		return se, true
 	case errors.As(err, &ce):
-		return &Error{Status: http.StatusConflict, Type: "uniqueness", Detail: scimField(ce.Field) + " is already in use."}, true
+		detail := scimField(ce.Field) + " is already in use."
+		if ce.Lookalike {
+			detail = scimField(ce.Field) + " looks like another user's (confusable characters)."
+		}
+		return &Error{Status: http.StatusConflict, Type: "uniqueness", Detail: detail}, true
 	case errors.As(err, &ve):
 		detail := ""
 		for i, f := range ve.Fields {

@@ -35,7 +35,8 @@ func Policy(t *store.Tenant) (tenancy.SelfService, credential.Policy) {
 
 // SignUp creates an unverified account and mails a verification link and
 // code, answering the ticket the code form carries. When the address
-// already has an account it spends the same password hash, mails the
+// already has an account, or looks like one that has (equal confusable
+// skeletons), it spends the same password hash, mails the
 // owner instead ("someone tried to sign up") and answers a ticket that
 // looks the same; the answer takes at least Floor either way. Errors:
 // ErrSignupClosed, ErrInviteOnly, *ThrottledError, and *valid.Error for
@@ -65,7 +66,7 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 		_, _ = s.Hasher.Hash(in.Password)
 		return fakeTicket(), nil
 	}
-	existing, err := s.Store.Users().GetUserByEmail(ctx, t.ID, directory.NormalizeEmail(email))
+	existing, err := s.Directory.UserForEmail(ctx, t.ID, email)
 	switch {
 	case err == nil:
 		return s.signUpExisting(ctx, t, existing, in)
@@ -78,9 +79,10 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 	})
 	var conflict *valid.Conflict
 	if errors.As(err, &conflict) {
-		// Lost a race with another sign-up of the same address: the
-		// password was not hashed yet (uniqueness is checked first).
-		if existing, gerr := s.Store.Users().GetUserByEmail(ctx, t.ID, directory.NormalizeEmail(email)); gerr == nil {
+		// Lost a race with another sign-up of the same or a look-alike
+		// address: the password was not hashed yet (uniqueness is
+		// checked first).
+		if existing, gerr := s.Directory.UserForEmail(ctx, t.ID, email); gerr == nil {
 			return s.signUpExisting(ctx, t, existing, in)
 		}
 	}

@@ -45,6 +45,7 @@ type fakeProvider struct {
 	appleKey  *ecdsa.PublicKey // verifies Apple's client-secret JWT
 	profile   any              // /me or /user
 	emails    any              // /user/emails
+	userinfo  any              // /userinfo (404 while nil)
 	gotSecret string           // the client_secret the token call carried
 }
 
@@ -66,6 +67,7 @@ func newFakeProvider(t *testing.T) *fakeProvider {
 	mux.HandleFunc("GET /me", f.bearer(func() any { return f.profile }))
 	mux.HandleFunc("GET /user", f.bearer(func() any { return f.profile }))
 	mux.HandleFunc("GET /user/emails", f.bearer(func() any { return f.emails }))
+	mux.HandleFunc("GET /userinfo", f.bearer(func() any { return f.userinfo }))
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	f.issuer = f.srv.URL
@@ -101,6 +103,10 @@ func (f *fakeProvider) bearer(body func() any) http.HandlerFunc {
 		f.mu.Lock()
 		v := body()
 		f.mu.Unlock()
+		if v == nil {
+			http.NotFound(w, r)
+			return
+		}
 		writeJSON(w, v)
 	}
 }

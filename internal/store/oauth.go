@@ -61,6 +61,14 @@ type Client struct {
 
 	// AuthzClaims chooses the role and permission claims (migration 0003).
 	AuthzClaims AuthzClaims
+	// AllowedOrigins are web origins (scheme://host[:port]) that may call
+	// the token, userinfo and revocation endpoints from a browser, besides
+	// the origins of RedirectURIs.
+	AllowedOrigins []string
+	// Introspection is what the client learns at the introspection
+	// endpoint: "own" (tokens issued to it) or "audience" (a resource
+	// server: every access token of the tenant).
+	Introspection string
 }
 
 // Clients stores a tenant's OAuth clients.

@@ -100,6 +100,12 @@ type Users interface {
 	GetUserByEmail(ctx context.Context, tenant TenantID, emailNorm string) (*User, error)
 	// GetUserByUsername looks up by the normalised username.
 	GetUserByUsername(ctx context.Context, tenant TenantID, usernameNorm string) (*User, error)
+	// GetUserBySkeleton answers a user of tenant, other than
+	// exceptID, whose email or username has the confusable skeleton skel
+	// (ident.Skeleton of the value as shown, which the store derives on
+	// every write): an account that looks like the one being written.
+	// ErrNotFound when there is none.
+	GetUserBySkeleton(ctx context.Context, tenant TenantID, skel, exceptID string) (*User, error)
 	UpdateUser(ctx context.Context, tenant TenantID, id string, fn func(*User) error) (*User, error)
 	// RecordLogin notes a successful login at at and, when newHash is not
 	// "", replaces the password hash only if it is still oldHash (an

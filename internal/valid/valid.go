@@ -57,9 +57,17 @@ func Field(field, code, message string) error {
 type Conflict struct {
 	Field string
 	Cause error
+	// Lookalike says the value differs from the one in use but looks the
+	// same (Unicode confusables such as Cyrillic а for Latin a).
+	Lookalike bool
 }
 
-func (e *Conflict) Error() string { return e.Field + " is already in use" }
+func (e *Conflict) Error() string {
+	if e.Lookalike {
+		return e.Field + " looks like one already in use"
+	}
+	return e.Field + " is already in use"
+}
 
 // Unwrap returns the storage error.
 func (e *Conflict) Unwrap() error { return e.Cause }

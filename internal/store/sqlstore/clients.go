@@ -13,19 +13,21 @@ type clientRepo struct{ *scope }
 
 const clientCols = `tenant_id, id, name, secret_hash, is_public, auth_method, redirect_uris, post_logout_redirect_uris,
 grant_types, scopes, third_party, id_token_alg, access_token_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
-backchannel_logout_uri, jwks, claim_mappings, version, created_at, updated_at, authz_claims`
+backchannel_logout_uri, jwks, claim_mappings, version, created_at, updated_at, authz_claims,
+allowed_origins, introspection`
 
 func scanClient(r scanner) (*store.Client, error) {
 	var (
 		c                                                      store.Client
 		tenant, redirects, postLogout, grants, scopes, mapping string
 		jwks                                                   sql.NullString
-		authz                                                  string
+		authz, origins                                         string
 		atTTL, idTTL, rtTTL, created, updated                  int64
 	)
 	err := r.Scan(&tenant, &c.ID, &c.Name, &c.SecretHash, &c.Public, &c.AuthMethod, &redirects, &postLogout,
 		&grants, &scopes, &c.ThirdParty, &c.IDTokenAlg, &c.AccessTokenAlg, &atTTL, &idTTL, &rtTTL,
-		&c.BackchannelLogoutURI, &jwks, &mapping, &c.Version, &created, &updated, &authz)
+		&c.BackchannelLogoutURI, &jwks, &mapping, &c.Version, &created, &updated, &authz,
+		&origins, &c.Introspection)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +35,8 @@ func scanClient(r scanner) (*store.Client, error) {
 	for _, l := range []struct {
 		raw string
 		dst *[]string
-	}{{redirects, &c.RedirectURIs}, {postLogout, &c.PostLogoutRedirectURIs}, {grants, &c.GrantTypes}, {scopes, &c.Scopes}} {
+	}{{redirects, &c.RedirectURIs}, {postLogout, &c.PostLogoutRedirectURIs}, {grants, &c.GrantTypes}, {scopes, &c.Scopes},
+		{origins, &c.AllowedOrigins}} {
 		if err := parseList(l.raw, l.dst); err != nil {
 			return nil, err
 		}
@@ -71,6 +74,8 @@ func normClient(c *store.Client) {
 	c.SecretHash = bytesOrNil(c.SecretHash)
 	c.RedirectURIs, c.PostLogoutRedirectURIs = normList(c.RedirectURIs), normList(c.PostLogoutRedirectURIs)
 	c.GrantTypes, c.Scopes = normList(c.GrantTypes), normList(c.Scopes)
+	c.AllowedOrigins = normList(c.AllowedOrigins)
+	c.Introspection = introspectionOrOwn(c.Introspection)
 	if len(c.JWKS) == 0 {
 		c.JWKS = nil
 	} else {
@@ -118,12 +123,13 @@ func (r clientRepo) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	n.UpdatedAt = micro(n.UpdatedAt)
 	err := r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 23)+`)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 25)+`)`,
 			string(n.Tenant), n.ID, n.Name, nullBytes(n.SecretHash), n.Public, n.AuthMethod, listJSON(n.RedirectURIs),
 			listJSON(n.PostLogoutRedirectURIs), listJSON(n.GrantTypes), listJSON(n.Scopes), n.ThirdParty,
 			n.IDTokenAlg, n.AccessTokenAlg, durMicros(n.AccessTokenTTL), durMicros(n.IDTokenTTL),
 			durMicros(n.RefreshTokenTTL), n.BackchannelLogoutURI, nullJSON(n.JWKS), mappingJSON(n.ClaimMappings),
-			n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), authzClaimsJSON(n.AuthzClaims))
+			n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), authzClaimsJSON(n.AuthzClaims),
+			listJSON(n.AllowedOrigins), introspectionOrOwn(n.Introspection))
 		return wrapErr("create client", err)
 	})
 	if err != nil {
@@ -176,12 +182,13 @@ func (r clientRepo) UpdateClient(ctx context.Context, tenant store.TenantID, id 
 redirect_uris = $5, post_logout_redirect_uris = $6, grant_types = $7, scopes = $8, third_party = $9, id_token_alg = $10,
 access_token_alg = $11, access_token_ttl = $12, id_token_ttl = $13, refresh_token_ttl = $14,
 backchannel_logout_uri = $15, jwks = $16, claim_mappings = $17, version = $18, updated_at = $19,
-authz_claims = $23 WHERE tenant_id = $20 AND id = $21 AND version = $22`,
+authz_claims = $23, allowed_origins = $24, introspection = $25 WHERE tenant_id = $20 AND id = $21 AND version = $22`,
 			n.Name, nullBytes(n.SecretHash), n.Public, n.AuthMethod, listJSON(n.RedirectURIs), listJSON(n.PostLogoutRedirectURIs),
 			listJSON(n.GrantTypes), listJSON(n.Scopes), n.ThirdParty, n.IDTokenAlg, n.AccessTokenAlg,
 			durMicros(n.AccessTokenTTL), durMicros(n.IDTokenTTL), durMicros(n.RefreshTokenTTL), n.BackchannelLogoutURI,
 			nullJSON(n.JWKS), mappingJSON(n.ClaimMappings), n.Version, n.UpdatedAt.UnixMicro(),
-			string(n.Tenant), n.ID, old.Version, authzClaimsJSON(n.AuthzClaims))
+			string(n.Tenant), n.ID, old.Version, authzClaimsJSON(n.AuthzClaims),
+			listJSON(n.AllowedOrigins), introspectionOrOwn(n.Introspection))
 		if err != nil {
 			return wrapErr("update client", err)
 		}
@@ -214,4 +221,13 @@ func (r clientRepo) DeleteClient(ctx context.Context, tenant store.TenantID, id 
 func authzClaimsJSON(a store.AuthzClaims) string {
 	b, _ := json.Marshal(a) // a struct of strings and a bool always marshals
 	return string(b)
+}
+
+// introspectionOrOwn stores a client's introspection setting, "own" when
+// none was chosen (migration 0014).
+func introspectionOrOwn(s string) string {
+	if s == "" {
+		return "own"
+	}
+	return s
 }

@@ -71,7 +71,8 @@ const (
 )`
 )
 
-// Migrate applies the migrations the database lacks. It is a no-op when
+// Migrate applies the migrations the database lacks, then fills in the
+// columns derived in Go of rows older than them. It is a no-op when
 // the schema is current, and an error when the database was migrated by a
 // newer Gatehouse (running old code on a newer schema is not safe).
 func (d *DB) Migrate(ctx context.Context) error {
@@ -85,7 +86,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 			return err
 		}
 		if !applied {
-			return nil
+			return d.backfillSkeletons(ctx)
 		}
 	}
 }

@@ -63,7 +63,7 @@ var userMap = &resourceMap{
 	alias: "u",
 	scalars: map[string]scalar{
 		"id":                      {kind: kString, col: "u.id", lowered: true},
-		"username":                {kind: kString, col: "u.username_norm", lowered: true},
+		"username":                {kind: kString, col: uidExpr, lowered: true}, // as shown: the email when there is no username
 		"name.givenname":          {kind: kString, col: "u.given_name_lc", lowered: true},
 		"name.familyname":         {kind: kString, col: "u.family_name_lc", lowered: true},
 		"locale":                  {kind: kString, col: "u.locale"},

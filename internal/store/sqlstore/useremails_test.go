@@ -11,16 +11,23 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 )
 
+// tenantT1 creates the tenant "t1" of a store test.
+func tenantT1(t *testing.T, db *sqlstore.DB) store.TenantID {
+	t.Helper()
+	now := time.Now()
+	tn := store.TenantID("t1")
+	if err := db.Tenants().CreateTenant(context.Background(), &store.Tenant{ID: tn, Slug: "t1", Name: "t", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	return tn
+}
+
 // TestUserEmailsFollowUser: the user_emails rows SCIM filters read are
 // written with the user by every write path and go with it.
 func TestUserEmailsFollowUser(t *testing.T) {
 	sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		now := time.Now()
-		tn := store.TenantID("t1")
-		if err := db.Tenants().CreateTenant(ctx, &store.Tenant{ID: tn, Slug: "t1", Name: "t", CreatedAt: now, UpdatedAt: now}); err != nil {
-			t.Fatal(err)
-		}
+		tn := tenantT1(t, db)
 		rows := func(id string) string {
 			t.Helper()
 			r, err := db.SQL().QueryContext(ctx, `SELECT value_lc, COALESCE(type_lc, ''), is_primary FROM user_emails WHERE tenant_id = $1 AND user_id = $2 ORDER BY idx`, string(tn), id)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/ident"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -24,9 +25,9 @@ u.created_at, u.updated_at, u.last_login_at`
 // userInsertCols matches userArgs.
 const userInsertCols = `tenant_id, id, email, email_norm, username, username_norm, given_name, given_name_lc,
 family_name, family_name_lc, phone, locale, status, email_verified, phone_verified, attributes, password_hash,
-version, created_at, updated_at, last_login_at`
+version, created_at, updated_at, last_login_at, email_skel, username_skel`
 
-const userInsertArity = 21
+const userInsertArity = 23
 
 func userArgs(u *store.User) []any {
 	return []any{
@@ -34,7 +35,16 @@ func userArgs(u *store.User) []any {
 		u.GivenName, strings.ToLower(u.GivenName), u.FamilyName, strings.ToLower(u.FamilyName),
 		u.Phone, u.Locale, string(u.Status), u.EmailVerified, u.PhoneVerified, string(u.Attributes), u.PasswordHash,
 		u.Version, u.CreatedAt.UnixMicro(), u.UpdatedAt.UnixMicro(), nullMicros(u.LastLoginAt),
+		ident.Skeleton(u.Email), usernameSkel(u.Username),
 	}
+}
+
+// usernameSkel is the username_skel column: NULL for no username.
+func usernameSkel(username string) any {
+	if username == "" {
+		return nil
+	}
+	return ident.Skeleton(username)
 }
 
 func scanUser(r interface{ Scan(...any) error }) (*store.User, error) {
@@ -130,8 +140,8 @@ func (r userRepo) CreateUser(ctx context.Context, u *store.User) error {
 	return nil
 }
 
-// pgInsertBatch is how many users one PostgreSQL INSERT carries: 200 × 21
-// = 4,200 parameters, well under the limit of 65,535, and 1/200th of the
+// pgInsertBatch is how many users one PostgreSQL INSERT carries: 200 × 23
+// = 4,600 parameters, well under the limit of 65,535, and 1/200th of the
 // round trips.
 const pgInsertBatch = 200
 
@@ -239,6 +249,20 @@ func (r userRepo) GetUserByUsername(ctx context.Context, tenant store.TenantID, 
 	return r.getBy(ctx, r.q, "get user by username", "username_norm", "", tenant, usernameNorm)
 }
 
+// GetUserBySkeleton answers a user of tenant other than exceptID whose
+// email or username skeleton is skel: one indexed lookup per column (an
+// OR of both makes the planners scan the tenant).
+func (r userRepo) GetUserBySkeleton(ctx context.Context, tenant store.TenantID, skel, exceptID string) (*store.User, error) {
+	for _, col := range []string{"email_skel", "username_skel"} { // constants, never input
+		u, err := scanUser(r.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u
+WHERE u.tenant_id = $1 AND u.`+col+` = $2 AND u.id <> $3 LIMIT 1`, string(tenant), skel, exceptID))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return u, wrapErr("get user by skeleton", err)
+		}
+	}
+	return nil, notFound("get user by skeleton")
+}
+
 // UpdateUser is the read-modify-write of doc.go: the row is read and held
 // (FOR UPDATE on PostgreSQL, the immediate transaction's write lock on
 // SQLite), fn edits a copy, and the copy is written with Version+1.
@@ -270,13 +294,13 @@ func (r userRepo) UpdateUser(ctx context.Context, tenant store.TenantID, id stri
 		res, err := q.ExecContext(ctx, `UPDATE users SET email = $1, email_norm = $2, username = $3, username_norm = $4,
 given_name = $5, given_name_lc = $6, family_name = $7, family_name_lc = $8, phone = $9, locale = $10, status = $11,
 email_verified = $12, phone_verified = $13, attributes = $14, password_hash = $15, version = $16, updated_at = $17,
-last_login_at = $18
+last_login_at = $18, email_skel = $22, username_skel = $23
 WHERE tenant_id = $19 AND id = $20 AND version = $21`,
 			n.Email, n.EmailNorm, nullString(n.Username), nullString(n.UsernameNorm),
 			n.GivenName, strings.ToLower(n.GivenName), n.FamilyName, strings.ToLower(n.FamilyName), n.Phone, n.Locale, string(n.Status),
 			n.EmailVerified, n.PhoneVerified, string(n.Attributes), n.PasswordHash, n.Version, n.UpdatedAt.UnixMicro(),
 			nullMicros(n.LastLoginAt),
-			string(n.Tenant), n.ID, old.Version)
+			string(n.Tenant), n.ID, old.Version, ident.Skeleton(n.Email), usernameSkel(n.Username))
 		if err != nil {
 			return wrapErr("update user", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -219,7 +220,8 @@ func testClientCRUD(t *testing.T, s store.Store) {
 		GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid", "email"}, ThirdParty: true,
 		IDTokenAlg: "RS256", AccessTokenAlg: "ES256", AccessTokenTTL: 5*time.Minute + 123*time.Nanosecond,
 		IDTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour, BackchannelLogoutURI: "https://a.example/bcl",
-		JWKS: json.RawMessage(`{"keys": [{"kty": "EC", "crv": "P-256"}]}`), ClaimMappings: map[string]string{"dept": "department"}}
+		JWKS: json.RawMessage(`{"keys": [{"kty": "EC", "crv": "P-256"}]}`), ClaimMappings: map[string]string{"dept": "department"},
+		AllowedOrigins: []string{"https://spa.example", "http://127.0.0.1:5173"}, Introspection: "audience"}
 	noErr(t, "CreateClient", cs.CreateClient(ctx(t), c))
 	if c.Version != 1 || c.CreatedAt.IsZero() || !c.UpdatedAt.Equal(c.CreatedAt) || c.AccessTokenTTL != 5*time.Minute {
 		t.Errorf("CreateClient filled Version %d CreatedAt %v UpdatedAt %v AccessTokenTTL %v; want 1, now, CreatedAt, 5m (microseconds)",
@@ -237,8 +239,19 @@ func testClientCRUD(t *testing.T, s store.Store) {
 		RedirectURIs: []string{}, ClaimMappings: map[string]string{}}))
 	spa, err := cs.GetClient(ctx(t), tn, "spa")
 	noErr(t, "GetClient(spa)", err)
-	if spa.SecretHash != nil || spa.RedirectURIs != nil || spa.ClaimMappings != nil || spa.JWKS != nil || !spa.Public {
+	if spa.SecretHash != nil || spa.RedirectURIs != nil || spa.ClaimMappings != nil || spa.JWKS != nil || !spa.Public ||
+		spa.AllowedOrigins != nil || spa.Introspection != "own" {
 		t.Errorf("minimal client read back as %+v", spa)
+	}
+	upSPA, err := cs.UpdateClient(ctx(t), tn, "spa", func(x *store.Client) error {
+		x.AllowedOrigins, x.Introspection = []string{"https://spa.example"}, "audience"
+		return nil
+	})
+	noErr(t, "UpdateClient(origins)", err)
+	spa, err = cs.GetClient(ctx(t), tn, "spa")
+	noErr(t, "GetClient(spa) after update", err)
+	if !slices.Equal(spa.AllowedOrigins, upSPA.AllowedOrigins) || len(spa.AllowedOrigins) != 1 || spa.Introspection != "audience" {
+		t.Errorf("updated origins and introspection read back as %v %q", spa.AllowedOrigins, spa.Introspection)
 	}
 
 	wantErr(t, "CreateClient(same id)", cs.CreateClient(ctx(t), &store.Client{ID: "web", Tenant: tn}), store.ErrConflict)

@@ -20,6 +20,7 @@ var userTests = []test{
 	{"User/Times", testUserTimes},
 	{"User/InsertUsers", testInsertUsers},
 	{"User/RecordLogin", testRecordLogin},
+	{"User/Skeleton", testUserSkeleton},
 }
 
 func testUserCRUD(t *testing.T, s store.Store) {
