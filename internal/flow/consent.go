@@ -64,12 +64,7 @@ func (s *Service) consentNeeded(ctx context.Context, tenant store.TenantID, r *s
 	if slices.Contains(r.Prompt, "consent") && g.UpdatedAt.Before(r.CreatedAt) {
 		return true, nil
 	}
-	for _, sc := range r.Scopes {
-		if !slices.Contains(g.Scopes, sc) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return !covers(g.Scopes, r.Scopes), nil
 }
 
 func (s *Service) samlConsentNeeded(ctx context.Context, tenant store.TenantID, r *store.LoginRequest, userID string) (bool, error) {
@@ -84,12 +79,7 @@ func (s *Service) samlConsentNeeded(ctx context.Context, tenant store.TenantID, 
 	if err != nil {
 		return false, err
 	}
-	for _, a := range samlreg.Released(sp) {
-		if !slices.Contains(g.Attributes, a) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return !covers(g.Attributes, samlreg.Released(sp)), nil
 }
 
 // ConsentAsks is what the consent screen lists for r: the requested
@@ -137,11 +127,7 @@ func (s *Service) GrantConsent(ctx context.Context, tenant store.TenantID, r *st
 	created := now
 	if g, err := s.Store.OAuth().Consents().GetConsent(ctx, tenant, r.UserID, r.ClientID); err == nil {
 		created = g.CreatedAt
-		for _, sc := range g.Scopes {
-			if !slices.Contains(scopes, sc) {
-				scopes = append(scopes, sc)
-			}
-		}
+		scopes = union(scopes, g.Scopes)
 	}
 	slices.Sort(scopes)
 	if err := s.Store.OAuth().Consents().PutConsent(ctx, &store.Consent{Tenant: tenant, UserID: r.UserID,
@@ -162,12 +148,28 @@ func (s *Service) grantSAMLConsent(ctx context.Context, tenant store.TenantID, r
 	g := &store.SAMLConsent{Tenant: tenant, UserID: r.UserID, SPID: sp.ID}
 	if old, err := s.Store.SAML().Consents().GetSAMLConsent(ctx, tenant, r.UserID, sp.ID); err == nil {
 		g.CreatedAt = old.CreatedAt
-		for _, a := range old.Attributes {
-			if !slices.Contains(attrs, a) {
-				attrs = append(attrs, a)
-			}
-		}
+		attrs = union(attrs, old.Attributes)
 	}
 	g.Attributes = attrs
 	return s.Store.SAML().Consents().PutSAMLConsent(ctx, g)
+}
+
+// covers reports whether granted holds every one of wanted.
+func covers(granted, wanted []string) bool {
+	for _, w := range wanted {
+		if !slices.Contains(granted, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// union is a with the elements of b it lacks appended.
+func union(a, b []string) []string {
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			a = append(a, x)
+		}
+	}
+	return a
 }

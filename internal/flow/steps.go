@@ -112,6 +112,23 @@ func (s *Service) finish(ctx context.Context, st *State, requestID string) (*sto
 	return sess, token, s.complete(ctx, st.Request, st.User, sess)
 }
 
+// login finishes the login of userID, authenticated with amr, for
+// requestID: the way in of every method that identified the user in one
+// go (email link, passkey, upstream). With no request ("") the session
+// stands alone and ErrRequestGone tells the page to go to the account
+// page instead.
+func (s *Service) login(ctx context.Context, tenant store.TenantID, requestID, userID string, amr []string, ip, ua string) (*store.Session, string, error) {
+	st, err := s.state(ctx, tenant, requestID, userID, amr, ip, ua)
+	if err != nil {
+		return nil, "", err
+	}
+	sess, token, err := s.finish(ctx, st, requestID)
+	if requestID == "" && err == nil {
+		err = ErrRequestGone
+	}
+	return sess, token, err
+}
+
 // state is the State of a login of userID for requestID ("" for none; a
 // request that is gone leaves Request nil).
 func (s *Service) state(ctx context.Context, tenant store.TenantID, requestID, userID string, amr []string, ip, ua string) (*State, error) {
