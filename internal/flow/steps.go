@@ -33,8 +33,9 @@ type Step interface {
 // State is a login in progress as the steps see it.
 type State struct {
 	Tenant store.TenantID
-	// Request is the login request being served; nil for a sign-in of
-	// the hosted pages themselves (the account page).
+	// Request is the login request being served: of origin account for a
+	// sign-in of the hosted pages themselves (the account page); nil when
+	// the request went away meanwhile.
 	Request *store.LoginRequest
 	User    *store.User
 	// AMR are the methods used so far.
@@ -137,7 +138,9 @@ func (s *Service) state(ctx context.Context, tenant store.TenantID, requestID, u
 		return nil, ErrInvalidCredentials
 	}
 	st := &State{Tenant: tenant, User: u, AMR: amr, IP: ip, UserAgent: ua}
-	if requestID != "" {
+	if requestID == "" {
+		st.Request = s.accountRequest(tenant)
+	} else {
 		st.Request, _ = s.Load(ctx, tenant, requestID)
 	}
 	return st, nil
@@ -197,8 +200,12 @@ func (f secondFactor) Needed(_ context.Context, st *State) (bool, error) {
 // enrol; complete refuses such a session for any request that needs a
 // second factor (enforce.go).
 func (f secondFactor) Handle(ctx context.Context, st *State) error {
-	err := f.s.gate(ctx, st.Tenant, st.Request, st.User, slices.Clone(st.AMR), st.OldSession)
-	if errors.Is(err, ErrMFAUnmet) && st.Request == nil {
+	r := st.Request
+	if ownSignIn(r) {
+		r = nil // the gate's sign-in without a client
+	}
+	err := f.s.gate(ctx, st.Tenant, r, st.User, slices.Clone(st.AMR), st.OldSession)
+	if errors.Is(err, ErrMFAUnmet) && r == nil {
 		return nil
 	}
 	return err
