@@ -21,23 +21,12 @@ func (r samlConsentRepo) PutSAMLConsent(ctx context.Context, c *store.SAMLConsen
 	}
 	n := *c
 	n.Attributes = normList(slices.Sorted(slices.Values(n.Attributes)))
-	now := r.db.nowMicro()
-	if n.CreatedAt.IsZero() {
-		n.CreatedAt = now
-	}
-	n.CreatedAt, n.UpdatedAt = micro(n.CreatedAt), now
-	var created, updated int64
-	err := r.single(ctx, func(q querier) error {
-		err := q.QueryRowContext(ctx, `INSERT INTO saml_consents (`+samlConsentCols+`) VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (tenant_id, user_id, sp_id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at
-RETURNING created_at, updated_at`,
-			string(n.Tenant), n.UserID, n.SPID, listJSON(n.Attributes), n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro()).Scan(&created, &updated)
-		return wrapErr("put saml consent", err)
-	})
+	var err error
+	n.CreatedAt, n.UpdatedAt, err = r.putGrant(ctx, grantTable{"saml_consents", "sp_id", "attributes"},
+		n.Tenant, n.UserID, n.SPID, n.Attributes, n.CreatedAt)
 	if err != nil {
 		return err
 	}
-	n.CreatedAt, n.UpdatedAt = fromMicros(created), fromMicros(updated)
 	*c = n
 	return nil
 }
