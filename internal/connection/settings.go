@@ -52,6 +52,10 @@ type Settings struct {
 	// a generic OAuth 2.0 profile without an email_verified mapping, from
 	// Facebook and from SAML count as unverified.
 	TrustEmail bool `json:"trust_email,omitempty"`
+	// ClientSecretRef is the reference (${env:NAME} or ${file:/path}) the
+	// client secret was last set from by configuration as code; "" when
+	// it was set directly. It is a pointer, never the secret.
+	ClientSecretRef string `json:"client_secret_ref,omitempty"`
 }
 
 // Effective answers s with the type's preset filled in where s is empty.
@@ -139,6 +143,10 @@ func (p URLPolicy) check(c *valid.Collector, typ, name, display string, s Settin
 	if proto == "" {
 		c.Add("type", "invalid", "Use one of oidc, oauth2, saml, google, microsoft, apple, facebook, github.")
 		return
+	}
+	if r := s.ClientSecretRef; r != "" && (len(r) > 1100 || !strings.HasSuffix(r, "}") ||
+		!(strings.HasPrefix(r, "${env:") || strings.HasPrefix(r, "${file:/"))) {
+		c.Add("client_secret_ref", "invalid", "A secret reference is ${env:NAME} or ${file:/path}.")
 	}
 	if !nameRE.MatchString(name) {
 		c.Add("name", "invalid", "Use 1 to 63 lower-case letters, digits, '-' or '_', starting with a letter or digit.")

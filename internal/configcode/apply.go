@@ -1,0 +1,354 @@
+package configcode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/samlreg"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/valid"
+)
+
+// applier makes one tenant's changes.
+type applier struct {
+	*run
+	td      *TenantDecl
+	tenant  store.TenantID
+	clients map[string]string // client name -> id, created ones included
+}
+
+// applyTenant makes tp's changes in order: the tenant, then each kind's
+// creations and updates (clients before the roles that name them), then
+// deletions in the reverse order, then the settings. A refusal by a
+// service is recorded as a problem and the next change is tried, so one
+// run reports every problem; any other error ends the run.
+func (r *run) applyTenant(ctx context.Context, td *TenantDecl, l *live, tp *TenantPlan) error {
+	a := &applier{run: r, td: td, clients: map[string]string{}}
+	if l != nil {
+		a.tenant = l.tenant.ID
+		for id, name := range l.clientNames {
+			a.clients[name] = id
+		}
+	}
+	var deletes []int
+	for i := range tp.Changes {
+		ch := &tp.Changes[i]
+		var err error
+		switch {
+		case ch.Action == ActionDelete:
+			deletes = append(deletes, i)
+			continue
+		case ch.Kind == "settings":
+			continue
+		case ch.Kind == "tenant":
+			err = a.tenantChange(ctx, ch)
+			if err == nil && a.tenant == "" {
+				return nil // the tenant could not be created: nothing else can be
+			}
+		default:
+			err = a.object(ctx, ch)
+		}
+		if err := a.refused(ch, err); err != nil {
+			return err
+		}
+	}
+	for j := len(deletes) - 1; j >= 0; j-- {
+		ch := &tp.Changes[deletes[j]]
+		if err := a.refused(ch, a.delete(ctx, ch)); err != nil {
+			return err
+		}
+	}
+	for i := range tp.Changes {
+		if ch := &tp.Changes[i]; ch.Kind == "settings" {
+			raw, err := json.Marshal(td.settings)
+			if err != nil {
+				return err
+			}
+			_, err = r.svc.Tenants.UpdateTenant(ctx, r.opt.Actor, a.tenant, 0, tenancy.TenantPatch{Settings: raw})
+			if err := a.refused(ch, err); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// refused records a service's validation refusal of ch as problems and
+// answers nil; other errors are answered as they are.
+func (a *applier) refused(ch *Change, err error) error {
+	var ve *valid.Error
+	var vc *valid.Conflict
+	label := "tenants[" + a.td.Slug + "]"
+	at := a.td.at
+	if ch.decl != nil {
+		label += "." + ch.list + "[" + ch.Key + "]"
+		at = ch.decl.at
+	} else if ch.Kind == "settings" {
+		label += ".settings"
+		if l, ok := a.td.lines["settings"]; ok {
+			at.line = l
+		}
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ve):
+		for _, f := range ve.Fields {
+			where := at
+			if ch.decl != nil {
+				top, _, _ := strings.Cut(f.Field, ".")
+				where = ch.decl.line(top)
+			}
+			field := strings.TrimPrefix(f.Field, "settings.")
+			a.ps.add(where, label+"."+field, "%s", f.Message)
+		}
+		return nil
+	case errors.As(err, &vc):
+		// The database refused the write: on PostgreSQL the transaction
+		// can take no further statement, so the run ends here.
+		a.ps.add(at, label+"."+vc.Field, "%s", vc.Error())
+		return a.ps.err()
+	case errors.Is(err, store.ErrNotFound) && ch.decl != nil:
+		a.ps.add(at, label, "refers to something that does not exist")
+		return nil
+	}
+	return fmt.Errorf("%s %s %q: %w", ch.Action, ch.Kind, ch.Key, err)
+}
+
+func (a *applier) tenantChange(ctx context.Context, ch *Change) error {
+	actor := a.opt.Actor
+	if ch.Action == ActionCreate {
+		t, err := a.svc.Tenants.CreateTenant(ctx, actor, tenancy.NewTenant{Slug: a.td.Slug, Name: a.td.Name})
+		if err != nil {
+			return err
+		}
+		a.tenant, ch.ID = t.ID, string(t.ID)
+		return nil
+	}
+	name := a.td.Name
+	_, err := a.svc.Tenants.UpdateTenant(ctx, actor, a.tenant, 0, tenancy.TenantPatch{Name: &name})
+	return err
+}
+
+// input answers the service input of ch: every declared field on
+// creation, the changed fields on update; the matching key is always set
+// on creation. Roles' application names become client ids; a connection's
+// secret reference becomes its value and is kept as its reference.
+func (a *applier) input(ch *Change, out any) error {
+	m := map[string]any{}
+	if ch.Action == ActionCreate {
+		for k, v := range ch.decl.fields {
+			m[k] = v
+		}
+	} else {
+		for _, f := range ch.Fields {
+			m[f.Field] = f.After
+		}
+	}
+	delete(m, "members")
+	if app, ok := m["application"].(string); ok && app != "" {
+		id, found := a.clients[app]
+		if !found {
+			a.ps.add(ch.decl.line("application"), "tenants["+a.td.Slug+"].roles["+ch.Key+"].application",
+				"no client of this tenant is called %q", app)
+			return errSkip
+		}
+		m["application"] = id
+	}
+	if ref, ok := m["client_secret"].(string); ok {
+		m["client_secret"] = a.secrets[ref]
+		m["client_secret_ref"] = ref
+	}
+	return roundTrip(m, out)
+}
+
+// errSkip: input recorded a problem; the change is not attempted.
+var errSkip = errors.New("configcode: skipped")
+
+func (a *applier) object(ctx context.Context, ch *Change) error {
+	actor, t := a.opt.Actor, a.tenant
+	create := ch.Action == ActionCreate
+	var err error
+	switch ch.list {
+	case "clients":
+		if create {
+			var in oauthclient.NewClient
+			if err = a.input(ch, &in); err == nil {
+				var c *store.Client
+				if c, _, err = a.svc.Clients.CreateClient(ctx, actor, t, in); err == nil {
+					ch.ID, a.clients[c.Name] = c.ID, c.ID
+				}
+			}
+		} else {
+			var p oauthclient.ClientPatch
+			if err = a.input(ch, &p); err == nil {
+				_, err = a.svc.Clients.UpdateClient(ctx, actor, t, ch.ID, 0, p)
+			}
+		}
+	case "saml_sps":
+		if create {
+			var in samlreg.NewSP
+			if err = a.input(ch, &in); err == nil {
+				var sp *store.SAMLServiceProvider
+				if sp, err = a.svc.SAMLSPs.Create(ctx, actor, t, in); err == nil {
+					ch.ID = sp.ID
+				}
+			}
+		} else {
+			var p samlreg.Patch
+			if err = a.input(ch, &p); err == nil {
+				_, err = a.svc.SAMLSPs.Update(ctx, actor, t, ch.ID, 0, p)
+			}
+		}
+	case "connections":
+		if create {
+			var in connection.NewConnection
+			if err = a.input(ch, &in); err == nil {
+				var c *store.Connection
+				if c, err = a.svc.Connections.Create(ctx, actor, t, in); err == nil {
+					ch.ID = c.ID
+				}
+			}
+		} else {
+			var p connection.Patch
+			if err = a.input(ch, &p); err == nil {
+				_, err = a.svc.Connections.Update(ctx, actor, t, ch.ID, 0, p)
+			}
+		}
+	case "roles":
+		if create {
+			var in authz.NewRole
+			if err = a.input(ch, &in); err == nil {
+				var r *store.Role
+				if r, err = a.svc.Authz.CreateRole(ctx, actor, t, in); err == nil {
+					ch.ID = r.ID
+				}
+			}
+		} else {
+			var p authz.RolePatch
+			if err = a.input(ch, &p); err == nil {
+				_, err = a.svc.Authz.UpdateRole(ctx, actor, t, ch.ID, 0, p)
+			}
+		}
+	case "groups":
+		err = a.group(ctx, ch)
+	}
+	if errors.Is(err, errSkip) {
+		return nil
+	}
+	return err
+}
+
+func (a *applier) group(ctx context.Context, ch *Change) error {
+	actor, t := a.opt.Actor, a.tenant
+	if ch.Action == ActionCreate {
+		var in directory.NewGroup
+		if err := a.input(ch, &in); err != nil {
+			return err
+		}
+		g, err := a.svc.Directory.CreateGroup(ctx, actor, t, in)
+		if err != nil {
+			return err
+		}
+		ch.ID = g.ID
+	} else {
+		var p directory.GroupPatch
+		if err := a.input(ch, &p); err != nil {
+			return err
+		}
+		if p.Name != nil || p.Description != nil {
+			if _, err := a.svc.Directory.UpdateGroup(ctx, actor, t, ch.ID, 0, p); err != nil {
+				return err
+			}
+		}
+	}
+	want, declared := ch.decl.fields["members"].([]any)
+	if !declared {
+		return nil
+	}
+	have := []any{}
+	if ch.Action == ActionUpdate {
+		var err error
+		if have, err = groupMembers(ctx, a.svc, t, ch.ID); err != nil {
+			return err
+		}
+	}
+	return a.members(ctx, ch, have, want)
+}
+
+// members adds and removes user members (by email) so the group has want.
+func (a *applier) members(ctx context.Context, ch *Change, have, want []any) error {
+	inHave, inWant := map[string]bool{}, map[string]bool{}
+	for _, e := range have {
+		inHave[strings.ToLower(fmt.Sprint(e))] = true
+	}
+	for _, e := range want {
+		inWant[strings.ToLower(fmt.Sprint(e))] = true
+	}
+	member := func(email string) (store.Member, bool, error) {
+		u, err := a.svc.Directory.UserForEmail(ctx, a.tenant, email)
+		if errors.Is(err, store.ErrNotFound) {
+			a.ps.add(ch.decl.line("members"), "tenants["+a.td.Slug+"].groups["+ch.Key+"].members",
+				"no user of this tenant has the email %q", email)
+			return store.Member{}, false, nil
+		}
+		if err != nil {
+			return store.Member{}, false, err
+		}
+		return store.Member{Type: store.MemberUser, ID: u.ID}, true, nil
+	}
+	for e := range inWant {
+		if inHave[e] {
+			continue
+		}
+		m, ok, err := member(e)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := a.svc.Directory.AddMember(ctx, a.opt.Actor, a.tenant, ch.ID, m); err != nil {
+				return err
+			}
+		}
+	}
+	for e := range inHave {
+		if inWant[e] {
+			continue
+		}
+		m, ok, err := member(e)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := a.svc.Directory.RemoveMember(ctx, a.opt.Actor, a.tenant, ch.ID, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (a *applier) delete(ctx context.Context, ch *Change) error {
+	actor, t := a.opt.Actor, a.tenant
+	switch ch.list {
+	case "clients":
+		return a.svc.Clients.DeleteClient(ctx, actor, t, ch.ID)
+	case "saml_sps":
+		return a.svc.SAMLSPs.Delete(ctx, actor, t, ch.ID)
+	case "connections":
+		return a.svc.Connections.Delete(ctx, actor, t, ch.ID)
+	case "roles":
+		return a.svc.Authz.DeleteRole(ctx, actor, t, ch.ID)
+	case "groups":
+		return a.svc.Directory.DeleteGroup(ctx, actor, t, ch.ID)
+	}
+	return fmt.Errorf("configcode: cannot delete a %s", ch.Kind)
+}

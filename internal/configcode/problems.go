@@ -1,0 +1,71 @@
+package configcode
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Problem is one defect of a configuration: where (file and line, when
+// known), which key (a dotted path such as
+// tenants[acme].clients[web].redirect_uris) and what is wrong. It never
+// holds a secret's value.
+type Problem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Key     string `json:"key,omitempty"`
+	Message string `json:"message"`
+}
+
+// String formats the problem as file:line: key: message.
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.File != "" {
+		b.WriteString(p.File)
+		if p.Line > 0 {
+			fmt.Fprintf(&b, ":%d", p.Line)
+		}
+		b.WriteString(": ")
+	}
+	if p.Key != "" {
+		b.WriteString(p.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// Error lists every problem found; nothing was changed.
+type Error struct {
+	Problems []Problem
+}
+
+// Error prints one problem a line.
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// pos is where a node sits in its file.
+type pos struct {
+	file string
+	line int
+}
+
+// problems collects problems.
+type problems struct {
+	list []Problem
+}
+
+func (ps *problems) add(at pos, key, format string, args ...any) {
+	ps.list = append(ps.list, Problem{File: at.file, Line: at.line, Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+func (ps *problems) err() error {
+	if len(ps.list) == 0 {
+		return nil
+	}
+	return &Error{Problems: ps.list}
+}
