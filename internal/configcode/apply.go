@@ -150,7 +150,7 @@ func (a *applier) input(ch *Change, out any) error {
 		}
 	} else {
 		for _, f := range ch.Fields {
-			m[f.Field] = f.After
+			m[f.Field] = ch.decl.fields[f.Field]
 		}
 	}
 	delete(m, "members")
