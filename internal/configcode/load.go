@@ -189,13 +189,19 @@ func loadOne(src Source, ps *problems) []*TenantDecl {
 		root = root.Content[0]
 	}
 	w := &walker{file: src.Name, ps: ps}
-	before := len(ps.list)
-	w.object(root, reflect.TypeFor[Document](), "")
+	if root.Kind != yaml.MappingNode {
+		ps.add(w.at(root), "", "a mapping with tenants: is expected")
+		return nil
+	}
+	// The tenants are walked one by one below; here only the top keys.
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k := root.Content[i]; k.Value != "tenants" {
+			ps.add(w.at(k), k.Value, "unknown key")
+		}
+	}
 	list := child(root, "tenants")
 	if list == nil || list.Kind != yaml.SequenceNode {
-		if len(ps.list) == before {
-			ps.add(w.at(root), "tenants", "the file declares no tenants (a list under tenants:)")
-		}
+		ps.add(w.at(root), "tenants", "the file declares no tenants (a list under tenants:)")
 		return nil
 	}
 	var out []*TenantDecl
