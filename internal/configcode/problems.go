@@ -1,7 +1,9 @@
 package configcode
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -63,9 +65,14 @@ func (ps *problems) add(at pos, key, format string, args ...any) {
 	ps.list = append(ps.list, Problem{File: at.file, Line: at.line, Key: key, Message: fmt.Sprintf(format, args...)})
 }
 
+// err answers the problems in file and line order, or nil.
 func (ps *problems) err() error {
 	if len(ps.list) == 0 {
 		return nil
 	}
-	return &Error{Problems: ps.list}
+	out := slices.Clone(ps.list)
+	slices.SortStableFunc(out, func(a, b Problem) int {
+		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+	})
+	return &Error{Problems: out}
 }
