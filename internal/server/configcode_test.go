@@ -364,6 +364,18 @@ func TestConfigSecretReference(t *testing.T) {
 			strings.Contains(string(res.body), "rotated-upstream-secret") {
 			t.Errorf("plan of a new secret value = %v: %s", got, res.body)
 		}
+
+		// A secret set through the API is no longer the reference's: the
+		// export leaves it out, and a file that does not name it plans
+		// nothing about it.
+		ta.mustAPI("PATCH", "/api/v1/tenants/acme/connections/"+conn.ID, platform, map[string]string{"client_secret": "set-in-the-console"})
+		if exported := ta.export("acme"); regexp.MustCompile(`(?m)^\s+client_secret:`).MatchString(exported) {
+			t.Errorf("export after an API secret change:\n%s", exported)
+		}
+		noSecret := strings.Replace(file, "        client_secret: ${env:ACME_GOOGLE_SECRET}\n", "", 1)
+		if res, out = ta.config("plan", platform, configFiles(noSecret)); res.status != http.StatusOK || out.Changes != 0 {
+			t.Errorf("plan of a file without the secret: %s", res)
+		}
 	})
 }
 
