@@ -15,6 +15,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gatehouse-id/gatehouse/internal/samlreg"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
@@ -278,6 +280,9 @@ func (w *walker) tenant(n *yaml.Node, index int) *TenantDecl {
 			w.ps.add(d.at, label+".connections["+d.Key+"].type", "every connection needs its type")
 		}
 	}
+	for _, d := range td.objects["saml_sps"] {
+		normaliseSP(d.fields)
+	}
 	for _, d := range td.objects["roles"] {
 		if perms, ok := d.fields["permissions"].([]any); ok {
 			d.fields["permissions"] = sortedStrings(perms)
@@ -292,6 +297,28 @@ func (w *walker) tenant(n *yaml.Node, index int) *TenantDecl {
 		}
 	}
 	return td
+}
+
+// normaliseSP rewrites the declared fields of a SAML provider as the
+// service stores them (ACS indexes and bindings, the full NameID format, a
+// canonical PEM), so what the service fills in is not a change.
+func normaliseSP(fields map[string]any) {
+	var in SAMLSP
+	if roundTrip(fields, &in) != nil {
+		return
+	}
+	sp := store.SAMLServiceProvider{Name: in.Name, EntityID: in.EntityID, ACS: in.ACS, SLOURL: in.SLOURL,
+		SLOBinding: in.SLOBinding, Certificate: in.Certificate, NameIDFormat: in.NameIDFormat}
+	samlreg.Normalise(&sp)
+	var out map[string]any
+	if roundTrip(spOf(&sp), &out) != nil {
+		return
+	}
+	for _, k := range []string{"name", "entity_id", "acs", "slo_binding", "certificate", "name_id_format"} {
+		if _, declared := fields[k]; declared {
+			fields[k] = out[k]
+		}
+	}
 }
 
 // sortedStrings sorts and dedupes a list, as the role service stores it.

@@ -425,3 +425,38 @@ func TestConfigApplyThousands(t *testing.T) {
 	}
 	t.Logf("plan of the same file afterwards (no changes): %v", time.Since(start))
 }
+
+// TestConfigDocsExample: the realistic tenant of docs/config-as-code.md
+// applies on a fresh installation, and applying it again plans nothing
+// (what the services fill in, such as SAML ACS indexes, is no change).
+func TestConfigDocsExample(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		b, err := os.ReadFile("testdata/config-acme.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := configcode.Load([]configcode.Source{{Name: "acme.yaml", Data: b}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"ACME_GOOGLE_SECRET": "g", "PARTNER_SSO_SECRET": "p"}
+		opt := configcode.Options{Actor: configcode.ApplyActor("docs", ""), Resolver: configcode.Resolver{
+			LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}}
+		plan, err := configcode.Apply(t.Context(), ta.ConfigCode(), cfg, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, u, d := plan.Count(); c != 10 || u != 1 || d != 0 {
+			t.Errorf("first apply: %d created, %d changed, %d deleted; want 10, 1, 0", c, u, d)
+		}
+		again, err := configcode.MakePlan(t.Context(), ta.ConfigCode(), cfg, opt)
+		if err != nil || !again.Empty() {
+			var sb strings.Builder
+			if again != nil {
+				again.Write(&sb)
+			}
+			t.Errorf("second plan: %v\n%s", err, sb.String())
+		}
+	})
+}
