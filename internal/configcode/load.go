@@ -284,8 +284,10 @@ func (w *walker) tenant(n *yaml.Node, index int) *TenantDecl {
 		normaliseSP(d.fields)
 	}
 	for _, d := range td.objects["roles"] {
-		if perms, ok := d.fields["permissions"].([]any); ok {
-			d.fields["permissions"] = sortedStrings(perms)
+		for _, f := range []string{"permissions", "approvers"} {
+			if l, ok := d.fields[f].([]any); ok {
+				d.fields[f] = sortedStrings(l)
+			}
 		}
 		if md, ok := d.fields["max_duration"].(string); ok && md != "" {
 			dur, err := time.ParseDuration(md)

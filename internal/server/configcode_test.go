@@ -460,3 +460,34 @@ func TestConfigDocsExample(t *testing.T) {
 		}
 	})
 }
+
+// TestConfigGroupMembers: members, when a group lists them, are its whole
+// list of user members by email; an unknown email is a problem.
+func TestConfigGroupMembers(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		platform := ta.key(store.PlatformTenant, "admin")
+		tn := ta.apiTenant(platform)
+		ann, bob := ta.user(tn.ID, "ann@acme.example"), ta.user(tn.ID, "bob@acme.example")
+		staff, err := ta.Directory.ListGroups(t.Context(), tn.ID, store.Page{})
+		if err != nil || len(staff) != 1 {
+			t.Fatalf("groups: %v %v", staff, err)
+		}
+		ta.addMember(tn.ID, staff[0].ID, bob.ID)
+		file := "tenants:\n  - slug: acme\n    groups:\n      - name: staff\n        members: [ann@acme.example]\n"
+		res, out := ta.config("apply", platform, configFiles(file))
+		if got := planLines(out.Plan); res.status != http.StatusOK || len(got) != 1 || got[0] != "update group staff members" {
+			t.Fatalf("apply members = %v: %s", got, res)
+		}
+		ms, _ := ta.Directory.ListMembers(t.Context(), tn.ID, staff[0].ID, store.Page{})
+		if len(ms) != 1 || ms[0].ID != ann.ID {
+			t.Errorf("members after apply: %+v", ms)
+		}
+		if _, out = ta.config("plan", platform, configFiles(file)); out.Changes != 0 {
+			t.Errorf("second plan: %+v", out.Plan)
+		}
+		unknown := strings.Replace(file, "[ann@acme.example]", "[ann@acme.example, nobody@acme.example]", 1)
+		res, _ = ta.config("apply", platform, configFiles(unknown))
+		wantLines(t, res, []string{"acme.yaml:5: tenants[acme].groups[staff].members: no user of this tenant has the email \"nobody@acme.example\""})
+	})
+}
