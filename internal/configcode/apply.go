@@ -173,71 +173,68 @@ func (a *applier) input(ch *Change, out any) error {
 // errSkip: input recorded a problem; the change is not attempted.
 var errSkip = errors.New("configcode: skipped")
 
+// change creates ch's object with create (given the service's input type
+// N) or updates it with update (given its patch type P); a created
+// object's id goes on ch.
+func change[N, P any](a *applier, ch *Change, create func(N) (string, error), update func(P) error) error {
+	if ch.Action == ActionCreate {
+		var in N
+		if err := a.input(ch, &in); err != nil {
+			return err
+		}
+		id, err := create(in)
+		if err == nil {
+			ch.ID = id
+		}
+		return err
+	}
+	var p P
+	if err := a.input(ch, &p); err != nil {
+		return err
+	}
+	return update(p)
+}
+
 func (a *applier) object(ctx context.Context, ch *Change) error {
 	actor, t := a.opt.Actor, a.tenant
-	create := ch.Action == ActionCreate
 	var err error
 	switch ch.list {
 	case "clients":
-		if create {
-			var in oauthclient.NewClient
-			if err = a.input(ch, &in); err == nil {
-				var c *store.Client
-				if c, _, err = a.svc.Clients.CreateClient(ctx, actor, t, in); err == nil {
-					ch.ID, a.clients[c.Name] = c.ID, c.ID
-				}
+		err = change(a, ch, func(in oauthclient.NewClient) (string, error) {
+			c, _, err := a.svc.Clients.CreateClient(ctx, actor, t, in)
+			if err != nil {
+				return "", err
 			}
-		} else {
-			var p oauthclient.ClientPatch
-			if err = a.input(ch, &p); err == nil {
-				_, err = a.svc.Clients.UpdateClient(ctx, actor, t, ch.ID, 0, p)
-			}
-		}
+			a.clients[c.Name] = c.ID
+			return c.ID, nil
+		}, func(p oauthclient.ClientPatch) error {
+			_, err := a.svc.Clients.UpdateClient(ctx, actor, t, ch.ID, 0, p)
+			return err
+		})
 	case "saml_sps":
-		if create {
-			var in samlreg.NewSP
-			if err = a.input(ch, &in); err == nil {
-				var sp *store.SAMLServiceProvider
-				if sp, err = a.svc.SAMLSPs.Create(ctx, actor, t, in); err == nil {
-					ch.ID = sp.ID
-				}
-			}
-		} else {
-			var p samlreg.Patch
-			if err = a.input(ch, &p); err == nil {
-				_, err = a.svc.SAMLSPs.Update(ctx, actor, t, ch.ID, 0, p)
-			}
-		}
+		err = change(a, ch, func(in samlreg.NewSP) (string, error) {
+			sp, err := a.svc.SAMLSPs.Create(ctx, actor, t, in)
+			return idOf(sp, err, func(sp *store.SAMLServiceProvider) string { return sp.ID })
+		}, func(p samlreg.Patch) error {
+			_, err := a.svc.SAMLSPs.Update(ctx, actor, t, ch.ID, 0, p)
+			return err
+		})
 	case "connections":
-		if create {
-			var in connection.NewConnection
-			if err = a.input(ch, &in); err == nil {
-				var c *store.Connection
-				if c, err = a.svc.Connections.Create(ctx, actor, t, in); err == nil {
-					ch.ID = c.ID
-				}
-			}
-		} else {
-			var p connection.Patch
-			if err = a.input(ch, &p); err == nil {
-				_, err = a.svc.Connections.Update(ctx, actor, t, ch.ID, 0, p)
-			}
-		}
+		err = change(a, ch, func(in connection.NewConnection) (string, error) {
+			c, err := a.svc.Connections.Create(ctx, actor, t, in)
+			return idOf(c, err, func(c *store.Connection) string { return c.ID })
+		}, func(p connection.Patch) error {
+			_, err := a.svc.Connections.Update(ctx, actor, t, ch.ID, 0, p)
+			return err
+		})
 	case "roles":
-		if create {
-			var in authz.NewRole
-			if err = a.input(ch, &in); err == nil {
-				var r *store.Role
-				if r, err = a.svc.Authz.CreateRole(ctx, actor, t, in); err == nil {
-					ch.ID = r.ID
-				}
-			}
-		} else {
-			var p authz.RolePatch
-			if err = a.input(ch, &p); err == nil {
-				_, err = a.svc.Authz.UpdateRole(ctx, actor, t, ch.ID, 0, p)
-			}
-		}
+		err = change(a, ch, func(in authz.NewRole) (string, error) {
+			r, err := a.svc.Authz.CreateRole(ctx, actor, t, in)
+			return idOf(r, err, func(r *store.Role) string { return r.ID })
+		}, func(p authz.RolePatch) error {
+			_, err := a.svc.Authz.UpdateRole(ctx, actor, t, ch.ID, 0, p)
+			return err
+		})
 	case "groups":
 		err = a.group(ctx, ch)
 	}
@@ -245,6 +242,14 @@ func (a *applier) object(ctx context.Context, ch *Change) error {
 		return nil
 	}
 	return err
+}
+
+// idOf answers the id of what a create call answered.
+func idOf[T any](v *T, err error, id func(*T) string) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	return id(v), nil
 }
 
 func (a *applier) group(ctx context.Context, ch *Change) error {

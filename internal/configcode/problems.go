@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/config"
 )
 
 // Problem is one defect of a configuration: where (file and line, when
@@ -18,22 +20,14 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
-// String formats the problem as file:line: key: message.
+// String formats the problem as file:line: key: message, as the server
+// configuration's problems are.
 func (p Problem) String() string {
-	var b strings.Builder
-	if p.File != "" {
-		b.WriteString(p.File)
-		if p.Line > 0 {
-			fmt.Fprintf(&b, ":%d", p.Line)
-		}
-		b.WriteString(": ")
+	src := p.File
+	if src != "" && p.Line > 0 {
+		src = fmt.Sprintf("%s:%d", p.File, p.Line)
 	}
-	if p.Key != "" {
-		b.WriteString(p.Key)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Message)
-	return b.String()
+	return config.Problem{Key: p.Key, Source: src, Message: p.Message}.String()
 }
 
 // Error lists every problem found; nothing was changed.

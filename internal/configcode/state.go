@@ -39,6 +39,9 @@ func pages[T any](ctx context.Context, list func(store.Page) ([]T, error), id fu
 	var all []T
 	p := store.Page{Limit: 1000}
 	for len(all) < maxObjects {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		batch, err := list(p)
 		if err != nil {
 			return nil, err
@@ -73,67 +76,64 @@ func readLive(ctx context.Context, s *Services, t *store.Tenant) (*live, error) 
 	l := &live{tenant: t, settings: set, objects: map[string]map[string]*liveObj{},
 		order: map[string][]string{}, clientNames: map[string]string{}}
 	id := t.ID
-
-	clients, err := pages(ctx, func(p store.Page) ([]store.Client, error) { return s.Clients.ListClients(ctx, id, p) },
-		func(c *store.Client) string { return c.ID })
-	if err != nil {
+	if err := collect(ctx, l, "clients", func(p store.Page) ([]store.Client, error) { return s.Clients.ListClients(ctx, id, p) },
+		func(c *store.Client) string { return c.ID }, func(c *store.Client) (string, *liveObj, error) {
+			l.clientNames[c.ID] = c.Name
+			return c.Name, plainObj(c.ID, clientOf(c)), nil
+		}); err != nil {
 		return nil, err
 	}
-	for i := range clients {
-		c := &clients[i]
-		l.clientNames[c.ID] = c.Name
-		if err := l.put("clients", c.Name, plainObj(c.ID, clientOf(c))); err != nil {
-			return nil, err
-		}
-	}
-	sps, err := pages(ctx, func(p store.Page) ([]store.SAMLServiceProvider, error) { return s.SAMLSPs.List(ctx, id, p) },
-		func(sp *store.SAMLServiceProvider) string { return sp.ID })
-	if err != nil {
+	if err := collect(ctx, l, "saml_sps", func(p store.Page) ([]store.SAMLServiceProvider, error) { return s.SAMLSPs.List(ctx, id, p) },
+		func(sp *store.SAMLServiceProvider) string { return sp.ID }, func(sp *store.SAMLServiceProvider) (string, *liveObj, error) {
+			return sp.EntityID, plainObj(sp.ID, spOf(sp)), nil
+		}); err != nil {
 		return nil, err
 	}
-	for i := range sps {
-		if err := l.put("saml_sps", sps[i].EntityID, plainObj(sps[i].ID, spOf(&sps[i]))); err != nil {
-			return nil, err
-		}
-	}
-	conns, err := pages(ctx, func(p store.Page) ([]store.Connection, error) { return s.Connections.List(ctx, id, p) },
-		func(c *store.Connection) string { return c.ID })
-	if err != nil {
+	if err := collect(ctx, l, "connections", func(p store.Page) ([]store.Connection, error) { return s.Connections.List(ctx, id, p) },
+		func(c *store.Connection) string { return c.ID }, func(c *store.Connection) (string, *liveObj, error) {
+			cc, err := connectionOf(c)
+			if err != nil {
+				return "", nil, err
+			}
+			o := plainObj(c.ID, cc)
+			o.conn = c
+			return c.Name, o, nil
+		}); err != nil {
 		return nil, err
 	}
-	for i := range conns {
-		cc, err := connectionOf(&conns[i])
-		if err != nil {
-			return nil, err
-		}
-		o := plainObj(conns[i].ID, cc)
-		o.conn = &conns[i]
-		if err := l.put("connections", conns[i].Name, o); err != nil {
-			return nil, err
-		}
-	}
-	roles, err := pages(ctx, func(p store.Page) ([]store.Role, error) { return s.Authz.ListRoles(ctx, id, "", p) },
-		func(r *store.Role) string { return r.ID })
-	if err != nil {
+	if err := collect(ctx, l, "roles", func(p store.Page) ([]store.Role, error) { return s.Authz.ListRoles(ctx, id, "", p) },
+		func(r *store.Role) string { return r.ID }, func(r *store.Role) (string, *liveObj, error) {
+			return r.Name, plainObj(r.ID, roleOf(r, l.clientNames)), nil
+		}); err != nil {
 		return nil, err
 	}
-	for i := range roles {
-		if err := l.put("roles", roles[i].Name, plainObj(roles[i].ID, roleOf(&roles[i], l.clientNames))); err != nil {
-			return nil, err
-		}
-	}
-	groups, err := pages(ctx, func(p store.Page) ([]store.Group, error) { return s.Directory.ListGroups(ctx, id, p) },
-		func(g *store.Group) string { return g.ID })
-	if err != nil {
+	if err := collect(ctx, l, "groups", func(p store.Page) ([]store.Group, error) { return s.Directory.ListGroups(ctx, id, p) },
+		func(g *store.Group) string { return g.ID }, func(g *store.Group) (string, *liveObj, error) {
+			return g.Name, plainObj(g.ID, &Group{Name: g.Name, Description: g.Description}), nil
+		}); err != nil {
 		return nil, err
-	}
-	for i := range groups {
-		g := &Group{Name: groups[i].Name, Description: groups[i].Description}
-		if err := l.put("groups", g.Name, plainObj(groups[i].ID, g)); err != nil {
-			return nil, err
-		}
 	}
 	return l, nil
+}
+
+// collect reads every object of one kind into l, in id order: conv
+// answers an object's matching key and form.
+func collect[T any](ctx context.Context, l *live, list string, fetch func(store.Page) ([]T, error),
+	id func(*T) string, conv func(*T) (key string, o *liveObj, err error)) error {
+	all, err := pages(ctx, fetch, id)
+	if err != nil {
+		return err
+	}
+	for i := range all {
+		key, o, err := conv(&all[i])
+		if err != nil {
+			return err
+		}
+		if err := l.put(list, key, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // groupMembers answers the emails of a group's user members.
