@@ -211,12 +211,9 @@ func connectionOf(c *store.Connection) (*Connection, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Connection{Name: c.Name, Type: c.Type, DisplayName: c.DisplayName, ClientSecret: st.ClientSecretRef,
-		Issuer: st.Issuer, AuthorizationEndpoint: st.AuthorizationEndpoint, TokenEndpoint: st.TokenEndpoint,
-		UserinfoEndpoint: st.UserinfoEndpoint, EmailsEndpoint: st.EmailsEndpoint, ClientID: st.ClientID,
-		Scopes: st.Scopes, Mapping: st.Mapping, ResponseMode: st.ResponseMode, TeamID: st.TeamID, KeyID: st.KeyID,
-		MetadataURL: st.MetadataURL, MetadataXML: st.MetadataXML, Domains: st.Domains,
-		StoreTokens: st.StoreTokens, TrustEmail: st.TrustEmail}
+	ref := st.ClientSecretRef
+	st.ClientSecretRef, st.Clients = "", nil
+	out := &Connection{Name: c.Name, Type: c.Type, DisplayName: c.DisplayName, ClientSecret: ref, Settings: st}
 	enabled := c.Enabled
 	out.Enabled = &enabled
 	return out, nil

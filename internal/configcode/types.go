@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 
+	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
@@ -111,29 +112,16 @@ type SAMLSP struct {
 // Connection is an upstream identity provider, matched by Name. The type
 // is fixed once created. ClientSecret is a reference, ${env:NAME} or
 // ${file:/path}, resolved when the plan is made; the secret itself is never
-// written in a file, a plan or the audit log.
+// written in a file, a plan or the audit log. The settings are the
+// connection's own (issuer, client_id, scopes, mapping, domains, ...), but
+// for those that hold ids.
 type Connection struct {
-	Name                  string            `json:"name"`
-	Type                  string            `json:"type"`
-	DisplayName           string            `json:"display_name,omitempty"`
-	Enabled               *bool             `json:"enabled,omitempty"`
-	ClientSecret          string            `json:"client_secret,omitempty"`
-	Issuer                string            `json:"issuer,omitempty"`
-	AuthorizationEndpoint string            `json:"authorization_endpoint,omitempty"`
-	TokenEndpoint         string            `json:"token_endpoint,omitempty"`
-	UserinfoEndpoint      string            `json:"userinfo_endpoint,omitempty"`
-	EmailsEndpoint        string            `json:"emails_endpoint,omitempty"`
-	ClientID              string            `json:"client_id,omitempty"`
-	Scopes                []string          `json:"scopes,omitempty"`
-	Mapping               map[string]string `json:"mapping,omitempty"`
-	ResponseMode          string            `json:"response_mode,omitempty"`
-	TeamID                string            `json:"team_id,omitempty"`
-	KeyID                 string            `json:"key_id,omitempty"`
-	MetadataURL           string            `json:"metadata_url,omitempty"`
-	MetadataXML           string            `json:"metadata_xml,omitempty"`
-	Domains               []string          `json:"domains,omitempty"`
-	StoreTokens           bool              `json:"store_tokens,omitempty"`
-	TrustEmail            bool              `json:"trust_email,omitempty"`
+	Name         string `json:"name"`
+	Type         string `json:"type"`
+	DisplayName  string `json:"display_name,omitempty"`
+	Enabled      *bool  `json:"enabled,omitempty"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	connection.Settings
 }
 
 // Role is a named set of permissions, matched by Name. Application names

@@ -27,8 +27,9 @@ type walker struct {
 func (w *walker) at(n *yaml.Node) pos { return pos{file: w.file, line: n.Line} }
 
 // jsonName answers a field's JSON key ("" when the field is not encoded).
+// Fields tagged config:"-" are not part of configuration files.
 func jsonName(f reflect.StructField) string {
-	if !f.IsExported() {
+	if !f.IsExported() || f.Tag.Get("config") == "-" {
 		return ""
 	}
 	tag := f.Tag.Get("json")

@@ -43,7 +43,8 @@ type Settings struct {
 	// connection (home-realm discovery).
 	Domains []string `json:"domains,omitempty"`
 	// Clients limits the button to these OAuth clients; empty: all.
-	Clients []string `json:"clients,omitempty"`
+	// (Client ids: not part of configuration files, which name no ids.)
+	Clients []string `json:"clients,omitempty" config:"-"`
 	// StoreTokens keeps the upstream tokens, sealed, with the identity.
 	StoreTokens bool `json:"store_tokens,omitempty"`
 	// TrustEmail lets an address the upstream did not verify create an
@@ -55,7 +56,7 @@ type Settings struct {
 	// ClientSecretRef is the reference (${env:NAME} or ${file:/path}) the
 	// client secret was last set from by configuration as code; "" when
 	// it was set directly. It is a pointer, never the secret.
-	ClientSecretRef string `json:"client_secret_ref,omitempty"`
+	ClientSecretRef string `json:"client_secret_ref,omitempty" config:"-"`
 }
 
 // Effective answers s with the type's preset filled in where s is empty.
