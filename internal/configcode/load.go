@@ -161,6 +161,9 @@ func Load(srcs []Source) (*Config, error) {
 			cfg.Tenants = append(cfg.Tenants, td)
 		}
 	}
+	if len(cfg.Tenants) == 0 && len(ps.list) == 0 {
+		ps.add(pos{}, "tenants", "the files declare no tenant")
+	}
 	if err := ps.err(); err != nil {
 		return nil, err
 	}

@@ -117,6 +117,9 @@ func TestLoadPathsDirectory(t *testing.T) {
 	if _, err := LoadPaths([]string{filepath.Join(dir, "missing.yaml")}); err == nil {
 		t.Error("a missing file loads")
 	}
+	if _, err := LoadPaths([]string{t.TempDir()}); err == nil || !strings.Contains(err.Error(), "declare no tenant") {
+		t.Errorf("an empty directory: %v", err)
+	}
 }
 
 // TestResolver: environment and file references; a missing one is an
