@@ -2,7 +2,6 @@ package configcode
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,6 +22,7 @@ type applier struct {
 	td      *TenantDecl
 	tenant  store.TenantID
 	clients map[string]string // client name -> id, created ones included
+	groups  map[string]string // group name -> id, created ones included
 }
 
 // applyTenant makes tp's changes in order: the tenant, then each kind's
@@ -31,11 +31,14 @@ type applier struct {
 // service is recorded as a problem and the next change is tried, so one
 // run reports every problem; any other error ends the run.
 func (r *run) applyTenant(ctx context.Context, td *TenantDecl, l *live, tp *TenantPlan) error {
-	a := &applier{run: r, td: td, clients: map[string]string{}}
+	a := &applier{run: r, td: td, clients: map[string]string{}, groups: map[string]string{}}
 	if l != nil {
 		a.tenant = l.tenant.ID
 		for id, name := range l.clientNames {
 			a.clients[name] = id
+		}
+		for name, o := range l.objects["groups"] {
+			a.groups[name] = o.id
 		}
 	}
 	var deletes []int
@@ -68,9 +71,14 @@ func (r *run) applyTenant(ctx context.Context, td *TenantDecl, l *live, tp *Tena
 	}
 	for i := range tp.Changes {
 		if ch := &tp.Changes[i]; ch.Kind == "settings" {
-			raw, err := json.Marshal(td.settings)
+			raw, unknown, err := mfaToIDs(td.settings, a.clients, a.groups)
 			if err != nil {
 				return err
+			}
+			// The unknown names are left out, so the service still checks
+			// the rest of the settings.
+			for _, k := range unknown {
+				r.ps.add(a.settingsAt(), "tenants["+td.Slug+"].settings."+k, "no client or group of this tenant has this name")
 			}
 			_, err = r.svc.Tenants.UpdateTenant(ctx, r.opt.Actor, a.tenant, 0, tenancy.TenantPatch{Settings: raw})
 			if err := a.refused(ch, err); err != nil {
@@ -93,9 +101,7 @@ func (a *applier) refused(ch *Change, err error) error {
 		at = ch.decl.at
 	} else if ch.Kind == "settings" {
 		label += ".settings"
-		if l, ok := a.td.lines["settings"]; ok {
-			at.line = l
-		}
+		at = a.settingsAt()
 	}
 	switch {
 	case err == nil:
@@ -121,6 +127,15 @@ func (a *applier) refused(ch *Change, err error) error {
 		return nil
 	}
 	return fmt.Errorf("%s %s %q: %w", ch.Action, ch.Kind, ch.Key, err)
+}
+
+// settingsAt is where the tenant's settings are declared.
+func (a *applier) settingsAt() pos {
+	at := a.td.at
+	if l, ok := a.td.lines["settings"]; ok {
+		at.line = l
+	}
+	return at
 }
 
 func (a *applier) tenantChange(ctx context.Context, ch *Change) error {
@@ -263,7 +278,7 @@ func (a *applier) group(ctx context.Context, ch *Change) error {
 		if err != nil {
 			return err
 		}
-		ch.ID = g.ID
+		ch.ID, a.groups[g.Name] = g.ID, g.ID
 	} else {
 		var p directory.GroupPatch
 		if err := a.input(ch, &p); err != nil {

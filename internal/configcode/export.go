@@ -56,7 +56,10 @@ func Export(ctx context.Context, s *Services, tenant string) ([]byte, error) {
 }
 
 func exportTenant(l *live) Tenant {
-	raw, _ := json.Marshal(l.settings)
+	set := l.settings
+	clients, groups := l.idNames()
+	mfaToNames(&set, clients, groups)
+	raw, _ := json.Marshal(set)
 	t := Tenant{Slug: l.tenant.Slug, Name: l.tenant.Name, Settings: &SettingsDoc{raw: raw}}
 	each := func(list string, add func(any)) {
 		for _, k := range l.order[list] {

@@ -260,6 +260,11 @@ func settingsChange(td *TenantDecl, l *live) (*Change, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l != nil {
+		clients, groups := l.idNames()
+		mfaToNames(&base, clients, groups)
+		mfaToNames(&after, clients, groups)
+	}
 	if err := roundTrip(td.settings, &after); err != nil {
 		return nil, err
 	}

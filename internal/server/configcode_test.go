@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/configcode"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
 // configResult is the answer of the config routes.
@@ -61,6 +62,8 @@ func (ta *testApp) apiTenant(platform string) *store.Tenant {
 		"mfa": map[string]any{"policy": "required"}, "branding": map[string]any{"primary_color": "#0055aa"}}})
 	web := ta.mustAPI("POST", tp+"/clients", platform, map[string]any{"name": "web",
 		"redirect_uris": []string{"https://app.acme.example/cb"}})
+	ta.mustAPI("PATCH", tp, platform, map[string]any{"settings": map[string]any{
+		"mfa": map[string]any{"clients": map[string]string{web["client_id"].(string): "passkeys_only"}}}})
 	ta.mustAPI("POST", tp+"/clients", platform, map[string]any{"name": "spa", "public": true,
 		"redirect_uris": []string{"https://spa.acme.example/cb"}})
 	ta.mustAPI("POST", tp+"/saml/sps", platform, map[string]any{"entity_id": "https://wiki.acme.example/saml",
@@ -121,6 +124,9 @@ func TestConfigExportPlanApply(t *testing.T) {
 		if strings.Contains(exported, "api-set-google-secret") ||
 			regexp.MustCompile(`(?m)^\s+client_secret:`).MatchString(exported) {
 			t.Fatalf("the export shows a secret set through the API:\n%s", exported)
+		}
+		if !strings.Contains(exported, "        clients:\n          web: passkeys_only\n") {
+			t.Errorf("the export does not name the client of the MFA policy:\n%s", exported)
 		}
 		res, out := ta.config("plan", platform, configFiles(exported))
 		if res.status != http.StatusOK || out.Changes != 0 {
@@ -252,6 +258,7 @@ func TestConfigInvalidFile(t *testing.T) {
     settings:
       mfa:
         policy: sometimes
+        clients: {web: required, nope: required}
     clients:
       - name: web
         redirect_uris: [https://app.acme.example/cb#fragment]
@@ -266,10 +273,11 @@ func TestConfigInvalidFile(t *testing.T) {
 		for _, op := range []string{"plan", "apply"} {
 			res, _ := ta.config(op, platform, configFiles(semantic))
 			wantLines(t, res, []string{
-				"acme.yaml:8: tenants[acme].clients[web].redirect_uris:",
-				"acme.yaml:12: tenants[acme].clients[other].grant_types:",
-				"acme.yaml:15: tenants[acme].roles[viewer].permissions:",
+				"acme.yaml:9: tenants[acme].clients[web].redirect_uris:",
+				"acme.yaml:13: tenants[acme].clients[other].grant_types:",
+				"acme.yaml:16: tenants[acme].roles[viewer].permissions:",
 				"acme.yaml:3: tenants[acme].settings.mfa.policy:",
+				"acme.yaml:3: tenants[acme].settings.mfa.clients.nope: no client or group of this tenant has this name",
 			})
 		}
 		after, _ := ta.DB.Audit().ListAudit(t.Context(), tn.ID, store.AuditQuery{Limit: 1000})
@@ -449,6 +457,17 @@ func TestConfigDocsExample(t *testing.T) {
 		}
 		if c, u, d := plan.Count(); c != 10 || u != 1 || d != 0 {
 			t.Errorf("first apply: %d created, %d changed, %d deleted; want 10, 1, 0", c, u, d)
+		}
+		tn, err := ta.Tenants.Resolve(t.Context(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, _ := tenancy.ParseSettings(tn.Settings)
+		spa, _ := ta.Clients.ListClients(t.Context(), tn.ID, store.Page{})
+		groups, _ := ta.Directory.ListGroups(t.Context(), tn.ID, store.Page{})
+		if len(spa) != 2 || len(groups) != 1 || set.MFA.Clients[spa[1].ID] != "passkeys_only" ||
+			set.MFA.Groups[groups[0].ID] != "passkeys_only" {
+			t.Errorf("the MFA policy is not stored by id: %+v", set.MFA)
 		}
 		again, err := configcode.MakePlan(t.Context(), ta.ConfigCode(), cfg, opt)
 		if err != nil || !again.Empty() {
