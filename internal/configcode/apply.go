@@ -52,10 +52,13 @@ func (r *run) applyTenant(ctx context.Context, td *TenantDecl, l *live, tp *Tena
 		case ch.Kind == "settings":
 			continue
 		case ch.Kind == "tenant":
-			err = a.tenantChange(ctx, ch)
-			if err == nil && a.tenant == "" {
-				return nil // the tenant could not be created: nothing else can be
+			if err := a.refused(ch, a.tenantChange(ctx, ch)); err != nil {
+				return err
 			}
+			if a.tenant == "" {
+				return nil // the tenant could not be created: nothing in it can be
+			}
+			continue
 		default:
 			err = a.object(ctx, ch)
 		}

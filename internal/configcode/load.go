@@ -193,7 +193,8 @@ func loadOne(src Source, ps *problems) []*TenantDecl {
 		}
 		root = root.Content[0]
 	}
-	w := &walker{file: src.Name, ps: ps}
+	// A node takes at least a byte of its file, but for aliases.
+	w := &walker{file: src.Name, ps: ps, budget: len(src.Data) + 1000}
 	if root.Kind != yaml.MappingNode {
 		ps.add(w.at(root), "", "a mapping with tenants: is expected")
 		return nil

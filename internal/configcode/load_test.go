@@ -3,10 +3,12 @@ package configcode
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func problemsOf(t *testing.T, err error) []string {
@@ -146,5 +148,24 @@ func TestResolver(t *testing.T) {
 	if _, err := (Resolver{LookupEnv: r.LookupEnv}).Resolve("${file:" + path + "}"); err == nil ||
 		strings.Contains(err.Error(), "from-file") {
 		t.Errorf("a resolver without ReadFile: %v", err)
+	}
+}
+
+// TestLoadRefusesAliasBombs: aliases that expand a small file into a huge
+// tree are refused, quickly, instead of being walked.
+func TestLoadRefusesAliasBombs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString("tenants:\n  - slug: acme\n    clients:\n      - name: web\n        jwks: {keys: [{x: *a9}]}\n")
+	start := time.Now()
+	_, err := Load([]Source{{Name: "bomb.yaml", Data: []byte(b.String())}})
+	if err == nil || !strings.Contains(err.Error(), "too large once its aliases are expanded") {
+		t.Errorf("alias bomb: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("refusing took %v", d)
 	}
 }

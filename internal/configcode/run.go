@@ -147,9 +147,10 @@ func (r *run) tenant(ctx context.Context, td *TenantDecl) (TenantPlan, error) {
 			return TenantPlan{}, err
 		}
 	}
+	before := len(r.ps.list)
 	tp, err := r.diffTenant(ctx, td, l)
-	if err != nil || len(r.ps.list) > 0 {
-		return tp, err
+	if err != nil || len(r.ps.list) > before {
+		return tp, err // a change the files cannot make: this tenant is not tried
 	}
 	return tp, r.applyTenant(ctx, td, l, &tp)
 }

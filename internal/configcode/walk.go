@@ -22,6 +22,18 @@ var notYet = map[string]bool{
 type walker struct {
 	file string
 	ps   *problems
+	// budget bounds the nodes visited: aliases can make a small file
+	// a huge tree (the "billion laughs"), which is refused.
+	budget int
+}
+
+// spend counts one node; false once the budget is gone (reported once).
+func (w *walker) spend(n *yaml.Node) bool {
+	w.budget--
+	if w.budget == -1 {
+		w.ps.add(w.at(n), "", "the file is too large once its aliases are expanded")
+	}
+	return w.budget >= 0
 }
 
 func (w *walker) at(n *yaml.Node) pos { return pos{file: w.file, line: n.Line} }
@@ -72,6 +84,9 @@ var rawType = reflect.TypeFor[json.RawMessage]()
 func (w *walker) value(n *yaml.Node, t reflect.Type, key string) any {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
+	}
+	if !w.spend(n) {
+		return nil
 	}
 	t = shapeOf(t)
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -189,6 +204,9 @@ func (w *walker) object(n *yaml.Node, t reflect.Type, key string) map[string]any
 func (w *walker) anyValue(n *yaml.Node, key string) any {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
+	}
+	if !w.spend(n) {
+		return nil
 	}
 	switch n.Kind {
 	case yaml.MappingNode:

@@ -269,6 +269,10 @@ func TestConfigInvalidFile(t *testing.T) {
     roles:
       - name: viewer
         permissions: ["has spaces"]
+  - slug: newco
+    clients:
+      - name: portal
+        redirect_uris: [https://portal.newco.example/cb]
 `
 		for _, op := range []string{"plan", "apply"} {
 			res, _ := ta.config(op, platform, configFiles(semantic))
@@ -278,6 +282,7 @@ func TestConfigInvalidFile(t *testing.T) {
 				"acme.yaml:16: tenants[acme].roles[viewer].permissions:",
 				"acme.yaml:3: tenants[acme].settings.mfa.policy:",
 				"acme.yaml:3: tenants[acme].settings.mfa.clients.nope: no client or group of this tenant has this name",
+				"acme.yaml:17: tenants[newco].name: A tenant needs a name.",
 			})
 		}
 		after, _ := ta.DB.Audit().ListAudit(t.Context(), tn.ID, store.AuditQuery{Limit: 1000})
