@@ -284,6 +284,11 @@ func (w *walker) tenant(n *yaml.Node, index int) *TenantDecl {
 			w.ps.add(d.at, label+".connections["+d.Key+"].type", "every connection needs its type")
 		}
 	}
+	for _, d := range td.objects["groups"] {
+		if l, ok := d.fields["members"].([]any); ok {
+			d.fields["members"] = lowerSorted(l)
+		}
+	}
 	for _, d := range td.objects["saml_sps"] {
 		normaliseSP(d.fields)
 	}
@@ -332,6 +337,16 @@ func sortedStrings(l []any) []any {
 	out := slices.Clone(l)
 	slices.SortFunc(out, func(a, b any) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
 	return slices.CompactFunc(out, func(a, b any) bool { return a == b })
+}
+
+// lowerSorted is a list of emails as they are compared: lower case,
+// sorted, each once.
+func lowerSorted(l []any) []any {
+	out := make([]any, len(l))
+	for i, v := range l {
+		out[i] = strings.ToLower(fmt.Sprint(v))
+	}
+	return sortedStrings(out)
 }
 
 // roundTrip converts plain JSON values into typed ones (or back).

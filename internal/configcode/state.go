@@ -162,7 +162,7 @@ func groupMembers(ctx context.Context, s *Services, tenant store.TenantID, group
 	for i, e := range out {
 		l[i] = e
 	}
-	return sortedStrings(l), nil
+	return lowerSorted(l), nil
 }
 
 func plainObj(id string, typed any) *liveObj {

@@ -510,6 +510,12 @@ func TestConfigGroupMembers(t *testing.T) {
 		if _, out = ta.config("plan", platform, configFiles(file)); out.Changes != 0 {
 			t.Errorf("second plan: %+v", out.Plan)
 		}
+		// Order and case of the emails are no change.
+		ta.addMember(tn.ID, staff[0].ID, bob.ID)
+		both := strings.Replace(file, "[ann@acme.example]", "[Bob@Acme.example, ann@acme.example]", 1)
+		if res, out = ta.config("plan", platform, configFiles(both)); out.Changes != 0 {
+			t.Errorf("plan of the same members in another order and case: %s", res)
+		}
 		unknown := strings.Replace(file, "[ann@acme.example]", "[ann@acme.example, nobody@acme.example]", 1)
 		res, _ = ta.config("apply", platform, configFiles(unknown))
 		wantLines(t, res, []string{"acme.yaml:5: tenants[acme].groups[staff].members: no user of this tenant has the email \"nobody@acme.example\""})
