@@ -118,5 +118,10 @@ func (a *API) routes() []route {
 		{http.MethodDelete, "/api/v1/apikeys/{id}", needPlatform, a.revokeKey},
 		{http.MethodGet, "/api/v1/audit", needPlatform, a.listAudit},
 		{http.MethodGet, "/api/v1/audit/verify", needPlatform, a.verifyAudit},
+
+		// Configuration as code: configcode.go.
+		{http.MethodGet, "/api/v1/config.schema.json", needPublic, a.configSchema},
+		{http.MethodPost, "/api/v1/config/plan", needPlatform, a.configPlan},
+		{http.MethodPost, "/api/v1/config/apply", needPlatform, a.configApply},
 	}
 }

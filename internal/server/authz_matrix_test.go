@@ -44,6 +44,12 @@ type matrixRow struct {
 
 const tp = "/api/v1/tenants/{tenant}"
 
+// configBody declares the fixture's tenant as it is (a plan of no changes).
+func configBody(fx *fixture, _ int) any {
+	return map[string]any{"files": []map[string]string{{"name": "matrix.yaml",
+		"content": "tenants:\n  - slug: " + fx.tenant.Slug + "\n"}}}
+}
+
 // matrix must list every operation of openapi.json (TestAuthzMatrix checks).
 var matrix = []matrixRow{
 	{method: "GET", path: "/api/v1/openapi.json", access: public},
@@ -197,6 +203,10 @@ var matrix = []matrixRow{
 	{method: "DELETE", path: "/api/v1/apikeys/{id}", access: platformOnly, fresh: true},
 	{method: "GET", path: "/api/v1/audit", access: platformOnly},
 	{method: "GET", path: "/api/v1/audit/verify", access: platformOnly},
+
+	{method: "GET", path: "/api/v1/config.schema.json", access: public},
+	{method: "POST", path: "/api/v1/config/plan", access: platformOnly, body: configBody},
+	{method: "POST", path: "/api/v1/config/apply", access: platformOnly, body: configBody},
 }
 
 // fixture is one set of real targets in a tenant.
