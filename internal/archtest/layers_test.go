@@ -31,7 +31,7 @@ var layers = []layer{
 	{name: "surfaces", dirs: []string{"internal/api", "internal/oidc", "internal/saml", "internal/scim",
 		"internal/ldap", "internal/web", "internal/ui", "internal/broker", "internal/httpx"},
 		may: []string{"surfaces", "flow", "services", "store", "leaves", "base"}},
-	{name: "flow", dirs: []string{"internal/flow", "internal/account", "internal/selfservice"},
+	{name: "flow", dirs: []string{"internal/flow", "internal/account", "internal/selfservice", "internal/configcode"},
 		may: []string{"flow", "services", "store", "leaves", "base"}},
 	{name: "services", dirs: []string{"internal/authz", "internal/connection", "internal/directory",
 		"internal/events", "internal/keys", "internal/mail", "internal/mfa", "internal/oauthclient",
