@@ -52,7 +52,48 @@ type Settings struct {
 	// a generic OAuth 2.0 profile without an email_verified mapping, from
 	// Facebook and from SAML count as unverified.
 	TrustEmail bool `json:"trust_email,omitempty"`
+	Legacy
 }
+
+// Legacy are the settings of a legacy user store (legacy_ldap,
+// legacy_http); internal/legacy reads them. The secret (client_secret) is
+// the bind password of an LDAP directory, the HMAC-SHA256 key of an HTTP
+// endpoint.
+type Legacy struct {
+	// Mode is "migrate" (the default: a login checks the password at the
+	// legacy store once, then the account lives here) or "federate" (the
+	// directory stays the source of truth: every login binds through, a
+	// periodic sync mirrors its accounts and groups).
+	Mode string `json:"mode,omitempty"`
+	// MigrateUntil (RFC 3339 or YYYY-MM-DD, UTC) closes the migration
+	// path: from then on the legacy store is not asked.
+	MigrateUntil string `json:"migrate_until,omitempty"`
+	// URL is ldap://host[:port] or ldaps://host[:port]; StartTLS upgrades
+	// an ldap:// connection before anything is sent.
+	URL      string `json:"url,omitempty"`
+	StartTLS bool   `json:"start_tls,omitempty"`
+	// BindDN searches the directory (with client_secret as its password);
+	// empty searches anonymously.
+	BindDN string `json:"bind_dn,omitempty"`
+	// BaseDN is where users are searched, UserFilter how: {username} is
+	// replaced by the escaped login identifier, or by * for a sync.
+	BaseDN     string `json:"base_dn,omitempty"`
+	UserFilter string `json:"user_filter,omitempty"`
+	// GroupBaseDN, when set, lets a federating sync mirror the groups
+	// (groupOfNames or groupOfUniqueNames, named by cn) found under it.
+	GroupBaseDN string `json:"group_base_dn,omitempty"`
+	// SyncInterval is how often a federating connection syncs (a Go
+	// duration, at least 1m; default 15m).
+	SyncInterval string `json:"sync_interval,omitempty"`
+	// Endpoint is where legacy_http POSTs the username and password.
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// Legacy modes.
+const (
+	ModeMigrate  = "migrate"
+	ModeFederate = "federate"
+)
 
 // Vouches reports whether the tenant trusts this connection for the
 // address emailNorm (normalised) without proof by mail: it trusts the
@@ -77,7 +118,8 @@ func (s Settings) Vouches(emailNorm string) bool {
 
 // Effective answers s with the type's preset filled in where s is empty.
 func Effective(typ string, s Settings) Settings {
-	p := presets[typ].settings
+	pr := presets[typ]
+	p := pr.settings
 	or := func(v, def string) string {
 		if v != "" {
 			return v
@@ -91,6 +133,11 @@ func Effective(typ string, s Settings) Settings {
 	out.UserinfoEndpoint = or(s.UserinfoEndpoint, p.UserinfoEndpoint)
 	out.EmailsEndpoint = or(s.EmailsEndpoint, p.EmailsEndpoint)
 	out.ResponseMode = or(s.ResponseMode, p.ResponseMode)
+	out.UserFilter = or(s.UserFilter, p.UserFilter)
+	out.Mode = or(s.Mode, ModeMigrate)
+	if pr.proto != ProtoLegacy {
+		out.Mode = s.Mode
+	}
 	if len(out.Scopes) == 0 {
 		out.Scopes = slices.Clone(p.Scopes)
 	}
@@ -117,6 +164,7 @@ var (
 	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	scopeRE   = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,128}$`)
 	mapKeys   = []string{"subject", "email", "email_verified", "name", "given_name", "family_name"}
+	legacyMap = []string{"subject", "username", "email", "email_verified", "given_name", "family_name"}
 	pathRE    = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,64}(\.[A-Za-z0-9_:-]{1,64}){0,4}$`)
 	domainRE  = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	respModes = []string{"", "query", "form_post"}
@@ -158,7 +206,7 @@ func IsLoopback(host string) bool {
 func (p URLPolicy) check(c *valid.Collector, typ, name, display string, s Settings, hasSecret bool) {
 	proto := ProtocolOf(typ)
 	if proto == "" {
-		c.Add("type", "invalid", "Use one of oidc, oauth2, saml, google, microsoft, apple, facebook, github.")
+		c.Add("type", "invalid", "Use one of oidc, oauth2, saml, google, microsoft, apple, facebook, github, legacy_ldap, legacy_http.")
 		return
 	}
 	if !nameRE.MatchString(name) {
@@ -200,6 +248,9 @@ func (p URLPolicy) check(c *valid.Collector, typ, name, display string, s Settin
 		if len(s.MetadataXML) > 256<<10 {
 			c.Add("metadata_xml", "too_long", "Metadata is limited to 256 KiB.")
 		}
+	case ProtoLegacy:
+		p.checkLegacy(c, typ, s, hasSecret)
+		return
 	}
 	if proto != ProtoSAML {
 		if s.ClientID == "" || len(s.ClientID) > 512 {
