@@ -32,15 +32,8 @@ func (s *Service) adopt(ctx context.Context, conn *store.Connection, p *Profile)
 		Email: p.Email, Username: p.Username, GivenName: p.GivenName, FamilyName: p.FamilyName,
 		EmailVerified: p.EmailVerified,
 	})
-	var ve *valid.Error
-	var vc *valid.Conflict
-	switch {
-	case errors.As(err, &vc):
-		return nil, nil, &conflictError{reason: "identifier_taken", err: err}
-	case errors.As(err, &ve):
-		return nil, nil, &conflictError{reason: "profile_invalid", err: err}
-	case err != nil:
-		return nil, nil, err
+	if err != nil {
+		return nil, nil, classify(err)
 	}
 	id, err := s.link(ctx, conn, u.ID, p)
 	if err != nil {
@@ -51,6 +44,20 @@ func (s *Service) adopt(ctx context.Context, conn *store.Connection, p *Profile)
 		return nil, nil, err
 	}
 	return u, id, nil
+}
+
+// classify turns the directory's refusals of a profile into a
+// *conflictError; other errors pass unchanged.
+func classify(err error) error {
+	var ve *valid.Error
+	var vc *valid.Conflict
+	switch {
+	case errors.As(err, &vc):
+		return &conflictError{reason: "identifier_taken", err: err}
+	case errors.As(err, &ve):
+		return &conflictError{reason: "profile_invalid", err: err}
+	}
+	return err
 }
 
 func (s *Service) link(ctx context.Context, conn *store.Connection, userID string, p *Profile) (*store.Identity, error) {
