@@ -273,5 +273,3 @@ func TestLDAPRefusals(t *testing.T) {
 		}
 	})
 }
-
-

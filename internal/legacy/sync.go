@@ -95,10 +95,11 @@ func (s *Service) Sync(ctx context.Context, tenant store.TenantID, connID string
 	if !since.IsZero() {
 		return res, s.audit(ctx, conn, actor, res)
 	}
-	if err := s.disableGone(ctx, actor, conn, seen, res); err != nil {
+	linked, err := s.disableGone(ctx, actor, conn, seen, res)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.syncGroups(ctx, actor, conn, groups, byDN, res); err != nil {
+	if err := s.syncGroups(ctx, actor, conn, groups, byDN, linked, res); err != nil {
 		return nil, err
 	}
 	return res, s.audit(ctx, conn, actor, res)
@@ -167,53 +168,52 @@ func (s *Service) syncEntry(ctx context.Context, actor events.Actor, conn *store
 }
 
 // disableGone disables the active accounts linked to conn whose subject
-// the full sync did not see.
-func (s *Service) disableGone(ctx context.Context, actor events.Actor, conn *store.Connection, seen map[string]bool, res *SyncResult) error {
+// the full sync did not see, answering the ids of every account linked to
+// conn.
+func (s *Service) disableGone(ctx context.Context, actor events.Actor, conn *store.Connection, seen map[string]bool, res *SyncResult) (map[string]bool, error) {
 	ids := s.Store.Connections().Identities()
 	disabled := string(store.UserDisabled)
+	linked := map[string]bool{}
 	after := ""
 	for range maxEntries / 1000 {
 		page, err := ids.ListConnectionIdentities(ctx, conn.Tenant, conn.ID, store.Page{After: after, Limit: 1000})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, i := range page {
+			linked[i.UserID] = true
 			if seen[i.Subject] {
 				continue
 			}
 			u, err := s.Store.Users().GetUser(ctx, conn.Tenant, i.UserID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if u.Status != store.UserActive {
 				continue
 			}
 			if _, err := s.Directory.UpdateUser(ctx, actor, conn.Tenant, u.ID, 0, directory.UserPatch{Status: &disabled}); err != nil {
-				return fmt.Errorf("disable %s: %w", u.ID, err)
+				return nil, fmt.Errorf("disable %s: %w", u.ID, err)
 			}
 			res.Disabled++
 		}
 		if len(page) < 1000 {
-			return nil
+			break
 		}
 		after = page[len(page)-1].Subject
 	}
-	return nil
+	return linked, nil
 }
 
-// syncGroups makes each directory group's membership of accounts linked to
-// conn what the directory says; other members of the group stay.
-func (s *Service) syncGroups(ctx context.Context, actor events.Actor, conn *store.Connection, groups map[string][]string, byDN map[string]string, res *SyncResult) error {
+// syncGroups makes each directory group's membership of the accounts
+// linked to conn what the directory says; other members of the group stay.
+func (s *Service) syncGroups(ctx context.Context, actor events.Actor, conn *store.Connection, groups map[string][]string, byDN map[string]string, linked map[string]bool, res *SyncResult) error {
 	if len(groups) == 0 {
 		return nil
 	}
 	local, err := s.groupsByName(ctx, conn.Tenant)
 	if err != nil {
 		return err
-	}
-	linked := map[string]bool{}
-	for _, id := range byDN {
-		linked[id] = true
 	}
 	for name, members := range groups {
 		g, ok := local[name]
