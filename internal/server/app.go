@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
@@ -57,6 +58,9 @@ type App struct {
 	// Connections and Broker run identity brokering (social.go).
 	Connections *connection.Service
 	Broker      *broker.Broker
+	// Legacy checks passwords at legacy user stores and syncs federated
+	// directories (legacy.go).
+	Legacy *legacy.Service
 	// MFA checks and manages second factors (internal/mfa).
 	MFA *mfa.Service
 	// Flow runs every login (internal/flow), built once for the hosted
@@ -124,7 +128,9 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 	app.wireSocial()            // social.go
 	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, PublicURL: cfg.PublicURL,
 		Mail: &mfa.Mailer{Queue: app.Mail, Renderer: app.SelfService.Renderer}}
-	app.Flow = &flow.Service{Store: db, Directory: app.Directory, Sessions: app.Sessions, Log: log, Now: now, MFA: app.MFA, MasterKey: key}
+	app.wireLegacy() // legacy.go
+	app.Flow = &flow.Service{Store: db, Directory: app.Directory, Sessions: app.Sessions, Log: log, Now: now, MFA: app.MFA,
+		MasterKey: key, Legacy: app.Legacy}
 	if opts.Steps != nil {
 		app.Flow.Steps = opts.Steps(app.Flow)
 	}
