@@ -3,7 +3,6 @@ package connection
 import (
 	"net"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -57,16 +56,7 @@ func (p URLPolicy) checkLegacy(c *valid.Collector, typ string, s Settings, hasSe
 	if _, ok := s.MigrateDeadline(); !ok {
 		c.Add("migrate_until", "invalid", "Use a date (YYYY-MM-DD, UTC) or an RFC 3339 time.")
 	}
-	for k, v := range s.Mapping {
-		if !slices.Contains(legacyMap, k) {
-			c.Add("mapping", "invalid", "Map only subject, username, email, email_verified, given_name, family_name.")
-			break
-		}
-		if !pathRE.MatchString(v) {
-			c.Add("mapping", "invalid", "A mapping value is an attribute or field name.")
-			break
-		}
-	}
+	checkMapping(c, s.Mapping, legacyMap, "A mapping value is an attribute or field name.")
 	if s.SyncInterval != "" {
 		if d, err := time.ParseDuration(s.SyncInterval); err != nil || d < time.Minute || d > 7*24*time.Hour {
 			c.Add("sync_interval", "invalid", "Use a duration from 1m to 168h, such as 15m.")

@@ -244,21 +244,21 @@ func (s *Service) List(ctx context.Context, tenant store.TenantID, p store.Page)
 // legacy store), in creation order (at most 1,000: the login page shows
 // buttons, not a directory).
 func (s *Service) Enabled(ctx context.Context, tenant store.TenantID) ([]store.Connection, error) {
-	all, err := s.List(ctx, tenant, store.Page{Limit: 1000})
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(all, func(c store.Connection) bool { return !c.Enabled || IsLegacy(c.Type) }), nil
+	return s.enabled(ctx, tenant, false)
 }
 
 // LegacyStores answers every enabled legacy store of tenant, in creation
 // order (at most 1,000).
 func (s *Service) LegacyStores(ctx context.Context, tenant store.TenantID) ([]store.Connection, error) {
+	return s.enabled(ctx, tenant, true)
+}
+
+func (s *Service) enabled(ctx context.Context, tenant store.TenantID, legacy bool) ([]store.Connection, error) {
 	all, err := s.List(ctx, tenant, store.Page{Limit: 1000})
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(all, func(c store.Connection) bool { return !c.Enabled || !IsLegacy(c.Type) }), nil
+	return slices.DeleteFunc(all, func(c store.Connection) bool { return !c.Enabled || IsLegacy(c.Type) != legacy }), nil
 }
 
 // Update applies p when version (if non-zero) is current and validates the

@@ -278,16 +278,7 @@ func (p URLPolicy) check(c *valid.Collector, typ, name, display string, s Settin
 	if proto == ProtoOIDC && !slices.Contains(s.Scopes, "openid") {
 		c.Add("scopes", "openid_required", "An OpenID Connect connection asks for the openid scope.")
 	}
-	for k, v := range s.Mapping {
-		if !slices.Contains(mapKeys, k) {
-			c.Add("mapping", "invalid", "Map only subject, email, email_verified, name, given_name, family_name.")
-			break
-		}
-		if !pathRE.MatchString(v) {
-			c.Add("mapping", "invalid", "A mapping value is a claim name or a dotted path of up to 5 names.")
-			break
-		}
-	}
+	checkMapping(c, s.Mapping, mapKeys, "A mapping value is a claim name or a dotted path of up to 5 names.")
 	if len(s.Domains) > 50 {
 		c.Add("domains", "too_many", "At most 50 domains.")
 	}
@@ -299,5 +290,20 @@ func (p URLPolicy) check(c *valid.Collector, typ, name, display string, s Settin
 	}
 	if len(s.Clients) > 100 {
 		c.Add("clients", "too_many", "At most 100 clients.")
+	}
+}
+
+// checkMapping checks a mapping's keys against keys and its values
+// against pathRE (valueHint says what a value is).
+func checkMapping(c *valid.Collector, m map[string]string, keys []string, valueHint string) {
+	for k, v := range m {
+		if !slices.Contains(keys, k) {
+			c.Add("mapping", "invalid", "Map only "+strings.Join(keys, ", ")+".")
+			return
+		}
+		if !pathRE.MatchString(v) {
+			c.Add("mapping", "invalid", valueHint)
+			return
+		}
 	}
 }

@@ -158,4 +158,3 @@ func (f *fixture) groupMembers(name string) []string {
 	f.t.Fatalf("no group %q", name)
 	return nil
 }
-

@@ -111,7 +111,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		ready(ln.Addr().String())
 	}
 	go a.rotateKeys(ctx)
-	go a.syncDirectories(ctx) // legacy.go
+	go a.syncDirectories(ctx)  // legacy.go
 	go a.MailWorker().Run(ctx) // selfservice.go
 	select {
 	case err := <-errc:
