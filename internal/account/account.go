@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -37,7 +38,20 @@ var (
 	// ErrEmailTaken: the new address belongs to another account by the
 	// time its owner confirmed it.
 	ErrEmailTaken = errors.New("account: address already in use")
+	// ErrDirectoryOwned: the account belongs to a federating directory,
+	// which owns its password and address (connection.DirectoryOwned).
+	ErrDirectoryOwned = errors.New("account: managed by the organisation's directory")
 )
+
+// directoryOwned answers ErrDirectoryOwned for an account a federating
+// directory owns.
+func (s *Service) directoryOwned(ctx context.Context, tenant store.TenantID, userID string) error {
+	owned, err := connection.DirectoryOwned(ctx, s.Store, tenant, userID)
+	if err == nil && owned {
+		err = ErrDirectoryOwned
+	}
+	return err
+}
 
 // Service serves the account page's actions.
 type Service struct {
@@ -163,6 +177,9 @@ func (s *Service) Reauthenticate(ctx context.Context, tenant store.TenantID, use
 // only the notice failed.
 func (s *Service) ChangePassword(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, current, next, userAgent string) (string, error) {
 	if _, err := s.Reauthenticate(ctx, tenant, userID, current, actor.ClientIP); err != nil {
+		return "", err
+	}
+	if err := s.directoryOwned(ctx, tenant, userID); err != nil {
 		return "", err
 	}
 	if len(next) > 1024 {

@@ -1,11 +1,14 @@
 package connection
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
@@ -148,4 +151,31 @@ func filterShape(f string) bool {
 		}
 	}
 	return depth == 0
+}
+
+// DirectoryOwned reports whether userID's account belongs to a federating
+// directory: it is linked through an enabled legacy_ldap connection in
+// federate mode. The directory owns such an account's password, address
+// and names, so the account pages do not change them.
+func DirectoryOwned(ctx context.Context, st store.Store, tenant store.TenantID, userID string) (bool, error) {
+	ids, err := st.Connections().Identities().ListUserIdentities(ctx, tenant, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, i := range ids {
+		c, err := st.Connections().Connections().GetConnection(ctx, tenant, i.ConnectionID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if !c.Enabled || c.Type != TypeLegacyLDAP {
+			continue
+		}
+		if s, err := SettingsOf(c); err == nil && s.Mode == ModeFederate {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -1,13 +1,16 @@
 package legacy
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 )
@@ -157,4 +160,46 @@ func (f *fixture) groupMembers(name string) []string {
 	}
 	f.t.Fatalf("no group %q", name)
 	return nil
+}
+
+// TestFederatedAccountOwnedByDirectory: the account page refuses to
+// change the password or the address of a federated account (after a
+// right directory password), and the password reset mails nobody; a
+// migrated account is its own.
+func TestFederatedAccountOwnedByDirectory(t *testing.T) {
+	needSlapd(t)
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
+		dir := startSlapd(t)
+		dir.addUser("alice", "alice@legacy.test", "Alice", "Archer", "alice-legacy-pw-1")
+		f := newFixture(t, s)
+		conn := f.ldapConnection(dir, connection.ModeFederate, "")
+		ctx := t.Context()
+		u, err := f.login("alice", "alice-legacy-pw-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		acct := &account.Service{Store: s, Directory: f.dir, Sessions: f.flow.Sessions, Flow: f.flow, Audit: f.leg.Audit, Now: f.leg.Now}
+		actor := account.Actor(u.ID, "192.0.2.10", "")
+		if _, err := acct.ChangePassword(ctx, actor, f.tn, u.ID, "alice-legacy-pw-1", "a-new-local-password-9", "test"); !errors.Is(err, account.ErrDirectoryOwned) {
+			t.Fatalf("ChangePassword = %v, want ErrDirectoryOwned", err)
+		}
+		tn, err := s.Tenants().GetTenant(ctx, f.tn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := acct.StartEmailChange(ctx, actor, tn, u.ID, "alice@elsewhere.test", "alice-legacy-pw-1", "en"); !errors.Is(err, account.ErrDirectoryOwned) {
+			t.Fatalf("StartEmailChange = %v, want ErrDirectoryOwned", err)
+		}
+		if got, _ := f.s.Users().GetUser(ctx, f.tn, u.ID); got.PasswordHash != "" {
+			t.Fatal("a password was set here for a federated account")
+		}
+		// Switched to migrate mode, the account is the user's own.
+		mode := connection.ModeMigrate
+		if _, err := f.conns.Update(ctx, events.Actor{Type: "cli"}, f.tn, conn.ID, 0, connection.Patch{Mode: &mode}); err != nil {
+			t.Fatal(err)
+		}
+		if owned, err := connection.DirectoryOwned(ctx, s, f.tn, u.ID); err != nil || owned {
+			t.Fatalf("DirectoryOwned after migrate mode = %v, %v", owned, err)
+		}
+	})
 }

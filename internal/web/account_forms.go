@@ -27,6 +27,8 @@ func (p *Pages) passwordError(a *accountReq, err error) bool {
 		p.showAccount(a, http.StatusTooManyRequests, "", a.f.T("login.throttled"))
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showAccount(a, http.StatusUnauthorized, "", a.f.T("account.err_password"))
+	case errors.Is(err, account.ErrDirectoryOwned):
+		p.showAccount(a, http.StatusForbidden, "", a.f.T("account.err_directory_owned"))
 	default:
 		return false
 	}
