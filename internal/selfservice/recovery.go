@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/store"
