@@ -5,16 +5,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/connection"
-	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
-
-// wireLegacy builds the legacy user stores' check (lazy migration and
-// bind-through), which the flow calls inside its password check.
-func (a *App) wireLegacy() {
-	a.Legacy = &legacy.Service{Store: a.DB, Connections: a.Connections, Directory: a.Directory, Audit: a.Audit,
-		Log: a.Log, Now: a.Sessions.Now}
-}
 
 // fullSyncEvery is how often a federating directory gets a full sync
 // (which alone can tell deleted entries); the syncs between are
@@ -70,7 +62,7 @@ func (a *App) syncTenant(ctx context.Context, tenant store.TenantID, state map[s
 		a.Log.Warn("directory sync: connections", "tenant", string(tenant), "err", err)
 		return
 	}
-	now := a.Sessions.Now()
+	now := a.now()
 	for i := range conns {
 		c := &conns[i]
 		st, err := connection.SettingsOf(c)
