@@ -44,11 +44,14 @@ func TestLegacyMigrationThroughLoginPage(t *testing.T) {
 				_, _ = w.Write([]byte(`{"id":"u-77","email":"gil@old.example","email_verified":true,"given_name":"Gil"}`))
 			}
 		}))
-		in := connection.NewConnection{Type: connection.TypeLegacyHTTP, Name: "old-table", ClientSecret: secret}
-		in.Endpoint = old.URL
-		if _, err := ta.Connections.Create(context.Background(), testActor, tn.ID, in); err != nil {
-			old.Close()
-			t.Fatal(err)
+		defer old.Close()
+		res := ta.do(request{method: http.MethodPost, path: "/api/v1/tenants/acme/connections", auth: "Bearer " + ta.key(tn.ID, "admin"),
+			body: map[string]any{"type": "legacy_http", "name": "old-table", "endpoint": old.URL, "client_secret": secret,
+				"migrate_until": "2099-12-31"}})
+		var created map[string]any
+		if res.status != http.StatusCreated || json.Unmarshal(res.body, &created) != nil || created["has_secret"] != true ||
+			created["mode"] != connection.ModeMigrate || created["migrate_until"] != "2099-12-31" || strings.Contains(string(res.body), secret) {
+			t.Fatalf("POST connections: %s", res)
 		}
 		b := ta.browser()
 		tok := b.csrf("/t/acme/account/login")
