@@ -86,7 +86,8 @@ type ProfileInput struct {
 const maxAttrValue = 200
 
 // UpdateProfile sets the names and the tenant's profile attributes; any
-// other attribute key is refused. Errors: *valid.Error.
+// other attribute key is refused. Errors: *valid.Error, ErrDirectoryOwned
+// (new names for an account a federating directory owns).
 func (s *Service) UpdateProfile(ctx context.Context, actor events.Actor, t *store.Tenant, userID string, in ProfileInput) (*store.User, error) {
 	set, err := tenancy.ParseSettings(t.Settings)
 	if err != nil {
@@ -116,6 +117,19 @@ func (s *Service) UpdateProfile(ctx context.Context, actor events.Actor, t *stor
 	}
 	given, family := strings.TrimSpace(in.GivenName), strings.TrimSpace(in.FamilyName)
 	p := directory.UserPatch{GivenName: &given, FamilyName: &family}
+	if err := s.directoryOwned(ctx, t.ID, userID); errors.Is(err, ErrDirectoryOwned) {
+		// The directory owns the names: they stay unless unchanged.
+		u, err := s.Store.Users().GetUser(ctx, t.ID, userID)
+		if err != nil {
+			return nil, err
+		}
+		if given != u.GivenName || family != u.FamilyName {
+			return nil, ErrDirectoryOwned
+		}
+		p.GivenName, p.FamilyName = nil, nil
+	} else if err != nil {
+		return nil, err
+	}
 	if len(patch) > 0 {
 		if p.Attributes, err = json.Marshal(patch); err != nil {
 			return nil, err

@@ -163,9 +163,10 @@ func (f *fixture) groupMembers(name string) []string {
 }
 
 // TestFederatedAccountOwnedByDirectory: the account page refuses to
-// change the password or the address of a federated account (after a
-// right directory password), and the password reset mails nobody; a
-// migrated account is its own.
+// change the password, the address or the names of a federated account
+// (after a right directory password; the tenant's own profile attributes
+// stay editable); once the connection only migrates, the account is the
+// user's own.
 func TestFederatedAccountOwnedByDirectory(t *testing.T) {
 	needSlapd(t)
 	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
@@ -189,6 +190,12 @@ func TestFederatedAccountOwnedByDirectory(t *testing.T) {
 		}
 		if err := acct.StartEmailChange(ctx, actor, tn, u.ID, "alice@elsewhere.test", "alice-legacy-pw-1", "en"); !errors.Is(err, account.ErrDirectoryOwned) {
 			t.Fatalf("StartEmailChange = %v, want ErrDirectoryOwned", err)
+		}
+		if _, err := acct.UpdateProfile(ctx, actor, tn, u.ID, account.ProfileInput{GivenName: "Ally", FamilyName: "Archer"}); !errors.Is(err, account.ErrDirectoryOwned) {
+			t.Fatalf("UpdateProfile(new name) = %v, want ErrDirectoryOwned", err)
+		}
+		if _, err := acct.UpdateProfile(ctx, actor, tn, u.ID, account.ProfileInput{GivenName: "Alice", FamilyName: "Archer"}); err != nil {
+			t.Fatalf("UpdateProfile(same names) = %v", err)
 		}
 		if got, _ := f.s.Users().GetUser(ctx, f.tn, u.ID); got.PasswordHash != "" {
 			t.Fatal("a password was set here for a federated account")
