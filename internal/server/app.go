@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
@@ -58,6 +59,9 @@ type App struct {
 	// Connections and Broker run identity brokering.
 	Connections *connection.Service
 	Broker      *broker.Broker
+	// Legacy checks passwords at legacy user stores and syncs federated
+	// directories (legacy.go).
+	Legacy *legacy.Service
 	// MFA checks and manages second factors (internal/mfa).
 	MFA *mfa.Service
 	// Flow runs every login (internal/flow), built once for the hosted

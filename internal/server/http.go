@@ -102,6 +102,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 		ready(ln.Addr().String())
 	}
 	go a.upkeepEvery(ctx, time.Hour)
+	go a.syncDirectories(ctx)  // legacy.go
 	go a.MailWorker().Run(ctx) // selfservice.go
 	select {
 	case err := <-errc:

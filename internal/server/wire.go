@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
@@ -96,7 +97,9 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.Broker = &broker.Broker{Connections: a.Connections, Store: db, Audit: rec, Log: log, PublicURL: pub, Now: now}
 	a.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, Rand: rnd, PublicURL: pub,
 		Mail: &mfa.Mailer{Queue: a.Mail, Renderer: a.SelfService.Renderer}}
-	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA, MasterKey: masterKey}
+	a.Legacy = &legacy.Service{Store: db, Connections: a.Connections, Directory: a.Directory, Audit: rec, Log: log, Now: now}
+	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA,
+		MasterKey: masterKey, Legacy: a.Legacy}
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
 	}
