@@ -17,6 +17,8 @@ const (
 	OriginOIDC   = "oidc"
 	OriginSAML   = "saml"
 	OriginDevice = "device"
+	// OriginForwardAuth: a sign-in to an application behind a reverse proxy.
+	OriginForwardAuth = "forward_auth"
 )
 
 // Start stores a new login request: ID and CreatedAt are filled when

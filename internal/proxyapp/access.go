@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"slices"
@@ -95,16 +96,27 @@ func (s *Service) Allowed(ctx context.Context, app *store.ProxyApp, u *store.Use
 	return nil, ErrDenied
 }
 
+// NewBrowserState answers a state value for the cookie the sign-in sets
+// on the application's domain, and the hash the login keeps of it.
+func NewBrowserState() (state string, stateHash []byte, err error) {
+	state, err = secret("gh_fab_")
+	if err != nil {
+		return "", nil, err
+	}
+	return state, hash(state), nil
+}
+
 // IssueCode stores a single-use code that carries the signed-in session
 // sess to app's callback, where the browser returns to returnURL (already
-// validated against app's domains).
-func (s *Service) IssueCode(ctx context.Context, app *store.ProxyApp, sess *store.Session, returnURL string) (string, error) {
+// validated against app's domains). browserHash is the hash of the state
+// cookie of the browser that started the sign-in.
+func (s *Service) IssueCode(ctx context.Context, app *store.ProxyApp, sess *store.Session, returnURL string, browserHash []byte) (string, error) {
 	code, err := secret("gh_fac_")
 	if err != nil {
 		return "", err
 	}
 	err = s.Store.Proxy().CreateCode(ctx, &store.ProxyCode{Tenant: app.Tenant, Hash: hash(code), AppID: app.ID,
-		SessionID: sess.ID, ReturnURL: returnURL, ExpiresAt: s.now().Add(CodeTTL)})
+		SessionID: sess.ID, ReturnURL: returnURL, BrowserHash: browserHash, ExpiresAt: s.now().Add(CodeTTL)})
 	if err != nil {
 		return "", err
 	}
@@ -114,8 +126,9 @@ func (s *Service) IssueCode(ctx context.Context, app *store.ProxyApp, sess *stor
 // Redeem takes code once at app's callback and starts the application's
 // session: it answers the cookie value, its end and the return URL.
 // ErrNoAccess when the code is unknown, used, expired, another
-// application's, or its Gatehouse session has ended.
-func (s *Service) Redeem(ctx context.Context, app *store.ProxyApp, code string) (token, returnURL string, expires time.Time, err error) {
+// application's, presented by another browser than the one whose state
+// cookie started the sign-in, or its Gatehouse session has ended.
+func (s *Service) Redeem(ctx context.Context, app *store.ProxyApp, code, state string) (token, returnURL string, expires time.Time, err error) {
 	if code == "" || len(code) > 128 {
 		return "", "", time.Time{}, ErrNoAccess
 	}
@@ -126,7 +139,7 @@ func (s *Service) Redeem(ctx context.Context, app *store.ProxyApp, code string) 
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	if c.AppID != app.ID {
+	if c.AppID != app.ID || state == "" || subtle.ConstantTimeCompare(c.BrowserHash, hash(state)) != 1 {
 		return "", "", time.Time{}, ErrNoAccess
 	}
 	sess, err := s.live(ctx, app.Tenant, c.SessionID)
@@ -184,6 +197,13 @@ func (s *Service) Check(ctx context.Context, app *store.ProxyApp, token string) 
 	if err != nil {
 		return nil, err
 	}
+	return s.Admit(ctx, app, sess)
+}
+
+// Admit answers the identity of the user of the live session sess at
+// app: ErrStepUp when app asks for a second factor sess lacks, ErrDenied
+// as Allowed, ErrNoAccess when the user is gone.
+func (s *Service) Admit(ctx context.Context, app *store.ProxyApp, sess *store.Session) (*Identity, error) {
 	if app.MFA == MFARequired && !mfa.Satisfied(sess.AMR) {
 		return nil, ErrStepUp
 	}
@@ -209,6 +229,33 @@ func (s *Service) End(ctx context.Context, tenant store.TenantID, token string) 
 		return nil
 	}
 	err := s.Store.Proxy().DeleteSession(ctx, tenant, hash(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// SignOut ends the application session behind token and the Gatehouse
+// session it came from (so every other application and client of that
+// session ends too); no error when there is none.
+func (s *Service) SignOut(ctx context.Context, app *store.ProxyApp, token string) error {
+	if token == "" || len(token) > 128 {
+		return nil
+	}
+	ps, err := s.Store.Proxy().GetSession(ctx, app.Tenant, hash(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.End(ctx, app.Tenant, token); err != nil {
+		return err
+	}
+	if ps.AppID != app.ID {
+		return nil
+	}
+	err = s.Sessions.End(ctx, app.Tenant, ps.SessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -44,6 +45,8 @@ type App struct {
 	Directory *directory.Service
 	Clients   *oauthclient.Service
 	SAMLSPs   *samlreg.Service
+	// ProxyApps is forward authentication's registry and sessions.
+	ProxyApps *proxyapp.Service
 	Sessions  *session.Service
 	Audit     *events.Recorder
 	Keys      *keys.Manager
@@ -122,6 +125,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 	}
 	app.wireSelfService(hasher) // selfservice.go
 	app.wireSocial()            // social.go
+	app.ProxyApps = &proxyapp.Service{Store: db, Audit: rec, Authz: app.Authz, Sessions: app.Sessions, Now: now}
 	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, PublicURL: cfg.PublicURL,
 		Mail: &mfa.Mailer{Queue: app.Mail, Renderer: app.SelfService.Renderer}}
 	app.Flow = &flow.Service{Store: db, Directory: app.Directory, Sessions: app.Sessions, Log: log, Now: now, MFA: app.MFA, MasterKey: key}

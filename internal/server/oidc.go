@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/forwardauth"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -46,7 +47,10 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 		},
 	})
 	// The origin handlers: each hands its own finished logins back.
-	pages.Origins = web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{}}
+	fwd := &forwardauth.Handler{Flow: fl, Sessions: sessions, Apps: a.ProxyApps, Log: a.Log,
+		PublicURL: a.Config.PublicURL, SessionCookie: pages.SessionCookie}
+	pages.Origins = web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{},
+		flow.OriginForwardAuth: fwd}
 	pages.Device = prov
 	pages.Social = a.socialPages(fl) // social.go
 	pages.Account = &account.Service{Store: a.DB, Directory: a.Directory, Sessions: sessions, Flow: fl, Audit: a.Audit,
@@ -59,6 +63,7 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	pages.Mount(mux)
 	prov.Mount(mux)
 	idp.Mount(mux)
+	fwd.Mount(mux)
 	return nil
 }
 

@@ -42,7 +42,11 @@ type ProxyCode struct {
 	AppID     string
 	SessionID string
 	ReturnURL string
-	ExpiresAt time.Time
+	// BrowserHash is the hash of the state cookie set on the application's
+	// domain when the sign-in started: the callback answers only the
+	// browser that started it (no login CSRF).
+	BrowserHash []byte
+	ExpiresAt   time.Time
 }
 
 // ProxySession is the server-side record of an application's cookie,

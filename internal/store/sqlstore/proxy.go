@@ -210,13 +210,13 @@ func (r proxyRepo) DeleteApp(ctx context.Context, tenant store.TenantID, id stri
 }
 
 func (r proxyRepo) CreateCode(ctx context.Context, c *store.ProxyCode) error {
-	if c.Tenant == "" || len(c.Hash) == 0 || c.AppID == "" || c.SessionID == "" || c.ExpiresAt.IsZero() {
+	if c.Tenant == "" || len(c.Hash) == 0 || len(c.BrowserHash) == 0 || c.AppID == "" || c.SessionID == "" || c.ExpiresAt.IsZero() {
 		return errors.New("sqlstore: proxy code needs a tenant, a hash, an app, a session and an expiry")
 	}
 	return r.single(ctx, func(q querier) error {
 		_, err := q.ExecContext(ctx, `INSERT INTO proxy_codes (tenant_id, code_hash, app_id, session_id, return_url,
-expires_at) VALUES ($1, $2, $3, $4, $5, $6)`, string(c.Tenant), c.Hash, c.AppID, c.SessionID, c.ReturnURL,
-			c.ExpiresAt.UnixMicro())
+browser_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`, string(c.Tenant), c.Hash, c.AppID, c.SessionID,
+			c.ReturnURL, c.BrowserHash, c.ExpiresAt.UnixMicro())
 		return wrapErr("create proxy code", err)
 	})
 }
@@ -233,8 +233,9 @@ func (r proxyRepo) ConsumeCode(ctx context.Context, tenant store.TenantID, hash 
 			expires int64
 		)
 		err := q.QueryRowContext(ctx, `DELETE FROM proxy_codes WHERE tenant_id = $1 AND code_hash = $2 AND expires_at > $3
-RETURNING tenant_id, code_hash, app_id, session_id, return_url, expires_at`,
-			string(tenant), hash, r.db.nowMicro().UnixMicro()).Scan(&t, &c.Hash, &c.AppID, &c.SessionID, &c.ReturnURL, &expires)
+RETURNING tenant_id, code_hash, app_id, session_id, return_url, browser_hash, expires_at`,
+			string(tenant), hash, r.db.nowMicro().UnixMicro()).Scan(&t, &c.Hash, &c.AppID, &c.SessionID, &c.ReturnURL,
+			&c.BrowserHash, &expires)
 		if err != nil {
 			return wrapErr(op, err)
 		}

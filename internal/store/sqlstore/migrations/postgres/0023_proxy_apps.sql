@@ -39,6 +39,7 @@ CREATE TABLE proxy_codes (
     app_id     TEXT COLLATE "C" NOT NULL,
     session_id TEXT COLLATE "C" NOT NULL,
     return_url TEXT   NOT NULL,
+    browser_hash BYTEA NOT NULL,
     expires_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, code_hash),
     FOREIGN KEY (tenant_id, app_id) REFERENCES proxy_apps (tenant_id, id) ON DELETE CASCADE,

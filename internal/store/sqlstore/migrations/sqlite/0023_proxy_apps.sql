@@ -39,6 +39,7 @@ CREATE TABLE proxy_codes (
     app_id     TEXT NOT NULL,
     session_id TEXT NOT NULL,
     return_url TEXT   NOT NULL,
+    browser_hash BLOB NOT NULL,
     expires_at INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, code_hash),
     FOREIGN KEY (tenant_id, app_id) REFERENCES proxy_apps (tenant_id, id) ON DELETE CASCADE,
