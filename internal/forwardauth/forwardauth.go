@@ -102,13 +102,26 @@ func appCookie(slug string, https bool) string {
 	return "gh_fa_" + slug
 }
 
-// stateCookie names the cookie that binds a sign-in to the browser that
-// started it on the application's domain.
+// stateCookie is the name prefix of the cookies that bind a sign-in to
+// the browser that started it on the application's domain. Each sign-in
+// has its own (a page and its favicon may start two at once); they last
+// as long as a sign-in may.
 func stateCookie(slug string, https bool) string {
 	if https {
-		return "__Host-gh_fastate_" + slug
+		return "__Host-gh_fastate_" + slug + "_"
 	}
-	return "gh_fastate_" + slug
+	return "gh_fastate_" + slug + "_"
+}
+
+// states answers the values of the request's state cookies.
+func states(r *http.Request, prefix string) []string {
+	var out []string
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, prefix) {
+			out = append(out, c.Value)
+		}
+	}
+	return out
 }
 
 func cookieValue(r *http.Request, name string) string {
@@ -246,7 +259,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, t *store.Tenant)
 		h.fail(w, r, t, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: stateCookie(t.Slug, https), Value: state, Path: "/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: stateCookie(t.Slug, https) + state[len(state)-8:], Value: state, Path: "/", HttpOnly: true,
 		Secure: https, SameSite: http.SameSiteLaxMode, MaxAge: int(loginTTL / time.Second)})
 	http.Redirect(w, r, h.PublicURL+"/t/"+url.PathEscape(t.Slug)+"/login?id="+url.QueryEscape(req.ID), http.StatusSeeOther)
 }

@@ -108,8 +108,8 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request, t *store.Tena
 		return
 	}
 	https := r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
-	state := cookieValue(r, stateCookie(t.Slug, https))
-	token, rd, expires, err := h.Apps.Redeem(ctx, app, r.URL.Query().Get("code"), state)
+	prefix := stateCookie(t.Slug, https)
+	token, rd, expires, err := h.Apps.Redeem(ctx, app, r.URL.Query().Get("code"), states(r, prefix))
 	if errors.Is(err, proxyapp.ErrNoAccess) {
 		h.errorPage(w, r, t, http.StatusBadRequest, "forward_auth.expired")
 		return
@@ -124,8 +124,12 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request, t *store.Tena
 		return
 	}
 	https = strings.HasPrefix(rd, "https://")
-	http.SetCookie(w, &http.Cookie{Name: stateCookie(t.Slug, https), Value: "", Path: "/", HttpOnly: true,
-		Secure: https, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, prefix) {
+			http.SetCookie(w, &http.Cookie{Name: c.Name, Value: "", Path: "/", HttpOnly: true,
+				Secure: https, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: appCookie(t.Slug, https), Value: token, Path: "/", HttpOnly: true,
 		Secure: https, SameSite: http.SameSiteLaxMode, MaxAge: int(time.Until(expires) / time.Second)})
 	http.Redirect(w, r, rd, http.StatusSeeOther)

@@ -128,7 +128,9 @@ func (s *Service) IssueCode(ctx context.Context, app *store.ProxyApp, sess *stor
 // ErrNoAccess when the code is unknown, used, expired, another
 // application's, presented by another browser than the one whose state
 // cookie started the sign-in, or its Gatehouse session has ended.
-func (s *Service) Redeem(ctx context.Context, app *store.ProxyApp, code, state string) (token, returnURL string, expires time.Time, err error) {
+// states are the values of the browser's state cookies (a browser may
+// start more than one sign-in at once: a page and its favicon).
+func (s *Service) Redeem(ctx context.Context, app *store.ProxyApp, code string, states []string) (token, returnURL string, expires time.Time, err error) {
 	if code == "" || len(code) > 128 {
 		return "", "", time.Time{}, ErrNoAccess
 	}
@@ -139,7 +141,7 @@ func (s *Service) Redeem(ctx context.Context, app *store.ProxyApp, code, state s
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	if c.AppID != app.ID || state == "" || subtle.ConstantTimeCompare(c.BrowserHash, hash(state)) != 1 {
+	if c.AppID != app.ID || !anyMatches(c.BrowserHash, states) {
 		return "", "", time.Time{}, ErrNoAccess
 	}
 	sess, err := s.live(ctx, app.Tenant, c.SessionID)
@@ -163,6 +165,23 @@ func (s *Service) Redeem(ctx context.Context, app *store.ProxyApp, code, state s
 		return "", "", time.Time{}, err
 	}
 	return token, c.ReturnURL, expires, nil
+}
+
+// maxStates bounds the state cookies compared at a callback.
+const maxStates = 16
+
+// anyMatches reports whether one of states hashes to want.
+func anyMatches(want []byte, states []string) bool {
+	ok := 0
+	for i, st := range states {
+		if i == maxStates {
+			break
+		}
+		if st != "" && len(st) <= 128 {
+			ok |= subtle.ConstantTimeCompare(want, hash(st))
+		}
+	}
+	return ok == 1
 }
 
 // live is the Gatehouse session id if it is still live; ErrNoAccess otherwise.
