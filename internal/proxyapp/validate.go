@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -171,8 +172,11 @@ func ReturnURL(domains []string, raw string) (string, bool) {
 	if host == "" || !slices.Contains(domains, host) || !strings.EqualFold(u.Hostname(), host) {
 		return "", false
 	}
-	if p := u.Port(); p != "" && (p[0] == '0' || len(p) > 5) {
-		return "", false
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || p[0] == '0' || n < 1 || n > 65535 {
+			return "", false
+		}
 	}
 	return u.String(), true
 }
