@@ -14,10 +14,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -44,6 +46,13 @@ type Handler struct {
 	PublicURL string
 	// SessionCookie names Gatehouse's session cookie of a tenant.
 	SessionCookie func(slug string) string
+	// Keys opens the tenant's signing keys for the identity token.
+	Keys *keys.Manager
+	// Store reads the tenant's signing keys.
+	Store store.Store
+
+	signer tokenSigner
+	once   sync.Once
 }
 
 var _ web.Origin = (*Handler)(nil)
@@ -179,6 +188,19 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, t *store.Tenant)
 	id, err := h.Apps.Check(ctx, app, cookieValue(r, appCookie(t.Slug, https)))
 	switch {
 	case err == nil:
+		if name := app.Headers["jwt"]; name != "" {
+			h.once.Do(func() { h.signer = tokenSigner{Store: h.Store, Keys: h.Keys} })
+			tok, err := h.signer.sign(ctx, h.PublicURL+"/t/"+t.Slug, app, id)
+			if err != nil {
+				h.Log.ErrorContext(ctx, "forward-auth: identity token", "err", err)
+				http.Error(w, "internal error", http.StatusInternalServerError)
+				return
+			}
+			if http.CanonicalHeaderKey(name) == "Authorization" {
+				tok = "Bearer " + tok
+			}
+			w.Header().Set(name, tok)
+		}
 		writeIdentity(w, app, id)
 		w.WriteHeader(http.StatusOK)
 	case errors.Is(err, proxyapp.ErrDenied):
@@ -213,10 +235,7 @@ func writeIdentity(w http.ResponseWriter, app *store.ProxyApp, id *proxyapp.Iden
 		}
 		return proxyapp.DefaultHeaders[k]
 	}
-	pref := id.User.Username
-	if pref == "" {
-		pref = id.User.Email
-	}
+	pref := preferredUsername(id.User)
 	hd := w.Header()
 	hd.Set(name("user"), id.User.ID)
 	hd.Set(name("email"), id.User.Email)

@@ -23,8 +23,9 @@ const (
 	maxURL          = 2048
 )
 
-// Header keys an application may rename ("user" -> "Remote-User").
-var headerKeys = []string{"user", "email", "groups", "roles", "preferred_username"}
+// Header keys an application may rename ("user" -> "Remote-User"), and
+// "jwt", which names the header of a signed identity token (none without).
+var headerKeys = []string{"user", "email", "groups", "roles", "preferred_username", "jwt"}
 
 // DefaultHeaders are the identity headers' names when not renamed.
 var DefaultHeaders = map[string]string{
@@ -110,7 +111,7 @@ func check(c *valid.Collector, a *store.ProxyApp) {
 	}
 	for k, v := range a.Headers {
 		if !slices.Contains(headerKeys, k) {
-			c.Add("headers", "unknown", "headers renames user, email, groups, roles or preferred_username.")
+			c.Add("headers", "unknown", "headers renames user, email, groups, roles or preferred_username, or names jwt's header.")
 			break
 		}
 		if !headerName.MatchString(v) {

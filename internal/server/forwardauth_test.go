@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
@@ -131,8 +134,8 @@ func TestForwardAuthHandler(t *testing.T) {
 		staff := ta.group(tn.ID, "staff")
 		ta.addMember(tn.ID, staff.ID, alice.ID)
 		ta.proxyApp(tn.ID, "wiki.acme.test", "staff")
-		ta.proxyAppWith(tn.ID, proxyapp.NewApp{Name: "Other", Domains: []string{"other.acme.test"},
-			Headers: map[string]string{"user": "Remote-User"}})
+		otherApp := ta.proxyAppWith(tn.ID, proxyapp.NewApp{Name: "Other", Domains: []string{"other.acme.test"},
+			Headers: map[string]string{"user": "Remote-User", "jwt": "Authorization"}})
 		const appURL = "http://wiki.acme.test:8080/doc?a=1"
 
 		// No session: nginx gets 401 naming the start on the app's
@@ -260,6 +263,30 @@ func TestForwardAuthHandler(t *testing.T) {
 		r := ta.fwdCheck(b, "acme", "http://other.acme.test/x", false)
 		if r.status != 200 || r.header.Get("Remote-User") != alice.ID || r.header.Get("X-Auth-Request-User") != "" {
 			t.Fatalf("renamed header: %d %v", r.status, r.header)
+		}
+		// The signed identity token verifies with the tenant's published
+		// keys and names the user and the application.
+		bearer, ok := strings.CutPrefix(r.header.Get("Authorization"), "Bearer ")
+		if !ok {
+			t.Fatalf("no identity token: %v", r.header)
+		}
+		ks := gooidc.NewRemoteKeySet(ctx, ta.srv.URL+"/t/acme/keys")
+		v := gooidc.NewVerifier("http://127.0.0.1/t/acme", ks, &gooidc.Config{ClientID: otherApp.ID,
+			SupportedSigningAlgs: []string{"RS256"}})
+		idt, err := v.Verify(ctx, bearer)
+		if err != nil {
+			t.Fatalf("identity token: %v", err)
+		}
+		var claims struct {
+			Email  string   `json:"email"`
+			Groups []string `json:"groups"`
+		}
+		if err := idt.Claims(&claims); err != nil || idt.Subject != alice.ID || claims.Email != "alice@acme.test" ||
+			len(claims.Groups) != 1 || idt.Expiry.Sub(idt.IssuedAt) != time.Minute {
+			t.Fatalf("identity token claims: %+v %+v %v", idt, claims, err)
+		}
+		if _, err := gooidc.NewVerifier("http://127.0.0.1/t/acme", ks, &gooidc.Config{ClientID: "another-app"}).Verify(ctx, bearer); err == nil {
+			t.Fatal("the identity token verified for another audience")
 		}
 		disabled := "disabled"
 		if _, err := ta.Directory.UpdateUser(ctx, testActor, tn.ID, alice.ID, 0, directory.UserPatch{Status: &disabled}); err != nil {

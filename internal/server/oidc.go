@@ -48,7 +48,7 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 	})
 	// The origin handlers: each hands its own finished logins back.
 	fwd := &forwardauth.Handler{Flow: fl, Sessions: sessions, Apps: a.ProxyApps, Log: a.Log,
-		PublicURL: a.Config.PublicURL, SessionCookie: pages.SessionCookie}
+		PublicURL: a.Config.PublicURL, SessionCookie: pages.SessionCookie, Keys: a.Keys, Store: a.DB}
 	pages.Origins = web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{},
 		flow.OriginForwardAuth: fwd}
 	pages.Device = prov
