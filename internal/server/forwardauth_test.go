@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -288,6 +289,35 @@ func TestForwardAuthHandler(t *testing.T) {
 		if _, err := gooidc.NewVerifier("http://127.0.0.1/t/acme", ks, &gooidc.Config{ClientID: "another-app"}).Verify(ctx, bearer); err == nil {
 			t.Fatal("the identity token verified for another audience")
 		}
+		// An application that asks for a second factor refuses a session
+		// that signed in with a password only, even with its cookie.
+		secure := ta.proxyAppWith(tn.ID, proxyapp.NewApp{Name: "Secure", Domains: []string{"secure.acme.test"},
+			MFA: proxyapp.MFARequired})
+		pwdOnly, _, err := ta.Sessions.Create(ctx, tn.ID, alice.ID, []string{"pwd"}, "test", "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		state, stateHash, err := proxyapp.NewBrowserState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := ta.ProxyApps.IssueCode(ctx, secure, pwdOnly, "http://secure.acme.test/", stateHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, _, _, err := ta.ProxyApps.Redeem(ctx, secure, code, []string{state})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = ta.do(request{method: http.MethodGet, path: "/t/acme/forward-auth", header: map[string]string{
+			"X-Original-URL": "http://secure.acme.test/", "Cookie": "gh_fa_acme=" + token}})
+		if r.status == 200 {
+			t.Fatalf("MFA-required application let a password-only session in: %v", r.header)
+		}
+		if _, err := ta.ProxyApps.Check(ctx, secure, token); !errors.Is(err, proxyapp.ErrStepUp) {
+			t.Fatalf("Check(password-only session, mfa required) = %v, want ErrStepUp", err)
+		}
+
 		disabled := "disabled"
 		if _, err := ta.Directory.UpdateUser(ctx, testActor, tn.ID, alice.ID, 0, directory.UserPatch{Status: &disabled}); err != nil {
 			t.Fatal(err)
