@@ -249,13 +249,8 @@ func writeIdentity(w http.ResponseWriter, app *store.ProxyApp, id *proxyapp.Iden
 // on that host and sends the browser to the hosted login through the flow.
 func (h *Handler) start(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
-	app, err := h.Apps.ForHost(ctx, t.ID, r.Host)
-	if errors.Is(err, store.ErrNotFound) {
-		h.errorPage(w, r, t, http.StatusNotFound, "forward_auth.unknown_app")
-		return
-	}
-	if err != nil {
-		h.fail(w, r, t, err)
+	app, ok := h.appOfHost(w, r, t)
+	if !ok {
 		return
 	}
 	rd, ok := proxyapp.ReturnURL(app.Domains, r.URL.Query().Get("rd"))
@@ -281,6 +276,28 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, t *store.Tenant)
 	http.SetCookie(w, &http.Cookie{Name: stateCookie(t.Slug, https) + state[len(state)-8:], Value: state, Path: "/", HttpOnly: true,
 		Secure: https, SameSite: http.SameSiteLaxMode, MaxAge: int(loginTTL / time.Second)})
 	http.Redirect(w, r, h.PublicURL+"/t/"+url.PathEscape(t.Slug)+"/login?id="+url.QueryEscape(req.ID), http.StatusSeeOther)
+}
+
+// appOfHost answers the application of the request's host (a request
+// the proxy passed on from the application's domain); otherwise it has
+// answered the browser.
+func (h *Handler) appOfHost(w http.ResponseWriter, r *http.Request, t *store.Tenant) (*store.ProxyApp, bool) {
+	app, err := h.Apps.ForHost(r.Context(), t.ID, r.Host)
+	if errors.Is(err, store.ErrNotFound) {
+		h.errorPage(w, r, t, http.StatusNotFound, "forward_auth.unknown_app")
+		return nil, false
+	}
+	if err != nil {
+		h.fail(w, r, t, err)
+		return nil, false
+	}
+	return app, true
+}
+
+// viaHTTPS reports whether the browser's request came over https, to the
+// proxy or to Gatehouse.
+func viaHTTPS(r *http.Request) bool {
+	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
 }
 
 func mustHost(raw string) string {

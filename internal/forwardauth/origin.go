@@ -98,16 +98,11 @@ func (h *Handler) continueLogin(w http.ResponseWriter, r *http.Request, t *store
 // returns the browser to the URL it first asked for.
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
-	app, err := h.Apps.ForHost(ctx, t.ID, r.Host)
-	if errors.Is(err, store.ErrNotFound) {
-		h.errorPage(w, r, t, http.StatusNotFound, "forward_auth.unknown_app")
+	app, ok := h.appOfHost(w, r, t)
+	if !ok {
 		return
 	}
-	if err != nil {
-		h.fail(w, r, t, err)
-		return
-	}
-	https := r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+	https := viaHTTPS(r)
 	prefix := stateCookie(t.Slug, https)
 	token, rd, expires, err := h.Apps.Redeem(ctx, app, r.URL.Query().Get("code"), states(r, prefix))
 	if errors.Is(err, proxyapp.ErrNoAccess) {
@@ -140,16 +135,11 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request, t *store.Tena
 // POST: a cross-site form carries no SameSite=Lax cookie.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
-	app, err := h.Apps.ForHost(ctx, t.ID, r.Host)
-	if errors.Is(err, store.ErrNotFound) {
-		h.errorPage(w, r, t, http.StatusNotFound, "forward_auth.unknown_app")
+	app, ok := h.appOfHost(w, r, t)
+	if !ok {
 		return
 	}
-	if err != nil {
-		h.fail(w, r, t, err)
-		return
-	}
-	https := r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+	https := viaHTTPS(r)
 	name := appCookie(t.Slug, https)
 	if err := h.Apps.SignOut(ctx, app, cookieValue(r, name)); err != nil {
 		h.fail(w, r, t, err)
