@@ -132,9 +132,18 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request, t *store.Tena
 
 // logout, on the application's domain, ends the application's session
 // and the Gatehouse session it came from, and clears the cookie. It is a
-// POST: a cross-site form carries no SameSite=Lax cookie.
+// POST: a cross-site form carries no SameSite=Lax cookie, and a form of
+// another origin is refused by its Origin header.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
+	// A form of another host of the same site (which SameSite=Lax lets
+	// the cookie go with) may not sign the user out.
+	if o := r.Header.Get("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			h.errorPage(w, r, t, http.StatusForbidden, "error.generic")
+			return
+		}
+	}
 	app, ok := h.appOfHost(w, r, t)
 	if !ok {
 		return

@@ -238,6 +238,15 @@ func TestForwardAuthHandler(t *testing.T) {
 			t.Fatalf("signed in again: %d", r.status)
 		}
 		req, _ := http.NewRequest(http.MethodPost, "http://wiki.acme.test/t/acme/forward-auth/logout", nil)
+		req.Header.Set("Origin", "http://evil.acme.test")
+		if p := b.send(req); p.status != http.StatusForbidden {
+			t.Fatalf("logout from another origin: %d, want 403", p.status)
+		}
+		if r := ta.fwdCheck(b, "acme", appURL, true); r.status != 200 {
+			t.Fatalf("after a refused logout: %d", r.status)
+		}
+		req, _ = http.NewRequest(http.MethodPost, "http://wiki.acme.test/t/acme/forward-auth/logout", nil)
+		req.Header.Set("Origin", "http://wiki.acme.test")
 		if p := b.send(req); p.status != 200 {
 			t.Fatalf("logout: %d", p.status)
 		}
