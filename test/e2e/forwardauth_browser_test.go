@@ -3,167 +3,18 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
-// Forward authentication through a real reverse proxy: Debian's nginx,
-// started by the test with auth_request in front of a small application,
-// driven by headless chromium. The nginx configuration is the one
-// docs/integrations.md gives (with the test's ports).
-
-// nginxConf is the nginx configuration of docs/integrations.md: %[1]s the
-// directory for nginx's own files, %[2]d the port nginx listens on, %[3]s
-// the application's host name, %[4]s Gatehouse's address (host:port),
-// %[5]s the tenant, %[6]s the application's address.
-const nginxConf = `daemon off;
-master_process off;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-
-  server {
-    listen 127.0.0.1:%[2]d;
-    server_name %[3]s;
-
-    # Gatehouse's sign-in start, callback and sign-out on the
-    # application's own domain (they set and read its cookie).
-    location /t/%[5]s/forward-auth/ {
-      proxy_pass http://%[4]s;
-      # Keep Gatehouse's redirects to its own login page as they are.
-      proxy_redirect off;
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-Proto $scheme;
-    }
-
-    # The check nginx makes on every request.
-    location = /_gatehouse_auth {
-      internal;
-      proxy_pass http://%[4]s/t/%[5]s/forward-auth;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
-      proxy_set_header X-Forwarded-Method $request_method;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $http_host;
-      proxy_set_header X-Forwarded-Uri $request_uri;
-    }
-
-    location / {
-      auth_request /_gatehouse_auth;
-      auth_request_set $gh_user $upstream_http_x_auth_request_user;
-      auth_request_set $gh_email $upstream_http_x_auth_request_email;
-      auth_request_set $gh_groups $upstream_http_x_auth_request_groups;
-      auth_request_set $gh_roles $upstream_http_x_auth_request_roles;
-      auth_request_set $gh_username $upstream_http_x_auth_request_preferred_username;
-      auth_request_set $gh_location $upstream_http_location;
-      # Not signed in: Gatehouse answers 401 naming where to sign in.
-      error_page 401 =302 $gh_location;
-
-      # Set (or cleared) here, so a client cannot send its own.
-      proxy_set_header X-Auth-Request-User $gh_user;
-      proxy_set_header X-Auth-Request-Email $gh_email;
-      proxy_set_header X-Auth-Request-Groups $gh_groups;
-      proxy_set_header X-Auth-Request-Roles $gh_roles;
-      proxy_set_header X-Auth-Request-Preferred-Username $gh_username;
-      proxy_set_header Host $http_host;
-      proxy_pass http://%[6]s;
-    }
-  }
-}
-`
-
-// nginxPath finds Debian's nginx; in CI its absence fails the test
-// (.ci/run installs it), elsewhere it skips.
-func nginxPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("GATEHOUSE_TEST_NGINX"), "/usr/sbin/nginx"} {
-		if p != "" {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("no nginx in CI: .ci/run installs Debian's nginx (apt-get install -y nginx)")
-	}
-	t.Skipf("no nginx (apt-get install -y nginx, or set GATEHOUSE_TEST_NGINX)")
-	return ""
-}
-
-// freePort answers a 127.0.0.1 port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startNginx runs nginx with conf in its own directory until the test
-// ends, and waits until it answers on port.
-func startNginx(t *testing.T, exe, dir string, port int, conf string) {
-	t.Helper()
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out := &syncBuffer{}
-	cmd := exec.Command(exe, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start nginx: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx exited: %s\n%s", out.String(), log)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("nginx did not listen on %d: %s", port, out.String())
-}
+// Forward authentication through a real reverse proxy in front of a small
+// application, driven by headless chromium, per database. The proxies and
+// their configurations are in forwardauth_proxies_test.go.
 
 // headerApp is the protected application: it shows the identity headers
 // nginx passed and counts the requests that reached it.
@@ -201,6 +52,15 @@ func (a *headerApp) hitsBy(email string) int {
 	return n
 }
 
+// appHost is the protected application's domain; chromium resolves it to
+// 127.0.0.1, where the proxy listens.
+const appHost = "wiki.test"
+
+// startProxy starts a reverse proxy for appHost in front of the
+// application at app (host:port) that asks Gatehouse at gh (host:port),
+// and answers the application's base URL through it.
+type startProxy func(t *testing.T, gh, app string) string
+
 // TestForwardAuthNginx: an application behind nginx auth_request, per
 // database: unauthenticated -> Gatehouse's login -> back to the URL first
 // asked for with the identity headers; a user outside the allowed group
@@ -210,13 +70,22 @@ func TestForwardAuthNginx(t *testing.T) {
 	exe := nginxPath(t)
 	chrome := chromiumPath(t)
 	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) { forwardAuthNginx(t, deploy(t, b), exe, chrome) })
+		t.Run(b.name, func(t *testing.T) { forwardAuthScenario(t, deploy(t, b), chrome, nginxProxy(exe)) })
 	}
 }
 
-func forwardAuthNginx(t *testing.T, d *deployment, nginx, chrome string) {
+// TestForwardAuthCaddy is the same scenario behind Caddy's forward_auth
+// (Debian's caddy), which hands Gatehouse's redirect to the browser as is.
+func TestForwardAuthCaddy(t *testing.T) {
+	exe := caddyPath(t)
+	chrome := chromiumPath(t)
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) { forwardAuthScenario(t, deploy(t, b), chrome, caddyProxy(exe)) })
+	}
+}
+
+func forwardAuthScenario(t *testing.T, d *deployment, chrome string, proxy startProxy) {
 	const tp = "/api/v1/tenants/default"
-	const appHost = "wiki.test"
 	api := d.platform(t)
 	alice := d.user(t, "default", "alice@example.com", "violet sunrise 1843")
 	bob := d.user(t, "default", "bob@example.com", "granite meadow 2291")
@@ -228,11 +97,7 @@ func forwardAuthNginx(t *testing.T, d *deployment, nginx, chrome string) {
 		"allowed_groups": []string{"wiki-users"}, "session_lifetime": "8h"})
 
 	app := newHeaderApp(t)
-	port := freePort(t)
-	gh := strings.TrimPrefix(d.base, "http://")
-	startNginx(t, nginx, t.TempDir(), port, fmt.Sprintf(nginxConf, t.TempDir(), port, appHost, gh, "default",
-		strings.TrimPrefix(app.srv.URL, "http://")))
-	appURL := fmt.Sprintf("http://%s:%d", appHost, port)
+	appURL := proxy(t, strings.TrimPrefix(d.base, "http://"), strings.TrimPrefix(app.srv.URL, "http://"))
 	loginPrefix := d.base + "/t/default/login?"
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*browserTimeout)
