@@ -131,7 +131,7 @@ func TestForwardAuthHandler(t *testing.T) {
 		tn := ta.tenant("acme")
 		const pw = "violet sunrise 1843"
 		alice := ta.userWithPassword(tn.ID, "alice@acme.test", pw)
-		bob := ta.userWithPassword(tn.ID, "bob@acme.test", pw)
+		ta.userWithPassword(tn.ID, "bob@acme.test", pw)
 		staff := ta.group(tn.ID, "staff")
 		ta.addMember(tn.ID, staff.ID, alice.ID)
 		ta.proxyApp(tn.ID, "wiki.acme.test", "staff")
@@ -265,7 +265,6 @@ func TestForwardAuthHandler(t *testing.T) {
 		if p := bb.get(passwordStep(t, bb, "acme", id, "bob@acme.test", pw).location()); p.status != 403 {
 			t.Fatalf("outside the group: %d %s, want 403", p.status, p.location())
 		}
-		_ = bob
 
 		// Renamed headers; a disabled user is refused.
 		b = ta.anyHostBrowser()
