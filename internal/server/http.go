@@ -186,6 +186,11 @@ func (a *App) rotateKeys(ctx context.Context) {
 			a.Log.Info("deleted expired tokens", "rows", n)
 		}
 		a.sweepSelfService(ctx) // selfservice.go
+		if n, err := a.DB.Proxy().DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.Log.Warn("deleting expired forward-auth codes and sessions", "err", err)
+		} else if n > 0 {
+			a.Log.Info("deleted expired forward-auth codes and sessions", "rows", n)
+		}
 		if n, err := a.DB.SAML().Requests().DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			a.Log.Warn("deleting expired SAML requests", "err", err)
 		} else if n > 0 {

@@ -94,4 +94,7 @@ type ProxyRepos interface {
 	GetSession(ctx context.Context, tenant TenantID, hash []byte) (*ProxySession, error)
 	// DeleteSession deletes it; ErrNotFound when there is none.
 	DeleteSession(ctx context.Context, tenant TenantID, hash []byte) error
+	// DeleteExpired removes, in every tenant, the codes and sessions that
+	// expired before before, and answers how many rows went.
+	DeleteExpired(ctx context.Context, before time.Time) (int64, error)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -287,4 +288,22 @@ func (r proxyRepo) DeleteSession(ctx context.Context, tenant store.TenantID, has
 		}
 		return oneRow(res, "delete proxy session")
 	})
+}
+
+// DeleteExpired removes expired codes and application sessions of every
+// tenant (the hourly upkeep).
+func (r proxyRepo) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	for _, table := range []string{"proxy_codes", "proxy_sessions"} { // never input
+		res, err := r.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at < $1`, before.UnixMicro())
+		if err != nil {
+			return n, wrapErr("delete expired "+table, err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return n, wrapErr("delete expired "+table, err)
+		}
+		n += k
+	}
+	return n, nil
 }

@@ -137,6 +137,23 @@ func testProxySessions(t *testing.T, s store.Store) {
 		AppID: a.ID, SessionID: f.session.ID, ExpiresAt: earlier()}))
 	_, err = pr.GetSession(ctx(t), f.tn, h("old"))
 	wantErr(t, "GetSession(expired)", err, store.ErrNotFound)
+	noErr(t, "CreateCode(expired)", pr.CreateCode(ctx(t), &store.ProxyCode{Tenant: f.tn, Hash: h("old code"),
+		AppID: a.ID, SessionID: f.session.ID, BrowserHash: h("s"), ExpiresAt: earlier()}))
+	noErr(t, "CreateCode", pr.CreateCode(ctx(t), &store.ProxyCode{Tenant: f.tn, Hash: h("live code"),
+		AppID: a.ID, SessionID: f.session.ID, BrowserHash: h("s"), ExpiresAt: later()}))
+	// The two expired rows go, the live ones stay.
+	n, err := pr.DeleteExpired(ctx(t), time.Now())
+	noErr(t, "DeleteExpired", err)
+	if n != 2 {
+		t.Errorf("DeleteExpired removed %d rows, want 2", n)
+	}
+	wantErr(t, "DeleteSession(swept)", pr.DeleteSession(ctx(t), f.tn, h("old")), store.ErrNotFound)
+	if _, err := pr.GetSession(ctx(t), f.tn, h("cookie")); err != nil {
+		t.Errorf("DeleteExpired took a live session: %v", err)
+	}
+	if _, err := pr.ConsumeCode(ctx(t), f.tn, h("live code")); err != nil {
+		t.Errorf("DeleteExpired took a live code: %v", err)
+	}
 	noErr(t, "DeleteSession", pr.DeleteSession(ctx(t), f.tn, h("cookie")))
 	wantErr(t, "DeleteSession(again)", pr.DeleteSession(ctx(t), f.tn, h("cookie")), store.ErrNotFound)
 	// Deleting the application ends its sessions.
