@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -46,6 +47,8 @@ type App struct {
 	Directory *directory.Service
 	Clients   *oauthclient.Service
 	SAMLSPs   *samlreg.Service
+	// ProxyApps is forward authentication's registry and sessions.
+	ProxyApps *proxyapp.Service
 	Sessions  *session.Service
 	Audit     *events.Recorder
 	Keys      *keys.Manager

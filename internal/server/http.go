@@ -196,6 +196,7 @@ func (a *App) upkeep(ctx context.Context) {
 			return a.DB.SelfService().MailQueue().PurgeMail(ctx, now.Add(-7*24*time.Hour))
 		}},
 		{"expired SAML requests", a.DB.SAML().Requests().DeleteExpired},
+		{"expired forward-auth codes and sessions", a.DB.Proxy().DeleteExpired},
 		{"expired login requests", a.DB.Logins().DeleteExpiredLoginRequests},
 		{"expired passkey ceremonies", a.DB.MFA().Ceremonies().DeleteExpiredCeremonies},
 	} {
