@@ -70,7 +70,7 @@ func (a *API) routes() []route {
 		{http.MethodGet, t + "/audit", needAudit, a.listAudit},
 		{http.MethodGet, t + "/audit/verify", needAudit, a.verifyAudit},
 
-		// Authorization (issue 8): roles, assignments, the check API,
+		// Authorization: roles, assignments, the check API,
 		// privileged access and access reviews.
 		{http.MethodGet, t + "/roles", needRead, a.listRoles},
 		{http.MethodPost, t + "/roles", needAdmin, a.createRole},
@@ -103,7 +103,7 @@ func (a *API) routes() []route {
 		{http.MethodPost, t + "/reviews/{id}/items/{item}/decision", needAdmin, a.decideReviewItem},
 		{http.MethodGet, t + "/reviews/{id}/report", needAudit, a.reviewReport},
 
-		// Identity brokering (issue 9): connections.go.
+		// Identity brokering: connections.go.
 		{http.MethodGet, t + "/connections", needRead, a.listConnections},
 		{http.MethodPost, t + "/connections", needAdmin, a.createConnection},
 		{http.MethodGet, t + "/connections/{id}", needRead, a.getConnection},

@@ -137,7 +137,7 @@ var matrix = []matrixRow{
 	{method: "GET", path: tp + "/audit", access: tenantAudit},
 	{method: "GET", path: tp + "/audit/verify", access: tenantAudit},
 
-	// Authorization (issue 8); targets in authz_fixture_test.go.
+	// Authorization; targets in authz_fixture_test.go.
 	{method: "GET", path: tp + "/roles", access: tenantRead},
 	{method: "POST", path: tp + "/roles", access: tenantAdmin,
 		body: func(_ *fixture, n int) any {
@@ -192,7 +192,7 @@ var matrix = []matrixRow{
 		}},
 	{method: "GET", path: tp + "/reviews/{id}/report", access: tenantAudit},
 
-	// Identity brokering (issue 9); targets in social_fixture_test.go.
+	// Identity brokering; targets in social_fixture_test.go.
 	{method: "GET", path: tp + "/connections", access: tenantRead},
 	{method: "POST", path: tp + "/connections", access: tenantAdmin,
 		body: func(_ *fixture, n int) any {
