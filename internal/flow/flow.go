@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -62,6 +63,9 @@ type Service struct {
 	// MasterKey keys device cookies and login challenges (device.go,
 	// challenge.go); without it neither is offered.
 	MasterKey []byte
+	// Notices, when set, tells a user of a sign-in from a new device
+	// (device.go).
+	Notices *notice.Service
 }
 
 // Reusable reports whether an existing session satisfies r without a new

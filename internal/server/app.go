@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
@@ -53,6 +54,9 @@ type App struct {
 	SelfService *selfservice.Service
 	Mail        *mail.Queue
 	mailKick    chan struct{}
+	// Notices tells users of changes to their account and mails
+	// announcements (internal/notice).
+	Notices *notice.Service
 	sealer      *seal.Sealer
 	// Connections and Broker run identity brokering (social.go).
 	Connections *connection.Service
@@ -109,10 +113,17 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		db.Close()
 		return nil, fmt.Errorf("argon2: %w", err)
 	}
-	rec := &events.Recorder{Now: now}
+	// Notices are told of audited changes; they record their own
+	// entries through a recorder without observers.
+	mailKick := make(chan struct{}, 1)
+	queue := &mail.Queue{Sealer: sealer, Kick: mailKick}
+	renderer := &mail.Renderer{Dir: filepath.Join(cfg.DataDir, "mail-templates")}
+	notices := &notice.Service{Queue: queue, Renderer: renderer, Audit: &events.Recorder{Now: now}, PublicURL: cfg.PublicURL, Now: now}
+	rec := &events.Recorder{Now: now, Observers: []events.Observer{notices}}
 	km := &keys.Manager{Sealer: sealer, Now: now}
 	app := &App{
 		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, masterKey: key, sealer: sealer,
+		Mail: queue, mailKick: mailKick, Notices: notices,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
@@ -120,11 +131,12 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		Sessions:  &session.Service{Store: db, Audit: rec, Now: now},
 		Authz:     &authz.Service{Store: db, Audit: rec, Log: log, Now: now},
 	}
-	app.wireSelfService(hasher) // selfservice.go
+	app.wireSelfService(hasher, renderer) // selfservice.go
 	app.wireSocial()            // social.go
 	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, PublicURL: cfg.PublicURL,
 		Mail: &mfa.Mailer{Queue: app.Mail, Renderer: app.SelfService.Renderer}}
-	app.Flow = &flow.Service{Store: db, Directory: app.Directory, Sessions: app.Sessions, Log: log, Now: now, MFA: app.MFA, MasterKey: key}
+	app.Flow = &flow.Service{Store: db, Directory: app.Directory, Sessions: app.Sessions, Log: log, Now: now, MFA: app.MFA, MasterKey: key,
+		Notices: notices}
 	if opts.Steps != nil {
 		app.Flow.Steps = opts.Steps(app.Flow)
 	}

@@ -11,13 +11,11 @@ import (
 )
 
 // wireSelfService builds the mail queue and the self-service flows.
-func (a *App) wireSelfService(hasher *credential.Hasher) {
-	a.mailKick = make(chan struct{}, 1)
-	a.Mail = &mail.Queue{Sealer: a.sealer, Kick: a.mailKick}
+func (a *App) wireSelfService(hasher *credential.Hasher, renderer *mail.Renderer) {
 	a.SelfService = &selfservice.Service{
 		Store: a.DB, Directory: a.Directory, Hasher: hasher, Sessions: a.Sessions, Queue: a.Mail,
-		Renderer: &mail.Renderer{Dir: filepath.Join(a.Config.DataDir, "mail-templates")},
-		Audit:    a.Audit, Log: a.Log, Now: time.Now, PublicURL: a.Config.PublicURL,
+		Renderer: renderer, Notices: a.Notices,
+		Audit: a.Audit, Log: a.Log, Now: time.Now, PublicURL: a.Config.PublicURL,
 	}
 }
 

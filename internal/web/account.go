@@ -50,6 +50,8 @@ func (p *Pages) mountAccount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/email/confirm", p.page(p.accountEmailConfirm))
 	mux.HandleFunc("GET /t/{tenant}/email/revert", p.page(p.emailRevertForm)) // email_revert.go
 	mux.HandleFunc("POST /t/{tenant}/email/revert", p.page(p.emailRevertSubmit))
+	mux.HandleFunc("GET /t/{tenant}/account/secure", p.page(p.secureForm)) // secure.go
+	mux.HandleFunc("POST /t/{tenant}/account/secure", p.page(p.secureSubmit))
 }
 
 // accountDone maps the notice names success redirects carry to messages.
