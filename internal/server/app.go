@@ -57,7 +57,7 @@ type App struct {
 	// Notices tells users of changes to their account and mails
 	// announcements (internal/notice).
 	Notices *notice.Service
-	sealer      *seal.Sealer
+	sealer  *seal.Sealer
 	// Connections and Broker run identity brokering (social.go).
 	Connections *connection.Service
 	Broker      *broker.Broker
@@ -132,7 +132,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		Authz:     &authz.Service{Store: db, Audit: rec, Log: log, Now: now},
 	}
 	app.wireSelfService(hasher, renderer) // selfservice.go
-	app.wireSocial()            // social.go
+	app.wireSocial()                      // social.go
 	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, PublicURL: cfg.PublicURL,
 		Mail: &mfa.Mailer{Queue: app.Mail, Renderer: app.SelfService.Renderer}}
 	app.Flow = &flow.Service{Store: db, Directory: app.Directory, Sessions: app.Sessions, Log: log, Now: now, MFA: app.MFA, MasterKey: key,
