@@ -1,0 +1,141 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// subjectsTo answers the subjects of the mails delivered to to since the
+// last clearMails.
+func (ta *testApp) subjectsTo(to string) []string {
+	ta.t.Helper()
+	var out []string
+	for _, m := range ta.mails() {
+		if m.To == to || m.To == "<"+to+">" {
+			out = append(out, m.Subject)
+		}
+	}
+	return out
+}
+
+// TestAccountNoticeKinds: each kind of notice reaches a German user in
+// German through the mail queue; the "this was not me" link of a new
+// sign-in ends every session (single use) and starts a reset; a muted
+// user still gets the security kinds and no longer the others.
+func TestAccountNoticeKinds(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		f := newAccountFixture(t, be)
+		ctx := context.Background()
+		de := "de"
+		if _, err := f.ta.Directory.UpdateUser(ctx, testActor, f.tn.ID, f.ada.ID, 0, directory.UserPatch{Locale: &de}); err != nil {
+			t.Fatal(err)
+		}
+		const to = "ada@example.com"
+		expect := func(what, subject string) {
+			t.Helper()
+			got := f.ta.subjectsTo(to)
+			if len(got) != 1 || got[0] != subject {
+				t.Errorf("%s: mails %q, want one %q", what, got, subject)
+			}
+			f.ta.clearMails()
+		}
+
+		// The first sign-in has no device to compare with; a second
+		// browser is a new device.
+		first := f.ta.browser()
+		first.signIn("acme", to, adaPW)
+		if got := f.ta.subjectsTo(to); len(got) != 0 {
+			t.Errorf("first sign-in mailed %q", got)
+		}
+		second := f.ta.browser()
+		second.signIn("acme", to, adaPW)
+		m := f.ta.mailTo(to)
+		if m.Subject != "Neue Anmeldung bei Ihrem Acme Shop-Konto" || !strings.Contains(m.Text, "Das war ich nicht") ||
+			!strings.Contains(m.Text, "7 Tage") {
+			t.Fatalf("new device notice: %v", m)
+		}
+		path, token := f.ta.mailedLink(to, "/t/acme/account/secure")
+		token, _ = url.QueryUnescape(token)
+		f.ta.clearMails()
+
+		// The link ends every session and sends the browser to a reset.
+		owner := f.ta.browser()
+		if p := owner.get(path + "?token=" + token + "x"); p.status != http.StatusBadRequest {
+			t.Errorf("page of a wrong token: %d", p.status)
+		}
+		p := owner.followLink(path, token)
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/t/acme/password/reset?token=") {
+			t.Fatalf("secure: %d %q", p.status, p.location())
+		}
+		for i, b := range []*browserClient{first, second} {
+			if p := b.get("/t/acme/account"); p.status != http.StatusFound {
+				t.Errorf("session %d survived the link: %d", i, p.status)
+			}
+		}
+		reset, _ := url.QueryUnescape(strings.TrimPrefix(p.location(), "/t/acme/password/reset?token="))
+		if err := f.ta.SelfService.CheckResetLink(ctx, f.tn, reset); err != nil {
+			t.Errorf("the reset the link started: %v", err)
+		}
+		if p := owner.post(path, form("csrf", owner.csrf("/t/acme/password/forgot"), "token", token)); p.status != http.StatusBadRequest {
+			t.Errorf("link used twice: %d", p.status)
+		}
+		if n := f.ta.auditCount(f.tn.ID, "user.secure"); n != 1 {
+			t.Errorf("%d user.secure entries", n)
+		}
+
+		// Administrators disable and enable the account.
+		for _, c := range []struct{ status, subject string }{
+			{"disabled", "Ihr Acme Shop-Konto wurde deaktiviert"},
+			{"active", "Ihr Acme Shop-Konto wurde aktiviert"},
+		} {
+			if _, err := f.ta.Directory.UpdateUser(ctx, testActor, f.tn.ID, f.ada.ID, 0, directory.UserPatch{Status: &c.status}); err != nil {
+				t.Fatal(err)
+			}
+			expect("status "+c.status, c.subject)
+		}
+
+		// The entries the factor, identity and elevation services record,
+		// through the same recorder.
+		record := func(e events.Entry) {
+			t.Helper()
+			e.Tenant = f.tn.ID
+			if err := f.ta.DB.InTx(ctx, func(tx store.Repos) error {
+				return f.ta.Audit.Record(ctx, tx, events.Actor{Type: "user", ID: f.ada.ID}, e)
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		factor := func(kind string) events.Changes {
+			return events.Changes{"factor": {After: map[string]any{"id": "f1", "kind": kind}}}
+		}
+		record(events.Entry{Action: "mfa.factor.add", TargetType: "user", TargetID: f.ada.ID, Changes: factor("totp")})
+		expect("factor added", "Ihrem Acme Shop-Konto wurde ein zweiter Faktor hinzugefügt")
+		record(events.Entry{Action: "mfa.factor.add", TargetType: "user", TargetID: f.ada.ID, Changes: factor("webauthn")})
+		expect("passkey added", "Ihrem Acme Shop-Konto wurde ein Passkey hinzugefügt")
+		record(events.Entry{Action: "mfa.factor.remove", TargetType: "user", TargetID: f.ada.ID})
+		expect("factor removed", "Ein zweiter Faktor wurde von Ihrem Acme Shop-Konto entfernt")
+		record(events.Entry{Action: "mfa.recovery_codes.regenerate", TargetType: "user", TargetID: f.ada.ID})
+		expect("recovery codes", "Neue Wiederherstellungscodes für Ihr Acme Shop-Konto")
+		record(events.Entry{Action: "identity.link", TargetType: "user", TargetID: f.ada.ID})
+		expect("identity linked", "Eine Anmeldung wurde mit Ihrem Acme Shop-Konto verknüpft")
+
+		// Muted: a new device is not told, a security kind still is.
+		if err := f.ta.DB.SelfService().NoticePrefs().SetNoticesMuted(ctx, f.tn.ID, f.ada.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		f.ta.browser().signIn("acme", to, adaPW)
+		f.ta.browser().signIn("acme", to, adaPW)
+		if got := f.ta.subjectsTo(to); len(got) != 0 {
+			t.Errorf("muted user got %q", got)
+		}
+		record(events.Entry{Action: "mfa.factor.remove", TargetType: "user", TargetID: f.ada.ID})
+		expect("muted, factor removed", "Ein zweiter Faktor wurde von Ihrem Acme Shop-Konto entfernt")
+	})
+}
