@@ -54,10 +54,11 @@ type App struct {
 	SelfService *selfservice.Service
 	Mail        *mail.Queue
 	mailKick    chan struct{}
-	// Notices tells users of changes to their account and mails
-	// announcements (internal/notice).
-	Notices *notice.Service
-	sealer  *seal.Sealer
+	// Notices tells users of changes to their account; Announcer
+	// publishes and mails announcements (internal/notice).
+	Notices   *notice.Service
+	Announcer *notice.Announcer
+	sealer    *seal.Sealer
 	// Connections and Broker run identity brokering (social.go).
 	Connections *connection.Service
 	Broker      *broker.Broker
@@ -131,6 +132,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		Sessions:  &session.Service{Store: db, Audit: rec, Now: now},
 		Authz:     &authz.Service{Store: db, Audit: rec, Log: log, Now: now},
 	}
+	app.Announcer = &notice.Announcer{Store: db, Notices: notices, PublicURL: cfg.PublicURL, Now: now}
 	app.wireSelfService(hasher, renderer) // selfservice.go
 	app.wireSocial()                      // social.go
 	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, PublicURL: cfg.PublicURL,

@@ -76,6 +76,9 @@ type Announcements interface {
 	// (keyset paging), at most limit. With no groups and no roles it
 	// answers every active user.
 	Audience(ctx context.Context, tenant TenantID, groups, roles []string, after string, limit int) ([]Recipient, error)
+	// InAudience reports whether the active user userID is in the
+	// audience, by the rule of Audience.
+	InAudience(ctx context.Context, tenant TenantID, groups, roles []string, userID string) (bool, error)
 	// AddDeliveries records deliveries of announcement id; a recipient
 	// recorded already is an ErrConflict (an announcement mails each user
 	// once).

@@ -125,10 +125,20 @@ func (r announcementRepo) DeleteAnnouncement(ctx context.Context, tenant store.T
 // roles, down through nested groups, and answers their active members
 // with the users holding the roles directly.
 func (r announcementRepo) Audience(ctx context.Context, tenant store.TenantID, groups, roles []string, after string, limit int) ([]store.Recipient, error) {
+	return r.audience(ctx, tenant, groups, roles, "u.id > $2", after, limit)
+}
+
+// InAudience runs the audience query for the one user.
+func (r announcementRepo) InAudience(ctx context.Context, tenant store.TenantID, groups, roles []string, userID string) (bool, error) {
+	rs, err := r.audience(ctx, tenant, groups, roles, "u.id = $2", userID, 1)
+	return len(rs) == 1, err
+}
+
+func (r announcementRepo) audience(ctx context.Context, tenant store.TenantID, groups, roles []string, cond, key string, limit int) ([]store.Recipient, error) {
 	if limit <= 0 || limit > 5000 {
 		limit = 1000
 	}
-	args := []any{string(tenant), after, limit}
+	args := []any{string(tenant), key, limit}
 	in := func(names []string) string {
 		if len(names) == 0 {
 			return "NULL"
@@ -153,12 +163,12 @@ func (r announcementRepo) Audience(ctx context.Context, tenant store.TenantID, g
   UNION
   SELECT gg.child_id FROM group_groups gg JOIN d ON gg.parent_id = d.id WHERE gg.tenant_id = $1
 )
-SELECT u.id, u.email, u.locale FROM users u WHERE u.tenant_id = $1 AND u.status = 'active' AND u.id > $2` + where + `
+SELECT u.id, u.email, u.locale FROM users u WHERE u.tenant_id = $1 AND u.status = 'active' AND ` + cond + where + `
 ORDER BY u.id LIMIT $3`
 		return r.recipients(ctx, stmt, args)
 	}
 	return r.recipients(ctx, `SELECT u.id, u.email, u.locale FROM users u WHERE u.tenant_id = $1 AND u.status = 'active'
-AND u.id > $2 ORDER BY u.id LIMIT $3`, args)
+AND `+cond+` ORDER BY u.id LIMIT $3`, args)
 }
 
 func (r announcementRepo) falseLit() string {

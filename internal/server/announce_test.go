@@ -1,0 +1,112 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/notice"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// TestAnnouncementToOneGroup: an announcement to one group is mailed to
+// its members (in their language) and no one else, shown on the account
+// page to members only, and on the login page (before sign-in) not at
+// all; an announcement to everyone is shown there. Delivery counts follow
+// the queue.
+func TestAnnouncementToOneGroup(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		f := newAccountFixture(t, be)
+		ctx := context.Background()
+		staff := f.ta.group(f.tn.ID, "staff")
+		if err := f.ta.Directory.AddMember(ctx, testActor, f.tn.ID, staff.ID, store.Member{Type: store.MemberUser, ID: f.ada.ID}); err != nil {
+			t.Fatal(err)
+		}
+		f.ta.clearMails()
+		an := &store.Announcement{Tenant: f.tn.ID, Title: map[string]string{"en": "New login page"},
+			Body: map[string]string{"en": "It moves on Monday."}, Groups: []string{"staff"},
+			Channels: []string{notice.ChannelLogin, notice.ChannelAccount, notice.ChannelEmail}}
+		n, err := f.ta.Announcer.Publish(ctx, an)
+		if err != nil || n != 1 {
+			t.Fatalf("publish: %d %v", n, err)
+		}
+		if m := f.ta.mailTo("ada@example.com"); m.Subject != "New login page" {
+			t.Errorf("mail to the member: %v", m)
+		}
+		if got := f.ta.subjectsTo("bob@example.com"); len(got) != 0 {
+			t.Errorf("bob, not in the group, got %q", got)
+		}
+		c, err := f.ta.DB.SelfService().Announcements().CountDeliveries(ctx, f.tn.ID, an.ID)
+		if err != nil || c.Recipients != 1 || c.Sent != 1 {
+			t.Errorf("counts %+v %v", c, err)
+		}
+		shown := func(channel, userID string) int {
+			t.Helper()
+			s, err := f.ta.Announcer.Shown(ctx, f.tn, channel, userID, "en")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(s)
+		}
+		if shown(notice.ChannelAccount, f.ada.ID) != 1 || shown(notice.ChannelAccount, f.bob.ID) != 0 ||
+			shown(notice.ChannelLogin, "") != 0 {
+			t.Errorf("group announcement shown: ada %d bob %d anonymous %d", shown(notice.ChannelAccount, f.ada.ID),
+				shown(notice.ChannelAccount, f.bob.ID), shown(notice.ChannelLogin, ""))
+		}
+		all := &store.Announcement{Tenant: f.tn.ID, Title: map[string]string{"en": "Passkeys"}, Body: map[string]string{"en": "Try them."},
+			Channels: []string{notice.ChannelLogin}}
+		if _, err := f.ta.Announcer.Publish(ctx, all); err != nil {
+			t.Fatal(err)
+		}
+		if shown(notice.ChannelLogin, "") != 1 {
+			t.Error("announcement to everyone not shown on the login page")
+		}
+	})
+}
+
+// TestAnnouncementQueuesTenThousand measures queuing an announcement to
+// 10,000 recipients (SQLite), and checks that the queue holds them to the
+// sending rate.
+func TestAnnouncementQueuesTenThousand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bulk")
+	}
+	ta := newTestApp(t, backends[0])
+	tn := ta.tenant("acme")
+	ctx := context.Background()
+	now := time.Now()
+	if err := ta.DB.InTx(ctx, func(tx store.Repos) error {
+		for i := range 10000 {
+			if err := tx.Users().CreateUser(ctx, &store.User{ID: fmt.Sprintf("u%05d", i), Tenant: tn.ID,
+				Email: fmt.Sprintf("u%05d@example.com", i), EmailNorm: fmt.Sprintf("u%05d@example.com", i),
+				Status: store.UserActive, Attributes: []byte("{}"), CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ta.Announcer.MailRate = 50
+	start := time.Now()
+	n, err := ta.Announcer.Publish(ctx, &store.Announcement{Tenant: tn.ID, Title: map[string]string{"en": "Hello"},
+		Body: map[string]string{"en": "All of you."}, Channels: []string{notice.ChannelEmail}})
+	took := time.Since(start)
+	if err != nil || n != 10000 {
+		t.Fatalf("publish: %d %v", n, err)
+	}
+	t.Logf("10,000 recipients queued in %s", took)
+	if took > 10*time.Second {
+		t.Errorf("queuing took %s, want under 10s", took)
+	}
+	// At 50 a second, a worker now finds about 50*elapsed mails due,
+	// not 10,000.
+	due, err := ta.DB.SelfService().MailQueue().ClaimMail(ctx, time.Now(), time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if max := int(time.Since(start).Seconds()*50) + 2; len(due) > max {
+		t.Errorf("%d mails due at once, want at most %d at 50/s", len(due), max)
+	}
+}
