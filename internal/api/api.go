@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -45,6 +46,8 @@ type API struct {
 	PublicURL   string
 	// MFA lists and resets users' second factors (factors.go).
 	MFA *mfa.Service
+	// Announcer publishes announcements (announcements.go).
+	Announcer *notice.Announcer
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.
