@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +56,28 @@ func TestAnnouncementToOneGroup(t *testing.T) {
 			t.Errorf("group announcement shown: ada %d bob %d anonymous %d", shown(notice.ChannelAccount, f.ada.ID),
 				shown(notice.ChannelAccount, f.bob.ID), shown(notice.ChannelLogin, ""))
 		}
+		// The same through the pages: the member's account page shows it,
+		// bob's does not, nor the login page before sign-in.
+		ada, bob, anon := f.ta.browser(), f.ta.browser(), f.ta.browser()
+		ada.signIn("acme", "ada@example.com", adaPW)
+		bob.signIn("acme", "bob@example.com", bobPW)
+		if p := ada.get("/t/acme/account"); !strings.Contains(p.body, "It moves on Monday.") {
+			t.Errorf("member's account page lacks the announcement: %d", p.status)
+		}
+		if p := bob.get("/t/acme/account"); strings.Contains(p.body, "It moves on Monday.") {
+			t.Error("bob's account page shows the group's announcement")
+		}
+		if p := anon.get("/t/acme/account/login"); p.status != http.StatusOK || strings.Contains(p.body, "It moves on Monday.") {
+			t.Errorf("login page before sign-in: %d, shows the group's announcement: %v", p.status, strings.Contains(p.body, "It moves on Monday."))
+		}
+		// Dismissed in this browser, it is gone from its page.
+		tok := ada.csrf("/t/acme/account")
+		if p := ada.post("/t/acme/announcements/dismiss", form("csrf", tok, "id", an.ID, "back", "//evil.example/x")); p.status != http.StatusSeeOther || p.location() != "/t/acme/account" {
+			t.Errorf("dismiss: %d %q", p.status, p.location())
+		}
+		if p := ada.get("/t/acme/account"); strings.Contains(p.body, "It moves on Monday.") {
+			t.Error("a dismissed announcement is still shown")
+		}
 		all := &store.Announcement{Tenant: f.tn.ID, Title: map[string]string{"en": "Passkeys"}, Body: map[string]string{"en": "Try them."},
 			Channels: []string{notice.ChannelLogin}}
 		if _, err := f.ta.Announcer.Publish(ctx, all); err != nil {
@@ -61,6 +85,9 @@ func TestAnnouncementToOneGroup(t *testing.T) {
 		}
 		if shown(notice.ChannelLogin, "") != 1 {
 			t.Error("announcement to everyone not shown on the login page")
+		}
+		if p := anon.get("/t/acme/account/login"); !strings.Contains(p.body, "Try them.") {
+			t.Error("login page lacks the announcement to everyone")
 		}
 	})
 }

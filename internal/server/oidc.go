@@ -26,6 +26,7 @@ func (a *App) mountLogin(mux *http.ServeMux) error {
 		Tenants: a.Tenants, Sessions: sessions, Store: a.DB, Log: a.Log, PublicURL: a.Config.PublicURL, Flow: fl,
 		SelfService: a.SelfService,
 		SAMLApps:    a.SAMLSPs, Authz: a.Authz, // the account page's app launcher and roles
+		Announcer: a.Announcer,
 	}
 	pages.MFA = a.MFA
 	prov, err := oidc.New(oidc.Config{
