@@ -25,6 +25,13 @@ func TestAnnouncementToOneGroup(t *testing.T) {
 		if err := f.ta.Directory.AddMember(ctx, testActor, f.tn.ID, staff.ID, store.Member{Type: store.MemberUser, ID: f.ada.ID}); err != nil {
 			t.Fatal(err)
 		}
+		carol := f.ta.userWithPassword(f.tn.ID, "carol@example.com", bobPW)
+		if err := f.ta.Directory.AddMember(ctx, testActor, f.tn.ID, staff.ID, store.Member{Type: store.MemberUser, ID: carol.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.ta.DB.SelfService().NoticePrefs().SetNoticesMuted(ctx, f.tn.ID, carol.ID, true); err != nil {
+			t.Fatal(err)
+		}
 		f.ta.clearMails()
 		an := &store.Announcement{Tenant: f.tn.ID, Title: map[string]string{"en": "New login page"},
 			Body: map[string]string{"en": "It moves on Monday."}, Groups: []string{"staff"},
@@ -36,11 +43,13 @@ func TestAnnouncementToOneGroup(t *testing.T) {
 		if m := f.ta.mailTo("ada@example.com"); m.Subject != "New login page" {
 			t.Errorf("mail to the member: %v", m)
 		}
-		if got := f.ta.subjectsTo("bob@example.com"); len(got) != 0 {
-			t.Errorf("bob, not in the group, got %q", got)
+		for _, who := range []string{"bob@example.com", "carol@example.com"} {
+			if got := f.ta.subjectsTo(who); len(got) != 0 {
+				t.Errorf("%s (not in the group, or muted) got %q", who, got)
+			}
 		}
 		c, err := f.ta.DB.SelfService().Announcements().CountDeliveries(ctx, f.tn.ID, an.ID)
-		if err != nil || c.Recipients != 1 || c.Sent != 1 {
+		if err != nil || c.Recipients != 2 || c.Sent != 1 || c.Skipped != 1 {
 			t.Errorf("counts %+v %v", c, err)
 		}
 		shown := func(channel, userID string) int {

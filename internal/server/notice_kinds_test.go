@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -125,6 +126,26 @@ func TestAccountNoticeKinds(t *testing.T) {
 		expect("recovery codes", "Neue Wiederherstellungscodes für Ihr Acme Shop-Konto")
 		record(events.Entry{Action: "identity.link", TargetType: "user", TargetID: f.ada.ID})
 		expect("identity linked", "Eine Anmeldung wurde mit Ihrem Acme Shop-Konto verknüpft")
+
+		// An approver grants a privileged role.
+		priv, err := f.ta.Authz.CreateRole(ctx, testActor, f.tn.ID, authz.NewRole{Name: "prod-admin", Permissions: []string{"prod:write"},
+			Privileged: true, MaxDuration: "2h", Approvers: []string{f.bob.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.ta.Authz.AssignUser(ctx, testActor, f.tn.ID, f.ada.ID, priv.ID); err != nil {
+			t.Fatal(err)
+		}
+		el, err := f.ta.Authz.RequestElevation(ctx, events.Actor{Type: "user", ID: f.ada.ID}, f.tn.ID, f.ada.ID,
+			authz.ElevationRequest{Role: priv.ID, Reason: "incident", Duration: "1h"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.ta.clearMails()
+		if _, err := f.ta.Authz.Decide(ctx, events.Actor{Type: "user", ID: f.bob.ID}, f.tn.ID, el.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		expect("elevation granted", "Ihrem Acme Shop-Konto wurde eine privilegierte Rolle gewährt")
 
 		// Muted: a new device is not told, a security kind still is.
 		// (The link forgot every device: this sign-in has none to compare
