@@ -33,7 +33,8 @@ type Announcer struct {
 	Notices   *Service
 	PublicURL string
 	Now       func() time.Time
-	// MailRate is the mails per second of one announcement (default
+	// MailRate is the mails per second of one announcement when the
+	// tenant sets none (settings.notices.mail_rate; default
 	// DefaultMailRate): the queue holds each mail until its turn.
 	MailRate float64
 }
@@ -62,6 +63,9 @@ func (a *Announcer) mail(ctx context.Context, an *store.Announcement) (int, erro
 		return 0, err
 	}
 	rate := a.MailRate
+	if set, _ := tenancy.ParseSettings(t.Settings); set.Notices.MailRate > 0 {
+		rate = float64(set.Notices.MailRate)
+	}
 	if rate <= 0 {
 		rate = DefaultMailRate
 	}

@@ -55,6 +55,9 @@ func (s *Service) Send(ctx context.Context, repos store.Repos, t *store.Tenant, 
 		return errors.New("notice: unknown kind " + kind)
 	}
 	if !k.Security {
+		if set, _ := tenancy.ParseSettings(t.Settings); set.NoticeOff(kind) {
+			return nil
+		}
 		muted, err := repos.SelfService().NoticePrefs().NoticesMuted(ctx, t.ID, userID)
 		if err != nil || muted {
 			return err
@@ -105,6 +108,9 @@ func (s *Service) Notify(ctx context.Context, repos store.Repos, tenant store.Te
 	}
 	if !k.Security {
 		// Skip before minting a link nobody receives.
+		if set, _ := tenancy.ParseSettings(t.Settings); set.NoticeOff(kind) {
+			return nil
+		}
 		if muted, err := repos.SelfService().NoticePrefs().NoticesMuted(ctx, tenant, userID); err != nil || muted {
 			return err
 		}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
 // subjectsTo answers the subjects of the mails delivered to to since the
@@ -165,5 +167,24 @@ func TestAccountNoticeKinds(t *testing.T) {
 		}
 		record(events.Entry{Action: "mfa.factor.remove", TargetType: "user", TargetID: f.ada.ID})
 		expect("muted, factor removed", "Ein zweiter Faktor wurde von Ihrem Acme Shop-Konto entfernt")
+
+		// The tenant turns kinds off: a security kind is sent anyway.
+		noErr := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		noErr(f.ta.DB.SelfService().NoticePrefs().SetNoticesMuted(ctx, f.tn.ID, f.ada.ID, false))
+		_, err = f.ta.Tenants.UpdateTenant(ctx, testActor, f.tn.ID, 0, tenancy.TenantPatch{Settings: json.RawMessage(
+			`{"notices":{"off":["account_enabled","factor_removed"]}}`)})
+		noErr(err)
+		for _, st := range []string{"disabled", "active"} {
+			_, err := f.ta.Directory.UpdateUser(ctx, testActor, f.tn.ID, f.ada.ID, 0, directory.UserPatch{Status: &st})
+			noErr(err)
+		}
+		expect("tenant turned account_enabled off", "Ihr Acme Shop-Konto wurde deaktiviert")
+		record(events.Entry{Action: "mfa.factor.remove", TargetType: "user", TargetID: f.ada.ID})
+		expect("tenant turned factor_removed off", "Ein zweiter Faktor wurde von Ihrem Acme Shop-Konto entfernt")
 	})
 }

@@ -25,6 +25,9 @@ type Settings struct {
 	MFA MFA `json:"mfa"`
 	// LDAP is the policy of the LDAP interface (user binds allowed or not).
 	LDAP LDAPSettings `json:"ldap"`
+	// Notices is the policy of account notices and announcement mails
+	// (notices.go).
+	Notices Notices `json:"notices"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.
