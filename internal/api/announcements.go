@@ -47,3 +47,14 @@ func (a *API) getAnnouncement(w http.ResponseWriter, r *http.Request, c *call) e
 func (a *API) deleteAnnouncement(w http.ResponseWriter, r *http.Request, c *call) error {
 	return deleteByID(w, r, c, a.Announcer.Delete)
 }
+
+// getAdoption: GET .../adoption counts MFA and passkey adoption and the
+// uptake of passkey offers.
+func (a *API) getAdoption(w http.ResponseWriter, r *http.Request, c *call) error {
+	ad, err := a.Announcer.Adoption(r.Context(), c.tenant.ID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, ad)
+	return nil
+}

@@ -40,6 +40,7 @@ func (a *API) routes() []route {
 		{http.MethodPost, t + "/announcements", needAdmin, a.createAnnouncement},
 		{http.MethodGet, t + "/announcements/{id}", needRead, a.getAnnouncement},
 		{http.MethodDelete, t + "/announcements/{id}", needAdmin, a.deleteAnnouncement},
+		{http.MethodGet, t + "/adoption", needRead, a.getAdoption},
 
 		{http.MethodGet, t + "/users/{id}/factors", needRead, a.listFactors},      // factors.go
 		{http.MethodDelete, t + "/users/{id}/factors", needAdmin, a.resetFactors}, // factors.go

@@ -95,7 +95,7 @@ func (s *Service) Complete(ctx context.Context, tenant store.TenantID, id string
 	if err != nil {
 		return err
 	}
-	return s.complete(ctx, r, u, sess)
+	return s.complete(ctx, r, u, sess, false)
 }
 
 // Satisfies reports (nil) whether sess meets the MFA policy of r, a

@@ -181,3 +181,9 @@ func (a *Announcer) Delete(ctx context.Context, actor events.Actor, tenant store
 			TargetType: "announcement", TargetID: id})
 	})
 }
+
+// Adoption answers the tenant's MFA and passkey adoption, with the uptake
+// of the passkey offers made after password logins.
+func (a *Announcer) Adoption(ctx context.Context, tenant store.TenantID) (store.Adoption, error) {
+	return a.Store.SelfService().NoticePrefs().Adoption(ctx, tenant)
+}

@@ -24,6 +24,10 @@ func (s *Service) Observe(ctx context.Context, repos store.Repos, actor events.A
 		kind = FactorAdded
 		if f, ok := e.Changes["factor"].After.(map[string]any); ok && f["kind"] == store.FactorWebAuthn {
 			kind = PasskeyAdded
+			// A passkey added after an offer is the offer's uptake.
+			if err := repos.SelfService().NoticePrefs().NudgeUptake(ctx, e.Tenant, e.TargetID, s.now()); err != nil {
+				return err
+			}
 		}
 	case "mfa.factor.remove":
 		kind = FactorRemoved

@@ -82,6 +82,7 @@ var matrix = []matrixRow{
 		}},
 	{method: "GET", path: tp + "/announcements/{id}", access: tenantRead},
 	{method: "DELETE", path: tp + "/announcements/{id}", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/adoption", access: tenantRead},
 	{method: "GET", path: tp + "/users/{id}/factors", access: tenantRead},
 	{method: "DELETE", path: tp + "/users/{id}/factors", access: tenantAdmin},
 

@@ -13,6 +13,26 @@ type NoticePrefs interface {
 	SetNoticesMuted(ctx context.Context, tenant TenantID, userID string, muted bool) error
 	// NoticesMuted reports the user's choice (false when never set).
 	NoticesMuted(ctx context.Context, tenant TenantID, userID string) (bool, error)
+	// LastNudge answers when the user was last offered passkey
+	// enrolment (nil: never); MarkNudged records an offer at at.
+	LastNudge(ctx context.Context, tenant TenantID, userID string) (*time.Time, error)
+	MarkNudged(ctx context.Context, tenant TenantID, userID string, at time.Time) error
+	// NudgeUptake records that a user who was offered passkey enrolment
+	// enrolled one (nothing when never offered, or recorded already).
+	NudgeUptake(ctx context.Context, tenant TenantID, userID string, at time.Time) error
+	// Adoption counts the tenant's second-factor and passkey adoption.
+	Adoption(ctx context.Context, tenant TenantID) (Adoption, error)
+}
+
+// Adoption is a tenant's MFA and passkey adoption: active users, those
+// with a confirmed second factor of any kind and with a passkey, and the
+// passkey offers made after password logins and taken up.
+type Adoption struct {
+	Users          int `json:"users"`
+	MFAUsers       int `json:"mfa_users"`
+	PasskeyUsers   int `json:"passkey_users"`
+	NudgesShown    int `json:"passkey_nudges_shown"`
+	NudgesEnrolled int `json:"passkey_nudges_enrolled"`
 }
 
 // Announcement is a tenant's message to an audience: shown on the hosted

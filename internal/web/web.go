@@ -88,6 +88,8 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/logged-out", p.page(p.loggedOut))
 	mux.HandleFunc("GET /t/{tenant}/consent", p.page(p.consentForm))
 	mux.HandleFunc("POST /t/{tenant}/consent", p.page(p.consentSubmit))
+	mux.HandleFunc("GET /t/{tenant}/passkey-offer", p.page(p.passkeyOfferForm)) // nudge.go
+	mux.HandleFunc("POST /t/{tenant}/passkey-offer", p.page(p.passkeyOfferSubmit))
 	mux.HandleFunc("GET /t/{tenant}/device", p.page(p.deviceForm))    // RFC 8628: device.go
 	mux.HandleFunc("POST /t/{tenant}/device", p.page(p.deviceSubmit)) // RFC 8628: device.go
 	if p.Account != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -236,4 +237,50 @@ WHERE d.tenant_id = $1 AND d.announcement_id = $2 GROUP BY 1`, string(tenant), i
 		}
 	}
 	return c, wrapErr("count deliveries", rows.Err())
+}
+
+// LastNudge reads the user's last passkey offer.
+func (r noticePrefRepo) LastNudge(ctx context.Context, tenant store.TenantID, userID string) (*time.Time, error) {
+	var at int64
+	err := r.q.QueryRowContext(ctx, `SELECT shown_at FROM passkey_nudges WHERE tenant_id = $1 AND user_id = $2`,
+		string(tenant), userID).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrapErr("last nudge", err)
+	}
+	t := fromMicros(at)
+	return &t, nil
+}
+
+// MarkNudged inserts or moves the user's offer row.
+func (r noticePrefRepo) MarkNudged(ctx context.Context, tenant store.TenantID, userID string, at time.Time) error {
+	return r.single(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO passkey_nudges (tenant_id, user_id, shown_at) VALUES ($1, $2, $3)
+ON CONFLICT (tenant_id, user_id) DO UPDATE SET shown_at = excluded.shown_at`, string(tenant), userID, micro(at).UnixMicro())
+		return wrapErr("mark nudged", err)
+	})
+}
+
+// NudgeUptake sets enrolled_at once on an existing offer row.
+func (r noticePrefRepo) NudgeUptake(ctx context.Context, tenant store.TenantID, userID string, at time.Time) error {
+	return r.single(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `UPDATE passkey_nudges SET enrolled_at = $3
+WHERE tenant_id = $1 AND user_id = $2 AND enrolled_at IS NULL`, string(tenant), userID, micro(at).UnixMicro())
+		return wrapErr("nudge uptake", err)
+	})
+}
+
+// Adoption counts in one statement.
+func (r noticePrefRepo) Adoption(ctx context.Context, tenant store.TenantID) (store.Adoption, error) {
+	var a store.Adoption
+	err := r.q.QueryRowContext(ctx, `SELECT
+ (SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND status = 'active'),
+ (SELECT COUNT(DISTINCT user_id) FROM mfa_factors WHERE tenant_id = $1 AND confirmed = 1),
+ (SELECT COUNT(DISTINCT user_id) FROM mfa_factors WHERE tenant_id = $1 AND confirmed = 1 AND kind = 'webauthn'),
+ (SELECT COUNT(*) FROM passkey_nudges WHERE tenant_id = $1),
+ (SELECT COUNT(*) FROM passkey_nudges WHERE tenant_id = $1 AND enrolled_at IS NOT NULL)`, string(tenant)).Scan(
+		&a.Users, &a.MFAUsers, &a.PasskeyUsers, &a.NudgesShown, &a.NudgesEnrolled)
+	return a, wrapErr("adoption", err)
 }
