@@ -3,6 +3,7 @@ package storetest
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -11,6 +12,37 @@ var noticeTests = []test{
 	{"Notices/Prefs", testNoticePrefs},
 	{"Notices/Announcements", testAnnouncements},
 	{"Notices/Audience", testAudience},
+	{"Notices/PasskeyNudges", testPasskeyNudges},
+}
+
+func testPasskeyNudges(t *testing.T, s store.Store) {
+	tn, other := mkTenant(t, s), mkTenant(t, s)
+	alice, bob := mkUser(t, s, tn, "alice"), mkUser(t, s, tn, "bob")
+	p := s.SelfService().NoticePrefs()
+	if last, err := p.LastNudge(ctx(t), tn, alice.ID); err != nil || last != nil {
+		t.Fatalf("LastNudge before = %v %v", last, err)
+	}
+	noErr(t, "NudgeUptake without an offer", p.NudgeUptake(ctx(t), tn, bob.ID, time.Now()))
+	at := time.Now().Add(-time.Hour).Truncate(time.Second)
+	noErr(t, "MarkNudged", p.MarkNudged(ctx(t), tn, alice.ID, at))
+	noErr(t, "MarkNudged again", p.MarkNudged(ctx(t), tn, alice.ID, at.Add(time.Minute)))
+	if last, err := p.LastNudge(ctx(t), tn, alice.ID); err != nil || last == nil || !last.Equal(at.Add(time.Minute)) {
+		t.Fatalf("LastNudge = %v %v", last, err)
+	}
+	if last, _ := p.LastNudge(ctx(t), other, alice.ID); last != nil {
+		t.Error("LastNudge in another tenant")
+	}
+	noErr(t, "NudgeUptake", p.NudgeUptake(ctx(t), tn, alice.ID, time.Now()))
+	noErr(t, "factor", s.MFA().Factors().CreateFactor(ctx(t), &store.Factor{Tenant: tn, ID: newID(), UserID: bob.ID,
+		Kind: store.FactorWebAuthn, CredentialID: []byte("cred"), Confirmed: true, CreatedAt: time.Now()}))
+	a, err := p.Adoption(ctx(t), tn)
+	noErr(t, "Adoption", err)
+	if a != (store.Adoption{Users: 2, MFAUsers: 1, PasskeyUsers: 1, NudgesShown: 1, NudgesEnrolled: 1}) {
+		t.Errorf("Adoption = %+v", a)
+	}
+	if a, _ := p.Adoption(ctx(t), other); a != (store.Adoption{}) {
+		t.Errorf("Adoption(other tenant) = %+v", a)
+	}
 }
 
 func testNoticePrefs(t *testing.T, s store.Store) {
