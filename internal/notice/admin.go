@@ -40,13 +40,8 @@ type NewAnnouncement struct {
 // AnnouncementView is an announcement as the API answers it, with the
 // states of its mails.
 type AnnouncementView struct {
-	ID         string               `json:"id"`
-	Title      map[string]string    `json:"title"`
-	Body       map[string]string    `json:"body"`
-	Audience   Audience             `json:"audience"`
-	Channels   []string             `json:"channels"`
-	StartsAt   *time.Time           `json:"starts_at"`
-	EndsAt     *time.Time           `json:"ends_at"`
+	ID string `json:"id"`
+	NewAnnouncement
 	CreatedAt  time.Time            `json:"created_at"`
 	Deliveries store.DeliveryCounts `json:"deliveries"`
 }
@@ -139,9 +134,9 @@ func (a *Announcer) Get(ctx context.Context, tenant store.TenantID, id string) (
 }
 
 func view(an *store.Announcement) AnnouncementView {
-	return AnnouncementView{ID: an.ID, Title: an.Title, Body: an.Body,
+	return AnnouncementView{ID: an.ID, NewAnnouncement: NewAnnouncement{Title: an.Title, Body: an.Body,
 		Audience: Audience{Groups: orEmpty(an.Groups), Roles: orEmpty(an.Roles)}, Channels: an.Channels,
-		StartsAt: an.StartsAt, EndsAt: an.EndsAt, CreatedAt: an.CreatedAt}
+		StartsAt: an.StartsAt, EndsAt: an.EndsAt}, CreatedAt: an.CreatedAt}
 }
 
 func orEmpty(s []string) []string {

@@ -151,3 +151,49 @@ func TestAnnouncementQueuesTenThousand(t *testing.T) {
 		t.Errorf("%d mails due after %s, want %d to %d at 50/s", len(due), took, lo, hi)
 	}
 }
+
+// TestAnnouncementsAPI: the API refuses malformed announcements field by
+// field and stores nothing; a valid one is answered with its delivery
+// counts, listed, and deleted.
+func TestAnnouncementsAPI(t *testing.T) {
+	ta := newTestApp(t, backends[0])
+	tn := ta.tenant("acme")
+	staff := ta.group(tn.ID, "staff")
+	u := ta.user(tn.ID, "ada@example.com")
+	ta.addMember(tn.ID, staff.ID, u.ID)
+	admin := "Bearer " + ta.key(tn.ID, "admin")
+	base := "/api/v1/tenants/" + string(tn.ID) + "/announcements"
+	bad := ta.do(request{method: http.MethodPost, path: base, auth: admin, body: map[string]any{
+		"title": map[string]string{"fr": "Bonjour"}, "body": map[string]string{}, "channels": []string{"sms", "email"},
+		"starts_at": "2027-01-02T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z"}})
+	for _, field := range []string{"title.fr", `"body"`, "channels", "ends_at"} {
+		if bad.status != http.StatusBadRequest || !strings.Contains(string(bad.body), field) {
+			t.Errorf("malformed announcement: %d, %s not named in %s", bad.status, field, bad.body)
+		}
+	}
+	if r := ta.do(request{method: http.MethodGet, path: base, auth: admin}); !strings.Contains(string(r.body), `"items":[]`) {
+		t.Errorf("a refused announcement was stored: %s", r.body)
+	}
+	r := ta.do(request{method: http.MethodPost, path: base, auth: admin, body: map[string]any{
+		"title": map[string]string{"en": "Hello"}, "body": map[string]string{"en": "Staff only."},
+		"audience": map[string]any{"groups": []string{"staff"}}, "channels": []string{"email", "account_page"}}})
+	var v struct {
+		ID         string               `json:"id"`
+		Deliveries store.DeliveryCounts `json:"deliveries"`
+		Audience   struct{ Groups, Roles []string }
+	}
+	if r.status != http.StatusCreated || json.Unmarshal(r.body, &v) != nil || v.Deliveries.Recipients != 1 ||
+		len(v.Audience.Groups) != 1 || v.Audience.Roles == nil {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	if r := ta.do(request{method: http.MethodGet, path: base + "/" + v.ID, auth: "Bearer " + ta.key(tn.ID, "read")}); r.status != http.StatusOK ||
+		!strings.Contains(string(r.body), `"recipients":1`) {
+		t.Errorf("get: %d %s", r.status, r.body)
+	}
+	if r := ta.do(request{method: http.MethodDelete, path: base + "/" + v.ID, auth: admin}); r.status != http.StatusNoContent {
+		t.Errorf("delete: %d", r.status)
+	}
+	if r := ta.do(request{method: http.MethodGet, path: base + "/" + v.ID, auth: admin}); r.status != http.StatusNotFound {
+		t.Errorf("get after delete: %d", r.status)
+	}
+}
