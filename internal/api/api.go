@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
@@ -51,6 +52,8 @@ type API struct {
 	ConfigCode *configcode.Services
 	// ProxyApps registers applications behind a reverse proxy (proxyapps.go).
 	ProxyApps *proxyapp.Service
+	// Announcer publishes announcements (announcements.go).
+	Announcer *notice.Announcer
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

@@ -35,7 +35,12 @@ func (a *API) routes() []route {
 		{http.MethodDelete, t + "/users/{id}/consents/{client}", needAdmin, a.revokeConsent},
 		{http.MethodGet, t + "/users/{id}/grants", needRead, a.listGrants},
 		{http.MethodDelete, t + "/users/{id}/grants/{grant_id}", needAdmin, a.revokeGrant},
-		{http.MethodPost, t + "/invitations", needAdmin, a.createInvitation}, // invitations.go
+		{http.MethodPost, t + "/invitations", needAdmin, a.createInvitation},  // invitations.go
+		{http.MethodGet, t + "/announcements", needRead, a.listAnnouncements}, // announcements.go
+		{http.MethodPost, t + "/announcements", needAdmin, a.createAnnouncement},
+		{http.MethodGet, t + "/announcements/{id}", needRead, a.getAnnouncement},
+		{http.MethodDelete, t + "/announcements/{id}", needAdmin, a.deleteAnnouncement},
+		{http.MethodGet, t + "/adoption", needRead, a.getAdoption},
 
 		{http.MethodGet, t + "/users/{id}/factors", needRead, a.listFactors},      // factors.go
 		{http.MethodDelete, t + "/users/{id}/factors", needAdmin, a.resetFactors}, // factors.go

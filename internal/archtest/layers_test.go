@@ -34,7 +34,7 @@ var layers = []layer{
 	{name: "flow", dirs: []string{"internal/flow", "internal/account", "internal/selfservice", "internal/configcode"},
 		may: []string{"flow", "services", "store", "leaves", "base"}},
 	{name: "services", dirs: []string{"internal/authz", "internal/connection", "internal/directory",
-		"internal/events", "internal/keys", "internal/mail", "internal/mfa", "internal/oauthclient",
+		"internal/events", "internal/keys", "internal/mail", "internal/mfa", "internal/notice", "internal/oauthclient",
 		"internal/samlreg", "internal/session", "internal/tenancy", "internal/proxyapp"},
 		may: []string{"services", "store", "leaves", "base"}},
 	{name: "store", dirs: []string{"internal/store", "internal/store/scimfilter", "internal/store/storetest"},

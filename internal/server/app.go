@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
@@ -58,7 +59,11 @@ type App struct {
 	SelfService *selfservice.Service
 	Mail        *mail.Queue
 	mailKick    chan struct{}
-	sealer      *seal.Sealer
+	// Notices tells users of changes to their account; Announcer
+	// publishes and mails announcements (internal/notice).
+	Notices   *notice.Service
+	Announcer *notice.Announcer
+	sealer    *seal.Sealer
 	// Connections and Broker run identity brokering.
 	Connections *connection.Service
 	Broker      *broker.Broker

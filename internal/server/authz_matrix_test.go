@@ -80,6 +80,15 @@ var matrix = []matrixRow{
 		body: func(_ *fixture, n int) any {
 			return map[string]string{"email": fmt.Sprintf("invited%d@example.com", n)}
 		}},
+	{method: "GET", path: tp + "/announcements", access: tenantRead},
+	{method: "POST", path: tp + "/announcements", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"title": map[string]string{"en": fmt.Sprintf("News %d", n)},
+				"body": map[string]string{"en": "Text."}, "channels": []string{"account_page"}}
+		}},
+	{method: "GET", path: tp + "/announcements/{id}", access: tenantRead},
+	{method: "DELETE", path: tp + "/announcements/{id}", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/adoption", access: tenantRead},
 	{method: "GET", path: tp + "/users/{id}/factors", access: tenantRead},
 	{method: "DELETE", path: tp + "/users/{id}/factors", access: tenantAdmin},
 
@@ -234,6 +243,8 @@ type fixture struct {
 
 	samlSP   *store.SAMLServiceProvider
 	proxyApp *store.ProxyApp
+	// announcement is the id of an account-page announcement.
+	announcement string
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -252,6 +263,12 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	fx.az = ta.authzFixture(fx)
 	fx.grant = ta.deviceGrant(tn.ID, fx.client.ID, fx.member.ID)
 	fx.social = ta.socialFixture(fx)
+	an := &store.Announcement{Tenant: tn.ID, Title: map[string]string{"en": "News"}, Body: map[string]string{"en": "Text."},
+		Channels: []string{"account_page"}}
+	if _, err := ta.Announcer.Publish(context.Background(), an); err != nil {
+		ta.t.Fatal(err)
+	}
+	fx.announcement = an.ID
 	return fx
 }
 
@@ -286,6 +303,8 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(p, "{id}", fx.group.ID)
 	case strings.Contains(route, "/clients/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.client.ID)
+	case strings.Contains(route, "/announcements/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.announcement)
 	case strings.Contains(route, "/saml/sps/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.samlSP.ID)
 	case strings.Contains(route, "/proxy-apps/{id}"):
