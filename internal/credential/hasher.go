@@ -94,7 +94,9 @@ func (h *Hasher) Hash(password string) (string, error) {
 }
 
 // Verify reports whether password matches encoded, an argon2id PHC string
-// (any valid parameters) or a bcrypt hash with prefix $2a$, $2b$ or $2y$.
+// (any valid parameters), a bcrypt hash with prefix $2a$, $2b$ or $2y$, or
+// one of the imported schemes Scheme names (PBKDF2, scrypt, Firebase
+// scrypt, argon2i, SHA-crypt, MD5-crypt, LDAP salted SHA, salted SHA-256).
 // The key comparison runs in constant time.
 //
 // needsRehash is true only when ok is true and encoded is not an argon2id
@@ -124,9 +126,13 @@ func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err err
 		return true, !current, nil
 	case isBcrypt(encoded):
 		return verifyBcrypt(encoded, password)
-	default:
+	}
+	s, found := findScheme(encoded)
+	if !found {
 		return false, false, malformed("unknown hash scheme")
 	}
+	ok, err = verifyForeign(s, encoded, password)
+	return ok, ok, err
 }
 
 // VerifyDummy performs the same work as a failing Verify against an
