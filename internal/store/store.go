@@ -38,6 +38,8 @@ type Repos interface {
 	MFA() MFARepos
 	// Logins answers the login flow's requests (login.go).
 	Logins() LoginRequests
+	// Imports answers bulk import jobs and external ids (imports.go).
+	Imports() Imports
 }
 
 // Store is a storage backend. Calls made through its repos each run in
