@@ -358,3 +358,25 @@ func verifySaltedSHA256(encoded string, password []byte) (bool, error) {
 	}
 	return eq(d.Sum(nil), want), nil
 }
+
+// ValidateHash reports whether encoded is a hash Verify can check, without
+// hashing anything: an import stores hashes as they come and refuses only
+// those no login could ever match. The error wraps ErrMalformedHash.
+func ValidateHash(encoded string) error {
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		_, err := decodePHC(encoded)
+		return err
+	case isBcrypt(encoded):
+		// A password past MaxPasswordBytes is refused after the checks of
+		// the hash's structure and before bcrypt runs.
+		_, _, err := verifyBcrypt(encoded, string(make([]byte, MaxPasswordBytes+1)))
+		return err
+	}
+	s, ok := findScheme(encoded)
+	if !ok {
+		return malformed("unknown hash scheme")
+	}
+	_, err := s.verify(encoded, nil)
+	return err
+}

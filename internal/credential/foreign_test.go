@@ -109,3 +109,21 @@ func TestWeakSchemes(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateHash(t *testing.T) {
+	data, err := os.ReadFile("testdata/foreign_hashes.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		enc := strings.Split(strings.TrimSpace(line), "\t")[2]
+		if err := ValidateHash(enc); err != nil {
+			t.Errorf("ValidateHash(%s) = %v", enc, err)
+		}
+	}
+	for _, enc := range []string{"", "plaintext", "$6$rounds=999999999$s$x", "{SSHA}AAAA", "$2b$31$abcdefghijklmnopqrstuuyvPXIbu7xe6/CED2DzX8z6Si09MlzlW"} {
+		if err := ValidateHash(enc); !errors.Is(err, ErrMalformedHash) {
+			t.Errorf("ValidateHash(%q) = %v, want ErrMalformedHash", enc, err)
+		}
+	}
+}

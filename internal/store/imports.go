@@ -82,5 +82,9 @@ type Imports interface {
 	// LinkExternalIDs stores external id -> user id pairs; ErrConflict when
 	// an external id is taken, ErrNotFound when a user is missing.
 	LinkExternalIDs(ctx context.Context, tenant TenantID, links map[string]string) error
+	// IdentifierOwners answers which users of tenant hold the given
+	// normalised emails and usernames: emailNorm -> user id and
+	// usernameNorm -> user id, for those that are taken.
+	IdentifierOwners(ctx context.Context, tenant TenantID, emailNorms, usernameNorms []string) (byEmail, byUsername map[string]string, err error)
 	PasswordHashes
 }

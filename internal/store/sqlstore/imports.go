@@ -126,9 +126,10 @@ WHERE tenant_id = $1 AND digest = $2 AND status <> $3 ORDER BY id DESC LIMIT 1`,
 	return j, wrapErr("latest import job", err)
 }
 
-// lookupPairs answers col2 by col1 for the values of col1 in vals, in
-// chunks that stay under both backends' parameter limits.
-func (r importRepo) lookupPairs(ctx context.Context, tenant store.TenantID, keyCol, valCol string, vals []string) (map[string]string, error) {
+// lookupPairs answers valCol by keyCol of table for the values of keyCol
+// in vals, in chunks that stay under both backends' parameter limits.
+// table, keyCol and valCol are constants of this file, never input.
+func (r importRepo) lookupPairs(ctx context.Context, tenant store.TenantID, table, keyCol, valCol string, vals []string) (map[string]string, error) {
 	out := make(map[string]string, len(vals))
 	const chunk = 500
 	for start := 0; start < len(vals); start += chunk {
@@ -138,8 +139,7 @@ func (r importRepo) lookupPairs(ctx context.Context, tenant store.TenantID, keyC
 		for _, v := range part {
 			args = append(args, v)
 		}
-		// keyCol and valCol are constants of this file, never input.
-		rows, err := r.q.QueryContext(ctx, `SELECT `+keyCol+`, `+valCol+` FROM user_external_ids
+		rows, err := r.q.QueryContext(ctx, `SELECT `+keyCol+`, `+valCol+` FROM `+table+`
 WHERE tenant_id = $1 AND `+keyCol+` IN (`+placeholders(1, len(part))+`)`, args...)
 		if err != nil {
 			return nil, wrapErr("lookup external ids", err)
@@ -163,11 +163,20 @@ WHERE tenant_id = $1 AND `+keyCol+` IN (`+placeholders(1, len(part))+`)`, args..
 }
 
 func (r importRepo) ExternalIDs(ctx context.Context, tenant store.TenantID, ids []string) (map[string]string, error) {
-	return r.lookupPairs(ctx, tenant, "external_id", "user_id", ids)
+	return r.lookupPairs(ctx, tenant, "user_external_ids", "external_id", "user_id", ids)
 }
 
 func (r importRepo) UserExternalIDs(ctx context.Context, tenant store.TenantID, userIDs []string) (map[string]string, error) {
-	return r.lookupPairs(ctx, tenant, "user_id", "external_id", userIDs)
+	return r.lookupPairs(ctx, tenant, "user_external_ids", "user_id", "external_id", userIDs)
+}
+
+func (r importRepo) IdentifierOwners(ctx context.Context, tenant store.TenantID, emailNorms, usernameNorms []string) (map[string]string, map[string]string, error) {
+	byEmail, err := r.lookupPairs(ctx, tenant, "users", "email_norm", "id", emailNorms)
+	if err != nil {
+		return nil, nil, err
+	}
+	byUsername, err := r.lookupPairs(ctx, tenant, "users", "username_norm", "id", usernameNorms)
+	return byEmail, byUsername, err
 }
 
 // LinkExternalIDs inserts the pairs in external id order, many per
