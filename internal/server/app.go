@@ -33,6 +33,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/userimport"
 )
 
 // App is an opened deployment: its store and services.
@@ -62,6 +63,9 @@ type App struct {
 	// Flow runs every login (internal/flow), built once for the hosted
 	// pages, the protocols and LDAP binds.
 	Flow *flow.Service
+	// Importer and Exporter move users in and out in bulk (internal/userimport).
+	Importer *userimport.Importer
+	Exporter *userimport.Exporter
 	// masterKey also seeds the OpenID library's internal encryption key.
 	masterKey []byte
 }
@@ -125,6 +129,8 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, PublicURL: cfg.PublicURL,
 		Mail: &mfa.Mailer{Queue: app.Mail, Renderer: app.SelfService.Renderer}}
 	app.Flow = &flow.Service{Store: db, Directory: app.Directory, Sessions: app.Sessions, Log: log, Now: now, MFA: app.MFA, MasterKey: key}
+	app.Importer = &userimport.Importer{Store: db, MFA: app.MFA, Audit: rec, Now: now}
+	app.Exporter = &userimport.Exporter{Store: db, Audit: rec}
 	if opts.Steps != nil {
 		app.Flow.Steps = opts.Steps(app.Flow)
 	}
