@@ -142,8 +142,13 @@ func parseKeycloak(b []byte) (Record, error) {
 		return Record{}, fmt.Errorf("bad JSON: %w", err)
 	}
 	r := Record{ExternalID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Username: u.Username,
-		GivenName: u.FirstName, FamilyName: u.LastName, Roles: u.RealmRoles,
-		Disabled: u.Enabled != nil && !*u.Enabled}
+		GivenName: u.FirstName, FamilyName: u.LastName, Disabled: u.Enabled != nil && !*u.Enabled}
+	for _, role := range u.RealmRoles {
+		// Roles every Keycloak realm gives everyone have no meaning here.
+		if !strings.HasPrefix(role, "default-roles-") && role != "offline_access" && role != "uma_authorization" {
+			r.Roles = append(r.Roles, role)
+		}
+	}
 	if u.CreatedTimestamp > 0 {
 		r.CreatedAt, _ = parseTime(strconv.FormatInt(u.CreatedTimestamp, 10))
 	}

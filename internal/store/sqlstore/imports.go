@@ -110,7 +110,7 @@ func (r importRepo) UpdateImportJob(ctx context.Context, tenant store.TenantID, 
 		}
 		_, err = q.ExecContext(ctx, `UPDATE import_jobs SET format = $3, source = $4, digest = $5, on_conflict = $6,
 dry_run = $7, status = $8, total = $9, checkpoint = $10, created = $11, updated = $12, skipped = $13, failed = $14,
-errors = $15, message = $16, updated_at = $18 WHERE tenant_id = $1 AND id = $2`, args...)
+errors = $15, message = $16, updated_at = $17 WHERE tenant_id = $1 AND id = $2`, append(args[:16], args[17])...)
 		if err != nil {
 			return wrapErr("update import job", err)
 		}
