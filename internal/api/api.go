@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
@@ -45,6 +46,8 @@ type API struct {
 	PublicURL   string
 	// MFA lists and resets users' second factors (factors.go).
 	MFA *mfa.Service
+	// Imports runs bulk imports in the background (imports.go).
+	Imports *userimport.Runner
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

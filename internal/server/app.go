@@ -66,6 +66,8 @@ type App struct {
 	// Importer and Exporter move users in and out in bulk (internal/userimport).
 	Importer *userimport.Importer
 	Exporter *userimport.Exporter
+	// Imports runs the API's asynchronous imports; Close stops them.
+	Imports *userimport.Runner
 	// masterKey also seeds the OpenID library's internal encryption key.
 	masterKey []byte
 }
@@ -131,14 +133,19 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 	app.Flow = &flow.Service{Store: db, Directory: app.Directory, Sessions: app.Sessions, Log: log, Now: now, MFA: app.MFA, MasterKey: key}
 	app.Importer = &userimport.Importer{Store: db, MFA: app.MFA, Audit: rec, Now: now}
 	app.Exporter = &userimport.Exporter{Store: db, Audit: rec}
+	app.Imports = userimport.NewRunner(app.Importer, 2)
 	if opts.Steps != nil {
 		app.Flow.Steps = opts.Steps(app.Flow)
 	}
 	return app, nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close stops the background imports after their batch and releases the
+// database.
+func (a *App) Close() error {
+	a.Imports.Close()
+	return a.DB.Close()
+}
 
 // masterKey is GATEHOUSE_MASTER_KEY, or the key in {data_dir}/master.key,
 // created on first start. Every node of a deployment needs the same key.

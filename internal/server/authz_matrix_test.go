@@ -120,6 +120,12 @@ var matrix = []matrixRow{
 
 	{method: "GET", path: tp + "/audit", access: tenantAudit},
 	{method: "GET", path: tp + "/audit/verify", access: tenantAudit},
+	{method: "POST", path: tp + "/imports", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return importUpload(map[string]string{"format": "csv", "dry_run": "true"}, fmt.Sprintf("email\nimport%d@example.com\n", n))
+		}},
+	{method: "GET", path: tp + "/imports/{id}", access: tenantAdmin},
+	{method: "GET", path: tp + "/credentials/summary", access: tenantRead},
 
 	// Authorization (issue 8); targets in authz_fixture_test.go.
 	{method: "GET", path: tp + "/roles", access: tenantRead},
@@ -213,6 +219,8 @@ type fixture struct {
 	social      socialFixture // a connection, identities (social_fixture_test.go)
 
 	samlSP *store.SAMLServiceProvider
+	// importJob is the id of a finished import job of the tenant.
+	importJob string
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -230,6 +238,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	fx.az = ta.authzFixture(fx)
 	fx.grant = ta.deviceGrant(tn.ID, fx.client.ID, fx.member.ID)
 	fx.social = ta.socialFixture(fx)
+	fx.importJob = ta.importJob(tn.ID)
 	return fx
 }
 
@@ -258,6 +267,8 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.az.campaign.ID), "{item}", fx.az.item.ID)
 	case strings.Contains(route, "/break-glass/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.outsider.ID)
+	case strings.Contains(route, "/imports/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.importJob)
 	case strings.Contains(route, "/users/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.member.ID)
 	case strings.Contains(route, "/groups/{id}"):

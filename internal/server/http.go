@@ -36,7 +36,7 @@ func (a *App) Handler() http.Handler {
 		SAMLSPs:      a.SAMLSPs,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now, SelfService: a.SelfService,
 		Connections: a.Connections, PublicURL: a.Config.PublicURL,
-		MFA: a.MFA,
+		MFA: a.MFA, Imports: a.Imports,
 	}).Mount(mux)
 	(&scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: a.Log, PublicURL: a.Config.PublicURL,
 		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes}).Mount(mux)

@@ -70,7 +70,7 @@ type Imports interface {
 	// UpdateImportJob is the closure update of doc.go.
 	UpdateImportJob(ctx context.Context, tenant TenantID, id string, fn func(*ImportJob) error) (*ImportJob, error)
 	// LatestImportJob answers the newest job of tenant for a source with
-	// digest that is not finished (what --resume continues); ErrNotFound
+	// digest that is neither finished nor a dry run (what --resume continues); ErrNotFound
 	// when there is none.
 	LatestImportJob(ctx context.Context, tenant TenantID, digest string) (*ImportJob, error)
 	// ExternalIDs answers, for those of ids that are mapped in tenant,

@@ -180,13 +180,11 @@ func (w *writer) write(ctx context.Context, job *store.ImportJob, recs []Record,
 		if w.spec.DryRun {
 			return errRollback
 		}
-		_, err := tx.Imports().UpdateImportJob(ctx, job.Tenant, job.ID, func(j *store.ImportJob) error {
-			j.Created, j.Updated, j.Skipped, j.Failed = next.Created, next.Updated, next.Skipped, next.Failed
-			j.Checkpoint, j.Errors = next.Checkpoint, next.Errors
-			return nil
-		})
-		return err
+		return saveCounts(ctx, tx, &next)
 	})
+	if errors.Is(err, errRollback) && w.spec.persisted() {
+		err = saveCounts(ctx, w.im.Store, &next)
+	}
 	if err != nil && !errors.Is(err, errRollback) {
 		return nil, err
 	}
@@ -195,6 +193,16 @@ func (w *writer) write(ctx context.Context, job *store.ImportJob, recs []Record,
 	}
 	next.UpdatedAt = w.im.now()
 	return &next, nil
+}
+
+// saveCounts writes the job's counts, errors and checkpoint.
+func saveCounts(ctx context.Context, repos store.Repos, next *store.ImportJob) error {
+	_, err := repos.Imports().UpdateImportJob(ctx, next.Tenant, next.ID, func(j *store.ImportJob) error {
+		j.Created, j.Updated, j.Skipped, j.Failed = next.Created, next.Updated, next.Skipped, next.Failed
+		j.Checkpoint, j.Errors = next.Checkpoint, next.Errors
+		return nil
+	})
+	return err
 }
 
 type counts struct{ created, updated, skipped int64 }

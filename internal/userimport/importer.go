@@ -58,9 +58,14 @@ type Spec struct {
 	// Resume continues the newest unfinished job of this tenant and
 	// digest after its checkpoint.
 	Resume bool
-	// JobID, when set, names the job to create (the API creates it first).
+	// JobID, when set, names the job the caller created (the API's
+	// asynchronous imports); a dry run then keeps its report there.
 	JobID string
 }
+
+// persisted reports whether the job has a row: always but for a dry run
+// from the CLI, which leaves no trace.
+func (s Spec) persisted() bool { return !s.DryRun || s.JobID != "" }
 
 // Run reads src to its end and writes it in batches, calling progress
 // after each. It answers the job as it ended; with ErrInterrupted when ctx
@@ -81,7 +86,7 @@ func (im *Importer) Run(ctx context.Context, actor events.Actor, spec Spec, src 
 	// Records before the checkpoint were committed by an earlier run.
 	for i := int64(0); i < job.Checkpoint; i++ {
 		if _, err := src.Next(); err != nil && !isRecordErr(err) {
-			return im.fail(ctx, job, fmt.Errorf("skipping to the checkpoint: %w", err))
+			return im.fail(ctx, spec, job, fmt.Errorf("skipping to the checkpoint: %w", err))
 		}
 	}
 	w := newWriter(im, spec)
@@ -91,16 +96,16 @@ func (im *Importer) Run(ctx context.Context, actor events.Actor, spec Spec, src 
 	}
 	for {
 		if ctx.Err() != nil {
-			return im.stop(job)
+			return im.stop(spec, job)
 		}
 		batch, read, rerrs, eof, err := readBatch(src, size)
 		if err != nil {
-			return im.fail(ctx, job, err)
+			return im.fail(ctx, spec, job, err)
 		}
 		if read > 0 {
 			res, err := w.write(context.WithoutCancel(ctx), job, batch, rerrs, read)
 			if err != nil {
-				return im.fail(ctx, job, err)
+				return im.fail(ctx, spec, job, err)
 			}
 			job = res
 			if progress != nil {
@@ -112,7 +117,7 @@ func (im *Importer) Run(ctx context.Context, actor events.Actor, spec Spec, src 
 		}
 	}
 	job.Status = store.ImportFinished
-	if !spec.DryRun {
+	if spec.persisted() {
 		if err := im.Store.InTx(ctx, func(tx store.Repos) error {
 			if _, err := tx.Imports().UpdateImportJob(ctx, job.Tenant, job.ID, func(j *store.ImportJob) error {
 				j.Status = store.ImportFinished
@@ -195,14 +200,14 @@ func (im *Importer) startJob(ctx context.Context, spec Spec) (*store.ImportJob, 
 	j := &store.ImportJob{ID: id, Tenant: spec.Tenant, Format: spec.Format, Source: spec.Source,
 		Digest: spec.Digest, OnConflict: spec.OnConflict, DryRun: spec.DryRun, Status: store.ImportRunning,
 		CreatedAt: im.now()}
-	if spec.DryRun {
-		return j, nil // a dry run leaves no trace
-	}
 	if spec.JobID != "" {
 		return im.Store.Imports().UpdateImportJob(ctx, spec.Tenant, id, func(j *store.ImportJob) error {
 			j.Status = store.ImportRunning
 			return nil
 		})
+	}
+	if spec.DryRun {
+		return j, nil // a dry run leaves no trace
 	}
 	if err := im.Store.Imports().CreateImportJob(ctx, j); err != nil {
 		return nil, err
@@ -211,9 +216,9 @@ func (im *Importer) startJob(ctx context.Context, spec Spec) (*store.ImportJob, 
 }
 
 // stop marks the job resumable after a cancelled context.
-func (im *Importer) stop(job *store.ImportJob) (*store.ImportJob, error) {
+func (im *Importer) stop(spec Spec, job *store.ImportJob) (*store.ImportJob, error) {
 	job.Status = store.ImportStopped
-	if !job.DryRun {
+	if spec.persisted() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if _, err := im.Store.Imports().UpdateImportJob(ctx, job.Tenant, job.ID, func(j *store.ImportJob) error {
@@ -227,9 +232,9 @@ func (im *Importer) stop(job *store.ImportJob) (*store.ImportJob, error) {
 }
 
 // fail records why the job ended; the message is for the operator.
-func (im *Importer) fail(ctx context.Context, job *store.ImportJob, cause error) (*store.ImportJob, error) {
+func (im *Importer) fail(ctx context.Context, spec Spec, job *store.ImportJob, cause error) (*store.ImportJob, error) {
 	job.Status, job.Message = store.ImportFailed, cause.Error()
-	if !job.DryRun {
+	if spec.persisted() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		_, _ = im.Store.Imports().UpdateImportJob(ctx, job.Tenant, job.ID, func(j *store.ImportJob) error {

@@ -122,7 +122,7 @@ errors = $15, message = $16, updated_at = $17 WHERE tenant_id = $1 AND id = $2`,
 
 func (r importRepo) LatestImportJob(ctx context.Context, tenant store.TenantID, digest string) (*store.ImportJob, error) {
 	j, err := scanImport(r.q.QueryRowContext(ctx, `SELECT `+importCols+` FROM import_jobs
-WHERE tenant_id = $1 AND digest = $2 AND status <> $3 ORDER BY id DESC LIMIT 1`, string(tenant), digest, store.ImportFinished))
+WHERE tenant_id = $1 AND digest = $2 AND status <> $3 AND dry_run = $4 ORDER BY id DESC LIMIT 1`, string(tenant), digest, store.ImportFinished, false))
 	return j, wrapErr("latest import job", err)
 }
 
