@@ -368,10 +368,7 @@ func ValidateHash(encoded string) error {
 		_, err := decodePHC(encoded)
 		return err
 	case isBcrypt(encoded):
-		// A password past MaxPasswordBytes is refused after the checks of
-		// the hash's structure and before bcrypt runs.
-		_, _, err := verifyBcrypt(encoded, string(make([]byte, MaxPasswordBytes+1)))
-		return err
+		return checkBcrypt(encoded)
 	}
 	s, ok := findScheme(encoded)
 	if !ok {

@@ -161,24 +161,8 @@ func isBcrypt(s string) bool {
 // system may or may not have normalised passwords, the raw password is tried
 // first and then its NFKC form if that differs. A match always needs rehash.
 func verifyBcrypt(encoded, password string) (ok, needsRehash bool, err error) {
-	// $2b$NN$ + 22 salt chars + 31 hash chars.
-	if len(encoded) != 60 || encoded[6] != '$' {
-		return false, false, malformed("bad bcrypt hash length")
-	}
-	cost := 0
-	for _, c := range encoded[4:6] {
-		if c < '0' || c > '9' {
-			return false, false, malformed("bad bcrypt cost")
-		}
-		cost = cost*10 + int(c-'0')
-	}
-	if cost < bcrypt.MinCost || cost > maxBcryptCost {
-		return false, false, malformed("bcrypt cost out of range")
-	}
-	for _, c := range encoded[7:] {
-		if !(c == '.' || c == '/' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false, false, malformed("bad bcrypt base64")
-		}
+	if err := checkBcrypt(encoded); err != nil {
+		return false, false, err
 	}
 	if len(password) > MaxPasswordBytes {
 		return false, false, nil
@@ -196,6 +180,30 @@ func verifyBcrypt(encoded, password string) (ok, needsRehash bool, err error) {
 		}
 	}
 	return false, false, nil
+}
+
+// checkBcrypt validates an imported bcrypt hash's structure and cost.
+func checkBcrypt(encoded string) error {
+	// $2b$NN$ + 22 salt chars + 31 hash chars.
+	if len(encoded) != 60 || encoded[6] != '$' {
+		return malformed("bad bcrypt hash length")
+	}
+	cost := 0
+	for _, c := range encoded[4:6] {
+		if c < '0' || c > '9' {
+			return malformed("bad bcrypt cost")
+		}
+		cost = cost*10 + int(c-'0')
+	}
+	if cost < bcrypt.MinCost || cost > maxBcryptCost {
+		return malformed("bcrypt cost out of range")
+	}
+	for _, c := range encoded[7:] {
+		if !(c == '.' || c == '/' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return malformed("bad bcrypt base64")
+		}
+	}
+	return nil
 }
 
 // hashSlots bounds how many argon2id computations run at once. Each holds

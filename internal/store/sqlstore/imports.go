@@ -180,7 +180,7 @@ func (r importRepo) IdentifierOwners(ctx context.Context, tenant store.TenantID,
 }
 
 // LinkExternalIDs inserts the pairs in external id order, many per
-// statement.
+// statement on PostgreSQL.
 func (r importRepo) LinkExternalIDs(ctx context.Context, tenant store.TenantID, links map[string]string) error {
 	keys := make([]string, 0, len(links))
 	for k := range links {
@@ -191,6 +191,21 @@ func (r importRepo) LinkExternalIDs(ctx context.Context, tenant store.TenantID, 
 	}
 	sort.Strings(keys)
 	return r.write(ctx, func(q querier) error {
+		if !r.db.d.postgres {
+			// One prepared row at a time: SQLite has no round trip to
+			// save and resolves many parameters slowly (insertUsersPrepared).
+			stmt, err := q.PrepareContext(ctx, `INSERT INTO user_external_ids (tenant_id, external_id, user_id) VALUES ($1, $2, $3)`)
+			if err != nil {
+				return wrapErr("link external ids", err)
+			}
+			defer stmt.Close()
+			for _, k := range keys {
+				if _, err := stmt.ExecContext(ctx, string(tenant), k, links[k]); err != nil {
+					return wrapErr("link external ids", err)
+				}
+			}
+			return nil
+		}
 		const chunk = 300
 		for start := 0; start < len(keys); start += chunk {
 			part := keys[start:min(start+chunk, len(keys))]
