@@ -124,24 +124,30 @@ func shaCrypt(newHash func() hash.Hash, p, s []byte, rounds int) []byte {
 	}
 	sSeq := repeatTo(ds.Sum(nil), len(s))
 
-	h := newHash()
+	return cryptRounds(newHash(), rounds, digest, pSeq, sSeq)
+}
+
+// cryptRounds is the stretching loop both algorithms share: each round
+// hashes the previous digest with the password and salt in an order the
+// round number picks.
+func cryptRounds(h hash.Hash, rounds int, digest, p, s []byte) []byte {
 	for i := range rounds {
 		h.Reset()
 		if i&1 != 0 {
-			h.Write(pSeq)
+			h.Write(p)
 		} else {
 			h.Write(digest)
 		}
 		if i%3 != 0 {
-			h.Write(sSeq)
+			h.Write(s)
 		}
 		if i%7 != 0 {
-			h.Write(pSeq)
+			h.Write(p)
 		}
 		if i&1 != 0 {
 			h.Write(digest)
 		} else {
-			h.Write(pSeq)
+			h.Write(p)
 		}
 		digest = h.Sum(digest[:0])
 	}
@@ -171,27 +177,7 @@ func verifyMD5Crypt(encoded string, password []byte) (bool, error) {
 			ctx.Write(p[:1])
 		}
 	}
-	final := ctx.Sum(nil)
-	for i := range 1000 {
-		c := md5.New()
-		if i&1 != 0 {
-			c.Write(p)
-		} else {
-			c.Write(final)
-		}
-		if i%3 != 0 {
-			c.Write(s)
-		}
-		if i%7 != 0 {
-			c.Write(p)
-		}
-		if i&1 != 0 {
-			c.Write(final)
-		} else {
-			c.Write(p)
-		}
-		final = c.Sum(final[:0])
-	}
+	final := cryptRounds(md5.New(), 1000, ctx.Sum(nil), p, s)
 	var sb strings.Builder
 	for _, o := range md5Order {
 		b64From24(&sb, final[o[0]], final[o[1]], final[o[2]], 4)
