@@ -127,3 +127,25 @@ func TestValidateHash(t *testing.T) {
 		}
 	}
 }
+
+// TestForeignFailureCostsArgon2id: a wrong password against a cheap
+// imported hash costs an argon2id computation, as one against an unknown
+// account does (VerifyDummy), so response time does not reveal which
+// accounts exist.
+func TestForeignFailureCostsArgon2id(t *testing.T) {
+	h := newHasher(t, testParams)
+	data, err := os.ReadFile("testdata/foreign_hashes.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		f := strings.Split(strings.TrimSpace(line), "\t")
+		before := idKeyRuns.Load()
+		if ok, _, _ := h.Verify(f[2], f[1]+"x"); ok {
+			t.Fatalf("%s: wrong password accepted", f[0])
+		}
+		if runs := idKeyRuns.Load() - before; runs < 1 {
+			t.Errorf("%s: a failed verification ran %d argon2id computations, want at least 1", f[0], runs)
+		}
+	}
+}

@@ -125,13 +125,20 @@ func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err err
 		current := p == h.params && len(d.salt) == saltLen && len(d.key) == keyLen
 		return true, !current, nil
 	case isBcrypt(encoded):
-		return verifyBcrypt(encoded, password)
+		ok, _, err = verifyBcrypt(encoded, password)
+	default:
+		s, found := findScheme(encoded)
+		if !found {
+			return false, false, malformed("unknown hash scheme")
+		}
+		ok, err = verifyForeign(s, encoded, password)
 	}
-	s, found := findScheme(encoded)
-	if !found {
-		return false, false, malformed("unknown hash scheme")
+	if !ok && err == nil {
+		// Imported hashes can be far cheaper than argon2id ({SSHA} takes
+		// microseconds, bcrypt at cost 4 about a millisecond): a failure
+		// costs at least what one against an unknown account does.
+		h.VerifyDummy(password)
 	}
-	ok, err = verifyForeign(s, encoded, password)
 	return ok, ok, err
 }
 
@@ -212,12 +219,17 @@ func checkBcrypt(encoded string) error {
 // would finish later. Past the bound, callers wait their turn.
 var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
-// hashing counts computations in progress (read by tests).
-var hashing atomic.Int32
+// hashing counts computations in progress, idKeyRuns those begun (read
+// by tests).
+var (
+	hashing   atomic.Int32
+	idKeyRuns atomic.Int64
+)
 
 func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 	hashSlots <- struct{}{}
 	hashing.Add(1)
+	idKeyRuns.Add(1)
 	defer func() { hashing.Add(-1); <-hashSlots }()
 	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
 }
