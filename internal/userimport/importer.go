@@ -139,7 +139,7 @@ func (im *Importer) audit(ctx context.Context, tx store.Repos, actor events.Acto
 	}
 	return im.Audit.Record(ctx, tx, actor, events.Entry{Tenant: j.Tenant, Action: "users.import",
 		TargetType: "import", TargetID: j.ID, Changes: events.Changes{
-			"format":  {After: j.Format},
+			"format": {After: j.Format}, "dry_run": {After: j.DryRun},
 			"created": {After: j.Created}, "updated": {After: j.Updated},
 			"skipped": {After: j.Skipped}, "failed": {After: j.Failed},
 		}})

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,6 +132,16 @@ WHERE tenant_id = $1 AND digest = $2 AND status <> $3 AND dry_run = $4 ORDER BY 
 // table, keyCol and valCol are constants of this file, never input.
 func (r importRepo) lookupPairs(ctx context.Context, tenant store.TenantID, table, keyCol, valCol string, vals []string) (map[string]string, error) {
 	out := make(map[string]string, len(vals))
+	if r.db.d.postgres {
+		// One array parameter: no statement with hundreds of parameters
+		// to parse and plan for every batch.
+		rows, err := r.q.QueryContext(ctx, `SELECT `+keyCol+`, `+valCol+` FROM `+table+`
+WHERE tenant_id = $1 AND `+keyCol+` = ANY($2)`, string(tenant), vals)
+		if err != nil {
+			return nil, wrapErr("lookup external ids", err)
+		}
+		return out, scanPairs(rows, out)
+	}
 	const chunk = 500
 	for start := 0; start < len(vals); start += chunk {
 		part := vals[start:min(start+chunk, len(vals))]
@@ -144,22 +155,24 @@ WHERE tenant_id = $1 AND `+keyCol+` IN (`+placeholders(1, len(part))+`)`, args..
 		if err != nil {
 			return nil, wrapErr("lookup external ids", err)
 		}
-		for rows.Next() {
-			var k, v string
-			if err := rows.Scan(&k, &v); err != nil {
-				rows.Close()
-				return nil, wrapErr("lookup external ids", err)
-			}
-			out[k] = v
-		}
-		if err := rows.Close(); err != nil {
-			return nil, wrapErr("lookup external ids", err)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, wrapErr("lookup external ids", err)
+		if err := scanPairs(rows, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// scanPairs reads two-column rows into out and closes them.
+func scanPairs(rows *sql.Rows, out map[string]string) error {
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return wrapErr("lookup external ids", err)
+		}
+		out[k] = v
+	}
+	return wrapErr("lookup external ids", rows.Err())
 }
 
 func (r importRepo) ExternalIDs(ctx context.Context, tenant store.TenantID, ids []string) (map[string]string, error) {
