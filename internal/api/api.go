@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
@@ -54,6 +55,8 @@ type API struct {
 	ProxyApps *proxyapp.Service
 	// Announcer publishes announcements (announcements.go).
 	Announcer *notice.Announcer
+	// Imports runs bulk imports in the background (imports.go).
+	Imports *userimport.Runner
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

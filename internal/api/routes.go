@@ -72,6 +72,10 @@ func (a *API) routes() []route {
 		{http.MethodPatch, t + "/saml/sps/{id}", needAdmin, a.updateSAMLSP},
 		{http.MethodDelete, t + "/saml/sps/{id}", needAdmin, a.deleteSAMLSP},
 
+		{http.MethodPost, t + "/imports", needAdmin, a.createImport},                 // imports.go
+		{http.MethodGet, t + "/imports/{id}", needAdmin, a.getImport},                // imports.go
+		{http.MethodGet, t + "/credentials/summary", needRead, a.credentialsSummary}, // imports.go
+
 		{http.MethodGet, t + "/audit", needAudit, a.listAudit},
 		{http.MethodGet, t + "/audit/verify", needAudit, a.verifyAudit},
 

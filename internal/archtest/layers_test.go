@@ -35,7 +35,7 @@ var layers = []layer{
 		may: []string{"flow", "services", "store", "leaves", "base"}},
 	{name: "services", dirs: []string{"internal/authz", "internal/connection", "internal/directory",
 		"internal/events", "internal/keys", "internal/mail", "internal/mfa", "internal/notice", "internal/oauthclient",
-		"internal/samlreg", "internal/session", "internal/tenancy", "internal/proxyapp"},
+		"internal/samlreg", "internal/session", "internal/tenancy", "internal/proxyapp", "internal/userimport"},
 		may: []string{"services", "store", "leaves", "base"}},
 	{name: "store", dirs: []string{"internal/store", "internal/store/scimfilter", "internal/store/storetest"},
 		may: []string{"store", "base"}},

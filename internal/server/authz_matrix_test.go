@@ -145,6 +145,12 @@ var matrix = []matrixRow{
 
 	{method: "GET", path: tp + "/audit", access: tenantAudit},
 	{method: "GET", path: tp + "/audit/verify", access: tenantAudit},
+	{method: "POST", path: tp + "/imports", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return importUpload(map[string]string{"format": "csv", "dry_run": "true"}, fmt.Sprintf("email\nimport%d@example.com\n", n))
+		}},
+	{method: "GET", path: tp + "/imports/{id}", access: tenantAdmin},
+	{method: "GET", path: tp + "/credentials/summary", access: tenantRead},
 
 	// Authorization; targets in authz_fixture_test.go.
 	{method: "GET", path: tp + "/roles", access: tenantRead},
@@ -245,6 +251,8 @@ type fixture struct {
 	proxyApp *store.ProxyApp
 	// announcement is the id of an account-page announcement.
 	announcement string
+	// importJob is the id of a finished import job of the tenant.
+	importJob string
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -269,6 +277,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 		ta.t.Fatal(err)
 	}
 	fx.announcement = an.ID
+	fx.importJob = ta.importJob(tn.ID)
 	return fx
 }
 
@@ -297,6 +306,8 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.az.campaign.ID), "{item}", fx.az.item.ID)
 	case strings.Contains(route, "/break-glass/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.outsider.ID)
+	case strings.Contains(route, "/imports/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.importJob)
 	case strings.Contains(route, "/users/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.member.ID)
 	case strings.Contains(route, "/groups/{id}"):

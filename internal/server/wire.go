@@ -36,6 +36,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
@@ -114,6 +115,9 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
 	}
+	a.Importer = &userimport.Importer{Store: db, MFA: a.MFA, Audit: rec, Now: now}
+	a.Exporter = &userimport.Exporter{Store: db, Audit: rec}
+	a.Imports = userimport.NewRunner(a.Importer, 2)
 
 	// The HTTP surfaces.
 	cookie := web.SessionCookieName(pub)
@@ -161,6 +165,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			Authz: authzSvc, SAMLSPs: a.SAMLSPs, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Now: now,
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
 			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
+			Imports: a.Imports,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},
