@@ -42,7 +42,7 @@ func (a *API) exportUsers(w http.ResponseWriter, r *http.Request, c *call) error
 	header := func() {
 		h := w.Header()
 		h.Set("Content-Type", ctype)
-		h.Set("Content-Disposition", `attachment; filename="users-`+string(c.tenant.ID)+`.`+ext+`"`)
+		h.Set("Content-Disposition", `attachment; filename="users-`+c.tenant.Slug+`.`+ext+`"`)
 		h.Set("Cache-Control", "no-store")
 	}
 	// HEAD answers the headers without reading (or auditing) anything.
@@ -56,7 +56,11 @@ func (a *API) exportUsers(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil && sw.started {
 		// The status line is out: the only honest signal left is to cut
 		// the response short, so the client sees a truncated body rather
-		// than a file that looks complete.
+		// than a file that looks complete. A client that went away is no
+		// server error.
+		if r.Context().Err() != nil {
+			panic(http.ErrAbortHandler)
+		}
 		a.Log.ErrorContext(r.Context(), "user export failed mid-stream", "err", err,
 			"tenant", string(c.tenant.ID), "request_id", httpx.RequestID(r.Context()))
 		panic(http.ErrAbortHandler)

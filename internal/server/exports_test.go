@@ -118,6 +118,13 @@ func TestUsersExportAPI(t *testing.T) {
 			return ta.get("/api/v1/tenants/leaving/users/export?"+query, token)
 		}
 
+		// A tenant without users gets an empty file.
+		empty := ta.get("/api/v1/tenants/arriving-jsonl/users/export", platform)
+		if empty.status != http.StatusOK || len(empty.body) != 0 || empty.header.Get("Content-Type") != "application/x-ndjson" ||
+			empty.header.Get("Content-Disposition") != `attachment; filename="users-arriving-jsonl.jsonl"` {
+			t.Errorf("export of an empty tenant: %s %v", empty, empty.header)
+		}
+
 		// A tenant admin key: no hashes, no seeds.
 		plain := export(admin, "format=jsonl")
 		if plain.status != http.StatusOK || plain.header.Get("Content-Type") != "application/x-ndjson" ||
