@@ -57,6 +57,8 @@ type API struct {
 	Announcer *notice.Announcer
 	// Imports runs bulk imports in the background (imports.go).
 	Imports *userimport.Runner
+	// Exporter writes a tenant's users in an importable format (exports.go).
+	Exporter *userimport.Exporter
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

@@ -25,6 +25,7 @@ func (a *API) routes() []route {
 
 		{http.MethodGet, t + "/users", needRead, a.listUsers},
 		{http.MethodPost, t + "/users", needAdmin, a.createUser},
+		{http.MethodGet, t + "/users/export", needAdmin, a.exportUsers}, // exports.go
 		{http.MethodGet, t + "/users/{id}", needRead, a.getUser},
 		{http.MethodPatch, t + "/users/{id}", needAdmin, a.updateUser},
 		{http.MethodDelete, t + "/users/{id}", needAdmin, a.deleteUser},

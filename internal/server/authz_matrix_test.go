@@ -65,6 +65,7 @@ var matrix = []matrixRow{
 	{method: "GET", path: tp + "/users", access: tenantRead},
 	{method: "POST", path: tp + "/users", access: tenantAdmin,
 		body: func(_ *fixture, n int) any { return map[string]string{"email": fmt.Sprintf("new%d@example.com", n)} }},
+	{method: "GET", path: tp + "/users/export", access: tenantAdmin},
 	{method: "GET", path: tp + "/users/{id}", access: tenantRead},
 	{method: "PATCH", path: tp + "/users/{id}", access: tenantAdmin,
 		body: func(*fixture, int) any { return map[string]string{"given_name": "Pat"} }},

@@ -2,7 +2,10 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"mime/multipart"
+	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -33,4 +36,33 @@ func (ta *testApp) importJob(tenant store.TenantID) string {
 		ta.t.Fatal(err)
 	}
 	return j.ID
+}
+
+// importStatus is an import job as GET .../imports/{id} answers it.
+type importStatus struct {
+	Status   string           `json:"status"`
+	Counts   map[string]int64 `json:"counts"`
+	Progress map[string]int64 `json:"progress"`
+	Errors   []struct {
+		Line  int64  `json:"line"`
+		Error string `json:"error"`
+	} `json:"errors"`
+}
+
+// awaitImport polls the job at loc (a Location of POST .../imports) until
+// it has finished, for at most 20 seconds, and answers its last state
+// with the response that carried it.
+func (ta *testApp) awaitImport(loc, token string) (importStatus, *response) {
+	ta.t.Helper()
+	var job importStatus
+	var res *response
+	deadline := time.Now().Add(20 * time.Second)
+	for job.Status != store.ImportFinished && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		res = ta.get(loc, token)
+		if res.status != http.StatusOK || json.Unmarshal(res.body, &job) != nil {
+			ta.t.Fatalf("GET %s: %s", loc, res)
+		}
+	}
+	return job, res
 }

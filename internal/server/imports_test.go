@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -160,23 +159,7 @@ func TestImportAPI(t *testing.T) {
 			t.Fatalf("POST imports: %s", res)
 		}
 		loc := res.header.Get("Location")
-		var job struct {
-			Status   string           `json:"status"`
-			Counts   map[string]int64 `json:"counts"`
-			Progress map[string]int64 `json:"progress"`
-			Errors   []struct {
-				Line  int64  `json:"line"`
-				Error string `json:"error"`
-			} `json:"errors"`
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for job.Status != store.ImportFinished && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-			res = ta.get(loc, admin)
-			if res.status != http.StatusOK || json.Unmarshal(res.body, &job) != nil {
-				t.Fatalf("GET %s: %s", loc, res)
-			}
-		}
+		job, res := ta.awaitImport(loc, admin)
 		if job.Status != store.ImportFinished || job.Counts["created"] != 2 || job.Counts["failed"] != 1 ||
 			job.Progress["records_done"] != 3 || job.Progress["records_total"] != 3 || len(job.Errors) != 1 || job.Errors[0].Line != 3 {
 			t.Fatalf("job %s", res)
