@@ -138,7 +138,7 @@ func TestAnnouncementQueuesTenThousand(t *testing.T) {
 		t.Fatalf("publish: %d %v", n, err)
 	}
 	t.Logf("10,000 recipients queued in %s", took)
-	if took > 10*time.Second {
+	if took > 10*time.Second && !raceEnabled {
 		t.Errorf("queuing took %s, want under 10s", took)
 	}
 	// At the tenant's 50 a second (the default is 10), a worker now finds about 50*elapsed mails due,
