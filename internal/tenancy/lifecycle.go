@@ -153,23 +153,6 @@ func (s *Service) PurgeDue(ctx context.Context, limit int) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// RunPurge runs PurgeDue every interval until ctx ends, reporting each
-// failure to report (never nil-checked: pass a logger's function).
-func (s *Service) RunPurge(ctx context.Context, interval time.Duration, report func(error)) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		if _, err := s.PurgeDue(ctx, 100); err != nil && ctx.Err() == nil {
-			report(err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
 func lifecycleFields(t *store.Tenant) map[string]any {
 	m := map[string]any{"status": string(t.Status)}
 	if t.PurgeAt != nil {
