@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -216,6 +219,73 @@ func TestTenantLifecycle(t *testing.T) {
 		}
 		if !strings.Contains(purge, `"rows.users"`) || !strings.Contains(purge, `"rows.audit_entries"`) {
 			t.Errorf("platform audit of the purge: %q, want counts per table", purge)
+		}
+	})
+}
+
+// TestTenantExportImport: a tenant exported with every row and imported
+// into a fresh database of a deployment with the same master key is the
+// same tenant: its users sign in with their passwords, its clients still
+// authenticate with their secrets, its rows are all there. A deployment
+// with another master key refuses the file and changes nothing.
+func TestTenantExportImport(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		cfg := testConfig(t, be.db(t))
+		src := openApp(t, cfg)
+		tn := src.tenant("acme")
+		src.fixture(tn, 1)
+		src.userWithPassword(tn.ID, "ann@example.com", "correct horse battery")
+		c, secret := src.registered(tn.ID, oauthclient.NewClient{Name: "moved"})
+		src.userToken("acme", src.oauthConfig("acme", c, secret), "ann@example.com", "correct horse battery")
+		var file strings.Builder
+		n, err := src.Tenants.ExportTenant(ctx, testActor, tn.ID, &file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := tenantRowsByTable(t, src, tn.ID)
+		total := 0
+		for _, k := range rows {
+			total += k
+		}
+		if n != total {
+			t.Errorf("exported %d rows, the tenant has %d (%v)", n, total, rows)
+		}
+
+		other := testConfig(t, be.db(t))
+		stranger := openApp(t, other)
+		if _, _, err := stranger.Tenants.ImportTenant(ctx, testActor, strings.NewReader(file.String())); !errors.Is(err, tenancy.ErrKeyMismatch) {
+			t.Errorf("import under another master key: %v, want ErrKeyMismatch", err)
+		}
+		if left := tenantRowsByTable(t, stranger, tn.ID); len(left) != 0 {
+			t.Errorf("a refused import left rows: %v", left)
+		}
+
+		same := testConfig(t, be.db(t))
+		same.MasterKey = cfg.MasterKey
+		dst := openApp(t, same)
+		got, m, err := dst.Tenants.ImportTenant(ctx, testActor, strings.NewReader(file.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != tn.ID || got.Slug != "acme" || m != n {
+			t.Errorf("imported %+v with %d rows, want %s with %d", got, m, tn.ID, n)
+		}
+		if moved := tenantRowsByTable(t, dst, tn.ID); !maps.Equal(moved, rows) {
+			t.Errorf("rows after import %v, want %v", moved, rows)
+		}
+		if !dst.browser().passwordSignIn("acme", "ann@example.com", "correct horse battery") {
+			t.Error("an imported user cannot sign in with their password")
+		}
+		if dst.browser().passwordSignIn("acme", "ann@example.com", "wrong horse battery") {
+			t.Error("an imported user signs in with a wrong password")
+		}
+		dst.userToken("acme", dst.oauthConfig("acme", c, secret), "ann@example.com", "correct horse battery")
+		if res, err := events.Verify(ctx, dst.DB.Audit(), tn.ID); err != nil || !res.Intact {
+			t.Errorf("the imported tenant's audit chain: %+v, %v", res, err)
+		}
+		if _, _, err := dst.Tenants.ImportTenant(ctx, testActor, strings.NewReader(file.String())); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("second import: %v, want ErrConflict", err)
 		}
 	})
 }
