@@ -43,7 +43,9 @@ type exportLine struct {
 	Row   json.RawMessage `json:"row"`
 }
 
-func keyCheckAAD(id store.TenantID) []byte { return []byte("gatehouse tenant export key check " + string(id)) }
+func keyCheckAAD(id store.TenantID) []byte {
+	return []byte("gatehouse tenant export key check " + string(id))
+}
 
 // ExportTenant writes the tenant's every row (every table with a tenant_id
 // column, secrets still sealed) to w as JSON lines after a header, and
