@@ -23,15 +23,11 @@ func runTenantExport(ctx context.Context, env *cliEnv, fs *flag.FlagSet, l *conf
 		if err != nil {
 			return err
 		}
-		var out io.Writer = env.stdout
-		if *output != "" {
-			f, err := os.OpenFile(*output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			out = f
+		out, closeOut, err := outputTo(env, *output)
+		if err != nil {
+			return err
 		}
+		defer closeOut()
 		n, err := app.Tenants.ExportTenant(ctx, cliActor(), tid, out)
 		if err != nil {
 			return err
@@ -69,4 +65,18 @@ func runTenantImport(ctx context.Context, env *cliEnv, fs *flag.FlagSet, l *conf
 		fmt.Fprintf(env.stderr, "imported %d rows\n", n)
 		return nil
 	})
+}
+
+// outputTo answers standard output, or the file name created new with mode
+// 0600 (exports hold secrets: never an existing file, never world-readable),
+// and the function that closes it.
+func outputTo(env *cliEnv, name string) (io.Writer, func(), error) {
+	if name == "" {
+		return env.stdout, func() {}, nil
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
 }
