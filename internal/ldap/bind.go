@@ -89,9 +89,10 @@ func (l *listener) authenticate(ctx context.Context, dn, password, ip string) (*
 			return nil, 0, err
 		}
 	}
-	if tenant == nil || len(password) > maxPasswordLen {
-		// Not a bindable DN of an existing tenant: cost what a wrong
-		// password costs. Nothing to audit it under but the log.
+	if tenant == nil || !tenant.Serves() || len(password) > maxPasswordLen {
+		// Not a bindable DN of an existing, serving tenant (a suspended
+		// or deleted one signs nobody in): cost what a wrong password
+		// costs. Nothing to audit it under but the log.
 		d.Directory.Hasher.VerifyDummy(password)
 		d.Log.Info("ldap: bind refused", "reason", "unknown DN", "client_ip", ip)
 		return nil, gldap.ResultInvalidCredentials, nil

@@ -177,6 +177,29 @@ func TestTenantForbidsUserBinds(t *testing.T) {
 	}
 }
 
+// TestSuspendedTenantRefusesBinds: a suspended tenant signs nobody in over
+// LDAP either, with the answer every failure gets; resumed, binds work.
+func TestSuspendedTenantRefusesBinds(t *testing.T) {
+	e := newEnv(t, sqlite(t))
+	suspended, active := store.TenantSuspended, store.TenantActive
+	_, err := e.tenants.UpdateTenant(t.Context(), admin, e.acme.ID, 0, tenancy.TenantPatch{Status: &suspended})
+	must(t, err)
+	for _, dn := range []string{"uid=alice,ou=users,dc=acme,dc=gatehouse", e.readKeyDN} {
+		secret := pw
+		if dn == e.readKeyDN {
+			secret = e.readKey
+		}
+		if err := e.dial(t).Bind(dn, secret); code(err) != goldap.LDAPResultInvalidCredentials {
+			t.Errorf("bind %s while suspended = %v, want invalidCredentials", dn, err)
+		}
+	}
+	_, err = e.tenants.UpdateTenant(t.Context(), admin, e.acme.ID, 0, tenancy.TenantPatch{Status: &active})
+	must(t, err)
+	if err := e.dial(t).Bind("uid=alice,ou=users,dc=acme,dc=gatehouse", pw); err != nil {
+		t.Errorf("bind after resume = %v", err)
+	}
+}
+
 // TestBindTiming: an unknown user costs what a wrong password costs.
 func TestBindTiming(t *testing.T) {
 	e := newEnv(t, sqlite(t), func(o *opts) {

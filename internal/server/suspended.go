@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
-	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
@@ -30,7 +29,7 @@ var suspendedTokenPaths = map[string]bool{
 func refuseSuspended(pages *web.Pages, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t, ok := httpx.PrefixTenant(r)
-		if !ok || tenancy.Usable(t) {
+		if !ok || t.Serves() {
 			next.ServeHTTP(w, r)
 			return
 		}

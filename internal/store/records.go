@@ -38,6 +38,12 @@ func (s TenantStatus) Valid() bool {
 	return s == TenantActive || s == TenantSuspended || s == TenantDeleted
 }
 
+// Serves reports whether the tenant signs people in and issues tokens:
+// neither suspended nor deleted.
+func (t *Tenant) Serves() bool {
+	return t.Status == "" || t.Status == TenantActive
+}
+
 // UserStatus is a user's lifecycle state.
 type UserStatus string
 

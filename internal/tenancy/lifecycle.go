@@ -25,12 +25,6 @@ func (s *Service) purgeGrace() time.Duration {
 	return DefaultPurgeGrace
 }
 
-// Usable reports whether t serves sign-ins and tokens: neither suspended nor
-// deleted.
-func Usable(t *store.Tenant) bool {
-	return t.Status == "" || t.Status == store.TenantActive
-}
-
 // checkStatus applies a PATCH's status to t: active and suspended only; a
 // deleted tenant comes back through RestoreTenant.
 func checkStatus(c *valid.Collector, t *store.Tenant, st store.TenantStatus) {

@@ -462,13 +462,13 @@ func TestRestoreAndSuspendTenant(t *testing.T) {
 		}
 		suspended, active, bogus := store.TenantSuspended, store.TenantActive, store.TenantStatus("deleted")
 		got, err := svc.UpdateTenant(t.Context(), admin, tn.ID, 0, tenancy.TenantPatch{Status: &suspended})
-		if err != nil || got.Status != store.TenantSuspended || tenancy.Usable(got) {
+		if err != nil || got.Status != store.TenantSuspended || got.Serves() {
 			t.Fatalf("suspend: %+v, %v", got, err)
 		}
 		if _, err := svc.UpdateTenant(t.Context(), admin, tn.ID, 0, tenancy.TenantPatch{Status: &bogus}); !slices.Equal(fieldsOf(t, err), []string{"status"}) {
 			t.Errorf("PATCH status deleted: %v, want a status error", err)
 		}
-		if got, err = svc.UpdateTenant(t.Context(), admin, tn.ID, 0, tenancy.TenantPatch{Status: &active}); err != nil || !tenancy.Usable(got) {
+		if got, err = svc.UpdateTenant(t.Context(), admin, tn.ID, 0, tenancy.TenantPatch{Status: &active}); err != nil || !got.Serves() {
 			t.Fatalf("resume: %+v, %v", got, err)
 		}
 		if err := svc.DeleteTenant(t.Context(), admin, tn.ID); err != nil {
