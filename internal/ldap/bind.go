@@ -89,10 +89,9 @@ func (l *listener) authenticate(ctx context.Context, dn, password, ip string) (*
 			return nil, 0, err
 		}
 	}
-	if tenant == nil || !tenant.Serves() || len(password) > maxPasswordLen {
-		// Not a bindable DN of an existing, serving tenant (a suspended
-		// or deleted one signs nobody in): cost what a wrong password
-		// costs. Nothing to audit it under but the log.
+	if tenant == nil || !bindable(tenant, ref.kind) || len(password) > maxPasswordLen {
+		// Not a bindable DN of an existing tenant: cost what a wrong
+		// password costs. Nothing to audit it under but the log.
 		d.Directory.Hasher.VerifyDummy(password)
 		d.Log.Info("ldap: bind refused", "reason", "unknown DN", "client_ip", ip)
 		return nil, gldap.ResultInvalidCredentials, nil
@@ -165,4 +164,12 @@ func (l *listener) serviceBind(ctx context.Context, tenant *store.Tenant, keyID,
 		return nil, nil
 	}
 	return &identity{tenant: tenant, actor: events.Actor{Type: "apikey", ID: k.ID}}, nil
+}
+
+// bindable reports whether a DN of kind may bind in tenant. A suspended
+// tenant signs no user in, while its service accounts (its API keys) still
+// read, as its keys do through the management API; a deleted tenant binds
+// nobody.
+func bindable(tenant *store.Tenant, kind dnKind) bool {
+	return tenant.Serves() || (kind == dnService && tenant.Status == store.TenantSuspended)
 }
