@@ -13,7 +13,7 @@ import (
 
 func runTenant(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(env.stderr, "Usage: gatehouse tenant create|list [flags]")
+		fmt.Fprintln(env.stderr, "Usage: gatehouse tenant create|list|export|import [flags]")
 		return errUsage
 	}
 	fs, l := flagSet(env, "tenant "+args[0])
@@ -48,6 +48,10 @@ func runTenant(ctx context.Context, env *cliEnv, args []string) error {
 				p.After = string(ts[len(ts)-1].ID)
 			}
 		})
+	case "export":
+		return runTenantExport(ctx, env, fs, l, args[1:])
+	case "import":
+		return runTenantImport(ctx, env, fs, l, args[1:])
 	}
 	fmt.Fprintf(env.stderr, "gatehouse tenant: unknown subcommand %q\n", args[0])
 	return errUsage

@@ -232,15 +232,11 @@ func runUsersExport(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		out := env.stdout
-		if *output != "" {
-			f, err := os.OpenFile(*output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			out = f
+		out, closeOut, err := outputTo(env, *output)
+		if err != nil {
+			return err
 		}
+		defer closeOut()
 		n, err := app.Exporter.Export(ctx, cliActor(), tid, *format, *hashes, out)
 		if err != nil {
 			return err

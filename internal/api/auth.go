@@ -82,6 +82,14 @@ func (a *API) authorize(r *http.Request, rt route) (*call, error) {
 		if !c.platform() && t.ID != key.Tenant {
 			return nil, store.ErrNotFound
 		}
+		// A tenant's own keys find a deleted tenant gone, and a
+		// suspended one read-only; platform keys manage both.
+		if !c.platform() && t.Status == store.TenantDeleted {
+			return nil, store.ErrNotFound
+		}
+		if !c.platform() && t.Status == store.TenantSuspended && !get && rt.need != needQuery {
+			return nil, errSuspended
+		}
 		c.tenant = t
 	}
 	if rt.need == needPlatform && !c.platform() {

@@ -22,6 +22,7 @@ func (a *API) routes() []route {
 		{http.MethodGet, t, needRead, a.getTenant},
 		{http.MethodPatch, t, needAdmin, a.updateTenant},
 		{http.MethodDelete, t, needPlatform, a.deleteTenant},
+		{http.MethodPost, t + "/restore", needPlatform, a.restoreTenant},
 
 		{http.MethodGet, t + "/users", needRead, a.listUsers},
 		{http.MethodPost, t + "/users", needAdmin, a.createUser},

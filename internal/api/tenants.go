@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -15,13 +16,19 @@ type tenantOut struct {
 	Slug      string          `json:"slug"`
 	Name      string          `json:"name"`
 	Settings  json.RawMessage `json:"settings"`
+	Status    string          `json:"status"`
+	PurgeAt   *time.Time      `json:"purge_at,omitempty"`
 	Version   int64           `json:"version"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
 }
 
 func tenantJSON(t *store.Tenant) tenantOut {
-	return tenantOut{t.ID, t.Slug, t.Name, t.Settings, t.Version, t.CreatedAt, t.UpdatedAt}
+	st := t.Status
+	if st == "" {
+		st = store.TenantActive
+	}
+	return tenantOut{t.ID, t.Slug, t.Name, t.Settings, string(st), t.PurgeAt, t.Version, t.CreatedAt, t.UpdatedAt}
 }
 
 func (a *API) listTenants(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -64,6 +71,10 @@ func (a *API) updateTenant(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := a.decode(w, r, &in); err != nil {
 		return err
 	}
+	// A tenant's own key cannot suspend it: it could not resume it.
+	if in.Status != nil && !c.platform() {
+		return errPlatformOnly
+	}
 	t, err := a.Tenants.UpdateTenant(r.Context(), c.actor, c.tenant.ID, version, in)
 	if err != nil {
 		return err
@@ -79,3 +90,23 @@ func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request, c *call) erro
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// restoreTenant brings a deleted tenant back before its purge.
+func (a *API) restoreTenant(w http.ResponseWriter, r *http.Request, c *call) error {
+	t, err := a.Tenants.RestoreTenant(r.Context(), c.actor, c.tenant.ID)
+	if errors.Is(err, tenancy.ErrNotDeleted) {
+		return errNotDeleted
+	}
+	if err != nil {
+		return err
+	}
+	writeVersioned(w, http.StatusOK, t.Version, tenantJSON(t))
+	return nil
+}
+
+var (
+	errNotDeleted = httpx.NewProblem(http.StatusConflict, "conflict", "Conflict",
+		"The tenant is not deleted: there is nothing to restore.")
+	errSuspended = httpx.NewProblem(http.StatusForbidden, "tenant-suspended", "Tenant suspended",
+		"The tenant is suspended: its API keys may read but not change anything.")
+)

@@ -59,3 +59,11 @@ func Tenant(r *http.Request) (*store.Tenant, bool) {
 	}
 	return t, true
 }
+
+// PrefixTenant returns the tenant [ResolveTenants] found for r's
+// /t/{tenant}/ prefix, for middleware that runs before the ServeMux has
+// matched a pattern (so [Tenant]'s wildcard check cannot apply yet).
+func PrefixTenant(r *http.Request) (*store.Tenant, bool) {
+	t, ok := r.Context().Value(tenantKey).(*store.Tenant)
+	return t, ok
+}

@@ -89,7 +89,7 @@ func (l *listener) authenticate(ctx context.Context, dn, password, ip string) (*
 			return nil, 0, err
 		}
 	}
-	if tenant == nil || len(password) > maxPasswordLen {
+	if tenant == nil || !bindable(tenant, ref.kind) || len(password) > maxPasswordLen {
 		// Not a bindable DN of an existing tenant: cost what a wrong
 		// password costs. Nothing to audit it under but the log.
 		d.Directory.Hasher.VerifyDummy(password)
@@ -164,4 +164,12 @@ func (l *listener) serviceBind(ctx context.Context, tenant *store.Tenant, keyID,
 		return nil, nil
 	}
 	return &identity{tenant: tenant, actor: events.Actor{Type: "apikey", ID: k.ID}}, nil
+}
+
+// bindable reports whether a DN of kind may bind in tenant. A suspended
+// tenant signs no user in, while its service accounts (its API keys) still
+// read, as its keys do through the management API; a deleted tenant binds
+// nobody.
+func bindable(tenant *store.Tenant, kind dnKind) bool {
+	return tenant.Serves() || (kind == dnService && tenant.Status == store.TenantSuspended)
 }

@@ -177,6 +177,27 @@ func TestTenantForbidsUserBinds(t *testing.T) {
 	}
 }
 
+// TestSuspendedTenantRefusesBinds: a suspended tenant signs no user in
+// over LDAP either, with the answer every failure gets, while its service
+// accounts still read (as its API keys do); resumed, user binds work.
+func TestSuspendedTenantRefusesBinds(t *testing.T) {
+	e := newEnv(t, sqlite(t))
+	suspended, active := store.TenantSuspended, store.TenantActive
+	_, err := e.tenants.UpdateTenant(t.Context(), admin, e.acme.ID, 0, tenancy.TenantPatch{Status: &suspended})
+	must(t, err)
+	if err := e.dial(t).Bind("uid=alice,ou=users,dc=acme,dc=gatehouse", pw); code(err) != goldap.LDAPResultInvalidCredentials {
+		t.Errorf("user bind while suspended = %v, want invalidCredentials", err)
+	}
+	if err := e.dial(t).Bind(e.readKeyDN, e.readKey); err != nil {
+		t.Errorf("service bind while suspended = %v, want success", err)
+	}
+	_, err = e.tenants.UpdateTenant(t.Context(), admin, e.acme.ID, 0, tenancy.TenantPatch{Status: &active})
+	must(t, err)
+	if err := e.dial(t).Bind("uid=alice,ou=users,dc=acme,dc=gatehouse", pw); err != nil {
+		t.Errorf("bind after resume = %v", err)
+	}
+}
+
 // TestBindTiming: an unknown user costs what a wrong password costs.
 func TestBindTiming(t *testing.T) {
 	e := newEnv(t, sqlite(t), func(o *opts) {

@@ -39,7 +39,9 @@ type matrixRow struct {
 	// gets targets of its own (denied requests use the shared ones, which
 	// must come out unchanged).
 	fresh bool
-	body  func(fx *fixture, n int) any
+	// deleted: the fresh target tenant is deleted first (restore).
+	deleted bool
+	body    func(fx *fixture, n int) any
 }
 
 const tp = "/api/v1/tenants/{tenant}"
@@ -61,6 +63,7 @@ var matrix = []matrixRow{
 	{method: "PATCH", path: tp, access: tenantAdmin,
 		body: func(fx *fixture, _ int) any { return map[string]string{"name": fx.tenant.Name} }},
 	{method: "DELETE", path: tp, access: platformTenant, fresh: true},
+	{method: "POST", path: tp + "/restore", access: platformTenant, fresh: true, deleted: true},
 
 	{method: "GET", path: tp + "/users", access: tenantRead},
 	{method: "POST", path: tp + "/users", access: tenantAdmin,
@@ -408,6 +411,11 @@ func testAuthzMatrix(t *testing.T, be backend) {
 						tn = ta.tenant(fmt.Sprintf("doomed-%d", n))
 					}
 					fx = ta.fixture(tn, n)
+					if row.deleted {
+						if err := ta.Tenants.DeleteTenant(context.Background(), testActor, tn.ID); err != nil {
+							t.Fatal(err)
+						}
+					}
 				}
 				ref := fx.tenant.Slug
 				if c.who != anonymous && ci%2 == 1 {

@@ -45,7 +45,7 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /metrics", reg.Handler())
 
 	// Under an https public URL every answer pins https (config http.hsts).
-	return httpx.HSTS(a.Config.HSTSHeader(), middleware(a.Log, reg, a.Tenants, maxInFlight, mux))
+	return httpx.HSTS(a.Config.HSTSHeader(), middleware(a.Log, reg, a.Tenants, maxInFlight, refuseSuspended(a.surfaces.pages, mux)))
 }
 
 // middleware wraps h in what every response passes through. Request ids
@@ -177,13 +177,19 @@ func (a *App) upkeepEvery(ctx context.Context, every time.Duration) {
 // upkeep rotates the signing keys due for rotation (nodes may race; a lost
 // race is a harmless conflict) and removes what has expired in every
 // tenant: codes, tokens, device codes and ended sessions, one-time tokens
-// and mails finished a week ago, SAML requests, login requests and passkey
+// and mails finished a week ago, deleted tenants past their purge date, SAML requests, login requests and passkey
 // ceremonies are dead weight once past their time.
 func (a *App) upkeep(ctx context.Context) {
 	if n, err := a.Tenants.RotateDue(ctx, tenancy.DefaultKeyMaxAge); err != nil && ctx.Err() == nil {
 		a.Log.Warn("key rotation", "err", err)
 	} else if n > 0 {
 		a.Log.Info("rotated signing keys", "tenants", n)
+	}
+	// Deleted tenants past their grace period lose every row (tenancy).
+	if n, err := a.Tenants.PurgeDue(ctx, 100); err != nil && ctx.Err() == nil {
+		a.Log.Warn("tenant purge", "err", err)
+	} else if n > 0 {
+		a.Log.Info("purged deleted tenants", "tenants", n)
 	}
 	now := a.now()
 	for _, sw := range []struct {

@@ -11,10 +11,37 @@ type Tenant struct {
 	Slug string
 	Name string
 	// Settings is the tenant's policy document (password policy, ...), JSON.
-	Settings  json.RawMessage
+	Settings json.RawMessage
+	// Status is the tenant's lifecycle state; empty reads as active.
+	Status TenantStatus
+	// PurgeAt is when a deleted tenant's rows are removed for good; nil
+	// unless Status is TenantDeleted.
+	PurgeAt   *time.Time
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// TenantStatus is a tenant's lifecycle state.
+type TenantStatus string
+
+// Tenant statuses: a suspended tenant keeps its data but nobody signs in and
+// no token is issued; a deleted one waits for its purge and can be restored.
+const (
+	TenantActive    TenantStatus = "active"
+	TenantSuspended TenantStatus = "suspended"
+	TenantDeleted   TenantStatus = "deleted"
+)
+
+// Valid reports whether s is a known status.
+func (s TenantStatus) Valid() bool {
+	return s == TenantActive || s == TenantSuspended || s == TenantDeleted
+}
+
+// Serves reports whether the tenant signs people in and issues tokens:
+// neither suspended nor deleted.
+func (t *Tenant) Serves() bool {
+	return t.Status == "" || t.Status == TenantActive
 }
 
 // UserStatus is a user's lifecycle state.

@@ -43,6 +43,9 @@ type Repos interface {
 	Proxy() ProxyRepos
 	// Imports answers bulk import jobs and external ids (imports.go).
 	Imports() Imports
+	// TenantData answers a tenant's rows as a whole: purge, export and
+	// import (tenantdata.go).
+	TenantData() TenantData
 }
 
 // Store is a storage backend. Calls made through its repos each run in
@@ -85,7 +88,11 @@ type Tenants interface {
 	CreateTenant(ctx context.Context, t *Tenant) error
 	GetTenant(ctx context.Context, id TenantID) (*Tenant, error)
 	GetTenantBySlug(ctx context.Context, slug string) (*Tenant, error)
+	// ListTenants answers a page of the tenants that are not deleted.
 	ListTenants(ctx context.Context, p Page) ([]Tenant, error)
+	// ListPurgeDue answers up to limit deleted tenants whose purge time is
+	// at or before now, the earliest first.
+	ListPurgeDue(ctx context.Context, now time.Time, limit int) ([]Tenant, error)
 	UpdateTenant(ctx context.Context, id TenantID, fn func(*Tenant) error) (*Tenant, error)
 	// DeleteTenant removes the tenant and everything it owns except its
 	// audit entries, which outlive it.

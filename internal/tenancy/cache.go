@@ -45,6 +45,9 @@ func (s *Service) ResolveSlug(ctx context.Context, slug string) (*store.Tenant, 
 	if err != nil {
 		return nil, err
 	}
+	if t.Status == store.TenantDeleted { // a deleted tenant has no issuer
+		return nil, store.ErrNotFound
+	}
 	s.slugs.mu.Lock()
 	if s.slugs.m == nil || len(s.slugs.m) >= slugCacheMax {
 		s.slugs.m = map[string]slugEntry{}

@@ -38,6 +38,9 @@ type Service struct {
 	Keys  *keys.Manager
 	Audit *events.Recorder
 	Now   func() time.Time
+	// PurgeGrace is how long a deleted tenant stays restorable; zero
+	// means DefaultPurgeGrace.
+	PurgeGrace time.Duration
 
 	slugs slugCache
 }
@@ -54,6 +57,8 @@ type NewTenant struct {
 type TenantPatch struct {
 	Name     *string         `json:"name,omitempty"`
 	Settings json.RawMessage `json:"settings,omitempty"`
+	// Status suspends ("suspended") or resumes ("active") the tenant.
+	Status *store.TenantStatus `json:"status,omitempty"`
 }
 
 // CheckSlug reports whether s may name a new tenant.
@@ -85,7 +90,7 @@ func tenantFields(t *store.Tenant) map[string]any {
 	if t == nil {
 		return nil
 	}
-	return map[string]any{"slug": t.Slug, "name": t.Name, "settings": json.RawMessage(t.Settings)}
+	return map[string]any{"slug": t.Slug, "name": t.Name, "settings": json.RawMessage(t.Settings), "status": string(t.Status)}
 }
 
 // CreateTenant creates a tenant with its signing keys.
@@ -188,16 +193,30 @@ func (s *Service) UpdateTenant(ctx context.Context, actor events.Actor, id store
 				}
 				t.Settings = raw
 			}
+			if p.Status != nil {
+				checkStatus(&c, t, *p.Status)
+			}
 			return c.Err()
 		})
 		if err != nil {
 			return err
 		}
 		out = t
+		action := "tenant.update"
+		switch {
+		case before["status"] == string(t.Status):
+		case t.Status == store.TenantSuspended:
+			action = "tenant.suspend"
+		case t.Status == store.TenantActive:
+			action = "tenant.resume"
+		}
 		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: store.PlatformTenant,
-			Action: "tenant.update", TargetType: "tenant", TargetID: string(id),
+			Action: action, TargetType: "tenant", TargetID: string(id),
 			Changes: events.Diff(before, tenantFields(t))})
 	})
+	if out != nil {
+		s.forgetSlug(out.Slug)
+	}
 	return out, err
 }
 
@@ -228,20 +247,4 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 		return current, nil
 	}
 	return json.Marshal(set)
-}
-
-// DeleteTenant removes a tenant and its data; its audit chain stays.
-func (s *Service) DeleteTenant(ctx context.Context, actor events.Actor, id store.TenantID) error {
-	return s.Store.InTx(ctx, func(tx store.Repos) error {
-		t, err := tx.Tenants().GetTenant(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := tx.Tenants().DeleteTenant(ctx, id); err != nil {
-			return err
-		}
-		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: store.PlatformTenant,
-			Action: "tenant.delete", TargetType: "tenant", TargetID: string(id),
-			Changes: events.Diff(tenantFields(t), nil)})
-	})
 }

@@ -385,7 +385,8 @@ func TestUpdateTenant(t *testing.T) {
 
 func TestDeleteTenant(t *testing.T) {
 	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
-		svc := newService(t, s, time.Now)
+		clk := newClock()
+		svc := newService(t, s, clk.Now)
 		tn := mkTenant(t, svc, "acme")
 		keep := mkTenant(t, svc, "keep")
 		_, token, err := svc.CreateAPIKey(t.Context(), admin, tn.ID, tenancy.NewAPIKey{Name: "ci", Scopes: []string{"admin"}})
@@ -395,14 +396,36 @@ func TestDeleteTenant(t *testing.T) {
 		if err := svc.DeleteTenant(t.Context(), admin, tn.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.Resolve(t.Context(), "acme"); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("Resolve after delete: %v, want store.ErrNotFound", err)
+		got, err := svc.Resolve(t.Context(), "acme")
+		if err != nil || got.Status != store.TenantDeleted || got.PurgeAt == nil || !got.PurgeAt.Equal(clk.Now().Add(tenancy.DefaultPurgeGrace)) {
+			t.Fatalf("Resolve after delete: %+v, %v, want deleted with a purge date 30 days on", got, err)
+		}
+		if _, err := svc.ResolveSlug(t.Context(), "acme"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ResolveSlug of a deleted tenant: %v, want store.ErrNotFound", err)
+		}
+		if ts, err := svc.ListTenants(t.Context(), store.Page{}); err != nil || len(ts) != 1 || ts[0].ID != keep.ID {
+			t.Errorf("ListTenants after delete: %v, %v", ts, err)
 		}
 		if err := svc.DeleteTenant(t.Context(), admin, tn.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("second delete: %v, want store.ErrNotFound", err)
 		}
+		if _, err := svc.PurgeTenant(t.Context(), admin, keep.ID); !errors.Is(err, tenancy.ErrNotDeleted) {
+			t.Errorf("purge of an active tenant: %v, want ErrNotDeleted", err)
+		}
+		// Not yet due: the purge job leaves it.
+		clk.Add(tenancy.DefaultPurgeGrace - time.Minute)
+		if n, err := svc.PurgeDue(t.Context(), 10); err != nil || n != 0 {
+			t.Errorf("PurgeDue before the grace ended: %d, %v", n, err)
+		}
+		clk.Add(2 * time.Minute)
+		if n, err := svc.PurgeDue(t.Context(), 10); err != nil || n != 1 {
+			t.Fatalf("PurgeDue after the grace: %d, %v, want 1", n, err)
+		}
+		if _, err := svc.Resolve(t.Context(), "acme"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Resolve after the purge: %v, want store.ErrNotFound", err)
+		}
 		if _, err := svc.AuthenticateAPIKey(t.Context(), token); !errors.Is(err, tenancy.ErrBadToken) {
-			t.Errorf("API key of a deleted tenant: %v, want ErrBadToken", err)
+			t.Errorf("API key of a purged tenant: %v, want ErrBadToken", err)
 		}
 		if ks, err := s.SigningKeys().ListSigningKeys(t.Context(), tn.ID); err != nil || len(ks) != 0 {
 			t.Errorf("%d signing keys left (%v)", len(ks), err)
@@ -410,23 +433,60 @@ func TestDeleteTenant(t *testing.T) {
 		if ks, err := s.SigningKeys().ListSigningKeys(t.Context(), keep.ID); err != nil || len(ks) != 2*len(keys.DefaultAlgs) {
 			t.Errorf("other tenant has %d signing keys (%v), want %d", len(ks), err, 2*len(keys.DefaultAlgs))
 		}
-
 		var mine []string
 		for _, e := range auditEntries(t, s, store.PlatformTenant) {
 			if e.TargetID == string(tn.ID) {
 				mine = append(mine, e.Action)
 			}
 		}
-		if !slices.Equal(mine, []string{"tenant.create", "tenant.delete"}) {
-			t.Errorf("platform audit of the deleted tenant %v, want create and delete", mine)
+		if !slices.Equal(mine, []string{"tenant.create", "tenant.delete", "tenant.purge"}) {
+			t.Errorf("platform audit of the purged tenant %v, want create, delete, purge", mine)
 		}
-		if got := actions(auditEntries(t, s, tn.ID)); !slices.Equal(got, []string{"apikey.create"}) {
-			t.Errorf("the deleted tenant's own chain %v, want it kept", got)
+		if got := auditEntries(t, s, tn.ID); len(got) != 0 {
+			t.Errorf("the purged tenant's own chain keeps %d entries", len(got))
 		}
-		for _, chain := range []store.TenantID{store.PlatformTenant, tn.ID} {
-			if res, err := events.Verify(t.Context(), s.Audit(), chain); err != nil || !res.Intact {
-				t.Errorf("chain %s: %+v, %v", chain, res, err)
-			}
+		if res, err := events.Verify(t.Context(), s.Audit(), store.PlatformTenant); err != nil || !res.Intact {
+			t.Errorf("platform chain: %+v, %v", res, err)
+		}
+	})
+}
+
+// TestRestoreAndSuspendTenant: a deleted tenant comes back whole before its
+// purge; PATCH suspends and resumes but cannot undelete.
+func TestRestoreAndSuspendTenant(t *testing.T) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
+		svc := newService(t, s, time.Now)
+		tn := mkTenant(t, svc, "acme")
+		if _, err := svc.RestoreTenant(t.Context(), admin, tn.ID); !errors.Is(err, tenancy.ErrNotDeleted) {
+			t.Errorf("restore of an active tenant: %v, want ErrNotDeleted", err)
+		}
+		suspended, active, bogus := store.TenantSuspended, store.TenantActive, store.TenantStatus("deleted")
+		got, err := svc.UpdateTenant(t.Context(), admin, tn.ID, 0, tenancy.TenantPatch{Status: &suspended})
+		if err != nil || got.Status != store.TenantSuspended || got.Serves() {
+			t.Fatalf("suspend: %+v, %v", got, err)
+		}
+		if _, err := svc.UpdateTenant(t.Context(), admin, tn.ID, 0, tenancy.TenantPatch{Status: &bogus}); !slices.Equal(fieldsOf(t, err), []string{"status"}) {
+			t.Errorf("PATCH status deleted: %v, want a status error", err)
+		}
+		if got, err = svc.UpdateTenant(t.Context(), admin, tn.ID, 0, tenancy.TenantPatch{Status: &active}); err != nil || !got.Serves() {
+			t.Fatalf("resume: %+v, %v", got, err)
+		}
+		if err := svc.DeleteTenant(t.Context(), admin, tn.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.UpdateTenant(t.Context(), admin, tn.ID, 0, tenancy.TenantPatch{Status: &active}); !slices.Equal(fieldsOf(t, err), []string{"status"}) {
+			t.Errorf("PATCH active on a deleted tenant: %v, want a status error pointing at restore", err)
+		}
+		got, err = svc.RestoreTenant(t.Context(), admin, tn.ID)
+		if err != nil || got.Status != store.TenantActive || got.PurgeAt != nil {
+			t.Fatalf("restore: %+v, %v", got, err)
+		}
+		if _, err := svc.ResolveSlug(t.Context(), "acme"); err != nil {
+			t.Errorf("ResolveSlug after restore: %v", err)
+		}
+		want := []string{"tenant.create", "tenant.suspend", "tenant.resume", "tenant.delete", "tenant.restore"}
+		if got := actions(auditEntries(t, s, store.PlatformTenant)); !slices.Equal(got, want) {
+			t.Errorf("platform audit %v, want %v", got, want)
 		}
 	})
 }

@@ -34,6 +34,7 @@ func (s *scope) APIKeys() store.APIKeys         { return apiKeyRepo{s} }
 func (s *scope) Audit() store.AuditLog          { return auditRepo{s} }
 func (s *scope) SigningKeys() store.SigningKeys { return signingKeyRepo{s} }
 func (s *scope) Directory() store.DirSearch     { return dirSearchRepo{s} }
+func (s *scope) TenantData() store.TenantData   { return tenantDataRepo{s} }
 
 // write runs fn atomically. Outside InTx it opens a transaction. Inside
 // InTx it reuses the caller's transaction under a savepoint, so a failed

@@ -2,27 +2,33 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 type tenantRepo struct{ *scope }
 
-const tenantCols = `id, slug, name, settings, version, created_at, updated_at`
+const tenantCols = `id, slug, name, settings, status, purge_at, version, created_at, updated_at`
 
 func scanTenant(r interface{ Scan(...any) error }) (*store.Tenant, error) {
 	var (
 		t                store.Tenant
 		id, settings     string
+		status           string
+		purge            sql.NullInt64
 		created, updated int64
 	)
-	if err := r.Scan(&id, &t.Slug, &t.Name, &settings, &t.Version, &created, &updated); err != nil {
+	if err := r.Scan(&id, &t.Slug, &t.Name, &settings, &status, &purge, &t.Version, &created, &updated); err != nil {
 		return nil, err
 	}
 	t.ID = store.TenantID(id)
+	t.Status = store.TenantStatus(status)
+	t.PurgeAt = timePtr(purge)
 	t.Settings = json.RawMessage(settings)
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &t, nil
@@ -36,6 +42,10 @@ func validTenant(t *store.Tenant) error {
 		return fmt.Errorf("sqlstore: tenant id %q is reserved", t.ID)
 	case len(t.Settings) > 0 && !json.Valid(t.Settings):
 		return errors.New("sqlstore: tenant settings are not valid JSON")
+	case t.Status != "" && !t.Status.Valid():
+		return fmt.Errorf("sqlstore: tenant status %q is unknown", t.Status)
+	case (t.Status == store.TenantDeleted) != (t.PurgeAt != nil):
+		return errors.New("sqlstore: a tenant has a purge time exactly when it is deleted")
 	}
 	return nil
 }
@@ -47,6 +57,10 @@ func (r tenantRepo) CreateTenant(ctx context.Context, t *store.Tenant) error {
 	}
 	n := *t
 	n.Settings = json.RawMessage(jsonOr(t.Settings, "{}"))
+	if n.Status == "" {
+		n.Status = store.TenantActive
+	}
+	n.PurgeAt = microPtr(n.PurgeAt)
 	n.Version = 1
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = r.db.now()
@@ -57,8 +71,8 @@ func (r tenantRepo) CreateTenant(ctx context.Context, t *store.Tenant) error {
 	}
 	n.UpdatedAt = micro(n.UpdatedAt)
 	err := r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			string(n.ID), n.Slug, n.Name, string(n.Settings), n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro())
+		_, err := q.ExecContext(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			string(n.ID), n.Slug, n.Name, string(n.Settings), string(n.Status), nullMicros(n.PurgeAt), n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro())
 		return wrapErr("create tenant", err)
 	})
 	if err != nil {
@@ -79,12 +93,21 @@ func (r tenantRepo) GetTenantBySlug(ctx context.Context, slug string) (*store.Te
 }
 
 func (r tenantRepo) ListTenants(ctx context.Context, p store.Page) ([]store.Tenant, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id > $1 ORDER BY id LIMIT $2`,
+	rows, err := r.q.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id > $1 AND status <> 'deleted' ORDER BY id LIMIT $2`,
 		p.After, p.ClampLimit())
 	if err != nil {
 		return nil, wrapErr("list tenants", err)
 	}
 	return collect(rows, "list tenants", scanTenant)
+}
+
+func (r tenantRepo) ListPurgeDue(ctx context.Context, now time.Time, limit int) ([]store.Tenant, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE purge_at <= $1 AND status = 'deleted'
+ORDER BY purge_at, id LIMIT $2`, now.UnixMicro(), store.Page{Limit: limit}.ClampLimit())
+	if err != nil {
+		return nil, wrapErr("list tenants to purge", err)
+	}
+	return collect(rows, "list tenants to purge", scanTenant)
 }
 
 func (r tenantRepo) UpdateTenant(ctx context.Context, id store.TenantID, fn func(*store.Tenant) error) (*store.Tenant, error) {
@@ -106,11 +129,15 @@ func (r tenantRepo) UpdateTenant(ctx context.Context, id store.TenantID, fn func
 			return err
 		}
 		n.Settings = json.RawMessage(jsonOr(n.Settings, "{}"))
+		if n.Status == "" {
+			n.Status = store.TenantActive
+		}
+		n.PurgeAt = microPtr(n.PurgeAt)
 		n.Version, n.CreatedAt, n.UpdatedAt = old.Version+1, old.CreatedAt, r.db.nowMicro()
 		// version = old keeps the write honest even if a lock was missed.
-		res, err := q.ExecContext(ctx, `UPDATE tenants SET slug = $1, name = $2, settings = $3, version = $4, updated_at = $5
-WHERE id = $6 AND version = $7`,
-			n.Slug, n.Name, string(n.Settings), n.Version, n.UpdatedAt.UnixMicro(), string(n.ID), old.Version)
+		res, err := q.ExecContext(ctx, `UPDATE tenants SET slug = $1, name = $2, settings = $3, status = $4, purge_at = $5, version = $6, updated_at = $7
+WHERE id = $8 AND version = $9`,
+			n.Slug, n.Name, string(n.Settings), string(n.Status), nullMicros(n.PurgeAt), n.Version, n.UpdatedAt.UnixMicro(), string(n.ID), old.Version)
 		if err != nil {
 			return wrapErr("update tenant", err)
 		}
