@@ -43,6 +43,8 @@ type Repos interface {
 	Proxy() ProxyRepos
 	// Imports answers bulk import jobs and external ids (imports.go).
 	Imports() Imports
+	// Usage answers plans, subscriptions and usage metering (usage.go).
+	Usage() UsageRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in
