@@ -213,6 +213,9 @@ func (rw *responseWriter) makeResponse(req *crewjam.IdpAuthnRequest) error {
 		el.AddChild(req.AssertionEl)
 	}
 	req.ResponseEl = el
+	if rw.p.cfg.Meter != nil {
+		rw.p.cfg.Meter.Add(rw.t.ID, store.MetricSAMLAssertions, 1)
+	}
 	return nil
 }
 

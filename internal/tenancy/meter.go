@@ -158,6 +158,14 @@ func (m *Meter) MarkActive(ctx context.Context, repos store.Repos, tenant store.
 	return m.Threshold(ctx, repos, tenant, plan, "mau", n, *plan.Limits.MAU)
 }
 
+// Plan answers the tenant's plan, nil when it has none or m is nil.
+func (m *Meter) Plan(ctx context.Context, tenant store.TenantID) (*store.Plan, error) {
+	if m == nil {
+		return nil, nil
+	}
+	return m.plan(ctx, m.Store, tenant)
+}
+
 func (m *Meter) plan(ctx context.Context, repos store.Repos, tenant store.TenantID) (*store.Plan, error) {
 	name, err := repos.Usage().TenantPlan(ctx, tenant)
 	if err != nil || name == "" {

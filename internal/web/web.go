@@ -303,6 +303,9 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 	case errors.Is(err, flow.ErrRequestGone):
 		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_gone")
 		return
+	case errors.Is(err, tenancy.ErrMAULimit):
+		p.message(w, r, t, http.StatusForbidden, "error.title", "login.mau_limit")
+		return
 	case p.finished(w, r, t, ar, token, err): // signed in; the consent step waits
 		return
 	case err != nil:
