@@ -303,8 +303,7 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 	case errors.Is(err, flow.ErrRequestGone):
 		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_gone")
 		return
-	case errors.Is(err, tenancy.ErrMAULimit):
-		p.message(w, r, t, http.StatusForbidden, "error.title", "login.mau_limit")
+	case p.mauLimit(w, r, t, err):
 		return
 	case p.finished(w, r, t, ar, token, err): // signed in; the consent step waits
 		return
