@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
@@ -240,4 +241,36 @@ func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func directoryUser(i int) directory.NewUser {
 	return directory.NewUser{Email: fmt.Sprintf("user%d@example.com", i)}
+}
+
+// TestTokensMetered: the tokens a code exchange and a refresh issue are
+// counted by grant, and a refresh in a new month counts its user active
+// in that month though the sign-in was in the month before.
+func TestTokensMetered(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		clock := &monthClock{}
+		clock.at.Store(time.Date(2026, 1, 31, 23, 50, 0, 0, time.UTC).UnixMicro())
+		ta := openApp(t, testConfig(t, be.db(t)), Options{Now: clock.now})
+		tn := ta.tenant("tokens")
+		ta.userWithPassword(tn.ID, "ana@example.com", "correct horse battery")
+		c, secret := ta.registered(tn.ID, oauthclient.NewClient{})
+		conf := ta.oauthConfig("tokens", c, secret)
+		conf.Scopes = append(conf.Scopes, "offline_access")
+		tok := ta.userToken("tokens", conf, "ana@example.com", "correct horse battery")
+		clock.at.Store(time.Date(2026, 2, 1, 0, 10, 0, 0, time.UTC).UnixMicro())
+		if !refreshes(conf, tok) {
+			t.Fatal("refresh failed")
+		}
+		key := ta.key(tn.ID, tenancy.ScopeRead)
+		jan, feb := ta.usage("tokens", "2026-01", key), ta.usage("tokens", "2026-02", key)
+		if jan["mau"] != 1.0 || feb["mau"] != 1.0 {
+			t.Errorf("MAU January %v, February %v; want 1 and 1", jan["mau"], feb["mau"])
+		}
+		if got := jan["tokens"].(map[string]any)["authorization_code"]; got != 1.0 {
+			t.Errorf("January tokens = %v, want authorization_code 1", jan["tokens"])
+		}
+		if got := feb["tokens"].(map[string]any)["refresh_token"]; got != 1.0 {
+			t.Errorf("February tokens = %v, want refresh_token 1", feb["tokens"])
+		}
+	})
 }
