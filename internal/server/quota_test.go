@@ -96,3 +96,26 @@ func mustTenant(t *testing.T, ta *testApp, slug string) store.TenantID {
 	}
 	return tn.ID
 }
+
+// TestPlanSignupsPerHour: a plan's signups_per_hour caps the tenant's
+// self-service sign-ups together: past it the sign-up page answers 429,
+// and the sign-ups that went through are counted.
+func TestPlanSignupsPerHour(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		platform := ta.key(store.PlatformTenant, tenancy.ScopeAdmin)
+		ta.mustAPI("POST", "/api/v1/plans", platform, map[string]any{"name": "trickle", "limits": map[string]any{"signups_per_hour": 2}})
+		ta.mustAPI("POST", "/api/v1/tenants", platform, map[string]any{"slug": "shop", "name": "Shop", "plan": "trickle"})
+		ta.mustAPI("PATCH", "/api/v1/tenants/shop", platform, map[string]any{"settings": map[string]any{"self_service": map[string]any{"signup": "open"}}})
+		ta.browser().signUpAt("shop", "one@example.com", "correct horse battery")
+		ta.browser().signUpAt("shop", "two@example.com", "correct horse battery")
+		b := ta.browser()
+		tok := b.csrf("/t/shop/signup")
+		if p := b.post("/t/shop/signup", form("csrf", tok, "email", "three@example.com", "password", "correct horse battery")); p.status != http.StatusTooManyRequests {
+			t.Errorf("third sign-up in the hour on a plan of 2: %d, want 429", p.status)
+		}
+		if u := ta.usage("shop", tenancy.Month(ta.now()), platform); u["signups"] != 2.0 {
+			t.Errorf("signups = %v, want 2", u["signups"])
+		}
+	})
+}
