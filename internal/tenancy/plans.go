@@ -180,19 +180,26 @@ func ownedLimit(l store.PlanLimits, kind string) *int64 {
 	return nil
 }
 
-// CheckQuota refuses (*QuotaError) creating one more object of kind
-// (store.Owned*) when the tenant's plan limits it and the limit is reached.
-func (s *Service) CheckQuota(ctx context.Context, tenant store.TenantID, kind string) error {
+// ownedUse answers the tenant's plan, its limit on kind and how many
+// objects of kind the tenant has; a nil plan or limit means unlimited.
+func (s *Service) ownedUse(ctx context.Context, tenant store.TenantID, kind string) (*store.Plan, *int64, int64, error) {
 	p, err := s.TenantPlan(ctx, s.Store, tenant)
 	if err != nil || p == nil {
-		return err
+		return nil, nil, 0, err
 	}
 	max := ownedLimit(p.Limits, kind)
 	if max == nil {
-		return nil
+		return p, nil, 0, nil
 	}
 	n, err := s.Store.Usage().CountOwned(ctx, tenant, kind)
-	if err != nil {
+	return p, max, n, err
+}
+
+// CheckQuota refuses (*QuotaError) creating one more object of kind
+// (store.Owned*) when the tenant's plan limits it and the limit is reached.
+func (s *Service) CheckQuota(ctx context.Context, tenant store.TenantID, kind string) error {
+	p, max, n, err := s.ownedUse(ctx, tenant, kind)
+	if err != nil || max == nil {
 		return err
 	}
 	if n >= *max {
@@ -203,16 +210,11 @@ func (s *Service) CheckQuota(ctx context.Context, tenant store.TenantID, kind st
 
 // NoteCreated reports a crossed threshold of kind's limit after a create.
 func (s *Service) NoteCreated(ctx context.Context, m *Meter, tenant store.TenantID, kind string) error {
-	p, err := s.TenantPlan(ctx, s.Store, tenant)
-	if err != nil || p == nil || m == nil {
-		return err
-	}
-	max := ownedLimit(p.Limits, kind)
-	if max == nil {
+	if m == nil {
 		return nil
 	}
-	n, err := s.Store.Usage().CountOwned(ctx, tenant, kind)
-	if err != nil {
+	p, max, n, err := s.ownedUse(ctx, tenant, kind)
+	if err != nil || max == nil {
 		return err
 	}
 	return s.Store.InTx(ctx, func(tx store.Repos) error { return m.Threshold(ctx, tx, tenant, p, kind, n, *max) })
