@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// loginLoad signs users in through the account sign-in form from workers
+// goroutines, in turn, until stop is closed or max attempts are made, and
+// answers the users whose sign-in was acknowledged (303 to the account).
+func loginLoad(base string, users []string, workers, max int, stop <-chan struct{}) map[string]bool {
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		counter atomic.Int64
+		acked   = map[string]bool{}
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			jar, _ := cookiejar.New(nil)
+			hc := &http.Client{Timeout: 10 * time.Second, Jar: jar,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			u, _ := url.Parse(base)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n := counter.Add(1)
+				if n > int64(max) {
+					return
+				}
+				res, err := hc.Get(base + "/t/default/account/login")
+				if err != nil {
+					time.Sleep(20 * time.Millisecond)
+					continue
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				var csrf string
+				for _, c := range jar.Cookies(u) {
+					if c.Name == "gh_csrf" {
+						csrf = c.Value
+					}
+				}
+				email := users[int(n)%len(users)]
+				res, err = hc.PostForm(base+"/t/default/account/login", url.Values{"identifier": {email},
+					"password": {"correct horse battery staple 7"}, "csrf": {csrf}})
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/t/default/account") {
+					mu.Lock()
+					acked[email] = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return acked
+}
+
+// TestMAUSurvivesKillSQLite: a node SIGKILLed under a sign-in load and
+// restarted counts as active exactly the users that have a session: every
+// acknowledged sign-in is counted, none twice, and signing in again after
+// the restart changes nothing.
+func TestMAUSurvivesKillSQLite(t *testing.T) {
+	dir := t.TempDir()
+	env := testEnv(dir, "", testMasterKey)
+	n := start(t, env)
+	out, _, code := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
+	if code != 0 {
+		t.Fatal("apikey create failed")
+	}
+	c := &client{t: t, base: n.URL, token: lastLine(out)}
+	var users []string
+	for i := range 1000 {
+		email := fmt.Sprintf("mau-%d@example.com", i)
+		c.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{"email": email, "password": "correct horse battery staple 7"})
+		users = append(users, email)
+	}
+	stop := make(chan struct{})
+	done := make(chan map[string]bool, 1)
+	go func() { done <- loginLoad(n.URL, users, 8, 5000, stop) }()
+	time.Sleep(1500 * time.Millisecond)
+	kill9(t, n)
+	close(stop)
+	acked := <-done
+	if len(acked) < 10 {
+		t.Fatalf("only %d users signed in before the kill: the load did not run", len(acked))
+	}
+	n2 := start(t, env)
+	db, err := sql.Open("sqlite", dir+"/gatehouse.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func(q string) int {
+		var v int
+		if err := db.QueryRow(q).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	const tenant = `(SELECT id FROM tenants WHERE slug = 'default')`
+	withSession := count(`SELECT COUNT(DISTINCT user_id) FROM sessions WHERE tenant_id = ` + tenant)
+	c2 := &client{t: t, base: n2.URL, token: c.token}
+	var u struct{ MAU int }
+	c2.must(200, "GET", "/api/v1/tenants/default/usage", nil).json(t, &u)
+	if u.MAU != withSession || u.MAU < len(acked) {
+		t.Fatalf("MAU after the kill = %d; users with a session %d, acknowledged %d", u.MAU, withSession, len(acked))
+	}
+	again := loginLoad(n2.URL, users[:20], 2, 40, make(chan struct{}))
+	c2.must(200, "GET", "/api/v1/tenants/default/usage", nil).json(t, &u)
+	want := count(`SELECT COUNT(DISTINCT user_id) FROM sessions WHERE tenant_id = ` + tenant)
+	if u.MAU != want {
+		t.Errorf("MAU after signing in again = %d, want %d (users with a session)", u.MAU, want)
+	}
+	t.Logf("%d users acknowledged before SIGKILL, %d with a session, MAU %d; %d signed in again, MAU %d",
+		len(acked), withSession, withSession, len(again), u.MAU)
+}
