@@ -7,11 +7,14 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 )
 
 // loginLoad signs users in through the account sign-in form from workers
@@ -75,10 +78,39 @@ func loginLoad(base string, users []string, workers, max int, stop <-chan struct
 	return acked
 }
 
+// mauUsers creates n users with a password through c and answers their
+// addresses.
+func mauUsers(c *client, n int) []string {
+	var users []string
+	for i := range n {
+		email := fmt.Sprintf("mau-%d@example.com", i)
+		c.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{"email": email, "password": "correct horse battery staple 7"})
+		users = append(users, email)
+	}
+	return users
+}
+
+// checkMAU fails t unless the default tenant's MAU read through c is the
+// number of its users with a session in db, and at least acked; it
+// answers the MAU.
+func checkMAU(t *testing.T, db *sql.DB, c *client, acked int) int {
+	t.Helper()
+	var withSession int
+	if err := db.QueryRow(`SELECT COUNT(DISTINCT user_id) FROM sessions WHERE tenant_id = (SELECT id FROM tenants WHERE slug = 'default')`).Scan(&withSession); err != nil {
+		t.Fatal(err)
+	}
+	var u struct{ MAU int }
+	c.must(200, "GET", "/api/v1/tenants/default/usage", nil).json(t, &u)
+	if u.MAU != withSession || u.MAU < acked {
+		t.Fatalf("MAU = %d; users with a session %d, acknowledged at least %d", u.MAU, withSession, acked)
+	}
+	return u.MAU
+}
+
 // TestMAUSurvivesKillSQLite: a node SIGKILLed under a sign-in load and
 // restarted counts as active exactly the users that have a session: every
 // acknowledged sign-in is counted, none twice, and signing in again after
-// the restart changes nothing.
+// the restart changes nothing but the newly signed in.
 func TestMAUSurvivesKillSQLite(t *testing.T) {
 	dir := t.TempDir()
 	env := testEnv(dir, "", testMasterKey)
@@ -88,12 +120,7 @@ func TestMAUSurvivesKillSQLite(t *testing.T) {
 		t.Fatal("apikey create failed")
 	}
 	c := &client{t: t, base: n.URL, token: lastLine(out)}
-	var users []string
-	for i := range 1000 {
-		email := fmt.Sprintf("mau-%d@example.com", i)
-		c.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{"email": email, "password": "correct horse battery staple 7"})
-		users = append(users, email)
-	}
+	users := mauUsers(c, 1000)
 	stop := make(chan struct{})
 	done := make(chan map[string]bool, 1)
 	go func() { done <- loginLoad(n.URL, users, 8, 5000, stop) }()
@@ -110,27 +137,44 @@ func TestMAUSurvivesKillSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	count := func(q string) int {
-		var v int
-		if err := db.QueryRow(q).Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	const tenant = `(SELECT id FROM tenants WHERE slug = 'default')`
-	withSession := count(`SELECT COUNT(DISTINCT user_id) FROM sessions WHERE tenant_id = ` + tenant)
 	c2 := &client{t: t, base: n2.URL, token: c.token}
-	var u struct{ MAU int }
-	c2.must(200, "GET", "/api/v1/tenants/default/usage", nil).json(t, &u)
-	if u.MAU != withSession || u.MAU < len(acked) {
-		t.Fatalf("MAU after the kill = %d; users with a session %d, acknowledged %d", u.MAU, withSession, len(acked))
+	before := checkMAU(t, db, c2, len(acked))
+	loginLoad(n2.URL, users[:20], 2, 40, make(chan struct{}))
+	after := checkMAU(t, db, c2, len(acked))
+	t.Logf("%d users acknowledged before SIGKILL, MAU %d; after 40 more sign-ins of 20 users, MAU %d", len(acked), before, after)
+}
+
+// TestMAUTwoNodesPostgres: two nodes on one PostgreSQL sign the same
+// users in through a round-robin proxy and one is SIGKILLed mid-load: the
+// MAU is exactly the users with a session, none counted twice.
+func TestMAUTwoNodesPostgres(t *testing.T) {
+	if os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN") == "" {
+		t.Skip("GATEHOUSE_TEST_POSTGRES_DSN not set")
 	}
-	again := loginLoad(n2.URL, users[:20], 2, 40, make(chan struct{}))
-	c2.must(200, "GET", "/api/v1/tenants/default/usage", nil).json(t, &u)
-	want := count(`SELECT COUNT(DISTINCT user_id) FROM sessions WHERE tenant_id = ` + tenant)
-	if u.MAU != want {
-		t.Errorf("MAU after signing in again = %d, want %d (users with a session)", u.MAU, want)
+	dsn := sqltest.PostgresDSN(t)
+	p, a, b, envA, _ := twoNodes(t, dsn)
+	out, _, code := cli(t, envA, "apikey", "create", "--tenant", "default", "--scopes", "admin")
+	if code != 0 {
+		t.Fatal("apikey create failed")
 	}
-	t.Logf("%d users acknowledged before SIGKILL, %d with a session, MAU %d; %d signed in again, MAU %d",
-		len(acked), withSession, withSession, len(again), u.MAU)
+	c := &client{t: t, base: a.URL, token: lastLine(out)}
+	users := mauUsers(c, 300)
+	stop := make(chan struct{})
+	done := make(chan map[string]bool, 1)
+	go func() { done <- loginLoad(p.URL, users, 8, 5000, stop) }()
+	time.Sleep(1500 * time.Millisecond)
+	kill9(t, b)
+	time.Sleep(time.Second)
+	close(stop)
+	acked := <-done
+	if len(acked) < 10 {
+		t.Fatalf("only %d users signed in: the load did not run", len(acked))
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mau := checkMAU(t, db, c, len(acked))
+	t.Logf("%d users acknowledged over two nodes (one killed), MAU %d", len(acked), mau)
 }
