@@ -99,7 +99,7 @@ func mustTenant(t *testing.T, ta *testApp, slug string) store.TenantID {
 
 // TestPlanSignupsPerHour: a plan's signups_per_hour caps the tenant's
 // self-service sign-ups together: past it the sign-up page answers 429,
-// and the sign-ups that went through are counted.
+// and the sign-ups that went through and their mails are counted.
 func TestPlanSignupsPerHour(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		ta := newTestApp(t, be)
@@ -114,8 +114,11 @@ func TestPlanSignupsPerHour(t *testing.T) {
 		if p := b.post("/t/shop/signup", form("csrf", tok, "email", "three@example.com", "password", "correct horse battery")); p.status != http.StatusTooManyRequests {
 			t.Errorf("third sign-up in the hour on a plan of 2: %d, want 429", p.status)
 		}
-		if u := ta.usage("shop", tenancy.Month(ta.now()), platform); u["signups"] != 2.0 {
-			t.Errorf("signups = %v, want 2", u["signups"])
+		if got := len(ta.mails()); got != 2 {
+			t.Fatalf("%d mails delivered, want the 2 verification mails", got)
+		}
+		if u := ta.usage("shop", tenancy.Month(ta.now()), platform); u["signups"] != 2.0 || u["mails"] != 2.0 {
+			t.Errorf("signups = %v, mails = %v; want 2 and 2", u["signups"], u["mails"])
 		}
 	})
 }
