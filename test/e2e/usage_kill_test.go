@@ -90,6 +90,25 @@ func mauUsers(c *client, n int) []string {
 	return users
 }
 
+// killUnderLogins runs a sign-in load of users at base, SIGKILLs victim
+// 1.5 s in, lets the load run on for linger, and answers the users whose
+// sign-in was acknowledged.
+func killUnderLogins(t *testing.T, base string, users []string, victim *node, linger time.Duration) map[string]bool {
+	t.Helper()
+	stop := make(chan struct{})
+	done := make(chan map[string]bool, 1)
+	go func() { done <- loginLoad(base, users, 8, 5000, stop) }()
+	time.Sleep(1500 * time.Millisecond)
+	kill9(t, victim)
+	time.Sleep(linger)
+	close(stop)
+	acked := <-done
+	if len(acked) < 10 {
+		t.Fatalf("only %d users signed in before the kill: the load did not run", len(acked))
+	}
+	return acked
+}
+
 // checkMAU fails t unless the default tenant's MAU read through c is the
 // number of its users with a session in db, and at least acked; it
 // answers the MAU.
@@ -121,16 +140,7 @@ func TestMAUSurvivesKillSQLite(t *testing.T) {
 	}
 	c := &client{t: t, base: n.URL, token: lastLine(out)}
 	users := mauUsers(c, 1000)
-	stop := make(chan struct{})
-	done := make(chan map[string]bool, 1)
-	go func() { done <- loginLoad(n.URL, users, 8, 5000, stop) }()
-	time.Sleep(1500 * time.Millisecond)
-	kill9(t, n)
-	close(stop)
-	acked := <-done
-	if len(acked) < 10 {
-		t.Fatalf("only %d users signed in before the kill: the load did not run", len(acked))
-	}
+	acked := killUnderLogins(t, n.URL, users, n, 0)
 	n2 := start(t, env)
 	db, err := sql.Open("sqlite", dir+"/gatehouse.db")
 	if err != nil {
@@ -159,17 +169,7 @@ func TestMAUTwoNodesPostgres(t *testing.T) {
 	}
 	c := &client{t: t, base: a.URL, token: lastLine(out)}
 	users := mauUsers(c, 300)
-	stop := make(chan struct{})
-	done := make(chan map[string]bool, 1)
-	go func() { done <- loginLoad(p.URL, users, 8, 5000, stop) }()
-	time.Sleep(1500 * time.Millisecond)
-	kill9(t, b)
-	time.Sleep(time.Second)
-	close(stop)
-	acked := <-done
-	if len(acked) < 10 {
-		t.Fatalf("only %d users signed in: the load did not run", len(acked))
-	}
+	acked := killUnderLogins(t, p.URL, users, b, time.Second)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
