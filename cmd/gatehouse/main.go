@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"tenant":  {"create and list tenants", runTenant},
 	"audit":   {"verify a tenant's audit chain", runAudit},
 	"keys":    {"rotate and list a tenant's signing keys", runKeys},
+	"usage":   {"export every tenant's usage of a month for billing", runUsage},
 	"config":  {"plan, apply and export configuration as code", runConfig},
 	"users":   {"import users in bulk (CSV, JSONL, Auth0, Keycloak, Firebase, Cognito) and export them", runUsers},
 }

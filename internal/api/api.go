@@ -59,6 +59,9 @@ type API struct {
 	Imports *userimport.Runner
 	// Exporter writes a tenant's users in an importable format (exports.go).
 	Exporter *userimport.Exporter
+	// Meter counts API calls per tenant and reports quota thresholds
+	// (usage.go); nil counts nothing.
+	Meter *tenancy.Meter
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.
@@ -102,6 +105,9 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 func (a *API) handle(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.authorize(r, rt)
+		if err == nil && c.tenant != nil {
+			a.Meter.Add(c.tenant.ID, store.MetricAPICalls, 1)
+		}
 		if err == nil {
 			err = rt.handler(w, r, c)
 		}
@@ -118,9 +124,13 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		prob     *httpx.Problem
 		verr     *valid.Error
 		conflict *valid.Conflict
+		quota    *tenancy.QuotaError
 	)
 	switch {
 	case errors.As(err, &prob):
+	case errors.As(err, &quota):
+		prob = httpx.NewProblem(http.StatusForbidden, "quota-exceeded", "Quota exceeded", quota.Error())
+		prob.Limit, prob.Plan = quota.Limit, quota.Plan
 	case errors.As(err, &verr):
 		prob = httpx.NewProblem(http.StatusBadRequest, "validation", "Invalid input", verr.Error())
 		prob.Errors = verr.Fields

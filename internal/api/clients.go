@@ -92,7 +92,13 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := a.decode(w, r, &in); err != nil {
 		return err
 	}
+	if err := a.Tenants.CheckQuota(r.Context(), c.tenant.ID, store.OwnedClients); err != nil {
+		return err
+	}
 	cl, secret, err := a.Clients.CreateClient(r.Context(), c.actor, c.tenant.ID, in)
+	if err == nil {
+		a.noteCreated(r, c.tenant.ID, store.OwnedClients)
+	}
 	if err != nil {
 		return err
 	}

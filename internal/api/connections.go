@@ -61,7 +61,13 @@ func (a *API) createConnection(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := a.decode(w, r, &in); err != nil {
 		return err
 	}
+	if err := a.Tenants.CheckQuota(r.Context(), c.tenant.ID, store.OwnedConnections); err != nil {
+		return err
+	}
 	conn, err := a.Connections.Create(r.Context(), c.actor, c.tenant.ID, in)
+	if err == nil {
+		a.noteCreated(r, c.tenant.ID, store.OwnedConnections)
+	}
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,13 @@ func (a *API) routes() []route {
 		{http.MethodGet, "/api/v1/tenants", needPlatform, a.listTenants},
 		{http.MethodPost, "/api/v1/tenants", needPlatform, a.createTenant},
 		{http.MethodGet, t, needRead, a.getTenant},
+		{http.MethodGet, t + "/usage", needRead, a.getUsage}, // usage.go
+		{http.MethodGet, "/api/v1/usage", needPlatform, a.listUsage},
+		{http.MethodGet, "/api/v1/plans", needPlatform, a.listPlans},
+		{http.MethodPost, "/api/v1/plans", needPlatform, a.createPlan},
+		{http.MethodGet, "/api/v1/plans/{name}", needPlatform, a.getPlan},
+		{http.MethodPatch, "/api/v1/plans/{name}", needPlatform, a.updatePlan},
+		{http.MethodDelete, "/api/v1/plans/{name}", needPlatform, a.deletePlan},
 		{http.MethodPatch, t, needAdmin, a.updateTenant},
 		{http.MethodDelete, t, needPlatform, a.deleteTenant},
 		{http.MethodPost, t + "/restore", needPlatform, a.restoreTenant},

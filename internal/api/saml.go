@@ -80,7 +80,13 @@ func (a *API) createSAMLSP(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := a.decode(w, r, &in); err != nil {
 		return err
 	}
+	if err := a.Tenants.CheckQuota(r.Context(), c.tenant.ID, store.OwnedSAMLSPs); err != nil {
+		return err
+	}
 	sp, err := a.SAMLSPs.Create(r.Context(), c.actor, c.tenant.ID, in)
+	if err == nil {
+		a.noteCreated(r, c.tenant.ID, store.OwnedSAMLSPs)
+	}
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ type tenantOut struct {
 	Version   int64           `json:"version"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
+	Plan      string          `json:"plan,omitempty"`
 }
 
 func tenantJSON(t *store.Tenant) tenantOut {
@@ -28,7 +29,20 @@ func tenantJSON(t *store.Tenant) tenantOut {
 	if st == "" {
 		st = store.TenantActive
 	}
-	return tenantOut{t.ID, t.Slug, t.Name, t.Settings, string(st), t.PurgeAt, t.Version, t.CreatedAt, t.UpdatedAt}
+	return tenantOut{t.ID, t.Slug, t.Name, t.Settings, string(st), t.PurgeAt, t.Version, t.CreatedAt, t.UpdatedAt, ""}
+}
+
+// tenantWithPlan adds the tenant's plan to its JSON.
+func (a *API) tenantWithPlan(r *http.Request) func(t *store.Tenant) tenantOut {
+	return func(t *store.Tenant) tenantOut {
+		out := tenantJSON(t)
+		plan, err := a.Tenants.Store.Usage().TenantPlan(r.Context(), t.ID)
+		if err != nil {
+			a.Log.WarnContext(r.Context(), "api: tenant plan not read", "err", err)
+		}
+		out.Plan = plan
+		return out
+	}
 }
 
 func (a *API) listTenants(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -40,7 +54,7 @@ func (a *API) listTenants(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, makeList(p, ts, func(t *store.Tenant) string { return string(t.ID) }, tenantJSON))
+	httpx.WriteJSON(w, http.StatusOK, makeList(p, ts, func(t *store.Tenant) string { return string(t.ID) }, a.tenantWithPlan(r)))
 	return nil
 }
 
@@ -53,12 +67,12 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	writeCreated(w, "/api/v1/tenants/"+t.Slug, t.Version, tenantJSON(t))
+	writeCreated(w, "/api/v1/tenants/"+t.Slug, t.Version, a.tenantWithPlan(r)(t))
 	return nil
 }
 
 func (a *API) getTenant(w http.ResponseWriter, r *http.Request, c *call) error {
-	writeVersioned(w, http.StatusOK, c.tenant.Version, tenantJSON(c.tenant))
+	writeVersioned(w, http.StatusOK, c.tenant.Version, a.tenantWithPlan(r)(c.tenant))
 	return nil
 }
 
@@ -71,15 +85,16 @@ func (a *API) updateTenant(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := a.decode(w, r, &in); err != nil {
 		return err
 	}
-	// A tenant's own key cannot suspend it: it could not resume it.
-	if in.Status != nil && !c.platform() {
+	// A tenant's own key cannot suspend it (it could not resume it), nor
+	// move it to another plan (plans are what the operator bills).
+	if (in.Status != nil || in.Plan != nil) && !c.platform() {
 		return errPlatformOnly
 	}
 	t, err := a.Tenants.UpdateTenant(r.Context(), c.actor, c.tenant.ID, version, in)
 	if err != nil {
 		return err
 	}
-	writeVersioned(w, http.StatusOK, t.Version, tenantJSON(t))
+	writeVersioned(w, http.StatusOK, t.Version, a.tenantWithPlan(r)(t))
 	return nil
 }
 

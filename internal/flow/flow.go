@@ -49,6 +49,10 @@ func (e *ThrottledError) Error() string {
 
 // Service runs login flows.
 type Service struct {
+	// Meter, when set, counts failed password checks per tenant.
+	Meter interface {
+		Add(tenant store.TenantID, metric string, n int64)
+	}
 	Store     store.Store
 	Directory *directory.Service
 	Sessions  *session.Service

@@ -45,6 +45,9 @@ func (s *Service) CheckPasswordThen(ctx context.Context, tenant store.TenantID, 
 		}
 	}
 	if errors.Is(err, directory.ErrInvalidCredentials) {
+		if s.Meter != nil {
+			s.Meter.Add(tenant, store.MetricLoginsFailed, 1)
+		}
 		if ferr := a.failed(ctx, s.Store.OAuth().Throttle()); ferr != nil {
 			return nil, ferr
 		}

@@ -18,9 +18,12 @@ type Problem struct {
 	Detail   string `json:"detail,omitempty"`
 	Instance string `json:"instance,omitempty"`
 	// Field names the first offending input field; Errors lists them all.
-	Field     string             `json:"field,omitempty"`
-	Errors    []valid.FieldError `json:"errors,omitempty"`
-	RequestID string             `json:"request_id,omitempty"`
+	Field  string             `json:"field,omitempty"`
+	Errors []valid.FieldError `json:"errors,omitempty"`
+	// Limit and Plan name the plan limit a quota-exceeded problem hit.
+	Limit     string `json:"limit,omitempty"`
+	Plan      string `json:"plan,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // NewProblem builds a problem of the given kind ("validation", "not-found"...).

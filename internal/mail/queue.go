@@ -73,6 +73,10 @@ type Worker struct {
 	Now    func() time.Time
 	// Kick wakes the worker early (Queue.Kick's other end); optional.
 	Kick <-chan struct{}
+	// Meter, when set, counts mails sent per tenant.
+	Meter interface {
+		Add(tenant store.TenantID, metric string, n int64)
+	}
 	// Poll is the idle interval (default 2s), Lease how long a claim holds
 	// (default 2m; a delivery must finish sooner), MaxAttempts the
 	// deliveries before a mail is given up (default 8), BaseBackoff the
@@ -167,6 +171,9 @@ func (w *Worker) deliver(ctx context.Context, m store.Mail) {
 	// not) regardless.
 	rctx := context.WithoutCancel(ctx)
 	if err == nil {
+		if w.Meter != nil {
+			w.Meter.Add(m.Tenant, store.MetricMails, 1)
+		}
 		if err := q.MarkSent(rctx, m.ID, w.now()); err != nil {
 			w.Log.ErrorContext(ctx, "mail: mark sent", "mail_id", m.ID, "err", err)
 		}

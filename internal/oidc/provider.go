@@ -49,6 +49,9 @@ type Config struct {
 	// Authz adds role and permission claims and notes break-glass use;
 	// nil leaves tokens without them.
 	Authz Authorizer
+	// Meter counts tokens by grant and the users they are issued for as
+	// active this month; nil meters nothing.
+	Meter *tenancy.Meter
 }
 
 // Provider is the OpenID provider of every tenant.
@@ -61,6 +64,7 @@ type Provider struct {
 	log       *slog.Logger
 	publicURL string
 	now       func() time.Time
+	meter     *tenancy.Meter
 	cookie    func(slug string) string
 	storage   *storage
 	handler   http.Handler
@@ -74,6 +78,7 @@ type Provider struct {
 // New builds the provider.
 func New(cfg Config) (*Provider, error) {
 	p := &Provider{
+		meter: cfg.Meter,
 		store: cfg.Store, tenants: cfg.Tenants, sessions: cfg.Sessions, flow: cfg.Flow, log: cfg.Log,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), cookie: cfg.SessionCookie, authz: cfg.Authz,
 		now: func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },

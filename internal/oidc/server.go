@@ -110,7 +110,7 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	case r.Data.CodeVerifier != "":
 		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier sent but no code_challenge was")
 	}
-	g := grant{tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: ar.UserID, scopes: ar.Scopes,
+	g := grant{grantType: string(oidc.GrantTypeCode), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: ar.UserID, scopes: ar.Scopes,
 		sessionID: ar.SessionID, familyID: ar.ID, authTime: ar.AuthTime, amr: ar.AMR, nonce: ar.Nonce}
 	resp, err := s.p.issue(ctx, g, c.hasGrant(oidc.GrantTypeRefreshToken))
 	if err != nil {
@@ -158,7 +158,7 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 			return nil, s.p.storage.hide(ctx, err)
 		}
 	}
-	g := grant{tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: old.UserID, scopes: scopes,
+	g := grant{grantType: string(oidc.GrantTypeRefreshToken), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: old.UserID, scopes: scopes,
 		sessionID: old.SessionID, familyID: old.FamilyID, kind: old.Kind, authTime: old.AuthTime, amr: old.AMR}
 	next, tok, err := s.p.newRefreshToken(g)
 	if err != nil {
@@ -202,7 +202,7 @@ func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequ
 			return nil, oidc.ErrInvalidScope().WithDescription("scope %q is not allowed", sc)
 		}
 	}
-	g := grant{tenant: tenantFrom(ctx).ID, issuer: s.p.issuer(ctx), client: c, scopes: r.Data.Scope}
+	g := grant{grantType: string(oidc.GrantTypeClientCredentials), tenant: tenantFrom(ctx).ID, issuer: s.p.issuer(ctx), client: c, scopes: r.Data.Scope}
 	at, exp, err := s.p.mintAccessToken(ctx, g)
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)

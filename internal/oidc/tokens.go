@@ -49,6 +49,7 @@ type grant struct {
 	authTime  time.Time
 	amr       []string
 	nonce     string
+	grantType string // the token request's grant_type, for metering
 }
 
 // signJWT signs claims with the tenant's active key of alg, typ in header.
@@ -75,11 +76,22 @@ func (p *Provider) signJWT(ctx context.Context, tenant store.TenantID, alg, typ 
 
 // mintAccessToken issues an RFC 9068 JWT access token and records its jti
 // so it can be revoked and introspected.
+//
+// It is the one place every grant passes, so it meters: the user a token
+// is issued for is counted active this month (one insert-or-ignore; a
+// failure fails the request, so no issued token goes uncounted), and the
+// token is counted under its grant type.
 func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.Time, error) {
 	jti, err := uuid.NewV7()
 	if err != nil {
 		return "", time.Time{}, err
 	}
+	if g.userID != "" {
+		if err := p.meter.MarkActive(ctx, p.store, g.tenant, g.userID); err != nil {
+			return "", time.Time{}, err
+		}
+	}
+	p.meter.Add(g.tenant, store.MetricTokensPrefix+g.grantType, 1)
 	now := p.now()
 	exp := now.Add(g.client.accessTokenLifetime())
 	sub := g.userID

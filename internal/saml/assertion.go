@@ -161,6 +161,10 @@ func (rw *responseWriter) WriteResponse(w http.ResponseWriter, req *crewjam.IdpA
 		if err := rw.makeResponse(req); err != nil {
 			return err
 		}
+		// Every assertion goes out here, whichever parts are signed.
+		if rw.p.cfg.Meter != nil {
+			rw.p.cfg.Meter.Add(rw.t.ID, store.MetricSAMLAssertions, 1)
+		}
 	}
 	doc := etree.NewDocument()
 	doc.SetRoot(req.ResponseEl)

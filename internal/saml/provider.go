@@ -57,6 +57,10 @@ type Config struct {
 	// SessionCookie names the browser session cookie of a tenant slug.
 	SessionCookie func(slug string) string
 	Roles         RolesFunc
+	// Meter, when set, counts assertions issued per tenant.
+	Meter interface {
+		Add(tenant store.TenantID, metric string, n int64)
+	}
 }
 
 // IdP is the SAML identity provider of every tenant.

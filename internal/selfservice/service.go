@@ -90,6 +90,9 @@ type Service struct {
 	Floor time.Duration
 	// Sleep waits (tests replace it); default time.Sleep with ctx.
 	Sleep func(ctx context.Context, d time.Duration)
+	// Meter counts sign-ups and holds the tenant's plan, whose
+	// signups_per_hour caps self-service sign-up; nil: no plan limits.
+	Meter *tenancy.Meter
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -182,6 +185,23 @@ func (s *Service) count(ctx context.Context, repos store.Repos, tenant store.Ten
 // /64 (one host usually holds a whole /64).
 func (s *Service) limitIP(ctx context.Context, tenant store.TenantID, kind, ip string, limit int) error {
 	over, err := s.count(ctx, s.Store, tenant, kind+"-ip:"+ipBucket(ip), limit)
+	if err != nil {
+		return err
+	}
+	if over {
+		return &ThrottledError{RetryAfter: throttleRetry}
+	}
+	return nil
+}
+
+// limitPlanSignups applies the tenant's plan's signups_per_hour to all of
+// the tenant's self-service sign-ups together.
+func (s *Service) limitPlanSignups(ctx context.Context, tenant store.TenantID) error {
+	p, err := s.Meter.Plan(ctx, tenant)
+	if err != nil || p == nil || p.Limits.SignupsPerHour == nil {
+		return err
+	}
+	over, err := s.count(ctx, s.Store, tenant, "signup-plan", int(*p.Limits.SignupsPerHour))
 	if err != nil {
 		return err
 	}

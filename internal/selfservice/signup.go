@@ -59,6 +59,9 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 	if err := s.limitIP(ctx, t.ID, "signup", in.IP, set.SelfService.SignupLimit()); err != nil {
 		return "", err
 	}
+	if err := s.limitPlanSignups(ctx, t.ID); err != nil {
+		return "", err
+	}
 	email := strings.TrimSpace(in.Email)
 	if err := checkInput(set, email, in); err != nil {
 		return "", err
@@ -92,6 +95,7 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 	if err != nil {
 		return "", err
 	}
+	s.Meter.Add(t.ID, store.MetricSignups, 1)
 	now := s.now()
 	sec, err := newSecret(t.ID, u.ID, store.PurposeVerifyEmail, "", VerifyTTL, now, true)
 	if err != nil {

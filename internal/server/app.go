@@ -71,6 +71,9 @@ type App struct {
 	// Legacy checks passwords at legacy user stores and syncs federated
 	// directories (legacy.go).
 	Legacy *legacy.Service
+	// Meter meters usage per tenant and month; Serve flushes its counters
+	// every second (internal/tenancy).
+	Meter *tenancy.Meter
 	// MFA checks and manages second factors (internal/mfa).
 	MFA *mfa.Service
 	// Flow runs every login (internal/flow), built once for the hosted

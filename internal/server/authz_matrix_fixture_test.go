@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strings"
 
@@ -28,6 +29,8 @@ type fixture struct {
 	announcement string
 	// importJob is the id of a finished import job of the tenant.
 	importJob string
+	// plan names a plan the platform routes read, change and delete.
+	plan string
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -53,6 +56,10 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	}
 	fx.announcement = an.ID
 	fx.importJob = ta.importJob(tn.ID)
+	fx.plan = fmt.Sprintf("fixture-%d-%s", n, strings.ToLower(rand.Text()[:8]))
+	if _, err := ta.Tenants.CreatePlan(context.Background(), testActor, tenancy.PlanInput{Name: fx.plan}); err != nil {
+		ta.t.Fatal(err)
+	}
 	return fx
 }
 
@@ -61,6 +68,8 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 func (fx *fixture) path(route, ref string) string {
 	p := strings.ReplaceAll(route, "{tenant}", ref)
 	switch {
+	case strings.HasPrefix(route, "/api/v1/plans/"):
+		p = strings.ReplaceAll(p, "{name}", fx.plan)
 	case strings.HasPrefix(route, "/api/v1/apikeys/"):
 		p = strings.ReplaceAll(p, "{id}", fx.platformKey)
 	case strings.Contains(route, "/apikeys/{id}"):

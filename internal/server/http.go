@@ -104,6 +104,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	go a.upkeepEvery(ctx, time.Hour)
 	go a.syncDirectories(ctx)  // legacy.go
 	go a.MailWorker().Run(ctx) // selfservice.go
+	go a.Meter.Run(ctx, time.Second)
 	select {
 	case err := <-errc:
 		return err
@@ -126,6 +127,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// The requests are done: their usage counters go out before the exit.
+	a.Meter.FlushQuietly(sctx)
 	a.Log.Info("stopped")
 	return nil
 }

@@ -20,5 +20,5 @@ func (a *App) MailSender() mail.Sender {
 // MailWorker delivers the queue (every node runs one; leases keep them
 // from sending a mail twice).
 func (a *App) MailWorker() *mail.Worker {
-	return &mail.Worker{Store: a.DB, Sealer: a.sealer, Sender: a.MailSender(), Log: a.Log, Kick: a.mailKick}
+	return &mail.Worker{Store: a.DB, Sealer: a.sealer, Sender: a.MailSender(), Log: a.Log, Kick: a.mailKick, Meter: a.Meter}
 }

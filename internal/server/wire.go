@@ -77,7 +77,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	km := &keys.Manager{Sealer: sealer, Now: now, Rand: rnd}
 	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
 	var prov *oidc.Provider
-	sessions := &session.Service{Store: db, Audit: rec, Now: now,
+	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now}
+	sessions := &session.Service{Store: db, Audit: rec, Now: now, Meter: meter,
 		OnEnd: func(ctx context.Context, s *store.Session) { prov.BackchannelLogout(ctx, s) },
 		// Every login of a break-glass account raises its alert (authz).
 		OnCreate: func(ctx context.Context, s *store.Session) {
@@ -85,7 +86,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		},
 	}
 	a := &App{
-		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now,
+		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
@@ -98,7 +99,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.SelfService = &selfservice.Service{
 		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
 		Renderer: renderer, Notices: notices,
-		Audit: rec, Log: log, Now: now, PublicURL: pub,
+		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter,
 	}
 	// Upstream URLs must be https; http:// is accepted only for loopback
 	// hosts, and only while the deployment's own public URL is http://
@@ -111,7 +112,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Mail: &mfa.Mailer{Queue: a.Mail, Renderer: a.SelfService.Renderer}}
 	a.Legacy = &legacy.Service{Store: db, Connections: a.Connections, Directory: a.Directory, Audit: rec, Log: log, Now: now}
 	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA,
-		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices}
+		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices, Meter: meter}
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
 	}
@@ -123,14 +124,14 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	cookie := web.SessionCookieName(pub)
 	prov, err = oidc.New(oidc.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
-		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Authz: authzSvc,
+		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Authz: authzSvc, Meter: meter,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
 	idp := saml.New(saml.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
-		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie,
+		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Meter: meter,
 		Roles: func(ctx context.Context, tenant store.TenantID, userID string) ([]string, error) {
 			// No amr here: privileged roles that require MFA stay out.
 			roles, _, _, err := authzSvc.Attributes(ctx, tenant, userID, "", nil)
@@ -165,7 +166,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			Authz: authzSvc, SAMLSPs: a.SAMLSPs, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Now: now,
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
 			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
-			Imports: a.Imports, Exporter: a.Exporter,
+			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},

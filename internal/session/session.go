@@ -45,6 +45,20 @@ type Service struct {
 	OnCreate func(ctx context.Context, s *store.Session)
 	// Audit records grant revocations; nil records nothing.
 	Audit *events.Recorder
+	// Meter, when set, meters logins: it may refuse a user a plan's hard
+	// MAU limit keeps out, and counts the user active in the session's
+	// own transaction (exact: never lost, never doubled).
+	Meter Activity
+}
+
+// Activity meters authentications (tenancy.Meter).
+type Activity interface {
+	// Admit refuses a user a tenant's plan does not let in this month.
+	Admit(ctx context.Context, tenant store.TenantID, userID string) error
+	// MarkActive counts the user active this month through repos.
+	MarkActive(ctx context.Context, repos store.Repos, tenant store.TenantID, userID string) error
+	// Add counts n of metric for tenant, off the request's path.
+	Add(tenant store.TenantID, metric string, n int64)
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -75,8 +89,24 @@ func (s *Service) Create(ctx context.Context, tenant store.TenantID, userID stri
 		AuthTime: now, AMR: slices.Clone(amr), UserAgent: userAgent, IP: ip,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.absolute()),
 	}
-	if err := s.Store.OAuth().Sessions().CreateSession(ctx, sess); err != nil {
-		return nil, "", err
+	if s.Meter == nil {
+		if err := s.Store.OAuth().Sessions().CreateSession(ctx, sess); err != nil {
+			return nil, "", err
+		}
+	} else {
+		if err := s.Meter.Admit(ctx, tenant, userID); err != nil {
+			return nil, "", err
+		}
+		err := s.Store.InTx(ctx, func(tx store.Repos) error {
+			if err := tx.OAuth().Sessions().CreateSession(ctx, sess); err != nil {
+				return err
+			}
+			return s.Meter.MarkActive(ctx, tx, tenant, userID)
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		s.Meter.Add(tenant, store.MetricLoginsSucceeded, 1)
 	}
 	if s.OnCreate != nil {
 		s.OnCreate(ctx, sess)

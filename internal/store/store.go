@@ -46,6 +46,8 @@ type Repos interface {
 	// TenantData answers a tenant's rows as a whole: purge, export and
 	// import (tenantdata.go).
 	TenantData() TenantData
+	// Usage answers plans, subscriptions and usage metering (usage.go).
+	Usage() UsageRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -51,6 +51,8 @@ func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microseco
 type NewTenant struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`
+	// Plan names the tenant's plan; "" is none (unlimited).
+	Plan string `json:"plan,omitempty"`
 }
 
 // TenantPatch changes the fields that are set.
@@ -59,6 +61,8 @@ type TenantPatch struct {
 	Settings json.RawMessage `json:"settings,omitempty"`
 	// Status suspends ("suspended") or resumes ("active") the tenant.
 	Status *store.TenantStatus `json:"status,omitempty"`
+	// Plan moves the tenant to a plan; "" takes it off plans (unlimited).
+	Plan *string `json:"plan,omitempty"`
 }
 
 // CheckSlug reports whether s may name a new tenant.
@@ -125,6 +129,9 @@ func (s *Service) createTenant(ctx context.Context, actor events.Actor, in NewTe
 			return err
 		}
 		if err := s.Keys.CreateDefaults(ctx, tx, t.ID); err != nil {
+			return err
+		}
+		if err := setPlan(ctx, tx, actor, t.ID, "", in.Plan, s.Audit); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: store.PlatformTenant,
@@ -210,6 +217,15 @@ func (s *Service) UpdateTenant(ctx context.Context, actor events.Actor, id store
 		case t.Status == store.TenantActive:
 			action = "tenant.resume"
 		}
+		if p.Plan != nil {
+			old, err := tx.Usage().TenantPlan(ctx, id)
+			if err != nil {
+				return err
+			}
+			if err := setPlan(ctx, tx, actor, id, old, *p.Plan, s.Audit); err != nil {
+				return err
+			}
+		}
 		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: store.PlatformTenant,
 			Action: action, TargetType: "tenant", TargetID: string(id),
 			Changes: events.Diff(before, tenantFields(t))})
@@ -247,4 +263,30 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 		return current, nil
 	}
 	return json.Marshal(set)
+}
+
+// setPlan moves tenant from plan old to plan name, audited on the platform
+// chain; an unknown plan is a validation error.
+func setPlan(ctx context.Context, tx store.Repos, actor events.Actor, tenant store.TenantID, old, name string, rec *events.Recorder) error {
+	if old == name {
+		return nil
+	}
+	if err := tx.Usage().SetTenantPlan(ctx, tenant, name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			var c valid.Collector
+			c.Add("plan", "unknown", "No plan has this name.")
+			return c.Err()
+		}
+		return err
+	}
+	var before, after any
+	if old != "" {
+		before = old
+	}
+	if name != "" {
+		after = name
+	}
+	return rec.Record(ctx, tx, actor, events.Entry{Tenant: store.PlatformTenant,
+		Action: "tenant.plan", TargetType: "tenant", TargetID: string(tenant),
+		Changes: events.Changes{"plan": {Before: before, After: after}}})
 }

@@ -36,6 +36,17 @@ func (p *Pages) passwordError(a *accountReq, err error) bool {
 	return true
 }
 
+// mauLimit answers a sign-in the tenant's plan refuses (a hard monthly
+// active user limit, reached, for a user not yet active this month) with
+// a page saying so; it reports whether err was that.
+func (p *Pages) mauLimit(w http.ResponseWriter, r *http.Request, t *store.Tenant, err error) bool {
+	if !errors.Is(err, tenancy.ErrMAULimit) {
+		return false
+	}
+	p.message(w, r, t, http.StatusForbidden, "error.title", "login.mau_limit")
+	return true
+}
+
 func fieldCode(err error) (field, code string, ok bool) {
 	var ve *valid.Error
 	if errors.As(err, &ve) && len(ve.Fields) > 0 {
@@ -223,6 +234,8 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 	case errors.Is(err, flow.ErrUnverified): // the password was right (selfservice)
 		p.resendVerification(r, t, identifier)
 		p.showAccountLogin(w, r, t, http.StatusForbidden, "login.unverified", identifier)
+		return
+	case p.mauLimit(w, r, t, err):
 		return
 	case err != nil:
 		p.Log.ErrorContext(r.Context(), "web: account login", "err", err, "request_id", httpx.RequestID(r.Context()))

@@ -93,6 +93,7 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 			return
 		}
 		p.emailLoginError(w, r, t, flow.ErrRequestGone)
+	case p.mauLimit(w, r, t, err):
 	case err != nil:
 		p.emailLoginError(w, r, t, err)
 	default:

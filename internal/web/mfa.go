@@ -127,6 +127,8 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showMFA(w, r, t, ar, http.StatusUnauthorized, "mfa.invalid")
 		return
+	case p.mauLimit(w, r, t, err):
+		return
 	case err != nil:
 		p.Log.ErrorContext(ctx, "web: second factor", "err", err, "request_id", httpx.RequestID(ctx))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")

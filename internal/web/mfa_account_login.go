@@ -70,6 +70,8 @@ func (p *Pages) accountMFALoginSubmit(w http.ResponseWriter, r *http.Request, t 
 	case errors.Is(err, flow.ErrRequestGone):
 		http.Redirect(w, r, p.accountLoginURL(t, ui.FrameFor(r, t, nil, "").Lang), http.StatusSeeOther)
 		return
+	case p.mauLimit(w, r, t, err):
+		return
 	case err != nil:
 		p.Log.ErrorContext(ctx, "web: account second factor", "err", err, "request_id", httpx.RequestID(ctx))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")

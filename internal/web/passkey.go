@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
@@ -147,6 +148,9 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 		return
 	case errors.Is(err, flow.ErrRequestGone):
 		jsonError(w, r, t, http.StatusBadRequest, "error.request_gone")
+		return
+	case errors.Is(err, tenancy.ErrMAULimit):
+		jsonError(w, r, t, http.StatusForbidden, "login.mau_limit")
 		return
 	case errors.Is(err, flow.ErrConsentRequired): // signed in; the consent step waits
 	case err != nil:

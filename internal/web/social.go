@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
@@ -281,6 +282,8 @@ func (p *Pages) socialFailed(w http.ResponseWriter, r *http.Request, t *store.Te
 		if be.Reason == broker.ReasonState {
 			status = http.StatusBadRequest
 		}
+	case errors.Is(err, tenancy.ErrMAULimit):
+		status, msg = http.StatusForbidden, "login.mau_limit"
 	case errors.Is(err, flow.ErrEmailInUse):
 		status, msg = http.StatusConflict, "social.email_in_use"
 	case errors.Is(err, flow.ErrUpstreamUnverified):

@@ -303,6 +303,8 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 	case errors.Is(err, flow.ErrRequestGone):
 		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_gone")
 		return
+	case p.mauLimit(w, r, t, err):
+		return
 	case p.finished(w, r, t, ar, token, err): // signed in; the consent step waits
 		return
 	case err != nil:

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		recognitionTests,
 		proxyTests,
 		noticeTests,
+		usageTests,
 	} {
 		all = append(all, group...)
 	}
