@@ -59,3 +59,12 @@ func Tenant(r *http.Request) (*store.Tenant, bool) {
 	}
 	return t, true
 }
+
+// PrefixTenant returns the tenant [ResolveTenants] found for the
+// /t/{tenant} prefix of r's path, before any routing: for middleware that
+// runs ahead of the ServeMux (where [Tenant] has no pattern to check
+// against). The tenant is the one the path's first segment names.
+func PrefixTenant(r *http.Request) (*store.Tenant, bool) {
+	t, ok := r.Context().Value(tenantKey).(*store.Tenant)
+	return t, ok
+}
