@@ -4,7 +4,12 @@ import (
 	"encoding/json"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
+
+// maxRPS bounds a configured rate: one interval of a bucket is at least
+// a microsecond, what both bucket stores count in.
+const maxRPS = 100000
 
 // RateLimits are a tenant's request rates per second on each limited
 // surface; 0 (or absent) leaves that surface unlimited.
@@ -15,6 +20,17 @@ type RateLimits struct {
 	TokenRPS int `json:"token_rps,omitempty"`
 	// SCIMRPS limits SCIM under /t/{tenant}/scim/v2.
 	SCIMRPS int `json:"scim_rps,omitempty"`
+}
+
+func (r *RateLimits) check(c *valid.Collector, prefix string) {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"api_rps", r.APIRPS}, {"token_rps", r.TokenRPS}, {"scim_rps", r.SCIMRPS}} {
+		if f.v < 0 || f.v > maxRPS {
+			c.Add(prefix+"."+f.name, "invalid", f.name+" is 0 (unlimited) to 100000 requests per second.")
+		}
+	}
 }
 
 // The limited surfaces, as bucket names.
@@ -48,5 +64,5 @@ func RateLimit(t *store.Tenant, bucket string) int {
 	case BucketSCIM:
 		n = s.RateLimits.SCIMRPS
 	}
-	return max(n, 0)
+	return min(max(n, 0), maxRPS)
 }
