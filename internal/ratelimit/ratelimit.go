@@ -29,6 +29,11 @@ type Limiter struct {
 	Resolve func(ctx context.Context, ref string) (*store.Tenant, error)
 	Now     func() time.Time
 	Log     *slog.Logger
+	// NoLease turns the in-process fast path off: every request is one
+	// take from the shared bucket.
+	NoLease bool
+
+	leases leases
 }
 
 // Decision is the outcome of one request against its bucket.
@@ -53,13 +58,28 @@ func (l *Limiter) Decide(ctx context.Context, t *store.Tenant, bucket string) (D
 		return Decision{}, false
 	}
 	now := l.Now()
+	key := leaseKey{t.ID, bucket}
+	if !l.NoLease {
+		if d, ok := l.leases.use(key, now); ok {
+			return d, true
+		}
+	}
 	interval := window / time.Duration(rps)
 	ok, tat, err := l.Buckets.Take(ctx, t.ID, bucket, now, interval, rps)
 	if err != nil {
 		l.Log.WarnContext(ctx, "rate limit: bucket unavailable, request admitted", "bucket", bucket, "err", err)
 		return Decision{}, false
 	}
-	return decision(ok, tat, now, interval, rps), true
+	d := decision(ok, tat, now, interval, rps)
+	if n := leaseSize(rps); ok && !l.NoLease && n > 1 && d.Remaining >= rps/2 {
+		// Clearly under the limit: claim the next n requests at once.
+		lok, ltat, err := l.Buckets.Take(ctx, t.ID, bucket, now, time.Duration(n)*interval, rps/n)
+		if err == nil && lok {
+			ld := decision(true, ltat, now, interval, rps)
+			l.leases.grant(key, n, ld, now.Add(window))
+		}
+	}
+	return d, true
 }
 
 // decision derives the header values from a bucket's TAT after a take.
