@@ -19,6 +19,10 @@ type lease struct {
 	expires time.Time
 	reset   time.Duration // the Reset of the take that granted it
 	quota   int
+	// refusedUntil is when the shared bucket can next admit, as a refused
+	// take showed: a bucket's TAT only ever moves forward, so until then
+	// every take would be refused too and is answered here, exactly.
+	refusedUntil time.Time
 }
 
 // leases is the in-process fast path: when a take shows the bucket at
@@ -39,16 +43,33 @@ type leaseKey struct {
 	bucket string
 }
 
-// use admits one request from a live lease of (t, bucket), if any.
+// use decides one request of (t, bucket) locally when it can: refused
+// while a refusal holds, admitted from a live lease.
 func (ls *leases) use(k leaseKey, now time.Time) (Decision, bool) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	l := ls.m[k]
-	if l == nil || l.left == 0 || !now.Before(l.expires) {
+	if l == nil {
+		return Decision{}, false
+	}
+	if now.Before(l.refusedUntil) {
+		return Decision{Quota: l.quota, Reset: l.refusedUntil.Sub(now)}, true
+	}
+	if l.left == 0 || !now.Before(l.expires) {
 		return Decision{}, false
 	}
 	l.left--
 	return Decision{OK: true, Quota: l.quota, Remaining: l.base + l.left, Reset: l.reset}, true
+}
+
+// refuse remembers that (t, bucket) admits nothing before now+d.Reset.
+func (ls *leases) refuse(k leaseKey, d Decision, now time.Time) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.m == nil || len(ls.m) >= leaseMax {
+		ls.m = map[leaseKey]*lease{}
+	}
+	ls.m[k] = &lease{quota: d.Quota, refusedUntil: now.Add(d.Reset)}
 }
 
 // grant keeps n requests of a take for local use until expires.

@@ -71,6 +71,9 @@ func (l *Limiter) Decide(ctx context.Context, t *store.Tenant, bucket string) (D
 		return Decision{}, false
 	}
 	d := decision(ok, tat, now, interval, rps)
+	if !ok && !l.NoLease {
+		l.leases.refuse(key, d, now)
+	}
 	if n := leaseSize(rps); ok && !l.NoLease && n > 1 && d.Remaining >= rps/2 {
 		// Clearly under the limit: claim the next n requests at once.
 		lok, ltat, err := l.Buckets.Take(ctx, t.ID, bucket, now, time.Duration(n)*interval, rps/n)
@@ -91,8 +94,10 @@ func decision(ok bool, tat, now time.Time, interval time.Duration, burst int) De
 		d.Reset = max(0, ahead)
 		return d
 	}
-	// The next request fits once TAT is no more than burst-1 intervals ahead.
-	d.Reset = max(interval, ahead-time.Duration(burst-1)*interval)
+	// The next request fits once TAT is no more than burst-1 intervals
+	// ahead: exactly then, as the refusal cache relies on (positive, since
+	// the take was refused).
+	d.Reset = ahead - time.Duration(burst-1)*interval
 	return d
 }
 
