@@ -72,14 +72,19 @@ func (ls *leases) refuse(k leaseKey, d Decision, now time.Time) {
 	ls.m[k] = &lease{quota: d.Quota, refusedUntil: now.Add(d.Reset)}
 }
 
-// grant keeps n requests of a take for local use until expires.
-func (ls *leases) grant(k leaseKey, n int, d Decision, expires time.Time) {
+// grant keeps n requests of a take at now for local use, for one window.
+func (ls *leases) grant(k leaseKey, n int, d Decision, now time.Time) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if ls.m == nil || len(ls.m) >= leaseMax {
 		ls.m = map[leaseKey]*lease{}
 	}
-	ls.m[k] = &lease{left: n, base: d.Remaining, expires: expires, reset: d.Reset, quota: d.Quota}
+	// Concurrent requests may each take a lease: the tokens of a live one
+	// are kept, not dropped (they are already spent in the shared bucket).
+	if old := ls.m[k]; old != nil && old.left > 0 && now.Before(old.expires) {
+		n += old.left
+	}
+	ls.m[k] = &lease{left: n, base: d.Remaining, expires: now.Add(window), reset: d.Reset, quota: d.Quota}
 }
 
 // leaseSize answers how many requests one take claims from a bucket of

@@ -79,7 +79,7 @@ func (l *Limiter) Decide(ctx context.Context, t *store.Tenant, bucket string) (D
 		lok, ltat, err := l.Buckets.Take(ctx, t.ID, bucket, now, time.Duration(n)*interval, rps/n)
 		if err == nil && lok {
 			ld := decision(true, ltat, now, interval, rps)
-			l.leases.grant(key, n, ld, now.Add(window))
+			l.leases.grant(key, n, ld, now)
 		}
 	}
 	return d, true
