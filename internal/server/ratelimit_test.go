@@ -197,10 +197,11 @@ type noisyFigures struct {
 // times A's limit of rps, while tenant B makes sequential token requests:
 // first with A quiet, then while A floods, in alternating rounds. Every
 // loop is bounded in count and time; everything is on 127.0.0.1.
-func noisyNeighbour(t *testing.T, nodes []*testApp, rps int) noisyFigures {
+func noisyNeighbour(t *testing.T, nodes []*testApp, rps int, run int) noisyFigures {
 	t.Helper()
 	ta := nodes[0]
-	a, b := ta.tenant("noisy"), ta.tenant("quiet")
+	noisy, quietSlug := fmt.Sprintf("noisy%d", run), fmt.Sprintf("quiet%d", run)
+	a, b := ta.tenant(noisy), ta.tenant(quietSlug)
 	ta.setRateLimits(a.ID, fmt.Sprintf(`{"token_rps":%d}`, rps))
 	ta.setRateLimits(b.ID, `{"token_rps":100000}`)
 	aid, asecret := ta.ccClient(a.ID)
@@ -218,7 +219,7 @@ func noisyNeighbour(t *testing.T, nodes []*testApp, rps int) noisyFigures {
 	bRequests := func(n int) []time.Duration {
 		out := make([]time.Duration, 0, n)
 		for i := range n {
-			l := tokenRequest(t, c, nodes[i%len(nodes)].srv.URL, "quiet", bid, bsecret)
+			l := tokenRequest(t, c, nodes[i%len(nodes)].srv.URL, quietSlug, bid, bsecret)
 			if l.status != http.StatusOK {
 				t.Fatalf("tenant B: %d %v, want 200", l.status, l.body)
 			}
@@ -246,7 +247,7 @@ func noisyNeighbour(t *testing.T, nodes []*testApp, rps int) noisyFigures {
 				defer wg.Done()
 				node := nodes[w%len(nodes)]
 				for i := 0; i < int(flood/interval)+1 && time.Now().Before(end); i++ {
-					switch tokenRequest(t, c, node.srv.URL, "noisy", aid, asecret).status {
+					switch tokenRequest(t, c, node.srv.URL, noisy, aid, asecret).status {
 					case http.StatusOK:
 						ok.Add(1)
 					case http.StatusTooManyRequests:
@@ -277,18 +278,28 @@ func noisyNeighbour(t *testing.T, nodes []*testApp, rps int) noisyFigures {
 	return f
 }
 
-// checkNoisy holds a run to the bounds: A's admitted rate within 10% of
-// its limit, having been refused; B's p99 within 1.2x of its quiet p99.
-func checkNoisy(t *testing.T, f noisyFigures) {
+// checkNoisy runs noisyNeighbour on nodes and holds it to the bounds: A
+// refused, its admitted rate within 10% of its limit; B's p99 within 1.2x
+// of its quiet p99. The latency bound is measured on a machine shared with
+// other work, so a miss is measured once more, with fresh tenants, before
+// it fails the test; the rate bound is never retried.
+func checkNoisy(t *testing.T, nodes []*testApp, rps int) {
 	t.Helper()
-	if f.refused == 0 {
-		t.Fatal("tenant A was never refused")
-	}
-	if d := f.acceptedRate/float64(f.cap) - 1; d > 0.1 || d < -0.1 {
-		t.Errorf("tenant A admitted %.1f/s, want within 10%% of its limit %d/s", f.acceptedRate, f.cap)
-	}
-	if float64(f.loadedP99) > 1.2*float64(f.quietP99) {
-		t.Errorf("tenant B p99 %s under A's flood, above 1.2x its quiet %s", f.loadedP99, f.quietP99)
+	for run := 1; ; run++ {
+		f := noisyNeighbour(t, nodes, rps, run)
+		if f.refused == 0 {
+			t.Fatal("tenant A was never refused")
+		}
+		if d := f.acceptedRate/float64(f.cap) - 1; d > 0.1 || d < -0.1 {
+			t.Fatalf("tenant A admitted %.1f/s, want within 10%% of its limit %d/s", f.acceptedRate, f.cap)
+		}
+		if float64(f.loadedP99) <= 1.2*float64(f.quietP99) {
+			return
+		}
+		if run == 2 {
+			t.Fatalf("tenant B p99 %s under A's flood, above 1.2x its quiet %s (second run)", f.loadedP99, f.quietP99)
+		}
+		t.Logf("tenant B p99 %s under A's flood, above 1.2x its quiet %s: measuring once more", f.loadedP99, f.quietP99)
 	}
 }
 
@@ -309,12 +320,12 @@ func TestRateLimitNoisyNeighbour(t *testing.T) {
 	}
 	const rps = 40
 	t.Run("sqlite", func(t *testing.T) {
-		checkNoisy(t, noisyNeighbour(t, []*testApp{openApp(t, testConfig(t, ""))}, rps))
+		checkNoisy(t, []*testApp{openApp(t, testConfig(t, ""))}, rps)
 	})
 	t.Run("postgres", func(t *testing.T) {
-		checkNoisy(t, noisyNeighbour(t, twoNodes(t, sqltest.PostgresDSN(t), ""), rps))
+		checkNoisy(t, twoNodes(t, sqltest.PostgresDSN(t), ""), rps)
 	})
 	t.Run("redis", func(t *testing.T) {
-		checkNoisy(t, noisyNeighbour(t, twoNodes(t, sqltest.PostgresDSN(t), redistest.Start(t)), rps))
+		checkNoisy(t, twoNodes(t, sqltest.PostgresDSN(t), redistest.Start(t)), rps)
 	})
 }
