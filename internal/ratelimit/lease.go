@@ -43,33 +43,38 @@ type leaseKey struct {
 	bucket string
 }
 
-// use decides one request of (t, bucket) locally when it can: refused
-// while a refusal holds, admitted from a live lease.
+// use decides one request of (t, bucket) locally when it can: admitted
+// from a live lease, else refused while a refusal holds.
 func (ls *leases) use(k leaseKey, now time.Time) (Decision, bool) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	l := ls.m[k]
-	if l == nil {
+	switch {
+	case l == nil:
 		return Decision{}, false
-	}
-	if now.Before(l.refusedUntil) {
+	case l.left > 0 && now.Before(l.expires):
+		l.left--
+		return Decision{OK: true, Quota: l.quota, Remaining: l.base + l.left, Reset: l.reset}, true
+	case now.Before(l.refusedUntil):
 		return Decision{Quota: l.quota, Reset: l.refusedUntil.Sub(now)}, true
 	}
-	if l.left == 0 || !now.Before(l.expires) {
-		return Decision{}, false
-	}
-	l.left--
-	return Decision{OK: true, Quota: l.quota, Remaining: l.base + l.left, Reset: l.reset}, true
+	return Decision{}, false
 }
 
-// refuse remembers that (t, bucket) admits nothing before now+d.Reset.
+// refuse remembers that the shared bucket of (t, bucket) admits nothing
+// before now+d.Reset; a live lease's tokens stay usable.
 func (ls *leases) refuse(k leaseKey, d Decision, now time.Time) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if ls.m == nil || len(ls.m) >= leaseMax {
 		ls.m = map[leaseKey]*lease{}
 	}
-	ls.m[k] = &lease{quota: d.Quota, refusedUntil: now.Add(d.Reset)}
+	l := ls.m[k]
+	if l == nil {
+		l = &lease{quota: d.Quota}
+		ls.m[k] = l
+	}
+	l.refusedUntil = now.Add(d.Reset)
 }
 
 // grant keeps n requests of a take at now for local use, for one window.
@@ -81,10 +86,14 @@ func (ls *leases) grant(k leaseKey, n int, d Decision, now time.Time) {
 	}
 	// Concurrent requests may each take a lease: the tokens of a live one
 	// are kept, not dropped (they are already spent in the shared bucket).
-	if old := ls.m[k]; old != nil && old.left > 0 && now.Before(old.expires) {
+	old := ls.m[k]
+	if old != nil && old.left > 0 && now.Before(old.expires) {
 		n += old.left
 	}
 	ls.m[k] = &lease{left: n, base: d.Remaining, expires: now.Add(window), reset: d.Reset, quota: d.Quota}
+	if old != nil {
+		ls.m[k].refusedUntil = old.refusedUntil
+	}
 }
 
 // leaseSize answers how many requests one take claims from a bucket of

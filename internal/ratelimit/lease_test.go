@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,5 +80,47 @@ func TestLeaseExactness(t *testing.T) {
 		if !noLease && quietTakes*2 > int64(quiet) {
 			t.Errorf("fast path: %d store takes for %d requests under the limit, want under half", quietTakes, quiet)
 		}
+	}
+}
+
+// TestLeaseConcurrentBurst: many requests at once on two nodes, at one
+// instant and a full bucket, then more one by one at the same instant:
+// exactly the burst is admitted in all. Leases taken concurrently keep
+// each other's tokens (already spent in the shared bucket).
+func TestLeaseConcurrentBurst(t *testing.T) {
+	const limit = 100
+	db := sqltest.OpenSQLite(t)
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tn := &store.Tenant{ID: "t1", Slug: "t1", Name: "t", Version: 1, CreatedAt: now, UpdatedAt: now,
+		Settings: []byte(fmt.Sprintf(`{"rate_limits":{"api_rps":%d}}`, limit))}
+	if err := db.Tenants().CreateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	var nodes [2]*ratelimit.Limiter
+	for i := range nodes {
+		nodes[i] = &ratelimit.Limiter{Buckets: db.RateBuckets(), Limit: tenancy.RateLimit,
+			Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
+	}
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 3 * limit {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if d, _ := nodes[i%2].Decide(ctx, tn, tenancy.BucketAPI); d.OK {
+				admitted.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	concurrent := admitted.Load()
+	for i := range 2 * limit {
+		if d, _ := nodes[i%2].Decide(ctx, tn, tenancy.BucketAPI); d.OK {
+			admitted.Add(1)
+		}
+	}
+	if admitted.Load() != limit {
+		t.Fatalf("admitted %d (%d concurrently), want exactly the burst %d", admitted.Load(), concurrent, limit)
 	}
 }
