@@ -43,6 +43,9 @@ type Config struct {
 	// DBMaxOpenConns caps open database connections; 0 keeps the database
 	// backend's default.
 	DBMaxOpenConns int
+	// RedisURL, when set (redis:// or rediss://), keeps the per-tenant
+	// rate limit buckets in Redis instead of the database.
+	RedisURL Secret
 	// SMTP is the outgoing mail server; with no Host, mails are written
 	// as files under {DataDir}/mail/ and their links logged.
 	SMTP SMTPConfig

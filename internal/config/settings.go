@@ -93,6 +93,10 @@ var settings = []setting{
 	{key: "db_max_open_conns", env: "GATEHOUSE_DB_MAX_OPEN_CONNS", flag: "db-max-open-conns",
 		usage: "maximum open database connections, 0 for the backend default", min: 0, max: 1000,
 		field: func(c *Config) any { return &c.DBMaxOpenConns }},
+	{key: "redis_url", env: "GATEHOUSE_REDIS_URL", flag: "redis-url",
+		usage: "Redis URL (redis:// or rediss://) for the per-tenant rate limit buckets", secret: true,
+		def:   "buckets kept in the database",
+		field: func(c *Config) any { return &c.RedisURL }, check: checkRedisURL},
 	{key: "smtp.host", env: "GATEHOUSE_SMTP_HOST", flag: "smtp-host",
 		usage: "SMTP server host; empty writes mails as files under {data_dir}/mail/ and logs their links",
 		field: func(c *Config) any { return &c.SMTP.Host }, check: checkHost},
@@ -137,6 +141,17 @@ var settings = []setting{
 func checkAny(s string) (string, string) {
 	if strings.ContainsAny(s, "\r\n") {
 		return "", "must be one line"
+	}
+	return s, ""
+}
+
+func checkRedisURL(s string) (string, string) {
+	if s == "" {
+		return "", ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return "", "is not a redis:// or rediss:// URL"
 	}
 	return s, ""
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -88,6 +89,11 @@ type App struct {
 	Exporter *userimport.Exporter
 	// Imports runs the API's asynchronous imports; Close stops them.
 	Imports *userimport.Runner
+	// Limiter enforces the per-tenant rate limits (ratelimit.go); redis,
+	// when set, holds its buckets and is closed by Close.
+	Limiter *ratelimit.Limiter
+	planRPS planRPSCache
+	redis   io.Closer
 }
 
 // Options are what a deployment (or a test) gives the services Open builds.
@@ -134,6 +140,10 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		db.Close()
 		return nil, err
 	}
+	if err := app.openLimiter(ctx); err != nil {
+		app.Close()
+		return nil, err
+	}
 	return app, nil
 }
 
@@ -141,6 +151,9 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 // database.
 func (a *App) Close() error {
 	a.Imports.Close()
+	if a.redis != nil {
+		a.redis.Close()
+	}
 	return a.DB.Close()
 }
 

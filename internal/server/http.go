@@ -45,16 +45,20 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /metrics", reg.Handler())
 
 	// Under an https public URL every answer pins https (config http.hsts).
-	return httpx.HSTS(a.Config.HSTSHeader(), middleware(a.Log, reg, a.Tenants, maxInFlight, refuseSuspended(a.surfaces.pages, mux)))
+	return httpx.HSTS(a.Config.HSTSHeader(), middleware(a.Log, reg, a.Tenants, a.Limiter.Wrap, maxInFlight, refuseSuspended(a.surfaces.pages, mux)))
 }
 
 // middleware wraps h in what every response passes through. Request ids
 // and security headers are outermost so that every answer carries them,
 // the 429 of the in-flight limit included. The tenant of /t/{tenant}/...
 // is resolved once, here, for every surface; outside metrics and the
-// access log, which read the pattern the mux sets on their request.
-func middleware(log *slog.Logger, reg *metrics.Registry, tenants httpx.TenantResolver, max int, h http.Handler) http.Handler {
+// access log, which read the pattern the mux sets on their request. The
+// per-tenant rate limit runs inside the tenant's resolution and the access
+// log, so a refused request costs no handler work but is still metered and
+// logged.
+func middleware(log *slog.Logger, reg *metrics.Registry, tenants httpx.TenantResolver, limit func(http.Handler) http.Handler, max int, h http.Handler) http.Handler {
 	h = recoverer(log, h)
+	h = limit(h)
 	h = accessLog(log, h)
 	h = reg.Middleware(h)
 	h = httpx.ResolveTenants(tenants, h)

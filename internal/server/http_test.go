@@ -179,7 +179,7 @@ func serveMiddleware(t *testing.T, max int, h http.Handler) (*httptest.Server, *
 	t.Helper()
 	logs := &syncBuffer{}
 	reg := metrics.NewRegistry()
-	srv := httptest.NewServer(middleware(slog.New(slog.NewJSONHandler(logs, nil)), reg, nil, max, h))
+	srv := httptest.NewServer(middleware(slog.New(slog.NewJSONHandler(logs, nil)), reg, nil, func(h http.Handler) http.Handler { return h }, max, h))
 	t.Cleanup(srv.Close)
 	return srv, logs, reg
 }

@@ -262,6 +262,9 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 	if set.Notices.check(c, "settings.notices"); c.Err() != nil {
 		return current, nil
 	}
+	if set.RateLimits.check(c, "settings.rate_limits"); c.Err() != nil {
+		return current, nil
+	}
 	return json.Marshal(set)
 }
 

@@ -32,6 +32,8 @@ type Settings struct {
 	// Notices is the policy of account notices and announcement mails
 	// (notices.go).
 	Notices Notices `json:"notices"`
+	// RateLimits are the tenant's request rates per surface (ratelimits.go).
+	RateLimits RateLimits `json:"rate_limits,omitzero"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.
