@@ -44,9 +44,11 @@ func (s *server) VerifyClient(ctx context.Context, r *op.Request[op.ClientCreden
 
 func (s *server) verifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
 	if r.Data.ClientAssertionType == "" && r.Data.ClientAssertion == "" {
-		if r.Data.ClientSecret != "" {
-			// A secret authenticates only a client registered for one;
-			// the library would let a public client ignore it.
+		// A secret authenticates only a client registered for one. The
+		// client_credentials grant checks that in storage.authenticate (one
+		// client read on the hot path); for the other endpoints the library
+		// would let a public client ignore a secret, so it is checked here.
+		if r.Data.ClientSecret != "" && r.Form.Get("grant_type") != string(oidc.GrantTypeClientCredentials) {
 			c, err := s.p.storage.client(ctx, r.Data.ClientID)
 			if err != nil || !usesSecret(c) {
 				return nil, errClientAuth()

@@ -289,7 +289,9 @@ func (s *storage) authenticate(ctx context.Context, id, secret string) (*client,
 	if err != nil {
 		return nil, oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
-	if c.c.Public || len(c.c.SecretHash) == 0 ||
+	// A secret authenticates only a client registered for one (a public
+	// or private_key_jwt client cannot fall back to it).
+	if c.c.Public || len(c.c.SecretHash) == 0 || !usesSecret(c) ||
 		subtle.ConstantTimeCompare(sha(secret), c.c.SecretHash) != 1 {
 		return nil, oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
