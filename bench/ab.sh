@@ -26,7 +26,10 @@
 # Environment: ROUNDS (5, at most 20), DURATION (10s per run), WARMUP (1s),
 # CONCURRENCY (16), MAX_REQUESTS (1000000 per run), SCENARIOS (comma list;
 # default client_credentials,auth_code), OUT (results directory; default a
-# new temp dir).
+# new temp dir), PERF (1: record each server with `perf record -g` during
+# its runs of the last round, and write the hottest functions, inclusive
+# and self, to perf-X-SCENARIO.txt; that round's figures carry perf's cost,
+# on A and B alike).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -151,9 +154,13 @@ done
 # one X SCENARIO ROUND: one run of the generator against X, its JSON line
 # tagged with the revision, the round and the load average just before.
 one() {
-	local x=$1 s=$2 r=$3 la rc
+	local x=$1 s=$2 r=$3 la rc perf=""
 	la=$(cut -d' ' -f1 /proc/loadavg)
 	echo "   round $r: $s on $x (load average $la)"
+	if [[ ${PERF:-0} == 1 && $r == "$ROUNDS" ]]; then
+		perf record -q -F 499 -g -p "${pid[$x]}" -o "$OUT/perf-$x-$s.data" >/dev/null 2>&1 &
+		perf=$!
+	fi
 	set +e
 	env $(cat "$work/env-$x") BENCH_USER=bench%d@example.com BENCH_PASSWORD="$password" \
 		"$work/load" -base-url "${base[$x]}" -pid "${pid[$x]}" -scenario "$s" -duration "$DURATION" \
@@ -161,6 +168,16 @@ one() {
 		2>>"$OUT/load.txt" >"$work/run.json"
 	rc=$?
 	set -e
+	if [[ -n $perf ]]; then
+		kill -INT "$perf" 2>/dev/null || true
+		wait "$perf" 2>/dev/null || true
+		{
+			echo "# inclusive (with callees)"
+			perf report -i "$OUT/perf-$x-$s.data" --children --sort symbol --stdio -g none --percent-limit 2 2>/dev/null | grep -v '^#' | grep . | sed -n 1,80p | cut -c1-150 || true
+			echo "# self"
+			perf report -i "$OUT/perf-$x-$s.data" --no-children --sort symbol --stdio -g none --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep . | sed -n 1,60p | cut -c1-150 || true
+		} >"$OUT/perf-$x-$s.txt"
+	fi
 	if [[ ! -s $work/run.json ]]; then
 		echo "load against $x failed (exit $rc); see $OUT/load.txt" >&2
 		exit 1
