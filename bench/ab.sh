@@ -33,6 +33,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 if [[ $# -lt 1 || $# -gt 2 ]]; then
 	echo "usage: bench/ab.sh REVISION_A [REVISION_B (default HEAD)]" >&2
 	exit 2
@@ -126,13 +127,7 @@ fixtures() {
 	ac=$(gh client create --tenant default --name bench --redirect-uri http://127.0.0.1:9/cb --json | tail -n1)
 	cc=$(gh client create --tenant default --name bench-cc --grant client_credentials --json | tail -n1)
 	for i in $(seq 0 $((4 * CONCURRENCY - 1))); do
-		if ! curl -sS --fail-with-body -o "$work/user.json" -X POST "${base[$x]}/api/v1/tenants/default/users" \
-			-H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-			--data-binary "{\"email\":\"bench$i@example.com\",\"password\":\"$password\"}"; then
-			cat "$work/user.json" >&2
-			echo >&2
-			exit 1
-		fi
+		bench_user "${base[$x]}" "$key" "bench$i@example.com" "$password" "$work/user.json"
 	done
 	{
 		echo "BENCH_CC_CLIENT_ID=$(jq -r .client_id <<<"$cc")"
