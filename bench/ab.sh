@@ -102,6 +102,7 @@ go build -o "$work/load" ./bench/load
 # start X: serves revision X's binary on a fresh data dir and a free port.
 start() {
 	local x=$1 a=""
+	: >"$OUT/server-$x.log"
 	GATEHOUSE_DATA_DIR="$work/data-$x" GATEHOUSE_ADDR=127.0.0.1:0 "$work/gatehouse-$x" serve \
 		>"$OUT/server-$x.out" 2>"$OUT/server-$x.log" &
 	pid[$x]=$!
