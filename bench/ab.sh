@@ -3,6 +3,7 @@
 # run on one machine, as ratios B/A:
 #
 #   bench/ab.sh A [B]          # B defaults to HEAD; about 4 minutes with the defaults
+#   bench/ab.sh -report OUT/ab.jsonl   # the table of an earlier run again
 #
 # 1. builds each revision's gatehouse binary from its committed tree (a
 #    detached git worktree in a temp dir, removed after the build; local
@@ -34,8 +35,39 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 . bench/lib.sh
+# table FILE: the table of an ab.jsonl file: per scenario, the medians
+# over the rounds for A and B, the ratios B/A of the medians, and the
+# lowest and highest of the per-round ratios of the rate and the CPU.
+table() {
+	jq -rs '
+  def med: sort | if length == 0 then null elif length % 2 == 1 then .[length/2|floor] else (.[length/2-1] + .[length/2]) / 2 end;
+  def f(n): if . == null then "-" else (. * pow(10; n) | round / pow(10; n) | tostring) end;
+  def q(a; b): if a == null or b == null or b == 0 then null else a / b end;
+  def side(x): map(select(.rev == x));
+  def perround(k): [group_by(.round)[] | q((side("B")[0] | k); (side("A")[0] | k)) | select(. != null)];
+  def span: "\(min | f(3))–\(max | f(3))";
+  "A = \(side("A")[0].sha[0:10]), B = \(side("B")[0].sha[0:10]); \(map(.round) | max) rounds;" +
+  " load average (1 min) before the runs: \(map(.load1) | min | f(2))–\(map(.load1) | max | f(2)), median \(map(.load1) | med | f(2))",
+  "",
+  "| scenario | rate A | rate B | **rate B/A** | per-round rate B/A | p99 A | p99 B | p99 B/A | CPU ms/iter A | CPU ms/iter B | CPU B/A | per-round CPU B/A | errors A/B |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  (group_by(.scenario)[] as $g
+   | ($g | side("A")) as $A | ($g | side("B")) as $B
+   | ($A | map(.rate_per_s) | med) as $ra | ($B | map(.rate_per_s) | med) as $rb
+   | ($A | map(.p99_ms) | med) as $pa | ($B | map(.p99_ms) | med) as $pb
+   | ($A | map(.server_cpu_s_per_1k // empty) | med) as $ca | ($B | map(.server_cpu_s_per_1k // empty) | med) as $cb
+   | "| \($g[0].scenario) | \($ra | f(1)) \($g[0].unit)/s | \($rb | f(1)) \($g[0].unit)/s | **\(q($rb; $ra) | f(3))** | \($g | perround(.rate_per_s) | span)" +
+     " | \($pa | f(1)) ms | \($pb | f(1)) ms | \(q($pb; $pa) | f(3)) | \($ca | f(3)) | \($cb | f(3)) | \(q($cb; $ca) | f(3))" +
+     " | \($g | perround(.server_cpu_s_per_1k) | span) | \($A | map(.errors) | add)/\($B | map(.errors) | add) |")
+' "$1"
+}
+
+if [[ ${1:-} == -report && $# == 2 ]]; then
+	table "$2"
+	exit
+fi
 if [[ $# -lt 1 || $# -gt 2 ]]; then
-	echo "usage: bench/ab.sh REVISION_A [REVISION_B (default HEAD)]" >&2
+	echo "usage: bench/ab.sh REVISION_A [REVISION_B (default HEAD)], or bench/ab.sh -report OUT/ab.jsonl" >&2
 	exit 2
 fi
 ROUNDS=${ROUNDS:-5}
@@ -147,6 +179,8 @@ for x in A B; do
 		"idle RSS $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/${pid[$x]}/status")"
 done
 
+sha_of() { local v=sha_$1; echo "${!v}"; }
+
 # one X SCENARIO ROUND: one run of the generator against X, its JSON line
 # tagged with the revision, the round and the load average just before.
 one() {
@@ -178,7 +212,7 @@ one() {
 		echo "load against $x failed (exit $rc); see $OUT/load.txt" >&2
 		exit 1
 	fi
-	jq -c --arg x "$x" --argjson r "$r" --argjson la "$la" '. + {rev: $x, round: $r, load1: $la}' \
+	jq -c --arg x "$x" --arg sha "$(sha_of "$x")" --argjson r "$r" --argjson la "$la" '. + {rev: $x, sha: $sha, round: $r, load1: $la}' \
 		"$work/run.json" >>"$OUT/ab.jsonl"
 }
 
@@ -201,21 +235,5 @@ for x in A B; do
 done
 
 echo "== results: medians over $ROUNDS rounds; ratios B/A (rate: above 1 is faster; p99 and CPU: below 1 is better)"
-jq -rs --arg a "${sha_A:0:10}" --arg b "${sha_B:0:10}" '
-  def med: sort | if length == 0 then null elif length % 2 == 1 then .[length/2|floor] else (.[length/2-1] + .[length/2]) / 2 end;
-  def f(n): if . == null then "-" else (. * pow(10; n) | round / pow(10; n) | tostring) end;
-  def q(a; b): if a == null or b == null or b == 0 then null else a / b end;
-  def side(x): map(select(.rev == x));
-  "A = \($a), B = \($b); load average (1 min) before the runs: \(map(.load1) | min | f(2))–\(map(.load1) | max | f(2)), median \(map(.load1) | med | f(2))",
-  "",
-  "| scenario | rate A | rate B | **rate B/A** | per-round B/A min–max | p99 A | p99 B | p99 B/A | CPU ms/iter A | CPU ms/iter B | CPU B/A | errors A/B |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|",
-  (group_by(.scenario)[] as $g
-   | ($g | side("A")) as $A | ($g | side("B")) as $B
-   | ($A | map(.rate_per_s) | med) as $ra | ($B | map(.rate_per_s) | med) as $rb
-   | ($A | map(.p99_ms) | med) as $pa | ($B | map(.p99_ms) | med) as $pb
-   | ($A | map(.server_cpu_s_per_1k // empty) | med) as $ca | ($B | map(.server_cpu_s_per_1k // empty) | med) as $cb
-   | [$g | group_by(.round)[] | q((side("B")[0].rate_per_s); (side("A")[0].rate_per_s)) | select(. != null)] as $rr
-   | "| \($g[0].scenario) | \($ra | f(1)) \($g[0].unit)/s | \($rb | f(1)) \($g[0].unit)/s | **\(q($rb; $ra) | f(3))** | \($rr | min | f(3))–\($rr | max | f(3)) | \($pa | f(1)) ms | \($pb | f(1)) ms | \(q($pb; $pa) | f(3)) | \($ca | f(3)) | \($cb | f(3)) | \(q($cb; $ca) | f(3)) | \($A | map(.errors) | add)/\($B | map(.errors) | add) |")
-' "$OUT/ab.jsonl" | tee "$OUT/table.md"
-echo "== in $OUT: table.md, ab.jsonl (a JSON line per run: rev, round, load1 added), load.txt, the servers' logs"
+table "$OUT/ab.jsonl" | tee "$OUT/table.md"
+echo "== in $OUT: table.md, ab.jsonl (a JSON line per run: rev, sha, round, load1 added), load.txt, the servers' logs"
