@@ -29,6 +29,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DURATION=${DURATION:-10s}
 CONCURRENCY=${CONCURRENCY:-16}
 WARMUP=${WARMUP:-1s}
@@ -91,15 +92,7 @@ password="pw-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
 # Four users per worker (bench0@example.com, ...): a login attempt counts
 # against its account before the password check, so one account logging in
 # from every worker at once would be throttled (bench/load's -user).
-mkuser() {
-	if ! curl -sS --fail-with-body -o "$OUT/user.json" -X POST "$base/api/v1/tenants/default/users" \
-		-H "Authorization: Bearer $apikey" -H 'Content-Type: application/json' \
-		--data-binary "{\"email\":\"$1\",\"password\":\"$password\"}"; then
-		cat "$OUT/user.json" >&2
-		echo >&2
-		exit 1
-	fi
-}
+mkuser() { bench_user "$base" "$apikey" "$1" "$password" "$OUT/user.json"; }
 for i in $(seq 0 $((4 * CONCURRENCY - 1))); do mkuser "bench$i@example.com"; done
 # auth_code_totp: users of their own (a TOTP factor would stop
 # the password-only logins above), benchtotp0@example.com, ...; the
