@@ -70,7 +70,10 @@ func runAudit(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		if !res.Intact {
+		switch {
+		case !res.Intact && res.BrokenID == "": // entries missing or added at the end
+			return &exitError{code: 1, msg: "audit chain BROKEN: " + res.Reason}
+		case !res.Intact:
 			return &exitError{code: 1, msg: fmt.Sprintf(
 				"audit chain BROKEN at entry seq=%d id=%s: %s (%d entries before it verified)",
 				res.BrokenSeq, res.BrokenID, res.Reason, res.Entries)}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -156,8 +157,10 @@ func (s *Service) Reauthenticate(ctx context.Context, tenant store.TenantID, use
 
 // ChangePassword checks the current password, sets the new one (checked
 // against the tenant's policy), which ends every session of the user and
-// their tokens, and starts a fresh session for this browser: its cookie
-// value is returned. Errors: those of Reauthenticate, *valid.Error.
+// their tokens, mails the user a notice, and starts a fresh session for
+// this browser: its cookie value is returned. Errors: those of
+// Reauthenticate, *valid.Error; ErrNoticeFailed (with the token) when
+// only the notice failed.
 func (s *Service) ChangePassword(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, current, next, userAgent string) (string, error) {
 	if _, err := s.Reauthenticate(ctx, tenant, userID, current, actor.ClientIP); err != nil {
 		return "", err
@@ -169,7 +172,13 @@ func (s *Service) ChangePassword(ctx context.Context, actor events.Actor, tenant
 		return "", err
 	}
 	_, token, err := s.Sessions.Create(ctx, tenant, userID, []string{"pwd"}, userAgent, actor.ClientIP)
-	return token, err
+	if err != nil {
+		return "", err
+	}
+	if err := s.noticePasswordChanged(ctx, tenant, userID); err != nil {
+		return token, fmt.Errorf("%w: %w", ErrNoticeFailed, err)
+	}
+	return token, nil
 }
 
 // EndSession ends one of the user's sessions and its tokens.
@@ -241,6 +250,47 @@ func (s *Service) RevokeApp(ctx context.Context, actor events.Actor, tenant stor
 		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: tenant, Action: "consent.revoke", TargetType: "user",
 			TargetID: userID, Changes: events.Changes{"consent." + clientID: {Before: c.Scopes, After: nil}}})
 	})
+}
+
+// Grant is a client's access that no browser session holds: a device
+// signed in by the device flow, or an offline refresh token.
+type Grant struct {
+	ID, ClientID, Name string
+	Kind               string // session.GrantDevice or session.GrantOffline
+	Since, LastUsed    time.Time
+}
+
+// OfflineGrants answers the user's live grants held without a session
+// (those under a session end with it, and the page lists sessions).
+func (s *Service) OfflineGrants(ctx context.Context, tenant store.TenantID, userID string) ([]Grant, error) {
+	gs, err := s.Sessions.Grants(ctx, tenant, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Grant{}
+	for i := range gs {
+		g := &gs[i]
+		kind := session.GrantKind(g)
+		if kind == session.GrantSession {
+			continue
+		}
+		name := g.ClientID
+		if cl, err := s.Store.OAuth().Clients().GetClient(ctx, tenant, g.ClientID); err == nil && cl.Name != "" {
+			name = cl.Name
+		}
+		out = append(out, Grant{ID: g.ID, ClientID: g.ClientID, Name: name, Kind: kind, Since: g.CreatedAt, LastUsed: g.LastUsedAt})
+	}
+	return out, nil
+}
+
+// RevokeGrant revokes one grant of the user and its tokens. ErrNotYours
+// when the user has no live grant of that id.
+func (s *Service) RevokeGrant(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, id string) error {
+	err := s.Sessions.RevokeGrant(ctx, actor, tenant, userID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotYours
+	}
+	return err
 }
 
 // Delete removes the account after the password is re-entered: its

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/url"
 	"time"
 
@@ -31,6 +32,10 @@ type Mailer interface {
 	// ttl is how long the link works. A recipient over its hourly limit
 	// is silently skipped (nil), so the limit reveals nothing.
 	SendMail(ctx context.Context, repos store.Repos, t *store.Tenant, kind, to, lang, link string, ttl time.Duration) error
+	// SendNotice queues a notice of a change to userID's account (kind
+	// mail.KindEmailChanged, mail.KindPasswordChanged) to one address
+	// through repos, past the recipient's hourly limit, and audits it.
+	SendNotice(ctx context.Context, repos store.Repos, t *store.Tenant, userID, kind, to, lang, link string, ttl time.Duration) error
 }
 
 // PurposeChangeEmail is the one-time token purpose of an email change.
@@ -41,6 +46,15 @@ const emailChangeTTL = time.Hour
 
 // tokenPrefix marks email-change link tokens for secret scanners.
 const tokenPrefix = "gh_ec_"
+
+// linkToken is a fresh link token: prefix and 256 random bits.
+func linkToken(prefix string) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(raw), nil
+}
 
 func hashToken(tok string) []byte {
 	h := sha256.Sum256([]byte(tok))
@@ -69,11 +83,10 @@ func (s *Service) StartEmailChange(ctx context.Context, actor events.Actor, t *s
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	token, err := linkToken(tokenPrefix)
+	if err != nil {
 		return err
 	}
-	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	now := s.now()
 	return s.Store.InTx(ctx, func(tx store.Repos) error {
 		ott := tx.SelfService().OneTimeTokens()
@@ -109,9 +122,10 @@ func (s *Service) confirmable(token string) bool {
 }
 
 // ConfirmEmailChange spends the link's token and sets the new address,
-// verified (following the link proved it receives mail). ErrBadLink for
-// an unknown, used or expired link; ErrEmailTaken when another account
-// took the address meanwhile.
+// verified (following the link proved it receives mail), then mails the
+// previous address a notice with a link that reverts the change (see
+// RevertEmailChange). ErrBadLink for an unknown, used or expired link;
+// ErrEmailTaken when another account took the address meanwhile.
 func (s *Service) ConfirmEmailChange(ctx context.Context, ip, requestID string, tenant store.TenantID, token string) (*store.User, error) {
 	if !s.confirmable(token) {
 		return nil, ErrBadLink
@@ -123,9 +137,30 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, ip, requestID string, 
 	if err != nil {
 		return nil, err
 	}
+	before, err := s.Store.Users().GetUser(ctx, tenant, tok.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrBadLink
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.setVerifiedEmail(ctx, Actor(tok.UserID, ip, requestID), tenant, tok.UserID, tok.Data)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.noticeEmailChanged(ctx, tenant, u, before); err != nil {
+		// The change is done; the notice failing must not hide that.
+		return u, fmt.Errorf("%w: %w", ErrNoticeFailed, err)
+	}
+	return u, nil
+}
+
+// setVerifiedEmail sets userID's address to email, verified (a mailed
+// link to it was followed). ErrEmailTaken when another account has it,
+// ErrBadLink when the user is gone.
+func (s *Service) setVerifiedEmail(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, email string) (*store.User, error) {
 	verified := true
-	u, err := s.Directory.UpdateUser(ctx, Actor(tok.UserID, ip, requestID), tenant, tok.UserID, 0,
-		directory.UserPatch{Email: &tok.Data, EmailVerified: &verified})
+	u, err := s.Directory.UpdateUser(ctx, actor, tenant, userID, 0, directory.UserPatch{Email: &email, EmailVerified: &verified})
 	var conflict *valid.Conflict
 	switch {
 	case errors.As(err, &conflict):

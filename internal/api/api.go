@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/configcode"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
@@ -45,6 +46,8 @@ type API struct {
 	PublicURL   string
 	// MFA lists and resets users' second factors (factors.go).
 	MFA *mfa.Service
+	// ConfigCode plans and applies configuration as code (configcode.go).
+	ConfigCode *configcode.Services
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

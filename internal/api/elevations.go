@@ -112,17 +112,21 @@ func (a *API) getElevation(w http.ResponseWriter, r *http.Request, c *call) erro
 	return nil
 }
 
-// approverIn names the user deciding (the approver) or revoking.
-type approverIn struct {
-	ApproverID string `json:"approver_id"`
-}
-
+// decideElevation approves or denies as the calling key: the decision is
+// the caller's, so the body names no approver (a body, if any, must be an
+// empty object).
 func (a *API) decideElevation(w http.ResponseWriter, r *http.Request, c *call, approve bool) error {
-	id, in, err := idAndBody[approverIn](a, w, r)
+	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	e, err := a.Authz.Decide(r.Context(), c.actor, c.tenant.ID, id, in.ApproverID, approve)
+	if r.ContentLength != 0 {
+		var none struct{}
+		if err := a.decode(w, r, &none); err != nil {
+			return err
+		}
+	}
+	e, err := a.Authz.Decide(r.Context(), c.actor, c.tenant.ID, id, approve)
 	if err != nil {
 		return refusal(err)
 	}

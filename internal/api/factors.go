@@ -38,6 +38,10 @@ func (a *API) resetFactors(w http.ResponseWriter, r *http.Request, c *call) erro
 	if _, err := a.MFA.Reset(r.Context(), c.actor, c.tenant.ID, id); err != nil {
 		return err
 	}
+	// A credential reset: every session and grant of the user ends.
+	if err := a.Sessions.EndAll(r.Context(), c.tenant.ID, id); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

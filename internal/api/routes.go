@@ -33,6 +33,8 @@ func (a *API) routes() []route {
 		{http.MethodDelete, t + "/users/{id}/sessions", needAdmin, a.endSessions},
 		{http.MethodGet, t + "/users/{id}/consents", needRead, a.listConsents},
 		{http.MethodDelete, t + "/users/{id}/consents/{client}", needAdmin, a.revokeConsent},
+		{http.MethodGet, t + "/users/{id}/grants", needRead, a.listGrants},
+		{http.MethodDelete, t + "/users/{id}/grants/{grant_id}", needAdmin, a.revokeGrant},
 		{http.MethodPost, t + "/invitations", needAdmin, a.createInvitation}, // invitations.go
 
 		{http.MethodGet, t + "/users/{id}/factors", needRead, a.listFactors},      // factors.go
@@ -116,5 +118,10 @@ func (a *API) routes() []route {
 		{http.MethodDelete, "/api/v1/apikeys/{id}", needPlatform, a.revokeKey},
 		{http.MethodGet, "/api/v1/audit", needPlatform, a.listAudit},
 		{http.MethodGet, "/api/v1/audit/verify", needPlatform, a.verifyAudit},
+
+		// Configuration as code: configcode.go.
+		{http.MethodGet, "/api/v1/config.schema.json", needPublic, a.configSchema},
+		{http.MethodPost, "/api/v1/config/plan", needPlatform, a.configPlan},
+		{http.MethodPost, "/api/v1/config/apply", needPlatform, a.configApply},
 	}
 }

@@ -3,9 +3,11 @@ package api
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -110,6 +112,59 @@ func (a *API) revokeConsent(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	err = a.Sessions.Store.OAuth().Consents().DeleteConsent(r.Context(), c.tenant.ID, id, clientID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// grantOut is a user's live grant: a refresh family a client keeps using
+// without the user present (device, offline) or under a session.
+type grantOut struct {
+	ID         string    `json:"id"`
+	ClientID   string    `json:"client_id"`
+	Kind       string    `json:"kind"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+}
+
+// grantIDRE matches the ids grants have: an authorization request's id or
+// a device code's family name.
+var grantIDRE = regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|dc_[0-9a-f]{32})$`)
+
+func (a *API) listGrants(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := a.Directory.GetUser(r.Context(), c.tenant.ID, id); err != nil {
+		return err
+	}
+	gs, err := a.Sessions.Grants(r.Context(), c.tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	out := list[grantOut]{Items: make([]grantOut, 0, len(gs))}
+	for i := range gs {
+		g := &gs[i]
+		out.Items = append(out.Items, grantOut{ID: g.ID, ClientID: g.ClientID, Kind: session.GrantKind(g),
+			CreatedAt: g.CreatedAt, LastUsedAt: g.LastUsedAt})
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// revokeGrant revokes one grant of the user and every token of it.
+func (a *API) revokeGrant(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	gid := r.PathValue("grant_id")
+	if !grantIDRE.MatchString(gid) {
+		return store.ErrNotFound
+	}
+	if err := a.Sessions.RevokeGrant(r.Context(), c.actor, c.tenant.ID, id, gid); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,62 +94,68 @@ func TestSQLStaysInStore(t *testing.T) {
 	}
 }
 
-// TestLayers: services know nothing of HTTP; protocol surfaces never reach
-// the SQL store; the store depends on no service (internal/ident, pure text
-// functions the store derives lookup columns with, is no service and
-// depends on nothing of Gatehouse).
-func TestLayers(t *testing.T) {
-	services := []string{"internal/directory", "internal/tenancy", "internal/events", "internal/keys",
-		"internal/credential", "internal/seal", "internal/valid", "internal/store", "internal/oauthclient",
-		"internal/flow", "internal/session", "internal/i18n", "internal/branding", "internal/account",
-		"internal/connection", "internal/samlreg", "internal/xmlguard",
-		"internal/authz", "internal/selfservice", "internal/mail", "internal/mfa"}
-	surfaces := []string{"internal/api", "internal/httpx", "internal/oidc", "internal/web",
-		"internal/broker", "internal/saml", "internal/ldap", "internal/scim"}
-	for _, p := range loadPackages(t) {
-		for _, s := range services {
-			if p.dir == s && (p.imports["net/http"] || p.imports[module+"internal/httpx"] || p.imports[module+"internal/api"]) {
-				t.Errorf("%s is a service but imports HTTP", p.dir)
-			}
-		}
-		for _, s := range surfaces {
-			if p.dir == s && p.imports[module+"internal/store/sqlstore"] {
-				t.Errorf("%s is a protocol surface but imports the SQL store", p.dir)
-			}
-		}
-		if p.dir == "internal/ident" {
-			for im := range p.imports {
-				if strings.HasPrefix(im, module) {
-					t.Errorf("internal/ident imports %s: it must stay a leaf the store can use", im)
-				}
-			}
-		}
-		if strings.HasPrefix(p.dir, "internal/store") {
-			for im := range p.imports {
-				if strings.HasPrefix(im, module) && !strings.HasPrefix(im, module+"internal/store") && im != module+"internal/ident" {
-					t.Errorf("%s imports %s: the store depends on no service", p.dir, im)
-				}
-			}
-		}
-	}
+// maxLines is the most lines a hand-written Go file may have (STYLE.md:
+// split past about 600 lines, by domain).
+const maxLines = 600
+
+// oversized are the files over maxLines today, each with its current
+// length as its limit. This list must only shrink: a listed file may not
+// grow, and once it is split below maxLines its entry must go (the test
+// says so). Never add a file to it.
+var oversized = map[string]int{
+	"internal/store/storetest/oauth_tokens.go": 730,
+	"test/e2e/oidc_grants_test.go":             722,
 }
 
+// TestFilesStaySmall: hand-written Go files (generated ones excepted) stay
+// under maxLines, the oversized list apart.
 func TestFilesStaySmall(t *testing.T) {
 	root, _ := filepath.Abs("../..")
-	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
-			if d != nil && d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != root {
+	seen := map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if (strings.HasPrefix(d.Name(), ".") || d.Name() == "data" || d.Name() == "node_modules") && path != root {
 				return filepath.SkipDir
 			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") {
 			return nil
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		if n := strings.Count(string(b), "\n"); n > 1000 {
-			t.Errorf("%s has %d lines; split it by domain (STYLE.md)", path, n)
+		if generated.Match(b) {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		n := strings.Count(string(b), "\n")
+		limit, listed := oversized[rel]
+		seen[rel] = listed
+		switch {
+		case listed && n <= maxLines:
+			t.Errorf("%s has %d lines now: remove it from the oversized list", rel, n)
+		case listed && n > limit:
+			t.Errorf("%s has %d lines, more than its listed %d: it may only shrink; split it by domain (STYLE.md)", rel, n, limit)
+		case !listed && n > maxLines:
+			t.Errorf("%s has %d lines, over %d; split it by domain (STYLE.md)", rel, n, maxLines)
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f := range oversized {
+		if _, ok := seen[f]; !ok {
+			t.Errorf("%s is in the oversized list but does not exist: remove it", f)
+		}
+	}
 }
+
+// generated matches the marker of generated Go files (go help generate).
+var generated = regexp.MustCompile(`(?m)^// Code generated .* DO NOT EDIT\.$`)

@@ -158,13 +158,21 @@ func elevationFields(e *store.Elevation, r *store.Role) map[string]any {
 	return m
 }
 
-// Decide approves or denies a pending elevation as approverID, who must be
-// one of the role's named approvers and never the requester. An approval
-// runs for the requested duration from now; the requester must still be
-// eligible. Errors: *Refused, store.ErrNotFound.
-func (s *Service) Decide(ctx context.Context, actor events.Actor, tenant store.TenantID, id, approverID string, approve bool) (*store.Elevation, error) {
-	if !idRE.MatchString(approverID) {
-		return nil, valid.Field("approver_id", "invalid", "approver_id is the user id of the approver.")
+// Decide approves or denies a pending elevation as the caller: the
+// decision is recorded as made by actor, never by someone the request
+// names. A user (the account page) must be one of the role's named
+// approvers and never the requester, and active; an API key (an
+// administrator) decides as itself. An approval runs for the requested
+// duration from now; the requester must still be eligible. Errors:
+// *Refused, store.ErrNotFound.
+func (s *Service) Decide(ctx context.Context, actor events.Actor, tenant store.TenantID, id string, approve bool) (*store.Elevation, error) {
+	approverID := actorName(actor)
+	byUser := actor.Type == "user"
+	if byUser {
+		approverID = actor.ID
+	}
+	if approverID == "" || actor.Type == "" {
+		return nil, refuse("not_approver", "An elevation is decided by a signed-in approver or an API key.")
 	}
 	var out *store.Elevation
 	err := s.Store.InTx(ctx, func(tx store.Repos) error {
@@ -176,17 +184,22 @@ func (s *Service) Decide(ctx context.Context, actor events.Actor, tenant store.T
 		if err != nil {
 			return err
 		}
-		if approverID == cur.UserID {
-			return refuse("self_approval", "A user cannot approve or deny their own elevation.")
+		if r.Approval != store.ApprovalApprovers {
+			return refuse("not_approver", fmt.Sprintf("Role %q is not granted by approvers.", r.Name))
 		}
-		if r.Approval != store.ApprovalApprovers || !slices.Contains(r.Approvers, approverID) {
-			return refuse("not_approver", fmt.Sprintf("That user is not an approver of role %q.", r.Name))
-		}
-		if a, err := tx.Users().GetUser(ctx, tenant, approverID); err != nil || a.Status != store.UserActive {
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
+		if byUser {
+			if approverID == cur.UserID {
+				return refuse("self_approval", "A user cannot approve or deny their own elevation.")
 			}
-			return refuse("not_approver", "The approver is not an active user.")
+			if !slices.Contains(r.Approvers, approverID) {
+				return refuse("not_approver", fmt.Sprintf("You are not an approver of role %q.", r.Name))
+			}
+			if a, err := tx.Users().GetUser(ctx, tenant, approverID); err != nil || a.Status != store.UserActive {
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				return refuse("not_approver", "The approver is not an active user.")
+			}
 		}
 		now := s.now()
 		if approve {
@@ -224,7 +237,8 @@ func (s *Service) Decide(ctx context.Context, actor events.Actor, tenant store.T
 	return out, err
 }
 
-// Revoke ends an elevation early (or withdraws a pending one). by names
+// Revoke ends an elevation early (or withdraws a pending one), and
+// revokes the user's access tokens that may carry its role. by names
 // who revoked it in the record ("" for the calling actor). Errors:
 // *Refused when it has ended already, store.ErrNotFound.
 func (s *Service) Revoke(ctx context.Context, actor events.Actor, tenant store.TenantID, id, by string) (*store.Elevation, error) {
@@ -250,6 +264,15 @@ func (s *Service) Revoke(ctx context.Context, actor events.Actor, tenant store.T
 		r, err := tx.Authz().Roles().GetRole(ctx, tenant, e.RoleID)
 		if err != nil {
 			return err
+		}
+		if before.Status == store.ElevationApproved {
+			// Tokens that carry the role expire by the elevation's end
+			// (see TokenClaims): those of the user are revoked, so
+			// introspection answers inactive. A refresh evaluates the
+			// roles again and leaves the role out.
+			if err := tx.OAuth().Tokens().RevokeUserAccessTokens(ctx, tenant, e.UserID, before.ExpiresAt); err != nil {
+				return err
+			}
 		}
 		out = e
 		return s.record(ctx, tx, actor, tenant, "elevation.revoke", "elevation", id,

@@ -93,6 +93,23 @@ type HTTPConfig struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+	// HSTS is the Strict-Transport-Security value sent on every response
+	// when PublicURL is https, or "off" to send none. Use [Config.HSTSHeader].
+	HSTS string
+}
+
+// DefaultHSTS is the Strict-Transport-Security value sent under an https
+// public URL unless configured otherwise: one year, subdomains included.
+const DefaultHSTS = "max-age=31536000; includeSubDomains"
+
+// HSTSHeader answers the Strict-Transport-Security value to send: "" when
+// the public URL is not https (browsers ignore the header over http, and
+// pinning a host that serves only http would lock users out) or HSTS is off.
+func (c Config) HSTSHeader() string {
+	if c.HTTP.HSTS == "off" || !strings.HasPrefix(strings.ToLower(c.PublicURL), "https://") {
+		return ""
+	}
+	return c.HTTP.HSTS
 }
 
 // Default returns the built-in defaults, the starting point of [Loader.Load].
@@ -114,6 +131,7 @@ func Default() Config {
 			WriteTimeout:      30 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   20 * time.Second,
+			HSTS:              DefaultHSTS,
 		},
 		SMTP: SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
 		LDAP: LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
@@ -206,6 +224,7 @@ func (c Config) LogValue() slog.Value {
 			slog.String("write_timeout", c.HTTP.WriteTimeout.String()),
 			slog.String("idle_timeout", c.HTTP.IdleTimeout.String()),
 			slog.String("shutdown_timeout", c.HTTP.ShutdownTimeout.String()),
+			slog.String("hsts", c.HTTP.HSTS),
 		),
 		slog.Int("db_max_open_conns", c.DBMaxOpenConns),
 	)

@@ -70,7 +70,7 @@ func TestDefault(t *testing.T) {
 			MaxBodyBytes:      1048576,
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
-			ShutdownTimeout: 20 * time.Second,
+			ShutdownTimeout: 20 * time.Second, HSTS: "max-age=31536000; includeSubDomains",
 		},
 		SMTP: SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
 		LDAP: LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
@@ -109,6 +109,7 @@ var contract = []struct {
 	{"http.write_timeout", "GATEHOUSE_HTTP_WRITE_TIMEOUT", "http-write-timeout", "3s", func(c *Config) { c.HTTP.WriteTimeout = 3 * time.Second }},
 	{"http.idle_timeout", "GATEHOUSE_HTTP_IDLE_TIMEOUT", "http-idle-timeout", "4s", func(c *Config) { c.HTTP.IdleTimeout = 4 * time.Second }},
 	{"http.shutdown_timeout", "GATEHOUSE_HTTP_SHUTDOWN_TIMEOUT", "http-shutdown-timeout", "1m30s", func(c *Config) { c.HTTP.ShutdownTimeout = 90 * time.Second }},
+	{"http.hsts", "GATEHOUSE_HTTP_HSTS", "http-hsts", " max-age=600 ;INCLUDESUBDOMAINS; preload", func(c *Config) { c.HTTP.HSTS = "max-age=600; includeSubDomains; preload" }},
 	{"db_max_open_conns", "GATEHOUSE_DB_MAX_OPEN_CONNS", "db-max-open-conns", "25", func(c *Config) { c.DBMaxOpenConns = 25 }},
 	{"smtp.host", "GATEHOUSE_SMTP_HOST", "smtp-host", "mail.example.com", func(c *Config) { c.SMTP.Host = "mail.example.com" }},
 	{"smtp.port", "GATEHOUSE_SMTP_PORT", "smtp-port", "465", func(c *Config) { c.SMTP.Port = 465 }},
@@ -186,6 +187,7 @@ http:
   write_timeout: 1m
   idle_timeout: 5m
   shutdown_timeout: 45s
+  hsts: max-age=86400
 db_max_open_conns: 10
 `
 	want := Config{
@@ -194,7 +196,7 @@ db_max_open_conns: 10
 		Argon2: Argon2Config{MemoryKiB: 65536, Iterations: 4, Parallelism: 2},
 		HTTP: HTTPConfig{MaxBodyBytes: 4096, ReadHeaderTimeout: 2 * time.Second,
 			ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute,
-			IdleTimeout: 5 * time.Minute, ShutdownTimeout: 45 * time.Second},
+			IdleTimeout: 5 * time.Minute, ShutdownTimeout: 45 * time.Second, HSTS: "max-age=86400"},
 		DBMaxOpenConns: 10,
 		SMTP:           SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
 		LDAP:           Default().LDAP,
@@ -368,6 +370,28 @@ func TestHelpText(t *testing.T) {
 		}
 		if !strings.Contains(f.Usage, "(env "+c.env+", default ") {
 			t.Errorf("--%s usage %q does not name %s and the default", c.flag, f.Usage, c.env)
+		}
+	}
+}
+
+// TestHSTSHeader: the header goes out only under an https public URL, with
+// the default, a configured value, or none when off.
+func TestHSTSHeader(t *testing.T) {
+	for _, tt := range []struct{ public, hsts, want string }{
+		{"http://127.0.0.1:8080", DefaultHSTS, ""},
+		{"https://id.example.com", DefaultHSTS, "max-age=31536000; includeSubDomains"},
+		{"HTTPS://id.example.com/auth", "max-age=600", "max-age=600"},
+		{"https://id.example.com", "off", ""},
+	} {
+		c := Default()
+		c.PublicURL, c.HTTP.HSTS = tt.public, tt.hsts
+		if got := c.HSTSHeader(); got != tt.want {
+			t.Errorf("HSTSHeader(%s, %s) = %q, want %q", tt.public, tt.hsts, got, tt.want)
+		}
+	}
+	for _, v := range []string{"off", "OFF", " Off "} {
+		if got, msg := checkHSTS(v); got != "off" || msg != "" {
+			t.Errorf("checkHSTS(%q) = %q, %q", v, got, msg)
 		}
 	}
 }

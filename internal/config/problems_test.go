@@ -54,6 +54,9 @@ func TestBadValues(t *testing.T) {
 		{"duration without unit", "http.write_timeout", "GATEHOUSE_HTTP_WRITE_TIMEOUT", "http-write-timeout", "30", `"30" is not a duration (use e.g. 30s, 2m or 1h30m)`},
 		{"zero duration", "http.shutdown_timeout", "GATEHOUSE_HTTP_SHUTDOWN_TIMEOUT", "http-shutdown-timeout", "0s", "must be greater than 0, got 0s"},
 		{"negative duration", "http.idle_timeout", "GATEHOUSE_HTTP_IDLE_TIMEOUT", "http-idle-timeout", "-5s", "must be greater than 0, got -5s"},
+		{"hsts without max-age", "http.hsts", "GATEHOUSE_HTTP_HSTS", "http-hsts", "includeSubDomains", `"includeSubDomains" has no max-age (want "max-age=SECONDS" with optional "; includeSubDomains" and "; preload", or "off")`},
+		{"hsts max-age words", "http.hsts", "GATEHOUSE_HTTP_HSTS", "http-hsts", "max-age=a year", `"max-age=a year": max-age must be a whole number of seconds`},
+		{"hsts unknown directive", "http.hsts", "GATEHOUSE_HTTP_HSTS", "http-hsts", "max-age=60; always", `"max-age=60; always" is not a Strict-Transport-Security value (want "max-age=SECONDS" with optional "; includeSubDomains" and "; preload", or "off")`},
 		{"too many conns", "db_max_open_conns", "GATEHOUSE_DB_MAX_OPEN_CONNS", "db-max-open-conns", "1001", "1001 is out of range (0..1000)"},
 	}
 	for _, tt := range tests {

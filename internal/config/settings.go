@@ -87,6 +87,9 @@ var settings = []setting{
 	{key: "http.shutdown_timeout", env: "GATEHOUSE_HTTP_SHUTDOWN_TIMEOUT", flag: "http-shutdown-timeout",
 		usage: "time allowed for graceful shutdown",
 		field: func(c *Config) any { return &c.HTTP.ShutdownTimeout }},
+	{key: "http.hsts", env: "GATEHOUSE_HTTP_HSTS", flag: "http-hsts",
+		usage: "Strict-Transport-Security header sent when public_url is https (max-age=SECONDS, optionally includeSubDomains and preload), or off",
+		field: func(c *Config) any { return &c.HTTP.HSTS }, check: checkHSTS},
 	{key: "db_max_open_conns", env: "GATEHOUSE_DB_MAX_OPEN_CONNS", flag: "db-max-open-conns",
 		usage: "maximum open database connections, 0 for the backend default", min: 0, max: 1000,
 		field: func(c *Config) any { return &c.DBMaxOpenConns }},
@@ -361,4 +364,43 @@ func oneOf(what string, allowed ...string) func(string) (string, string) {
 		}
 		return "", fmt.Sprintf("%q is not a %s (want %s)", s, what, want)
 	}
+}
+
+// checkHSTS accepts "off" or a Strict-Transport-Security value (RFC 6797
+// 6.1): max-age in seconds, once, and optionally includeSubDomains and
+// preload. It returns the directives joined by "; " in their usual case.
+func checkHSTS(s string) (string, string) {
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
+		return "off", ""
+	}
+	const want = `want "max-age=SECONDS" with optional "; includeSubDomains" and "; preload", or "off"`
+	var out []string
+	seen := map[string]bool{}
+	for d := range strings.SplitSeq(s, ";") {
+		d = strings.TrimSpace(d)
+		name, value, hasValue := strings.Cut(d, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if seen[name] {
+			return "", fmt.Sprintf("%q repeats %s (%s)", s, name, want)
+		}
+		seen[name] = true
+		switch {
+		case name == "max-age" && hasValue:
+			n, err := strconv.ParseUint(strings.Trim(strings.TrimSpace(value), `"`), 10, 32)
+			if err != nil {
+				return "", fmt.Sprintf("%q: max-age must be a whole number of seconds", s)
+			}
+			out = append(out, "max-age="+strconv.FormatUint(n, 10))
+		case name == "includesubdomains" && !hasValue:
+			out = append(out, "includeSubDomains")
+		case name == "preload" && !hasValue:
+			out = append(out, "preload")
+		default:
+			return "", fmt.Sprintf("%q is not a Strict-Transport-Security value (%s)", s, want)
+		}
+	}
+	if !seen["max-age"] {
+		return "", fmt.Sprintf("%q has no max-age (%s)", s, want)
+	}
+	return strings.Join(out, "; "), ""
 }

@@ -73,6 +73,9 @@ type Patch struct {
 	Clients               *[]string          `json:"clients,omitempty"`
 	StoreTokens           *bool              `json:"store_tokens,omitempty"`
 	TrustEmail            *bool              `json:"trust_email,omitempty"`
+	// ClientSecretRef records where ClientSecret came from; a new
+	// ClientSecret without it clears the reference.
+	ClientSecretRef *string `json:"client_secret_ref,omitempty"`
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -337,6 +340,10 @@ func applyPatch(conn *store.Connection, st *Settings, p Patch) {
 	if p.TrustEmail != nil {
 		st.TrustEmail = *p.TrustEmail
 	}
+	if p.ClientSecret != nil {
+		st.ClientSecretRef = ""
+	}
+	str(&st.ClientSecretRef, p.ClientSecretRef)
 }
 
 // Delete removes a connection and the identities linked through it.

@@ -43,7 +43,8 @@ type Settings struct {
 	// connection (home-realm discovery).
 	Domains []string `json:"domains,omitempty"`
 	// Clients limits the button to these OAuth clients; empty: all.
-	Clients []string `json:"clients,omitempty"`
+	// (Client ids: not part of configuration files, which name no ids.)
+	Clients []string `json:"clients,omitempty" config:"-"`
 	// StoreTokens keeps the upstream tokens, sealed, with the identity.
 	StoreTokens bool `json:"store_tokens,omitempty"`
 	// TrustEmail lets an address the upstream did not verify create an
@@ -52,6 +53,31 @@ type Settings struct {
 	// a generic OAuth 2.0 profile without an email_verified mapping, from
 	// Facebook and from SAML count as unverified.
 	TrustEmail bool `json:"trust_email,omitempty"`
+	// ClientSecretRef is the reference (${env:NAME} or ${file:/path}) the
+	// client secret was last set from by configuration as code; "" when
+	// it was set directly. It is a pointer, never the secret.
+	ClientSecretRef string `json:"client_secret_ref,omitempty" config:"-"`
+}
+
+// Vouches reports whether the tenant trusts this connection for the
+// address emailNorm (normalised) without proof by mail: it trusts the
+// upstream's addresses (TrustEmail), or the address is in one of its
+// Domains (a company IdP that owns the domain asserts its addresses).
+func (s Settings) Vouches(emailNorm string) bool {
+	if s.TrustEmail {
+		return true
+	}
+	at := strings.LastIndexByte(emailNorm, '@')
+	if at < 0 {
+		return false
+	}
+	domain := emailNorm[at+1:]
+	for _, d := range s.Domains {
+		if strings.EqualFold(strings.TrimSpace(d), domain) {
+			return true
+		}
+	}
+	return false
 }
 
 // Effective answers s with the type's preset filled in where s is empty.
@@ -139,6 +165,10 @@ func (p URLPolicy) check(c *valid.Collector, typ, name, display string, s Settin
 	if proto == "" {
 		c.Add("type", "invalid", "Use one of oidc, oauth2, saml, google, microsoft, apple, facebook, github.")
 		return
+	}
+	if r := s.ClientSecretRef; r != "" && (len(r) > 1100 || !strings.HasSuffix(r, "}") ||
+		!(strings.HasPrefix(r, "${env:") || strings.HasPrefix(r, "${file:/"))) {
+		c.Add("client_secret_ref", "invalid", "A secret reference is ${env:NAME} or ${file:/path}.")
 	}
 	if !nameRE.MatchString(name) {
 		c.Add("name", "invalid", "Use 1 to 63 lower-case letters, digits, '-' or '_', starting with a letter or digit.")

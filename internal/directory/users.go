@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/ident"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
@@ -27,6 +28,9 @@ type NewUser struct {
 	EmailVerified bool            `json:"email_verified,omitempty"`
 	PhoneVerified bool            `json:"phone_verified,omitempty"`
 	Attributes    json.RawMessage `json:"attributes,omitempty"`
+	// EmailVerifiedUpstream marks EmailVerified as an upstream's word
+	// only (store.User); set by social login, never from input.
+	EmailVerifiedUpstream bool `json:"-"`
 }
 
 // UserPatch changes the fields that are set. Attributes is an RFC 7396 merge
@@ -103,7 +107,8 @@ func (s *Service) CreateUser(ctx context.Context, actor events.Actor, tenant sto
 		Username: in.Username, UsernameNorm: NormalizeUsername(in.Username),
 		GivenName: in.GivenName, FamilyName: in.FamilyName, Phone: in.Phone, Locale: in.Locale,
 		Status: store.UserStatus(in.Status), EmailVerified: in.EmailVerified, PhoneVerified: in.PhoneVerified,
-		Attributes: in.Attributes, Version: 1, CreatedAt: now, UpdatedAt: now,
+		EmailVerifiedUpstream: in.EmailVerified && in.EmailVerifiedUpstream,
+		Attributes:            in.Attributes, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if u.Status == "" {
 		u.Status = store.UserActive
@@ -229,7 +234,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor events.Actor, tenant sto
 	var out *store.User
 	err := s.Store.InTx(ctx, func(tx store.Repos) error {
 		var before map[string]any
-		var pwChanged bool
+		var pwChanged, emailChanged bool
 		u, err := tx.Users().UpdateUser(ctx, tenant, id, func(u *store.User) error {
 			if err := ifMatch(version, u.Version); err != nil {
 				return err
@@ -237,7 +242,12 @@ func (s *Service) UpdateUser(ctx context.Context, actor events.Actor, tenant sto
 			before = auditFields(u)
 			prev := *u
 			var c valid.Collector
+			oldEmail := u.EmailNorm
 			applyPatch(&c, u, p)
+			if emailChanged = u.EmailNorm != oldEmail; emailChanged {
+				// A new address has no upstream's word behind it.
+				u.EmailVerifiedUpstream = false
+			}
 			checkUser(&c, u, &prev)
 			if err := c.Err(); err != nil {
 				return err
@@ -264,6 +274,11 @@ func (s *Service) UpdateUser(ctx context.Context, actor events.Actor, tenant sto
 		// and what was issued under it.
 		if pwChanged || (before["status"] == string(store.UserActive) && u.Status != store.UserActive) {
 			if err := endSessions(ctx, tx, tenant, id); err != nil {
+				return err
+			}
+		}
+		if emailChanged {
+			if err := revokeMailedTickets(ctx, tx, tenant, id); err != nil {
 				return err
 			}
 		}
@@ -399,19 +414,24 @@ func auditFields(u *store.User) map[string]any {
 	}
 }
 
-// endSessions revokes the user's sessions and the tokens issued in them.
-func endSessions(ctx context.Context, tx store.Repos, tenant store.TenantID, userID string) error {
-	ss, err := tx.OAuth().Sessions().ListUserSessions(ctx, tenant, userID)
-	if err != nil {
-		return err
-	}
-	for _, x := range ss {
-		if err := tx.OAuth().Sessions().RevokeSession(ctx, tenant, x.ID); err != nil {
-			return err
-		}
-		if err := tx.OAuth().Tokens().RevokeSessionTokens(ctx, tenant, x.ID, ""); err != nil {
+// MailedTicketPurposes are the one-time tokens mailed to a user's address
+// that act for the account (reset, sign-in, verification, invitation,
+// second-factor code): a new address ends them all, so nothing mailed to
+// the old one keeps working.
+var MailedTicketPurposes = []string{store.PurposeResetPassword, store.PurposeMagicLink, store.PurposeVerifyEmail,
+	store.PurposeInvitation, store.PurposeMFAEmailCode}
+
+func revokeMailedTickets(ctx context.Context, tx store.Repos, tenant store.TenantID, userID string) error {
+	ots := tx.SelfService().OneTimeTokens()
+	for _, p := range MailedTicketPurposes {
+		if err := ots.RevokeUserTokens(ctx, tenant, userID, p); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// endSessions revokes the user's sessions and every token of the user.
+func endSessions(ctx context.Context, tx store.Repos, tenant store.TenantID, userID string) error {
+	return session.RevokeAll(ctx, tx, tenant, userID)
 }

@@ -96,13 +96,26 @@ type VerifyResult struct {
 	BrokenSeq int64  `json:"broken_seq,omitempty"`
 	BrokenID  string `json:"broken_id,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// HeadEntries and HeadHash are what the stored chain head records;
+	// Missing counts the newest entries it names that are gone.
+	HeadEntries int64  `json:"head_entries"`
+	HeadHash    string `json:"head_hash,omitempty"`
+	Missing     int64  `json:"missing,omitempty"`
 }
 
 // Verify recomputes tenant's chain from its first entry: sequence numbers
 // from 1 without gaps, each entry linked to the previous hash, each hash matching
-// the entry's content.
+// the entry's content; and the chain must end where its stored head says
+// (count and hash), so entries deleted from the end do not go unnoticed.
 func Verify(ctx context.Context, log store.AuditLog, tenant store.TenantID) (VerifyResult, error) {
 	var res VerifyResult
+	// The head first: entries appended during the walk are then beyond it
+	// and are not counted against it.
+	head, err := log.AuditHead(ctx, tenant)
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	res.HeadEntries, res.HeadHash = head.Seq, head.Hash
 	prev, bad := "", false
 	broken := func(e store.AuditEntry, reason string) {
 		bad = true
@@ -119,6 +132,7 @@ func Verify(ctx context.Context, log store.AuditLog, tenant store.TenantID) (Ver
 		broken(low[0], fmt.Sprintf("sequence %d is below 1: the entry was renumbered", low[0].Seq))
 		return res, nil
 	}
+	var atHead store.AuditEntry // the entry the head names
 	err = log.ScanAudit(ctx, tenant, func(e store.AuditEntry) error {
 		if bad {
 			return nil
@@ -134,14 +148,63 @@ func Verify(ctx context.Context, log store.AuditLog, tenant store.TenantID) (Ver
 		default:
 			res.Entries++
 			prev = e.Hash
+			if e.Seq == head.Seq {
+				atHead = e
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return VerifyResult{}, err
 	}
-	res.Intact = !bad
+	if !bad {
+		if err := checkHead(ctx, log, tenant, &res, head, atHead); err != nil {
+			return VerifyResult{}, err
+		}
+	}
+	res.Intact = res.Reason == ""
 	return res, nil
+}
+
+// checkHead compares a chain that links up (res.Entries entries) with the
+// head read before it was walked, whose entry is atHead, and records what
+// does not match.
+func checkHead(ctx context.Context, log store.AuditLog, tenant store.TenantID, res *VerifyResult, head store.AuditChainHead, atHead store.AuditEntry) error {
+	says := fmt.Sprintf("chain head says %d %s ending in hash %s", head.Seq, entries(head.Seq), head.Hash)
+	switch {
+	case head.Seq > res.Entries:
+		res.Missing = head.Seq - res.Entries
+		res.BrokenSeq = res.Entries + 1
+		verb := "are"
+		if res.Missing == 1 {
+			verb = "is"
+		}
+		res.Reason = fmt.Sprintf("%s; found %d: the newest %d %s %s missing", says, res.Entries, res.Missing, entries(res.Missing), verb)
+	case head.Seq > 0 && atHead.Hash != head.Hash:
+		res.BrokenSeq, res.BrokenID = atHead.Seq, atHead.ID
+		res.Reason = fmt.Sprintf("%s; entry %d has hash %s: it was replaced", says, atHead.Seq, atHead.Hash)
+	case res.Entries > head.Seq:
+		// Entries past the head: appended while the chain was walked (a
+		// newer head covers them), or written behind the store's back.
+		now, err := log.AuditHead(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		res.HeadEntries, res.HeadHash = now.Seq, now.Hash
+		if now.Seq < res.Entries {
+			res.BrokenSeq = now.Seq + 1
+			res.Reason = fmt.Sprintf("chain head says %d %s; found %d: the entries after it were not appended through the store",
+				now.Seq, entries(now.Seq), res.Entries)
+		}
+	}
+	return nil
+}
+
+func entries(n int64) string {
+	if n == 1 {
+		return "entry"
+	}
+	return "entries"
 }
 
 // SortedKeys returns c's field names in order, for stable display.

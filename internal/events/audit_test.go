@@ -174,7 +174,7 @@ func TestVerifyIntact(t *testing.T) {
 		appendN(t, db, "tenant-b", 2)
 		for tenant, want := range map[store.TenantID]int64{"tenant-a": 5, "tenant-b": 2, "empty": 0} {
 			res := verify(t, db, tenant)
-			if want := (events.VerifyResult{Entries: want, Intact: true}); res != want {
+			if want := (events.VerifyResult{Entries: want, Intact: true, HeadEntries: want, HeadHash: res.HeadHash}); res != want || (want.Entries > 0) != (res.HeadHash != "") {
 				t.Errorf("%s: Verify = %+v, want %+v", tenant, res, want)
 			}
 		}
@@ -310,9 +310,54 @@ func (errLog) ListAudit(context.Context, store.TenantID, store.AuditQuery) ([]st
 	return nil, errRead
 }
 
+func (errLog) AuditHead(context.Context, store.TenantID) (store.AuditChainHead, error) {
+	return store.AuditChainHead{}, errRead
+}
+
 func TestVerifyReadError(t *testing.T) {
 	res, err := events.Verify(t.Context(), errLog{}, "x")
 	if !errors.Is(err, errRead) || res.Intact {
 		t.Errorf("Verify = %+v, %v; want the read error and not intact", res, err)
 	}
+}
+
+// TestVerifyNoticesNewestDeleted: removing the newest entries leaves a
+// chain that links up; Verify compares it with the stored head and says
+// how many are missing, and that a replaced newest entry does not match.
+func TestVerifyNoticesNewestDeleted(t *testing.T) {
+	sqltest.ForEachDB(t, func(t *testing.T, db *sqlstore.DB) {
+		es := appendN(t, db, "tenant-d", 7)
+		appendN(t, db, "bystander", 2)
+		res, err := db.SQL().ExecContext(t.Context(), `DELETE FROM audit_entries WHERE tenant_id = 'tenant-d' AND seq > 4`)
+		if n, _ := res.RowsAffected(); err != nil || n != 3 {
+			t.Fatalf("delete the newest 3: %d rows (%v)", n, err)
+		}
+		got := verify(t, db, "tenant-d")
+		want := fmt.Sprintf("chain head says 7 entries ending in hash %s; found 4: the newest 3 entries are missing", es[6].Hash)
+		if got.Intact || got.Reason != want || got.Missing != 3 || got.BrokenSeq != 5 || got.Entries != 4 || got.HeadEntries != 7 || got.HeadHash != es[6].Hash {
+			t.Errorf("Verify = %+v\nwant the reason %q", got, want)
+		}
+		if other := verify(t, db, "bystander"); !other.Intact || other.Entries != 2 || other.HeadEntries != 2 {
+			t.Errorf("another tenant's chain: %+v, want intact with 2", other)
+		}
+
+		// The newest entry replaced by a self-consistent forgery: it links
+		// to the one before and hashes right, but the head names another.
+		f := es[3]
+		f.Action = "user.delete"
+		f.Hash = f.ComputeHash()
+		exec(t, db, `UPDATE audit_entries SET action = $1, hash = $2 WHERE tenant_id = 'tenant-d' AND seq = 4`, f.Action, f.Hash)
+		exec(t, db, `UPDATE audit_heads SET seq = 4, hash = $1 WHERE tenant_id = 'tenant-d'`, es[3].Hash)
+		got = verify(t, db, "tenant-d")
+		if got.Intact || got.BrokenSeq != 4 || got.BrokenID != f.ID || got.Missing != 0 {
+			t.Errorf("replaced newest entry: Verify = %+v", got)
+		}
+		// An entry past the head that no append wrote.
+		exec(t, db, `UPDATE audit_heads SET seq = 3, hash = $1 WHERE tenant_id = 'tenant-d'`, es[2].Hash)
+		exec(t, db, `UPDATE audit_entries SET action = $1, hash = $2 WHERE tenant_id = 'tenant-d' AND seq = 4`, es[3].Action, es[3].Hash)
+		got = verify(t, db, "tenant-d")
+		if got.Intact || got.BrokenSeq != 4 || got.Entries != 4 || got.HeadEntries != 3 {
+			t.Errorf("entry past the head: Verify = %+v", got)
+		}
+	})
 }

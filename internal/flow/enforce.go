@@ -52,3 +52,14 @@ func (s *Service) policyMet(ctx context.Context, tenant store.TenantID, ar *stor
 	}
 	return ErrStepUpRequired
 }
+
+// GrantMeetsPolicy applies policyMet to a grant being refreshed: the AMR
+// of the login behind it against the policy of the tenant, the client and
+// the user's groups as they are now, so a policy tightened after the grant
+// was issued ends it (ErrStepUpRequired: the client starts a new login).
+// There is no browser, so a login a remembered device let through keeps
+// meeting the policy while the user still has a remembered device.
+func (s *Service) GrantMeetsPolicy(ctx context.Context, tenant store.TenantID, u *store.User, clientID string, amr []string) error {
+	ctx = context.WithValue(ctx, anyRememberedKey{}, true)
+	return s.policyMet(ctx, tenant, &store.LoginRequest{Tenant: tenant, ClientID: clientID}, u, &store.Session{Tenant: tenant, UserID: u.ID, AMR: amr})
+}

@@ -59,6 +59,9 @@ type Service struct {
 	// (steps.go); nil means DefaultSteps and DefaultAfter.
 	Steps []Step
 	After []Step
+	// MasterKey keys device cookies and login challenges (device.go,
+	// challenge.go); without it neither is offered.
+	MasterKey []byte
 }
 
 // Reusable reports whether an existing session satisfies r without a new
@@ -126,7 +129,8 @@ func (s *Service) SignIn(ctx context.Context, tenant store.TenantID, identifier,
 	if err != nil {
 		return nil, "", err
 	}
-	return s.finish(ctx, &State{Tenant: tenant, User: u, AMR: []string{"pwd"}, IP: ip, UserAgent: userAgent}, "")
+	return s.finish(ctx, &State{Tenant: tenant, Request: s.accountRequest(tenant), User: u, AMR: []string{"pwd"},
+		IP: ip, UserAgent: userAgent}, "")
 }
 
 // checkThrottle applies the delay that the failures so far call for:

@@ -70,6 +70,15 @@ func (s *Service) gate(ctx context.Context, tenant store.TenantID, ar *store.Log
 		clientID, acr = ar.ClientID, ar.ACRValues
 	}
 	d, err := s.MFA.Decide(ctx, t, u, clientID, acr)
+	if err == nil && ar == nil && d == mfa.Proceed {
+		// The account page's own sign-in leads to where factors are
+		// managed: a user who has a second factor gives it there, whatever
+		// the policies say, and a remembered device does not stand in.
+		var enrolled bool
+		if enrolled, err = s.MFA.Enrolled(ctx, tenant, u.ID); enrolled {
+			d = mfa.Ask
+		}
+	}
 	switch {
 	case err != nil:
 		return err
@@ -77,7 +86,7 @@ func (s *Service) gate(ctx context.Context, tenant store.TenantID, ar *store.Log
 		return ErrMFAUnmet
 	case d == mfa.Proceed:
 		return nil
-	case !mfa.AsksForMFA(acr) && s.remembered(ctx, tenant, u.ID): // remember.go
+	case ar != nil && !mfa.AsksForMFA(acr) && s.remembered(ctx, tenant, u.ID): // remember.go
 		return nil
 	}
 	raw := make([]byte, 32)
@@ -150,37 +159,60 @@ func (s *Service) SecondFactorLogin(ctx context.Context, tenant store.TenantID, 
 	if err != nil {
 		return nil, "", err
 	}
+	method, err := s.checkCode(ctx, tenant, requestID, userID, code, emailTicket, ip)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.FinishSecondFactor(ctx, tenant, requestID, ticket, []string{method}, ip, userAgent)
+}
+
+// ReauthenticateFactor checks a current second-factor code of userID (an
+// authenticator or a recovery code, spent as at a login) before a change
+// of the user's factors, under the same throttle as a login's code.
+// Errors: ErrInvalidCredentials, *ThrottledError.
+func (s *Service) ReauthenticateFactor(ctx context.Context, tenant store.TenantID, userID, code, ip string) error {
+	if s.MFA == nil || code == "" || len(code) > 16 {
+		return ErrInvalidCredentials
+	}
+	_, err := s.checkCode(ctx, tenant, "", userID, code, "", ip)
+	return err
+}
+
+// checkCode checks code for userID, throttled per user and per address
+// exactly as passwords are, and answers the factor's amr method. Errors:
+// ErrInvalidCredentials, *ThrottledError.
+func (s *Service) checkCode(ctx context.Context, tenant store.TenantID, requestID, userID, code, emailTicket, ip string) (string, error) {
 	acct, ipKey := "mfa:"+userID, "ip:"+ip
 	th := s.Store.OAuth().Throttle()
 	now := s.Now()
 	if err := s.checkThrottle(ctx, tenant, acct, ipKey, now); err != nil {
-		return nil, "", err
+		return "", err
 	}
 	// Count first, as CheckPassword does: concurrent guesses all count.
 	n, err := th.Fail(ctx, tenant, acct, now, throttleWindow)
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
 	if n > lockAfter {
-		return nil, "", &ThrottledError{RetryAfter: lockFor}
+		return "", &ThrottledError{RetryAfter: lockFor}
 	}
 	if only, err := s.passkeysOnly(ctx, tenant, requestID, userID); err != nil {
-		return nil, "", err
+		return "", err
 	} else if only {
-		return nil, "", ErrInvalidCredentials // codes do not count here
+		return "", ErrInvalidCredentials // codes do not count here
 	}
 	method, err := s.MFA.Verify(ctx, tenant, userID, code, emailTicket)
 	if errors.Is(err, mfa.ErrInvalidCode) {
 		if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
-			return nil, "", ferr
+			return "", ferr
 		}
-		return nil, "", ErrInvalidCredentials
+		return "", ErrInvalidCredentials
 	}
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
 	_ = th.Reset(ctx, tenant, acct)
-	return s.FinishSecondFactor(ctx, tenant, requestID, ticket, []string{method}, ip, userAgent)
+	return method, nil
 }
 
 // FinishSecondFactor ends the second-factor step once a factor has been
@@ -223,11 +255,7 @@ func (s *Service) PasskeyLogin(ctx context.Context, tenant store.TenantID, reque
 	if slices.Contains(amr, "user") {
 		amr = append(amr, "mfa")
 	}
-	st, err := s.state(ctx, tenant, requestID, p.UserID, amr, ip, userAgent)
-	if err != nil {
-		return nil, "", err
-	}
-	return s.finish(ctx, st, requestID)
+	return s.login(ctx, tenant, requestID, p.UserID, amr, ip, userAgent)
 }
 
 // mailsPerWindow bounds second-factor mails per user per throttle window.

@@ -9,12 +9,14 @@ import (
 )
 
 // CheckPassword is the throttled password check of every password login
-// (the hosted login page, an LDAP simple bind): throttled per account and
-// per address through the store, so failures from any protocol and any
-// node count toward the same lockout. It answers the active user,
-// ErrInvalidCredentials for every credential failure, or *ThrottledError.
-// An empty ip (a protocol that cannot tell the peer) skips the per-address
-// count rather than lumping every client together.
+// (the hosted login page, an LDAP simple bind), throttled through the
+// store (throttle.go) so failures from any protocol and any node count
+// together: per account and source network, per account from unknown
+// networks, per network; a known device (WithDeviceCookie) is let
+// through. It answers the active user, ErrInvalidCredentials for every
+// credential failure, *ThrottledError, or *ChallengeError when a solved
+// challenge must come with the attempt (WithChallengeAnswer). An empty ip
+// (a protocol that cannot tell the peer) counts as one source of its own.
 func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, identifier, password, ip string) (*store.User, error) {
 	return s.CheckPasswordThen(ctx, tenant, identifier, password, ip, nil)
 }
@@ -24,26 +26,13 @@ func (s *Service) CheckPassword(ctx context.Context, tenant store.TenantID, iden
 // MFA policy asks for a second factor) counts and answers exactly as a
 // wrong one, so neither the answer nor the throttle tells it apart.
 func (s *Service) CheckPasswordThen(ctx context.Context, tenant store.TenantID, identifier, password, ip string, accept func(*store.User) (bool, error)) (*store.User, error) {
-	acct, err := s.accountKey(ctx, tenant, identifier)
+	acct, userID, err := s.accountKey(ctx, tenant, identifier)
 	if err != nil {
 		return nil, err
 	}
-	ipKey := "ip:" + ip
-	th := s.Store.OAuth().Throttle()
-	now := s.Now()
-	if err := s.checkThrottle(ctx, tenant, acct, ipKey, now); err != nil {
-		return nil, err
-	}
-	// Reserve the attempt before the (slow) password check: the count is
-	// incremented in the database first, so a burst of concurrent guesses
-	// cannot all pass the check above before any failure is recorded. A
-	// success resets it.
-	n, err := th.Fail(ctx, tenant, acct, now, throttleWindow)
+	a, err := s.admit(ctx, tenant, acct, userID, ip) // throttle.go
 	if err != nil {
 		return nil, err
-	}
-	if n > lockAfter {
-		return nil, &ThrottledError{RetryAfter: lockFor}
 	}
 	u, err := s.Directory.Authenticate(ctx, tenant, identifier, password)
 	if err == nil && accept != nil {
@@ -56,17 +45,17 @@ func (s *Service) CheckPasswordThen(ctx context.Context, tenant store.TenantID, 
 		}
 	}
 	if errors.Is(err, directory.ErrInvalidCredentials) {
-		if ip != "" {
-			if _, ferr := th.Fail(ctx, tenant, ipKey, now, throttleWindow); ferr != nil {
-				return nil, ferr
-			}
+		if ferr := a.failed(ctx, s.Store.OAuth().Throttle()); ferr != nil {
+			return nil, ferr
 		}
 		return nil, ErrInvalidCredentials
 	}
 	if err != nil {
 		return nil, err
 	}
-	_ = th.Reset(ctx, tenant, acct)
+	if err := s.succeeded(ctx, a, u.ID); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 
@@ -74,8 +63,9 @@ func (s *Service) CheckPasswordThen(ctx context.Context, tenant store.TenantID, 
 // when the identifier names an account (by email or username, the way
 // Authenticate resolves it), so guesses through either identifier share
 // one count; else the normalised identifier itself. Both paths cost the
-// same lookups, so the key tells nothing about the account.
-func (s *Service) accountKey(ctx context.Context, tenant store.TenantID, identifier string) (string, error) {
+// same lookups, so the key tells nothing about the account. It answers
+// the user's id too ("" when none).
+func (s *Service) accountKey(ctx context.Context, tenant store.TenantID, identifier string) (string, string, error) {
 	users := s.Store.Users()
 	u, err := users.GetUserByEmail(ctx, tenant, directory.NormalizeEmail(identifier))
 	if errors.Is(err, store.ErrNotFound) {
@@ -83,9 +73,9 @@ func (s *Service) accountKey(ctx context.Context, tenant store.TenantID, identif
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return "acct:" + directory.NormalizeEmail(identifier), nil
+		return "acct:" + directory.NormalizeEmail(identifier), "", nil
 	case err != nil:
-		return "", err
+		return "", "", err
 	}
-	return "acct-user:" + u.ID, nil
+	return "acct-user:" + u.ID, u.ID, nil
 }

@@ -35,9 +35,17 @@ func WithRememberToken(ctx context.Context, token string) context.Context {
 	return context.WithValue(ctx, rememberKey{}, token)
 }
 
+// anyRememberedKey marks a context with no browser (a refresh): there a
+// remembered device counts when the user still has one.
+type anyRememberedKey struct{}
+
 // remembered reports whether ctx carries a live remembered-device token of
-// userID.
+// userID, or, for a refresh (anyRememberedKey), whether the user has one.
 func (s *Service) remembered(ctx context.Context, tenant store.TenantID, userID string) bool {
+	if ctx.Value(anyRememberedKey{}) != nil {
+		ok, err := s.Store.SelfService().OneTimeTokens().HasLiveToken(ctx, tenant, userID, PurposeMFARemember)
+		return err == nil && ok
+	}
 	token, _ := ctx.Value(rememberKey{}).(string)
 	if token == "" {
 		return false
@@ -62,7 +70,11 @@ func (s *Service) RememberDevice(ctx context.Context, tenant store.TenantID, use
 	return token, err
 }
 
-// ForgetDevices revokes every remembered device of the user.
+// ForgetDevices revokes every remembered device of the user, and forgets
+// the devices and networks the login throttle knows (device.go).
 func (s *Service) ForgetDevices(ctx context.Context, tenant store.TenantID, userID string) error {
-	return s.Store.SelfService().OneTimeTokens().RevokeUserTokens(ctx, tenant, userID, PurposeMFARemember)
+	if err := s.Store.SelfService().OneTimeTokens().RevokeUserTokens(ctx, tenant, userID, PurposeMFARemember); err != nil {
+		return err
+	}
+	return s.ForgetSources(ctx, tenant, userID)
 }

@@ -3,7 +3,6 @@ package flow
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -109,7 +108,8 @@ func (s *Social) jit(ctx context.Context, tenant store.TenantID, up Upstream) (s
 	if up.Email == "" {
 		return "", ErrNoEmail
 	}
-	if !up.EmailVerified && !vouched(up) {
+	trusted := vouched(up)
+	if !up.EmailVerified && !trusted {
 		return "", ErrUpstreamUnverified
 	}
 	existing, err := s.Flow.Store.Users().GetUserByEmail(ctx, tenant, directory.NormalizeEmail(up.Email))
@@ -124,7 +124,10 @@ func (s *Social) jit(ctx context.Context, tenant store.TenantID, up Upstream) (s
 	}
 	actor := events.Actor{Type: "system", ID: "connection:" + up.Connection.Name}
 	u, err := s.Flow.Directory.CreateUser(ctx, actor, tenant, directory.NewUser{Email: up.Email,
-		GivenName: clip(up.GivenName), FamilyName: clip(up.FamilyName), EmailVerified: up.EmailVerified})
+		GivenName: clip(up.GivenName), FamilyName: clip(up.FamilyName), EmailVerified: up.EmailVerified,
+		// Unless the tenant trusts this upstream for the address, its word
+		// is not a proof of the mailbox here.
+		EmailVerifiedUpstream: !trusted})
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return "", ErrEmailInUse
@@ -144,22 +147,7 @@ func (s *Social) jit(ctx context.Context, tenant store.TenantID, up Upstream) (s
 // IdP that owns the domain asserts its addresses rather than verifying).
 func vouched(up Upstream) bool {
 	st, err := connection.Parse(up.Connection.Config)
-	if err != nil {
-		return false
-	}
-	if st.TrustEmail {
-		return true
-	}
-	_, domain, ok := strings.Cut(directory.NormalizeEmail(up.Email), "@")
-	if !ok {
-		return false
-	}
-	for _, d := range st.Domains {
-		if strings.EqualFold(strings.TrimSpace(d), domain) {
-			return true
-		}
-	}
-	return false
+	return err == nil && st.Vouches(directory.NormalizeEmail(up.Email))
 }
 
 func clip(s string) string {
@@ -230,13 +218,5 @@ func (s *Social) LinkToUser(ctx context.Context, tenant store.TenantID, userID s
 // factor (amr fed) or two first factors (pwd and fed): with no request
 // (the account page) the session stands alone and ErrRequestGone says so.
 func (s *Social) finish(ctx context.Context, tenant store.TenantID, requestID, userID string, amr []string, ip, ua string) (*store.Session, string, error) {
-	st, err := s.Flow.state(ctx, tenant, requestID, userID, amr, ip, ua)
-	if err != nil {
-		return nil, "", err
-	}
-	sess, token, err := s.Flow.finish(ctx, st, requestID)
-	if requestID == "" && err == nil {
-		err = ErrRequestGone
-	}
-	return sess, token, err
+	return s.Flow.login(ctx, tenant, requestID, userID, amr, ip, ua)
 }

@@ -55,6 +55,18 @@ func ClientIP(r *http.Request) string {
 	return host
 }
 
+// HSTS sets Strict-Transport-Security to value on every response, before
+// next runs, so errors and refusals carry it too; "" adds nothing.
+func HSTS(value string, next http.Handler) http.Handler {
+	if value == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", value)
+		next.ServeHTTP(w, r)
+	})
+}
+
 // SecurityHeaders sets the headers every response carries.
 func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,10 @@
 // tenant's default. It knows nothing of HTTP or templates, so pages and
 // mail share it. A key missing in one language falls back to English; the
 // tests hold every catalog to the same keys and placeholders.
+//
+// A message that counts something has one text per plural form of its
+// language, chosen by CLDR's rules (golang.org/x/text/feature/plural) from
+// the argument its "plural" field names (plural.go).
 package i18n
 
 import (
@@ -33,7 +37,7 @@ var catalogFS embed.FS
 // Catalog maps language -> key -> message. Messages carry named
 // placeholders such as {client}, filled by Text's name/value pairs.
 type Catalog struct {
-	msgs map[string]map[string]string
+	msgs map[string]map[string]message
 }
 
 var defaultCatalog = mustLoad()
@@ -42,14 +46,14 @@ var defaultCatalog = mustLoad()
 func Default() *Catalog { return defaultCatalog }
 
 func mustLoad() *Catalog {
-	c := &Catalog{msgs: map[string]map[string]string{}}
+	c := &Catalog{msgs: map[string]map[string]message{}}
 	for _, tag := range supported {
 		lang := tag.String()
 		raw, err := catalogFS.ReadFile(path.Join("catalogs", lang+".json"))
 		if err != nil {
 			panic(fmt.Sprintf("i18n: catalog %s: %v", lang, err))
 		}
-		m := map[string]string{}
+		m := map[string]message{}
 		if err := json.Unmarshal(raw, &m); err != nil {
 			panic(fmt.Sprintf("i18n: catalog %s: %v", lang, err))
 		}
@@ -97,22 +101,32 @@ func (c *Catalog) Has(key string) bool {
 	return ok
 }
 
-// Raw answers lang's message for key as stored, and whether it exists.
+// Raw answers lang's message for key as stored, and whether it exists. A
+// plural message answers its "other" form; Forms answers all of them.
 func (c *Catalog) Raw(lang, key string) (string, bool) {
-	s, ok := c.msgs[lang][key]
-	return s, ok
+	m, ok := c.msgs[lang][key]
+	if m.forms != nil {
+		return m.forms["other"], ok
+	}
+	return m.text, ok
 }
 
 // Text answers key's message in lang (English when lang lacks it; the key
 // itself when no catalog has it, so a mistake shows rather than hides)
-// with its placeholders filled from args, read as name, value pairs.
+// with its placeholders filled from args, read as name, value pairs. A
+// plural message takes the form for the number its plural argument holds.
 // Values are plain text: HTML escaping is the template's job.
 func (c *Catalog) Text(lang, key string, args ...any) string {
-	msg, ok := c.msgs[lang][key]
+	m, ok := c.msgs[lang][key]
 	if !ok {
-		if msg, ok = c.msgs[Fallback][key]; !ok {
+		if m, ok = c.msgs[Fallback][key]; !ok {
 			return key
 		}
+		lang = Fallback
+	}
+	msg := m.text
+	if m.forms != nil {
+		msg = m.form(lang, args)
 	}
 	if len(args) == 0 || !strings.Contains(msg, "{") {
 		return msg

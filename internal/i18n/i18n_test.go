@@ -1,7 +1,9 @@
 package i18n
 
 import (
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -34,7 +36,135 @@ func TestCatalogsComplete(t *testing.T) {
 			case !slices.Equal(Placeholders(msg), Placeholders(en)):
 				t.Errorf("%s: placeholders in %s %v, in %s %v", k, lang, Placeholders(msg), Fallback, Placeholders(en))
 			}
+			checkPlural(t, c, k, lang)
 		}
+	}
+}
+
+// checkPlural: a plural message is plural in every language, counts by
+// the same argument, has a text for every CLDR form its language uses for
+// 0 to 1000, and every form names the placeholders of English "other"
+// (an exact form such as "=0" may leave the number out).
+func checkPlural(t *testing.T, c *Catalog, key, lang string) {
+	t.Helper()
+	enForms, enBy := c.Forms(Fallback, key)
+	forms, by := c.Forms(lang, key)
+	if (enForms == nil) != (forms == nil) || by != enBy {
+		t.Errorf("%s: plural in %s counts by %q, in %s by %q", key, lang, by, Fallback, enBy)
+		return
+	}
+	if forms == nil {
+		return
+	}
+	want := Placeholders(enForms["other"])
+	if !slices.Contains(want, "{"+by+"}") {
+		t.Errorf("%s: counts by %q but has no {%s}", key, by, by)
+	}
+	for form, msg := range forms {
+		got := Placeholders(msg)
+		if strings.HasPrefix(form, "=") {
+			got = slices.DeleteFunc(slices.Clone(want), func(p string) bool { return p == "{"+by+"}" })
+			if !slices.Equal(Placeholders(msg), got) && !slices.Equal(Placeholders(msg), want) {
+				t.Errorf("%s %s %s: placeholders %v, want %v", key, lang, form, Placeholders(msg), want)
+			}
+			continue
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s %s %s: placeholders %v, want %v", key, lang, form, got, want)
+		}
+	}
+	for n := range int64(1001) {
+		if f := PluralForm(lang, n); forms[f] == "" {
+			t.Errorf("%s: %s has no %q form (needed for %d)", key, lang, f, n)
+			return
+		}
+	}
+}
+
+// TestPlurals: counted messages take the form of the number in each
+// language, by CLDR's rules.
+func TestPlurals(t *testing.T) {
+	c := Default()
+	for _, tc := range []struct {
+		lang  string
+		count any
+		want  string
+	}{
+		{"en", 0, "No recovery codes left."},
+		{"en", 1, "1 recovery code left."},
+		{"en", 2, "2 recovery codes left."},
+		{"en", 21, "21 recovery codes left."},
+		{"de", 0, "Keine Wiederherstellungscodes mehr."},
+		{"de", 1, "Noch 1 Wiederherstellungscode."},
+		{"de", 2, "Noch 2 Wiederherstellungscodes."},
+		{"es", 0, "No quedan códigos de recuperación."},
+		{"es", 1, "Queda 1 código de recuperación."},
+		{"es", 2, "Quedan 2 códigos de recuperación."},
+		{"es", "1", "Queda 1 código de recuperación."}, // a number given as text counts too
+		{"fr", 1, "1 recovery code left."},             // English, and English's rules
+	} {
+		if got := c.Text(tc.lang, "mfa.recovery_left", "count", tc.count); got != tc.want {
+			t.Errorf("%s, %v: %q, want %q", tc.lang, tc.count, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		lang    string
+		minutes int
+		want    string
+	}{
+		{"en", 1, "The link works for 1 minute."},
+		{"en", 2, "The link works for 2 minutes."},
+		{"de", 1, "Der Link gilt 1 Minute."},
+		{"de", 0, "Der Link gilt 0 Minuten."},
+		{"es", 1, "El enlace funciona durante 1 minuto."},
+		{"es", 2, "El enlace funciona durante 2 minutos."},
+	} {
+		got := c.Text(tc.lang, "forgot.sent_body", "email", "a@example.com", "minutes", tc.minutes)
+		if !strings.HasSuffix(got, tc.want) {
+			t.Errorf("%s, %d minutes: %q, want it to end %q", tc.lang, tc.minutes, got, tc.want)
+		}
+	}
+	// Without the count the message still reads (the "other" form).
+	if got := c.Text("en", "mfa.recovery_left"); got != "{count} recovery codes left." {
+		t.Errorf("no count: %q", got)
+	}
+}
+
+func TestPluralForm(t *testing.T) {
+	for _, tc := range []struct {
+		lang string
+		n    int64
+		want string
+	}{
+		{"en", 0, "other"}, {"en", 1, "one"}, {"en", 2, "other"},
+		{"de", 0, "other"}, {"de", 1, "one"}, {"de", 2, "other"},
+		{"es", 0, "other"}, {"es", 1, "one"}, {"es", 2, "other"},
+		{"en", -1, "one"},
+	} {
+		if got := PluralForm(tc.lang, tc.n); got != tc.want {
+			t.Errorf("PluralForm(%s, %d) = %q, want %q", tc.lang, tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestPluralCatalogErrors: a malformed plural message is refused when the
+// catalog loads, not shown wrong later.
+func TestPluralCatalogErrors(t *testing.T) {
+	for _, bad := range []string{
+		`{"one": "{n} item", "other": "{n} items"}`,            // no "plural"
+		`{"plural": "n", "one": "{n} item"}`,                   // no "other"
+		`{"plural": "n", "single": "x", "other": "{n} items"}`, // unknown form
+		`{"plural": "n", "=x": "x", "other": "{n} items"}`,     // bad exact number
+		`7`,
+	} {
+		var m message
+		if err := json.Unmarshal([]byte(bad), &m); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+	var m message
+	if err := json.Unmarshal([]byte(`{"plural": "n", "=0": "none", "one": "{n} item", "other": "{n} items"}`), &m); err != nil {
+		t.Errorf("good plural: %v", err)
 	}
 }
 

@@ -62,9 +62,8 @@ func (l *listener) bind(w *gldap.ResponseWriter, r *gldap.Request) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), bindTimeout)
 	defer cancel()
-	// gldap does not expose the peer address, so LDAP binds are throttled
-	// per account only (see docs/ldap.md).
-	who, code, err := l.authenticate(ctx, m.UserName, string(m.Password), "")
+	// Binds are throttled per account and source address, as logins are.
+	who, code, err := l.authenticate(ctx, m.UserName, string(m.Password), l.state(id).peerOf(r))
 	switch {
 	case err != nil:
 		l.srv.deps.Log.Error("ldap: bind", "err", err)

@@ -96,28 +96,40 @@ func TestBind(t *testing.T) {
 	})
 }
 
-func TestBindLockoutSharedWithLogin(t *testing.T) {
+// TestBindThrottledPerSource: binds are throttled per account and source
+// address, in the store the login page uses: failures from one address
+// hold back that address, by bind or by login, and nobody else.
+func TestBindThrottledPerSource(t *testing.T) {
 	e := newEnv(t, sqlite(t))
 	dn := "uid=carol,ou=users,dc=acme,dc=gatehouse"
-	for i := range 4 {
-		if err := e.dial(t).Bind(dn, "wrong password!"); code(err) != goldap.LDAPResultInvalidCredentials {
+	for i := range 12 {
+		if err := e.dialFrom(t, "127.0.0.2").Bind(dn, "wrong password!"); code(err) != goldap.LDAPResultInvalidCredentials {
 			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
-	// The right password is refused now, with the same answer ...
-	if err := e.dial(t).Bind(dn, pw); code(err) != goldap.LDAPResultInvalidCredentials {
-		t.Fatalf("bind during the lockout = %v, want invalidCredentials", err)
+	// The right password from the guessing address is refused, with the
+	// same answer ...
+	if err := e.dialFrom(t, "127.0.0.2").Bind(dn, pw); code(err) != goldap.LDAPResultInvalidCredentials {
+		t.Fatalf("bind from the guessing address = %v, want invalidCredentials", err)
 	}
-	// ... and so is the login flow's check: the count lives in the store.
-	_, err := e.flow.CheckPassword(t.Context(), e.acme.ID, "carol", pw, "192.0.2.1")
+	// ... and so is the login flow's check from there: the count lives in
+	// the store.
+	_, err := e.flow.CheckPassword(t.Context(), e.acme.ID, "carol", pw, "127.0.0.2")
 	var th *flow.ThrottledError
 	if !errors.As(err, &th) {
-		t.Fatalf("login after LDAP failures = %v, want throttled", err)
+		t.Fatalf("login from the guessing address = %v, want throttled", err)
 	}
-	n, _, err := e.s.OAuth().Throttle().Failures(t.Context(), e.acme.ID, "acct-user:"+e.users["carol"].ID, time.Now(), time.Hour)
+	// The owner binds from another address, and signs in from a third.
+	if err := e.dialFrom(t, "127.0.0.3").Bind(dn, pw); err != nil {
+		t.Fatalf("owner's bind from another address = %v, want success", err)
+	}
+	if _, err := e.flow.CheckPassword(t.Context(), e.acme.ID, "carol", pw, "192.0.2.1"); err != nil {
+		t.Fatalf("owner's login from another address = %v", err)
+	}
+	n, _, err := e.s.OAuth().Throttle().Failures(t.Context(), e.acme.ID, "acct-user:"+e.users["carol"].ID+"@127.0.0.2", time.Now(), time.Hour)
 	must(t, err)
-	if n < 4 {
-		t.Errorf("throttle count = %d, want at least 4", n)
+	if n < 4 { // then the growing delay held the rest back uncounted
+		t.Errorf("per-source count = %d, want at least 4", n)
 	}
 	throttled := 0
 	for _, a := range e.audit(t, e.acme.ID, "ldap.bind") {
@@ -128,12 +140,16 @@ func TestBindLockoutSharedWithLogin(t *testing.T) {
 	if throttled == 0 {
 		t.Error("no audit entry records the throttled bind")
 	}
-	// Failures of the login page count toward LDAP binds too.
+	// Failures of the login page count toward binds from that address.
 	for range 4 {
-		_, _ = e.flow.CheckPassword(t.Context(), e.acme.ID, "alice", "wrong password!", "192.0.2.1")
+		_, _ = e.flow.CheckPassword(t.Context(), e.acme.ID, "alice", "wrong password!", "127.0.0.4")
 	}
-	if err := e.dial(t).Bind("uid=alice,ou=users,dc=acme,dc=gatehouse", pw); code(err) != goldap.LDAPResultInvalidCredentials {
-		t.Errorf("bind after login failures = %v, want invalidCredentials", err)
+	alice := "uid=alice,ou=users,dc=acme,dc=gatehouse"
+	if err := e.dialFrom(t, "127.0.0.4").Bind(alice, pw); code(err) != goldap.LDAPResultInvalidCredentials {
+		t.Errorf("bind after login failures from its address = %v, want invalidCredentials", err)
+	}
+	if err := e.dialFrom(t, "127.0.0.5").Bind(alice, pw); err != nil {
+		t.Errorf("bind from another address = %v, want success", err)
 	}
 }
 
@@ -167,22 +183,32 @@ func TestBindTiming(t *testing.T) {
 		o.params = credential.Params{MemoryKiB: 32 * 1024, Iterations: 2, Parallelism: 1}
 	})
 	// At most three failures per account: from the fourth on the throttle
-	// answers without hashing, for known and unknown accounts alike.
-	measure := func(names ...string) time.Duration {
-		var ds []time.Duration
-		for _, n := range names {
-			for i := range 3 {
-				c := e.dial(t)
-				start := time.Now()
-				_ = c.Bind("uid="+n+",ou=users,dc=acme,dc=gatehouse", "wrong password "+string(rune('a'+i)))
-				ds = append(ds, time.Since(start))
+	// answers without hashing, for known and unknown accounts alike. Known
+	// and unknown binds alternate, so a change in the machine's load
+	// during the test falls on both alike.
+	bind := func(name string, i int) time.Duration {
+		c := e.dial(t)
+		start := time.Now()
+		_ = c.Bind("uid="+name+",ou=users,dc=acme,dc=gatehouse", "wrong password "+string(rune('a'+i)))
+		return time.Since(start)
+	}
+	var known, unknown []time.Duration
+	for j, pair := range [][2]string{{"alice", "ghost1"}, {"bob@example.com", "ghost2@example.com"}, {"carol", "ghost3"}} {
+		for i := range 3 {
+			if (i+j)%2 == 0 {
+				known = append(known, bind(pair[0], i))
+				unknown = append(unknown, bind(pair[1], i))
+			} else {
+				unknown = append(unknown, bind(pair[1], i))
+				known = append(known, bind(pair[0], i))
 			}
 		}
+	}
+	median := func(ds []time.Duration) time.Duration {
 		slices.Sort(ds)
 		return ds[len(ds)/2]
 	}
-	k := measure("alice", "bob@example.com", "carol")
-	u := measure("ghost1", "ghost2@example.com", "ghost3")
+	k, u := median(known), median(unknown)
 	if u < k/2 || k < u/2 {
 		t.Errorf("median bind time: wrong password %v, unknown user %v: they differ by more than 2x", k, u)
 	}
@@ -242,7 +268,7 @@ func TestBindRefusedWhenMFARequired(t *testing.T) {
 }
 
 // TestLockoutSharedByEmailAndUsername: failures by username and by email
-// of one account land in one bucket (the user's id).
+// of one account from one address land in one bucket (the user's id).
 func TestLockoutSharedByEmailAndUsername(t *testing.T) {
 	e := newEnv(t, sqlite(t))
 	ctx := t.Context()
@@ -253,10 +279,14 @@ func TestLockoutSharedByEmailAndUsername(t *testing.T) {
 	}
 	// Four failures on one account: the next attempt waits, whichever
 	// identifier it types.
-	_, err := e.flow.CheckPassword(ctx, e.acme.ID, "alice@example.com", pw, "192.0.2.2")
+	_, err := e.flow.CheckPassword(ctx, e.acme.ID, "alice@example.com", pw, "192.0.2.1")
 	var th *flow.ThrottledError
 	if !errors.As(err, &th) {
 		t.Fatalf("right password by email after failures by username = %v, want throttled", err)
+	}
+	// From another address the owner gets in.
+	if _, err := e.flow.CheckPassword(ctx, e.acme.ID, "alice@example.com", pw, "192.0.2.2"); err != nil {
+		t.Fatalf("right password from another address = %v", err)
 	}
 	// An unknown identifier still has a bucket of its own.
 	for range 4 {

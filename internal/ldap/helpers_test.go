@@ -155,7 +155,15 @@ func must(t testing.TB, err error) {
 // dial connects a go-ldap client to the plain listener.
 func (e *env) dial(t *testing.T) *goldap.Conn {
 	t.Helper()
-	c, err := goldap.DialURL("ldap://"+e.srv.Addr(), goldap.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}))
+	return e.dialFrom(t, "127.0.0.1")
+}
+
+// dialFrom connects from the loopback address local (127.0.0.0/8 is all
+// loopback), so the server sees that client address.
+func (e *env) dialFrom(t *testing.T, local string) *goldap.Conn {
+	t.Helper()
+	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	c, err := goldap.DialURL("ldap://"+e.srv.Addr(), goldap.DialWithDialer(d))
 	must(t, err)
 	c.SetTimeout(30 * time.Second)
 	t.Cleanup(func() { c.Close() })

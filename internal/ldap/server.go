@@ -114,6 +114,23 @@ type listener struct {
 type connState struct {
 	tls   bool
 	bound *identity
+	// netMu serialises reading the peer address with a StartTLS upgrade
+	// (both touch gldap's connection); peer is read once, at the first
+	// request.
+	netMu    sync.Mutex
+	peer     string
+	peerRead bool
+}
+
+// peerOf answers the client address of the connection, read at its first
+// request (see peerAddr).
+func (c *connState) peerOf(r *gldap.Request) string {
+	c.netMu.Lock()
+	defer c.netMu.Unlock()
+	if !c.peerRead {
+		c.peer, c.peerRead = peerAddr(r), true
+	}
+	return c.peer
 }
 
 // identity is who a connection is bound as.
@@ -338,7 +355,7 @@ func (l *listener) guard(h gldap.HandlerFunc) gldap.HandlerFunc {
 			_ = w.Write(r.NewResponse(gldap.WithResponseCode(gldap.ResultBusy), gldap.WithDiagnosticMessage("server busy")))
 			return
 		}
-		l.state(r.ConnectionID())
+		l.state(r.ConnectionID()).peerOf(r)
 		h(w, r)
 	}
 }
@@ -373,7 +390,11 @@ func (l *listener) startTLS(w *gldap.ResponseWriter, r *gldap.Request) {
 	if err := w.Write(res); err != nil {
 		return
 	}
-	if err := r.StartTLS(l.srv.tls); err != nil {
+	st := l.state(id)
+	st.netMu.Lock()
+	err := r.StartTLS(l.srv.tls)
+	st.netMu.Unlock()
+	if err != nil {
 		// The connection is in an unknown state; the client gives up on it.
 		l.srv.deps.Log.Info("ldap: StartTLS handshake failed", "err", err)
 		return

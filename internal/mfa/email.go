@@ -23,7 +23,7 @@ import (
 // page carries the token's id as a ticket; the code is the secret.
 
 // PurposeEmailCode marks a mailed second-factor code.
-const PurposeEmailCode = "mfa_email"
+const PurposeEmailCode = store.PurposeMFAEmailCode
 
 const (
 	emailCodeTTL      = 10 * time.Minute
@@ -143,16 +143,18 @@ func (s *Service) SendEmailCode(ctx context.Context, t *store.Tenant, u *store.U
 	return id, nil
 }
 
-// useEmailCode spends the mailed code of ticket for userID.
+// useEmailCode spends the mailed code of ticket for userID. The ticket's
+// owner is checked before the attempt counts, so another user's session
+// can neither spend nor wear out the code.
 func (s *Service) useEmailCode(ctx context.Context, tenant store.TenantID, userID, ticket, code string) error {
 	if ticket == "" || len(ticket) > 64 || len(code) != 6 {
 		return ErrInvalidCode
 	}
 	want := emailCodeHash(ticket, code)
-	tok, err := s.Store.SelfService().OneTimeTokens().UseCode(ctx, tenant, ticket, PurposeEmailCode, func(h []byte) bool {
+	_, err := s.Store.SelfService().OneTimeTokens().UseCode(ctx, tenant, ticket, PurposeEmailCode, userID, func(h []byte) bool {
 		return subtle.ConstantTimeCompare(h, want) == 1
 	})
-	if err != nil || tok.UserID != userID {
+	if err != nil {
 		return ErrInvalidCode
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -126,21 +127,42 @@ func (p *Provider) issuer(ctx context.Context) string {
 	return p.publicURL + "/t/" + t.Slug
 }
 
-// Mount serves every tenant's provider under /t/{tenant}/.
+// Mount serves every tenant's provider under /t/{tenant}/. Each endpoint
+// is its own pattern, so metrics and the access log name it
+// (/t/{tenant}/oauth/token, never a tenant's slug); the catch-all serves
+// what is left under the prefix (the op router's 404s and probes).
 func (p *Provider) Mount(mux *http.ServeMux) {
+	for _, path := range p.Routes() {
+		mux.Handle("/t/{tenant}"+path, p)
+	}
 	mux.Handle("/t/{tenant}/", p)
 }
 
-// ServeHTTP resolves the tenant once, then hands the request, with the
+// Routes are the paths, relative to the issuer, of the provider's
+// endpoints: the op router's and those this package adds (par.go).
+func (p *Provider) Routes() []string {
+	e := p.srv.Endpoints()
+	routes := []string{oidc.DiscoveryEndpoint, parPath, e.Authorization.Relative() + "/callback"}
+	for _, ep := range []*op.Endpoint{e.Authorization, e.DeviceAuthorization, e.Token, e.Introspection,
+		e.Userinfo, e.Revocation, e.EndSession, e.JwksURI} {
+		if ep != nil {
+			routes = append(routes, ep.Relative())
+		}
+	}
+	return routes
+}
+
+// ServeHTTP takes the tenant the server resolved (httpx.ResolveTenants),
+// answering 404 without one, then hands the request, with the
 // /t/{tenant} prefix removed, to the op router.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	slug := r.PathValue("tenant")
-	t, err := p.tenants.ResolveSlug(r.Context(), slug)
-	if err != nil || t.Slug != slug {
+	t, ok := httpx.Tenant(r)
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	ctx := withTenant(r.Context(), t)
+	slug := t.Slug
+	ctx := withSource(withTenant(r.Context(), t), r) // pending.go
 	if c, err := r.Cookie(p.cookie(t.Slug)); err == nil {
 		ctx = withSessionToken(ctx, c.Value)
 	}
@@ -162,6 +184,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w = &protocolWriter{ResponseWriter: w, path: r2.URL.Path, issuer: p.issuer(ctx)}
 	if p.cors(w, r2) || refuseURLCredentials(w, r2) {
+		return
+	}
+	if r2.URL.Path == "/authorize" && p.pendingOver(w, r2) { // pending.go
 		return
 	}
 	if p.route(w, r2) { // PAR, authorize by request_uri, device sign-in: par.go

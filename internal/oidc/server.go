@@ -8,6 +8,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -142,11 +143,23 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 		}
 		scopes = r.Data.Scopes
 	}
-	if u, err := s.p.store.Users().GetUser(ctx, tn, old.UserID); err != nil || u.Status != store.UserActive {
+	u, err := s.p.store.Users().GetUser(ctx, tn, old.UserID)
+	if err != nil || u.Status != store.UserActive {
 		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token invalid or expired")
 	}
+	// The MFA policy as it is now: one tightened since the login behind
+	// the grant ends it, and the client signs the user in again.
+	if s.p.flow != nil {
+		err := s.p.flow.GrantMeetsPolicy(ctx, tn, u, c.c.ID, old.AMR)
+		if errors.Is(err, flow.ErrStepUpRequired) {
+			return nil, oidc.ErrInvalidGrant().WithDescription("the sign-in behind this grant no longer meets the MFA policy; sign in again")
+		}
+		if err != nil {
+			return nil, s.p.storage.hide(ctx, err)
+		}
+	}
 	g := grant{tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: old.UserID, scopes: scopes,
-		sessionID: old.SessionID, familyID: old.FamilyID, authTime: old.AuthTime, amr: old.AMR}
+		sessionID: old.SessionID, familyID: old.FamilyID, kind: old.Kind, authTime: old.AuthTime, amr: old.AMR}
 	next, tok, err := s.p.newRefreshToken(g)
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)

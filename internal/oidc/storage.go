@@ -18,8 +18,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// authRequestTTL bounds how long a login may take.
-const authRequestTTL = 30 * time.Minute
+// authRequestTTL bounds how long a login may take (a request made at
+// /authorize starts with unopenedTTL, pending.go).
+const authRequestTTL = flow.OpenedTTL
 
 // maxScopes bounds the scopes of one request (an unauthenticated caller
 // chooses them, and they are stored).
@@ -67,6 +68,11 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		return nil, err
 	}
 	switch {
+	case req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery && req.ResponseMode != oidc.ResponseModeFormPost:
+		// Refused, not quietly answered in the query; the refusal itself
+		// goes in the query, a mode this server speaks.
+		req.ResponseMode = oidc.ResponseModeQuery
+		return nil, oidc.ErrInvalidRequest().WithDescription("response_mode must be query or form_post")
 	case req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256:
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
 	case req.CodeChallenge == "" && c.c.Public:
@@ -97,7 +103,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		ResponseMode: string(req.ResponseMode), CodeChallenge: req.CodeChallenge,
 		CodeChallengeMethod: string(req.CodeChallengeMethod), Prompt: req.Prompt,
 		LoginHint: req.LoginHint, ACRValues: req.ACRValues, UserID: userID,
-		CreatedAt: now, ExpiresAt: now.Add(authRequestTTL),
+		CreatedAt: now, ExpiresAt: now.Add(unopenedTTL), Source: sourceFrom(ctx), // pending.go
 	}
 	if req.MaxAge != nil {
 		d := time.Duration(*req.MaxAge) * time.Second

@@ -45,6 +45,7 @@ type grant struct {
 	scopes    []string
 	sessionID string
 	familyID  string
+	kind      string // of the refresh family: store.GrantCode ("") or GrantDevice
 	authTime  time.Time
 	amr       []string
 	nonce     string
@@ -178,7 +179,7 @@ func (p *Provider) newRefreshToken(g grant) (*store.RefreshToken, string, error)
 	now := p.now()
 	return &store.RefreshToken{
 		ID: id.String(), Tenant: g.tenant, Hash: sha(tok), FamilyID: g.familyID, ClientID: g.client.c.ID,
-		UserID: g.userID, SessionID: g.sessionID, Scopes: g.scopes, AuthTime: g.authTime, AMR: g.amr,
+		UserID: g.userID, SessionID: g.sessionID, Scopes: g.scopes, AuthTime: g.authTime, AMR: g.amr, Kind: g.kind,
 		CreatedAt: now, ExpiresAt: now.Add(g.client.refreshTokenLifetime()),
 	}, tok, nil
 }

@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -95,13 +94,13 @@ func (p *IdP) Mount(mux *http.ServeMux) {
 
 type handler func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
 
-// tenant resolves the tenant once, bounds the body and sets the headers
-// every SAML page carries.
+// tenant takes the tenant the server resolved (httpx.ResolveTenants),
+// answering 404 without one, bounds the body and sets the headers every
+// SAML page carries.
 func (p *IdP) tenant(fn handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		slug := r.PathValue("tenant")
-		t, err := p.cfg.Tenants.ResolveSlug(r.Context(), slug)
-		if err != nil || t.Slug != slug {
+		t, ok := httpx.Tenant(r)
+		if !ok {
 			http.NotFound(w, r)
 			return
 		}
@@ -165,7 +164,7 @@ func (p *IdP) provider(ctx context.Context, t *store.Tenant) (*crewjam.IdentityP
 		OnError: func(w http.ResponseWriter, r *http.Request, status int, err error) {
 			p.cfg.Log.InfoContext(r.Context(), "saml: request refused", "tenant", t.Slug, "status", status, "err", err,
 				"request_id", httpx.RequestID(r.Context()))
-			p.errorPage(w, status, "This sign-in request could not be accepted. Go back to the application and try again.")
+			p.errorPage(w, r, status, "saml.request_refused")
 		},
 	}
 	return idp, nil
@@ -183,19 +182,11 @@ func (p *IdP) metadata(w http.ResponseWriter, r *http.Request, t *store.Tenant) 
 	idp.ServeMetadata(w, r)
 }
 
-// fail logs an internal error and shows a bare page.
+// fail logs an internal error and shows the generic error page.
 func (p *IdP) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p.cfg.Log.ErrorContext(r.Context(), "saml: internal error", "err", err, "request_id", httpx.RequestID(r.Context()))
-	p.errorPage(w, http.StatusInternalServerError, "Something went wrong. Try again.")
+	p.errorPage(w, r, http.StatusInternalServerError, "error.generic")
 }
-
-func (p *IdP) errorPage(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_ = errorTmpl.Execute(w, msg)
-}
-
-var errorTmpl = template.Must(template.New("e").Parse(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Sign-in problem</title><link rel="stylesheet" href="/assets/style.css"><main><h1>Sign-in problem</h1><p>{{.}}</p></main></html>`))
 
 // pairwise is a stable value for (tenant, service provider, subject) that
 // no other provider can link: HMAC with a key derived from the master key.

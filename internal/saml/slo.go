@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
 // Forms crewjam renders during single logout, with the one script our CSP
@@ -22,9 +23,6 @@ var (
 	logoutRequestForm = template.Must(template.New("q").Parse(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Continue</title>` +
 		`<form method="post" action="{{.URL}}"><input type="hidden" name="SAMLRequest" value="{{.SAMLRequest}}">` +
 		`<noscript><button type="submit">Continue</button></noscript></form><script>` + postScript + `</script></html>`))
-	logoutConfirm = template.Must(template.New("c").Parse(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Sign out</title>` +
-		`<link rel="stylesheet" href="/assets/style.css"><main><h1>Sign out</h1><p>Sign out of {{.Tenant}} and every application you used through it?</p>` +
-		`<form method="post" action="{{.Action}}"><input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit">Sign out</button></form></main></html>`))
 )
 
 // sloCSP lets the logout pages post to a provider's registered endpoint
@@ -51,9 +49,13 @@ func (p *IdP) slo(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 // logoutForm asks the user to confirm an IdP-initiated logout (a GET
 // changes nothing).
 func (p *IdP) logoutForm(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	f := frame(r, "logout.confirm_title")
+	ui.SetHeaders(w, f.Brand)
 	tok := httpx.CSRF{PublicURL: p.cfg.PublicURL}.Token(w, r)
-	_ = logoutConfirm.Execute(w, map[string]string{"Tenant": t.Name, "Action": "/t/" + t.Slug + "/saml/logout", "CSRF": tok})
+	logoutPage.Render(w, p.cfg.Log, http.StatusOK, f.Lang, struct {
+		ui.Frame
+		Tenant, Action, CSRF string
+	}{f, t.Name, "/t/" + t.Slug + "/saml/logout", tok})
 }
 
 // logoutSubmit ends the browser's session and tells every provider it
@@ -61,7 +63,7 @@ func (p *IdP) logoutForm(w http.ResponseWriter, r *http.Request, t *store.Tenant
 // on the logged-out page).
 func (p *IdP) logoutSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	if err := r.ParseForm(); err != nil || !(httpx.CSRF{PublicURL: p.cfg.PublicURL}).Check(r) {
-		p.errorPage(w, http.StatusForbidden, "This form has expired. Go back, reload the page and try again.")
+		p.errorPage(w, r, http.StatusForbidden, "error.form_expired")
 		return
 	}
 	ctx := r.Context()

@@ -58,7 +58,7 @@ func (p *IdP) screened(w http.ResponseWriter, r *http.Request, t *store.Tenant, 
 func (p *IdP) refuse(w http.ResponseWriter, r *http.Request, t *store.Tenant, err error) {
 	p.cfg.Log.InfoContext(r.Context(), "saml: message refused", "tenant", t.Slug, "err", err,
 		"request_id", httpx.RequestID(r.Context()))
-	p.errorPage(w, http.StatusBadRequest, "This request could not be accepted. Go back to the application and try again.")
+	p.errorPage(w, r, http.StatusBadRequest, "saml.request_refused")
 }
 
 // sessions is crewjam's SessionProvider (and logout's helpers) for one
@@ -154,7 +154,7 @@ func (p *IdP) launch(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 			p.fail(w, r, err)
 			return
 		}
-		p.errorPage(w, http.StatusNotFound, "This application is not available.")
+		p.errorPage(w, r, http.StatusNotFound, "saml.app_unavailable")
 		return
 	}
 	acs := defaultACS(sp)
@@ -196,20 +196,20 @@ func (p *IdP) Return(t *store.Tenant, login *store.LoginRequest) string {
 func (p *IdP) continueLogin(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
 	id := r.URL.Query().Get("id")
-	gone := "This sign-in request is no longer valid. Start again from the application."
+	gone := "error.request_invalid"
 	sess, err := p.cfg.Sessions.Lookup(ctx, t.ID, p.cookie(r, t))
 	if err != nil {
-		p.errorPage(w, http.StatusBadRequest, "This sign-in was completed in another browser. Start again from the application.")
+		p.errorPage(w, r, http.StatusBadRequest, "error.other_browser")
 		return
 	}
 	login, err := p.cfg.Flow.Take(ctx, t.ID, id, sess.ID)
 	if err != nil || login.Origin != flow.OriginSAML {
-		p.errorPage(w, http.StatusBadRequest, gone)
+		p.errorPage(w, r, http.StatusBadRequest, gone)
 		return
 	}
 	pending, err := p.cfg.Store.SAML().Requests().ConsumeRequest(ctx, t.ID, login.Return)
 	if err != nil {
-		p.errorPage(w, http.StatusBadRequest, gone)
+		p.errorPage(w, r, http.StatusBadRequest, gone)
 		return
 	}
 	p.finish(w, r, t, pending, sess)
@@ -230,7 +230,7 @@ func (p *IdP) Deny(w http.ResponseWriter, r *http.Request, t *store.Tenant, logi
 	p.cfg.Flow.Drop(ctx, t.ID, login.ID)
 	pending, err := p.cfg.Store.SAML().Requests().ConsumeRequest(ctx, t.ID, login.Return)
 	if err != nil {
-		p.errorPage(w, http.StatusBadRequest, "This sign-in request is no longer valid. Start again from the application.")
+		p.errorPage(w, r, http.StatusBadRequest, "error.request_invalid")
 		return
 	}
 	idp, req, err := p.rebuild(r, t, pending)
@@ -299,7 +299,7 @@ func (p *IdP) finish(w http.ResponseWriter, r *http.Request, t *store.Tenant, pe
 	}
 	u, err := p.cfg.Store.Users().GetUser(ctx, t.ID, sess.UserID)
 	if err != nil || u.Status != store.UserActive {
-		p.errorPage(w, http.StatusForbidden, "This account cannot sign in.")
+		p.errorPage(w, r, http.StatusForbidden, "saml.account_inactive")
 		return
 	}
 	session, err := p.samlSession(ctx, t, sp, u, sess)

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -47,6 +48,21 @@ var DefaultAttributeMapping = map[string]string{
 	"email": "email", "given_name": "given_name", "family_name": "family_name", "name": "name", "groups": "groups",
 }
 
+// Mapping is the attribute mapping assertions to sp use: its own, or the
+// default when it has none.
+func Mapping(sp *store.SAMLServiceProvider) map[string]string {
+	if len(sp.AttributeMapping) == 0 {
+		return DefaultAttributeMapping
+	}
+	return sp.AttributeMapping
+}
+
+// Released are the names of the attributes sp may receive, sorted: what
+// a user approves when the provider requires consent.
+func Released(sp *store.SAMLServiceProvider) []string {
+	return slices.Sorted(maps.Keys(Mapping(sp)))
+}
+
 // Bounds on what a registration may hold.
 const (
 	maxURL        = 2048
@@ -58,6 +74,11 @@ const (
 	maxEntityID   = 1024
 	maxMetadataSz = 256 << 10
 )
+
+// Normalise fills in what Create and Update fill in (bindings, ACS
+// indexes, the full NameID format, a canonical PEM), so a registration
+// can be compared with a stored one.
+func Normalise(sp *store.SAMLServiceProvider) { normalise(sp) }
 
 func normalise(sp *store.SAMLServiceProvider) {
 	sp.Name = strings.TrimSpace(sp.Name)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/scimfilter"
@@ -54,10 +55,32 @@ func toError(err error) (*Error, bool) {
 		return &Error{Status: http.StatusPreconditionFailed, Detail: "The resource changed since that version (If-Match)."}, true
 	case errors.Is(err, store.ErrCycle):
 		return bad("invalidValue", "A group cannot contain itself."), true
-	case errors.Is(err, store.ErrBadFilter), errors.Is(err, scimfilter.ErrSyntax):
-		return bad("invalidFilter", err.Error()), true
+	case errors.Is(err, store.ErrBadFilter):
+		return bad("invalidFilter", "The filter is not supported: "+reason(err, store.ErrBadFilter)+"."), true
+	case errors.Is(err, scimfilter.ErrSyntax):
+		return syntaxError("invalidFilter", "filter", err), true
 	}
 	return &Error{Status: http.StatusInternalServerError, Detail: "Internal error."}, false
+}
+
+// syntaxError is the client's error for a filter or path scimfilter could
+// not parse: what says which ("filter" or "path").
+func syntaxError(scimType, what string, err error) *Error {
+	return bad(scimType, "The "+what+" is invalid: "+reason(err, scimfilter.ErrSyntax)+".")
+}
+
+// reason is what err says after sentinel (a filter's "%w: why" text):
+// the why, without the sentinel and whatever wrapped it, whose prefixes
+// name packages and are no business of the client.
+func reason(err, sentinel error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, sentinel.Error()); i >= 0 {
+		msg = msg[i+len(sentinel.Error()):]
+	}
+	if msg = strings.TrimPrefix(msg, ": "); msg == "" {
+		return "no reason given"
+	}
+	return msg
 }
 
 // scimField names a directory field the way a SCIM client knows it.

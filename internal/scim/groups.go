@@ -261,7 +261,7 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *req) error {
 	for _, op := range flat {
 		pp, err := scimfilter.ParsePath(op.Path)
 		if err != nil {
-			return bad("invalidPath", err.Error())
+			return syntaxError("invalidPath", "path", err)
 		}
 		if pp.Attr.URI != "" && !strings.EqualFold(pp.Attr.URI, URIGroup) {
 			return bad("invalidPath", "Unknown schema "+pp.Attr.URI+".")

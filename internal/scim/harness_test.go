@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -184,9 +185,16 @@ func (r *resp) want(t *testing.T, status int, scimType string) *resp {
 		if got, _ := r.doc["scimType"].(string); got != scimType {
 			t.Errorf("scimType %q, want %q (%s)", got, scimType, r.body)
 		}
+		if d, _ := r.doc["detail"].(string); d == "" || internalPrefix.MatchString(d) {
+			t.Errorf("error detail %q is empty or names internals", d)
+		}
 	}
 	return r
 }
+
+// internalPrefix matches the package prefixes of Go error texts, which a
+// client's error detail never carries.
+var internalPrefix = regexp.MustCompile(`(?i)(^|[\s("'])(store|sqlstore|scimfilter|directory|scim|tenancy|sql|pq|sqlite|pgx?|json):`)
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 

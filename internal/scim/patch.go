@@ -65,7 +65,7 @@ func resolve(def *attrDef, doc map[string]any, path string) (*target, error) {
 	}
 	pp, err := scimfilter.ParsePath(path)
 	if err != nil {
-		return nil, bad("invalidPath", err.Error())
+		return nil, syntaxError("invalidPath", "path", err)
 	}
 	t := &target{container: doc, filter: pp.Filter}
 	schema := def

@@ -67,7 +67,7 @@ func (p *listParams) storeQuery() (store.SCIMQuery, int, error) {
 	if strings.TrimSpace(p.Filter) != "" {
 		f, err := scimfilter.Parse(p.Filter)
 		if err != nil {
-			return q, 0, bad("invalidFilter", err.Error())
+			return q, 0, syntaxError("invalidFilter", "filter", err)
 		}
 		q.Filter = f
 	}

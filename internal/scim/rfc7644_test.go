@@ -179,6 +179,17 @@ func testErrors(t *testing.T, e *env) {
 	if r := e.do("GET", "Users?filter="+q(`userName eq "x" and`)); strings.Contains(strings.ToLower(string(r.body)), "select") {
 		t.Errorf("SQL leaked: %s", r.body)
 	}
+	// A filter's refusal says why in the client's terms, without the
+	// prefixes of the packages that refused it (want checks every detail).
+	for filter, detail := range map[string]string{
+		`nosuch eq "a"`: `The filter is not supported: "nosuch" cannot be filtered on.`,
+		`userName eq`:   "The filter is invalid: ",
+	} {
+		r := e.do("GET", "Users?filter="+q(filter)).want(t, 400, "invalidFilter")
+		if d, _ := r.doc["detail"].(string); !strings.HasPrefix(d, detail) {
+			t.Errorf("filter %s: detail %q, want %q", filter, d, detail)
+		}
+	}
 }
 
 func testETags(t *testing.T, e *env) {

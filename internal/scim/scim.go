@@ -134,12 +134,10 @@ func (s *Server) authenticate(r *http.Request) (*req, error) {
 	if key.Tenant == store.PlatformTenant || !slices.Contains(key.Scopes, tenancy.ScopeSCIM) {
 		return nil, errUnauthorized
 	}
-	t, err := s.Tenants.Resolve(r.Context(), r.PathValue("tenant"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && t.ID != key.Tenant) {
+	// The tenant the server resolved from the path (httpx.ResolveTenants).
+	t, ok := httpx.Tenant(r)
+	if !ok || t.ID != key.Tenant {
 		return nil, errUnauthorized
-	}
-	if err != nil {
-		return nil, err
 	}
 	return &req{Request: r, tenant: t,
 		actor: events.Actor{Type: "apikey", ID: key.ID, ClientIP: httpx.ClientIP(r), RequestID: httpx.RequestID(r.Context())},

@@ -31,10 +31,14 @@ func (s *Service) StartEmailLogin(ctx context.Context, t *store.Tenant, requestI
 	if u == nil {
 		return fakeTicket(), nil
 	}
-	if locked, err := s.magicLocked(ctx, t.ID, u.ID); err != nil || locked {
-		return fakeTicket(), err
+	// Past the wrong-code limit the mail carries the link alone: codes stay
+	// locked against guessing, and the owner, who reads the mail, still
+	// signs in (wrong codes typed by someone else lock nobody out).
+	locked, err := s.magicLocked(ctx, t.ID, u.ID)
+	if err != nil {
+		return "", err
 	}
-	sec, err := newSecret(t.ID, u.ID, store.PurposeMagicLink, requestID, MagicTTL, s.now(), true)
+	sec, err := newSecret(t.ID, u.ID, store.PurposeMagicLink, requestID, MagicTTL, s.now(), !locked)
 	if err != nil {
 		return "", err
 	}
@@ -100,9 +104,10 @@ func (s *Service) CheckEmailLink(ctx context.Context, t *store.Tenant, token str
 	return rec.Data, nil
 }
 
-// FinishEmailLink spends a sign-in link. Errors: ErrPasswordless,
+// FinishEmailLink spends a sign-in link. browser is the sign-up browser
+// cookie the request carried (see VerifyLink). Errors: ErrPasswordless,
 // ErrInvalidToken.
-func (s *Service) FinishEmailLink(ctx context.Context, t *store.Tenant, token string) (*EmailLogin, error) {
+func (s *Service) FinishEmailLink(ctx context.Context, t *store.Tenant, token, browser string) (*EmailLogin, error) {
 	if !settingsOf(t).SelfService.Passwordless {
 		return nil, ErrPasswordless
 	}
@@ -110,12 +115,12 @@ func (s *Service) FinishEmailLink(ctx context.Context, t *store.Tenant, token st
 	if err != nil {
 		return nil, err
 	}
-	return s.emailLogin(ctx, t, rec)
+	return s.emailLogin(ctx, t, rec, browser)
 }
 
-// FinishEmailCode checks a sign-in code. Errors: ErrPasswordless,
-// ErrWrongCode.
-func (s *Service) FinishEmailCode(ctx context.Context, t *store.Tenant, ticket, code string) (*EmailLogin, error) {
+// FinishEmailCode checks a sign-in code (browser as FinishEmailLink).
+// Errors: ErrPasswordless, ErrWrongCode.
+func (s *Service) FinishEmailCode(ctx context.Context, t *store.Tenant, ticket, code, browser string) (*EmailLogin, error) {
 	if !settingsOf(t).SelfService.Passwordless {
 		return nil, ErrPasswordless
 	}
@@ -146,17 +151,17 @@ func (s *Service) FinishEmailCode(ctx context.Context, t *store.Tenant, ticket, 
 		}
 		return nil, err
 	}
-	return s.emailLogin(ctx, t, rec)
+	return s.emailLogin(ctx, t, rec, browser)
 }
 
 // emailLogin: the mailbox is proven, so the email counts as verified.
-func (s *Service) emailLogin(ctx context.Context, t *store.Tenant, rec *store.OneTimeToken) (*EmailLogin, error) {
+func (s *Service) emailLogin(ctx context.Context, t *store.Tenant, rec *store.OneTimeToken, browser string) (*EmailLogin, error) {
 	u, err := s.Store.Users().GetUser(ctx, t.ID, rec.UserID)
 	if err != nil || u.Status != store.UserActive {
 		return nil, ErrInvalidToken
 	}
-	if !u.EmailVerified {
-		if _, err := s.markVerified(ctx, t, u.ID, ""); err != nil {
+	if !provenByMail(u) {
+		if _, err := s.markVerified(ctx, t, u.ID, proof{browser: browser}); err != nil {
 			return nil, err
 		}
 	}

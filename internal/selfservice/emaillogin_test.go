@@ -49,10 +49,10 @@ func TestEmailCodeBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 		m2 := e.one(t, "magic", "ann@example.com")
-		if _, err := e.svc.FinishEmailCode(ctx, tn, tk1, m1.Code()); !errors.Is(err, selfservice.ErrWrongCode) {
+		if _, err := e.svc.FinishEmailCode(ctx, tn, tk1, m1.Code(), ""); !errors.Is(err, selfservice.ErrWrongCode) {
 			t.Fatalf("code of a voided ticket = %v, want ErrWrongCode", err)
 		}
-		if _, err := e.svc.FinishEmailLink(ctx, tn, m1.Token()); !errors.Is(err, selfservice.ErrInvalidToken) {
+		if _, err := e.svc.FinishEmailLink(ctx, tn, m1.Token(), ""); !errors.Is(err, selfservice.ErrInvalidToken) {
 			t.Fatalf("link of a voided ticket = %v, want ErrInvalidToken", err)
 		}
 		// Wrong codes count per user across tickets: two tickets' worth
@@ -60,7 +60,7 @@ func TestEmailCodeBruteForce(t *testing.T) {
 		burn := func(tk string, m sent) {
 			t.Helper()
 			for i := range selfservice.CodeAttempts {
-				if _, err := e.svc.FinishEmailCode(ctx, tn, tk, wrongCode(m)); !errors.Is(err, selfservice.ErrWrongCode) {
+				if _, err := e.svc.FinishEmailCode(ctx, tn, tk, wrongCode(m), ""); !errors.Is(err, selfservice.ErrWrongCode) {
 					t.Fatalf("wrong code %d: %v", i, err)
 				}
 			}
@@ -77,19 +77,29 @@ func TestEmailCodeBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 		m4 := e.one(t, "magic", "ann@example.com")
-		if _, err := e.svc.FinishEmailCode(ctx, tn, tk4, wrongCode(m4)); !errors.Is(err, selfservice.ErrWrongCode) {
+		if _, err := e.svc.FinishEmailCode(ctx, tn, tk4, wrongCode(m4), ""); !errors.Is(err, selfservice.ErrWrongCode) {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.FinishEmailCode(ctx, tn, tk4, m4.Code()); !errors.Is(err, selfservice.ErrWrongCode) {
+		if _, err := e.svc.FinishEmailCode(ctx, tn, tk4, m4.Code(), ""); !errors.Is(err, selfservice.ErrWrongCode) {
 			t.Fatalf("right code after %d wrong ones for the user = %v, want refused", 2*selfservice.CodeAttempts+1, err)
 		}
-		// While locked, a request mints and mails nothing (the ticket looks
-		// the same).
-		if tk, err := e.svc.StartEmailLogin(ctx, tn, "", "ann@example.com", "192.0.2.5", ""); err != nil || tk == "" {
-			t.Fatalf("start while locked: %q %v", tk, err)
+		// While codes are locked, a request mails the link alone: the
+		// owner still signs in, and there is no code to guess.
+		tk5, err := e.svc.StartEmailLogin(ctx, tn, "", "ann@example.com", "192.0.2.5", "")
+		if err != nil || tk5 == "" {
+			t.Fatalf("start while locked: %q %v", tk5, err)
 		}
-		if ms := e.mails(t); len(ms) != 0 {
-			t.Fatalf("mails while locked: %d", len(ms))
+		m5 := e.one(t, "magic", "ann@example.com")
+		if m5.Code() != "" {
+			t.Fatalf("a code was mailed while codes are locked: %q", m5.Code())
+		}
+		for _, c := range []string{"000000", "123456"} {
+			if _, err := e.svc.FinishEmailCode(ctx, tn, tk5, c, ""); !errors.Is(err, selfservice.ErrWrongCode) {
+				t.Fatalf("code %s for a link-only ticket = %v, want ErrWrongCode", c, err)
+			}
+		}
+		if done, err := e.svc.FinishEmailLink(ctx, tn, m5.Token(), ""); err != nil || done.UserID == "" {
+			t.Fatalf("link while codes are locked = %+v, %v; want the owner signed in", done, err)
 		}
 
 		// The recipient's hourly mail limit: once spent, no ticket is
@@ -110,7 +120,7 @@ func TestEmailCodeBruteForce(t *testing.T) {
 		if ms := e.mails(t); len(ms) != 0 {
 			t.Fatalf("mail past the recipient limit: %d", len(ms))
 		}
-		if _, err := s.SelfService().OneTimeTokens().UseCode(ctx, tn.ID, tk, store.PurposeMagicLink, func([]byte) bool { return true }); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.SelfService().OneTimeTokens().UseCode(ctx, tn.ID, tk, store.PurposeMagicLink, "", func([]byte) bool { return true }); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("ticket past the recipient limit holds a live token: %v", err)
 		}
 

@@ -14,29 +14,36 @@ import (
 )
 
 // VerifyLink spends a verification link and marks the email verified.
-// ErrInvalidToken when the link is unknown, used or expired.
-func (s *Service) VerifyLink(ctx context.Context, t *store.Tenant, token, ip string) (*store.User, error) {
+// browser is the sign-up browser cookie the request carried ("" for
+// none): a first proof from another browser removes the password chosen
+// at sign-up. ErrInvalidToken when the link is unknown, used or expired.
+func (s *Service) VerifyLink(ctx context.Context, t *store.Tenant, token, ip, browser string) (*store.User, error) {
 	rec, err := s.consume(ctx, t, store.PurposeVerifyEmail, token)
 	if err != nil {
 		return nil, err
 	}
-	return s.markVerified(ctx, t, rec.UserID, ip)
+	return s.markVerified(ctx, t, rec.UserID, proof{ip: ip, browser: browser})
 }
 
 // VerifyCode checks the code of a sign-up's ticket and marks the email
 // verified. ErrWrongCode for a wrong code or an unknown, spent or expired
-// ticket (a ticket allows CodeAttempts tries).
-func (s *Service) VerifyCode(ctx context.Context, t *store.Tenant, ticket, code, ip string) (*store.User, error) {
+// ticket (a ticket allows CodeAttempts tries). browser as VerifyLink.
+func (s *Service) VerifyCode(ctx context.Context, t *store.Tenant, ticket, code, ip, browser string) (*store.User, error) {
 	rec, err := s.useCode(ctx, t, store.PurposeVerifyEmail, ticket, strings.TrimSpace(code))
 	if err != nil {
 		return nil, err
 	}
-	return s.markVerified(ctx, t, rec.UserID, ip)
+	return s.markVerified(ctx, t, rec.UserID, proof{ip: ip, browser: browser})
 }
 
-// markVerified marks the user's email verified; the first time, it claims
-// the account for the mailbox's owner (claim).
-func (s *Service) markVerified(ctx context.Context, t *store.Tenant, userID, ip string) (*store.User, error) {
+// provenByMail reports whether u's mailbox was proven here before: the
+// address is verified, and not only on an upstream's word.
+func provenByMail(u *store.User) bool { return u.EmailVerified && !u.EmailVerifiedUpstream }
+
+// markVerified marks the user's email verified; the first proof by mail
+// claims the account for the mailbox's owner (claim).
+func (s *Service) markVerified(ctx context.Context, t *store.Tenant, userID string, p proof) (*store.User, error) {
+	ip := p.ip
 	before, err := s.Store.Users().GetUser(ctx, t.ID, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrInvalidToken
@@ -52,8 +59,11 @@ func (s *Service) markVerified(ctx context.Context, t *store.Tenant, userID, ip 
 	if err != nil {
 		return nil, err
 	}
-	if !before.EmailVerified {
-		if err := s.claim(ctx, t, userID, ip); err != nil {
+	if !provenByMail(before) {
+		if err := s.claim(ctx, t, userID, p); err != nil {
+			return nil, err
+		}
+		if u, err = s.Store.Users().GetUser(ctx, t.ID, userID); err != nil {
 			return nil, err
 		}
 	}
@@ -163,7 +173,7 @@ func (s *Service) setPasswordByLink(ctx context.Context, t *store.Tenant, purpos
 	if _, err := s.consume(ctx, t, purpose, token); err != nil {
 		return nil, err
 	}
-	yes, wasVerified := true, u.EmailVerified
+	yes, wasProven := true, provenByMail(u)
 	// UpdateUser ends the user's sessions and their tokens with a new
 	// password, in the same transaction.
 	u, err = s.Directory.UpdateUser(ctx, selfActor(u.ID, ip), t.ID, u.ID, 0, directory.UserPatch{
@@ -172,10 +182,10 @@ func (s *Service) setPasswordByLink(ctx context.Context, t *store.Tenant, purpos
 	if err != nil {
 		return nil, err
 	}
-	if !wasVerified {
+	if !wasProven {
 		// The first proof of the mailbox: claim the account (this ends
-		// every session too).
-		if err := s.claim(ctx, t, u.ID, ip); err != nil {
+		// every session too); the new password is the owner's.
+		if err := s.claim(ctx, t, u.ID, proof{ip: ip, setPassword: true}); err != nil {
 			return nil, err
 		}
 	} else if err := s.Sessions.EndAll(ctx, t.ID, u.ID); err != nil {
@@ -183,6 +193,9 @@ func (s *Service) setPasswordByLink(ctx context.Context, t *store.Tenant, purpos
 		s.Log.WarnContext(ctx, "selfservice: end sessions after a password reset", "err", err)
 	}
 	_ = s.Store.SelfService().OneTimeTokens().RevokeUserTokens(ctx, t.ID, u.ID, purpose)
+	if purpose == store.PurposeResetPassword {
+		s.notifyPasswordChanged(ctx, t, u)
+	}
 	return u, nil
 }
 

@@ -104,16 +104,16 @@ func TestSignUpPolicies(t *testing.T) {
 			t.Fatalf("verification mail %+v", m)
 		}
 		// A wrong code counts; the right one verifies, once.
-		if _, err := e.svc.VerifyCode(ctx, tn, ticket, "000000", ""); !errors.Is(err, selfservice.ErrWrongCode) && m.Code() != "000000" {
+		if _, err := e.svc.VerifyCode(ctx, tn, ticket, "000000", "", ""); !errors.Is(err, selfservice.ErrWrongCode) && m.Code() != "000000" {
 			t.Fatalf("wrong code: %v", err)
 		}
-		if _, err := e.svc.VerifyCode(ctx, tn, ticket, m.Code(), "192.0.2.1"); err != nil {
+		if _, err := e.svc.VerifyCode(ctx, tn, ticket, m.Code(), "192.0.2.1", ""); err != nil {
 			t.Fatalf("right code: %v", err)
 		}
 		if u, _ := s.Users().GetUser(ctx, tn.ID, u.ID); !u.EmailVerified {
 			t.Fatal("not verified after the right code")
 		}
-		if _, err := e.svc.VerifyLink(ctx, tn, m.Token(), ""); !errors.Is(err, selfservice.ErrInvalidToken) {
+		if _, err := e.svc.VerifyLink(ctx, tn, m.Token(), "", ""); !errors.Is(err, selfservice.ErrInvalidToken) {
 			t.Fatalf("the link still worked after the code: %v", err)
 		}
 	})
@@ -296,7 +296,7 @@ func TestEmailLoginAndInvitation(t *testing.T) {
 		if err != nil || uuid.Validate(tk) != nil || len(e.mails(t)) != 0 {
 			t.Fatalf("unknown: %q %v", tk, err)
 		}
-		if _, err := e.svc.FinishEmailCode(ctx, tn, tk, "123456"); !errors.Is(err, selfservice.ErrWrongCode) {
+		if _, err := e.svc.FinishEmailCode(ctx, tn, tk, "123456", ""); !errors.Is(err, selfservice.ErrWrongCode) {
 			t.Fatalf("code of a fake ticket: %v", err)
 		}
 		tk, _ = e.svc.StartEmailLogin(ctx, tn, "req-2", "lin@example.com", "192.0.2.1", "")
@@ -306,20 +306,20 @@ func TestEmailLoginAndInvitation(t *testing.T) {
 			wrong = "111111"
 		}
 		for range selfservice.CodeAttempts {
-			if _, err := e.svc.FinishEmailCode(ctx, tn, tk, wrong); !errors.Is(err, selfservice.ErrWrongCode) {
+			if _, err := e.svc.FinishEmailCode(ctx, tn, tk, wrong, ""); !errors.Is(err, selfservice.ErrWrongCode) {
 				t.Fatalf("wrong code: %v", err)
 			}
 		}
-		if _, err := e.svc.FinishEmailCode(ctx, tn, tk, m.Code()); !errors.Is(err, selfservice.ErrWrongCode) {
+		if _, err := e.svc.FinishEmailCode(ctx, tn, tk, m.Code(), ""); !errors.Is(err, selfservice.ErrWrongCode) {
 			t.Fatalf("the right code after %d wrong ones: %v, want refused", selfservice.CodeAttempts, err)
 		}
 		_, _ = e.svc.StartEmailLogin(ctx, tn, "req-3", "lin@example.com", "192.0.2.1", "")
 		m = e.one(t, "magic", "lin@example.com")
-		done, err := e.svc.FinishEmailLink(ctx, tn, m.Token())
+		done, err := e.svc.FinishEmailLink(ctx, tn, m.Token(), "")
 		if err != nil || done.UserID != inv.UserID || done.RequestID != "req-3" {
 			t.Fatalf("link: %+v %v", done, err)
 		}
-		if _, err := e.svc.FinishEmailLink(ctx, tn, m.Token()); !errors.Is(err, selfservice.ErrInvalidToken) {
+		if _, err := e.svc.FinishEmailLink(ctx, tn, m.Token(), ""); !errors.Is(err, selfservice.ErrInvalidToken) {
 			t.Fatalf("second use: %v", err)
 		}
 	})
@@ -370,14 +370,14 @@ func TestVerifyLink(t *testing.T) {
 		if err := e.svc.CheckResetLink(ctx, tn, first.Token()); !errors.Is(err, selfservice.ErrInvalidToken) {
 			t.Fatal("a verification link passed as a reset link")
 		}
-		if _, err := e.svc.VerifyLink(ctx, other, m.Token(), ""); !errors.Is(err, selfservice.ErrInvalidToken) {
+		if _, err := e.svc.VerifyLink(ctx, other, m.Token(), "", ""); !errors.Is(err, selfservice.ErrInvalidToken) {
 			t.Fatalf("link at another tenant: %v", err)
 		}
-		u, err := e.svc.VerifyLink(ctx, tn, m.Token(), "192.0.2.4")
+		u, err := e.svc.VerifyLink(ctx, tn, m.Token(), "192.0.2.4", "")
 		if err != nil || !u.EmailVerified {
 			t.Fatalf("link: %+v %v", u, err)
 		}
-		if _, err := e.svc.VerifyLink(ctx, tn, m.Token(), ""); !errors.Is(err, selfservice.ErrInvalidToken) {
+		if _, err := e.svc.VerifyLink(ctx, tn, m.Token(), "", ""); !errors.Is(err, selfservice.ErrInvalidToken) {
 			t.Fatalf("second use: %v", err)
 		}
 		// A verified user gets no more verification mails.
@@ -385,7 +385,7 @@ func TestVerifyLink(t *testing.T) {
 			t.Fatalf("resend to a verified user: %v", err)
 		}
 		for _, bad := range []string{"", "gh_ml_", strings.Repeat("x", 100), m.Token() + "x"} {
-			if _, err := e.svc.VerifyLink(ctx, tn, bad, ""); !errors.Is(err, selfservice.ErrInvalidToken) {
+			if _, err := e.svc.VerifyLink(ctx, tn, bad, "", ""); !errors.Is(err, selfservice.ErrInvalidToken) {
 				t.Fatalf("token %q: %v", bad, err)
 			}
 		}

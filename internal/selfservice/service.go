@@ -282,7 +282,7 @@ func (s *Service) useCode(ctx context.Context, t *store.Tenant, purpose, ticket,
 		return nil, ErrWrongCode
 	}
 	want := codeHash(ticket, code)
-	rec, err := s.Store.SelfService().OneTimeTokens().UseCode(ctx, t.ID, ticket, purpose, func(h []byte) bool {
+	rec, err := s.Store.SelfService().OneTimeTokens().UseCode(ctx, t.ID, ticket, purpose, "", func(h []byte) bool {
 		return subtle.ConstantTimeCompare(h, want) == 1
 	})
 	switch {

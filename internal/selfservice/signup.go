@@ -24,6 +24,9 @@ type SignUp struct {
 	Honeypot string
 	IP       string
 	Lang     string
+	// Browser is the secret of the signing-up browser's cookie
+	// (NewBrowserSecret); only its hash is stored, bound to the account.
+	Browser string
 }
 
 // Policy answers what the sign-up page shows: the tenant's policy and
@@ -108,6 +111,9 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 			}
 		}
 		if err := tx.SelfService().OneTimeTokens().CreateToken(ctx, &sec.rec); err != nil {
+			return err
+		}
+		if err := s.bindBrowser(ctx, tx, t.ID, u.ID, in.Browser, now); err != nil {
 			return err
 		}
 		return s.send(ctx, tx, t, mail.KindVerify, u.Email, in.Lang, s.link(t, "/verify", sec.token), sec.code, VerifyTTL)

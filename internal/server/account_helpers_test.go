@@ -30,6 +30,9 @@ type browserClient struct {
 	base string
 	// lang, when set, is sent as Accept-Language.
 	lang string
+	// password is the one signIn used: the factors page asks for it again
+	// before a first factor (enrolTOTP).
+	password string
 }
 
 func (ta *testApp) browser() *browserClient {
@@ -119,6 +122,7 @@ func (b *browserClient) signIn(slug, email, password string) {
 	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/t/"+slug+"/account") {
 		b.t.Fatalf("sign-in of %s: %d %s", email, p.status, p.location())
 	}
+	b.password = password
 }
 
 // userWithPassword creates a user of tenant with a password.

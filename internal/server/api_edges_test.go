@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -244,5 +245,46 @@ func TestMethodNotAllowed(t *testing.T) {
 	// Nothing happened to the resources named.
 	if _, err := ta.Tenants.Resolve(context.Background(), a.Slug); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestAPIBodyDuplicateKeysAndUTF8: a body with a member name twice in one
+// object (at the top or nested) or with bytes that are not UTF-8 is a 400
+// problem naming the problem, and nothing is created.
+func TestAPIBodyDuplicateKeysAndUTF8(t *testing.T) {
+	ta := newTestApp(t, backends[0])
+	tn := ta.tenant("acme")
+	path := "/api/v1/tenants/" + string(tn.ID) + "/users"
+	key := ta.key(tn.ID, "admin")
+	for _, tc := range []struct{ name, body, field, detail string }{
+		{"duplicate top-level", `{"email":"ada@example.com","email":"eve@example.com"}`, "email", `Field "email" appears more than once in one object.`},
+		{"duplicate nested", `{"email":"ada@example.com","attributes":{"dept":"a","dept":"b"}}`, "dept", `Field "dept" appears more than once in one object.`},
+		{"invalid UTF-8", "{\"email\":\"ada\xff@example.com\"}", "", "The body is not valid UTF-8."},
+		{"lone surrogate byte", "{\"email\":\"ada@example.com\",\"given_name\":\"\xed\xa0\x80\"}", "", "The body is not valid UTF-8."},
+	} {
+		req, err := http.NewRequest(http.MethodPost, ta.srv.URL+path, strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := ta.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		r := &response{status: res.StatusCode, header: res.Header, body: b}
+		p := r.problem(t)
+		if r.status != http.StatusBadRequest || p["detail"] != tc.detail || (tc.field != "" && p["field"] != tc.field) {
+			t.Errorf("%s: %d %v, want 400 with detail %q field %q", tc.name, r.status, p, tc.detail, tc.field)
+		}
+	}
+	if r := ta.get(path, key); !strings.Contains(string(r.body), `"items":[]`) {
+		t.Errorf("users after refused bodies: %s", r.body)
+	}
+	// The same body without the duplicate goes through.
+	if r := ta.do(request{method: http.MethodPost, path: path, auth: "Bearer " + key, body: map[string]any{"email": "ada@example.com"}}); r.status != http.StatusCreated {
+		t.Errorf("a clean body: %s", r)
 	}
 }

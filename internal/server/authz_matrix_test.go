@@ -44,6 +44,12 @@ type matrixRow struct {
 
 const tp = "/api/v1/tenants/{tenant}"
 
+// configBody declares the fixture's tenant as it is (a plan of no changes).
+func configBody(fx *fixture, _ int) any {
+	return map[string]any{"files": []map[string]string{{"name": "matrix.yaml",
+		"content": "tenants:\n  - slug: " + fx.tenant.Slug + "\n"}}}
+}
+
 // matrix must list every operation of openapi.json (TestAuthzMatrix checks).
 var matrix = []matrixRow{
 	{method: "GET", path: "/api/v1/openapi.json", access: public},
@@ -68,6 +74,8 @@ var matrix = []matrixRow{
 	{method: "DELETE", path: tp + "/users/{id}/sessions", access: tenantAdmin},
 	{method: "GET", path: tp + "/users/{id}/consents", access: tenantRead},
 	{method: "DELETE", path: tp + "/users/{id}/consents/{client}", access: tenantAdmin},
+	{method: "GET", path: tp + "/users/{id}/grants", access: tenantRead},
+	{method: "DELETE", path: tp + "/users/{id}/grants/{grant_id}", access: tenantAdmin, fresh: true},
 	{method: "POST", path: tp + "/invitations", access: tenantAdmin,
 		body: func(_ *fixture, n int) any {
 			return map[string]string{"email": fmt.Sprintf("invited%d@example.com", n)}
@@ -153,10 +161,8 @@ var matrix = []matrixRow{
 		}},
 	{method: "GET", path: tp + "/elevations", access: tenantRead},
 	{method: "GET", path: tp + "/elevations/{id}", access: tenantRead},
-	{method: "POST", path: tp + "/elevations/{id}/approve", access: tenantAdmin, fresh: true,
-		body: func(fx *fixture, _ int) any { return map[string]string{"approver_id": fx.outsider.ID} }},
-	{method: "POST", path: tp + "/elevations/{id}/deny", access: tenantAdmin, fresh: true,
-		body: func(fx *fixture, _ int) any { return map[string]string{"approver_id": fx.outsider.ID} }},
+	{method: "POST", path: tp + "/elevations/{id}/approve", access: tenantAdmin, fresh: true},
+	{method: "POST", path: tp + "/elevations/{id}/deny", access: tenantAdmin, fresh: true},
 	{method: "POST", path: tp + "/elevations/{id}/revoke", access: tenantAdmin, fresh: true},
 	{method: "GET", path: tp + "/break-glass", access: tenantRead},
 	{method: "POST", path: tp + "/break-glass", access: tenantAdmin, fresh: true,
@@ -197,6 +203,10 @@ var matrix = []matrixRow{
 	{method: "DELETE", path: "/api/v1/apikeys/{id}", access: platformOnly, fresh: true},
 	{method: "GET", path: "/api/v1/audit", access: platformOnly},
 	{method: "GET", path: "/api/v1/audit/verify", access: platformOnly},
+
+	{method: "GET", path: "/api/v1/config.schema.json", access: public},
+	{method: "POST", path: "/api/v1/config/plan", access: platformOnly, body: configBody},
+	{method: "POST", path: "/api/v1/config/apply", access: platformOnly, body: configBody},
 }
 
 // fixture is one set of real targets in a tenant.
@@ -208,6 +218,7 @@ type fixture struct {
 	client      *store.Client // a confidential client with a secret
 	tenantKey   string        // id of a read key of tenant
 	platformKey string        // id of a platform read key
+	grant       string        // id of a device grant of member at client
 	az          authzFixture  // roles, an elevation, a review (authz_fixture_test.go)
 	social      socialFixture // a connection, identities (social_fixture_test.go)
 
@@ -227,6 +238,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	fx.tenantKey, _ = ta.keyWithID(tn.ID, tenancy.ScopeRead)
 	fx.platformKey, _ = ta.keyWithID(store.PlatformTenant, tenancy.ScopeRead)
 	fx.az = ta.authzFixture(fx)
+	fx.grant = ta.deviceGrant(tn.ID, fx.client.ID, fx.member.ID)
 	fx.social = ta.socialFixture(fx)
 	return fx
 }
@@ -266,6 +278,7 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(p, "{id}", fx.samlSP.ID)
 	}
 	p = strings.ReplaceAll(p, "{client}", fx.client.ID)
+	p = strings.ReplaceAll(p, "{grant_id}", fx.grant)
 	return strings.ReplaceAll(p, "{member}", fx.member.ID)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -249,4 +253,22 @@ func (ta *testApp) get(path, token string) *response {
 		rq.auth = "Bearer " + token
 	}
 	return ta.do(rq)
+}
+
+// deviceGrant stores a live device-flow refresh token of userID at
+// clientID, as the device flow leaves it, and answers its grant id.
+func (ta *testApp) deviceGrant(tenant store.TenantID, clientID, userID string) string {
+	ta.t.Helper()
+	raw := make([]byte, 16)
+	rand.Read(raw)
+	family := "dc_" + hex.EncodeToString(raw)
+	now := time.Now()
+	err := ta.DB.OAuth().Tokens().CreateRefreshToken(context.Background(), &store.RefreshToken{
+		ID: uuid.NewString(), Tenant: tenant, Hash: raw, FamilyID: family, ClientID: clientID, UserID: userID,
+		Kind: store.GrantDevice, Scopes: []string{"openid", "offline_access"}, AuthTime: now, AMR: []string{"pwd"},
+		ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		ta.t.Fatalf("device grant: %v", err)
+	}
+	return family
 }

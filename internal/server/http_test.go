@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -89,6 +90,37 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// TestHSTS: under an https public URL every answer (pages, API, errors,
+// the mux's own 404) pins https for a year with subdomains; under an http
+// one, or with http.hsts off, none does.
+func TestHSTS(t *testing.T) {
+	paths := []request{
+		{method: "GET", path: "/healthz"},
+		{method: "GET", path: "/t/default/account/login"},
+		{method: "GET", path: "/t/default/.well-known/openid-configuration"},
+		{method: "GET", path: "/api/v1/tenants"}, // 401
+		{method: "GET", path: "/no-such-page"},   // the mux's own 404
+	}
+	for _, tc := range []struct{ name, public, hsts, want string }{
+		{"https", "https://id.example.test", config.DefaultHSTS, "max-age=31536000; includeSubDomains"},
+		{"https configured", "https://id.example.test", "max-age=600; preload", "max-age=600; preload"},
+		{"https off", "https://id.example.test", "off", ""},
+		{"http", "http://127.0.0.1", config.DefaultHSTS, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t, "")
+			cfg.PublicURL, cfg.HTTP.HSTS = tc.public, tc.hsts
+			ta := openApp(t, cfg)
+			for _, rq := range paths {
+				res := ta.do(rq)
+				if got := res.header.Get("Strict-Transport-Security"); got != tc.want || len(res.header.Values("Strict-Transport-Security")) > 1 {
+					t.Errorf("%s %s -> %d: Strict-Transport-Security %q, want %q", rq.method, rq.path, res.status, got, tc.want)
+				}
+			}
+		})
+	}
+}
+
 // TestResponseHeaders: every answer, whatever produced it, has
 // X-Content-Type-Options and an X-Request-Id.
 func TestResponseHeaders(t *testing.T) {
@@ -147,7 +179,7 @@ func serveMiddleware(t *testing.T, max int, h http.Handler) (*httptest.Server, *
 	t.Helper()
 	logs := &syncBuffer{}
 	reg := metrics.NewRegistry()
-	srv := httptest.NewServer(middleware(slog.New(slog.NewJSONHandler(logs, nil)), reg, max, h))
+	srv := httptest.NewServer(middleware(slog.New(slog.NewJSONHandler(logs, nil)), reg, nil, max, h))
 	t.Cleanup(srv.Close)
 	return srv, logs, reg
 }

@@ -25,12 +25,13 @@ var (
 	recoveryRE   = regexp.MustCompile(`<code>([a-z2-7]{5}-[a-z2-7]{5})</code>`)
 )
 
-// enrolTOTP enrols an authenticator app for b's signed-in user through the
-// account page and answers its secret and recovery codes.
+// enrolTOTP enrols a first authenticator app for b's signed-in user
+// through the account page (with the password signIn used) and answers
+// its secret and recovery codes.
 func enrolTOTP(t *testing.T, b *browserClient, slug string) (string, []string) {
 	t.Helper()
 	tok := b.csrf("/t/" + slug + "/account/mfa")
-	p := b.post("/t/"+slug+"/account/mfa/totp", form("csrf", tok, "name", "phone"))
+	p := b.post("/t/"+slug+"/account/mfa/totp", form("csrf", tok, "name", "phone", "current_password", b.password))
 	sec, fid := totpSecretRE.FindStringSubmatch(p.body), factorIDRE.FindStringSubmatch(p.body)
 	if p.status != http.StatusOK || sec == nil || fid == nil {
 		t.Fatalf("enrol: %d, secret or factor id missing", p.status)
@@ -300,7 +301,7 @@ func TestMFAEmailCode(t *testing.T) {
 		acct := ta.browser()
 		acct.signIn("acme", "ada@example.com", pw)
 		tok := acct.csrf("/t/acme/account/mfa")
-		if p := acct.post("/t/acme/account/mfa/email", form("csrf", tok)); p.status != http.StatusOK || len(recoveryRE.FindAllString(p.body, -1)) != 10 {
+		if p := acct.post("/t/acme/account/mfa/email", form("csrf", tok, "current_password", pw)); p.status != http.StatusOK || len(recoveryRE.FindAllString(p.body, -1)) != 10 {
 			t.Fatalf("enable email codes: %d", p.status)
 		}
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -42,6 +43,8 @@ type Service struct {
 	// OnCreate, when set, runs after a session has started (authz raises
 	// the break-glass alert from it). Its failures are its own.
 	OnCreate func(ctx context.Context, s *store.Session)
+	// Audit records grant revocations; nil records nothing.
+	Audit *events.Recorder
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -156,7 +159,9 @@ func (s *Service) End(ctx context.Context, tenant store.TenantID, id string) err
 	return err
 }
 
-// EndAll ends every live session of a user (password change, admin action).
+// EndAll ends every live session of a user, with its OnEnd notices, and
+// then runs RevokeAll: what every "end all sessions" and every credential
+// reset or change does.
 func (s *Service) EndAll(ctx context.Context, tenant store.TenantID, userID string) error {
 	list, err := s.List(ctx, tenant, userID)
 	if err != nil {
@@ -167,7 +172,21 @@ func (s *Service) EndAll(ctx context.Context, tenant store.TenantID, userID stri
 			return err
 		}
 	}
-	return nil
+	return RevokeAll(ctx, s.Store, tenant, userID)
+}
+
+// RevokeAll revokes every session of the user and every token the user
+// holds at any client, whether issued under a session or not (device-flow
+// and other offline grants), through repos, which may be a transaction.
+// The one place a credential reset or change (password set, reset or
+// changed; account claimed; user disabled) and "end all sessions" revoke
+// what signs the user in, so none of them can leave a grant working. It
+// sends no back-channel notices: EndAll does, and runs it.
+func RevokeAll(ctx context.Context, repos store.Repos, tenant store.TenantID, userID string) error {
+	if err := repos.OAuth().Sessions().RevokeUserSessions(ctx, tenant, userID); err != nil {
+		return err
+	}
+	return repos.OAuth().Tokens().RevokeUserTokens(ctx, tenant, userID)
 }
 
 // List answers the user's live sessions (not revoked, not expired, not idle).
@@ -184,4 +203,46 @@ func (s *Service) List(ctx context.Context, tenant store.TenantID, userID string
 		}
 	}
 	return live, nil
+}
+
+// Kinds of grant as the account page and the API show them.
+const (
+	GrantDevice  = "device"  // from the device flow (RFC 8628)
+	GrantOffline = "offline" // refresh token bound to no browser session
+	GrantSession = "session" // refresh token issued under a browser session
+)
+
+// GrantKind names how g keeps a client signed in.
+func GrantKind(g *store.TokenGrant) string {
+	switch {
+	case g.Kind == store.GrantDevice:
+		return GrantDevice
+	case g.SessionID == "":
+		return GrantOffline
+	}
+	return GrantSession
+}
+
+// Grants answers the user's live grants (refresh families), oldest first.
+func (s *Service) Grants(ctx context.Context, tenant store.TenantID, userID string) ([]store.TokenGrant, error) {
+	return s.Store.OAuth().Tokens().ListUserGrants(ctx, tenant, userID)
+}
+
+// RevokeGrant revokes one live grant of the user with every token of it,
+// audited as actor. store.ErrNotFound when the user has no live grant of
+// that id (someone else's included).
+func (s *Service) RevokeGrant(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, id string) error {
+	if id == "" || len(id) > 64 {
+		return store.ErrNotFound
+	}
+	return s.Store.InTx(ctx, func(tx store.Repos) error {
+		if err := tx.OAuth().Tokens().RevokeUserGrant(ctx, tenant, userID, id); err != nil {
+			return err
+		}
+		if s.Audit == nil {
+			return nil
+		}
+		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: tenant, Action: "grant.revoke", TargetType: "user",
+			TargetID: userID, Changes: events.Changes{"grant": {Before: id, After: nil}}})
+	})
 }

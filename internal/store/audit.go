@@ -27,6 +27,15 @@ type AuditEntry struct {
 	Hash     string // hex SHA-256 over PrevHash and every field above
 }
 
+// AuditChainHead is the newest link of a tenant's chain as recorded by
+// the appends: how many entries there are and the newest one's hash. It
+// lets a check notice entries removed from the end of the chain, which
+// leave the rest linked correctly.
+type AuditChainHead struct {
+	Seq  int64
+	Hash string
+}
+
 // ComputeHash returns the chain hash of e: SHA-256 over the previous hash and
 // each field, length-prefixed so no two different entries encode alike.
 // Time counts in microseconds, the precision every backend keeps.

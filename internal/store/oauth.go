@@ -22,6 +22,7 @@ type OAuthRepos interface {
 	Tokens() Tokens
 	Sessions() Sessions
 	Throttle() Throttle
+	Recognition() Recognition
 	Consents() Consents
 	DeviceCodes() DeviceCodes
 }
@@ -114,6 +115,9 @@ type AuthRequest struct {
 	CodeUsed  bool
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Source is the network of the client that started the request (""
+	// when unknown); set at creation, never changed.
+	Source string
 }
 
 // AuthRequests stores authorization requests.
@@ -125,6 +129,9 @@ type AuthRequests interface {
 	UpdateAuthRequest(ctx context.Context, tenant TenantID, id string, fn func(*AuthRequest) error) (*AuthRequest, error)
 	// DeleteAuthRequest deletes it, expired or not.
 	DeleteAuthRequest(ctx context.Context, tenant TenantID, id string) error
+	// CountPendingAuthRequests counts the tenant's requests from source
+	// that are neither done nor expired at now.
+	CountPendingAuthRequests(ctx context.Context, tenant TenantID, source string, now time.Time) (int, error)
 	// ConsumeCode marks the code of codeHash used and returns its request.
 	// Decided in the database: of two concurrent calls exactly one wins; the
 	// other, and any later call, gets the request with ErrConflict so the
@@ -147,11 +154,32 @@ type RefreshToken struct {
 	Audience  []string
 	AuthTime  time.Time
 	AMR       []string
+	// Kind is how the family began: GrantCode or GrantDevice ("" is
+	// stored as GrantCode).
+	Kind      string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	// RotatedAt is set once the token has been exchanged for its successor.
 	RotatedAt *time.Time
 	RevokedAt *time.Time
+}
+
+// How a refresh family began (RefreshToken.Kind).
+const (
+	GrantCode   = "code"
+	GrantDevice = "device"
+)
+
+// TokenGrant is one live refresh family of a user: what a client can keep
+// using without the user present. ID is the family id.
+type TokenGrant struct {
+	ID        string
+	ClientID  string
+	SessionID string // "" for a grant bound to no browser session
+	Kind      string // GrantCode or GrantDevice
+	CreatedAt time.Time
+	// LastUsedAt is when its newest token was issued (the last refresh).
+	LastUsedAt time.Time
 }
 
 // AccessToken records an issued JWT access token by its jti, so it can be
@@ -181,7 +209,7 @@ type Tokens interface {
 	// of a concurrent winning rotation included) is revoked and the old
 	// token returned with ErrConflict; ErrNotFound when there is no such
 	// token or it has expired. next inherits nothing: the caller fills it,
-	// and it must have the old token's FamilyID and ClientID (else an error
+	// and it must have the old token's FamilyID, ClientID and Kind (else an error
 	// and nothing is written). Inside Store.InTx the revocation is part of
 	// the caller's transaction and is undone if fn returns an error, so
 	// rotate outside InTx, or commit on ErrConflict.
@@ -202,6 +230,21 @@ type Tokens interface {
 	// user holds at clientID, in every session and family (a revoked
 	// consent). Serialised with rotations per family like RevokeFamily.
 	RevokeUserClientTokens(ctx context.Context, tenant TenantID, userID, clientID string) error
+	// RevokeUserTokens revokes every refresh and access token of the user,
+	// at every client, bound to a session or not (device and offline
+	// grants included). Serialised with rotations per family like
+	// RevokeFamily. userID must not be "".
+	RevokeUserTokens(ctx context.Context, tenant TenantID, userID string) error
+	// RevokeUserAccessTokens revokes the user's access tokens that expire
+	// at or before notAfter (those that can carry something that ends
+	// then); refresh tokens stay. userID must not be "".
+	RevokeUserAccessTokens(ctx context.Context, tenant TenantID, userID string, notAfter time.Time) error
+	// ListUserGrants answers the user's live grants (families with an
+	// unrotated, unrevoked, unexpired refresh token), oldest first.
+	ListUserGrants(ctx context.Context, tenant TenantID, userID string) ([]TokenGrant, error)
+	// RevokeUserGrant revokes the family id of the user (see RevokeFamily);
+	// ErrNotFound when the user has no live grant of that id.
+	RevokeUserGrant(ctx context.Context, tenant TenantID, userID, id string) error
 	// DeleteExpired removes, in every tenant, the authorization requests,
 	// refresh tokens, access-token records and device codes whose ExpiresAt
 	// is before t, the sessions that ended (expired or revoked) before t,

@@ -48,7 +48,13 @@ type User struct {
 	Locale        string
 	Status        UserStatus
 	EmailVerified bool
-	PhoneVerified bool
+	// EmailVerifiedUpstream says the address counts as verified only on
+	// an upstream's word (an account created by social login through a
+	// connection the tenant does not trust for the address): nobody has
+	// proven the mailbox here yet, so its first proof by mail still
+	// claims the account for the mailbox's owner.
+	EmailVerifiedUpstream bool
+	PhoneVerified         bool
 	// Attributes is a JSON object, never nil once stored ("{}" at least).
 	Attributes json.RawMessage
 	// PasswordHash is a PHC string, "" when the user has no password.

@@ -25,6 +25,12 @@ const (
 	PurposeResetPassword = "reset_password"
 	PurposeMagicLink     = "magic_link"
 	PurposeInvitation    = "invitation"
+	// PurposeSignupBrowser binds an account to the browser that signed
+	// it up (the hash of a secret kept in that browser's cookie), so the
+	// first proof of the mailbox can tell whether it came from there.
+	PurposeSignupBrowser = "signup_browser"
+	// PurposeMFAEmailCode is a mailed second-factor code (internal/mfa).
+	PurposeMFAEmailCode = "mfa_email"
 )
 
 // OneTimeToken is a single-use, short-lived secret mailed to a user: a link
@@ -66,10 +72,14 @@ type OneTimeTokens interface {
 	// compare in constant time). On a match the token is marked used and
 	// answered; otherwise the attempt stays counted and ErrWrongCode is
 	// returned with the token (so the caller can count the failure against
-	// its user). Attempts are serialised per token across nodes.
-	UseCode(ctx context.Context, tenant TenantID, id, purpose string, match func(codeHash []byte) bool) (*OneTimeToken, error)
+	// its user). Attempts are serialised per token across nodes. With
+	// userID set, a token of another user answers ErrNotFound before
+	// anything is counted or spent.
+	UseCode(ctx context.Context, tenant TenantID, id, purpose, userID string, match func(codeHash []byte) bool) (*OneTimeToken, error)
 	// RevokeUserTokens spends every live token of the user for purpose.
 	RevokeUserTokens(ctx context.Context, tenant TenantID, userID, purpose string) error
+	// HasLiveToken reports whether the user holds a live token of purpose.
+	HasLiveToken(ctx context.Context, tenant TenantID, userID, purpose string) (bool, error)
 	// DeleteExpiredTokens removes, in every tenant, tokens that expired or
 	// were used before t; it answers how many.
 	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)

@@ -185,6 +185,10 @@ type AuditLog interface {
 	ListAudit(ctx context.Context, tenant TenantID, q AuditQuery) ([]AuditEntry, error)
 	// ScanAudit calls fn for every entry of the chain in sequence order.
 	ScanAudit(ctx context.Context, tenant TenantID, fn func(AuditEntry) error) error
+	// AuditHead answers the chain head as the appends left it: written in
+	// the transaction of every append, it is what the entries must end
+	// in. The zero head (no error) when the tenant has no entry yet.
+	AuditHead(ctx context.Context, tenant TenantID) (AuditChainHead, error)
 }
 
 // AuditQuery filters ListAudit; empty fields do not filter.

@@ -19,9 +19,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
 var accountPages = map[string]*ui.Page{
@@ -39,21 +40,26 @@ func (p *Pages) mountAccount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/password", p.accountAction(p.accountPassword))
 	mux.HandleFunc("POST /t/{tenant}/account/sessions/end", p.accountAction(p.accountEndSession))
 	mux.HandleFunc("POST /t/{tenant}/account/apps/revoke", p.accountAction(p.accountRevokeApp))
+	mux.HandleFunc("POST /t/{tenant}/account/grants/revoke", p.accountAction(p.accountRevokeGrant))
 	mux.HandleFunc("POST /t/{tenant}/account/export", p.accountAction(p.accountExport))
 	mux.HandleFunc("POST /t/{tenant}/account/delete", p.accountAction(p.accountDelete))
 	if p.Authz != nil {
-		mux.HandleFunc("POST /t/{tenant}/account/elevations", p.accountAction(p.accountElevation)) // account_access.go
+		mux.HandleFunc("POST /t/{tenant}/account/elevations", p.accountAction(p.accountElevation))              // account_access.go
+		mux.HandleFunc("POST /t/{tenant}/account/elevations/decide", p.accountAction(p.accountDecideElevation)) // account_approvals.go
 	}
 	mux.HandleFunc("GET /t/{tenant}/account/email/confirm", p.page(p.accountEmailForm))
 	mux.HandleFunc("POST /t/{tenant}/account/email/confirm", p.page(p.accountEmailConfirm))
+	mux.HandleFunc("GET /t/{tenant}/email/revert", p.page(p.emailRevertForm)) // email_revert.go
+	mux.HandleFunc("POST /t/{tenant}/email/revert", p.page(p.emailRevertSubmit))
 }
 
 // accountDone maps the notice names success redirects carry to messages.
 var accountDone = map[string]string{
 	"profile": "account.done_profile", "email": "account.done_email", "password": "account.done_password",
-	"session": "account.done_session", "app": "account.done_app",
+	"session": "account.done_session", "app": "account.done_app", "grant": "account.done_grant",
 	"identity": "account.done_identity", "identity_removed": "account.done_identity_removed",
 	"elevation_requested": "account.done_elevation_requested", "elevation_active": "account.done_elevation_active",
+	"elevation_approved": "account.done_elevation_approved", "elevation_denied": "account.done_elevation_denied",
 }
 
 type sessionRow struct {
@@ -66,6 +72,11 @@ type appRow struct {
 	Scopes                []string
 }
 
+// grantRow is a device or offline grant (account.Grant) as shown.
+type grantRow struct {
+	ID, Name, Kind, Since, Used string
+}
+
 type accountView struct {
 	ui.Frame
 	CSRF          string
@@ -76,6 +87,7 @@ type accountView struct {
 	Sessions      []sessionRow
 	OtherSessions bool
 	Apps          []appRow
+	Grants        []grantRow
 	PasswordMin   int
 	// Identities are the linked sign-ins; Link the connections the user
 	// can still link (social.go).
@@ -83,6 +95,9 @@ type accountView struct {
 	Link       []connButton
 	// Access: the app launcher and my roles (account_access.go).
 	Access accessView
+	// EmailProof is the second-factor field the email change asks for
+	// ("code" or none; mfa_reauth.go).
+	EmailProof string
 }
 
 // accountReq is a signed-in request to the account page.
@@ -184,8 +199,25 @@ func (p *Pages) showAccount(a *accountReq, status int, notice, errText string) {
 		v.Apps = append(v.Apps, appRow{ClientID: app.ClientID, Name: app.Name,
 			Since: app.Since.UTC().Format("2006-01-02"), Scopes: scopeTexts(a.f, app.Scopes)})
 	}
+	grants, err := p.Account.OfflineGrants(ctx, a.t.ID, u.ID)
+	if err != nil {
+		p.accountFail(a, err)
+		return
+	}
+	for _, g := range grants {
+		kind := "account.grant_offline"
+		if g.Kind == session.GrantDevice {
+			kind = "account.grant_device"
+		}
+		v.Grants = append(v.Grants, grantRow{ID: g.ID, Name: g.Name, Kind: a.f.T(kind),
+			Since: g.Since.UTC().Format("2006-01-02"), Used: g.LastUsed.UTC().Format("2006-01-02 15:04 UTC")})
+	}
 	v.Identities, v.Link = p.socialAccount(a.w, ctx, a.t, u.ID)
 	if v.Access, err = p.accessSections(a); err != nil {
+		p.accountFail(a, err)
+		return
+	}
+	if v.EmailProof, err = p.emailChangeProof(a); err != nil { // mfa_reauth.go
 		p.accountFail(a, err)
 		return
 	}

@@ -46,6 +46,8 @@ type accessView struct {
 	ShowRoles     bool
 	ActiveRoles   []roleRow
 	EligibleRoles []roleRow
+	// Approvals wait for the user's decision (account_approvals.go).
+	Approvals []approvalRow
 }
 
 // durationChoices are the offered elevation lengths; a role's own
@@ -115,6 +117,9 @@ func (p *Pages) accessSections(a *accountReq) (accessView, error) {
 			row.Until = st.ExpiresAt.UTC().Format(untilFormat)
 		}
 		v.ActiveRoles = append(v.ActiveRoles, row)
+	}
+	if v.Approvals, err = p.approvals(a); err != nil {
+		return v, err
 	}
 	for _, st := range eff.Eligible {
 		v.EligibleRoles = append(v.EligibleRoles, roleRow{ID: st.Role.ID, Name: st.Role.Name, Description: st.Role.Description,

@@ -12,8 +12,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
 // passwordError shows the page again for a failed password check: 401
@@ -73,6 +73,9 @@ func (p *Pages) accountProfile(a *accountReq) {
 
 // accountEmail: POST .../account/email (email, password).
 func (p *Pages) accountEmail(a *accountReq) {
+	if !p.emailChangeProven(a) { // mfa_reauth.go
+		return
+	}
 	err := p.Account.StartEmailChange(a.r.Context(), a.actor(), a.t, a.sess.UserID,
 		strings.TrimSpace(a.r.PostForm.Get("email")), a.r.PostForm.Get("password"), a.f.Lang)
 	if p.passwordError(a, err) {
@@ -94,6 +97,7 @@ func (p *Pages) accountEmail(a *accountReq) {
 func (p *Pages) accountPassword(a *accountReq) {
 	token, err := p.Account.ChangePassword(a.r.Context(), a.actor(), a.t.ID, a.sess.UserID,
 		a.r.PostForm.Get("current_password"), a.r.PostForm.Get("new_password"), a.r.UserAgent())
+	err = p.noticeFailed(a.r, err)
 	if p.passwordError(a, err) {
 		return
 	}
@@ -106,7 +110,7 @@ func (p *Pages) accountPassword(a *accountReq) {
 		p.accountFail(a, err)
 		return
 	}
-	p.setSessionCookie(a.w, a.t, token)
+	p.setSessionCookie(a.w, a.r, a.t, token)
 	http.Redirect(a.w, a.r, a.pageURL("password"), http.StatusSeeOther)
 }
 
@@ -126,6 +130,12 @@ func (p *Pages) accountEndSession(a *accountReq) {
 func (p *Pages) accountRevokeApp(a *accountReq) {
 	err := p.Account.RevokeApp(a.r.Context(), a.actor(), a.t.ID, a.sess.UserID, a.r.PostForm.Get("client_id"))
 	p.accountResult(a, err, "app")
+}
+
+// accountRevokeGrant: POST .../account/grants/revoke (grant_id).
+func (p *Pages) accountRevokeGrant(a *accountReq) {
+	err := p.Account.RevokeGrant(a.r.Context(), a.actor(), a.t.ID, a.sess.UserID, a.r.PostForm.Get("grant_id"))
+	p.accountResult(a, err, "grant")
 }
 
 // accountExport: POST .../account/export answers the JSON download.
@@ -170,9 +180,14 @@ func (p *Pages) accountLoginForm(w http.ResponseWriter, r *http.Request, t *stor
 }
 
 func (p *Pages) showAccountLogin(w http.ResponseWriter, r *http.Request, t *store.Tenant, status int, msg, identifier string) {
+	p.showAccountLoginWith(w, r, t, status, msg, identifier, nil)
+}
+
+// showAccountLoginWith is showAccountLogin whose form solves ch first.
+func (p *Pages) showAccountLoginWith(w http.ResponseWriter, r *http.Request, t *store.Tenant, status int, msg, identifier string, ch *challengeBox) {
 	p.render(w, status, "login", view{Frame: ui.FrameFor(r, t, nil, "login.title"), Error: msg,
 		Action: "/t/" + t.Slug + "/account/login", CSRF: p.csrf(w, r), Identifier: identifier,
-		Links: selfServiceLinks(t, "")})
+		Links: selfServiceLinks(t, ""), Challenge: ch})
 }
 
 // accountLoginSubmit: POST .../account/login, throttled like every login.
@@ -186,13 +201,12 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 		p.showAccountLogin(w, r, t, http.StatusBadRequest, "login.missing", identifier)
 		return
 	}
-	_, token, err := p.Flow.SignIn(r.Context(), t.ID, identifier, password, httpx.ClientIP(r), r.UserAgent())
-	var throttled *flow.ThrottledError
-	switch {
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
-		p.showAccountLogin(w, r, t, http.StatusTooManyRequests, "login.throttled", identifier)
+	_, token, err := p.Flow.SignIn(p.passwordContext(r, t), t.ID, identifier, password, httpx.ClientIP(r), r.UserAgent())
+	if ch, msg, ok := throttleAnswer(w, err); ok { // throttle.go
+		p.showAccountLoginWith(w, r, t, http.StatusTooManyRequests, msg, identifier, ch)
 		return
+	}
+	switch {
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showAccountLogin(w, r, t, http.StatusUnauthorized, "login.invalid", identifier)
 		return
@@ -207,7 +221,7 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}
-	p.setSessionCookie(w, t, token)
+	p.setSessionCookie(w, r, t, token)
 	lang := ui.FrameFor(r, t, nil, "").Lang
 	http.Redirect(w, r, "/t/"+t.Slug+"/account?ui_locales="+lang, http.StatusSeeOther)
 }
@@ -234,6 +248,7 @@ func (p *Pages) accountEmailConfirm(w http.ResponseWriter, r *http.Request, t *s
 		return
 	}
 	u, err := p.Account.ConfirmEmailChange(r.Context(), httpx.ClientIP(r), httpx.RequestID(r.Context()), t.ID, r.PostForm.Get("token"))
+	err = p.noticeFailed(r, err)
 	switch {
 	case errors.Is(err, account.ErrBadLink):
 		p.message(w, r, t, http.StatusBadRequest, "account.email_confirm_title", "account.email_bad_link")

@@ -9,7 +9,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
 // emailLoginForm: with ?token= (the mailed link) a confirmation button,
@@ -46,9 +46,9 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 	)
 	switch {
 	case r.PostFormValue("token") != "":
-		done, err = p.SelfService.FinishEmailLink(ctx, t, r.PostFormValue("token"))
+		done, err = p.SelfService.FinishEmailLink(ctx, t, r.PostFormValue("token"), p.signupBrowserCookie(r, t))
 	case r.PostFormValue("ticket") != "":
-		done, err = p.SelfService.FinishEmailCode(ctx, t, r.PostFormValue("ticket"), r.PostFormValue("code"))
+		done, err = p.SelfService.FinishEmailCode(ctx, t, r.PostFormValue("ticket"), r.PostFormValue("code"), p.signupBrowserCookie(r, t))
 		if errors.Is(err, selfservice.ErrWrongCode) {
 			p.allowClientRedirect(r, w, t, r.PostFormValue("id"))
 			p.ssRender(w, http.StatusBadRequest, "code", ssView{Frame: f, ErrorText: f.T("verify.wrong_code"),
@@ -85,7 +85,7 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 	case p.emailSecondFactor(w, r, t, done.RequestID, err): // mfa_account_login.go
 	case errors.Is(err, flow.ErrRequestGone):
 		// Signed in, but no application is waiting: the account page.
-		p.setSessionCookie(w, t, token)
+		p.setSessionCookie(w, r, t, token)
 		http.Redirect(w, r, "/t/"+t.Slug+"/account", http.StatusSeeOther)
 	case errors.Is(err, flow.ErrConsentRequired):
 		if req, lerr := p.Flow.Lookup(ctx, t.ID, done.RequestID); lerr == nil {
@@ -96,7 +96,7 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 	case err != nil:
 		p.emailLoginError(w, r, t, err)
 	default:
-		p.setSessionCookie(w, t, token)
+		p.setSessionCookie(w, r, t, token)
 		next := p.returnByID(r, t, done.RequestID)
 		if next == "" {
 			next = "/t/" + t.Slug + "/account"

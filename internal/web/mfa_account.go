@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
 var accountMFAPage = ui.Parse(templateFS, "templates/account_mfa.html", "templates/passkey_box.html")
@@ -29,9 +29,9 @@ type mfaAccountView struct {
 	Passkey             *passkeyBox
 	// EmailCode offers codes by email (the tenant allows them).
 	EmailCode bool
-	// NeedPassword asks for the current password with each change
-	// (mfa_reauth.go).
-	NeedPassword bool
+	// Proof is the field each change asks for: "password", "code" or
+	// none (mfa_reauth.go).
+	Proof string
 }
 
 func (p *Pages) mountAccountMFA(mux *http.ServeMux) {
@@ -115,9 +115,9 @@ func (p *Pages) showAccountMFA(a *accountReq, status int, v mfaAccountView) {
 	}
 	allowPasskeyScript(a.w)
 	base := "/t/" + a.t.Slug + "/account/mfa/passkey/"
-	v.NeedPassword = p.needPassword(a) // mfa_reauth.go
+	v.Proof = p.mfaProof(a) // mfa_reauth.go
 	v.Passkey = &passkeyBox{Mode: "register", Begin: base + "begin", Finish: base + "finish", CSRF: v.CSRF,
-		Error: a.f.T("mfa.passkey_failed"), NeedPassword: v.NeedPassword}
+		Error: a.f.T("mfa.passkey_failed"), Proof: v.Proof}
 	a.w.Header().Set("Cache-Control", "no-store") // seeds and codes are shown here
 	a.w.Header().Set("Referrer-Policy", "no-referrer")
 	accountMFAPage.Render(a.w, p.Log, status, a.f.Lang, v)

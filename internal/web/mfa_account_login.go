@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
 func (p *Pages) mountAccountLoginMFA(mux *http.ServeMux) {
@@ -76,7 +76,7 @@ func (p *Pages) accountMFALoginSubmit(w http.ResponseWriter, r *http.Request, t 
 		return
 	}
 	p.setMFACookie(w, t, "", -1)
-	p.setSessionCookie(w, t, token)
+	p.setSessionCookie(w, r, t, token)
 	http.Redirect(w, r, "/t/"+t.Slug+"/account?ui_locales="+ui.FrameFor(r, t, nil, "").Lang, http.StatusSeeOther)
 }
 

@@ -91,7 +91,7 @@ func (p *Pages) finished(w http.ResponseWriter, r *http.Request, t *store.Tenant
 		return false
 	}
 	if token != "" {
-		p.setSessionCookie(w, t, token)
+		p.setSessionCookie(w, r, t, token)
 	}
 	if err != nil {
 		p.toConsent(w, r, t, req)

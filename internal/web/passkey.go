@@ -17,7 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
 //go:embed mfaassets/passkey.js
@@ -45,9 +45,9 @@ func allowPasskeyScript(w http.ResponseWriter) {
 
 type passkeyBox struct {
 	Mode, Begin, Finish, CSRF, RequestID, Error string
-	// NeedPassword adds the current-password field to a registration
-	// (mfa_reauth.go).
-	NeedPassword bool
+	// Proof adds the current-password or current-code field to a
+	// registration (mfa_reauth.go).
+	Proof string
 }
 
 // jsonError answers the script with a translated message.
@@ -157,7 +157,7 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 		p.setMFACookie(w, t, "", -1)
 		p.rememberDevice(w, r, t, sess)
 	}
-	p.setSessionCookie(w, t, token)
+	p.setSessionCookie(w, r, t, token)
 	next := p.returnURL(t, ar)
 	if errors.Is(err, flow.ErrConsentRequired) {
 		next = "/t/" + t.Slug + "/consent?id=" + url.QueryEscape(ar.ID)
@@ -190,10 +190,9 @@ func (p *Pages) passkeyRegisterBegin(a *accountReq) {
 	httpx.WriteJSON(a.w, http.StatusOK, map[string]any{"ticket": ticket, "options": json.RawMessage(opts)})
 }
 
+// passkeyRegisterFinish needs no proof of its own: the ceremony's ticket
+// was issued after it (passkeyRegisterBegin) and is bound to the user.
 func (p *Pages) passkeyRegisterFinish(a *accountReq) {
-	if !p.mfaProven(a, true) { // mfa_reauth.go
-		return
-	}
 	ctx := a.r.Context()
 	u, err := p.Store.Users().GetUser(ctx, a.t.ID, a.sess.UserID)
 	if err != nil {

@@ -14,8 +14,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
 )
 
 //go:embed ssassets/signup.js
@@ -192,9 +192,14 @@ func (p *Pages) signupSubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 	if len(email) > 254 || len(password) > credential.MaxPasswordBytes {
 		email, password = "", ""
 	}
+	browser, err := p.signupBrowser(r, t)
+	if err != nil {
+		p.fail(w, r, t, "signup", err)
+		return
+	}
 	ticket, err := p.SelfService.SignUp(r.Context(), t, selfservice.SignUp{
 		Email: email, Password: password, Accepted: r.PostFormValue("accept") == "yes",
-		Honeypot: r.PostFormValue("website"), IP: httpx.ClientIP(r), Lang: v.Lang,
+		Honeypot: r.PostFormValue("website"), IP: httpx.ClientIP(r), Lang: v.Lang, Browser: browser,
 	})
 	if text, ok := fieldText(v.Frame, v.Policy, err); ok {
 		v.Email, v.ErrorText = email, text
@@ -205,6 +210,9 @@ func (p *Pages) signupSubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 		p.fail(w, r, t, "signup", err)
 		return
 	}
+	// Every accepted sign-up gets the cookie, whether or not the address
+	// had an account, so the answer tells nothing.
+	p.setSignupBrowserCookie(w, t, browser)
 	f := ui.FrameFor(r, t, nil, "signup.check_title")
 	p.ssRender(w, http.StatusOK, "code", ssView{Frame: f, Message: f.T("signup.check_body", "email", email),
 		Submit: "verify.submit", Action: "/t/" + t.Slug + "/verify", CSRF: p.csrf(w, r),
@@ -222,11 +230,14 @@ func (p *Pages) verifyLinkForm(w http.ResponseWriter, r *http.Request, t *store.
 
 func (p *Pages) verifySubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx, ip := r.Context(), httpx.ClientIP(r)
-	var err error
+	var (
+		u   *store.User
+		err error
+	)
 	if tok := r.PostFormValue("token"); tok != "" {
-		_, err = p.SelfService.VerifyLink(ctx, t, tok, ip)
+		u, err = p.SelfService.VerifyLink(ctx, t, tok, ip, p.signupBrowserCookie(r, t))
 	} else {
-		_, err = p.SelfService.VerifyCode(ctx, t, r.PostFormValue("ticket"), r.PostFormValue("code"), ip)
+		u, err = p.SelfService.VerifyCode(ctx, t, r.PostFormValue("ticket"), r.PostFormValue("code"), ip, p.signupBrowserCookie(r, t))
 	}
 	switch {
 	case errors.Is(err, selfservice.ErrWrongCode):
@@ -242,9 +253,50 @@ func (p *Pages) verifySubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 		p.message(w, r, t, http.StatusBadRequest, "verify.title", "verify.invalid")
 	case err != nil:
 		p.fail(w, r, t, "verify", err)
+	case u.PasswordHash == "":
+		// The mailbox's owner proved it elsewhere than the sign-up's
+		// browser: the password chosen there is gone.
+		p.done(w, r, t, "verify.done_title", "verify.done_no_password", "/t/"+t.Slug+"/password/forgot")
 	default:
 		p.done(w, r, t, "verify.done_title", "verify.done_body", p.loginURL(r, t, r.PostFormValue("id")))
 	}
+}
+
+// signupBrowserCookieName names the cookie binding a browser to the
+// accounts it signed up in a tenant.
+func (p *Pages) signupBrowserCookieName(slug string) string {
+	if p.Secure() {
+		return "__Host-gh_signup_" + slug
+	}
+	return "gh_signup_" + slug
+}
+
+// signupBrowserCookie reads the browser's sign-up secret for t ("" for
+// none or a malformed one).
+func (p *Pages) signupBrowserCookie(r *http.Request, t *store.Tenant) string {
+	c, err := r.Cookie(p.signupBrowserCookieName(t.Slug))
+	if err != nil || !selfservice.ValidBrowserSecret(c.Value) {
+		return ""
+	}
+	return c.Value
+}
+
+// signupBrowser is the secret a sign-up binds: the browser's own when it
+// has one (it may sign up more than once), else a fresh one.
+func (p *Pages) signupBrowser(r *http.Request, t *store.Tenant) (string, error) {
+	if v := p.signupBrowserCookie(r, t); v != "" {
+		return v, nil
+	}
+	return selfservice.NewBrowserSecret()
+}
+
+func (p *Pages) setSignupBrowserCookie(w http.ResponseWriter, t *store.Tenant, secret string) {
+	c := &http.Cookie{Name: p.signupBrowserCookieName(t.Slug), Value: secret, Path: "/", HttpOnly: true,
+		Secure: p.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: int(selfservice.BrowserTTL.Seconds())}
+	if !p.Secure() {
+		c.Path = "/t/" + t.Slug + "/"
+	}
+	http.SetCookie(w, c)
 }
 
 // loginLinks are the self-service links on the login page ("" = hidden).

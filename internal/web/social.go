@@ -20,7 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
 var socialPages = map[string]*ui.Page{
@@ -239,7 +239,7 @@ func (p *Pages) socialCallback(w http.ResponseWriter, r *http.Request, t *store.
 // the page that says why not.
 func (p *Pages) socialDone(w http.ResponseWriter, r *http.Request, t *store.Tenant, conn *store.Connection, requestID, token string, err error) {
 	if token != "" {
-		p.setSessionCookie(w, t, token)
+		p.setSessionCookie(w, r, t, token)
 	}
 	var sf *flow.SecondFactorError
 	switch {

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -25,7 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
-	"github.com/gatehouse-id/gatehouse/internal/web/ui"
+	"github.com/gatehouse-id/gatehouse/internal/ui"
 )
 
 //go:embed templates/*.html
@@ -68,11 +67,19 @@ type Pages struct {
 func (p *Pages) Secure() bool { return strings.HasPrefix(p.PublicURL, "https://") }
 
 // SessionCookie names a tenant's session cookie.
-func (p *Pages) SessionCookie(slug string) string {
-	if p.Secure() {
-		return "__Host-gh_session_" + slug
+func (p *Pages) SessionCookie(slug string) string { return SessionCookieName(p.PublicURL)(slug) }
+
+// SessionCookieName answers how a deployment at publicURL names a tenant's
+// session cookie: host-only (__Host-) under https. The protocols read the
+// same cookie the pages set.
+func SessionCookieName(publicURL string) func(slug string) string {
+	secure := strings.HasPrefix(publicURL, "https://")
+	return func(slug string) string {
+		if secure {
+			return "__Host-gh_session_" + slug
+		}
+		return "gh_session_" + slug
 	}
-	return "gh_session_" + slug
 }
 
 // Mount registers the pages.
@@ -92,6 +99,7 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	}
 	p.mountSelfService(mux) // selfservice.go
 	p.mountSocial(mux)      // social.go
+	p.mountThrottle(mux)    // throttle.go
 	p.mountMFALogin(mux)    // mfa.go
 	if p.MFA != nil {
 		p.mountPasskeys(mux) // passkey.go
@@ -100,12 +108,12 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
 
-// page resolves the tenant and sets the headers every page carries.
+// page takes the tenant the server resolved (httpx.ResolveTenants),
+// answers 404 without one, and sets the headers every page carries.
 func (p *Pages) page(fn pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		slug := r.PathValue("tenant")
-		t, err := p.Tenants.ResolveSlug(r.Context(), slug)
-		if err != nil || t.Slug != slug {
+		t, ok := httpx.Tenant(r)
+		if !ok {
 			http.NotFound(w, r)
 			return
 		}
@@ -132,6 +140,8 @@ type view struct {
 	// EmailCode offers a code by email; EmailTicket names the one sent.
 	EmailCode   bool
 	EmailTicket string
+	// Challenge, when set, makes the sign-in form solve it (throttle.go).
+	Challenge *challengeBox
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
@@ -187,6 +197,9 @@ func (p *Pages) currentSession(ctx context.Context, r *http.Request, t *store.Te
 func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
 	ar, err := p.Flow.Load(ctx, t.ID, r.URL.Query().Get("id"))
+	if err == nil {
+		ar, err = p.Flow.Opened(ctx, t.ID, ar) // a request shown lives longer
+	}
 	if err != nil {
 		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
 		return
@@ -220,6 +233,11 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 }
 
 func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.LoginRequest, status int, msg, identifier string) {
+	p.showLoginWith(w, r, t, ar, status, msg, identifier, nil)
+}
+
+// showLoginWith is showLogin whose form solves ch first (nil for none).
+func (p *Pages) showLoginWith(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.LoginRequest, status int, msg, identifier string, ch *challengeBox) {
 	clientName := ar.ClientID
 	if c, err := p.Store.OAuth().Clients().GetClient(r.Context(), t.ID, ar.ClientID); err == nil && c.Name != "" {
 		clientName = c.Name
@@ -230,6 +248,7 @@ func (p *Pages) showLogin(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		Action: "/t/" + t.Slug + "/login", CSRF: p.csrf(w, r), RequestID: ar.ID, Identifier: identifier,
 		Links:       selfServiceLinks(t, ar.ID),
 		Connections: p.connectionButtons(w, r.Context(), t, ar.ClientID),
+		Challenge:   ch,
 	}
 	v.Passkey = p.passkeyLoginBox(w, t, "first", v) // passkey.go
 	p.render(w, status, "login", v)
@@ -251,14 +270,13 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.showLogin(w, r, t, ar, http.StatusBadRequest, "login.missing", identifier)
 		return
 	}
-	ctx = flow.WithRememberToken(ctx, p.rememberCookie(r, t)) // mfa.go
+	ctx = flow.WithRememberToken(p.passwordContext(r, t), p.rememberCookie(r, t)) // throttle.go, mfa.go
 	_, token, err := p.Flow.PasswordLogin(ctx, t.ID, ar.ID, identifier, password, httpx.ClientIP(r), r.UserAgent())
-	var throttled *flow.ThrottledError
-	switch {
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
-		p.showLogin(w, r, t, ar, http.StatusTooManyRequests, "login.throttled", identifier)
+	if ch, msg, ok := throttleAnswer(w, err); ok {
+		p.showLoginWith(w, r, t, ar, http.StatusTooManyRequests, msg, identifier, ch)
 		return
+	}
+	switch {
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showLogin(w, r, t, ar, http.StatusUnauthorized, "login.invalid", identifier)
 		return
@@ -284,9 +302,12 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 	p.finished(w, r, t, ar, token, nil)
 }
 
-// setSessionCookie gives the browser its session cookie for t.
-func (p *Pages) setSessionCookie(w http.ResponseWriter, t *store.Tenant, token string) {
+// setSessionCookie gives the browser its session cookie for t, at the
+// end of every sign-in, and records the sign-in's device and network
+// (throttle.go).
+func (p *Pages) setSessionCookie(w http.ResponseWriter, r *http.Request, t *store.Tenant, token string) {
 	p.sessionCookie(w, t, token, 0)
+	p.recognizeDevice(w, r, t, token)
 }
 
 // clearSessionCookie removes the browser's session cookie for t.
@@ -295,7 +316,13 @@ func (p *Pages) clearSessionCookie(w http.ResponseWriter, t *store.Tenant) {
 }
 
 func (p *Pages) sessionCookie(w http.ResponseWriter, t *store.Tenant, token string, maxAge int) {
-	cookie := &http.Cookie{Name: p.SessionCookie(t.Slug), Value: token, Path: "/", HttpOnly: true,
+	p.tenantCookie(w, t, p.SessionCookie(t.Slug), token, maxAge)
+}
+
+// tenantCookie sets an HttpOnly, SameSite=Lax cookie of t: host-wide under
+// https (the __Host- names need Path=/), else under the tenant's path.
+func (p *Pages) tenantCookie(w http.ResponseWriter, t *store.Tenant, name, value string, maxAge int) {
+	cookie := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true,
 		Secure: p.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: maxAge}
 	if !p.Secure() {
 		cookie.Path = "/t/" + t.Slug + "/"

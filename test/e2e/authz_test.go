@@ -150,19 +150,20 @@ func authzScenario(t *testing.T, d *deployment) {
 		t.Errorf("client B access token = %v", atB)
 	}
 
-	// Elevation: self-approval refused, approval, active, revoked.
+	// Elevation: an approver named in the body refused (the decision is
+	// the caller's), approval by the key, active, revoked.
 	var el struct {
-		ID    string `json:"id"`
-		State string `json:"state"`
+		ID        string `json:"id"`
+		State     string `json:"state"`
+		DecidedBy string `json:"decided_by"`
 	}
 	api.must(201, "POST", tp+"/users/"+ada+"/elevations", map[string]string{"role": prod, "reason": "INC-7", "duration": "1h"}).json(t, &el)
-	if r := api.do("POST", tp+"/elevations/"+el.ID+"/approve", map[string]string{"approver_id": ada}); r.Status != 403 ||
-		r.problem(t)["type"] != "urn:gatehouse:problem:self_approval" {
-		t.Errorf("self-approval: %d %s", r.Status, r.Body)
+	if r := api.do("POST", tp+"/elevations/"+el.ID+"/approve", map[string]string{"approver_id": rev}); r.Status != 400 {
+		t.Errorf("approver named in the body: %d %s", r.Status, r.Body)
 	}
-	api.must(200, "POST", tp+"/elevations/"+el.ID+"/approve", map[string]string{"approver_id": rev}).json(t, &el)
-	if el.State != "active" {
-		t.Errorf("approved elevation state %q", el.State)
+	api.must(200, "POST", tp+"/elevations/"+el.ID+"/approve", nil).json(t, &el)
+	if el.State != "active" || !strings.HasPrefix(el.DecidedBy, "apikey:") {
+		t.Errorf("approved elevation state %q, decided by %q", el.State, el.DecidedBy)
 	}
 	reader.must(200, "POST", tp+"/authz/check", map[string]string{"user_id": ada, "permission": "prod:write"}).json(t, &dec)
 	if !dec.Allowed || !strings.Contains(dec.Reason, "elevated until") {

@@ -11,8 +11,9 @@ import (
 )
 
 // TestLoginThrottle drives the hosted login form: wrong passwords for one
-// account throttle it (429 with Retry-After, even for the right password)
-// and no other account; every credential failure answers the same page.
+// account from one address throttle it there (429 with Retry-After, even
+// for the right password) and no other account; every credential failure
+// answers the same page.
 func TestLoginThrottle(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
@@ -143,14 +144,14 @@ func testLoginSameAnswer(t *testing.T, d *deployment) {
 	}
 }
 
-// delayFor mirrors internal/flow's schedule: 3 free failures, then 2^(n-3)
-// seconds, and from 10 on a 15-minute lock.
+// delayFor mirrors internal/flow's per-source schedule: 3 free failures,
+// then 2^(n-3) seconds, at most a minute (from 10 on, with a challenge).
 func delayFor(n int) time.Duration {
 	switch {
-	case n >= 10:
-		return 15 * time.Minute
 	case n <= 3:
 		return 0
+	case n >= 9:
+		return time.Minute
 	}
 	return time.Duration(1<<(n-3)) * time.Second
 }
@@ -183,8 +184,8 @@ func testThrottleConcurrent(t *testing.T, d *deployment) {
 		t.Fatalf("only %d of 16 failures were checked", counted)
 	}
 	// A burst gets no more guesses than a sequence would: attempts are
-	// counted in the database before the password is checked, and the
-	// account locks after 10.
+	// counted in the database before the password is checked, and from
+	// 10 on every attempt from this address needs a challenge.
 	if counted > 10 {
 		t.Fatalf("a burst of 16 concurrent guesses had %d passwords checked; at most 10 may be", counted)
 	}

@@ -3,21 +3,27 @@ package e2e
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
 )
 
-// TestMFASettingsNeedFreshProof (review finding 5): a session cookie alone
-// does not change two-step verification. The first enrolment right after
-// signing in is allowed; once the user has a factor, a session without a
+var recoveryCodeRE = regexp.MustCompile(`<code>([a-z2-7]{5}-[a-z2-7]{5})</code>`)
+
+// TestMFASettingsNeedFreshProof: a session cookie alone does not change
+// two-step verification. Once the user has a factor, a session without a
 // second factor in its sign-in (here the password-only sign-in that
 // enrolled it) cannot add another, remove one, regenerate recovery codes
-// or start a passkey registration without the current password; a wrong
-// password changes nothing; the right one goes through.
+// or start a passkey registration, not even with the current password: it
+// takes a current code. A wrong code changes nothing; a recovery code and
+// the app's code go through.
 func TestMFASettingsNeedFreshProof(t *testing.T) {
 	const email, pw = "hedy@example.com", "frequency hopping 1942"
 	n, r := mfaUser(t, "off", email, pw) // mfa_enforce_test.go
-	r.enrolTOTP(n.URL, "default", email, pw)
+	secret := r.enrolTOTP(n.URL, "default", email, pw)
 
 	acct := n.URL + "/t/default/account"
 	res, body := r.page("GET", acct+"/mfa", nil)
@@ -37,26 +43,29 @@ func TestMFASettingsNeedFreshProof(t *testing.T) {
 		form url.Values
 	}{
 		{"/mfa/recovery", form()},
-		{"/mfa/recovery", form("current_password", "not the password")},
-		{"/mfa/remove", form("factor_id", fid[1])},
-		{"/mfa/totp", form("name", "attacker")},
-		{"/mfa/passkey/begin", form()},
+		{"/mfa/recovery", form("current_password", pw)},
+		{"/mfa/recovery", form("current_code", "000000")},
+		{"/mfa/remove", form("factor_id", fid[1], "current_password", pw)},
+		{"/mfa/totp", form("name", "attacker", "current_password", pw)},
+		{"/mfa/passkey/begin", form("current_password", pw)},
 	} {
 		res, body := r.page("POST", acct+c.path, c.form)
 		if res.StatusCode != http.StatusForbidden || strings.Contains(body, `id="recovery-codes"`) || strings.Contains(body, `id="totp-secret"`) ||
 			strings.Contains(body, `"options"`) {
-			t.Fatalf("POST %s %v with a password-only session: %d %.200s", c.path, c.form.Has("current_password"), res.StatusCode, body)
+			t.Fatalf("POST %s %v with a password-only session: %d %.200s", c.path, c.form, res.StatusCode, body)
 		}
 	}
 	if _, body := r.page("GET", acct+"/mfa", nil); !strings.Contains(body, fid[1]) {
 		t.Fatal("the factor was removed")
 	}
-	res, body = r.page("POST", acct+"/mfa/recovery", form("current_password", pw))
-	if res.StatusCode != http.StatusOK || !strings.Contains(body, `id="recovery-codes"`) {
-		t.Fatalf("regenerate with the current password: %d", res.StatusCode)
+	code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+	res, body = r.page("POST", acct+"/mfa/recovery", form("current_code", code))
+	codes := recoveryCodeRE.FindAllStringSubmatch(body, -1)
+	if res.StatusCode != http.StatusOK || len(codes) == 0 {
+		t.Fatalf("regenerate with the current code: %d", res.StatusCode)
 	}
-	res, _ = r.page("POST", acct+"/mfa/remove", form("factor_id", fid[1], "current_password", pw))
+	res, _ = r.page("POST", acct+"/mfa/remove", form("factor_id", fid[1], "current_code", codes[0][1]))
 	if _, body := r.page("GET", acct+"/mfa", nil); strings.Contains(body, fid[1]) {
-		t.Fatalf("remove with the current password: %d, factor still listed", res.StatusCode)
+		t.Fatalf("remove with a recovery code: %d, factor still listed", res.StatusCode)
 	}
 }

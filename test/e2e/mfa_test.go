@@ -56,7 +56,7 @@ func (r *rp) enrolTOTP(base, tenant, email, password string) string {
 	if res.StatusCode != http.StatusOK || csrf == nil {
 		r.t.Fatalf("account mfa page: %d", res.StatusCode)
 	}
-	_, body = r.page("POST", acct+"/mfa/totp", url.Values{"csrf": {csrf[2]}, "name": {"phone"}})
+	_, body = r.page("POST", acct+"/mfa/totp", url.Values{"csrf": {csrf[2]}, "name": {"phone"}, "current_password": {password}})
 	sec, fid := totpSecretRE.FindStringSubmatch(body), factorIDRE.FindStringSubmatch(body)
 	if sec == nil || fid == nil {
 		r.t.Fatalf("enrolment page without a secret: %.300s", body)

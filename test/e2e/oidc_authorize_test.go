@@ -30,6 +30,7 @@ func TestOIDCAuthorize(t *testing.T) {
 			t.Run("PromptAndSSO", func(t *testing.T) { testPromptAndSSO(t, d, m) })
 			t.Run("LogoutOpenRedirect", func(t *testing.T) { testLogoutOpenRedirect(t, d, m) })
 			t.Run("AuthorizeErrorCarriesIss", func(t *testing.T) { testAuthorizeErrorIss(t, d, m) })
+			t.Run("ResponseMode", func(t *testing.T) { testResponseMode(t, d, m) })
 		})
 	}
 }
@@ -129,6 +130,24 @@ func testRedirectURIExact(t *testing.T, d *deployment, m opMeta) {
 	res = get(t, nil, pub.authURL("s", func(q url.Values) { q.Set("redirect_uri", otherPort) }))
 	if loc := res.Header.Get("Location"); !strings.Contains(loc, "/login?id=") {
 		t.Errorf("public client, loopback redirect on another port: %d Location %q", res.Status, loc)
+	}
+}
+
+// testResponseMode: query and form_post go on to the login; any other
+// response_mode is refused with invalid_request at the registered
+// redirect URI (in its query), not silently answered in the query.
+func testResponseMode(t *testing.T, d *deployment, m opMeta) {
+	r := d.rp(t, "default")
+	for _, mode := range []string{"query", "form_post"} {
+		res := get(t, nil, r.authURL("s", func(q url.Values) { q.Set("response_mode", mode) }))
+		if res.Status != http.StatusFound || !strings.HasPrefix(res.Header.Get("Location"), m.Issuer+"/login?") {
+			t.Errorf("response_mode=%s: %d Location %q", mode, res.Status, res.Header.Get("Location"))
+		}
+	}
+	for _, mode := range []string{"fragment", "web_message", "query.jwt", "form_post.jwt", "nonsense"} {
+		state := "st-" + mode
+		clientError(t, "response_mode="+mode, get(t, nil, r.authURL(state, func(q url.Values) { q.Set("response_mode", mode) })),
+			r.redirect, "invalid_request", state)
 	}
 }
 

@@ -99,6 +99,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	if err := chromedp.Do(bctx,
 		chromedp.Navigate(base+"/t/default/account/mfa"),
 		chromedp.SendKeys(chromedp.CSS(`#passkey-name`), "Test key"),
+		chromedp.SendKeys(chromedp.CSS(`#passkey-password`), password),
 		chromedp.Click(chromedp.CSS(`#passkey-button`)),
 	); err != nil {
 		t.Fatalf("add a passkey: %v", err)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,4 +157,17 @@ WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, string(tenant), after,
 		}
 		after = batch[len(batch)-1].Seq
 	}
+}
+
+// AuditHead reads the head row AppendAudit keeps (store.AuditLog).
+func (r auditRepo) AuditHead(ctx context.Context, tenant store.TenantID) (store.AuditChainHead, error) {
+	var h store.AuditChainHead
+	err := r.q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_heads WHERE tenant_id = $1`, string(tenant)).Scan(&h.Seq, &h.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.AuditChainHead{}, nil
+	}
+	if err != nil {
+		return store.AuditChainHead{}, wrapErr("audit head", err)
+	}
+	return h, nil
 }

@@ -14,7 +14,7 @@ type authRequestRepo struct{ *scope }
 
 const authRequestCols = `tenant_id, id, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode,
 code_challenge, code_challenge_method, prompt, max_age, login_hint, ui_locales, acr_values, user_id, session_id,
-auth_time, amr, done, code_hash, code_used, created_at, expires_at`
+auth_time, amr, done, code_hash, code_used, created_at, expires_at, source`
 
 func scanAuthRequest(r scanner) (*store.AuthRequest, error) {
 	var (
@@ -27,7 +27,7 @@ func scanAuthRequest(r scanner) (*store.AuthRequest, error) {
 	)
 	err := r.Scan(&tenant, &a.ID, &a.ClientID, &a.RedirectURI, &scopes, &a.State, &a.Nonce, &a.ResponseType,
 		&a.ResponseMode, &a.CodeChallenge, &a.CodeChallengeMethod, &prompt, &maxAge, &a.LoginHint, &locales, &acr,
-		&userID, &a.SessionID, &authTime, &amr, &a.Done, &a.CodeHash, &a.CodeUsed, &created, &expires)
+		&userID, &a.SessionID, &authTime, &amr, &a.Done, &a.CodeHash, &a.CodeUsed, &created, &expires, &a.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +54,8 @@ func validAuthRequest(a *store.AuthRequest) error {
 		return errors.New("sqlstore: authorization request needs an id, a tenant and a client")
 	case a.ExpiresAt.IsZero():
 		return errors.New("sqlstore: authorization request needs an expiry")
+	case len(a.Source) > 64:
+		return errors.New("sqlstore: authorization request source longer than 64 bytes")
 	}
 	return nil
 }
@@ -90,11 +92,11 @@ func (r authRequestRepo) CreateAuthRequest(ctx context.Context, a *store.AuthReq
 	}
 	normAuthRequest(&n)
 	err := r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO auth_requests (`+authRequestCols+`) VALUES (`+placeholders(0, 25)+`)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO auth_requests (`+authRequestCols+`) VALUES (`+placeholders(0, 26)+`)`,
 			string(n.Tenant), n.ID, n.ClientID, n.RedirectURI, listJSON(n.Scopes), n.State, n.Nonce, n.ResponseType,
 			n.ResponseMode, n.CodeChallenge, n.CodeChallengeMethod, listJSON(n.Prompt), nullDur(n.MaxAge), n.LoginHint,
 			listJSON(n.UILocales), listJSON(n.ACRValues), nullString(n.UserID), n.SessionID, nullTime(n.AuthTime),
-			listJSON(n.AMR), n.Done, nullBytes(n.CodeHash), n.CodeUsed, n.CreatedAt.UnixMicro(), n.ExpiresAt.UnixMicro())
+			listJSON(n.AMR), n.Done, nullBytes(n.CodeHash), n.CodeUsed, n.CreatedAt.UnixMicro(), n.ExpiresAt.UnixMicro(), n.Source)
 		return wrapErr("create authorization request", err)
 	})
 	if err != nil {
@@ -136,7 +138,7 @@ func (r authRequestRepo) UpdateAuthRequest(ctx context.Context, tenant store.Ten
 		if err := validAuthRequest(&n); err != nil {
 			return err
 		}
-		n.CreatedAt = old.CreatedAt
+		n.CreatedAt, n.Source = old.CreatedAt, old.Source
 		normAuthRequest(&n)
 		res, err := q.ExecContext(ctx, `UPDATE auth_requests SET client_id = $1, redirect_uri = $2, scopes = $3, state = $4,
 nonce = $5, response_type = $6, response_mode = $7, code_challenge = $8, code_challenge_method = $9, prompt = $10,
@@ -161,6 +163,16 @@ WHERE tenant_id = $23 AND id = $24`,
 		return nil, err
 	}
 	return out, nil
+}
+
+// CountPendingAuthRequests counts live, unfinished requests from source
+// (the auth_requests_source index).
+func (r authRequestRepo) CountPendingAuthRequests(ctx context.Context, tenant store.TenantID, source string, now time.Time) (int, error) {
+	var n int
+	err := r.q.QueryRowContext(ctx, `SELECT count(*) FROM auth_requests
+WHERE tenant_id = $1 AND source = $2 AND expires_at > $3 AND NOT done AND source <> ''`,
+		string(tenant), source, micro(now).UnixMicro()).Scan(&n)
+	return n, wrapErr("count pending authorization requests", err)
 }
 
 // DeleteAuthRequest deletes the request, expired or not.

@@ -23,6 +23,7 @@ func (o oauthRepos) AuthRequests() store.AuthRequests { return authRequestRepo{o
 func (o oauthRepos) Tokens() store.Tokens             { return tokenRepo{o.scope} }
 func (o oauthRepos) Sessions() store.Sessions         { return sessionRepo{o.scope} }
 func (o oauthRepos) Throttle() store.Throttle         { return throttleRepo{o.scope} }
+func (o oauthRepos) Recognition() store.Recognition   { return recognitionRepo{o.scope} }
 func (o oauthRepos) Consents() store.Consents         { return consentRepo{o.scope} }
 func (o oauthRepos) DeviceCodes() store.DeviceCodes   { return deviceCodeRepo{o.scope} }
 

@@ -92,8 +92,8 @@ RETURNING `+otCols, now, string(tenant), hash, purpose))
 }
 
 // UseCode reads the token under a write lock, counts the attempt and, on
-// a match, spends it, in one transaction.
-func (r tokenOTRepo) UseCode(ctx context.Context, tenant store.TenantID, id, purpose string, match func([]byte) bool) (*store.OneTimeToken, error) {
+// a match, spends it, in one transaction; the owner is checked first.
+func (r tokenOTRepo) UseCode(ctx context.Context, tenant store.TenantID, id, purpose, userID string, match func([]byte) bool) (*store.OneTimeToken, error) {
 	const op = "use code"
 	now := r.db.nowMicro()
 	var (
@@ -106,7 +106,8 @@ WHERE tenant_id = $1 AND id = $2 AND purpose = $3`+r.forUpdate(), string(tenant)
 		if err != nil {
 			return wrapErr(op, err)
 		}
-		if t.UsedAt != nil || !t.ExpiresAt.After(now) || len(t.CodeHash) == 0 || t.Attempts >= t.MaxAttempts {
+		if t.UsedAt != nil || !t.ExpiresAt.After(now) || len(t.CodeHash) == 0 || t.Attempts >= t.MaxAttempts ||
+			(userID != "" && t.UserID != userID) {
 			return notFound(op)
 		}
 		t.Attempts++
@@ -137,6 +138,15 @@ func (r tokenOTRepo) RevokeUserTokens(ctx context.Context, tenant store.TenantID
 WHERE tenant_id = $2 AND user_id = $3 AND purpose = $4 AND used_at IS NULL`, now, string(tenant), userID, purpose)
 		return wrapErr("revoke tokens", err)
 	})
+}
+
+// HasLiveToken looks for one unused, unexpired token of the user.
+func (r tokenOTRepo) HasLiveToken(ctx context.Context, tenant store.TenantID, userID, purpose string) (bool, error) {
+	var n int
+	err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_tokens
+WHERE tenant_id = $1 AND user_id = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $4`,
+		string(tenant), userID, purpose, r.db.nowMicro().UnixMicro()).Scan(&n)
+	return n > 0, wrapErr("has live token", err)
 }
 
 // DeleteExpiredTokens removes tokens expired or used before t.

@@ -20,14 +20,14 @@ type userRepo struct{ *scope }
 // joins. The *_lc search columns are derived and never read back.
 const userCols = `u.tenant_id, u.id, u.email, u.email_norm, u.username, u.username_norm, u.given_name, u.family_name,
 u.phone, u.locale, u.status, u.email_verified, u.phone_verified, u.attributes, u.password_hash, u.version,
-u.created_at, u.updated_at, u.last_login_at`
+u.created_at, u.updated_at, u.last_login_at, u.email_verified_upstream`
 
 // userInsertCols matches userArgs.
 const userInsertCols = `tenant_id, id, email, email_norm, username, username_norm, given_name, given_name_lc,
 family_name, family_name_lc, phone, locale, status, email_verified, phone_verified, attributes, password_hash,
-version, created_at, updated_at, last_login_at, email_skel, username_skel`
+version, created_at, updated_at, last_login_at, email_skel, username_skel, email_verified_upstream`
 
-const userInsertArity = 23
+const userInsertArity = 24
 
 func userArgs(u *store.User) []any {
 	return []any{
@@ -35,7 +35,7 @@ func userArgs(u *store.User) []any {
 		u.GivenName, strings.ToLower(u.GivenName), u.FamilyName, strings.ToLower(u.FamilyName),
 		u.Phone, u.Locale, string(u.Status), u.EmailVerified, u.PhoneVerified, string(u.Attributes), u.PasswordHash,
 		u.Version, u.CreatedAt.UnixMicro(), u.UpdatedAt.UnixMicro(), nullMicros(u.LastLoginAt),
-		ident.Skeleton(u.Email), usernameSkel(u.Username),
+		ident.Skeleton(u.Email), usernameSkel(u.Username), u.EmailVerifiedUpstream,
 	}
 }
 
@@ -57,7 +57,7 @@ func scanUser(r interface{ Scan(...any) error }) (*store.User, error) {
 	)
 	err := r.Scan(&tenant, &u.ID, &u.Email, &u.EmailNorm, &username, &usernameNorm, &u.GivenName, &u.FamilyName,
 		&u.Phone, &u.Locale, &status, &u.EmailVerified, &u.PhoneVerified, &attrs, &u.PasswordHash, &u.Version,
-		&created, &updated, &lastLogin)
+		&created, &updated, &lastLogin, &u.EmailVerifiedUpstream)
 	if err != nil {
 		return nil, err
 	}
@@ -294,13 +294,13 @@ func (r userRepo) UpdateUser(ctx context.Context, tenant store.TenantID, id stri
 		res, err := q.ExecContext(ctx, `UPDATE users SET email = $1, email_norm = $2, username = $3, username_norm = $4,
 given_name = $5, given_name_lc = $6, family_name = $7, family_name_lc = $8, phone = $9, locale = $10, status = $11,
 email_verified = $12, phone_verified = $13, attributes = $14, password_hash = $15, version = $16, updated_at = $17,
-last_login_at = $18, email_skel = $22, username_skel = $23
+last_login_at = $18, email_skel = $22, username_skel = $23, email_verified_upstream = $24
 WHERE tenant_id = $19 AND id = $20 AND version = $21`,
 			n.Email, n.EmailNorm, nullString(n.Username), nullString(n.UsernameNorm),
 			n.GivenName, strings.ToLower(n.GivenName), n.FamilyName, strings.ToLower(n.FamilyName), n.Phone, n.Locale, string(n.Status),
 			n.EmailVerified, n.PhoneVerified, string(n.Attributes), n.PasswordHash, n.Version, n.UpdatedAt.UnixMicro(),
 			nullMicros(n.LastLoginAt),
-			string(n.Tenant), n.ID, old.Version, ident.Skeleton(n.Email), usernameSkel(n.Username))
+			string(n.Tenant), n.ID, old.Version, ident.Skeleton(n.Email), usernameSkel(n.Username), n.EmailVerifiedUpstream)
 		if err != nil {
 			return wrapErr("update user", err)
 		}

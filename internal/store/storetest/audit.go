@@ -81,9 +81,19 @@ func testAuditChain(t *testing.T, s store.Store) {
 	}
 	sameTime(t, "entry time at microseconds", got[0].Time, time.Date(2025, 3, 4, 6, 6, 7, 891234000, time.UTC))
 
+	// The head names the newest entry; a chain with none has the zero head.
+	head, err := s.Audit().AuditHead(ctx(t), tn)
+	noErr(t, "AuditHead", err)
+	if head != (store.AuditChainHead{Seq: 3, Hash: appended[2].Hash}) {
+		t.Errorf("AuditHead = %+v, want seq 3 and the newest hash %s", head, appended[2].Hash)
+	}
+	if head, err := s.Audit().AuditHead(ctx(t), mkTenant(t, s)); err != nil || head != (store.AuditChainHead{}) {
+		t.Errorf("AuditHead of an empty chain = %+v, %v; want the zero head", head, err)
+	}
+
 	// ScanAudit stops at fn's error and returns it.
 	n := 0
-	err := s.Audit().ScanAudit(ctx(t), tn, func(store.AuditEntry) error { n++; return errClosure })
+	err = s.Audit().ScanAudit(ctx(t), tn, func(store.AuditEntry) error { n++; return errClosure })
 	if err != errClosure || n != 1 {
 		t.Errorf("ScanAudit with a failing fn: err %v after %d calls", err, n)
 	}

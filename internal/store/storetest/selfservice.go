@@ -100,17 +100,20 @@ func testTokenCodeAttempts(t *testing.T, s store.Store) {
 		return func(h []byte) bool { return bytes.Equal(h, sum(code)) }
 	}
 	tok := mkToken(t, s, tn, u.ID, store.PurposeVerifyEmail, "a", time.Hour)
-	wrongTok, err := ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, match("nope"))
+	wrongTok, err := ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, "", match("nope"))
 	wantErr(t, "UseCode(wrong)", err, store.ErrWrongCode)
 	if wrongTok == nil || wrongTok.UserID != u.ID || wrongTok.UsedAt != nil {
 		t.Fatalf("UseCode(wrong) answered %+v, want the unspent token of the user", wrongTok)
 	}
-	got, err := ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, match("code-a"))
+	// Another user's token answers as none, and counts no attempt.
+	_, err = ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, newID(), match("code-a"))
+	wantErr(t, "UseCode(another user)", err, store.ErrNotFound)
+	got, err := ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, u.ID, match("code-a"))
 	noErr(t, "UseCode(right)", err)
 	if got.Attempts != 2 || got.UsedAt == nil {
 		t.Fatalf("UseCode answered attempts %d used %v", got.Attempts, got.UsedAt)
 	}
-	_, err = ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, match("code-a"))
+	_, err = ots.UseCode(ctx(t), tn, tok.ID, store.PurposeVerifyEmail, "", match("code-a"))
 	wantErr(t, "UseCode(spent)", err, store.ErrNotFound)
 	// The link of a token whose code was used is spent too.
 	_, err = ots.ConsumeToken(ctx(t), tn, store.PurposeVerifyEmail, sum("a"))
@@ -124,7 +127,7 @@ func testTokenCodeAttempts(t *testing.T, s store.Store) {
 	)
 	for range 6 {
 		wg.Go(func() {
-			_, err := ots.UseCode(ctx(t), tn, tok.ID, store.PurposeMagicLink, match("guess"))
+			_, err := ots.UseCode(ctx(t), tn, tok.ID, store.PurposeMagicLink, "", match("guess"))
 			mu.Lock()
 			defer mu.Unlock()
 			if isErr(err, store.ErrWrongCode) {
@@ -138,7 +141,7 @@ func testTokenCodeAttempts(t *testing.T, s store.Store) {
 	if wrong != 3 {
 		t.Fatalf("%d wrong guesses counted, want exactly MaxAttempts=3", wrong)
 	}
-	_, err = ots.UseCode(ctx(t), tn, tok.ID, store.PurposeMagicLink, match("code-b"))
+	_, err = ots.UseCode(ctx(t), tn, tok.ID, store.PurposeMagicLink, "", match("code-b"))
 	wantErr(t, "UseCode(right, after attempts ran out)", err, store.ErrNotFound)
 }
 
@@ -149,7 +152,7 @@ func testTokenIsolation(t *testing.T, s store.Store) {
 	tok := mkToken(t, s, a, u.ID, store.PurposeInvitation, "iso", time.Hour)
 	_, err := ots.ConsumeToken(ctx(t), b, store.PurposeInvitation, sum("iso"))
 	wantErr(t, "ConsumeToken(other tenant)", err, store.ErrNotFound)
-	_, err = ots.UseCode(ctx(t), b, tok.ID, store.PurposeInvitation, func([]byte) bool { return true })
+	_, err = ots.UseCode(ctx(t), b, tok.ID, store.PurposeInvitation, "", func([]byte) bool { return true })
 	wantErr(t, "UseCode(other tenant)", err, store.ErrNotFound)
 	expired := mkToken(t, s, a, u.ID, store.PurposeInvitation, "old", -time.Second)
 	_, err = ots.ConsumeToken(ctx(t), a, store.PurposeInvitation, sum("old"))
@@ -158,7 +161,7 @@ func testTokenIsolation(t *testing.T, s store.Store) {
 	wantErr(t, "PeekToken(expired)", err, store.ErrNotFound)
 	_, err = ots.PeekToken(ctx(t), b, store.PurposeInvitation, sum("iso"))
 	wantErr(t, "PeekToken(other tenant)", err, store.ErrNotFound)
-	_, err = ots.UseCode(ctx(t), a, expired.ID, store.PurposeInvitation, func([]byte) bool { return true })
+	_, err = ots.UseCode(ctx(t), a, expired.ID, store.PurposeInvitation, "", func([]byte) bool { return true })
 	wantErr(t, "UseCode(expired)", err, store.ErrNotFound)
 	n, err := ots.DeleteExpiredTokens(ctx(t), time.Now())
 	noErr(t, "DeleteExpiredTokens", err)

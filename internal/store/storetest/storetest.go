@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		connectionTests,
 		mfaTests,
 		loginTests,
+		recognitionTests,
 	} {
 		all = append(all, group...)
 	}

@@ -30,7 +30,7 @@ func testUserCRUD(t *testing.T, s store.Store) {
 	u := &store.User{
 		ID: newID(), Tenant: tn, Email: "Ada@Example.com", EmailNorm: "ada@example.com",
 		Username: "Ada", UsernameNorm: "ada", GivenName: "Ada", FamilyName: "Lovelace",
-		Phone: "+441234", Locale: "en-GB", Status: store.UserActive, EmailVerified: true,
+		Phone: "+441234", Locale: "en-GB", Status: store.UserActive, EmailVerified: true, EmailVerifiedUpstream: true,
 		Attributes:   json.RawMessage(`{"dept": "eng", "level": 3, "tags": ["a","b"]}`),
 		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", LastLoginAt: &login,
 	}
@@ -65,7 +65,7 @@ func testUserCRUD(t *testing.T, s store.Store) {
 	jsonEqual(t, "default attributes", got.Attributes, []byte(`{}`))
 
 	up, err := us.UpdateUser(ctx(t), tn, u.ID, func(x *store.User) error {
-		x.GivenName, x.Status, x.PhoneVerified = "Augusta", store.UserLocked, true
+		x.GivenName, x.Status, x.PhoneVerified, x.EmailVerifiedUpstream = "Augusta", store.UserLocked, true, false
 		x.Attributes = json.RawMessage(`{"dept":"ops"}`)
 		x.LastLoginAt = nil
 		x.Username, x.UsernameNorm = "", ""

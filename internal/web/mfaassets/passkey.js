@@ -35,6 +35,8 @@
     if (remember && remember.checked) { f.set('remember', '1'); }
     var pw = document.getElementById('passkey-password');
     if (pw && pw.value) { f.set('current_password', pw.value); }
+    var cc = document.getElementById('passkey-code');
+    if (cc && cc.value) { f.set('current_code', cc.value); }
     for (var k in extra) { if (Object.prototype.hasOwnProperty.call(extra, k)) { f.set(k, extra[k]); } }
     return f;
   }

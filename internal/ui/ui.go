@@ -1,8 +1,8 @@
 // Package ui is the one layout every hosted page shares, whichever package
-// serves it (internal/web, internal/oidc): the tenant's branding, the
-// language chosen for the request (internal/i18n), the strict security
-// headers, and the `t` template function that looks messages up. Page
-// templates define "content"; the layout wraps it.
+// serves it (internal/web, internal/oidc, internal/saml): the tenant's
+// branding, the language chosen for the request (internal/i18n), the
+// strict security headers, and the `t` template function that looks
+// messages up. Page templates define "content"; the layout wraps it.
 package ui
 
 import (

@@ -83,10 +83,10 @@ func TestRenderLanguageAndBranding(t *testing.T) {
 // i18n tests then hold all three languages to it).
 func TestKeysExist(t *testing.T) {
 	tmplKey := regexp.MustCompile(`\{\{t "([a-z_.]+)"`)
-	goKey := regexp.MustCompile(`"((?:error|login|logout|consent|device|account|scope|layout)\.[a-z_]+)"`)
+	goKey := regexp.MustCompile(`"((?:error|login|logout|consent|device|account|scope|layout|saml)\.[a-z_]+)"`)
 	n := 0
-	for _, pattern := range []string{"../templates/*.html", "../../oidc/templates/*.html", "templates/*.html",
-		"../*.go", "../../oidc/*.go"} {
+	for _, pattern := range []string{"../web/templates/*.html", "../oidc/templates/*.html", "../saml/templates/*.html",
+		"templates/*.html", "../web/*.go", "../oidc/*.go", "../saml/*.go"} {
 		files, err := filepath.Glob(pattern)
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: %v (no files)", pattern, err)
