@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -48,6 +49,8 @@ type API struct {
 	MFA *mfa.Service
 	// ConfigCode plans and applies configuration as code (configcode.go).
 	ConfigCode *configcode.Services
+	// ProxyApps registers applications behind a reverse proxy (proxyapps.go).
+	ProxyApps *proxyapp.Service
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

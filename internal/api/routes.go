@@ -112,6 +112,13 @@ func (a *API) routes() []route {
 		{http.MethodGet, t + "/users/{id}/identities", needRead, a.listIdentities},
 		{http.MethodDelete, t + "/users/{id}/identities/{identity}", needAdmin, a.unlinkIdentity},
 
+		// Forward authentication: proxyapps.go.
+		{http.MethodGet, t + "/proxy-apps", needRead, a.listProxyApps},
+		{http.MethodPost, t + "/proxy-apps", needAdmin, a.createProxyApp},
+		{http.MethodGet, t + "/proxy-apps/{id}", needRead, a.getProxyApp},
+		{http.MethodPatch, t + "/proxy-apps/{id}", needAdmin, a.updateProxyApp},
+		{http.MethodDelete, t + "/proxy-apps/{id}", needAdmin, a.deleteProxyApp},
+
 		{http.MethodGet, "/api/v1/apikeys", needPlatform, a.listKeys},
 		{http.MethodPost, "/api/v1/apikeys", needPlatform, a.createKey},
 		{http.MethodPatch, "/api/v1/apikeys/{id}", needPlatform, a.expireKey},
