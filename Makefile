@@ -19,7 +19,7 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store/sqlstore/ ./internal/credential/
 
-# Issue 10: every load scenario, Gatehouse against Ory Hydra and node
+# Every load scenario, Gatehouse against Ory Hydra and node
 # oidc-provider (installed by bench/peers.sh, outside git), and the scaling
 # run with 1,000,000 users; about 9 minutes (docs/BENCHMARKS.md).
 bench-compare:

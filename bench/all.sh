@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/all.sh — issue 10's figures in one command (`make bench-compare`),
+# bench/all.sh — the comparison figures in one command (`make bench-compare`),
 # about 9 minutes on 2 cores once bench/peers.sh has installed the peers
 # (about 3 minutes more the first time):
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/compare.sh — Gatehouse against Ory Hydra v2.3.0 and node
-# oidc-provider 9 on this machine, in one run, as ratios (issue 10):
+# oidc-provider 9 on this machine, in one run, as ratios:
 #
 #   bench/compare.sh              # about 4 minutes after bench/peers.sh's first install
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh — issue 3's load benchmark in one command, in about 2 minutes
+# bench/run.sh — the load benchmark in one command, in about 2 minutes
 # on 2 cores (plus the first build):
 #
 #   bench/run.sh
@@ -101,7 +101,7 @@ mkuser() {
 	fi
 }
 for i in $(seq 0 $((4 * CONCURRENCY - 1))); do mkuser "bench$i@example.com"; done
-# auth_code_totp (issue 10): users of their own (a TOTP factor would stop
+# auth_code_totp: users of their own (a TOTP factor would stop
 # the password-only logins above), benchtotp0@example.com, ...; the
 # generator enrols their factors through the account pages before the
 # scenario. A user sends one code per 30-s step (the server refuses a
@@ -110,7 +110,7 @@ if [[ ,$SCENARIOS, == *,auth_code_totp,* ]]; then
 	for i in $(seq 0 $((TOTP_USERS - 1))); do mkuser "benchtotp$i@example.com"; done
 	echo "   created $TOTP_USERS users benchtotp{0..$((TOTP_USERS - 1))}@example.com for auth_code_totp"
 fi
-# Self-service sign-up (issue 4) open, with no per-address limit in the way.
+# Self-service sign-up open, with no per-address limit in the way.
 curl -sS --fail-with-body -o "$OUT/tenant.json" -X PATCH "$base/api/v1/tenants/default" \
 	-H "Authorization: Bearer $apikey" -H 'Content-Type: application/json' \
 	--data-binary '{"settings":{"self_service":{"signup":"open","signups_per_ip_hour":1000000}}}' ||

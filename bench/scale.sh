@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/scale.sh — issue 10's scaling figures on SQLite (or PostgreSQL with
+# bench/scale.sh — the scaling figures on SQLite (or PostgreSQL with
 # PG=1): password login (auth_code) with 1 user in 1 tenant, then with
 # USERS users in the tenant and TENANTS more tenants seeded through the
 # store's bulk path (bench/seed), the same load both times (logins spread

@@ -17,7 +17,7 @@ func init() {
 	limitOf["signup"] = limitOf["auth_code"] // one argon2id hash per iteration
 }
 
-// signUp is one self-service sign-up as a browser does it (issue 4):
+// signUp is one self-service sign-up as a browser does it:
 //
 //	GET  /t/T/signup   <- the form and its CSRF cookie
 //	POST /t/T/signup   <- "check your email" with the code form

@@ -1,5 +1,5 @@
 // Command seed fills a Gatehouse database for the scaling benchmarks
-// (issue 10) through the store's bulk path, not the API: -users users in
+// through the store's bulk path, not the API: -users users in
 // one tenant (user0000000@example.com ..., all with the one password
 // given in BENCH_PASSWORD, hashed once with argon2id at the default
 // parameters) and -tenants extra tenants (t00000 ..., without signing keys:

@@ -34,6 +34,7 @@ var commands = map[string]command{
 	"audit":   {"verify a tenant's audit chain", runAudit},
 	"keys":    {"rotate and list a tenant's signing keys", runKeys},
 	"config":  {"plan, apply and export configuration as code", runConfig},
+	"users":   {"import users in bulk (CSV, JSONL, Auth0, Keycloak, Firebase, Cognito) and export them", runUsers},
 }
 
 // cliEnv is the process's outside world, injected so tests can drive it.

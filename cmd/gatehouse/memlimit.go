@@ -9,7 +9,7 @@ import (
 // serve` when GOMEMLIMIT is not set. Each argon2id hash allocates its
 // memory cost (19 MiB at the defaults) and drops it when done; with the
 // collector's default pacing (GOGC=100) that garbage let the heap, and the
-// RSS, grow to about 170 MiB while 16 clients logged in (issue 10 asks for
+// RSS, grow to about 170 MiB while 16 clients logged in (the target is
 // under 150 MB). Near this limit the collector runs sooner and returns
 // freed pages to the kernel. It is soft: a server that really needs more
 // gets more (the collector then runs more often). Set GOMEMLIMIT to

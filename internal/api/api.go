@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
@@ -24,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
@@ -51,6 +53,12 @@ type API struct {
 	ConfigCode *configcode.Services
 	// ProxyApps registers applications behind a reverse proxy (proxyapps.go).
 	ProxyApps *proxyapp.Service
+	// Announcer publishes announcements (announcements.go).
+	Announcer *notice.Announcer
+	// Imports runs bulk imports in the background (imports.go).
+	Imports *userimport.Runner
+	// Exporter writes a tenant's users in an importable format (exports.go).
+	Exporter *userimport.Exporter
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

@@ -25,6 +25,7 @@ func (a *API) routes() []route {
 
 		{http.MethodGet, t + "/users", needRead, a.listUsers},
 		{http.MethodPost, t + "/users", needAdmin, a.createUser},
+		{http.MethodGet, t + "/users/export", needAdmin, a.exportUsers}, // exports.go
 		{http.MethodGet, t + "/users/{id}", needRead, a.getUser},
 		{http.MethodPatch, t + "/users/{id}", needAdmin, a.updateUser},
 		{http.MethodDelete, t + "/users/{id}", needAdmin, a.deleteUser},
@@ -35,7 +36,12 @@ func (a *API) routes() []route {
 		{http.MethodDelete, t + "/users/{id}/consents/{client}", needAdmin, a.revokeConsent},
 		{http.MethodGet, t + "/users/{id}/grants", needRead, a.listGrants},
 		{http.MethodDelete, t + "/users/{id}/grants/{grant_id}", needAdmin, a.revokeGrant},
-		{http.MethodPost, t + "/invitations", needAdmin, a.createInvitation}, // invitations.go
+		{http.MethodPost, t + "/invitations", needAdmin, a.createInvitation},  // invitations.go
+		{http.MethodGet, t + "/announcements", needRead, a.listAnnouncements}, // announcements.go
+		{http.MethodPost, t + "/announcements", needAdmin, a.createAnnouncement},
+		{http.MethodGet, t + "/announcements/{id}", needRead, a.getAnnouncement},
+		{http.MethodDelete, t + "/announcements/{id}", needAdmin, a.deleteAnnouncement},
+		{http.MethodGet, t + "/adoption", needRead, a.getAdoption},
 
 		{http.MethodGet, t + "/users/{id}/factors", needRead, a.listFactors},      // factors.go
 		{http.MethodDelete, t + "/users/{id}/factors", needAdmin, a.resetFactors}, // factors.go
@@ -67,10 +73,14 @@ func (a *API) routes() []route {
 		{http.MethodPatch, t + "/saml/sps/{id}", needAdmin, a.updateSAMLSP},
 		{http.MethodDelete, t + "/saml/sps/{id}", needAdmin, a.deleteSAMLSP},
 
+		{http.MethodPost, t + "/imports", needAdmin, a.createImport},                 // imports.go
+		{http.MethodGet, t + "/imports/{id}", needAdmin, a.getImport},                // imports.go
+		{http.MethodGet, t + "/credentials/summary", needRead, a.credentialsSummary}, // imports.go
+
 		{http.MethodGet, t + "/audit", needAudit, a.listAudit},
 		{http.MethodGet, t + "/audit/verify", needAudit, a.verifyAudit},
 
-		// Authorization (issue 8): roles, assignments, the check API,
+		// Authorization: roles, assignments, the check API,
 		// privileged access and access reviews.
 		{http.MethodGet, t + "/roles", needRead, a.listRoles},
 		{http.MethodPost, t + "/roles", needAdmin, a.createRole},
@@ -103,7 +113,7 @@ func (a *API) routes() []route {
 		{http.MethodPost, t + "/reviews/{id}/items/{item}/decision", needAdmin, a.decideReviewItem},
 		{http.MethodGet, t + "/reviews/{id}/report", needAudit, a.reviewReport},
 
-		// Identity brokering (issue 9): connections.go.
+		// Identity brokering: connections.go.
 		{http.MethodGet, t + "/connections", needRead, a.listConnections},
 		{http.MethodPost, t + "/connections", needAdmin, a.createConnection},
 		{http.MethodGet, t + "/connections/{id}", needRead, a.getConnection},

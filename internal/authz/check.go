@@ -249,8 +249,8 @@ func (s *Service) CheckBatch(ctx context.Context, tenant store.TenantID, qs []Qu
 // elevation that counted (zero when none did): what carries these
 // attributes should not outlive it.
 //
-// SAML (issue 6) has no identity provider yet; it is meant to call this
-// for its attribute statement, as the OpenID provider does for claims.
+// The SAML identity provider calls it for its attribute statement, as
+// the OpenID provider does for claims.
 func (s *Service) Attributes(ctx context.Context, tenant store.TenantID, userID, application string, amr []string) (roles, permissions []string, notAfter time.Time, err error) {
 	gs, err := s.Store.Authz().Roles().UserGrants(ctx, tenant, userID, s.now())
 	if err != nil {

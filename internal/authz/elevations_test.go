@@ -165,7 +165,7 @@ func TestSelfActivation(t *testing.T) {
 			"password only":  sess(ann.ID, []string{"pwd"}, 0),
 			"stale step-up":  sess(ann.ID, []string{"pwd", "otp", "mfa"}, 6*time.Minute),
 			"someone else's": sess(bob.ID, []string{"pwd", "otp", "mfa"}, 0),
-			// A passkey without user verification is one factor (review finding 4).
+			// A passkey without user verification is one factor.
 			"passkey without user verification": sess(ann.ID, []string{"hwk"}, 0),
 			"two first factors":                 sess(ann.ID, []string{"pwd", "fed"}, 0),
 		} {

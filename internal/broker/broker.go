@@ -1,5 +1,5 @@
 // Package broker signs users in at upstream identity providers (identity
-// brokering, issue 9): it starts an authorization request at a
+// brokering): it starts an authorization request at a
 // connection's upstream (state, nonce and PKCE on every one), and on the
 // callback exchanges the code, verifies the ID token (issuer, audience,
 // signature through the JWKS, nonce, expiry) or reads the OAuth 2.0

@@ -1,5 +1,5 @@
 // Package connection manages a tenant's upstream identity providers
-// (identity brokering, issue 9): generic OpenID Connect, OAuth 2.0 and
+// (identity brokering): generic OpenID Connect, OAuth 2.0 and
 // SAML 2.0 connections and the presets for Google, Microsoft, Apple,
 // Facebook and GitHub; their client secrets sealed with the master key; and
 // the identities users linked through them. It knows nothing of HTTP: the

@@ -94,7 +94,9 @@ func (h *Hasher) Hash(password string) (string, error) {
 }
 
 // Verify reports whether password matches encoded, an argon2id PHC string
-// (any valid parameters) or a bcrypt hash with prefix $2a$, $2b$ or $2y$.
+// (any valid parameters), a bcrypt hash with prefix $2a$, $2b$ or $2y$, or
+// one of the imported schemes Scheme names (PBKDF2, scrypt, Firebase
+// scrypt, argon2i, SHA-crypt, MD5-crypt, LDAP salted SHA, salted SHA-256).
 // The key comparison runs in constant time.
 //
 // needsRehash is true only when ok is true and encoded is not an argon2id
@@ -123,10 +125,21 @@ func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err err
 		current := p == h.params && len(d.salt) == saltLen && len(d.key) == keyLen
 		return true, !current, nil
 	case isBcrypt(encoded):
-		return verifyBcrypt(encoded, password)
+		ok, _, err = verifyBcrypt(encoded, password)
 	default:
-		return false, false, malformed("unknown hash scheme")
+		s, found := findScheme(encoded)
+		if !found {
+			return false, false, malformed("unknown hash scheme")
+		}
+		ok, err = verifyForeign(s, encoded, password)
 	}
+	if !ok && err == nil {
+		// Imported hashes can be far cheaper than argon2id ({SSHA} takes
+		// microseconds, bcrypt at cost 4 about a millisecond): a failure
+		// costs at least what one against an unknown account does.
+		h.VerifyDummy(password)
+	}
+	return ok, ok, err
 }
 
 // VerifyDummy performs the same work as a failing Verify against an
@@ -155,24 +168,8 @@ func isBcrypt(s string) bool {
 // system may or may not have normalised passwords, the raw password is tried
 // first and then its NFKC form if that differs. A match always needs rehash.
 func verifyBcrypt(encoded, password string) (ok, needsRehash bool, err error) {
-	// $2b$NN$ + 22 salt chars + 31 hash chars.
-	if len(encoded) != 60 || encoded[6] != '$' {
-		return false, false, malformed("bad bcrypt hash length")
-	}
-	cost := 0
-	for _, c := range encoded[4:6] {
-		if c < '0' || c > '9' {
-			return false, false, malformed("bad bcrypt cost")
-		}
-		cost = cost*10 + int(c-'0')
-	}
-	if cost < bcrypt.MinCost || cost > maxBcryptCost {
-		return false, false, malformed("bcrypt cost out of range")
-	}
-	for _, c := range encoded[7:] {
-		if !(c == '.' || c == '/' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false, false, malformed("bad bcrypt base64")
-		}
+	if err := checkBcrypt(encoded); err != nil {
+		return false, false, err
 	}
 	if len(password) > MaxPasswordBytes {
 		return false, false, nil
@@ -192,18 +189,47 @@ func verifyBcrypt(encoded, password string) (ok, needsRehash bool, err error) {
 	return false, false, nil
 }
 
+// checkBcrypt validates an imported bcrypt hash's structure and cost.
+func checkBcrypt(encoded string) error {
+	// $2b$NN$ + 22 salt chars + 31 hash chars.
+	if len(encoded) != 60 || encoded[6] != '$' {
+		return malformed("bad bcrypt hash length")
+	}
+	cost := 0
+	for _, c := range encoded[4:6] {
+		if c < '0' || c > '9' {
+			return malformed("bad bcrypt cost")
+		}
+		cost = cost*10 + int(c-'0')
+	}
+	if cost < bcrypt.MinCost || cost > maxBcryptCost {
+		return malformed("bcrypt cost out of range")
+	}
+	for _, c := range encoded[7:] {
+		if !(c == '.' || c == '/' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return malformed("bad bcrypt base64")
+		}
+	}
+	return nil
+}
+
 // hashSlots bounds how many argon2id computations run at once. Each holds
 // MemoryKiB of memory for its whole run; unbounded, a burst of logins would
 // grow memory with the burst (19 MiB each at the defaults) and every hash
 // would finish later. Past the bound, callers wait their turn.
 var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
-// hashing counts computations in progress (read by tests).
-var hashing atomic.Int32
+// hashing counts computations in progress, idKeyRuns those begun (read
+// by tests).
+var (
+	hashing   atomic.Int32
+	idKeyRuns atomic.Int64
+)
 
 func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 	hashSlots <- struct{}{}
 	hashing.Add(1)
+	idKeyRuns.Add(1)
 	defer func() { hashing.Add(-1); <-hashSlots }()
 	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
 }

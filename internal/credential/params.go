@@ -87,13 +87,17 @@ func malformed(why string) error {
 // decodePHC parses an argon2id PHC string strictly. Every failure wraps
 // ErrMalformedHash. Parameters are validated before anything is allocated
 // for hashing.
-func decodePHC(s string) (phc, error) {
+func decodePHC(s string) (phc, error) { return decodeArgon2(s, "argon2id") }
+
+// decodeArgon2 parses an argon2 PHC string of the given variant ("argon2id"
+// or "argon2i") with the bounds of decodePHC.
+func decodeArgon2(s, variant string) (phc, error) {
 	if len(s) > maxEncodedLen {
 		return phc{}, malformed("encoded hash too long")
 	}
 	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
-		return phc{}, malformed("not an argon2id PHC string")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != variant {
+		return phc{}, malformed("not an " + variant + " PHC string")
 	}
 	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
 		return phc{}, malformed("unsupported argon2 version")

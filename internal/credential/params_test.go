@@ -18,7 +18,7 @@ func TestVerifyMalformed(t *testing.T) {
 		"empty":            "",
 		"garbage":          "not a hash at all",
 		"prefix only":      "$argon2id$",
-		"argon2i":          "$argon2i$v=19$m=1024,t=1,p=1$" + salt + "$" + key,
+		"argon2d":          "$argon2d$v=19$m=1024,t=1,p=1$" + salt + "$" + key,
 		"wrong version":    "$argon2id$v=16$m=1024,t=1,p=1$" + salt + "$" + key,
 		"no version":       "$argon2id$m=1024,t=1,p=1$" + salt + "$" + key,
 		"bad salt b64":     "$argon2id$v=19$m=1024,t=1,p=1$!!!!$" + key,

@@ -60,9 +60,17 @@ type Entry struct {
 	Changes    Changes
 }
 
-// Recorder appends audit entries.
+// Observer is told of every entry Record appends, inside the same
+// transaction: what it writes through repos commits with the change or not
+// at all, and its error fails the change.
+type Observer interface {
+	Observe(ctx context.Context, repos store.Repos, actor Actor, e Entry) error
+}
+
+// Recorder appends audit entries and tells its observers.
 type Recorder struct {
-	Now func() time.Time
+	Now       func() time.Time
+	Observers []Observer
 }
 
 // Record appends e for actor through repos (use the change's transaction).
@@ -79,12 +87,20 @@ func (r *Recorder) Record(ctx context.Context, repos store.Repos, actor Actor, e
 	if err != nil {
 		return err
 	}
-	return repos.Audit().AppendAudit(ctx, &store.AuditEntry{
+	if err := repos.Audit().AppendAudit(ctx, &store.AuditEntry{
 		Tenant: e.Tenant, ID: id.String(), Time: r.Now().UTC().Truncate(time.Microsecond),
 		ActorType: actor.Type, ActorID: actor.ID, Action: e.Action,
 		TargetType: e.TargetType, TargetID: e.TargetID,
 		ClientIP: actor.ClientIP, RequestID: actor.RequestID, Changes: changes,
-	})
+	}); err != nil {
+		return err
+	}
+	for _, o := range r.Observers {
+		if err := o.Observe(ctx, repos, actor, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // VerifyResult is the outcome of checking one tenant's chain.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -118,6 +119,9 @@ func (s *Service) RecognizeSource(ctx context.Context, tenant store.TenantID, us
 	}
 	id := s.knownDevice(ctx, tenant, userID, now)
 	if id == "" {
+		if err := s.noticeNewDevice(ctx, tenant, userID, now); err != nil {
+			return "", err
+		}
 		id = uuid.Must(uuid.NewV7()).String()
 	}
 	err := rec.PutDevice(ctx, &store.KnownDevice{Tenant: tenant, ID: id, UserID: userID, LastSeenAt: now, ExpiresAt: now.Add(DeviceLifetime)})
@@ -128,6 +132,22 @@ func (s *Service) RecognizeSource(ctx context.Context, tenant store.TenantID, us
 		return "", err
 	}
 	return devicePrefix + id + "." + s.deviceMAC(tenant, userID, id), nil
+}
+
+// noticeNewDevice tells the user of a sign-in from a device it does not
+// know, unless the user has no known device yet (the first sign-in, or
+// after the devices were forgotten: nothing to compare with).
+func (s *Service) noticeNewDevice(ctx context.Context, tenant store.TenantID, userID string, now time.Time) error {
+	if s.Notices == nil {
+		return nil
+	}
+	known, err := s.Store.OAuth().Recognition().ListDevices(ctx, tenant, userID, now)
+	if err != nil || len(known) == 0 {
+		return err
+	}
+	return s.Store.InTx(ctx, func(tx store.Repos) error {
+		return s.Notices.Notify(ctx, tx, tenant, userID, notice.NewDevice)
+	})
 }
 
 // ForgetSources forgets every device and network the user signed in from:

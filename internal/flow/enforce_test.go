@@ -98,7 +98,7 @@ func (f *enforceFixture) done(t *testing.T, id string) bool {
 	return ar.Done
 }
 
-// TestCompleteEnforcesMFAPolicy (review finding 2): an existing session
+// TestCompleteEnforcesMFAPolicy: an existing session
 // completes a request only when its AMR meets that request's policy: a
 // session from the account page's enrol-only sign-in (required policy,
 // grace over, no factor) gets no code; a password-only session from a
@@ -157,7 +157,7 @@ func TestCompleteEnforcesMFAPolicy(t *testing.T) {
 	})
 }
 
-// TestSocialLoginAppliesMFAPolicy (review finding 1): a login through an
+// TestSocialLoginAppliesMFAPolicy: a login through an
 // upstream identity is one factor: a user with TOTP gets the second-factor
 // ticket and no session, with or without a pending request; a user who
 // must enrol but has none gets no code for a request.

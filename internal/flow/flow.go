@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -65,6 +66,9 @@ type Service struct {
 	// Legacy, when set, checks passwords of accounts a legacy store owns
 	// (legacy.go).
 	Legacy Legacy
+	// Notices, when set, tells a user of a sign-in from a new device
+	// (device.go).
+	Notices *notice.Service
 }
 
 // Reusable reports whether an existing session satisfies r without a new
@@ -94,7 +98,7 @@ func (s *Service) Complete(ctx context.Context, tenant store.TenantID, id string
 	if err != nil {
 		return err
 	}
-	return s.complete(ctx, r, u, sess)
+	return s.complete(ctx, r, u, sess, false)
 }
 
 // Satisfies reports (nil) whether sess meets the MFA policy of r, a

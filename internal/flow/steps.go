@@ -45,6 +45,8 @@ type State struct {
 	IP, UserAgent string
 	// Session is set for the steps after the session.
 	Session *store.Session
+	// Fresh: the session was made by this login (not a reused one).
+	Fresh bool
 }
 
 // Default steps: DefaultSteps run before the session, DefaultAfter once
@@ -52,7 +54,7 @@ type State struct {
 func DefaultSteps(s *Service) []Step { return []Step{verifiedEmail{s}, secondFactor{s}} }
 
 // DefaultAfter are the steps after the session.
-func DefaultAfter(s *Service) []Step { return []Step{consent{s}} }
+func DefaultAfter(s *Service) []Step { return []Step{passkeyNudge{s}, consent{s}} }
 
 func (s *Service) stepsBefore() []Step {
 	if s.Steps == nil {
@@ -110,7 +112,7 @@ func (s *Service) finish(ctx context.Context, st *State, requestID string) (*sto
 	if st.Request == nil {
 		return sess, token, ErrRequestGone
 	}
-	return sess, token, s.complete(ctx, st.Request, st.User, sess)
+	return sess, token, s.complete(ctx, st.Request, st.User, sess, true)
 }
 
 // login finishes the login of userID, authenticated with amr, for
@@ -149,13 +151,13 @@ func (s *Service) state(ctx context.Context, tenant store.TenantID, requestID, u
 // complete attaches sess to r: the enforcement point first (policyMet),
 // then the steps after the session; r is done when none needs the user,
 // else it keeps the session and waits (ErrConsentRequired).
-func (s *Service) complete(ctx context.Context, r *store.LoginRequest, u *store.User, sess *store.Session) error {
+func (s *Service) complete(ctx context.Context, r *store.LoginRequest, u *store.User, sess *store.Session, fresh bool) error {
 	if err := s.policyMet(ctx, r.Tenant, r, u, sess); err != nil {
 		return err
 	}
-	st := &State{Tenant: r.Tenant, Request: r, User: u, AMR: sess.AMR, Session: sess}
+	st := &State{Tenant: r.Tenant, Request: r, User: u, AMR: sess.AMR, Session: sess, Fresh: fresh}
 	waiting := run(ctx, s.stepsAfter(), st)
-	if waiting != nil && !errors.Is(waiting, ErrConsentRequired) {
+	if waiting != nil && !errors.Is(waiting, ErrConsentRequired) && !errors.Is(waiting, ErrPasskeyNudge) {
 		return waiting
 	}
 	_, err := s.Store.Logins().UpdateLoginRequest(ctx, r.Tenant, r.ID, func(x *store.LoginRequest) error {

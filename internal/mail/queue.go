@@ -29,6 +29,12 @@ func aad(id string) []byte { return []byte("mail:" + id) }
 // change the mail belongs to, so both commit or neither). It answers the
 // mail's id.
 func (q *Queue) Enqueue(ctx context.Context, repos store.Repos, tenant store.TenantID, kind string, m Message) (string, error) {
+	return q.EnqueueAt(ctx, repos, tenant, kind, m, time.Time{})
+}
+
+// EnqueueAt is Enqueue for a mail not to be sent before at (zero: now);
+// bulk mail is spread over time this way to keep to a sending rate.
+func (q *Queue) EnqueueAt(ctx context.Context, repos store.Repos, tenant store.TenantID, kind string, m Message, at time.Time) (string, error) {
 	if _, err := checkAddress(m.To); err != nil {
 		return "", err
 	}
@@ -44,7 +50,7 @@ func (q *Queue) Enqueue(ctx context.Context, repos store.Repos, tenant store.Ten
 	if err != nil {
 		return "", err
 	}
-	rec := &store.Mail{ID: id.String(), Tenant: tenant, To: m.To, Kind: kind, Sealed: sealed}
+	rec := &store.Mail{ID: id.String(), Tenant: tenant, To: m.To, Kind: kind, Sealed: sealed, NextAttemptAt: at}
 	if err := repos.SelfService().MailQueue().EnqueueMail(ctx, rec); err != nil {
 		return "", err
 	}

@@ -54,6 +54,9 @@ type Data struct {
 	Support  string // support address, "" for none
 	Colour   string // primary colour (#rrggbb) of the button
 	Language string
+	// Title and Body are the subject and text of an announcement
+	// (KindAnnouncement), already in the recipient's language.
+	Title, Body string
 }
 
 // view is what a template sees: the catalog's sentences already filled.
@@ -91,13 +94,22 @@ func (r *Renderer) Render(kind string, d Data) (Message, error) {
 		c = i18n.Default()
 	}
 	t := c.Translator(lang)
-	k := "mail." + kind + "."
+	k, ak, ignore := "mail."+kind+".", "mail."+kind+".", "ignore"
+	if s, ok := sharedKeys[kind]; ok {
+		ak = "mail." + s + "."
+		if d.Link == "" {
+			ignore = "ignore_nolink"
+		}
+	}
 	v := view{Data: d, Lang: lang,
 		Subject: t(k+"subject", "tenant", d.Tenant),
 		Intro:   t(k+"intro", "tenant", d.Tenant, "minutes", d.Minutes),
-		Action:  t(k + "action"),
-		Ignore:  t(k + "ignore"),
+		Action:  t(ak + "action"),
+		Ignore:  t(ak+ignore, "tenant", d.Tenant),
 		Footer:  t("mail.footer", "tenant", d.Tenant),
+	}
+	if kind == KindAnnouncement {
+		v.Subject, v.Intro, v.Action, v.Ignore = d.Title, d.Body, t("mail.announcement.action"), t("mail.announcement.ignore")
 	}
 	if d.Code != "" {
 		v.CodeIntro = t("mail.code_intro")

@@ -2,7 +2,7 @@ package oidc
 
 import "testing"
 
-// TestACRNeedsSecondFactor (review finding 4): acr "mfa" only when the
+// TestACRNeedsSecondFactor: acr "mfa" only when the
 // login passed a second factor (amr holds "mfa"); two first factors
 // (password and upstream) or a passkey without user verification are
 // acr "1".

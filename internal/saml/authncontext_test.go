@@ -2,7 +2,7 @@ package saml
 
 import "testing"
 
-// TestAuthnContextNeedsSecondFactor (review finding 4): the assertion
+// TestAuthnContextNeedsSecondFactor: the assertion
 // claims MobileTwoFactorContract only after a second factor (amr "mfa"),
 // not for two first factors or a passkey without user verification.
 func TestAuthnContextNeedsSecondFactor(t *testing.T) {

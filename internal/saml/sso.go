@@ -20,7 +20,7 @@ import (
 )
 
 // MFA-grade authentication context classes: a request naming one is
-// recorded as acr "mfa" on the flow request, for the step-up of issue 5.
+// recorded as acr "mfa" on the flow request, so the login steps up.
 var mfaClasses = []string{
 	"urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
 	"urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered",
@@ -144,7 +144,7 @@ func (p *IdP) start(ctx context.Context, t *store.Tenant, pending *store.SAMLReq
 // with the provider's registered default RelayState. The query's
 // RelayState is ignored: anyone can craft a launch link, and a RelayState
 // from it would let them send the user wherever they like after sign-in
-// (open redirect, security review finding 7). The account page's app
+// (an open redirect). The account page's app
 // launcher links here (samlreg.LaunchPath).
 func (p *IdP) launch(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
 	ctx := r.Context()
@@ -339,8 +339,8 @@ func (p *IdP) samlSession(ctx context.Context, t *store.Tenant, sp *store.SAMLSe
 		ID: sess.ID, CreateTime: sess.AuthTime, ExpireTime: sess.ExpiresAt, Index: p.sessionIndex(t, sess.ID),
 		NameIDFormat: sp.NameIDFormat,
 		// Password logins are PasswordProtectedTransport; a second factor
-		// (issue 5) will raise this, and the library refuses requests that
-		// ask for more than was done (NoAuthnContext).
+		// raises this, and the library refuses requests that ask for more
+		// than was done (NoAuthnContext).
 		AuthnContextClassRef: authnContextFor(sess.AMR),
 	}
 	switch sp.NameIDFormat {

@@ -38,8 +38,8 @@ var shortFormats = map[string]string{
 }
 
 // AttributeSources are the profile fields an attribute can be mapped
-// from; "attr:KEY" reads the user's attribute KEY. "roles" is empty until
-// roles land (issue 8): the identity provider calls a hook for it.
+// from; "attr:KEY" reads the user's attribute KEY. "roles" comes from
+// internal/authz through a hook the identity provider calls.
 var AttributeSources = []string{"user_id", "email", "email_verified", "username", "name", "given_name",
 	"family_name", "phone", "locale", "groups", "roles"}
 

@@ -12,7 +12,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
-// TestPreAccountHijack: review finding 6. An attacker signs up with the
+// TestPreAccountHijack: an attacker signs up with the
 // victim's address (unverified), signs in, links an upstream identity
 // and enrols a second factor. When the owner first proves the mailbox (a
 // verification link, an email login, a password reset), everything the

@@ -22,7 +22,7 @@ func wrongCode(m sent) string {
 	return "000000"
 }
 
-// TestEmailCodeBruteForce: the attack of review finding 3. Every source
+// TestEmailCodeBruteForce: mass guessing of emailed codes. Every source
 // address gets fresh tickets, but codes cannot be guessed at scale: a new
 // ticket voids the earlier ones, no ticket is minted once the recipient's
 // mail limit is spent, wrong codes are counted per user (past the limit

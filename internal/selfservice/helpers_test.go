@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -45,8 +46,10 @@ func newEnv(t *testing.T, s store.Store, p credential.Params) *env {
 	rec := &events.Recorder{Now: time.Now}
 	dir := &directory.Service{Store: s, Hasher: hasher, Audit: rec, Now: time.Now}
 	sess := &session.Service{Store: s, Now: time.Now}
+	queue, renderer := &mail.Queue{Sealer: sealer}, &mail.Renderer{}
+	notices := &notice.Service{Queue: queue, Renderer: renderer, Audit: rec, PublicURL: "http://127.0.0.1:1", Now: time.Now}
 	svc := &selfservice.Service{Store: s, Directory: dir, Hasher: hasher, Sessions: sess,
-		Queue: &mail.Queue{Sealer: sealer}, Renderer: &mail.Renderer{}, Audit: rec,
+		Queue: queue, Renderer: renderer, Notices: notices, Audit: rec,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now, PublicURL: "http://127.0.0.1:1",
 		Floor: time.Nanosecond}
 	return &env{s: s, svc: svc, sealer: sealer, sess: sess}

@@ -46,6 +46,7 @@ func TestRecoveryUnderPasswordAttack(t *testing.T) {
 		if _, err := e.svc.ResetPassword(ctx, tn, m.Token(), "a brand new passphrase", attacker); err != nil {
 			t.Fatalf("ResetPassword under attack: %v", err)
 		}
+		e.one(t, "password_changed", "ada@example.com") // the reset's notice
 		if got, err := fl.CheckPassword(ctx, tn.ID, "ada@example.com", "a brand new passphrase", "203.0.113.9"); err != nil || got.ID != u.ID {
 			t.Fatalf("new password from another address under attack: %v", err)
 		}

@@ -4,24 +4,17 @@ import (
 	"context"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // SendNotice queues, through repos, a notice of kind (mail.KindEmailChanged,
 // mail.KindPasswordChanged) about userID's account to the address to, in
-// lang (the tenant's default when empty), and audits it. Notices skip the
-// recipient's hourly limit: anyone can fill that limit by asking for reset
-// mails, and that must not silence the news of a change. link carries a
-// secret when it reverts a change: never log it.
+// lang (the tenant's default when empty), and audits it: notice.Service.Send,
+// the one mechanism of every notice. link carries a secret when it
+// reverts a change: never log it.
 func (s *Service) SendNotice(ctx context.Context, repos store.Repos, t *store.Tenant, userID, kind, to, lang, link string, ttl time.Duration) error {
-	if err := s.deliver(ctx, repos, t, kind, to, lang, link, "", ttl); err != nil {
-		return err
-	}
-	return s.Audit.Record(ctx, repos, events.Actor{Type: "system", ID: "notice"}, events.Entry{Tenant: t.ID,
-		Action: "user.notice", TargetType: "user", TargetID: userID,
-		Changes: events.Changes{"notice": {After: kind}}})
+	return s.Notices.Send(ctx, repos, t, userID, kind, to, lang, link, ttl)
 }
 
 // notifyPasswordChanged tells the user that their password was changed

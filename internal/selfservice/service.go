@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -78,6 +79,7 @@ type Service struct {
 	Sessions  *session.Service
 	Queue     *mail.Queue
 	Renderer  *mail.Renderer
+	Notices   *notice.Service
 	Audit     *events.Recorder
 	Log       *slog.Logger
 	Now       func() time.Time

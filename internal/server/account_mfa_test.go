@@ -206,6 +206,11 @@ func TestAccountEmailChangeNeedsEmailFactor(t *testing.T) {
 		if p := passwordStep(t, atk, "acme", ta.authRequest(tn, other), email, pw); p.status != http.StatusSeeOther || !hasSessionCookie(p) {
 			t.Fatalf("login at the unprotected client: %d %q", p.status, p.location())
 		}
+		// The owner hears of the new browser.
+		if got := ta.subjectsTo(email); len(got) != 1 || !strings.Contains(got[0], "New sign-in") {
+			t.Errorf("new device notice: %q", got)
+		}
+		ta.clearMails()
 		page := atk.get("/t/acme/account")
 		if !strings.Contains(page.body, `id="email_code"`) {
 			t.Fatalf("account page of a password-only session: %d, no code field for the email change", page.status)

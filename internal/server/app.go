@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
@@ -35,6 +36,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/userimport"
 )
 
 // App is an opened deployment: its store, its services and its HTTP
@@ -58,7 +60,11 @@ type App struct {
 	SelfService *selfservice.Service
 	Mail        *mail.Queue
 	mailKick    chan struct{}
-	sealer      *seal.Sealer
+	// Notices tells users of changes to their account; Announcer
+	// publishes and mails announcements (internal/notice).
+	Notices   *notice.Service
+	Announcer *notice.Announcer
+	sealer    *seal.Sealer
 	// Connections and Broker run identity brokering.
 	Connections *connection.Service
 	Broker      *broker.Broker
@@ -74,6 +80,11 @@ type App struct {
 	now func() time.Time
 	// The HTTP surfaces Handler mounts (wire.go).
 	surfaces surfaces
+	// Importer and Exporter move users in and out in bulk (internal/userimport).
+	Importer *userimport.Importer
+	Exporter *userimport.Exporter
+	// Imports runs the API's asynchronous imports; Close stops them.
+	Imports *userimport.Runner
 }
 
 // Options are what a deployment (or a test) gives the services Open builds.
@@ -123,8 +134,12 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 	return app, nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close stops the background imports after their batch and releases the
+// database.
+func (a *App) Close() error {
+	a.Imports.Close()
+	return a.DB.Close()
+}
 
 // masterKey is GATEHOUSE_MASTER_KEY, or the key in {data_dir}/master.key,
 // created on first start. Every node of a deployment needs the same key.

@@ -65,6 +65,7 @@ var matrix = []matrixRow{
 	{method: "GET", path: tp + "/users", access: tenantRead},
 	{method: "POST", path: tp + "/users", access: tenantAdmin,
 		body: func(_ *fixture, n int) any { return map[string]string{"email": fmt.Sprintf("new%d@example.com", n)} }},
+	{method: "GET", path: tp + "/users/export", access: tenantAdmin},
 	{method: "GET", path: tp + "/users/{id}", access: tenantRead},
 	{method: "PATCH", path: tp + "/users/{id}", access: tenantAdmin,
 		body: func(*fixture, int) any { return map[string]string{"given_name": "Pat"} }},
@@ -80,6 +81,15 @@ var matrix = []matrixRow{
 		body: func(_ *fixture, n int) any {
 			return map[string]string{"email": fmt.Sprintf("invited%d@example.com", n)}
 		}},
+	{method: "GET", path: tp + "/announcements", access: tenantRead},
+	{method: "POST", path: tp + "/announcements", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"title": map[string]string{"en": fmt.Sprintf("News %d", n)},
+				"body": map[string]string{"en": "Text."}, "channels": []string{"account_page"}}
+		}},
+	{method: "GET", path: tp + "/announcements/{id}", access: tenantRead},
+	{method: "DELETE", path: tp + "/announcements/{id}", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/adoption", access: tenantRead},
 	{method: "GET", path: tp + "/users/{id}/factors", access: tenantRead},
 	{method: "DELETE", path: tp + "/users/{id}/factors", access: tenantAdmin},
 
@@ -136,8 +146,14 @@ var matrix = []matrixRow{
 
 	{method: "GET", path: tp + "/audit", access: tenantAudit},
 	{method: "GET", path: tp + "/audit/verify", access: tenantAudit},
+	{method: "POST", path: tp + "/imports", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return importUpload(map[string]string{"format": "csv", "dry_run": "true"}, fmt.Sprintf("email\nimport%d@example.com\n", n))
+		}},
+	{method: "GET", path: tp + "/imports/{id}", access: tenantAdmin},
+	{method: "GET", path: tp + "/credentials/summary", access: tenantRead},
 
-	// Authorization (issue 8); targets in authz_fixture_test.go.
+	// Authorization; targets in authz_fixture_test.go.
 	{method: "GET", path: tp + "/roles", access: tenantRead},
 	{method: "POST", path: tp + "/roles", access: tenantAdmin,
 		body: func(_ *fixture, n int) any {
@@ -192,7 +208,7 @@ var matrix = []matrixRow{
 		}},
 	{method: "GET", path: tp + "/reviews/{id}/report", access: tenantAudit},
 
-	// Identity brokering (issue 9); targets in social_fixture_test.go.
+	// Identity brokering; targets in social_fixture_test.go.
 	{method: "GET", path: tp + "/connections", access: tenantRead},
 	{method: "POST", path: tp + "/connections", access: tenantAdmin,
 		body: func(_ *fixture, n int) any {
@@ -217,83 +233,6 @@ var matrix = []matrixRow{
 	{method: "GET", path: "/api/v1/config.schema.json", access: public},
 	{method: "POST", path: "/api/v1/config/plan", access: platformOnly, body: configBody},
 	{method: "POST", path: "/api/v1/config/apply", access: platformOnly, body: configBody},
-}
-
-// fixture is one set of real targets in a tenant.
-type fixture struct {
-	tenant      *store.Tenant
-	member      *store.User // in group
-	outsider    *store.User // in no group
-	group       *store.Group
-	client      *store.Client // a confidential client with a secret
-	tenantKey   string        // id of a read key of tenant
-	platformKey string        // id of a platform read key
-	grant       string        // id of a device grant of member at client
-	az          authzFixture  // roles, an elevation, a review (authz_fixture_test.go)
-	social      socialFixture // a connection, identities (social_fixture_test.go)
-
-	samlSP   *store.SAMLServiceProvider
-	proxyApp *store.ProxyApp
-}
-
-func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
-	ta.t.Helper()
-	fx := &fixture{tenant: tn,
-		member:   ta.user(tn.ID, fmt.Sprintf("member%d@example.com", n)),
-		outsider: ta.user(tn.ID, fmt.Sprintf("outsider%d@example.com", n)),
-		group:    ta.group(tn.ID, fmt.Sprintf("group-%d", n)),
-		client:   ta.client(tn.ID, fmt.Sprintf("client-%d", n)),
-		samlSP:   ta.samlSP(tn.ID, fmt.Sprintf("https://fixture-%d.example.com", n)),
-		proxyApp: ta.proxyApp(tn.ID, fmt.Sprintf("fixture-%d.example.com", n)),
-	}
-	ta.addMember(tn.ID, fx.group.ID, fx.member.ID)
-	fx.tenantKey, _ = ta.keyWithID(tn.ID, tenancy.ScopeRead)
-	fx.platformKey, _ = ta.keyWithID(store.PlatformTenant, tenancy.ScopeRead)
-	fx.az = ta.authzFixture(fx)
-	fx.grant = ta.deviceGrant(tn.ID, fx.client.ID, fx.member.ID)
-	fx.social = ta.socialFixture(fx)
-	return fx
-}
-
-// path fills the route's parameters with the fixture's ids; ref names the
-// tenant (its slug or its id).
-func (fx *fixture) path(route, ref string) string {
-	p := strings.ReplaceAll(route, "{tenant}", ref)
-	switch {
-	case strings.HasPrefix(route, "/api/v1/apikeys/"):
-		p = strings.ReplaceAll(p, "{id}", fx.platformKey)
-	case strings.Contains(route, "/apikeys/{id}"):
-		p = strings.ReplaceAll(p, "{id}", fx.tenantKey)
-	case strings.Contains(route, "/connections/{id}"):
-		p = strings.ReplaceAll(p, "{id}", fx.social.conn.ID)
-	case strings.Contains(route, "/users/{id}/identities/{identity}"):
-		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.member.ID), "{identity}", fx.social.identity)
-	case strings.Contains(route, "/users/{id}/roles/{role}"):
-		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.member.ID), "{role}", fx.az.privRole.ID)
-	case strings.Contains(route, "/groups/{id}/roles/{role}"):
-		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.group.ID), "{role}", fx.az.role.ID)
-	case strings.Contains(route, "/roles/{id}"):
-		p = strings.ReplaceAll(p, "{id}", fx.az.role.ID)
-	case strings.Contains(route, "/elevations/{id}"):
-		p = strings.ReplaceAll(p, "{id}", fx.az.elevation.ID)
-	case strings.Contains(route, "/reviews/{id}"):
-		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.az.campaign.ID), "{item}", fx.az.item.ID)
-	case strings.Contains(route, "/break-glass/{id}"):
-		p = strings.ReplaceAll(p, "{id}", fx.outsider.ID)
-	case strings.Contains(route, "/users/{id}"):
-		p = strings.ReplaceAll(p, "{id}", fx.member.ID)
-	case strings.Contains(route, "/groups/{id}"):
-		p = strings.ReplaceAll(p, "{id}", fx.group.ID)
-	case strings.Contains(route, "/clients/{id}"):
-		p = strings.ReplaceAll(p, "{id}", fx.client.ID)
-	case strings.Contains(route, "/saml/sps/{id}"):
-		p = strings.ReplaceAll(p, "{id}", fx.samlSP.ID)
-	case strings.Contains(route, "/proxy-apps/{id}"):
-		p = strings.ReplaceAll(p, "{id}", fx.proxyApp.ID)
-	}
-	p = strings.ReplaceAll(p, "{client}", fx.client.ID)
-	p = strings.ReplaceAll(p, "{grant_id}", fx.grant)
-	return strings.ReplaceAll(p, "{member}", fx.member.ID)
 }
 
 // who is the kind of caller.

@@ -54,7 +54,7 @@ func approveDevice(b *browserClient, userCode string) page {
 	return b.post("/t/acme/device", form("csrf", tok, "user_code", userCode, "action", "approve"))
 }
 
-// TestDeviceApprovalHonoursMFAPolicy (review finding): approving a device
+// TestDeviceApprovalHonoursMFAPolicy: approving a device
 // code with an existing browser session goes through the device client's
 // MFA policy. A password-only session cannot approve; it is sent to the
 // second-factor step and back, and the device's tokens then carry

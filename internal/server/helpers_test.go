@@ -210,10 +210,20 @@ type request struct {
 	header map[string]string
 }
 
+// rawBody is a request body sent as it is, with its content type, where
+// JSON does not fit (a multipart upload).
+type rawBody struct {
+	contentType string
+	data        []byte
+}
+
 func (ta *testApp) do(rq request) *response {
 	ta.t.Helper()
 	var body io.Reader
-	if rq.body != nil {
+	contentType := "application/json"
+	if raw, ok := rq.body.(rawBody); ok {
+		body, contentType = bytes.NewReader(raw.data), raw.contentType
+	} else if rq.body != nil {
 		b, err := json.Marshal(rq.body)
 		if err != nil {
 			ta.t.Fatal(err)
@@ -225,7 +235,7 @@ func (ta *testApp) do(rq request) *response {
 		ta.t.Fatal(err)
 	}
 	if rq.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if rq.auth != "" {
 		req.Header.Set("Authorization", rq.auth)

@@ -9,7 +9,7 @@ import (
 	"github.com/pquerna/otp/totp"
 )
 
-// TestSocialLoginAsksSecondFactor (review finding 1): an upstream login
+// TestSocialLoginAsksSecondFactor: an upstream login
 // is one factor. Bob has an authenticator app at shop; linking his corp
 // identity (after his password) and, later, signing in by it both end on
 // the code page, not at the client; only the code then completes the

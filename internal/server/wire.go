@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
@@ -35,6 +36,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
@@ -65,7 +67,13 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	if err != nil {
 		return nil, fmt.Errorf("argon2: %w", err)
 	}
-	rec := &events.Recorder{Now: now}
+	// Notices are told of audited changes in the change's transaction;
+	// they record their own entries through a recorder without observers.
+	mailKick := make(chan struct{}, 1)
+	queue := &mail.Queue{Sealer: sealer, Kick: mailKick}
+	renderer := &mail.Renderer{Dir: filepath.Join(cfg.DataDir, "mail-templates")}
+	notices := &notice.Service{Queue: queue, Renderer: renderer, Audit: &events.Recorder{Now: now}, PublicURL: pub, Now: now}
+	rec := &events.Recorder{Now: now, Observers: []events.Observer{notices}}
 	km := &keys.Manager{Sealer: sealer, Now: now, Rand: rnd}
 	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
 	var prov *oidc.Provider
@@ -84,13 +92,13 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
 		Sessions:  sessions,
 		Authz:     authzSvc,
-		mailKick:  make(chan struct{}, 1),
+		Mail:      queue, mailKick: mailKick, Notices: notices,
+		Announcer: &notice.Announcer{Store: db, Notices: notices, PublicURL: pub, Now: now},
 	}
-	a.Mail = &mail.Queue{Sealer: sealer, Kick: a.mailKick}
 	a.SelfService = &selfservice.Service{
-		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: a.Mail,
-		Renderer: &mail.Renderer{Dir: filepath.Join(cfg.DataDir, "mail-templates")},
-		Audit:    rec, Log: log, Now: now, PublicURL: pub,
+		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
+		Renderer: renderer, Notices: notices,
+		Audit: rec, Log: log, Now: now, PublicURL: pub,
 	}
 	// Upstream URLs must be https; http:// is accepted only for loopback
 	// hosts, and only while the deployment's own public URL is http://
@@ -103,10 +111,13 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Mail: &mfa.Mailer{Queue: a.Mail, Renderer: a.SelfService.Renderer}}
 	a.Legacy = &legacy.Service{Store: db, Connections: a.Connections, Directory: a.Directory, Audit: rec, Log: log, Now: now}
 	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA,
-		MasterKey: masterKey, Legacy: a.Legacy}
+		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices}
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
 	}
+	a.Importer = &userimport.Importer{Store: db, MFA: a.MFA, Audit: rec, Now: now}
+	a.Exporter = &userimport.Exporter{Store: db, Audit: rec}
+	a.Imports = userimport.NewRunner(a.Importer, 2)
 
 	// The HTTP surfaces.
 	cookie := web.SessionCookieName(pub)
@@ -136,6 +147,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			Tenants: a.Tenants, Sessions: sessions, Store: db, Log: log, PublicURL: pub, Flow: a.Flow,
 			SelfService: a.SelfService, MFA: a.MFA,
 			SAMLApps: a.SAMLSPs, Authz: authzSvc, // the account page's app launcher and roles
+			Announcer: a.Announcer,
 			// The origin handlers: each hands its own finished logins back.
 			Origins: web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{},
 				flow.OriginForwardAuth: fwd},
@@ -152,7 +164,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: sessions, Audit: db.Audit(), Log: log,
 			Authz: authzSvc, SAMLSPs: a.SAMLSPs, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Now: now,
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
-			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps,
+			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
+			Imports: a.Imports, Exporter: a.Exporter,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// ConnectionRepos are the aggregates of identity brokering (issue 9):
+// ConnectionRepos are the aggregates of identity brokering:
 // upstream identity providers of a tenant, the identities users linked
 // from them, and the short-lived state of logins in flight. Store and Tx
 // provide them through Connections().

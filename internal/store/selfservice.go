@@ -13,6 +13,9 @@ type SelfServiceRepos interface {
 	OneTimeTokens() OneTimeTokens
 	MailQueue() MailQueue
 	Acceptances() Acceptances
+	// NoticePrefs and Announcements are in notices.go.
+	NoticePrefs() NoticePrefs
+	Announcements() Announcements
 }
 
 // ErrWrongCode: UseCode found a live token whose code did not match; the

@@ -41,6 +41,8 @@ type Repos interface {
 	// Proxy answers forward authentication's applications, codes and
 	// sessions (proxy.go).
 	Proxy() ProxyRepos
+	// Imports answers bulk import jobs and external ids (imports.go).
+	Imports() Imports
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -35,6 +35,10 @@ type MFA struct {
 	// AAGUIDs, when set, is the allow-list of passkey models (attestation
 	// is then requested); empty accepts any authenticator, attestation none.
 	AAGUIDs []string `json:"aaguids,omitempty"`
+	// PasskeyNudgeDays, when > 0, offers passkey enrolment after a
+	// password login to users without a passkey, at most once in that many
+	// days per user (skippable).
+	PasskeyNudgeDays int `json:"passkey_nudge_days,omitempty"`
 }
 
 // DefaultMFA is a new tenant's policy: optional.
@@ -82,6 +86,9 @@ func (m *MFA) check(c *valid.Collector, prefix string) {
 	}
 	if m.RememberDays < 0 || m.RememberDays > 365 {
 		c.Add(prefix+".remember_days", "invalid", "Remember this device for 0 to 365 days.")
+	}
+	if m.PasskeyNudgeDays < 0 || m.PasskeyNudgeDays > 365 {
+		c.Add(prefix+".passkey_nudge_days", "invalid", "Offer passkeys at most once in 0 (never) to 365 days.")
 	}
 	if len(m.AAGUIDs) > 100 {
 		c.Add(prefix+".aaguids", "too_long", "At most 100 AAGUIDs.")

@@ -224,6 +224,9 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 	if set.MFA.check(c, "settings.mfa"); c.Err() != nil {
 		return current, nil
 	}
+	if set.Notices.check(c, "settings.notices"); c.Err() != nil {
+		return current, nil
+	}
 	return json.Marshal(set)
 }
 

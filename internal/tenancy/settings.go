@@ -29,6 +29,9 @@ type Settings struct {
 	// apply): the console marks its objects as managed, and changes made
 	// there show as drift in the next plan.
 	ManagedByConfig bool `json:"managed_by_config,omitempty"`
+	// Notices is the policy of account notices and announcement mails
+	// (notices.go).
+	Notices Notices `json:"notices"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -26,7 +27,7 @@ import (
 )
 
 var accountPages = map[string]*ui.Page{
-	"account":       ui.Parse(templateFS, "templates/account.html", "templates/account_access.html"),
+	"account":       ui.Parse(templateFS, "templates/account.html", "templates/account_access.html", "templates/announcements.html"),
 	"account_email": ui.Parse(templateFS, "templates/account_email.html"),
 }
 
@@ -51,6 +52,10 @@ func (p *Pages) mountAccount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/email/confirm", p.page(p.accountEmailConfirm))
 	mux.HandleFunc("GET /t/{tenant}/email/revert", p.page(p.emailRevertForm)) // email_revert.go
 	mux.HandleFunc("POST /t/{tenant}/email/revert", p.page(p.emailRevertSubmit))
+	mux.HandleFunc("GET /t/{tenant}/account/secure", p.page(p.secureForm)) // secure.go
+	mux.HandleFunc("POST /t/{tenant}/account/secure", p.page(p.secureSubmit))
+	mux.HandleFunc("POST /t/{tenant}/account/notices", p.accountAction(p.accountNotices)) // announcements.go
+	mux.HandleFunc("POST /t/{tenant}/announcements/dismiss", p.page(p.dismissAnnouncement))
 }
 
 // accountDone maps the notice names success redirects carry to messages.
@@ -60,6 +65,7 @@ var accountDone = map[string]string{
 	"identity": "account.done_identity", "identity_removed": "account.done_identity_removed",
 	"elevation_requested": "account.done_elevation_requested", "elevation_active": "account.done_elevation_active",
 	"elevation_approved": "account.done_elevation_approved", "elevation_denied": "account.done_elevation_denied",
+	"notices": "account.done_notices",
 }
 
 type sessionRow struct {
@@ -79,7 +85,12 @@ type grantRow struct {
 
 type accountView struct {
 	ui.Frame
-	CSRF          string
+	CSRF string
+	// Announcements for the user, Back this page's path (announcements.go);
+	// NoticesMuted: the user muted the notices not about security.
+	Announcements []notice.ShownAnnouncement
+	Back          string
+	NoticesMuted  bool
 	Notice, Error string
 	User          *store.User
 	// Attrs are the profile attributes: name, value, label.
@@ -172,7 +183,12 @@ func (p *Pages) showAccount(a *accountReq, status int, notice, errText string) {
 		p.accountFail(a, err)
 		return
 	}
-	v := accountView{Frame: a.f, CSRF: p.csrf(a.w, a.r), Notice: notice, Error: errText, User: u}
+	v := accountView{Frame: a.f, CSRF: p.csrf(a.w, a.r), Notice: notice, Error: errText, User: u,
+		Announcements: p.accountAnnouncements(a.r, a.t, u.ID, a.f.Lang), Back: "/t/" + a.t.Slug + "/account"}
+	if v.NoticesMuted, err = p.Store.SelfService().NoticePrefs().NoticesMuted(ctx, a.t.ID, u.ID); err != nil {
+		p.accountFail(a, err)
+		return
+	}
 	v.Wide = true
 	for _, at := range account.ProfileAttributes(a.t, u) {
 		v.Attrs = append(v.Attrs, [3]string{at[0], at[1], attrLabel(at[0])})

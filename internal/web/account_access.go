@@ -1,9 +1,9 @@
 package web
 
 // Two sections of the account page: "my apps", the tenant's SAML service
-// providers a signed-in user can launch (IdP-initiated SSO, issue 6), and
+// providers a signed-in user can launch (IdP-initiated SSO), and
 // "my roles", the user's active and eligible roles with a form to request
-// elevation to a privileged role (issue 8). The launch itself is
+// elevation to a privileged role. The launch itself is
 // internal/saml's GET /t/{tenant}/saml/launch/{sp}: a link, which starts a
 // login request and changes nothing else. The elevation form posts to
 // /t/{tenant}/account/elevations; authz.Service validates, decides and

@@ -191,9 +191,11 @@ func (p *Pages) showAccountLogin(w http.ResponseWriter, r *http.Request, t *stor
 
 // showAccountLoginWith is showAccountLogin whose form solves ch first.
 func (p *Pages) showAccountLoginWith(w http.ResponseWriter, r *http.Request, t *store.Tenant, status int, msg, identifier string, ch *challengeBox) {
-	p.render(w, status, "login", view{Frame: ui.FrameFor(r, t, nil, "login.title"), Error: msg,
+	v := view{Frame: ui.FrameFor(r, t, nil, "login.title"), Error: msg,
 		Action: "/t/" + t.Slug + "/account/login", CSRF: p.csrf(w, r), Identifier: identifier,
-		Links: selfServiceLinks(t, ""), Challenge: ch})
+		Links: selfServiceLinks(t, ""), Challenge: ch}
+	v.Announcements, v.Back = p.loginAnnouncements(r, t, v.Lang), r.URL.RequestURI()
+	p.render(w, status, "login", v)
 }
 
 // accountLoginSubmit: POST .../account/login, throttled like every login.

@@ -87,6 +87,12 @@ func (p *Pages) finished(w http.ResponseWriter, r *http.Request, t *store.Tenant
 	switch {
 	case err == nil:
 	case errors.Is(err, flow.ErrConsentRequired):
+	case errors.Is(err, flow.ErrPasskeyNudge):
+		if token != "" {
+			p.setSessionCookie(w, r, t, token)
+		}
+		http.Redirect(w, r, "/t/"+t.Slug+"/passkey-offer?id="+url.QueryEscape(req.ID), http.StatusSeeOther)
+		return true
 	default:
 		return false
 	}

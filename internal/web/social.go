@@ -1,6 +1,6 @@
 package web
 
-// Social login pages (issue 9): a button per enabled connection on the
+// Social login pages: a button per enabled connection on the
 // login page, home-realm discovery by email domain, the start and callback
 // of an upstream login (internal/broker), just-in-time accounts and linking
 // after proof (flow.Social), friendly failure pages with a retry, and the

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -31,7 +32,7 @@ import (
 var templateFS embed.FS
 
 var pages = map[string]*ui.Page{
-	"login":   ui.Parse(templateFS, "templates/login.html", "templates/passkey_box.html"), // passkey.go
+	"login":   ui.Parse(templateFS, "templates/login.html", "templates/passkey_box.html", "templates/announcements.html"), // passkey.go
 	"message": ui.Parse(templateFS, "templates/message.html"),
 }
 
@@ -61,6 +62,9 @@ type Pages struct {
 	Authz *authz.Service
 	// MFA manages the signed-in user's factors on the account page (mfa_account.go).
 	MFA *mfa.Service
+	// Announcer shows announcements on the login and account pages; nil
+	// shows none (announcements.go).
+	Announcer *notice.Announcer
 }
 
 // Secure reports whether cookies get the Secure flag and __Host- names.
@@ -92,6 +96,8 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/logged-out", p.page(p.loggedOut))
 	mux.HandleFunc("GET /t/{tenant}/consent", p.page(p.consentForm))
 	mux.HandleFunc("POST /t/{tenant}/consent", p.page(p.consentSubmit))
+	mux.HandleFunc("GET /t/{tenant}/passkey-offer", p.page(p.passkeyOfferForm)) // nudge.go
+	mux.HandleFunc("POST /t/{tenant}/passkey-offer", p.page(p.passkeyOfferSubmit))
 	mux.HandleFunc("GET /t/{tenant}/device", p.page(p.deviceForm))    // RFC 8628: device.go
 	mux.HandleFunc("POST /t/{tenant}/device", p.page(p.deviceSubmit)) // RFC 8628: device.go
 	if p.Account != nil {
@@ -142,6 +148,10 @@ type view struct {
 	EmailTicket string
 	// Challenge, when set, makes the sign-in form solve it (throttle.go).
 	Challenge *challengeBox
+	// Announcements for the visitor, Back this page's path
+	// (announcements.go).
+	Announcements []notice.ShownAnnouncement
+	Back          string
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
@@ -251,6 +261,7 @@ func (p *Pages) showLoginWith(w http.ResponseWriter, r *http.Request, t *store.T
 		Challenge:   ch,
 	}
 	v.Passkey = p.passkeyLoginBox(w, t, "first", v) // passkey.go
+	v.Announcements, v.Back = p.loginAnnouncements(r, t, v.Lang), r.URL.RequestURI()
 	p.render(w, status, "login", v)
 }
 

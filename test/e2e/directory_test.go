@@ -40,7 +40,7 @@ func backends(t *testing.T) []backend {
 	return bs
 }
 
-// TestDirectoryThroughHTTP is issue 2's acceptance scenario, through the
+// TestDirectoryThroughHTTP is the directory's acceptance scenario, through the
 // real binary: tenants, users, nested groups, search, paging through 1,000
 // users, bad input refused with nothing stored, the audit chain verified and
 // then caught altered.

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// TestMFAEnrolOnlySessionGetsNoCode (review finding 2a): with the policy
+// TestMFAEnrolOnlySessionGetsNoCode: with the policy
 // required and no grace, a user without a factor may sign in on the
 // account page (to enrol), but a client's authorize in that browser then
 // gets access_denied, never a code with amr [pwd].

@@ -34,8 +34,8 @@ const (
 )
 
 // TestOIDCGrants drives the token endpoint, introspection (RFC 7662),
-// revocation (RFC 7009) and userinfo of the real server with the grants of
-// issue 3 and the RFC 9700 attacks on them, each with its exact error.
+// revocation (RFC 7009) and userinfo of the real server with every grant
+// Gatehouse offers and the RFC 9700 attacks on them, each with its exact error.
 func TestOIDCGrants(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
@@ -367,7 +367,7 @@ func checkRaceWinnersRevoked(t *testing.T, m opMeta, id, secret string, winners 
 // testCodeExpired: codes live 60 s. There is no clock hook in the binary,
 // so the test checks the stored lifetime, then moves the expiry into the
 // past in the database (as a minute passing would) and exchanges.
-// TODO(issue 3): with a test clock in the server, wait 61 s of fake time instead.
+// TODO: with a test clock in the server, wait 61 s of fake time instead.
 func testCodeExpired(t *testing.T, d *deployment, m opMeta) {
 	r := d.rp(t, "default")
 	id, secret := r.conf.ClientID, r.conf.ClientSecret

@@ -137,7 +137,7 @@ func testSAML(t *testing.T, b backend) {
 	t.Run("IdPInitiated", func(t *testing.T) {
 		c := samlBrowser(nil)
 		// The launch link's RelayState is anyone's to craft: it is ignored
-		// (no open redirect, review finding 7); the registered
+		// (no open redirect); the registered
 		// default_relay_state is what the unsolicited response carries.
 		a := visit(t, c, getReq(t, n.URL+"/t/default/saml/launch/"+spID+"?RelayState=https://evil.example/phish"), samlUser, samlPassword)
 		sp.AllowIDPInitiated = true

@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 )
 
-// TestScaleOutTwoNodes is issue 10's scale-out scenario: two nodes on one
+// TestScaleOutTwoNodes is the scale-out scenario: two nodes on one
 // PostgreSQL behind a round-robin proxy share every piece of state a
 // client can notice — codes, refresh tokens, sessions, login throttles and
 // signing keys.

@@ -71,7 +71,7 @@ func mailLink(t *testing.T, m mailpit.Message, base string) string {
 	return ""
 }
 
-// TestBrowserSelfServiceJourney is issue 4's journey in chromium against
+// TestBrowserSelfServiceJourney is the self-service journey in chromium against
 // the real binary and a real SMTP server (mailpit): sign up -> read the
 // mail -> verify -> log in -> change the password -> reset it by mail ->
 // the other device's session is gone -> delete the account -> login fails.

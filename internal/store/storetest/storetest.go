@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		loginTests,
 		recognitionTests,
 		proxyTests,
+		noticeTests,
 	} {
 		all = append(all, group...)
 	}
