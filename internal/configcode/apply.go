@@ -316,8 +316,10 @@ func (a *applier) members(ctx context.Context, ch *Change, have, want []any) err
 	for _, e := range want {
 		inWant[strings.ToLower(fmt.Sprint(e))] = true
 	}
+	// A member is the account with exactly the email named: never one
+	// whose address only looks like it (a look-alike is someone else).
 	member := func(email string) (store.Member, bool, error) {
-		u, err := a.svc.Directory.UserForEmail(ctx, a.tenant, email)
+		u, err := a.svc.Directory.Store.Users().GetUserByEmail(ctx, a.tenant, directory.NormalizeEmail(email))
 		if errors.Is(err, store.ErrNotFound) {
 			a.ps.add(ch.decl.line("members"), "tenants["+a.td.Slug+"].groups["+ch.Key+"].members",
 				"no user of this tenant has the email %q", email)

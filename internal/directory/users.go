@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/ident"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
@@ -425,10 +426,11 @@ func auditFields(u *store.User) map[string]any {
 
 // MailedTicketPurposes are the one-time tokens mailed to a user's address
 // that act for the account (reset, sign-in, verification, invitation,
-// second-factor code): a new address ends them all, so nothing mailed to
-// the old one keeps working.
+// second-factor code, a notice's "this was not me" link, which starts a
+// reset): a new address ends them all, so nothing mailed to the old one
+// keeps working.
 var MailedTicketPurposes = []string{store.PurposeResetPassword, store.PurposeMagicLink, store.PurposeVerifyEmail,
-	store.PurposeInvitation, store.PurposeMFAEmailCode}
+	store.PurposeInvitation, store.PurposeMFAEmailCode, notice.PurposeSecure}
 
 func revokeMailedTickets(ctx context.Context, tx store.Repos, tenant store.TenantID, userID string) error {
 	ots := tx.SelfService().OneTimeTokens()

@@ -238,7 +238,7 @@ func writeIdentity(w http.ResponseWriter, app *store.ProxyApp, id *proxyapp.Iden
 	pref := preferredUsername(id.User)
 	hd := w.Header()
 	hd.Set(name("user"), id.User.ID)
-	hd.Set(name("email"), id.User.Email)
+	hd.Set(name("email"), verifiedEmail(id.User))
 	hd.Set(name("groups"), strings.Join(id.Groups, ","))
 	hd.Set(name("roles"), strings.Join(id.Roles, ","))
 	hd.Set(name("preferred_username"), pref)

@@ -99,7 +99,7 @@ func (s *tokenSigner) sign(ctx context.Context, issuer string, app *store.ProxyA
 	payload, err := json.Marshal(map[string]any{
 		"iss": issuer, "sub": id.User.ID, "aud": app.ID, "iat": now.Unix(), "nbf": now.Unix(),
 		"exp": now.Add(jwtTTL).Unix(), "jti": uuid.Must(uuid.NewV7()).String(),
-		"email": id.User.Email, "preferred_username": preferredUsername(id.User), "groups": groups, "roles": roles,
+		"email": verifiedEmail(id.User), "preferred_username": preferredUsername(id.User), "groups": groups, "roles": roles,
 		"amr": id.AMR,
 	})
 	if err != nil {
@@ -112,10 +112,20 @@ func (s *tokenSigner) sign(ctx context.Context, issuer string, app *store.ProxyA
 	return obj.CompactSerialize()
 }
 
-// preferredUsername is the username, or the email without one.
+// preferredUsername is the username, or the verified email without one.
 func preferredUsername(u *store.User) string {
 	if u.Username != "" {
 		return u.Username
+	}
+	return verifiedEmail(u)
+}
+
+// verifiedEmail is the user's email when it is verified, else "": the
+// headers and the token carry no "verified" flag, and an application that
+// keys its accounts on the email must not meet an address nobody proved.
+func verifiedEmail(u *store.User) string {
+	if !u.EmailVerified {
+		return ""
 	}
 	return u.Email
 }

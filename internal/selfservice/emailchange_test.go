@@ -3,6 +3,7 @@ package selfservice_test
 import (
 	"crypto/sha256"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
@@ -66,6 +68,44 @@ func TestEmailChangeEndsMailedTickets(t *testing.T) {
 		}
 		if _, err := s.SelfService().OneTimeTokens().PeekToken(ctx, tn.ID, store.PurposeMFAEmailCode, mfaHash[:]); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("second-factor code ticket after the change: %v", err)
+		}
+	})
+}
+
+// TestEmailChangeEndsSecureLinks: a notice's "this was not me" link mailed
+// to the old address starts a password reset for whoever holds it, so it
+// stops working when the address changes, like a reset link.
+func TestEmailChangeEndsSecureLinks(t *testing.T) {
+	sqltest.ForEachStore(t, func(t *testing.T, s store.Store) {
+		e := newEnv(t, s, cheap)
+		ctx := t.Context()
+		tn := e.tenant(t, nil)
+		p := pw
+		admin := events.Actor{Type: "cli", ID: "t"}
+		u, err := e.svc.Directory.CreateUser(ctx, admin, tn.ID, directory.NewUser{Email: "old@example.com", Password: &p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InTx(ctx, func(tx store.Repos) error {
+			return e.svc.Notices.Notify(ctx, tx, tn.ID, u.ID, notice.FactorAdded)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ms := e.mails(t)
+		if len(ms) != 1 || ms[0].To != "old@example.com" || !strings.HasPrefix(ms[0].Token(), notice.SecurePrefix) {
+			t.Fatalf("queued mails %+v, want one notice with a secure link to the old address", ms)
+		}
+		link := ms[0].Token()
+		if err := e.svc.CheckSecureLink(ctx, tn, link); err != nil {
+			t.Fatalf("secure link before the change: %v", err)
+		}
+
+		addr := "new@example.com"
+		if _, err := e.svc.Directory.UpdateUser(ctx, admin, tn.ID, u.ID, 0, directory.UserPatch{Email: &addr}); err != nil {
+			t.Fatal(err)
+		}
+		if reset, err := e.svc.SecureAccount(ctx, tn, link, "192.0.2.1"); !errors.Is(err, selfservice.ErrInvalidToken) || reset != "" {
+			t.Errorf("secure link to the old address after the change: reset %q, %v", reset, err)
 		}
 	})
 }

@@ -521,3 +521,29 @@ func TestConfigGroupMembers(t *testing.T) {
 		wantLines(t, res, []string{"acme.yaml:5: tenants[acme].groups[staff].members: no user of this tenant has the email \"nobody@acme.example\""})
 	})
 }
+
+// TestConfigGroupMemberLookalike: a member is the account with exactly the
+// email the file names; an account whose address only looks like it (equal
+// confusable skeletons) is not made a member in its place.
+func TestConfigGroupMemberLookalike(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		platform := ta.key(store.PlatformTenant, "admin")
+		tn := ta.apiTenant(platform)
+		ta.user(tn.ID, "ann@acme.example")
+		mallory := ta.user(tn.ID, "bi11@acme.example") // looks like bill@acme.example
+		staff, err := ta.Directory.ListGroups(t.Context(), tn.ID, store.Page{})
+		if err != nil || len(staff) != 1 {
+			t.Fatalf("groups: %v %v", staff, err)
+		}
+		file := "tenants:\n  - slug: acme\n    groups:\n      - name: staff\n        members: [ann@acme.example, bill@acme.example]\n"
+		res, _ := ta.config("apply", platform, configFiles(file))
+		wantLines(t, res, []string{"acme.yaml:5: tenants[acme].groups[staff].members: no user of this tenant has the email \"bill@acme.example\""})
+		ms, _ := ta.Directory.ListMembers(t.Context(), tn.ID, staff[0].ID, store.Page{})
+		for _, m := range ms {
+			if m.ID == mallory.ID {
+				t.Fatalf("the look-alike account was made a member: %+v", ms)
+			}
+		}
+	})
+}

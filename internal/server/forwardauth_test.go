@@ -131,6 +131,10 @@ func TestForwardAuthHandler(t *testing.T) {
 		tn := ta.tenant("acme")
 		const pw = "violet sunrise 1843"
 		alice := ta.userWithPassword(tn.ID, "alice@acme.test", pw)
+		verified := true
+		if _, err := ta.Directory.UpdateUser(ctx, testActor, tn.ID, alice.ID, 0, directory.UserPatch{EmailVerified: &verified}); err != nil {
+			t.Fatal(err)
+		}
 		ta.userWithPassword(tn.ID, "bob@acme.test", pw)
 		staff := ta.group(tn.ID, "staff")
 		ta.addMember(tn.ID, staff.ID, alice.ID)
@@ -332,6 +336,33 @@ func TestForwardAuthHandler(t *testing.T) {
 		}
 		if r := ta.fwdCheck(b, "acme", "http://other.acme.test/x", false); r.status == 200 {
 			t.Fatalf("disabled user: %d", r.status)
+		}
+	})
+}
+
+// TestForwardAuthUnverifiedEmail: an address nobody proved (a sign-up not
+// yet verified, where the tenant does not require it) is not passed on as
+// the user's email: an application behind the proxy that keys accounts on
+// the email header would otherwise take it for its owner.
+func TestForwardAuthUnverifiedEmail(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("acme")
+		const pw = "violet sunrise 1843"
+		mallory := ta.userWithPassword(tn.ID, "ceo@acme.test", pw) // claims an address it never proved
+		ta.proxyApp(tn.ID, "wiki.acme.test")
+		const appURL = "http://wiki.acme.test/doc"
+		b := ta.anyHostBrowser()
+		cb := fwdSignIn(t, ta, b, "acme", appURL, "ceo@acme.test", pw)
+		if p := b.abs(cb); p.status != http.StatusSeeOther {
+			t.Fatalf("callback: %d", p.status)
+		}
+		r := ta.fwdCheck(b, "acme", appURL, true)
+		if r.status != 200 || r.header.Get("X-Auth-Request-User") != mallory.ID {
+			t.Fatalf("check: %d %v", r.status, r.header)
+		}
+		if e, pu := r.header.Get("X-Auth-Request-Email"), r.header.Get("X-Auth-Request-Preferred-Username"); e != "" || pu != "" {
+			t.Errorf("unverified address passed on: email %q, preferred username %q", e, pu)
 		}
 	})
 }

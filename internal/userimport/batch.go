@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -333,8 +334,9 @@ func usersOf(ps []prepared) []store.User {
 // when they are what is stored.
 func (w *writer) update(ctx context.Context, tx store.Repos, p prepared) error {
 	n := p.user
+	var before, after store.User
 	_, err := tx.Users().UpdateUser(ctx, w.spec.Tenant, n.ID, func(u *store.User) error {
-		before := *u
+		before = *u
 		u.Email, u.EmailNorm, u.EmailVerified = n.Email, n.EmailNorm, n.EmailVerified
 		u.Username, u.UsernameNorm = n.Username, n.UsernameNorm
 		u.GivenName, u.FamilyName, u.Phone, u.PhoneVerified, u.Status = n.GivenName, n.FamilyName, n.Phone, n.PhoneVerified, n.Status
@@ -357,9 +359,26 @@ func (w *writer) update(ctx context.Context, tx store.Repos, p prepared) error {
 			return errUnchanged
 		}
 		u.UpdatedAt = w.im.now()
+		after = *u
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	// What the directory does for the same change: a new address ends the
+	// tickets mailed to the old one; a new password, or a user no longer
+	// active, ends every session and what was issued under it.
+	if after.EmailNorm != before.EmailNorm {
+		for _, purpose := range directory.MailedTicketPurposes {
+			if err := tx.SelfService().OneTimeTokens().RevokeUserTokens(ctx, w.spec.Tenant, n.ID, purpose); err != nil {
+				return err
+			}
+		}
+	}
+	if after.PasswordHash != before.PasswordHash || (before.Status == store.UserActive && after.Status != store.UserActive) {
+		return session.RevokeAll(ctx, tx, w.spec.Tenant, n.ID)
+	}
+	return nil
 }
 
 func sameUser(a, b *store.User) bool {
