@@ -49,6 +49,7 @@ func TestRecoveryUnderPasswordAttack(t *testing.T) {
 		if got, err := fl.CheckPassword(ctx, tn.ID, "ada@example.com", "a brand new passphrase", "203.0.113.9"); err != nil || got.ID != u.ID {
 			t.Fatalf("new password from another address under attack: %v", err)
 		}
+		e.mails(t) // the reset's password-change notice
 		if _, err := e.svc.StartEmailLogin(ctx, tn, "", "ada@example.com", attacker, ""); err != nil {
 			t.Fatalf("StartEmailLogin under attack: %v", err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/ui"
@@ -204,7 +205,11 @@ func (p *Pages) showAccount(a *accountReq, status int, notice, errText string) {
 		return
 	}
 	for _, g := range grants {
-		v.Grants = append(v.Grants, grantRow{ID: g.ID, Name: g.Name, Kind: a.f.T("account.grant_" + g.Kind),
+		kind := "account.grant_offline"
+		if g.Kind == session.GrantDevice {
+			kind = "account.grant_device"
+		}
+		v.Grants = append(v.Grants, grantRow{ID: g.ID, Name: g.Name, Kind: a.f.T(kind),
 			Since: g.Since.UTC().Format("2006-01-02"), Used: g.LastUsed.UTC().Format("2006-01-02 15:04 UTC")})
 	}
 	v.Identities, v.Link = p.socialAccount(a.w, ctx, a.t, u.ID)
