@@ -128,6 +128,11 @@ func open(ctx context.Context, env *cliEnv, l *config.Loader) (*server.App, erro
 	if err != nil {
 		return nil, err
 	}
+	return openConfig(ctx, env, cfg)
+}
+
+// openConfig builds the logger and opens the deployment of cfg.
+func openConfig(ctx context.Context, env *cliEnv, cfg config.Config) (*server.App, error) {
 	log := newLogger(env.stderr, cfg)
 	// Libraries that log through the slog default (the OpenID library
 	// does) write the same JSON lines as ours.

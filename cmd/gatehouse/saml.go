@@ -37,6 +37,7 @@ type samlSPJSON struct {
 	AuthnRequestsSigned bool                 `json:"authn_requests_signed"`
 	CertificateSHA256   string               `json:"certificate_sha256"`
 	DefaultRelayState   string               `json:"default_relay_state"`
+	ConsentRequired     bool                 `json:"consent_required"`
 	Version             int64                `json:"version"`
 }
 
@@ -45,7 +46,7 @@ func samlSPView(sp *store.SAMLServiceProvider) samlSPJSON {
 		NameIDFormat: sp.NameIDFormat, AttributeMapping: sp.AttributeMapping, SignAssertion: sp.SignAssertion,
 		SignResponse: sp.SignResponse, EncryptAssertion: sp.EncryptAssertion, AuthnRequestsSigned: sp.RequestsSigned,
 		CertificateSHA256: samlreg.CertFingerprint(sp.Certificate), DefaultRelayState: sp.DefaultRelayState,
-		Version: sp.Version}
+		ConsentRequired: sp.ConsentRequired, Version: sp.Version}
 }
 
 func runSAML(ctx context.Context, env *cliEnv, args []string) error {
@@ -73,6 +74,7 @@ func runSAML(ctx context.Context, env *cliEnv, args []string) error {
 		signAssertion := fs.Bool("sign-assertion", true, "sign the assertion")
 		signResponse := fs.Bool("sign-response", true, "sign the response")
 		fs.BoolVar(&in.EncryptAssertion, "encrypt-assertion", false, "encrypt assertions to the provider's certificate (AES-256-GCM, RSA-OAEP)")
+		fs.BoolVar(&in.ConsentRequired, "consent-required", false, "ask users to approve the attributes released to the provider before the first assertion")
 		requestsSigned := fs.Bool("authn-requests-signed", false, "require signed AuthnRequests (default: what the metadata says)")
 		asJSON := fs.Bool("json", false, "print the service provider as JSON, on one line")
 		return withApp(ctx, env, fs, l, args[2:], func(app *server.App) error {

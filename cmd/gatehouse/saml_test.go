@@ -48,8 +48,9 @@ func TestSAMLCommands(t *testing.T) {
 		t.Errorf("from URL: %v", fromURL)
 	}
 	fields := create("--entity-id", "https://hr.example.com", "--acs", "https://hr.example.com/acs",
-		"--slo-url", "https://hr.example.com/slo", "--name-id-format", "persistent")
-	if fields["name_id_format"] != "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" || fields["slo_url"] != "https://hr.example.com/slo" {
+		"--slo-url", "https://hr.example.com/slo", "--name-id-format", "persistent", "--consent-required")
+	if fields["name_id_format"] != "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" || fields["slo_url"] != "https://hr.example.com/slo" ||
+		fields["consent_required"] != true || fromFile["consent_required"] != false {
 		t.Errorf("from fields: %v", fields)
 	}
 	for _, bad := range [][]string{

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/server"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
 
@@ -18,15 +19,26 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	setMemoryLimit() // memlimit.go
-	app, err := open(ctx, env, l)
+	cfg, err := l.Load(env.lookupEnv)
 	if err != nil {
+		return err
+	}
+	// Listen first: the services are built with the public URL the
+	// server is reached at (a port of 0 becomes the port bound).
+	ln, cfg, err := server.Listen(cfg)
+	if err != nil {
+		return err
+	}
+	app, err := openConfig(ctx, env, cfg)
+	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer app.Close()
 	if err := app.Bootstrap(ctx, env.stdout); err != nil {
 		return err
 	}
-	return app.Serve(ctx, nil)
+	return app.Serve(ctx, ln, nil)
 }
 
 func runMigrate(ctx context.Context, env *cliEnv, args []string) error {

@@ -29,6 +29,8 @@ type samlSPOut struct {
 	AuthnRequestsSigned bool                 `json:"authn_requests_signed"`
 	// DefaultRelayState is the RelayState of IdP-initiated logins.
 	DefaultRelayState string `json:"default_relay_state"`
+	// ConsentRequired: users approve the released attributes first.
+	ConsentRequired bool `json:"consent_required"`
 	// LaunchURL starts an IdP-initiated login (the app launcher's link).
 	LaunchURL string    `json:"launch_url"`
 	Version   int64     `json:"version"`
@@ -51,7 +53,7 @@ func (a *API) samlSPJSON(slug string) func(sp *store.SAMLServiceProvider) samlSP
 			Certificate: sp.Certificate, CertificateSHA256: samlreg.CertFingerprint(sp.Certificate),
 			NameIDFormat: sp.NameIDFormat, AttributeMapping: m, SignAssertion: sp.SignAssertion,
 			SignResponse: sp.SignResponse, EncryptAssertion: sp.EncryptAssertion, AuthnRequestsSigned: sp.RequestsSigned,
-			DefaultRelayState: sp.DefaultRelayState, LaunchURL: samlreg.LaunchPath(slug, sp.ID), Version: sp.Version, CreatedAt: sp.CreatedAt, UpdatedAt: sp.UpdatedAt,
+			DefaultRelayState: sp.DefaultRelayState, ConsentRequired: sp.ConsentRequired, LaunchURL: samlreg.LaunchPath(slug, sp.ID), Version: sp.Version, CreatedAt: sp.CreatedAt, UpdatedAt: sp.UpdatedAt,
 		}
 	}
 }

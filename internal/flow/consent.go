@@ -1,15 +1,18 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
 
+	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // The consent step runs after the session (the user must be known): a
-// third-party client asks the user to approve its access. While it waits
+// third-party client asks the user to approve its access, a SAML service
+// provider that requires consent asks to receive the user's attributes. While it waits
 // the request holds the session but is not done; the consent page, for
 // that session only (LoadForConsent), records the grant and calls
 // Consented, which completes the request.
@@ -26,9 +29,16 @@ func (consent) Name() string { return "consent" }
 // granted every requested scope, or when the client sent prompt=consent
 // and the grant predates this request. The device page is its own consent
 // screen (the user approves the device there).
+// A SAML service provider asks when it requires consent and would receive
+// an attribute the user has not approved for it.
 func (c consent) Needed(ctx context.Context, st *State) (bool, error) {
 	r := st.Request
-	if r == nil || r.ClientID == "" || r.Origin == OriginDevice {
+	switch {
+	case r == nil || r.Origin == OriginDevice:
+		return false, nil
+	case r.Origin == OriginSAML && r.SPID != "":
+		return c.s.samlConsentNeeded(ctx, st.Tenant, r, st.User.ID)
+	case r.ClientID == "":
 		return false, nil
 	}
 	return c.s.consentNeeded(ctx, st.Tenant, r, st.User.ID)
@@ -54,12 +64,40 @@ func (s *Service) consentNeeded(ctx context.Context, tenant store.TenantID, r *s
 	if slices.Contains(r.Prompt, "consent") && g.UpdatedAt.Before(r.CreatedAt) {
 		return true, nil
 	}
-	for _, sc := range r.Scopes {
-		if !slices.Contains(g.Scopes, sc) {
-			return true, nil
-		}
+	return !covers(g.Scopes, r.Scopes), nil
+}
+
+func (s *Service) samlConsentNeeded(ctx context.Context, tenant store.TenantID, r *store.LoginRequest, userID string) (bool, error) {
+	sp, err := s.Store.SAML().ServiceProviders().GetSP(ctx, tenant, r.SPID)
+	if err != nil || !sp.ConsentRequired {
+		return false, err
 	}
-	return false, nil
+	g, err := s.Store.SAML().Consents().GetSAMLConsent(ctx, tenant, userID, sp.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !covers(g.Attributes, samlreg.Released(sp)), nil
+}
+
+// ConsentAsks is what the consent screen lists for r: the requested
+// scopes of a client, or the attributes a SAML service provider receives;
+// and who asks (the client's or provider's name, else its id).
+func (s *Service) ConsentAsks(ctx context.Context, tenant store.TenantID, r *store.LoginRequest) (name string, scopes, attributes []string, err error) {
+	if r.Origin == OriginSAML {
+		sp, err := s.Store.SAML().ServiceProviders().GetSP(ctx, tenant, r.SPID)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		return cmp.Or(sp.Name, sp.EntityID), nil, samlreg.Released(sp), nil
+	}
+	name = r.ClientID
+	if c, err := s.Store.OAuth().Clients().GetClient(ctx, tenant, r.ClientID); err == nil && c.Name != "" {
+		name = c.Name
+	}
+	return name, r.Scopes, nil, nil
 }
 
 // LoadForConsent returns a request waiting at the consent step for the
@@ -78,16 +116,18 @@ func (s *Service) LoadForConsent(ctx context.Context, tenant store.TenantID, id 
 // GrantConsent records that the user approved the request's scopes for its
 // client (added to what was granted before) and completes the request.
 func (s *Service) GrantConsent(ctx context.Context, tenant store.TenantID, r *store.LoginRequest, sess *store.Session) error {
+	if r.Origin == OriginSAML {
+		if err := s.grantSAMLConsent(ctx, tenant, r); err != nil {
+			return err
+		}
+		return s.Complete(ctx, tenant, r.ID, sess)
+	}
 	now := s.Now().UTC()
 	scopes := slices.Clone(r.Scopes)
 	created := now
 	if g, err := s.Store.OAuth().Consents().GetConsent(ctx, tenant, r.UserID, r.ClientID); err == nil {
 		created = g.CreatedAt
-		for _, sc := range g.Scopes {
-			if !slices.Contains(scopes, sc) {
-				scopes = append(scopes, sc)
-			}
-		}
+		scopes = union(scopes, g.Scopes)
 	}
 	slices.Sort(scopes)
 	if err := s.Store.OAuth().Consents().PutConsent(ctx, &store.Consent{Tenant: tenant, UserID: r.UserID,
@@ -95,4 +135,41 @@ func (s *Service) GrantConsent(ctx context.Context, tenant store.TenantID, r *st
 		return err
 	}
 	return s.Complete(ctx, tenant, r.ID, sess)
+}
+
+// grantSAMLConsent records that the user approved releasing the provider's
+// attributes (added to what was approved before).
+func (s *Service) grantSAMLConsent(ctx context.Context, tenant store.TenantID, r *store.LoginRequest) error {
+	sp, err := s.Store.SAML().ServiceProviders().GetSP(ctx, tenant, r.SPID)
+	if err != nil {
+		return err
+	}
+	attrs := samlreg.Released(sp)
+	g := &store.SAMLConsent{Tenant: tenant, UserID: r.UserID, SPID: sp.ID}
+	if old, err := s.Store.SAML().Consents().GetSAMLConsent(ctx, tenant, r.UserID, sp.ID); err == nil {
+		g.CreatedAt = old.CreatedAt
+		attrs = union(attrs, old.Attributes)
+	}
+	g.Attributes = attrs
+	return s.Store.SAML().Consents().PutSAMLConsent(ctx, g)
+}
+
+// covers reports whether granted holds every one of wanted.
+func covers(granted, wanted []string) bool {
+	for _, w := range wanted {
+		if !slices.Contains(granted, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// union is a with the elements of b it lacks appended.
+func union(a, b []string) []string {
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			a = append(a, x)
+		}
+	}
+	return a
 }

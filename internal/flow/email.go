@@ -39,13 +39,5 @@ func (s *Service) checkVerified(ctx context.Context, tenant store.TenantID, u *s
 // the session stands alone and ErrRequestGone tells the page to go to the
 // account page instead.
 func (s *Service) EmailLogin(ctx context.Context, tenant store.TenantID, requestID, userID, ip, userAgent string) (*store.Session, string, error) {
-	st, err := s.state(ctx, tenant, requestID, userID, []string{"email"}, ip, userAgent)
-	if err != nil {
-		return nil, "", err
-	}
-	sess, token, err := s.finish(ctx, st, requestID)
-	if requestID == "" && err == nil {
-		err = ErrRequestGone
-	}
-	return sess, token, err
+	return s.login(ctx, tenant, requestID, userID, []string{"email"}, ip, userAgent)
 }

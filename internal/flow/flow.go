@@ -129,7 +129,8 @@ func (s *Service) SignIn(ctx context.Context, tenant store.TenantID, identifier,
 	if err != nil {
 		return nil, "", err
 	}
-	return s.finish(ctx, &State{Tenant: tenant, User: u, AMR: []string{"pwd"}, IP: ip, UserAgent: userAgent}, "")
+	return s.finish(ctx, &State{Tenant: tenant, Request: s.accountRequest(tenant), User: u, AMR: []string{"pwd"},
+		IP: ip, UserAgent: userAgent}, "")
 }
 
 // checkThrottle applies the delay that the failures so far call for:

@@ -255,11 +255,7 @@ func (s *Service) PasskeyLogin(ctx context.Context, tenant store.TenantID, reque
 	if slices.Contains(amr, "user") {
 		amr = append(amr, "mfa")
 	}
-	st, err := s.state(ctx, tenant, requestID, p.UserID, amr, ip, userAgent)
-	if err != nil {
-		return nil, "", err
-	}
-	return s.finish(ctx, st, requestID)
+	return s.login(ctx, tenant, requestID, p.UserID, amr, ip, userAgent)
 }
 
 // mailsPerWindow bounds second-factor mails per user per throttle window.

@@ -17,7 +17,24 @@ const (
 	OriginOIDC   = "oidc"
 	OriginSAML   = "saml"
 	OriginDevice = "device"
+	// OriginAccount is the hosted pages' own sign-in (the account page:
+	// password, email link or upstream with no protocol waiting). Its
+	// request lives only while the steps run: nothing waits for its
+	// return, the browser lands on the account page.
+	OriginAccount = "account"
 )
+
+// accountRequest is the login request of a sign-in to the account page.
+func (s *Service) accountRequest(tenant store.TenantID) *store.LoginRequest {
+	now := s.Now().UTC()
+	return &store.LoginRequest{ID: uuid.Must(uuid.NewV7()).String(), Tenant: tenant, Origin: OriginAccount,
+		CreatedAt: now, ExpiresAt: now.Add(pendingTTL)}
+}
+
+// ownSignIn reports whether r is the hosted pages' own sign-in (origin
+// account), or a request that went away meanwhile (nil): the second-factor
+// policy then applies as for no client (mfa.go gate).
+func ownSignIn(r *store.LoginRequest) bool { return r == nil || r.Origin == OriginAccount }
 
 // Start stores a new login request: ID and CreatedAt are filled when
 // empty. The origin sets Origin, Return, what the login must meet and

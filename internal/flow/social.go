@@ -218,13 +218,5 @@ func (s *Social) LinkToUser(ctx context.Context, tenant store.TenantID, userID s
 // factor (amr fed) or two first factors (pwd and fed): with no request
 // (the account page) the session stands alone and ErrRequestGone says so.
 func (s *Social) finish(ctx context.Context, tenant store.TenantID, requestID, userID string, amr []string, ip, ua string) (*store.Session, string, error) {
-	st, err := s.Flow.state(ctx, tenant, requestID, userID, amr, ip, ua)
-	if err != nil {
-		return nil, "", err
-	}
-	sess, token, err := s.Flow.finish(ctx, st, requestID)
-	if requestID == "" && err == nil {
-		err = ErrRequestGone
-	}
-	return sess, token, err
+	return s.Flow.login(ctx, tenant, requestID, userID, amr, ip, ua)
 }

@@ -33,8 +33,9 @@ type Step interface {
 // State is a login in progress as the steps see it.
 type State struct {
 	Tenant store.TenantID
-	// Request is the login request being served; nil for a sign-in of
-	// the hosted pages themselves (the account page).
+	// Request is the login request being served: of origin account for a
+	// sign-in of the hosted pages themselves (the account page); nil when
+	// the request went away meanwhile.
 	Request *store.LoginRequest
 	User    *store.User
 	// AMR are the methods used so far.
@@ -112,6 +113,23 @@ func (s *Service) finish(ctx context.Context, st *State, requestID string) (*sto
 	return sess, token, s.complete(ctx, st.Request, st.User, sess)
 }
 
+// login finishes the login of userID, authenticated with amr, for
+// requestID: the way in of every method that identified the user in one
+// go (email link, passkey, upstream). With no request ("") the session
+// stands alone and ErrRequestGone tells the page to go to the account
+// page instead.
+func (s *Service) login(ctx context.Context, tenant store.TenantID, requestID, userID string, amr []string, ip, ua string) (*store.Session, string, error) {
+	st, err := s.state(ctx, tenant, requestID, userID, amr, ip, ua)
+	if err != nil {
+		return nil, "", err
+	}
+	sess, token, err := s.finish(ctx, st, requestID)
+	if requestID == "" && err == nil {
+		err = ErrRequestGone
+	}
+	return sess, token, err
+}
+
 // state is the State of a login of userID for requestID ("" for none; a
 // request that is gone leaves Request nil).
 func (s *Service) state(ctx context.Context, tenant store.TenantID, requestID, userID string, amr []string, ip, ua string) (*State, error) {
@@ -120,7 +138,9 @@ func (s *Service) state(ctx context.Context, tenant store.TenantID, requestID, u
 		return nil, ErrInvalidCredentials
 	}
 	st := &State{Tenant: tenant, User: u, AMR: amr, IP: ip, UserAgent: ua}
-	if requestID != "" {
+	if requestID == "" {
+		st.Request = s.accountRequest(tenant)
+	} else {
 		st.Request, _ = s.Load(ctx, tenant, requestID)
 	}
 	return st, nil
@@ -180,8 +200,12 @@ func (f secondFactor) Needed(_ context.Context, st *State) (bool, error) {
 // enrol; complete refuses such a session for any request that needs a
 // second factor (enforce.go).
 func (f secondFactor) Handle(ctx context.Context, st *State) error {
-	err := f.s.gate(ctx, st.Tenant, st.Request, st.User, slices.Clone(st.AMR), st.OldSession)
-	if errors.Is(err, ErrMFAUnmet) && st.Request == nil {
+	r := st.Request
+	if ownSignIn(r) {
+		r = nil // the gate's sign-in without a client
+	}
+	err := f.s.gate(ctx, st.Tenant, r, st.User, slices.Clone(st.AMR), st.OldSession)
+	if errors.Is(err, ErrMFAUnmet) && r == nil {
 		return nil
 	}
 	return err

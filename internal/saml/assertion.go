@@ -63,10 +63,7 @@ func describe(sp *store.SAMLServiceProvider) (*crewjam.EntityDescriptor, error) 
 // attributes are the provider's mapped attributes of u (the default
 // mapping when it has none), sorted by name; empty values are left out.
 func (p *IdP) attributes(ctx context.Context, t *store.Tenant, sp *store.SAMLServiceProvider, u *store.User) ([]crewjam.Attribute, error) {
-	mapping := sp.AttributeMapping
-	if len(mapping) == 0 {
-		mapping = samlreg.DefaultAttributeMapping
-	}
+	mapping := samlreg.Mapping(sp)
 	var profile map[string]any
 	_ = json.Unmarshal(u.Attributes, &profile)
 	var out []crewjam.Attribute

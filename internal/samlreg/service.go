@@ -48,6 +48,9 @@ type NewSP struct {
 	// DefaultRelayState is the RelayState of IdP-initiated logins: an
 	// absolute https URL or a relative path; "" for none.
 	DefaultRelayState string `json:"default_relay_state"`
+	// ConsentRequired: the user approves the attributes released to the
+	// provider before its first assertion (the login's consent step).
+	ConsentRequired bool `json:"consent_required"`
 }
 
 // Patch changes the fields that are set (JSON null is the same as absent).
@@ -67,6 +70,7 @@ type Patch struct {
 	RequestsSigned   *bool                 `json:"authn_requests_signed,omitempty"`
 	// DefaultRelayState: "" removes it.
 	DefaultRelayState *string `json:"default_relay_state,omitempty"`
+	ConsentRequired   *bool   `json:"consent_required,omitempty"`
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -91,6 +95,7 @@ func (s *Service) Create(ctx context.Context, actor events.Actor, tenant store.T
 		Certificate: nonEmpty(in.Certificate), NameIDFormat: nonEmpty(in.NameIDFormat),
 		SignAssertion: in.SignAssertion, SignResponse: in.SignResponse, RequestsSigned: in.RequestsSigned,
 		EncryptAssertion: &in.EncryptAssertion, DefaultRelayState: nonEmpty(in.DefaultRelayState),
+		ConsentRequired: &in.ConsentRequired,
 	})
 	if len(in.ACS) > 0 {
 		sp.ACS = slices.Clone(in.ACS)
@@ -243,6 +248,7 @@ func apply(sp *store.SAMLServiceProvider, p Patch) {
 	setB(&sp.SignResponse, p.SignResponse)
 	setB(&sp.EncryptAssertion, p.EncryptAssertion)
 	setB(&sp.RequestsSigned, p.RequestsSigned)
+	setB(&sp.ConsentRequired, p.ConsentRequired)
 	if p.ACS != nil {
 		sp.ACS = slices.Clone(*p.ACS)
 	}
@@ -259,6 +265,6 @@ func auditFields(sp *store.SAMLServiceProvider) map[string]any {
 		"certificate_sha256": CertFingerprint(sp.Certificate), "name_id_format": sp.NameIDFormat,
 		"attribute_mapping": sp.AttributeMapping, "sign_assertion": sp.SignAssertion, "sign_response": sp.SignResponse,
 		"encrypt_assertion": sp.EncryptAssertion, "authn_requests_signed": sp.RequestsSigned,
-		"default_relay_state": sp.DefaultRelayState,
+		"default_relay_state": sp.DefaultRelayState, "consent_required": sp.ConsentRequired,
 	}
 }

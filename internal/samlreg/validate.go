@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -45,6 +46,21 @@ var AttributeSources = []string{"user_id", "email", "email_verified", "username"
 // DefaultAttributeMapping is used when a provider has none.
 var DefaultAttributeMapping = map[string]string{
 	"email": "email", "given_name": "given_name", "family_name": "family_name", "name": "name", "groups": "groups",
+}
+
+// Mapping is the attribute mapping assertions to sp use: its own, or the
+// default when it has none.
+func Mapping(sp *store.SAMLServiceProvider) map[string]string {
+	if len(sp.AttributeMapping) == 0 {
+		return DefaultAttributeMapping
+	}
+	return sp.AttributeMapping
+}
+
+// Released are the names of the attributes sp may receive, sorted: what
+// a user approves when the provider requires consent.
+func Released(sp *store.SAMLServiceProvider) []string {
+	return slices.Sorted(maps.Keys(Mapping(sp)))
 }
 
 // Bounds on what a registration may hold.

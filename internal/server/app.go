@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -19,7 +20,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
-	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -35,7 +35,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
-// App is an opened deployment: its store and services.
+// App is an opened deployment: its store, its services and its HTTP
+// surfaces, all built once by OpenWith and never changed afterwards.
 type App struct {
 	Config    config.Config
 	Log       *slog.Logger
@@ -54,7 +55,7 @@ type App struct {
 	Mail        *mail.Queue
 	mailKick    chan struct{}
 	sealer      *seal.Sealer
-	// Connections and Broker run identity brokering (social.go).
+	// Connections and Broker run identity brokering.
 	Connections *connection.Service
 	Broker      *broker.Broker
 	// MFA checks and manages second factors (internal/mfa).
@@ -62,15 +63,22 @@ type App struct {
 	// Flow runs every login (internal/flow), built once for the hosted
 	// pages, the protocols and LDAP binds.
 	Flow *flow.Service
-	// masterKey also seeds the OpenID library's internal encryption key.
-	masterKey []byte
+	// now is the clock every service was given.
+	now func() time.Time
+	// The HTTP surfaces Handler mounts (wire.go).
+	surfaces surfaces
 }
 
-// Options are what a deployment adds to the services Open builds.
+// Options are what a deployment (or a test) gives the services Open builds.
 type Options struct {
 	// Steps, when set, answers the login's steps before the session
 	// (default flow.DefaultSteps): a deployment adds its own steps here.
 	Steps func(*flow.Service) []flow.Step
+	// Now is every service's clock (default time.Now).
+	Now func() time.Time
+	// Rand is the random source of the services that draw secrets: seals,
+	// password salts, signing keys, factor seeds (default crypto/rand).
+	Rand io.Reader
 }
 
 // Open connects to the database (applying migrations), loads or creates the
@@ -79,16 +87,19 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	return OpenWith(ctx, cfg, log, Options{})
 }
 
-// OpenWith is Open with opts: the one place every service is built.
+// OpenWith is Open with opts. cfg is final here: its public URL is the one
+// every service and surface is built with (Listen fixes a port of 0 first).
 func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
-	now := time.Now
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	driver, dsn := cfg.DSN()
 	if driver == "sqlite" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	db, err := sqlstore.Open(ctx, driver, dsn, sqlstore.Options{MaxOpenConns: cfg.DBMaxOpenConns, Now: now})
+	db, err := sqlstore.Open(ctx, driver, dsn, sqlstore.Options{MaxOpenConns: cfg.DBMaxOpenConns, Now: opts.Now})
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
@@ -97,36 +108,10 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		db.Close()
 		return nil, err
 	}
-	sealer, err := seal.New(key, nil)
+	app, err := build(cfg, log, db, key, opts) // wire.go
 	if err != nil {
 		db.Close()
 		return nil, err
-	}
-	hasher, err := credential.NewHasher(credential.Params{
-		MemoryKiB: cfg.Argon2.MemoryKiB, Iterations: cfg.Argon2.Iterations, Parallelism: cfg.Argon2.Parallelism,
-	}, nil)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("argon2: %w", err)
-	}
-	rec := &events.Recorder{Now: now}
-	km := &keys.Manager{Sealer: sealer, Now: now}
-	app := &App{
-		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, masterKey: key, sealer: sealer,
-		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
-		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
-		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
-		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
-		Sessions:  &session.Service{Store: db, Audit: rec, Now: now},
-		Authz:     &authz.Service{Store: db, Audit: rec, Log: log, Now: now},
-	}
-	app.wireSelfService(hasher) // selfservice.go
-	app.wireSocial()            // social.go
-	app.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, PublicURL: cfg.PublicURL,
-		Mail: &mfa.Mailer{Queue: app.Mail, Renderer: app.SelfService.Renderer}}
-	app.Flow = &flow.Service{Store: db, Directory: app.Directory, Sessions: app.Sessions, Log: log, Now: now, MFA: app.MFA, MasterKey: key}
-	if opts.Steps != nil {
-		app.Flow.Steps = opts.Steps(app.Flow)
 	}
 	return app, nil
 }

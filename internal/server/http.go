@@ -11,10 +11,9 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/api"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
-	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
@@ -29,17 +28,7 @@ func (a *App) Handler() http.Handler {
 	reg.RegisterDBStats(a.DB.SQL().Stats)
 
 	mux := http.NewServeMux()
-	a.SelfService.PublicURL = a.Config.PublicURL // Serve may have learnt the bound port
-	(&api.API{
-		Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: a.Sessions, Audit: a.DB.Audit(), Log: a.Log,
-		Authz:        a.Authz,
-		SAMLSPs:      a.SAMLSPs,
-		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes, Now: time.Now, SelfService: a.SelfService,
-		Connections: a.Connections, PublicURL: a.Config.PublicURL,
-		MFA: a.MFA,
-	}).Mount(mux)
-	(&scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: a.Log, PublicURL: a.Config.PublicURL,
-		MaxBodyBytes: a.Config.HTTP.MaxBodyBytes}).Mount(mux)
+	a.surfaces.mount(mux) // wire.go
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -54,11 +43,6 @@ func (a *App) Handler() http.Handler {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
 	})
 	mux.Handle("GET /metrics", reg.Handler())
-	if err := a.mountLogin(mux); err != nil {
-		// Only a programming error in the provider's fixed configuration
-		// gets here; nothing the operator sets can.
-		panic(err)
-	}
 
 	// Under an https public URL every answer pins https (config http.hsts).
 	return httpx.HSTS(a.Config.HSTSHeader(), middleware(a.Log, reg, a.Tenants, maxInFlight, mux))
@@ -79,15 +63,22 @@ func middleware(log *slog.Logger, reg *metrics.Registry, tenants httpx.TenantRes
 	return httpx.RequestIDs(h)
 }
 
-// Serve listens on cfg.Addr and serves until ctx ends, then shuts down
+// Listen binds cfg.Addr and answers cfg with a port of 0 in its public URL
+// replaced by the port bound: the config to Open the App with, so every
+// service is built with the URL it is reached at.
+func Listen(cfg config.Config) (net.Listener, config.Config, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, cfg, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	cfg.PublicURL = boundPublicURL(cfg.PublicURL, ln.Addr().String())
+	return ln, cfg, nil
+}
+
+// Serve serves on ln (from Listen) until ctx ends, then shuts down
 // gracefully: in-flight requests complete within the shutdown timeout.
 // ready, when non-nil, receives the bound address once listening.
-func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
-	ln, err := net.Listen("tcp", a.Config.Addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", a.Config.Addr, err)
-	}
-	a.Config.PublicURL = boundPublicURL(a.Config.PublicURL, ln.Addr().String())
+func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string)) error {
 	stopLDAP, err := a.startLDAP()
 	if err != nil {
 		ln.Close()
@@ -110,7 +101,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	go a.rotateKeys(ctx)
+	go a.upkeepEvery(ctx, time.Hour)
 	go a.MailWorker().Run(ctx) // selfservice.go
 	select {
 	case err := <-errc:
@@ -168,38 +159,49 @@ func boundPublicURL(public, bound string) string {
 	return u.String()
 }
 
-// rotateKeys runs the hourly upkeep: signing keys due for rotation (nodes
-// may race; a lost race is a harmless conflict) and expired tokens.
-func (a *App) rotateKeys(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
+// upkeepEvery runs the hourly upkeep until ctx ends.
+func (a *App) upkeepEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if n, err := a.Tenants.RotateDue(ctx, tenancy.DefaultKeyMaxAge); err != nil && ctx.Err() == nil {
-			a.Log.Warn("key rotation", "err", err)
-		} else if n > 0 {
-			a.Log.Info("rotated signing keys", "tenants", n)
-		}
-		// Expired codes, tokens and device codes are dead weight.
-		if n, err := a.DB.OAuth().Tokens().DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			a.Log.Warn("deleting expired tokens", "err", err)
-		} else if n > 0 {
-			a.Log.Info("deleted expired tokens", "rows", n)
-		}
-		a.sweepSelfService(ctx) // selfservice.go
-		if n, err := a.DB.SAML().Requests().DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			a.Log.Warn("deleting expired SAML requests", "err", err)
-		} else if n > 0 {
-			a.Log.Info("deleted expired SAML requests", "rows", n)
-		}
-		if n, err := a.DB.MFA().Ceremonies().DeleteExpiredCeremonies(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			a.Log.Warn("deleting expired passkey ceremonies", "err", err)
-		} else if n > 0 {
-			a.Log.Info("deleted expired passkey ceremonies", "rows", n)
-		}
+		a.upkeep(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// upkeep rotates the signing keys due for rotation (nodes may race; a lost
+// race is a harmless conflict) and removes what has expired in every
+// tenant: codes, tokens, device codes and ended sessions, one-time tokens
+// and mails finished a week ago, SAML requests, login requests and passkey
+// ceremonies are dead weight once past their time.
+func (a *App) upkeep(ctx context.Context) {
+	if n, err := a.Tenants.RotateDue(ctx, tenancy.DefaultKeyMaxAge); err != nil && ctx.Err() == nil {
+		a.Log.Warn("key rotation", "err", err)
+	} else if n > 0 {
+		a.Log.Info("rotated signing keys", "tenants", n)
+	}
+	now := a.now()
+	for _, sw := range []struct {
+		what  string
+		sweep func(context.Context, time.Time) (int64, error)
+	}{
+		{"expired tokens", a.DB.OAuth().Tokens().DeleteExpired},
+		{"expired one-time tokens", a.DB.SelfService().OneTimeTokens().DeleteExpiredTokens},
+		{"finished mails", func(ctx context.Context, now time.Time) (int64, error) {
+			return a.DB.SelfService().MailQueue().PurgeMail(ctx, now.Add(-7*24*time.Hour))
+		}},
+		{"expired SAML requests", a.DB.SAML().Requests().DeleteExpired},
+		{"expired login requests", a.DB.Logins().DeleteExpiredLoginRequests},
+		{"expired passkey ceremonies", a.DB.MFA().Ceremonies().DeleteExpiredCeremonies},
+	} {
+		if n, err := sw.sweep(ctx, now); err != nil && ctx.Err() == nil {
+			a.Log.Warn("upkeep: deleting "+sw.what, "err", err)
+		} else if n > 0 {
+			a.Log.Info("upkeep: deleted "+sw.what, "rows", n)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/ldap"
 )
@@ -13,9 +12,8 @@ func (a *App) startLDAP() (stop func(ctx context.Context) error, err error) {
 	if !a.Config.LDAP.Enabled {
 		return func(context.Context) error { return nil }, nil
 	}
-	now := time.Now
 	srv, err := ldap.New(a.Config.LDAP, ldap.Deps{
-		Store: a.DB, Directory: a.Directory, Tenants: a.Tenants, Audit: a.Audit, Log: a.Log, Now: now,
+		Store: a.DB, Directory: a.Directory, Tenants: a.Tenants, Audit: a.Audit, Log: a.Log, Now: a.now,
 		Flow: a.Flow,
 	})
 	if err != nil {

@@ -39,8 +39,9 @@ func (n *noticeStep) origins() []string {
 }
 
 // TestAddedStepRunsForEveryProtocol: a step added at the composition root
-// (no protocol package changed) runs in an OIDC login, a SAML login and a
-// device approval, each one's login going on to its protocol's return.
+// (no protocol package changed) runs in an OIDC login, a SAML login, a
+// device approval and the account page's own sign-in, each one's login
+// going on to its protocol's return.
 // The client list shows only the operator's clients, after a SAML login too.
 func TestAddedStepRunsForEveryProtocol(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
@@ -98,8 +99,16 @@ func TestAddedStepRunsForEveryProtocol(t *testing.T) {
 			t.Fatalf("device approval: %d", p.status)
 		}
 
-		if got := step.origins(); !slices.Equal(got, []string{flow.OriginOIDC, flow.OriginSAML, flow.OriginDevice}) {
-			t.Fatalf("the added step ran for %v; want oidc, saml, device", got)
+		// The account page's own sign-in.
+		b = ta.browser()
+		tok = b.csrf("/t/acme/account/login")
+		p = b.post("/t/acme/account/login", form("csrf", tok, "identifier", "ada@example.com", "password", pw))
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/t/acme/account") {
+			t.Fatalf("account sign-in: %d %q", p.status, p.location())
+		}
+
+		if got := step.origins(); !slices.Equal(got, []string{flow.OriginOIDC, flow.OriginSAML, flow.OriginDevice, flow.OriginAccount}) {
+			t.Fatalf("the added step ran for %v; want oidc, saml, device, account", got)
 		}
 
 		r := ta.do(request{method: http.MethodGet, path: "/api/v1/tenants/" + string(tn.ID) + "/clients",

@@ -64,4 +64,8 @@ type LoginRequests interface {
 	// DeleteLoginRequest deletes it, expired or not; ErrNotFound when
 	// there is none.
 	DeleteLoginRequest(ctx context.Context, tenant TenantID, id string) error
+	// DeleteExpiredLoginRequests removes, in every tenant, the requests
+	// whose ExpiresAt is before t (the periodic upkeep calls it); it
+	// answers how many it removed.
+	DeleteExpiredLoginRequests(ctx context.Context, before time.Time) (int64, error)
 }

@@ -17,6 +17,7 @@ type SAMLRepos interface {
 	ServiceProviders() SAMLServiceProviders
 	Requests() SAMLRequests
 	Participants() SAMLParticipants
+	Consents() SAMLConsents
 }
 
 // SAMLEndpoint is an assertion consumer service of a service provider.
@@ -49,9 +50,12 @@ type SAMLServiceProvider struct {
 	EncryptAssertion bool
 	// RequestsSigned: every AuthnRequest and LogoutRequest must be signed.
 	RequestsSigned bool
-	Version        int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// ConsentRequired: the user approves the attributes released to the
+	// provider (the login's consent step) before an assertion is sent.
+	ConsentRequired bool
+	Version         int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 
 	// DefaultRelayState is the RelayState of IdP-initiated logins ("" for
 	// none): an absolute https URL or a relative path.
@@ -139,4 +143,24 @@ type SAMLParticipants interface {
 	// FindParticipants answers the participations of the provider whose
 	// NameID is nameID (what a LogoutRequest names).
 	FindParticipants(ctx context.Context, tenant TenantID, spID, nameID string) ([]SAMLParticipant, error)
+}
+
+// SAMLConsent is what a user approved releasing to a service provider:
+// the SAML attribute names of its attribute mapping.
+type SAMLConsent struct {
+	Tenant     TenantID
+	UserID     string
+	SPID       string
+	Attributes []string // sorted
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// SAMLConsents stores attribute-release consents.
+type SAMLConsents interface {
+	// PutSAMLConsent inserts or replaces the (user, provider) grant.
+	// ErrNotFound when the user or the provider is missing in the tenant.
+	PutSAMLConsent(ctx context.Context, c *SAMLConsent) error
+	// GetSAMLConsent: ErrNotFound when the user granted the provider nothing.
+	GetSAMLConsent(ctx context.Context, tenant TenantID, userID, spID string) (*SAMLConsent, error)
 }

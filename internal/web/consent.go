@@ -10,6 +10,16 @@ import (
 
 var consentPage = ui.Parse(templateFS, "templates/consent.html")
 
+// consentTexts are the consent screen's lines: which attributes a SAML
+// service provider receives, then what each scope lets a client do.
+func consentTexts(f ui.Frame, scopes, attributes []string) []string {
+	out := make([]string, 0, len(scopes)+len(attributes))
+	for _, a := range attributes {
+		out = append(out, f.T("consent.attribute", "attribute", a))
+	}
+	return append(out, scopeTexts(f, scopes)...)
+}
+
 // scopeTexts says in words, in lang, what each scope lets the client do
 // (catalog keys scope.{name}; scope.other for the rest).
 func scopeTexts(f ui.Frame, scopes []string) []string {
@@ -39,17 +49,18 @@ func (p *Pages) consentForm(w http.ResponseWriter, r *http.Request, t *store.Ten
 	if !ok {
 		return
 	}
-	clientName := ar.ClientID
-	if c, err := p.Store.OAuth().Clients().GetClient(r.Context(), t.ID, ar.ClientID); err == nil && c.Name != "" {
-		clientName = c.Name
+	name, scopes, attrs, err := p.Flow.ConsentAsks(r.Context(), t.ID, ar)
+	if err != nil {
+		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
+		return
 	}
 	f := ui.FrameFor(r, t, ar.UILocales, "consent.title")
 	allowFormRedirect(w, ar.ReturnURI)
 	consentPage.Render(w, p.Log, http.StatusOK, f.Lang, struct {
 		view
 		Scopes []string
-	}{view{Frame: f, ClientName: clientName,
-		Action: "/t/" + t.Slug + "/consent", CSRF: p.csrf(w, r), RequestID: ar.ID}, scopeTexts(f, ar.Scopes)})
+	}{view{Frame: f, ClientName: name,
+		Action: "/t/" + t.Slug + "/consent", CSRF: p.csrf(w, r), RequestID: ar.ID}, consentTexts(f, scopes, attrs)})
 }
 
 func (p *Pages) consentSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {

@@ -67,11 +67,19 @@ type Pages struct {
 func (p *Pages) Secure() bool { return strings.HasPrefix(p.PublicURL, "https://") }
 
 // SessionCookie names a tenant's session cookie.
-func (p *Pages) SessionCookie(slug string) string {
-	if p.Secure() {
-		return "__Host-gh_session_" + slug
+func (p *Pages) SessionCookie(slug string) string { return SessionCookieName(p.PublicURL)(slug) }
+
+// SessionCookieName answers how a deployment at publicURL names a tenant's
+// session cookie: host-only (__Host-) under https. The protocols read the
+// same cookie the pages set.
+func SessionCookieName(publicURL string) func(slug string) string {
+	secure := strings.HasPrefix(publicURL, "https://")
+	return func(slug string) string {
+		if secure {
+			return "__Host-gh_session_" + slug
+		}
+		return "gh_session_" + slug
 	}
-	return "gh_session_" + slug
 }
 
 // Mount registers the pages.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -38,25 +39,39 @@ func (r consentRepo) PutConsent(ctx context.Context, c *store.Consent) error {
 	}
 	n := *c
 	n.Scopes = normList(n.Scopes)
-	now := r.db.nowMicro()
-	if n.CreatedAt.IsZero() {
-		n.CreatedAt = now
-	}
-	n.CreatedAt, n.UpdatedAt = micro(n.CreatedAt), now
-	var created, updated int64
-	err := r.single(ctx, func(q querier) error {
-		err := q.QueryRowContext(ctx, `INSERT INTO consents (`+consentCols+`) VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (tenant_id, user_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at
-RETURNING created_at, updated_at`,
-			string(n.Tenant), n.UserID, n.ClientID, listJSON(n.Scopes), n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro()).Scan(&created, &updated)
-		return wrapErr("put consent", err)
-	})
+	var err error
+	n.CreatedAt, n.UpdatedAt, err = r.putGrant(ctx, grantTable{"consents", "client_id", "scopes"},
+		n.Tenant, n.UserID, n.ClientID, n.Scopes, n.CreatedAt)
 	if err != nil {
 		return err
 	}
-	n.CreatedAt, n.UpdatedAt = fromMicros(created), fromMicros(updated)
 	*c = n
 	return nil
+}
+
+// grantTable names a table of per-user grants: (tenant_id, user_id, key)
+// is the primary key, list a JSON list, created_at and updated_at times.
+type grantTable struct{ table, key, list string }
+
+// putGrant upserts one grant of g in one statement. UpdatedAt is now;
+// created (now when zero) is kept only for a new row. It answers the
+// stored times. ErrNotFound when the user or the key's record is missing.
+func (r *scope) putGrant(ctx context.Context, g grantTable, tenant store.TenantID, userID, key string, list []string, created time.Time) (time.Time, time.Time, error) {
+	now := r.db.nowMicro()
+	if created.IsZero() {
+		created = now
+	}
+	var c, u int64
+	// g's names are constants of this package, never input.
+	err := r.single(ctx, func(q querier) error {
+		err := q.QueryRowContext(ctx, `INSERT INTO `+g.table+` (tenant_id, user_id, `+g.key+`, `+g.list+`, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (tenant_id, user_id, `+g.key+`) DO UPDATE SET `+g.list+` = excluded.`+g.list+`, updated_at = excluded.updated_at
+RETURNING created_at, updated_at`,
+			string(tenant), userID, key, listJSON(list), micro(created).UnixMicro(), now.UnixMicro()).Scan(&c, &u)
+		return wrapErr("put "+g.table, err)
+	})
+	return fromMicros(c), fromMicros(u), err
 }
 
 func (r consentRepo) GetConsent(ctx context.Context, tenant store.TenantID, userID, clientID string) (*store.Consent, error) {

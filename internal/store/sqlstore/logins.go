@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -179,4 +180,21 @@ func (r loginRepo) DeleteLoginRequest(ctx context.Context, tenant store.TenantID
 		}
 		return oneRow(res, "delete login request")
 	})
+}
+
+// DeleteExpiredLoginRequests removes, in every tenant, the requests that
+// expired before the given time.
+func (r loginRepo) DeleteExpiredLoginRequests(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := r.single(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM login_requests WHERE expires_at < $1`, before.UnixMicro())
+		if err != nil {
+			return wrapErr("delete expired login requests", err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return wrapErr("delete expired login requests", err)
+		}
+		return nil
+	})
+	return n, err
 }

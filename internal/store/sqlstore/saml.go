@@ -22,11 +22,12 @@ func (s *scope) SAML() store.SAMLRepos { return samlRepos{s} }
 func (o samlRepos) ServiceProviders() store.SAMLServiceProviders { return samlSPRepo{o.scope} }
 func (o samlRepos) Requests() store.SAMLRequests                 { return samlRequestRepo{o.scope} }
 func (o samlRepos) Participants() store.SAMLParticipants         { return samlParticipantRepo{o.scope} }
+func (o samlRepos) Consents() store.SAMLConsents                 { return samlConsentRepo{o.scope} }
 
 type samlSPRepo struct{ *scope }
 
 const samlSPCols = `tenant_id, id, name, entity_id, acs, slo_url, slo_binding, certificate, name_id_format,
-attribute_mapping, sign_assertion, sign_response, encrypt_assertion, requests_signed, version, created_at, updated_at, default_relay_state`
+attribute_mapping, sign_assertion, sign_response, encrypt_assertion, requests_signed, version, created_at, updated_at, default_relay_state, consent_required`
 
 func scanSAMLSP(r scanner) (*store.SAMLServiceProvider, error) {
 	var (
@@ -36,7 +37,7 @@ func scanSAMLSP(r scanner) (*store.SAMLServiceProvider, error) {
 	)
 	err := r.Scan(&tenant, &sp.ID, &sp.Name, &sp.EntityID, &acs, &sp.SLOURL, &sp.SLOBinding, &sp.Certificate,
 		&sp.NameIDFormat, &mapping, &sp.SignAssertion, &sp.SignResponse, &sp.EncryptAssertion, &sp.RequestsSigned,
-		&sp.Version, &created, &updated, &sp.DefaultRelayState)
+		&sp.Version, &created, &updated, &sp.DefaultRelayState, &sp.ConsentRequired)
 	if err != nil {
 		return nil, err
 	}
@@ -108,10 +109,10 @@ func (r samlSPRepo) CreateSP(ctx context.Context, sp *store.SAMLServiceProvider)
 	}
 	n.UpdatedAt = micro(n.UpdatedAt)
 	err := r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO saml_sps (`+samlSPCols+`) VALUES (`+placeholders(0, 18)+`)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO saml_sps (`+samlSPCols+`) VALUES (`+placeholders(0, 19)+`)`,
 			string(n.Tenant), n.ID, n.Name, n.EntityID, acsJSON(n.ACS), n.SLOURL, n.SLOBinding, n.Certificate,
 			n.NameIDFormat, mappingJSON(n.AttributeMapping), n.SignAssertion, n.SignResponse, n.EncryptAssertion,
-			n.RequestsSigned, n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), n.DefaultRelayState)
+			n.RequestsSigned, n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), n.DefaultRelayState, n.ConsentRequired)
 		return wrapErr("create service provider", err)
 	})
 	if err != nil {
@@ -167,11 +168,12 @@ func (r samlSPRepo) UpdateSP(ctx context.Context, tenant store.TenantID, id stri
 		n.Version, n.CreatedAt, n.UpdatedAt = old.Version+1, old.CreatedAt, r.db.nowMicro()
 		res, err := q.ExecContext(ctx, `UPDATE saml_sps SET name = $1, entity_id = $2, acs = $3, slo_url = $4,
 slo_binding = $5, certificate = $6, name_id_format = $7, attribute_mapping = $8, sign_assertion = $9,
-sign_response = $10, encrypt_assertion = $11, requests_signed = $12, version = $13, updated_at = $14, default_relay_state = $18
+sign_response = $10, encrypt_assertion = $11, requests_signed = $12, version = $13, updated_at = $14, default_relay_state = $18,
+consent_required = $19
 WHERE tenant_id = $15 AND id = $16 AND version = $17`,
 			n.Name, n.EntityID, acsJSON(n.ACS), n.SLOURL, n.SLOBinding, n.Certificate, n.NameIDFormat,
 			mappingJSON(n.AttributeMapping), n.SignAssertion, n.SignResponse, n.EncryptAssertion, n.RequestsSigned,
-			n.Version, n.UpdatedAt.UnixMicro(), string(n.Tenant), n.ID, old.Version, n.DefaultRelayState)
+			n.Version, n.UpdatedAt.UnixMicro(), string(n.Tenant), n.ID, old.Version, n.DefaultRelayState, n.ConsentRequired)
 		if err != nil {
 			return wrapErr(op, err)
 		}

@@ -12,6 +12,7 @@ var loginTests = []test{
 	{"LoginRequestCRUD", testLoginRequestCRUD},
 	{"LoginRequestConsume", testLoginRequestConsume},
 	{"LoginRequestTenantIsolation", testLoginRequestTenantIsolation},
+	{"LoginRequestDeleteExpired", testLoginRequestDeleteExpired},
 }
 
 func mkLogin(t *testing.T, s store.Repos, tn store.TenantID, opts ...func(*store.LoginRequest)) *store.LoginRequest {
@@ -141,5 +142,31 @@ func testLoginRequestTenantIsolation(t *testing.T, s store.Store) {
 	noErr(t, "GetLoginRequest(A after B's create)", err)
 	if got.Origin != "oidc" || got.UserID != a.user.ID {
 		t.Errorf("tenant A's request changed: %+v", got)
+	}
+}
+
+// testLoginRequestDeleteExpired: the upkeep removes expired requests of
+// every tenant, done or not, and keeps the live ones.
+func testLoginRequestDeleteExpired(t *testing.T, s store.Store) {
+	a, b := mkFixture(t, s), mkFixture(t, s)
+	lr := s.Logins()
+	expired := func(x *store.LoginRequest) { x.ExpiresAt = earlier() }
+	oldA := mkLogin(t, s, a.tn, expired)
+	oldB := mkLogin(t, s, b.tn, expired, func(x *store.LoginRequest) { x.UserID, x.SessionID, x.Done = b.user.ID, b.session.ID, true })
+	liveA, liveB := mkLogin(t, s, a.tn), mkLogin(t, s, b.tn)
+	n, err := lr.DeleteExpiredLoginRequests(ctx(t), time.Now())
+	if err != nil || n != 2 {
+		t.Errorf("DeleteExpiredLoginRequests = %d, %v; want 2", n, err)
+	}
+	for _, l := range []*store.LoginRequest{oldA, oldB} {
+		wantErr(t, "DeleteLoginRequest(swept)", lr.DeleteLoginRequest(ctx(t), l.Tenant, l.ID), store.ErrNotFound)
+	}
+	for _, l := range []*store.LoginRequest{liveA, liveB} {
+		_, err := lr.GetLoginRequest(ctx(t), l.Tenant, l.ID)
+		noErr(t, "GetLoginRequest(live after sweep)", err)
+	}
+	n, err = lr.DeleteExpiredLoginRequests(ctx(t), time.Now())
+	if err != nil || n != 0 {
+		t.Errorf("DeleteExpiredLoginRequests again = %d, %v; want 0", n, err)
 	}
 }

@@ -15,6 +15,7 @@ var samlTests = []test{
 	{"SAML/Request/ConsumeConcurrent", testSAMLConsumeConcurrent},
 	{"SAML/Participants", testSAMLParticipants},
 	{"SAML/TenantIsolation", testSAMLIsolation},
+	{"SAML/Consents", testSAMLConsents},
 }
 
 func mkSP(t *testing.T, s store.Repos, tn store.TenantID, entity string) *store.SAMLServiceProvider {
@@ -24,7 +25,7 @@ func mkSP(t *testing.T, s store.Repos, tn store.TenantID, entity string) *store.
 		SLOURL: entity + "/slo", SLOBinding: "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
 		NameIDFormat:     "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
 		AttributeMapping: map[string]string{"mail": "email"}, SignAssertion: true, SignResponse: true,
-		DefaultRelayState: "/start"}
+		DefaultRelayState: "/start", ConsentRequired: true}
 	noErr(t, "CreateSP", s.SAML().ServiceProviders().CreateSP(ctx(t), sp))
 	return sp
 }

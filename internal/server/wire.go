@@ -1,0 +1,160 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/api"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/broker"
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/saml"
+	"github.com/gatehouse-id/gatehouse/internal/samlreg"
+	"github.com/gatehouse-id/gatehouse/internal/scim"
+	"github.com/gatehouse-id/gatehouse/internal/seal"
+	"github.com/gatehouse-id/gatehouse/internal/selfservice"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/web"
+)
+
+// surfaces are the HTTP front ends Handler mounts, built with the services.
+type surfaces struct {
+	api   *api.API
+	scim  *scim.Server
+	pages *web.Pages
+	oidc  *oidc.Provider
+	saml  *saml.IdP
+}
+
+// build is the composition root: every service and HTTP surface of a
+// deployment, built once from cfg with one clock and one random source.
+// Nothing is set on a service after it is built; the one cycle (sessions
+// end through the OpenID provider's back-channel logout, and the provider
+// uses sessions) is closed by a hook that reads prov, assigned below.
+func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byte, opts Options) (*App, error) {
+	now, rnd, pub := opts.Now, opts.Rand, cfg.PublicURL
+	sealer, err := seal.New(masterKey, rnd)
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := credential.NewHasher(credential.Params{
+		MemoryKiB: cfg.Argon2.MemoryKiB, Iterations: cfg.Argon2.Iterations, Parallelism: cfg.Argon2.Parallelism,
+	}, rnd)
+	if err != nil {
+		return nil, fmt.Errorf("argon2: %w", err)
+	}
+	rec := &events.Recorder{Now: now}
+	km := &keys.Manager{Sealer: sealer, Now: now, Rand: rnd}
+	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
+	var prov *oidc.Provider
+	sessions := &session.Service{Store: db, Audit: rec, Now: now,
+		OnEnd: func(ctx context.Context, s *store.Session) { prov.BackchannelLogout(ctx, s) },
+		// Every login of a break-glass account raises its alert (authz).
+		OnCreate: func(ctx context.Context, s *store.Session) {
+			_ = authzSvc.NoteUse(ctx, s.Tenant, s.UserID, "login", "")
+		},
+	}
+	a := &App{
+		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now,
+		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
+		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
+		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
+		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
+		Sessions:  sessions,
+		Authz:     authzSvc,
+		mailKick:  make(chan struct{}, 1),
+	}
+	a.Mail = &mail.Queue{Sealer: sealer, Kick: a.mailKick}
+	a.SelfService = &selfservice.Service{
+		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: a.Mail,
+		Renderer: &mail.Renderer{Dir: filepath.Join(cfg.DataDir, "mail-templates")},
+		Audit:    rec, Log: log, Now: now, PublicURL: pub,
+	}
+	// Upstream URLs must be https; http:// is accepted only for loopback
+	// hosts, and only while the deployment's own public URL is http://
+	// (development and tests).
+	a.Connections = &connection.Service{Store: db, Audit: rec, Sealer: sealer, Now: now,
+		Policy: connection.URLPolicy{AllowLoopbackHTTP: strings.HasPrefix(pub, "http://")}}
+	a.Broker = &broker.Broker{Connections: a.Connections, Store: db, Audit: rec, Log: log, PublicURL: pub, Now: now}
+	a.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, Rand: rnd, PublicURL: pub,
+		Mail: &mfa.Mailer{Queue: a.Mail, Renderer: a.SelfService.Renderer}}
+	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA, MasterKey: masterKey}
+	if opts.Steps != nil {
+		a.Flow.Steps = opts.Steps(a.Flow)
+	}
+
+	// The HTTP surfaces.
+	cookie := web.SessionCookieName(pub)
+	prov, err = oidc.New(oidc.Config{
+		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
+		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Authz: authzSvc,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("oidc: %w", err)
+	}
+	idp := saml.New(saml.Config{
+		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
+		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie,
+		Roles: func(ctx context.Context, tenant store.TenantID, userID string) ([]string, error) {
+			// No amr here: privileged roles that require MFA stay out.
+			roles, _, _, err := authzSvc.Attributes(ctx, tenant, userID, "", nil)
+			return roles, err
+		},
+	})
+	a.surfaces = surfaces{
+		oidc: prov,
+		saml: idp,
+		pages: &web.Pages{
+			Tenants: a.Tenants, Sessions: sessions, Store: db, Log: log, PublicURL: pub, Flow: a.Flow,
+			SelfService: a.SelfService, MFA: a.MFA,
+			SAMLApps: a.SAMLSPs, Authz: authzSvc, // the account page's app launcher and roles
+			// The origin handlers: each hands its own finished logins back.
+			Origins: web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{}},
+			Device:  prov,
+			Social: &web.Social{Broker: a.Broker, Connections: a.Connections,
+				Flow: &flow.Social{Flow: a.Flow, Connections: a.Connections, Audit: rec}},
+			// The account page's mails go through self-service's mail path:
+			// rendered per tenant and language, queued sealed, delivered by
+			// the mail worker.
+			Account: &account.Service{Store: db, Directory: a.Directory, Sessions: sessions, Flow: a.Flow, Audit: rec,
+				Mailer: a.SelfService, PublicURL: pub, Now: now},
+		},
+		api: &api.API{
+			Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: sessions, Audit: db.Audit(), Log: log,
+			Authz: authzSvc, SAMLSPs: a.SAMLSPs, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Now: now,
+			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
+		},
+		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
+			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},
+	}
+	return a, nil
+}
+
+// mount registers every surface on mux.
+func (s surfaces) mount(mux *http.ServeMux) {
+	s.api.Mount(mux)
+	s.scim.Mount(mux)
+	s.pages.Mount(mux)
+	s.oidc.Mount(mux)
+	s.saml.Mount(mux)
+}
+
+var _ account.Mailer = (*selfservice.Service)(nil)
