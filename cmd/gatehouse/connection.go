@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/server"
@@ -37,7 +39,7 @@ func connectionView(app *server.App, slug string, c *store.Connection) connectio
 // never shows in the process list or the shell history.
 func runConnection(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(env.stderr, "Usage: gatehouse connection create|list|delete --tenant SLUG [flags]")
+		fmt.Fprintln(env.stderr, "Usage: gatehouse connection create|list|sync|delete --tenant SLUG [flags]")
 		return errUsage
 	}
 	fs, l := flagSet(env, "connection "+args[0])
@@ -56,12 +58,12 @@ func runConnection(ctx context.Context, env *cliEnv, args []string) error {
 	case "create":
 		var in connection.NewConnection
 		var scopes, domains, clients, maps listFlag
-		fs.StringVar(&in.Type, "type", "", "oidc, oauth2, saml, google, microsoft, apple, facebook or github")
+		fs.StringVar(&in.Type, "type", "", "oidc, oauth2, saml, google, microsoft, apple, facebook, github, legacy_ldap or legacy_http")
 		fs.StringVar(&in.Name, "name", "", "the connection's name (in its callback URL)")
 		fs.StringVar(&in.DisplayName, "display-name", "", "the login button's text")
 		fs.StringVar(&in.Issuer, "issuer", "", "OpenID Connect issuer (discovery)")
 		fs.StringVar(&in.ClientID, "client-id", "", "client id registered at the provider")
-		secretFile := fs.String("client-secret-file", "", "file holding the client secret (Apple: the .p8 key); - for stdin")
+		secretFile := fs.String("client-secret-file", "", "file holding the client secret (Apple: the .p8 key; legacy_ldap: the bind password; legacy_http: the signing key); - for stdin")
 		fs.StringVar(&in.AuthorizationEndpoint, "authorization-endpoint", "", "authorization endpoint (OAuth 2.0, or an override)")
 		fs.StringVar(&in.TokenEndpoint, "token-endpoint", "", "token endpoint (OAuth 2.0, or an override)")
 		fs.StringVar(&in.UserinfoEndpoint, "userinfo-endpoint", "", "profile endpoint (OAuth 2.0, or an override)")
@@ -74,6 +76,7 @@ func runConnection(ctx context.Context, env *cliEnv, args []string) error {
 		fs.Var(&clients, "client", "an OAuth client id that shows this connection (repeat; default all)")
 		fs.Var(&maps, "map", "field=path of the upstream profile (subject, email, email_verified, name, given_name, family_name)")
 		fs.BoolVar(&in.StoreTokens, "store-tokens", false, "keep the upstream tokens, sealed")
+		legacyFlags(fs, &in.Legacy)
 		disabled := fs.Bool("disabled", false, "create it disabled")
 		asJSON := fs.Bool("json", false, "print the connection as JSON, on one line")
 		return withApp(ctx, env, fs, l, args[1:], func(app *server.App) error {
@@ -147,22 +150,31 @@ func runConnection(ctx context.Context, env *cliEnv, args []string) error {
 			}
 			return tw.Flush()
 		})
+	case "sync":
+		full := fs.Bool("full", true, "a full sync (false: only entries changed in the last --since)")
+		since := fs.Duration("since", 24*time.Hour, "with --full=false, how far back changes are read")
+		return withApp(ctx, env, fs, l, args[1:], func(app *server.App) error {
+			t, c, err := connectionArg(ctx, app, fs, resolve)
+			if err != nil {
+				return err
+			}
+			from := time.Time{}
+			if !*full {
+				from = time.Now().Add(-*since)
+			}
+			res, err := app.Legacy.Sync(ctx, t.ID, c.ID, from)
+			if err != nil {
+				return fmt.Errorf("connection %s: %w", c.Name, err)
+			}
+			return json.NewEncoder(env.stdout).Encode(res)
+		})
 	case "delete":
 		return withApp(ctx, env, fs, l, args[1:], func(app *server.App) error {
-			if fs.NArg() != 1 {
-				return fmt.Errorf("give the connection's name or id")
-			}
-			t, err := resolve(app)
+			t, c, err := connectionArg(ctx, app, fs, resolve)
 			if err != nil {
 				return err
 			}
 			ref := fs.Arg(0)
-			c, err := app.Connections.ByName(ctx, t.ID, ref)
-			if err != nil {
-				if c, err = app.Connections.Get(ctx, t.ID, ref); err != nil {
-					return fmt.Errorf("connection %s: %w", ref, err)
-				}
-			}
 			if err := app.Connections.Delete(ctx, cliActor(), t.ID, c.ID); err != nil {
 				return fmt.Errorf("connection %s: %w", ref, err)
 			}
@@ -172,6 +184,40 @@ func runConnection(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stderr, "gatehouse connection: unknown subcommand %q\n", args[0])
 	return errUsage
+}
+
+// connectionArg resolves --tenant and the one argument, a connection's
+// name or id.
+func connectionArg(ctx context.Context, app *server.App, fs *flag.FlagSet, resolve func(*server.App) (*store.Tenant, error)) (*store.Tenant, *store.Connection, error) {
+	if fs.NArg() != 1 {
+		return nil, nil, fmt.Errorf("give the connection's name or id")
+	}
+	t, err := resolve(app)
+	if err != nil {
+		return nil, nil, err
+	}
+	ref := fs.Arg(0)
+	c, err := app.Connections.ByName(ctx, t.ID, ref)
+	if err != nil {
+		if c, err = app.Connections.Get(ctx, t.ID, ref); err != nil {
+			return nil, nil, fmt.Errorf("connection %s: %w", ref, err)
+		}
+	}
+	return t, c, nil
+}
+
+// legacyFlags are the settings of a legacy user store.
+func legacyFlags(fs *flag.FlagSet, l *connection.Legacy) {
+	fs.StringVar(&l.Mode, "mode", "", "legacy stores: migrate (default) or federate")
+	fs.StringVar(&l.MigrateUntil, "migrate-until", "", "legacy stores: the date (YYYY-MM-DD, UTC) the migration path closes")
+	fs.StringVar(&l.URL, "url", "", "legacy_ldap: ldaps://host[:port] or ldap://host[:port]")
+	fs.BoolVar(&l.StartTLS, "start-tls", false, "legacy_ldap: StartTLS on an ldap:// URL")
+	fs.StringVar(&l.BindDN, "bind-dn", "", "legacy_ldap: the DN that searches (password: --client-secret-file)")
+	fs.StringVar(&l.BaseDN, "base-dn", "", "legacy_ldap: where users are searched")
+	fs.StringVar(&l.UserFilter, "user-filter", "", "legacy_ldap: search filter with {username}")
+	fs.StringVar(&l.GroupBaseDN, "group-base-dn", "", "legacy_ldap, federating: where the mirrored groups are")
+	fs.StringVar(&l.SyncInterval, "sync-interval", "", "legacy_ldap, federating: how often to sync (default 15m)")
+	fs.StringVar(&l.Endpoint, "endpoint", "", "legacy_http: the URL the signed POST goes to")
 }
 
 // readAllLimited reads a secret of at most 64 KiB.
@@ -190,5 +236,5 @@ func readAllLimited(f *os.File) ([]byte, error) {
 // Registered here rather than in main.go's table so that table keeps its
 // alignment.
 func init() {
-	commands["connection"] = command{"create, list and delete upstream identity providers (social login)", runConnection}
+	commands["connection"] = command{"create, list, sync and delete upstream identity providers and legacy user stores", runConnection}
 }

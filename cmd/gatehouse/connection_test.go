@@ -41,3 +41,29 @@ func TestConnectionCommands(t *testing.T) {
 	d.fails(1, "connection", "delete", "--tenant", "acme", "corp")
 	d.fails(2, "connection")
 }
+
+// TestConnectionLegacyCommands: a legacy_ldap connection from the flags,
+// its bind password sealed (never printed); sync refuses a migrating one.
+func TestConnectionLegacyCommands(t *testing.T) {
+	d := newDeployment(t, "")
+	d.must("tenant", "create", "--slug", "acme", "--name", "Acme")
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte("bind-password-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := d.must("connection", "create", "--json", "--tenant", "acme", "--type", "legacy_ldap", "--name", "old-ad",
+		"--url", "ldap://ad.corp.example", "--start-tls", "--bind-dn", "cn=reader,dc=corp,dc=example",
+		"--base-dn", "ou=people,dc=corp,dc=example", "--migrate-until", "2027-06-30", "--client-secret-file", secretFile)
+	var c map[string]any
+	if err := json.Unmarshal([]byte(out), &c); err != nil || c["has_secret"] != true || c["mode"] != "migrate" ||
+		c["start_tls"] != true || c["migrate_until"] != "2027-06-30" || strings.Contains(out, "bind-password-123") {
+		t.Fatalf("legacy create: %v %s", err, out)
+	}
+	if errOut := d.fails(1, "connection", "create", "--tenant", "acme", "--type", "legacy_ldap", "--name", "clear",
+		"--url", "ldap://ad.corp.example", "--base-dn", "dc=corp,dc=example"); !strings.Contains(errOut, "start_tls") {
+		t.Fatalf("cleartext ldap: %s", errOut)
+	}
+	if errOut := d.fails(1, "connection", "sync", "--tenant", "acme", "old-ad"); !strings.Contains(errOut, "does not federate") {
+		t.Fatalf("sync of a migrating connection: %s", errOut)
+	}
+}

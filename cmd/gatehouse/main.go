@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"tenant":  {"create and list tenants", runTenant},
 	"audit":   {"verify a tenant's audit chain", runAudit},
 	"keys":    {"rotate and list a tenant's signing keys", runKeys},
+	"config":  {"plan, apply and export configuration as code", runConfig},
 }
 
 // cliEnv is the process's outside world, injected so tests can drive it.
@@ -83,7 +84,9 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 	case errors.Is(err, errUsage):
 		return 2
 	case errors.As(err, &ee):
-		fmt.Fprintln(env.stderr, ee.msg)
+		if ee.msg != "" {
+			fmt.Fprintln(env.stderr, ee.msg)
+		}
 		return ee.code
 	}
 	fmt.Fprintf(env.stderr, "gatehouse %s: %v\n", args[0], err)

@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -37,7 +38,20 @@ var (
 	// ErrEmailTaken: the new address belongs to another account by the
 	// time its owner confirmed it.
 	ErrEmailTaken = errors.New("account: address already in use")
+	// ErrDirectoryOwned: the account belongs to a federating directory,
+	// which owns its password and address (connection.DirectoryOwned).
+	ErrDirectoryOwned = errors.New("account: managed by the organisation's directory")
 )
+
+// directoryOwned answers ErrDirectoryOwned for an account a federating
+// directory owns.
+func (s *Service) directoryOwned(ctx context.Context, tenant store.TenantID, userID string) error {
+	owned, err := connection.DirectoryOwned(ctx, s.Store, tenant, userID)
+	if err == nil && owned {
+		err = ErrDirectoryOwned
+	}
+	return err
+}
 
 // Service serves the account page's actions.
 type Service struct {
@@ -72,7 +86,8 @@ type ProfileInput struct {
 const maxAttrValue = 200
 
 // UpdateProfile sets the names and the tenant's profile attributes; any
-// other attribute key is refused. Errors: *valid.Error.
+// other attribute key is refused. Errors: *valid.Error, ErrDirectoryOwned
+// (new names for an account a federating directory owns).
 func (s *Service) UpdateProfile(ctx context.Context, actor events.Actor, t *store.Tenant, userID string, in ProfileInput) (*store.User, error) {
 	set, err := tenancy.ParseSettings(t.Settings)
 	if err != nil {
@@ -102,6 +117,19 @@ func (s *Service) UpdateProfile(ctx context.Context, actor events.Actor, t *stor
 	}
 	given, family := strings.TrimSpace(in.GivenName), strings.TrimSpace(in.FamilyName)
 	p := directory.UserPatch{GivenName: &given, FamilyName: &family}
+	if err := s.directoryOwned(ctx, t.ID, userID); errors.Is(err, ErrDirectoryOwned) {
+		// The directory owns the names: they stay unless unchanged.
+		u, err := s.Store.Users().GetUser(ctx, t.ID, userID)
+		if err != nil {
+			return nil, err
+		}
+		if given != u.GivenName || family != u.FamilyName {
+			return nil, ErrDirectoryOwned
+		}
+		p.GivenName, p.FamilyName = nil, nil
+	} else if err != nil {
+		return nil, err
+	}
 	if len(patch) > 0 {
 		if p.Attributes, err = json.Marshal(patch); err != nil {
 			return nil, err
@@ -163,6 +191,9 @@ func (s *Service) Reauthenticate(ctx context.Context, tenant store.TenantID, use
 // only the notice failed.
 func (s *Service) ChangePassword(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, current, next, userAgent string) (string, error) {
 	if _, err := s.Reauthenticate(ctx, tenant, userID, current, actor.ClientIP); err != nil {
+		return "", err
+	}
+	if err := s.directoryOwned(ctx, tenant, userID); err != nil {
 		return "", err
 	}
 	if len(next) > 1024 {

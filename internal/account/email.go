@@ -72,6 +72,9 @@ func (s *Service) StartEmailChange(ctx context.Context, actor events.Actor, t *s
 	if err != nil {
 		return err
 	}
+	if err := s.directoryOwned(ctx, t.ID, userID); err != nil {
+		return err
+	}
 	switch {
 	case !directory.ValidEmail(newEmail):
 		return valid.Field("email", "invalid", "This is not a valid email address.")

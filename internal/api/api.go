@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/configcode"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -45,6 +47,10 @@ type API struct {
 	PublicURL   string
 	// MFA lists and resets users' second factors (factors.go).
 	MFA *mfa.Service
+	// ConfigCode plans and applies configuration as code (configcode.go).
+	ConfigCode *configcode.Services
+	// ProxyApps registers applications behind a reverse proxy (proxyapps.go).
+	ProxyApps *proxyapp.Service
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

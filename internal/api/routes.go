@@ -112,11 +112,23 @@ func (a *API) routes() []route {
 		{http.MethodGet, t + "/users/{id}/identities", needRead, a.listIdentities},
 		{http.MethodDelete, t + "/users/{id}/identities/{identity}", needAdmin, a.unlinkIdentity},
 
+		// Forward authentication: proxyapps.go.
+		{http.MethodGet, t + "/proxy-apps", needRead, a.listProxyApps},
+		{http.MethodPost, t + "/proxy-apps", needAdmin, a.createProxyApp},
+		{http.MethodGet, t + "/proxy-apps/{id}", needRead, a.getProxyApp},
+		{http.MethodPatch, t + "/proxy-apps/{id}", needAdmin, a.updateProxyApp},
+		{http.MethodDelete, t + "/proxy-apps/{id}", needAdmin, a.deleteProxyApp},
+
 		{http.MethodGet, "/api/v1/apikeys", needPlatform, a.listKeys},
 		{http.MethodPost, "/api/v1/apikeys", needPlatform, a.createKey},
 		{http.MethodPatch, "/api/v1/apikeys/{id}", needPlatform, a.expireKey},
 		{http.MethodDelete, "/api/v1/apikeys/{id}", needPlatform, a.revokeKey},
 		{http.MethodGet, "/api/v1/audit", needPlatform, a.listAudit},
 		{http.MethodGet, "/api/v1/audit/verify", needPlatform, a.verifyAudit},
+
+		// Configuration as code: configcode.go.
+		{http.MethodGet, "/api/v1/config.schema.json", needPublic, a.configSchema},
+		{http.MethodPost, "/api/v1/config/plan", needPlatform, a.configPlan},
+		{http.MethodPost, "/api/v1/config/apply", needPlatform, a.configApply},
 	}
 }

@@ -13,6 +13,11 @@ const (
 	TypeApple     = "apple"
 	TypeFacebook  = "facebook"
 	TypeGitHub    = "github"
+	// TypeLegacyLDAP and TypeLegacyHTTP are legacy user stores a login
+	// checks passwords against (internal/legacy): an LDAP directory, or an
+	// HTTP endpoint that answers a signed POST of username and password.
+	TypeLegacyLDAP = "legacy_ldap"
+	TypeLegacyHTTP = "legacy_http"
 )
 
 // Protocol is how a type talks to its upstream.
@@ -23,6 +28,8 @@ const (
 	ProtoOIDC   Protocol = "oidc"
 	ProtoOAuth2 Protocol = "oauth2"
 	ProtoSAML   Protocol = "saml"
+	// ProtoLegacy is no login button: a password login asks it.
+	ProtoLegacy Protocol = "legacy"
 )
 
 // preset is what a type fills in when the operator leaves it out.
@@ -38,6 +45,13 @@ var presets = map[string]preset{
 	TypeOIDC:   {proto: ProtoOIDC, settings: Settings{Scopes: []string{"openid", "email", "profile"}}},
 	TypeOAuth2: {proto: ProtoOAuth2},
 	TypeSAML:   {proto: ProtoSAML},
+	TypeLegacyLDAP: {proto: ProtoLegacy, settings: Settings{
+		Legacy: Legacy{UserFilter: "(|(uid={username})(mail={username}))"},
+		Mapping: map[string]string{"username": "uid", "email": "mail",
+			"given_name": "givenName", "family_name": "sn"}}},
+	TypeLegacyHTTP: {proto: ProtoLegacy, settings: Settings{
+		Mapping: map[string]string{"subject": "id", "username": "username", "email": "email",
+			"email_verified": "email_verified", "given_name": "given_name", "family_name": "family_name"}}},
 	TypeGoogle: {proto: ProtoOIDC, settings: Settings{
 		Issuer: "https://accounts.google.com", Scopes: []string{"openid", "email", "profile"}}},
 	// Microsoft's multi-tenant endpoint: the ID token's iss names the
@@ -71,3 +85,7 @@ var presets = map[string]preset{
 
 // ProtocolOf answers the protocol of a connection type ("" when unknown).
 func ProtocolOf(typ string) Protocol { return presets[typ].proto }
+
+// IsLegacy reports whether typ is a legacy user store rather than an
+// upstream identity provider: it never shows as a login button.
+func IsLegacy(typ string) bool { return ProtocolOf(typ) == ProtoLegacy }

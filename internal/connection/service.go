@@ -73,6 +73,19 @@ type Patch struct {
 	Clients               *[]string          `json:"clients,omitempty"`
 	StoreTokens           *bool              `json:"store_tokens,omitempty"`
 	TrustEmail            *bool              `json:"trust_email,omitempty"`
+	// ClientSecretRef records where ClientSecret came from; a new
+	// ClientSecret without it clears the reference.
+	ClientSecretRef *string `json:"client_secret_ref,omitempty"`
+	Mode            *string `json:"mode,omitempty"`
+	MigrateUntil    *string `json:"migrate_until,omitempty"`
+	URL             *string `json:"url,omitempty"`
+	StartTLS        *bool   `json:"start_tls,omitempty"`
+	BindDN          *string `json:"bind_dn,omitempty"`
+	BaseDN          *string `json:"base_dn,omitempty"`
+	UserFilter      *string `json:"user_filter,omitempty"`
+	GroupBaseDN     *string `json:"group_base_dn,omitempty"`
+	SyncInterval    *string `json:"sync_interval,omitempty"`
+	Endpoint        *string `json:"endpoint,omitempty"`
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -230,14 +243,25 @@ func (s *Service) List(ctx context.Context, tenant store.TenantID, p store.Page)
 	return s.Store.Connections().Connections().ListConnections(ctx, tenant, p)
 }
 
-// Enabled answers every enabled connection of tenant, in creation order
-// (at most 1,000: the login page shows buttons, not a directory).
+// Enabled answers every enabled upstream identity provider of tenant (no
+// legacy store), in creation order (at most 1,000: the login page shows
+// buttons, not a directory).
 func (s *Service) Enabled(ctx context.Context, tenant store.TenantID) ([]store.Connection, error) {
+	return s.enabled(ctx, tenant, false)
+}
+
+// LegacyStores answers every enabled legacy store of tenant, in creation
+// order (at most 1,000).
+func (s *Service) LegacyStores(ctx context.Context, tenant store.TenantID) ([]store.Connection, error) {
+	return s.enabled(ctx, tenant, true)
+}
+
+func (s *Service) enabled(ctx context.Context, tenant store.TenantID, legacy bool) ([]store.Connection, error) {
 	all, err := s.List(ctx, tenant, store.Page{Limit: 1000})
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(all, func(c store.Connection) bool { return !c.Enabled }), nil
+	return slices.DeleteFunc(all, func(c store.Connection) bool { return !c.Enabled || IsLegacy(c.Type) != legacy }), nil
 }
 
 // Update applies p when version (if non-zero) is current and validates the
@@ -336,6 +360,22 @@ func applyPatch(conn *store.Connection, st *Settings, p Patch) {
 	}
 	if p.TrustEmail != nil {
 		st.TrustEmail = *p.TrustEmail
+	}
+	if p.ClientSecret != nil {
+		st.ClientSecretRef = ""
+	}
+	str(&st.ClientSecretRef, p.ClientSecretRef)
+	str(&st.Mode, p.Mode)
+	str(&st.MigrateUntil, p.MigrateUntil)
+	str(&st.URL, p.URL)
+	str(&st.BindDN, p.BindDN)
+	str(&st.BaseDN, p.BaseDN)
+	str(&st.UserFilter, p.UserFilter)
+	str(&st.GroupBaseDN, p.GroupBaseDN)
+	str(&st.SyncInterval, p.SyncInterval)
+	str(&st.Endpoint, p.Endpoint)
+	if p.StartTLS != nil {
+		st.StartTLS = *p.StartTLS
 	}
 }
 

@@ -43,7 +43,8 @@ type Settings struct {
 	// connection (home-realm discovery).
 	Domains []string `json:"domains,omitempty"`
 	// Clients limits the button to these OAuth clients; empty: all.
-	Clients []string `json:"clients,omitempty"`
+	// (Client ids: not part of configuration files, which name no ids.)
+	Clients []string `json:"clients,omitempty" config:"-"`
 	// StoreTokens keeps the upstream tokens, sealed, with the identity.
 	StoreTokens bool `json:"store_tokens,omitempty"`
 	// TrustEmail lets an address the upstream did not verify create an
@@ -52,7 +53,52 @@ type Settings struct {
 	// a generic OAuth 2.0 profile without an email_verified mapping, from
 	// Facebook and from SAML count as unverified.
 	TrustEmail bool `json:"trust_email,omitempty"`
+	// ClientSecretRef is the reference (${env:NAME} or ${file:/path}) the
+	// client secret was last set from by configuration as code; "" when
+	// it was set directly. It is a pointer, never the secret.
+	ClientSecretRef string `json:"client_secret_ref,omitempty" config:"-"`
+	Legacy
 }
+
+// Legacy are the settings of a legacy user store (legacy_ldap,
+// legacy_http); internal/legacy reads them. The secret (client_secret) is
+// the bind password of an LDAP directory, the HMAC-SHA256 key of an HTTP
+// endpoint.
+type Legacy struct {
+	// Mode is "migrate" (the default: a login checks the password at the
+	// legacy store once, then the account lives here) or "federate" (the
+	// directory stays the source of truth: every login binds through, a
+	// periodic sync mirrors its accounts and groups).
+	Mode string `json:"mode,omitempty"`
+	// MigrateUntil (RFC 3339 or YYYY-MM-DD, UTC) closes the migration
+	// path: from then on the legacy store is not asked.
+	MigrateUntil string `json:"migrate_until,omitempty"`
+	// URL is ldap://host[:port] or ldaps://host[:port]; StartTLS upgrades
+	// an ldap:// connection before anything is sent.
+	URL      string `json:"url,omitempty"`
+	StartTLS bool   `json:"start_tls,omitempty"`
+	// BindDN searches the directory (with client_secret as its password);
+	// empty searches anonymously.
+	BindDN string `json:"bind_dn,omitempty"`
+	// BaseDN is where users are searched, UserFilter how: {username} is
+	// replaced by the escaped login identifier, or by * for a sync.
+	BaseDN     string `json:"base_dn,omitempty"`
+	UserFilter string `json:"user_filter,omitempty"`
+	// GroupBaseDN, when set, lets a federating sync mirror the groups
+	// (groupOfNames or groupOfUniqueNames, named by cn) found under it.
+	GroupBaseDN string `json:"group_base_dn,omitempty"`
+	// SyncInterval is how often a federating connection syncs (a Go
+	// duration, at least 1m; default 15m).
+	SyncInterval string `json:"sync_interval,omitempty"`
+	// Endpoint is where legacy_http POSTs the username and password.
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// Legacy modes.
+const (
+	ModeMigrate  = "migrate"
+	ModeFederate = "federate"
+)
 
 // Vouches reports whether the tenant trusts this connection for the
 // address emailNorm (normalised) without proof by mail: it trusts the
@@ -77,7 +123,8 @@ func (s Settings) Vouches(emailNorm string) bool {
 
 // Effective answers s with the type's preset filled in where s is empty.
 func Effective(typ string, s Settings) Settings {
-	p := presets[typ].settings
+	pr := presets[typ]
+	p := pr.settings
 	or := func(v, def string) string {
 		if v != "" {
 			return v
@@ -91,6 +138,11 @@ func Effective(typ string, s Settings) Settings {
 	out.UserinfoEndpoint = or(s.UserinfoEndpoint, p.UserinfoEndpoint)
 	out.EmailsEndpoint = or(s.EmailsEndpoint, p.EmailsEndpoint)
 	out.ResponseMode = or(s.ResponseMode, p.ResponseMode)
+	out.UserFilter = or(s.UserFilter, p.UserFilter)
+	out.Mode = or(s.Mode, ModeMigrate)
+	if pr.proto != ProtoLegacy {
+		out.Mode = s.Mode
+	}
 	if len(out.Scopes) == 0 {
 		out.Scopes = slices.Clone(p.Scopes)
 	}
@@ -117,6 +169,7 @@ var (
 	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	scopeRE   = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,128}$`)
 	mapKeys   = []string{"subject", "email", "email_verified", "name", "given_name", "family_name"}
+	legacyMap = []string{"subject", "username", "email", "email_verified", "given_name", "family_name"}
 	pathRE    = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,64}(\.[A-Za-z0-9_:-]{1,64}){0,4}$`)
 	domainRE  = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	respModes = []string{"", "query", "form_post"}
@@ -158,8 +211,12 @@ func IsLoopback(host string) bool {
 func (p URLPolicy) check(c *valid.Collector, typ, name, display string, s Settings, hasSecret bool) {
 	proto := ProtocolOf(typ)
 	if proto == "" {
-		c.Add("type", "invalid", "Use one of oidc, oauth2, saml, google, microsoft, apple, facebook, github.")
+		c.Add("type", "invalid", "Use one of oidc, oauth2, saml, google, microsoft, apple, facebook, github, legacy_ldap, legacy_http.")
 		return
+	}
+	if r := s.ClientSecretRef; r != "" && (len(r) > 1100 || !strings.HasSuffix(r, "}") ||
+		!(strings.HasPrefix(r, "${env:") || strings.HasPrefix(r, "${file:/"))) {
+		c.Add("client_secret_ref", "invalid", "A secret reference is ${env:NAME} or ${file:/path}.")
 	}
 	if !nameRE.MatchString(name) {
 		c.Add("name", "invalid", "Use 1 to 63 lower-case letters, digits, '-' or '_', starting with a letter or digit.")
@@ -200,6 +257,9 @@ func (p URLPolicy) check(c *valid.Collector, typ, name, display string, s Settin
 		if len(s.MetadataXML) > 256<<10 {
 			c.Add("metadata_xml", "too_long", "Metadata is limited to 256 KiB.")
 		}
+	case ProtoLegacy:
+		p.checkLegacy(c, typ, s, hasSecret)
+		return
 	}
 	if proto != ProtoSAML {
 		if s.ClientID == "" || len(s.ClientID) > 512 {
@@ -227,16 +287,7 @@ func (p URLPolicy) check(c *valid.Collector, typ, name, display string, s Settin
 	if proto == ProtoOIDC && !slices.Contains(s.Scopes, "openid") {
 		c.Add("scopes", "openid_required", "An OpenID Connect connection asks for the openid scope.")
 	}
-	for k, v := range s.Mapping {
-		if !slices.Contains(mapKeys, k) {
-			c.Add("mapping", "invalid", "Map only subject, email, email_verified, name, given_name, family_name.")
-			break
-		}
-		if !pathRE.MatchString(v) {
-			c.Add("mapping", "invalid", "A mapping value is a claim name or a dotted path of up to 5 names.")
-			break
-		}
-	}
+	checkMapping(c, s.Mapping, mapKeys, "A mapping value is a claim name or a dotted path of up to 5 names.")
 	if len(s.Domains) > 50 {
 		c.Add("domains", "too_many", "At most 50 domains.")
 	}
@@ -248,5 +299,20 @@ func (p URLPolicy) check(c *valid.Collector, typ, name, display string, s Settin
 	}
 	if len(s.Clients) > 100 {
 		c.Add("clients", "too_many", "At most 100 clients.")
+	}
+}
+
+// checkMapping checks a mapping's keys against keys and its values
+// against pathRE (valueHint says what a value is).
+func checkMapping(c *valid.Collector, m map[string]string, keys []string, valueHint string) {
+	for k, v := range m {
+		if !slices.Contains(keys, k) {
+			c.Add("mapping", "invalid", "Map only "+strings.Join(keys, ", ")+".")
+			return
+		}
+		if !pathRE.MatchString(v) {
+			c.Add("mapping", "invalid", valueHint)
+			return
+		}
 	}
 }

@@ -352,6 +352,18 @@ func (s *Service) SearchUsers(ctx context.Context, tenant store.TenantID, q stor
 	return s.Store.Users().SearchUsers(ctx, tenant, q)
 }
 
+// UserFor answers the user a login identifier names: by email, else by
+// username (store.ErrNotFound when neither). Both paths cost the same
+// lookups whether or not the account exists.
+func (s *Service) UserFor(ctx context.Context, tenant store.TenantID, identifier string) (*store.User, error) {
+	users := s.Store.Users()
+	u, err := users.GetUserByEmail(ctx, tenant, NormalizeEmail(identifier))
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = users.GetUserByUsername(ctx, tenant, NormalizeUsername(identifier))
+	}
+	return u, err
+}
+
 // Authenticate checks a password for the user named by identifier (email
 // or username). Every failure is ErrInvalidCredentials and costs one hash
 // verification, so neither the answer nor its timing tells whether the
@@ -359,10 +371,7 @@ func (s *Service) SearchUsers(ctx context.Context, tenant store.TenantID, q stor
 // time recorded.
 func (s *Service) Authenticate(ctx context.Context, tenant store.TenantID, identifier, password string) (*store.User, error) {
 	users := s.Store.Users()
-	u, err := users.GetUserByEmail(ctx, tenant, NormalizeEmail(identifier))
-	if errors.Is(err, store.ErrNotFound) {
-		u, err = users.GetUserByUsername(ctx, tenant, NormalizeUsername(identifier))
-	}
+	u, err := s.UserFor(ctx, tenant, identifier)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.PasswordHash == "") {
 		s.Hasher.VerifyDummy(password)
 		return nil, ErrInvalidCredentials

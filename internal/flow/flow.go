@@ -62,6 +62,9 @@ type Service struct {
 	// MasterKey keys device cookies and login challenges (device.go,
 	// challenge.go); without it neither is offered.
 	MasterKey []byte
+	// Legacy, when set, checks passwords of accounts a legacy store owns
+	// (legacy.go).
+	Legacy Legacy
 }
 
 // Reusable reports whether an existing session satisfies r without a new

@@ -34,7 +34,7 @@ func (s *Service) CheckPasswordThen(ctx context.Context, tenant store.TenantID, 
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.Directory.Authenticate(ctx, tenant, identifier, password)
+	u, err := s.authenticate(ctx, tenant, identifier, password)
 	if err == nil && accept != nil {
 		ok, aerr := accept(u)
 		if aerr != nil {

@@ -22,6 +22,8 @@ const (
 	// request lives only while the steps run: nothing waits for its
 	// return, the browser lands on the account page.
 	OriginAccount = "account"
+	// OriginForwardAuth: a sign-in to an application behind a reverse proxy.
+	OriginForwardAuth = "forward_auth"
 )
 
 // accountRequest is the login request of a sign-in to the account page.

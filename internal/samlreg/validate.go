@@ -75,6 +75,11 @@ const (
 	maxMetadataSz = 256 << 10
 )
 
+// Normalise fills in what Create and Update fill in (bindings, ACS
+// indexes, the full NameID format, a canonical PEM), so a registration
+// can be compared with a stored one.
+func Normalise(sp *store.SAMLServiceProvider) { normalise(sp) }
+
 func normalise(sp *store.SAMLServiceProvider) {
 	sp.Name = strings.TrimSpace(sp.Name)
 	sp.EntityID = strings.TrimSpace(sp.EntityID)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
@@ -119,7 +120,15 @@ func (s *Service) activeUser(ctx context.Context, t *store.Tenant, email string)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.UserActive) {
 		return nil, nil
 	}
-	return u, err
+	if err != nil {
+		return nil, err
+	}
+	// A federating directory owns the password: no reset here, and the
+	// same answer as for an unknown address.
+	if owned, err := connection.DirectoryOwned(ctx, s.Store, t.ID, u.ID); err != nil || owned {
+		return nil, err
+	}
+	return u, nil
 }
 
 // CheckResetLink reports whether a reset link still works (the page asks

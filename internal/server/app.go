@@ -24,9 +24,11 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -45,6 +47,8 @@ type App struct {
 	Directory *directory.Service
 	Clients   *oauthclient.Service
 	SAMLSPs   *samlreg.Service
+	// ProxyApps is forward authentication's registry and sessions.
+	ProxyApps *proxyapp.Service
 	Sessions  *session.Service
 	Audit     *events.Recorder
 	Keys      *keys.Manager
@@ -58,6 +62,9 @@ type App struct {
 	// Connections and Broker run identity brokering.
 	Connections *connection.Service
 	Broker      *broker.Broker
+	// Legacy checks passwords at legacy user stores and syncs federated
+	// directories (legacy.go).
+	Legacy *legacy.Service
 	// MFA checks and manages second factors (internal/mfa).
 	MFA *mfa.Service
 	// Flow runs every login (internal/flow), built once for the hosted

@@ -44,6 +44,12 @@ type matrixRow struct {
 
 const tp = "/api/v1/tenants/{tenant}"
 
+// configBody declares the fixture's tenant as it is (a plan of no changes).
+func configBody(fx *fixture, _ int) any {
+	return map[string]any{"files": []map[string]string{{"name": "matrix.yaml",
+		"content": "tenants:\n  - slug: " + fx.tenant.Slug + "\n"}}}
+}
+
 // matrix must list every operation of openapi.json (TestAuthzMatrix checks).
 var matrix = []matrixRow{
 	{method: "GET", path: "/api/v1/openapi.json", access: public},
@@ -117,6 +123,16 @@ var matrix = []matrixRow{
 	{method: "PATCH", path: tp + "/saml/sps/{id}", access: tenantAdmin,
 		body: func(fx *fixture, _ int) any { return map[string]string{"name": fx.samlSP.Name} }},
 	{method: "DELETE", path: tp + "/saml/sps/{id}", access: tenantAdmin, fresh: true},
+
+	{method: "GET", path: tp + "/proxy-apps", access: tenantRead},
+	{method: "POST", path: tp + "/proxy-apps", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"name": fmt.Sprintf("wiki-%d", n), "domains": []string{fmt.Sprintf("wiki%d.example.com", n)}}
+		}},
+	{method: "GET", path: tp + "/proxy-apps/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/proxy-apps/{id}", access: tenantAdmin,
+		body: func(fx *fixture, _ int) any { return map[string]string{"name": fx.proxyApp.Name} }},
+	{method: "DELETE", path: tp + "/proxy-apps/{id}", access: tenantAdmin, fresh: true},
 
 	{method: "GET", path: tp + "/audit", access: tenantAudit},
 	{method: "GET", path: tp + "/audit/verify", access: tenantAudit},
@@ -197,6 +213,10 @@ var matrix = []matrixRow{
 	{method: "DELETE", path: "/api/v1/apikeys/{id}", access: platformOnly, fresh: true},
 	{method: "GET", path: "/api/v1/audit", access: platformOnly},
 	{method: "GET", path: "/api/v1/audit/verify", access: platformOnly},
+
+	{method: "GET", path: "/api/v1/config.schema.json", access: public},
+	{method: "POST", path: "/api/v1/config/plan", access: platformOnly, body: configBody},
+	{method: "POST", path: "/api/v1/config/apply", access: platformOnly, body: configBody},
 }
 
 // fixture is one set of real targets in a tenant.
@@ -212,7 +232,8 @@ type fixture struct {
 	az          authzFixture  // roles, an elevation, a review (authz_fixture_test.go)
 	social      socialFixture // a connection, identities (social_fixture_test.go)
 
-	samlSP *store.SAMLServiceProvider
+	samlSP   *store.SAMLServiceProvider
+	proxyApp *store.ProxyApp
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -223,6 +244,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 		group:    ta.group(tn.ID, fmt.Sprintf("group-%d", n)),
 		client:   ta.client(tn.ID, fmt.Sprintf("client-%d", n)),
 		samlSP:   ta.samlSP(tn.ID, fmt.Sprintf("https://fixture-%d.example.com", n)),
+		proxyApp: ta.proxyApp(tn.ID, fmt.Sprintf("fixture-%d.example.com", n)),
 	}
 	ta.addMember(tn.ID, fx.group.ID, fx.member.ID)
 	fx.tenantKey, _ = ta.keyWithID(tn.ID, tenancy.ScopeRead)
@@ -266,6 +288,8 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(p, "{id}", fx.client.ID)
 	case strings.Contains(route, "/saml/sps/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.samlSP.ID)
+	case strings.Contains(route, "/proxy-apps/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.proxyApp.ID)
 	}
 	p = strings.ReplaceAll(p, "{client}", fx.client.ID)
 	p = strings.ReplaceAll(p, "{grant_id}", fx.grant)

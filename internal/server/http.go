@@ -102,6 +102,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 		ready(ln.Addr().String())
 	}
 	go a.upkeepEvery(ctx, time.Hour)
+	go a.syncDirectories(ctx)  // legacy.go
 	go a.MailWorker().Run(ctx) // selfservice.go
 	select {
 	case err := <-errc:
@@ -195,6 +196,7 @@ func (a *App) upkeep(ctx context.Context) {
 			return a.DB.SelfService().MailQueue().PurgeMail(ctx, now.Add(-7*24*time.Hour))
 		}},
 		{"expired SAML requests", a.DB.SAML().Requests().DeleteExpired},
+		{"expired forward-auth codes and sessions", a.DB.Proxy().DeleteExpired},
 		{"expired login requests", a.DB.Logins().DeleteExpiredLoginRequests},
 		{"expired passkey ceremonies", a.DB.MFA().Ceremonies().DeleteExpiredCeremonies},
 	} {

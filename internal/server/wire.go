@@ -18,11 +18,14 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/forwardauth"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
@@ -42,6 +45,7 @@ type surfaces struct {
 	pages *web.Pages
 	oidc  *oidc.Provider
 	saml  *saml.IdP
+	fwd   *forwardauth.Handler
 }
 
 // build is the composition root: every service and HTTP surface of a
@@ -93,10 +97,13 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	// (development and tests).
 	a.Connections = &connection.Service{Store: db, Audit: rec, Sealer: sealer, Now: now,
 		Policy: connection.URLPolicy{AllowLoopbackHTTP: strings.HasPrefix(pub, "http://")}}
+	a.ProxyApps = &proxyapp.Service{Store: db, Audit: rec, Authz: authzSvc, Sessions: sessions, Now: now}
 	a.Broker = &broker.Broker{Connections: a.Connections, Store: db, Audit: rec, Log: log, PublicURL: pub, Now: now}
 	a.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, Rand: rnd, PublicURL: pub,
 		Mail: &mfa.Mailer{Queue: a.Mail, Renderer: a.SelfService.Renderer}}
-	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA, MasterKey: masterKey}
+	a.Legacy = &legacy.Service{Store: db, Connections: a.Connections, Directory: a.Directory, Audit: rec, Log: log, Now: now}
+	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA,
+		MasterKey: masterKey, Legacy: a.Legacy}
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
 	}
@@ -119,16 +126,20 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			return roles, err
 		},
 	})
+	fwd := &forwardauth.Handler{Flow: a.Flow, Sessions: sessions, Apps: a.ProxyApps, Log: log,
+		PublicURL: pub, SessionCookie: cookie, Keys: km, Store: db}
 	a.surfaces = surfaces{
 		oidc: prov,
 		saml: idp,
+		fwd:  fwd,
 		pages: &web.Pages{
 			Tenants: a.Tenants, Sessions: sessions, Store: db, Log: log, PublicURL: pub, Flow: a.Flow,
 			SelfService: a.SelfService, MFA: a.MFA,
 			SAMLApps: a.SAMLSPs, Authz: authzSvc, // the account page's app launcher and roles
 			// The origin handlers: each hands its own finished logins back.
-			Origins: web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{}},
-			Device:  prov,
+			Origins: web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{},
+				flow.OriginForwardAuth: fwd},
+			Device: prov,
 			Social: &web.Social{Broker: a.Broker, Connections: a.Connections,
 				Flow: &flow.Social{Flow: a.Flow, Connections: a.Connections, Audit: rec}},
 			// The account page's mails go through self-service's mail path:
@@ -141,6 +152,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: sessions, Audit: db.Audit(), Log: log,
 			Authz: authzSvc, SAMLSPs: a.SAMLSPs, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Now: now,
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
+			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},
@@ -155,6 +167,7 @@ func (s surfaces) mount(mux *http.ServeMux) {
 	s.pages.Mount(mux)
 	s.oidc.Mount(mux)
 	s.saml.Mount(mux)
+	s.fwd.Mount(mux)
 }
 
 var _ account.Mailer = (*selfservice.Service)(nil)

@@ -111,6 +111,12 @@ func (s *Service) Lookup(ctx context.Context, tenant store.TenantID, token strin
 	if err != nil {
 		return nil, err
 	}
+	return s.touch(ctx, tenant, sess)
+}
+
+// touch answers sess when it has not been idle too long, recording that
+// it was used; ErrNoSession otherwise.
+func (s *Service) touch(ctx context.Context, tenant store.TenantID, sess *store.Session) (*store.Session, error) {
 	now := s.now()
 	if now.Sub(sess.LastSeenAt) >= s.idle() {
 		return nil, ErrNoSession
@@ -122,6 +128,23 @@ func (s *Service) Lookup(ctx context.Context, tenant store.TenantID, token strin
 		})
 	}
 	return sess, nil
+}
+
+// LiveByID is Lookup by session id, for records bound to a session (an
+// application's cookie behind a proxy): ErrNoSession when the session is
+// unknown, revoked, expired or idle, so ending it ends them.
+func (s *Service) LiveByID(ctx context.Context, tenant store.TenantID, id string) (*store.Session, error) {
+	sess, err := s.Store.OAuth().Sessions().GetSession(ctx, tenant, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sess.RevokedAt != nil || !s.now().Before(sess.ExpiresAt) {
+		return nil, ErrNoSession
+	}
+	return s.touch(ctx, tenant, sess)
 }
 
 // AddClient records that clientID received tokens in the session, so

@@ -83,6 +83,9 @@ type Identities interface {
 	GetIdentityBySubject(ctx context.Context, tenant TenantID, connectionID, subject string) (*Identity, error)
 	// ListUserIdentities answers the user's identities by id (none: empty).
 	ListUserIdentities(ctx context.Context, tenant TenantID, userID string) ([]Identity, error)
+	// ListConnectionIdentities answers a page of the identities linked
+	// through one connection, by subject (Page.After is a subject).
+	ListConnectionIdentities(ctx context.Context, tenant TenantID, connectionID string, p Page) ([]Identity, error)
 	// TouchIdentity records a login at at, with the email seen and, when
 	// sealedTokens is not nil, the new sealed tokens (an empty non-nil
 	// slice clears them). ErrNotFound when there is no such identity.

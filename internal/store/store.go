@@ -38,6 +38,9 @@ type Repos interface {
 	MFA() MFARepos
 	// Logins answers the login flow's requests (login.go).
 	Logins() LoginRequests
+	// Proxy answers forward authentication's applications, codes and
+	// sessions (proxy.go).
+	Proxy() ProxyRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -25,6 +25,10 @@ type Settings struct {
 	MFA MFA `json:"mfa"`
 	// LDAP is the policy of the LDAP interface (user binds allowed or not).
 	LDAP LDAPSettings `json:"ldap"`
+	// ManagedByConfig says the tenant is managed as code (gatehouse config
+	// apply): the console marks its objects as managed, and changes made
+	// there show as drift in the next plan.
+	ManagedByConfig bool `json:"managed_by_config,omitempty"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.

@@ -17,8 +17,9 @@ import (
 )
 
 // passwordError shows the page again for a failed password check: 401
-// for a wrong password, 429 with Retry-After when throttled. It reports
-// whether err was one of those.
+// for a wrong password, 429 with Retry-After when throttled, 403 for a
+// change a federating directory owns. It reports whether err was one of
+// those.
 func (p *Pages) passwordError(a *accountReq, err error) bool {
 	var throttled *flow.ThrottledError
 	switch {
@@ -27,6 +28,8 @@ func (p *Pages) passwordError(a *accountReq, err error) bool {
 		p.showAccount(a, http.StatusTooManyRequests, "", a.f.T("login.throttled"))
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		p.showAccount(a, http.StatusUnauthorized, "", a.f.T("account.err_password"))
+	case errors.Is(err, account.ErrDirectoryOwned):
+		p.showAccount(a, http.StatusForbidden, "", a.f.T("account.err_directory_owned"))
 	default:
 		return false
 	}
@@ -64,6 +67,9 @@ func (p *Pages) accountProfile(a *accountReq) {
 		}
 	}
 	_, err := p.Account.UpdateProfile(a.r.Context(), a.actor(), a.t, a.sess.UserID, in)
+	if p.passwordError(a, err) {
+		return
+	}
 	if _, _, ok := fieldCode(err); ok {
 		p.showAccount(a, http.StatusBadRequest, "", a.f.T("account.err_profile"))
 		return

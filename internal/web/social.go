@@ -161,7 +161,7 @@ func (p *Pages) socialStart(w http.ResponseWriter, r *http.Request, t *store.Ten
 	}
 	ctx := r.Context()
 	conn, err := p.Social.Connections.ByName(ctx, t.ID, r.PathValue("name"))
-	if err != nil || !conn.Enabled {
+	if err != nil || !conn.Enabled || connection.IsLegacy(conn.Type) {
 		p.message(w, r, t, http.StatusNotFound, "social.failed_title", "social.unknown")
 		return
 	}
@@ -199,7 +199,7 @@ func (p *Pages) socialCallback(w http.ResponseWriter, r *http.Request, t *store.
 		return
 	}
 	conn, err := p.Social.Connections.ByName(ctx, t.ID, r.PathValue("name"))
-	if err != nil || !conn.Enabled {
+	if err != nil || !conn.Enabled || connection.IsLegacy(conn.Type) {
 		p.message(w, r, t, http.StatusNotFound, "social.failed_title", "social.unknown")
 		return
 	}

@@ -201,6 +201,20 @@ ORDER BY id`, string(tenant), userID)
 	return out, err
 }
 
+func (r identityRepo) ListConnectionIdentities(ctx context.Context, tenant store.TenantID, connectionID string, p store.Page) ([]store.Identity, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+identityCols+` FROM user_identities
+WHERE tenant_id = $1 AND connection_id = $2 AND subject > $3 ORDER BY subject LIMIT $4`,
+		string(tenant), connectionID, p.After, p.ClampLimit())
+	if err != nil {
+		return nil, wrapErr("list connection identities", err)
+	}
+	out, err := collect(rows, "list connection identities", scanIdentity)
+	if out == nil && err == nil {
+		out = []store.Identity{}
+	}
+	return out, err
+}
+
 func (r identityRepo) TouchIdentity(ctx context.Context, tenant store.TenantID, id string, at time.Time, email string, sealedTokens []byte) error {
 	return r.single(ctx, func(q querier) error {
 		var (

@@ -141,6 +141,22 @@ func testIdentities(t *testing.T, s store.Store) {
 	if list, _ := ids.ListUserIdentities(ctx(t), b, ada.ID); list == nil || len(list) != 0 {
 		t.Fatalf("ListUserIdentities(other tenant) = %#v, want empty", list)
 	}
+	noErr(t, "CreateIdentity(bob on c)", ids.CreateIdentity(ctx(t), &store.Identity{ID: newID(), Tenant: a, UserID: bob.ID,
+		ConnectionID: c.ID, Subject: "sub-0"}))
+	byConn, err := ids.ListConnectionIdentities(ctx(t), a, c.ID, store.Page{Limit: 1})
+	noErr(t, "ListConnectionIdentities", err)
+	if len(byConn) != 1 || byConn[0].Subject != "sub-0" || byConn[0].UserID != bob.ID {
+		t.Fatalf("ListConnectionIdentities page 1 = %+v", byConn)
+	}
+	byConn, err = ids.ListConnectionIdentities(ctx(t), a, c.ID, store.Page{After: "sub-0", Limit: 10})
+	noErr(t, "ListConnectionIdentities(after)", err)
+	if len(byConn) != 1 || byConn[0].ID != i.ID {
+		t.Fatalf("ListConnectionIdentities page 2 = %+v", byConn)
+	}
+	if list, _ := ids.ListConnectionIdentities(ctx(t), b, c.ID, store.Page{}); list == nil || len(list) != 0 {
+		t.Fatalf("ListConnectionIdentities(other tenant) = %#v, want empty", list)
+	}
+	noErr(t, "DeleteIdentity(bob on c)", ids.DeleteIdentity(ctx(t), a, bob.ID, mustSubject(t, ids, a, c.ID, "sub-0")))
 	wantErr(t, "DeleteIdentity(other user)", ids.DeleteIdentity(ctx(t), a, bob.ID, i.ID), store.ErrNotFound)
 	noErr(t, "DeleteIdentity", ids.DeleteIdentity(ctx(t), a, ada.ID, i.ID))
 	// Deleting the connection takes its identities; deleting the user takes theirs.
@@ -155,6 +171,13 @@ func testIdentities(t *testing.T, s store.Store) {
 	noErr(t, "DeleteUser", s.Users().DeleteUser(ctx(t), a, bob.ID))
 	_, err = ids.GetIdentityBySubject(ctx(t), a, c.ID, "sub-bob")
 	wantErr(t, "GetIdentityBySubject(deleted user)", err, store.ErrNotFound)
+}
+
+func mustSubject(t *testing.T, ids store.Identities, tn store.TenantID, connID, subject string) string {
+	t.Helper()
+	i, err := ids.GetIdentityBySubject(ctx(t), tn, connID, subject)
+	noErr(t, "GetIdentityBySubject", err)
+	return i.ID
 }
 
 // Of concurrent takes of one state exactly one gets it; the wrong purpose,

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		mfaTests,
 		loginTests,
 		recognitionTests,
+		proxyTests,
 	} {
 		all = append(all, group...)
 	}
