@@ -18,7 +18,9 @@ func TestPlanQuotas(t *testing.T) {
 		ta := newTestApp(t, be)
 		platform := ta.key(store.PlatformTenant, tenancy.ScopeAdmin)
 		ta.mustAPI("POST", "/api/v1/plans", platform, map[string]any{"name": "free",
-			"limits":  map[string]any{"mau": 7000, "clients": 5, "connections": 2, "saml_sps": 1, "api_rps": 10, "signups_per_hour": 100},
+			// api_rps is the tenant's rate limit; high here, as this test
+			// sends its API calls back to back (rate limits: ratelimit_test.go).
+			"limits":  map[string]any{"mau": 7000, "clients": 5, "connections": 2, "saml_sps": 1, "api_rps": 10000, "signups_per_hour": 100},
 			"overage": "soft"})
 		ta.mustAPI("POST", "/api/v1/plans", platform, map[string]any{"name": "pro",
 			"limits": map[string]any{"clients": 50, "connections": 20, "saml_sps": 10}})
