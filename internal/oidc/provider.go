@@ -221,11 +221,12 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	// has passed, and only for the browser that signed in.
 	login, err := p.flow.Take(ctx, t.ID, id, sess.ID)
 	if err != nil {
-		// Signed in by this browser but a step after the session (consent)
-		// still waits: back to that step, never past it.
+		// Signed in by this browser but a step after the session still
+		// waits: back to the login page, which shows that step (consent,
+		// passkey offer), never past it.
 		if pending, lerr := p.flow.Load(ctx, t.ID, id); lerr == nil && pending.Origin == flow.OriginOIDC &&
 			pending.SessionID != "" && pending.SessionID == sess.ID {
-			http.Redirect(w, r, "/t/"+t.Slug+"/consent?id="+url.QueryEscape(pending.ID), http.StatusSeeOther)
+			http.Redirect(w, r, "/t/"+t.Slug+"/login?id="+url.QueryEscape(pending.ID), http.StatusSeeOther)
 			return
 		}
 	}

@@ -77,7 +77,19 @@ func (p *Pages) toConsent(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		p.deny(w, r, t, req, "consent_required", "the user has not granted this client access")
 		return
 	}
-	http.Redirect(w, r, "/t/"+t.Slug+"/consent?id="+url.QueryEscape(req.ID), http.StatusSeeOther)
+	http.Redirect(w, r, waitingStep(t, req.ID, flow.ErrConsentRequired), http.StatusSeeOther)
+}
+
+// waitingStep is the path of the page of the step that waits for the user
+// after the session (err from the flow says which), or "" when none does.
+func waitingStep(t *store.Tenant, id string, err error) string {
+	switch {
+	case errors.Is(err, flow.ErrConsentRequired):
+		return "/t/" + t.Slug + "/consent?id=" + url.QueryEscape(id)
+	case errors.Is(err, flow.ErrPasskeyNudge):
+		return "/t/" + t.Slug + "/passkey-offer?id=" + url.QueryEscape(id)
+	}
+	return ""
 }
 
 // finished answers the browser after a login step of req: the step's page
@@ -91,7 +103,7 @@ func (p *Pages) finished(w http.ResponseWriter, r *http.Request, t *store.Tenant
 		if token != "" {
 			p.setSessionCookie(w, r, t, token)
 		}
-		http.Redirect(w, r, "/t/"+t.Slug+"/passkey-offer?id="+url.QueryEscape(req.ID), http.StatusSeeOther)
+		http.Redirect(w, r, waitingStep(t, req.ID, err), http.StatusSeeOther)
 		return true
 	default:
 		return false

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -152,7 +151,7 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 	case errors.Is(err, tenancy.ErrMAULimit):
 		jsonError(w, r, t, http.StatusForbidden, "login.mau_limit")
 		return
-	case errors.Is(err, flow.ErrConsentRequired): // signed in; the consent step waits
+	case waitingStep(t, ar.ID, err) != "": // signed in; a step after the session waits
 	case err != nil:
 		p.passkeyFail(w, r, t, err)
 		return
@@ -163,8 +162,8 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 	}
 	p.setSessionCookie(w, r, t, token)
 	next := p.returnURL(t, ar)
-	if errors.Is(err, flow.ErrConsentRequired) {
-		next = "/t/" + t.Slug + "/consent?id=" + url.QueryEscape(ar.ID)
+	if step := waitingStep(t, ar.ID, err); step != "" {
+		next = step
 	}
 	if ar.ID == "" {
 		next = "/t/" + t.Slug + "/account"

@@ -253,8 +253,8 @@ func (p *Pages) socialDone(w http.ResponseWriter, r *http.Request, t *store.Tena
 		p.handOver(w, r, t, target)
 	case err == nil:
 		p.handOver(w, r, t, p.returnByID(r, t, requestID))
-	case errors.Is(err, flow.ErrConsentRequired): // signed in; the consent step waits
-		p.handOver(w, r, t, "/t/"+t.Slug+"/consent?id="+url.QueryEscape(requestID))
+	case waitingStep(t, requestID, err) != "": // signed in; a step after the session waits
+		p.handOver(w, r, t, waitingStep(t, requestID, err))
 	case errors.Is(err, flow.ErrRequestGone) && token != "":
 		p.handOver(w, r, t, "/t/"+t.Slug+"/account")
 	default:

@@ -227,6 +227,10 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 			p.returnTo(w, r, t, ar, http.StatusFound)
 			return
 		}
+		if errors.Is(err, flow.ErrPasskeyNudge) {
+			p.finished(w, r, t, ar, "", err)
+			return
+		}
 		if errors.Is(err, flow.ErrConsentRequired) {
 			p.toConsent(w, r, t, ar)
 			return
