@@ -14,6 +14,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"path"
 	"regexp"
 	"sort"
@@ -46,20 +47,46 @@ var defaultCatalog = mustLoad()
 func Default() *Catalog { return defaultCatalog }
 
 func mustLoad() *Catalog {
+	c, err := load(catalogFS)
+	if err != nil {
+		panic(err.Error())
+	}
+	return c
+}
+
+// load reads each supported language's catalog: catalogs/<lang>.json and
+// any catalogs/<lang>.<part>.json beside it (one part per capability, so
+// capabilities add their messages without touching a shared file). A key
+// defined twice for one language is an error.
+func load(fsys fs.FS) (*Catalog, error) {
 	c := &Catalog{msgs: map[string]map[string]message{}}
 	for _, tag := range supported {
 		lang := tag.String()
-		raw, err := catalogFS.ReadFile(path.Join("catalogs", lang+".json"))
+		parts, err := fs.Glob(fsys, path.Join("catalogs", lang+".*.json"))
 		if err != nil {
-			panic(fmt.Sprintf("i18n: catalog %s: %v", lang, err))
+			return nil, fmt.Errorf("i18n: catalog %s: %v", lang, err)
 		}
+		files := append([]string{path.Join("catalogs", lang+".json")}, parts...)
 		m := map[string]message{}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			panic(fmt.Sprintf("i18n: catalog %s: %v", lang, err))
+		for _, f := range files {
+			raw, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: catalog %s: %v", lang, err)
+			}
+			part := map[string]message{}
+			if err := json.Unmarshal(raw, &part); err != nil {
+				return nil, fmt.Errorf("i18n: catalog %s: %v", f, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("i18n: catalog %s: key %q defined twice", f, k)
+				}
+				m[k] = v
+			}
 		}
 		c.msgs[lang] = m
 	}
-	return c
+	return c, nil
 }
 
 // Languages answers the supported language codes, Fallback first.

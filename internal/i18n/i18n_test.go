@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // TestCatalogsComplete: every key of every catalog exists in all of them,
@@ -234,5 +235,33 @@ func TestChoose(t *testing.T) {
 		if got := Choose(tc.ui, tc.accept, tc.tenant); got != tc.want {
 			t.Errorf("Choose(%q, %q, %q) = %q, want %q", tc.ui, tc.accept, tc.tenant, got, tc.want)
 		}
+	}
+}
+
+func TestCatalogParts(t *testing.T) {
+	base := `{"a.one":"One"}`
+	fsys := fstest.MapFS{
+		"catalogs/en.json":         {Data: []byte(base)},
+		"catalogs/de.json":         {Data: []byte(`{"a.one":"Eins"}`)},
+		"catalogs/es.json":         {Data: []byte(`{"a.one":"Uno"}`)},
+		"catalogs/en.extra.json":   {Data: []byte(`{"b.two":"Two"}`)},
+		"catalogs/de.extra.json":   {Data: []byte(`{"b.two":"Zwei"}`)},
+		"catalogs/english.json":    {Data: []byte(`{"c.three":"not a part of en"}`)},
+		"catalogs/es.extra.json":   {Data: []byte(`{"b.two":"Dos"}`)},
+		"catalogs/en.extra.json.x": {Data: []byte(`{"d.four":"ignored"}`)},
+	}
+	c, err := load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Text("de", "b.two"); got != "Zwei" {
+		t.Errorf("part message: got %q", got)
+	}
+	if c.Has("c.three") || c.Has("d.four") {
+		t.Errorf("files that are not parts of a language were read")
+	}
+	fsys["catalogs/en.dup.json"] = &fstest.MapFile{Data: []byte(`{"a.one":"again"}`)}
+	if _, err := load(fsys); err == nil || !strings.Contains(err.Error(), `"a.one" defined twice`) {
+		t.Errorf("duplicate key across parts: err = %v", err)
 	}
 }
