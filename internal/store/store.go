@@ -48,6 +48,9 @@ type Repos interface {
 	TenantData() TenantData
 	// Usage answers plans, subscriptions and usage metering (usage.go).
 	Usage() UsageRepos
+	// Purposes answers consent purposes, consent records and
+	// communication preferences (purposes.go).
+	Purposes() ConsentPurposes
 }
 
 // Store is a storage backend. Calls made through its repos each run in
