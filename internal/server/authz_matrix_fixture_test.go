@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
@@ -31,6 +32,8 @@ type fixture struct {
 	importJob string
 	// plan names a plan the platform routes read, change and delete.
 	plan string
+	// purpose names a consent purpose of the tenant.
+	purpose string
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -60,6 +63,11 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	if _, err := ta.Tenants.CreatePlan(context.Background(), testActor, tenancy.PlanInput{Name: fx.plan}); err != nil {
 		ta.t.Fatal(err)
 	}
+	fx.purpose = fmt.Sprintf("fixture-%d", n)
+	if _, err := ta.Consent.CreatePurpose(context.Background(), testActor, tn.ID, consent.NewPurpose{Name: fx.purpose,
+		Version: "1", Title: map[string]string{"en": "Fixture"}}); err != nil {
+		ta.t.Fatal(err)
+	}
 	return fx
 }
 
@@ -68,6 +76,8 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 func (fx *fixture) path(route, ref string) string {
 	p := strings.ReplaceAll(route, "{tenant}", ref)
 	switch {
+	case strings.Contains(route, "/consent-purposes/{name}"):
+		p = strings.ReplaceAll(p, "{name}", fx.purpose)
 	case strings.HasPrefix(route, "/api/v1/plans/"):
 		p = strings.ReplaceAll(p, "{name}", fx.plan)
 	case strings.HasPrefix(route, "/api/v1/apikeys/"):

@@ -93,6 +93,18 @@ var matrix = []matrixRow{
 		body: func(_ *fixture, n int) any {
 			return map[string]string{"email": fmt.Sprintf("invited%d@example.com", n)}
 		}},
+	{method: "GET", path: tp + "/consent-purposes", access: tenantRead},
+	{method: "POST", path: tp + "/consent-purposes", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"name": fmt.Sprintf("matrix-%d", n), "version": "1", "title": map[string]string{"en": "Matrix"}}
+		}},
+	{method: "GET", path: tp + "/consent-purposes/{name}", access: tenantRead},
+	{method: "GET", path: tp + "/users/{id}/consent-records", access: tenantRead},
+	{method: "POST", path: tp + "/users/{id}/consent-records", access: tenantAdmin, fresh: true,
+		body: func(fx *fixture, _ int) any { return map[string]string{"purpose": fx.purpose, "state": "granted"} }},
+	{method: "GET", path: tp + "/users/{id}/preferences", access: tenantRead},
+	{method: "PUT", path: tp + "/users/{id}/preferences", access: tenantAdmin, fresh: true,
+		body: func(*fixture, int) any { return map[string]any{"channels": map[string]bool{"email": true}} }},
 	{method: "GET", path: tp + "/announcements", access: tenantRead},
 	{method: "POST", path: tp + "/announcements", access: tenantAdmin,
 		body: func(_ *fixture, n int) any {
