@@ -147,9 +147,15 @@ func (s *Service) SetPreferences(ctx context.Context, actor events.Actor, tenant
 				return err
 			}
 		}
+		// A right is recorded when it changes: off is the state of a
+		// right never exercised, so turning it off then records nothing.
+		granted, err := Granted(ctx, tx, tenant, userID, false)
+		if err != nil {
+			return err
+		}
 		var ds []Decision
 		for name, v := range map[string]*bool{DoNotSell: ch.DoNotSell, ObjectProfiling: ch.ObjectProfiling} {
-			if v != nil {
+			if v != nil && *v != slices.Contains(granted, name) {
 				ds = append(ds, Decision{Purpose: name, State: stateOf(*v)})
 			}
 		}
