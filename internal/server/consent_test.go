@@ -48,7 +48,7 @@ func (w *consentWorld) api(method, path string, body any) *response {
 func (w *consentWorld) purpose(name, version string, required bool) {
 	w.t.Helper()
 	r := w.api("POST", "/consent-purposes", map[string]any{"name": name, "version": version, "required": required,
-		"title": map[string]string{"en": "Title of " + name, "de": "Titel von " + name},
+		"title":       map[string]string{"en": "Title of " + name, "de": "Titel von " + name},
 		"description": map[string]string{"en": "Why " + name}})
 	if r.status != http.StatusCreated {
 		w.t.Fatalf("create purpose %s@%s: %s", name, version, r)
