@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -93,6 +94,8 @@ type Service struct {
 	// Meter counts sign-ups and holds the tenant's plan, whose
 	// signups_per_hour caps self-service sign-up; nil: no plan limits.
 	Meter *tenancy.Meter
+	// Consent, when set, shows and records consent purposes at sign-up.
+	Consent *consent.Service
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

@@ -386,3 +386,57 @@ func (u uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Header.Set("User-Agent", u.ua)
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// TestConsentAtSignup: the sign-up page shows the purposes as checkboxes;
+// leaving a required one unticked is refused with nothing created; the
+// purposes ticked are recorded (how signup, with the browser's user
+// agent), the others skipped, so the first sign-in to an application
+// asks nothing and its token carries what was granted.
+func TestConsentAtSignup(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		w := newConsentWorld(t, be)
+		if r := w.ta.do(request{method: "PATCH", path: "/api/v1/tenants/acme", auth: w.admin,
+			body: map[string]any{"settings": map[string]any{"self_service": map[string]any{"signup": "open"}}}}); r.status != http.StatusOK {
+			t.Fatalf("open sign-up: %s", r)
+		}
+		w.purpose("terms", "1", true)
+		w.purpose("newsletter", "1", false)
+		b := w.ta.browser()
+		b.c.Transport = uaTransport{"SignupBrowser/2"}
+		form0 := b.get("/t/acme/signup")
+		if !strings.Contains(form0.body, `name="purpose" type="checkbox" value="terms" required`) ||
+			!strings.Contains(form0.body, `value="newsletter"`) {
+			t.Fatalf("sign-up page lacks the purposes: %.600s", form0.body)
+		}
+		tok := csrfRE.FindStringSubmatch(form0.body)[1]
+		const email, pw = "grace@example.com", "another fine password"
+		if p := b.post("/t/acme/signup", form("csrf", tok, "email", email, "password", pw, "purpose", "newsletter")); p.status != http.StatusBadRequest ||
+			!strings.Contains(p.body, "required to create your account") {
+			t.Fatalf("sign-up without the required purpose: %d", p.status)
+		}
+		if _, err := w.ta.Directory.UserForEmail(context.Background(), w.tn.ID, email); err == nil {
+			t.Fatal("a refused sign-up created the account")
+		}
+		if p := b.post("/t/acme/signup", form("csrf", tok, "email", email, "password", pw, "purpose", "terms")); p.status != http.StatusOK {
+			t.Fatalf("sign-up: %d %.300s", p.status, p.body)
+		}
+		u, err := w.ta.Directory.UserForEmail(context.Background(), w.tn.ID, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := w.ta.Consent.Records(context.Background(), w.tn.ID, u.ID)
+		if err != nil || len(recs) != 1 || recs[0].Purpose != "terms" || recs[0].How != "signup" || recs[0].UserAgent != "SignupBrowser/2" {
+			t.Fatalf("records after sign-up: %+v %v", recs, err)
+		}
+		// The first sign-in asks nothing: terms granted, newsletter skipped.
+		w.user = u
+		verifier := oauth2.GenerateVerifier()
+		nb := w.ta.browser()
+		p := w.authorize(nb, verifier)
+		login, _ := url.Parse(p.location())
+		p = nb.walk(passwordStep(t, nb, "acme", login.Query().Get("id"), email, pw))
+		if got, _ := w.exchange(p, verifier); !slices.Equal(got, []string{"terms"}) {
+			t.Errorf("consents after sign-up = %v", got)
+		}
+	})
+}

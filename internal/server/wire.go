@@ -97,10 +97,11 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Mail:      queue, mailKick: mailKick, Notices: notices,
 		Announcer: &notice.Announcer{Store: db, Notices: notices, PublicURL: pub, Now: now},
 	}
+	a.Consent = &consent.Service{Store: db, Audit: rec, Now: now}
 	a.SelfService = &selfservice.Service{
 		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
 		Renderer: renderer, Notices: notices,
-		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter,
+		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter, Consent: a.Consent,
 	}
 	// Upstream URLs must be https; http:// is accepted only for loopback
 	// hosts, and only while the deployment's own public URL is http://
@@ -117,7 +118,6 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
 	}
-	a.Consent = &consent.Service{Store: db, Audit: rec, Now: now}
 	a.Importer = &userimport.Importer{Store: db, MFA: a.MFA, Audit: rec, Now: now}
 	a.Exporter = &userimport.Exporter{Store: db, Audit: rec}
 	a.Imports = userimport.NewRunner(a.Importer, 2)

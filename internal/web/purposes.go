@@ -163,6 +163,21 @@ func (p *Pages) purposesSubmit(w http.ResponseWriter, r *http.Request, t *store.
 	p.continueLogin(w, r, t, ar)
 }
 
+// signupPurposes are the rows of the sign-up form's purposes (none when
+// the pages have no consent service); a posted form keeps its ticks.
+func (p *Pages) signupPurposes(w http.ResponseWriter, r *http.Request, t *store.Tenant, lang string) ([]purposeRow, bool) {
+	if p.Consent == nil {
+		return nil, true
+	}
+	ps, err := p.Store.Purposes().ListPurposes(r.Context(), t.ID, true)
+	if err != nil {
+		p.purposesFail(w, r, t, err)
+		return nil, false
+	}
+	rows, _ := purposeRows(ps, lang, func(n string) bool { return slices.Contains(r.PostForm["purpose"], n) })
+	return rows, true
+}
+
 func requiredIn(ps []store.ConsentPurpose, name string) bool {
 	return slices.ContainsFunc(ps, func(x store.ConsentPurpose) bool { return x.Name == name && x.Required })
 }
