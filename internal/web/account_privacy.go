@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/gatehouse-id/gatehouse/internal/consent"
@@ -118,7 +119,7 @@ func (p *Pages) privacyConsent(a *accountReq) {
 	case err != nil:
 		p.accountFail(a, err)
 	default:
-		http.Redirect(a.w, a.r, "/t/"+a.t.Slug+"/account/privacy?done=consent", http.StatusSeeOther)
+		http.Redirect(a.w, a.r, privacyURL(a, "consent"), http.StatusSeeOther)
 	}
 }
 
@@ -152,5 +153,10 @@ func (p *Pages) privacyPreferences(a *accountReq) {
 		p.accountFail(a, err)
 		return
 	}
-	http.Redirect(a.w, a.r, "/t/"+a.t.Slug+"/account/privacy?done=preferences", http.StatusSeeOther)
+	http.Redirect(a.w, a.r, privacyURL(a, "preferences"), http.StatusSeeOther)
+}
+
+// privacyURL is the privacy page in the request's language, with a notice.
+func privacyURL(a *accountReq, done string) string {
+	return "/t/" + a.t.Slug + "/account/privacy?" + url.Values{"ui_locales": {a.f.Lang}, "done": {done}}.Encode()
 }
