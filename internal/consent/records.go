@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -75,9 +76,12 @@ func (s *Service) Record(ctx context.Context, actor events.Actor, tenant store.T
 	if !slices.Contains(hows, src.How) {
 		return nil, valid.Field("how", "invalid", "how is one of signup, login, account, api, import.")
 	}
+	// A header is bytes: bounded, and made valid UTF-8 (PostgreSQL
+	// refuses anything else in a text column).
 	if len(src.UserAgent) > maxUserAgent {
 		src.UserAgent = src.UserAgent[:maxUserAgent]
 	}
+	src.UserAgent = strings.ToValidUTF8(src.UserAgent, "")
 	var out []Record
 	err := s.Store.InTx(ctx, func(tx store.Repos) error {
 		var err error

@@ -211,6 +211,16 @@ func TestConsentPurposesFollowTokens(t *testing.T) {
 		// A new version of newsletter: asked again (alone) at the next
 		// sign-in through the session; declined.
 		w.purpose("newsletter", "2026-12", false)
+		// prompt=none cannot show the page: the client hears consent_required.
+		none := b.get(strings.TrimPrefix(w.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("prompt", "none")), w.ta.srv.URL))
+		if login, err := url.Parse(none.location()); err == nil && strings.HasPrefix(login.Path, "/t/acme/login") {
+			none = b.walk(b.get(login.RequestURI()))
+		}
+		if u, err := url.Parse(none.location()); err != nil || u.Query().Get("error") != "consent_required" ||
+			!strings.HasPrefix(none.location(), w.cfg.RedirectURL+"?") {
+			t.Errorf("prompt=none with a purpose to answer: %d %q", none.status, none.location())
+		}
 		verifier = oauth2.GenerateVerifier()
 		p = w.signIn(b, verifier)
 		if p.status != http.StatusOK || !strings.Contains(p.body, "newsletter@2026-12") || strings.Contains(p.body, "Title of terms") {

@@ -105,6 +105,12 @@ func (p *Pages) finished(w http.ResponseWriter, r *http.Request, t *store.Tenant
 		if token != "" {
 			p.setSessionCookie(w, r, t, token)
 		}
+		if errors.Is(err, flow.ErrPurposesAsked) && slices.Contains(req.Prompt, "none") {
+			// No page may be shown: the client hears that the user must
+			// answer first, as for its own consent screen.
+			p.deny(w, r, t, req, "consent_required", "the user has consent purposes to answer")
+			return true
+		}
 		http.Redirect(w, r, waitingStep(t, req.ID, err), http.StatusSeeOther)
 		return true
 	default:

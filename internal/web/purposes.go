@@ -103,6 +103,12 @@ func (p *Pages) purposesSubmit(w http.ResponseWriter, r *http.Request, t *store.
 	}
 	granted := r.PostForm["grant"]
 	decision := r.PostFormValue("decision")
+	switch decision {
+	case "save", "skip", "decline":
+	default:
+		p.message(w, r, t, http.StatusBadRequest, "consent.purposes_title", "error.form_unreadable")
+		return
+	}
 	// Only what was shown is recorded, at the version shown; a purpose
 	// published while the page was open is asked on the next round.
 	var shown []store.ConsentPurpose
@@ -126,12 +132,6 @@ func (p *Pages) purposesSubmit(w http.ResponseWriter, r *http.Request, t *store.
 		default:
 			ds = append(ds, consent.Decision{Purpose: x.Name, Version: x.Version, State: store.ConsentWithdrawn})
 		}
-	}
-	switch decision {
-	case "save", "skip", "decline":
-	default:
-		p.message(w, r, t, http.StatusBadRequest, "consent.purposes_title", "error.form_unreadable")
-		return
 	}
 	if missing {
 		p.showPurposes(w, r, t, ar, http.StatusBadRequest, "consent.purposes_required_missing", granted)
@@ -185,7 +185,12 @@ func requiredIn(ps []store.ConsentPurpose, name string) bool {
 // continueLogin runs the steps after the session again and goes where
 // they lead: the next waiting step, or the application.
 func (p *Pages) continueLogin(w http.ResponseWriter, r *http.Request, t *store.Tenant, ar *store.LoginRequest) {
-	err := p.Flow.Complete(r.Context(), t.ID, ar.ID, p.currentSession(r.Context(), r, t))
+	sess := p.currentSession(r.Context(), r, t)
+	if sess == nil {
+		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_unknown")
+		return
+	}
+	err := p.Flow.Complete(r.Context(), t.ID, ar.ID, sess)
 	switch {
 	case err == nil:
 		p.returnTo(w, r, t, ar, http.StatusSeeOther)
