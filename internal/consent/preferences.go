@@ -74,7 +74,7 @@ func (s *Service) preferences(ctx context.Context, repos store.Repos, tenant sto
 	return out, nil
 }
 
-// Topics answers the tenant's communication topics (settings.privacy.topics).
+// Topics answers the tenant's communication topics (settings.communication.topics).
 func Topics(ctx context.Context, repos store.Repos, tenant store.TenantID) ([]tenancy.Topic, error) {
 	t, err := repos.Tenants().GetTenant(ctx, tenant)
 	if err != nil {
@@ -84,7 +84,7 @@ func Topics(ctx context.Context, repos store.Repos, tenant store.TenantID) ([]te
 	if err != nil {
 		return nil, err
 	}
-	return set.Privacy.Topics, nil
+	return set.Communication.Topics, nil
 }
 
 // SetPreferences applies ch for the user in one transaction: changed
@@ -114,7 +114,7 @@ func (s *Service) SetPreferences(ctx context.Context, actor events.Actor, tenant
 		}
 		for k := range ch.Topics {
 			if !slices.ContainsFunc(topics, func(t tenancy.Topic) bool { return t.Name == k }) {
-				c.Add("topics."+k, "unknown", "The tenant has no such topic (settings.privacy.topics).")
+				c.Add("topics."+k, "unknown", "The tenant has no such topic (settings.communication.topics).")
 			}
 		}
 		if err := c.Err(); err != nil {

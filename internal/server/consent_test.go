@@ -302,20 +302,20 @@ func TestConsentPurposesFollowTokens(t *testing.T) {
 }
 
 // TestPreferencesAPI: preferences through the API: channels and the
-// tenant's topics (settings.privacy.topics), an unknown one refused with
+// tenant's topics (settings.communication.topics), an unknown one refused with
 // its field named and nothing changed, the rights recorded as consents,
 // one preferences.changed entry per change.
 func TestPreferencesAPI(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		w := newConsentWorld(t, be)
 		if r := w.ta.do(request{method: "PATCH", path: "/api/v1/tenants/acme", auth: w.admin, body: map[string]any{
-			"settings": map[string]any{"privacy": map[string]any{"topics": []map[string]any{
+			"settings": map[string]any{"communication": map[string]any{"topics": []map[string]any{
 				{"name": "offers", "label": map[string]string{"en": "Offers", "de": "Angebote"}}, {"name": "offers"}}}}}}); r.status != http.StatusBadRequest ||
-			!strings.Contains(string(r.body), "settings.privacy.topics[1].name") {
+			!strings.Contains(string(r.body), "settings.communication.topics[1].name") {
 			t.Fatalf("duplicate topic: %s", r)
 		}
 		if r := w.ta.do(request{method: "PATCH", path: "/api/v1/tenants/acme", auth: w.admin, body: map[string]any{
-			"settings": map[string]any{"privacy": map[string]any{"topics": []map[string]any{
+			"settings": map[string]any{"communication": map[string]any{"topics": []map[string]any{
 				{"name": "offers", "label": map[string]string{"en": "Offers", "de": "Angebote"}}}}}}}); r.status != http.StatusOK {
 			t.Fatalf("topics: %s", r)
 		}

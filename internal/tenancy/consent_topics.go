@@ -8,8 +8,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
-// PrivacySettings are the tenant's privacy choices offered to its users.
-type PrivacySettings struct {
+// Communication is what users choose among for the tenant's messages.
+type Communication struct {
 	// Topics are the subjects of communication users opt in to or out of
 	// on the account page's privacy section and through the preferences
 	// API (internal/consent).
@@ -29,7 +29,7 @@ const MaxTopics = 50
 // topicName is a topic's stable name: lower case, digits, '_', '-', '.'.
 var topicName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,39}$`)
 
-func (p PrivacySettings) check(c *valid.Collector, field string) {
+func (p Communication) check(c *valid.Collector, field string) {
 	if len(p.Topics) > MaxTopics {
 		c.Add(field+".topics", "too_many", fmt.Sprintf("At most %d topics.", MaxTopics))
 		return

@@ -265,7 +265,7 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 	if set.RateLimits.check(c, "settings.rate_limits"); c.Err() != nil {
 		return current, nil
 	}
-	if set.Privacy.check(c, "settings.privacy"); c.Err() != nil {
+	if set.Communication.check(c, "settings.communication"); c.Err() != nil {
 		return current, nil
 	}
 	return json.Marshal(set)

@@ -34,9 +34,8 @@ type Settings struct {
 	Notices Notices `json:"notices"`
 	// RateLimits are the tenant's request rates per surface (ratelimits.go).
 	RateLimits RateLimits `json:"rate_limits,omitzero"`
-	// Privacy holds the communication topics users choose from
-	// (consent_topics.go).
-	Privacy PrivacySettings `json:"privacy,omitzero"`
+	// Communication holds the topics users opt in to (consent_topics.go).
+	Communication Communication `json:"communication,omitzero"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.

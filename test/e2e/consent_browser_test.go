@@ -30,7 +30,7 @@ func TestBrowserPrivacyPage(t *testing.T) {
 		"description": map[string]string{"en": "News from the research centre, once a month.", "de": "Neuigkeiten aus dem Forschungszentrum, einmal im Monat."}})
 	api.must(201, "POST", "/api/v1/tenants/default/consent-purposes", map[string]any{"name": "terms", "version": "1", "required": true,
 		"title": map[string]string{"en": "Terms of use", "de": "Nutzungsbedingungen"}})
-	api.must(200, "PATCH", "/api/v1/tenants/default", map[string]any{"settings": map[string]any{"privacy": map[string]any{
+	api.must(200, "PATCH", "/api/v1/tenants/default", map[string]any{"settings": map[string]any{"communication": map[string]any{
 		"topics": []map[string]any{{"name": "events", "label": map[string]string{"en": "Events and open days", "de": "Veranstaltungen und Tage der offenen Tür"}}}}}})
 
 	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
