@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
@@ -32,8 +31,6 @@ type fixture struct {
 	importJob string
 	// plan names a plan the platform routes read, change and delete.
 	plan string
-	// purpose names a consent purpose of the tenant.
-	purpose string
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -63,11 +60,6 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	if _, err := ta.Tenants.CreatePlan(context.Background(), testActor, tenancy.PlanInput{Name: fx.plan}); err != nil {
 		ta.t.Fatal(err)
 	}
-	fx.purpose = fmt.Sprintf("fixture-%d", n)
-	if _, err := ta.Consent.CreatePurpose(context.Background(), testActor, tn.ID, consent.NewPurpose{Name: fx.purpose,
-		Version: "1", Title: map[string]string{"en": "Fixture"}}); err != nil {
-		ta.t.Fatal(err)
-	}
 	return fx
 }
 
@@ -77,7 +69,7 @@ func (fx *fixture) path(route, ref string) string {
 	p := strings.ReplaceAll(route, "{tenant}", ref)
 	switch {
 	case strings.Contains(route, "/consent-purposes/{name}"):
-		p = strings.ReplaceAll(p, "{name}", fx.purpose)
+		p = strings.ReplaceAll(p, "{name}", matrixPurpose)
 	case strings.HasPrefix(route, "/api/v1/plans/"):
 		p = strings.ReplaceAll(p, "{name}", fx.plan)
 	case strings.HasPrefix(route, "/api/v1/apikeys/"):
