@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 )
 
 // TestBrowserPrivacyPage walks the account page's privacy section in
@@ -143,4 +146,112 @@ func TestBrowserPrivacyPage(t *testing.T) {
 	}
 	_, _, console := plog.take()
 	noCSPViolation(t, "privacy page", console)
+}
+
+// TestBrowserPurposesStep: a sign-in to an application in German at
+// phone width meets the purposes page (fits, labelled, German texts);
+// continuing without the required purpose is refused on the page; with
+// it, the browser reaches the application, whose ID token's consents
+// claim lists what was ticked.
+func TestBrowserPurposesStep(t *testing.T) {
+	exe := chromiumPath(t)
+	env := testEnv(t.TempDir(), "", testMasterKey)
+	n := start(t, env)
+	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
+	api := &client{t: t, base: n.URL, token: lastLine(out)}
+	const email, password = "mary@example.com", "jackson wind tunnel 1958"
+	api.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{"email": email, "password": password})
+	api.must(201, "POST", "/api/v1/tenants/default/consent-purposes", map[string]any{"name": "terms", "version": "2026-12", "required": true,
+		"title": map[string]string{"en": "Terms of use", "de": "Nutzungsbedingungen des Forschungszentrums"}})
+	api.must(201, "POST", "/api/v1/tenants/default/consent-purposes", map[string]any{"name": "analytics", "version": "1",
+		"title":       map[string]string{"en": "Usage analytics", "de": "Nutzungsanalyse"},
+		"description": map[string]string{"en": "Helps us improve.", "de": "Hilft uns, den Dienst zu verbessern."}})
+
+	prov, err := gooidc.NewProvider(context.Background(), n.URL+"/t/default")
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	if !slices.Contains(discoveredScopes(t, prov), "consents") {
+		t.Error("discovery does not list the consents scope")
+	}
+	cbs := newBrowserCallbacks(t)
+	rp := newBrowserRP(t, env, prov, "Purposes App", cbs.srv.URL+"/cb")
+	rp.conf.Scopes = append(rp.conf.Scopes, "consents")
+
+	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
+	defer cancel()
+	bctx := newBrowser(t, ctx, exe)
+	var plog pageLog
+	plog.listen(bctx, t)
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(phoneWidth, phoneHeight)); err != nil {
+		t.Fatal(err)
+	}
+	a := rp.request(oauth2.SetAuthURLParam("ui_locales", "de"))
+	if err := chromedp.Do(bctx, chromedp.Navigate(a.URL),
+		chromedp.SendKeys(chromedp.CSS(`input[autocomplete~="username"]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[autocomplete="current-password"]`), password)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(`form button[type="submit"]`))); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	if loc, _ := chromedp.Run(bctx, chromedp.Location()); !strings.Contains(loc, "/t/default/purposes?") {
+		t.Fatalf("after sign-in: %s, want the purposes page", loc)
+	}
+	checkPage(t, bctx, "purposes page de", "de")
+	body, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
+	if !strings.Contains(body, "Nutzungsbedingungen des Forschungszentrums") || !strings.Contains(body, "zum Fortfahren erforderlich") {
+		t.Errorf("the purposes page is not in German: %q", body)
+	}
+	browserScreenshot(t, bctx, "purposes-phone-de.png")
+	// Continue with analytics alone: refused on the page, in German.
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#p-analytics"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(`button[value=save]`))); err != nil {
+		t.Fatalf("continue: %v", err)
+	}
+	if s, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(".error"))); !strings.Contains(s, "erforderlich") {
+		t.Errorf("refusal message: %q", s)
+	}
+	checkPage(t, bctx, "purposes page de with an error", "de")
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#p-terms"))); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.querySelector('#p-analytics').checked`)); !ok {
+		t.Error("the refused form lost the analytics tick")
+	}
+	if _, err := chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(`button[value=save]`))); err != nil {
+		t.Fatalf("continue: %v", err)
+	}
+	q := cbs.wait(t, ctx, "/cb")
+	tok, err := rp.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(a.Verifier))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := rp.verifier.Verify(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Consents []string `json:"consents"`
+	}
+	if err := idt.Claims(&claims); err != nil || !slices.Equal(claims.Consents, []string{"analytics", "terms"}) {
+		t.Errorf("consents claim %v: %v", claims.Consents, err)
+	}
+	_, _, console := plog.take()
+	noCSPViolation(t, "purposes page", console)
+}
+
+// discoveredScopes answers the provider's scopes_supported.
+func discoveredScopes(t *testing.T, prov *gooidc.Provider) []string {
+	t.Helper()
+	var d struct {
+		Scopes []string `json:"scopes_supported"`
+	}
+	if err := prov.Claims(&d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Scopes
 }
