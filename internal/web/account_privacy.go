@@ -25,6 +25,10 @@ var privacyPage = ui.Parse(templateFS, "templates/account_privacy.html")
 // privacyDone maps the notices of success redirects to messages.
 var privacyDone = map[string]string{"consent": "consent.privacy_done_consent", "preferences": "consent.privacy_done_preferences"}
 
+// channelLabels are the catalog keys of the channels' names.
+var channelLabels = map[string]string{"email": "consent.privacy_channel_email", "sms": "consent.privacy_channel_sms",
+	"push": "consent.privacy_channel_push"}
+
 type consentRow struct {
 	Name, Title, Description, State, At string
 	Required                            bool
@@ -95,7 +99,7 @@ func (p *Pages) showPrivacy(a *accountReq, status int, notice, errText string) {
 		v.Consents = append(v.Consents, row)
 	}
 	for _, c := range consent.Channels {
-		v.Channels = append(v.Channels, switchRow{Name: c, Label: a.f.T("consent.privacy_channel_" + c), On: prefs.Channels[c]})
+		v.Channels = append(v.Channels, switchRow{Name: c, Label: a.f.T(channelLabels[c]), On: prefs.Channels[c]})
 	}
 	for _, tp := range topics {
 		v.Topics = append(v.Topics, switchRow{Name: tp.Name, Label: tp.TopicLabel(a.f.Lang), On: prefs.Topics[tp.Name]})
