@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/profileschema"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/ui"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
@@ -147,4 +148,17 @@ func (p *Pages) profileDone(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.Log.ErrorContext(r.Context(), "web: profile step", "err", err, "request_id", httpx.RequestID(r.Context()))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 	}
+}
+
+// profileLabel is the label of the tenant's profile field name in lang,
+// or the name itself for an attribute the schema does not define.
+func profileLabel(t *store.Tenant, name, lang string) string {
+	sc, err := tenancy.ProfileSchemaOf(t)
+	if err != nil {
+		return name
+	}
+	if f, ok := sc.Find(name); ok {
+		return f.LabelFor(lang)
+	}
+	return name
 }
