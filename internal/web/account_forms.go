@@ -83,8 +83,8 @@ func (p *Pages) accountProfile(a *accountReq) {
 	}
 	if field, _, ok := fieldCode(err); ok {
 		msg := a.f.T("account.err_profile")
-		if name, ok := strings.CutPrefix(field, "attributes."); ok { // profile.go: name the field
-			msg = a.f.T("profile.account_invalid", "field", profileLabel(a.t, name, a.f.Lang))
+		if label, ok := profileLabel(a.t, field, a.f.Lang); ok { // profile.go: name the schema field
+			msg = a.f.T("profile.account_invalid", "field", label)
 		}
 		p.showAccount(a, http.StatusBadRequest, "", msg)
 		return

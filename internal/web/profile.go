@@ -150,15 +150,20 @@ func (p *Pages) profileDone(w http.ResponseWriter, r *http.Request, t *store.Ten
 	}
 }
 
-// profileLabel is the label of the tenant's profile field name in lang,
-// or the name itself for an attribute the schema does not define.
-func profileLabel(t *store.Tenant, name, lang string) string {
+// profileLabel answers the label in lang of the tenant's profile schema
+// field that field ("attributes.<name>") names; false when it names none.
+func profileLabel(t *store.Tenant, field, lang string) (string, bool) {
+	name, ok := strings.CutPrefix(field, "attributes.")
+	if !ok {
+		return "", false
+	}
 	sc, err := tenancy.ProfileSchemaOf(t)
 	if err != nil {
-		return name
+		return "", false
 	}
-	if f, ok := sc.Find(name); ok {
-		return f.LabelFor(lang)
+	f, ok := sc.Find(name)
+	if !ok {
+		return "", false
 	}
-	return name
+	return f.LabelFor(lang), true
 }
