@@ -359,3 +359,47 @@ func TestProfileClaimInIDToken(t *testing.T) {
 		}
 	})
 }
+
+// TestProfileSignUpAsksSignupFields: after a self-service sign-up (and the
+// mailbox proof), the sign-in that follows asks only for the fields marked
+// signup, not for those due at a later sign-in.
+func TestProfileSignUpAsksSignupFields(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("acme")
+		c := ta.client(tn.ID, "shop")
+		if r := ta.do(request{method: http.MethodPatch, path: "/api/v1/tenants/acme", auth: "Bearer " + ta.key(tn.ID, "admin"),
+			body: map[string]any{"settings": map[string]any{"self_service": map[string]any{"signup": "open"}}}}); r.status != http.StatusOK {
+			t.Fatalf("patch settings: %s", r)
+		}
+		doc := map[string]any{"fields": append([]map[string]any{{"name": "country", "type": "string",
+			"label": map[string]string{"en": "Country", "de": "Land"}, "required_at": "signup", "autocomplete": "country-name"}},
+			profileSchemaDoc["fields"].([]map[string]any)...)}
+		if r := ta.putProfileSchema(tn, doc); r.status != http.StatusOK {
+			t.Fatalf("PUT schema: %s", r)
+		}
+		const email, pw = "new@example.com", "a shelf of cold lanterns"
+		b := ta.browser()
+		id := ta.authRequest(tn, c)
+		tok := b.csrf("/t/acme/signup?id=" + id)
+		if p := b.post("/t/acme/signup", form("csrf", tok, "id", id, "email", email, "password", pw)); p.status != http.StatusOK {
+			t.Fatalf("sign-up: %d %s", p.status, p.body)
+		}
+		if p := b.followLink(ta.mailedLink(email, "/t/acme/verify")); p.status != http.StatusOK {
+			t.Fatalf("verification: %d", p.status)
+		}
+		p := passwordStep(t, b, "acme", id, email, pw)
+		if p.status != http.StatusSeeOther || p.location() != "/t/acme/login/profile?id="+id {
+			t.Fatalf("first sign-in after sign-up: %d %q", p.status, p.location())
+		}
+		page := b.get(p.location())
+		if !strings.Contains(page.body, `name="f.country"`) || strings.Contains(page.body, `name="f.company"`) ||
+			strings.Contains(page.body, `name="f.tier"`) || strings.Contains(page.body, `name="skip"`) {
+			t.Fatalf("sign-up profile page:\n%s", page.body)
+		}
+		p = b.post("/t/acme/login/profile", form("csrf", csrfRE.FindStringSubmatch(page.body)[1], "id", id, "f.country", "Ireland"))
+		if p.status != http.StatusSeeOther || p.location() != "/t/acme/authorize/callback?id="+id {
+			t.Fatalf("answer: %d %q", p.status, p.location())
+		}
+	})
+}
