@@ -265,7 +265,7 @@ func TestProfileEnumRefusedEverywhere(t *testing.T) {
 		b := ta.browser()
 		b.signIn("acme", "page@example.com", pw)
 		acct := b.get("/t/acme/account")
-		if !strings.Contains(acct.body, `name="attr_tier"`) {
+		if !strings.Contains(acct.body, `name="attr_tier"`) || !strings.Contains(acct.body, `>Tier</label>`) {
 			t.Fatalf("the account page does not offer the editable field")
 		}
 		tok := csrfRE.FindStringSubmatch(acct.body)[1]
