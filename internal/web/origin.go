@@ -88,6 +88,8 @@ func waitingStep(t *store.Tenant, id string, err error) string {
 		return "/t/" + t.Slug + "/consent?id=" + url.QueryEscape(id)
 	case errors.Is(err, flow.ErrPasskeyNudge):
 		return "/t/" + t.Slug + "/passkey-offer?id=" + url.QueryEscape(id)
+	case errors.Is(err, flow.ErrProfileRequired):
+		return "/t/" + t.Slug + "/login/profile?id=" + url.QueryEscape(id)
 	case errors.Is(err, flow.ErrPurposesAsked):
 		return "/t/" + t.Slug + "/purposes?id=" + url.QueryEscape(id)
 	}
@@ -101,7 +103,7 @@ func (p *Pages) finished(w http.ResponseWriter, r *http.Request, t *store.Tenant
 	switch {
 	case err == nil:
 	case errors.Is(err, flow.ErrConsentRequired):
-	case errors.Is(err, flow.ErrPasskeyNudge), errors.Is(err, flow.ErrPurposesAsked):
+	case errors.Is(err, flow.ErrPasskeyNudge), errors.Is(err, flow.ErrProfileRequired), errors.Is(err, flow.ErrPurposesAsked):
 		if token != "" {
 			p.setSessionCookie(w, r, t, token)
 		}
