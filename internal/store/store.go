@@ -48,6 +48,8 @@ type Repos interface {
 	TenantData() TenantData
 	// Usage answers plans, subscriptions and usage metering (usage.go).
 	Usage() UsageRepos
+	// Hooks answers the tenants' synchronous hooks (hooks.go).
+	Hooks() Hooks
 }
 
 // Store is a storage backend. Calls made through its repos each run in
