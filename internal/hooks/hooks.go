@@ -118,8 +118,8 @@ func (s *Service) check(c *valid.Collector, h *store.Hook) {
 		switch {
 		case !oauthclient.ValidClaimName(n):
 			c.Add("allowed_claims", "invalid", "A claim name has 1 to 128 letters, digits, _ . : / or -, starting with a letter or _.")
-		case oauthclient.ReservedClaim(n):
-			c.Add("allowed_claims", "reserved", "Protocol claims (sub, iss, aud, exp, ...) cannot be added by a hook.")
+		case oauthclient.ReservedClaim(n), oauthclient.ProfileClaim(n):
+			c.Add("allowed_claims", "reserved", "Protocol and profile claims (sub, iss, aud, exp, email, name, groups, ...) cannot be added by a hook.")
 		default:
 			continue
 		}

@@ -250,6 +250,13 @@ func TestRegistration(t *testing.T) {
 			t.Errorf("field %s not named: %v", want, ve)
 		}
 	}
+	for _, claim := range []string{"sub", "exp", "email", "groups", "9lives"} {
+		_, _, err := f.svc.Create(t.Context(), admin, f.tenant, hooks.NewHook{Trigger: store.HookPreToken,
+			URL: "https://hooks.example/x", AllowedClaims: []string{"plan", claim}})
+		if !errors.As(err, &ve) || ve.Fields[0].Field != "allowed_claims" {
+			t.Errorf("allowed_claims %q: %v", claim, err)
+		}
+	}
 	h, secret := f.hook(t, store.HookPreToken, "https://hooks.example/x", store.HookFailDeny, "plan")
 	if _, _, err := f.svc.Create(t.Context(), admin, f.tenant, hooks.NewHook{Trigger: store.HookPreToken,
 		URL: "https://hooks.example/y"}); !errors.As(err, new(*valid.Conflict)) {

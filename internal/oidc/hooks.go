@@ -38,11 +38,11 @@ func (p *Provider) preToken(ctx context.Context, g *grant) error {
 
 // addHookClaims adds the hook's claims to a token's claims. A claim the
 // token already has (protocol, profile, authorization) is never
-// replaced, and reserved names never enter, whatever the hook's
-// allow-list says.
+// replaced, and reserved and profile names never enter, whatever the
+// hook's allow-list says.
 func addHookClaims(g grant, claims map[string]any) {
 	for k, v := range g.hookClaims {
-		if _, set := claims[k]; !set && !oauthclient.ReservedClaim(k) {
+		if _, set := claims[k]; !set && !oauthclient.ReservedClaim(k) && !oauthclient.ProfileClaim(k) {
 			claims[k] = v
 		}
 	}
