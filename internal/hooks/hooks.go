@@ -15,6 +15,7 @@ package hooks
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -58,7 +59,7 @@ type Service struct {
 	Now    func() time.Time
 	Log    *slog.Logger
 	// Rand, when set, is read for secrets (tests); nil is crypto/rand.
-	Rand interface{ Read([]byte) (int, error) }
+	Rand io.Reader
 }
 
 // NewHook is the input of Create.
