@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/whsig"
@@ -78,8 +79,8 @@ type Call struct {
 // Result is what an allowing answer adds.
 type Result struct {
 	// Attributes are profile attributes for the new account
-	// (pre_registration).
-	Attributes map[string]any
+	// (pre_registration): a JSON object the directory accepts.
+	Attributes json.RawMessage
 	// Claims are added to the ID and access tokens (pre_token), already
 	// limited to the hook's allowed claims and without reserved ones.
 	Claims map[string]any
@@ -90,7 +91,7 @@ type answer struct {
 	Decision   string          `json:"decision"`
 	Message    json.RawMessage `json:"message"`
 	Claims     map[string]any  `json:"claims"`
-	Attributes map[string]any  `json:"attributes"`
+	Attributes json.RawMessage `json:"attributes"`
 }
 
 // body is what a hook receives.
@@ -215,7 +216,10 @@ func (s *Service) call(ctx context.Context, h *store.Hook, c Call) (Result, *Den
 			}
 		}
 	case store.HookPreRegistration:
-		if len(a.Attributes) > 0 {
+		if len(a.Attributes) > 0 && string(a.Attributes) != "null" {
+			if why := directory.AttributesProblem(a.Attributes); why != "" {
+				return Result{}, nil, "the answer's attributes are not acceptable: " + why
+			}
 			res.Attributes = a.Attributes
 		}
 	}

@@ -104,22 +104,28 @@ func TestFailuresFollowOnFailure(t *testing.T) {
 		handler  http.HandlerFunc
 		loopback bool
 		reason   string
+		trigger  string // post_login when ""
 	}{
-		{"status 500", reply(500, `{"decision":"allow"}`), true, "answered status 500"},
-		{"not JSON", reply(200, `<html>`), true, "not a JSON object"},
-		{"no decision", reply(200, `{"decision":"maybe"}`), true, "neither"},
+		{"status 500", reply(500, `{"decision":"allow"}`), true, "answered status 500", ""},
+		{"not JSON", reply(200, `<html>`), true, "not a JSON object", ""},
+		{"no decision", reply(200, `{"decision":"maybe"}`), true, "neither", ""},
 		{"redirect", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/elsewhere", http.StatusFound)
-		}, true, "answered status 302"},
-		{"refused address", reply(200, `{"decision":"allow"}`), false, "destination address refused"},
-		{"too large", reply(200, big), true, "answer too large"},
+		}, true, "answered status 302", ""},
+		{"refused address", reply(200, `{"decision":"allow"}`), false, "destination address refused", ""},
+		{"too large", reply(200, big), true, "answer too large", ""},
+		{"attributes not an object", reply(200, `{"decision":"allow","attributes":[1,2]}`), true, "attributes are not acceptable", store.HookPreRegistration},
 	}
 	for _, tc := range cases {
 		for _, onFailure := range []string{store.HookFailAllow, store.HookFailDeny} {
 			t.Run(tc.name+"/"+onFailure, func(t *testing.T) {
 				f := setup(t, tc.loopback)
-				f.hook(t, store.HookPostLogin, endpoint(t, tc.handler), onFailure)
-				_, err := f.svc.Run(t.Context(), store.HookPostLogin, hooks.Call{Tenant: f.tenant, User: user})
+				trigger := tc.trigger
+				if trigger == "" {
+					trigger = store.HookPostLogin
+				}
+				f.hook(t, trigger, endpoint(t, tc.handler), onFailure)
+				_, err := f.svc.Run(t.Context(), trigger, hooks.Call{Tenant: f.tenant, User: user})
 				var d *hooks.DeniedError
 				switch {
 				case onFailure == store.HookFailAllow && err != nil:
@@ -189,7 +195,7 @@ func TestAnswers(t *testing.T) {
 	}
 	_, secret = f.hook(t, store.HookPreRegistration, url, store.HookFailDeny)
 	res, err = f.svc.Run(t.Context(), store.HookPreRegistration, hooks.Call{Tenant: f.tenant, Email: "new@example.com"})
-	if err != nil || res.Claims != nil || res.Attributes["tier"] != float64(2) {
+	if err != nil || res.Claims != nil || string(res.Attributes) != `{"tier":2}` {
 		t.Errorf("pre_registration: %+v %v", res, err)
 	}
 	if strings.Contains(string(got), `"client"`) || !strings.Contains(string(got), `"email":"new@example.com"`) {

@@ -2,7 +2,6 @@ package selfservice
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -84,12 +83,6 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 	if err != nil {
 		return "", err
 	}
-	var attrs json.RawMessage
-	if hooked.Attributes != nil {
-		if attrs, err = json.Marshal(hooked.Attributes); err != nil {
-			return "", err
-		}
-	}
 	existing, err := s.Directory.UserForEmail(ctx, t.ID, email)
 	switch {
 	case err == nil:
@@ -99,7 +92,7 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 	}
 	pw := in.Password
 	u, err := s.Directory.CreateUser(ctx, selfActor("", in.IP), t.ID, directory.NewUser{
-		Email: email, Password: &pw, Locale: in.Lang, Attributes: attrs,
+		Email: email, Password: &pw, Locale: in.Lang, Attributes: hooked.Attributes,
 	})
 	var conflict *valid.Conflict
 	if errors.As(err, &conflict) {

@@ -1,0 +1,20 @@
+package directory
+
+import (
+	"encoding/json"
+
+	"github.com/gatehouse-id/gatehouse/internal/valid"
+)
+
+// AttributesProblem answers why raw is not acceptable as a user's
+// attributes (the sentence CreateUser would give), "" when it is.
+func AttributesProblem(raw json.RawMessage) string {
+	var c valid.Collector
+	checkAttributes(&c, raw)
+	var ve *valid.Error
+	if err := c.Err(); err != nil {
+		ve = err.(*valid.Error)
+		return ve.Fields[0].Message
+	}
+	return ""
+}
