@@ -2,6 +2,7 @@ package directory
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
@@ -12,8 +13,7 @@ func AttributesProblem(raw json.RawMessage) string {
 	var c valid.Collector
 	checkAttributes(&c, raw)
 	var ve *valid.Error
-	if err := c.Err(); err != nil {
-		ve = err.(*valid.Error)
+	if errors.As(c.Err(), &ve) {
 		return ve.Fields[0].Message
 	}
 	return ""
