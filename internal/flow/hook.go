@@ -20,7 +20,7 @@ func (postLoginHook) Name() string { return "post_login_hook" }
 func (h postLoginHook) Needed(context.Context, *State) (bool, error) { return h.s.Hooks != nil, nil }
 
 func (h postLoginHook) Handle(ctx context.Context, st *State) error {
-	c := hooks.Call{Tenant: st.Tenant, User: st.User, IP: st.IP, UserAgent: st.UserAgent}
+	c := hooks.Call{Tenant: st.Tenant, User: st.User, AMR: st.AMR, IP: st.IP, UserAgent: st.UserAgent}
 	if r := st.Request; r != nil {
 		c.ClientID = r.ClientID
 		if len(r.UILocales) > 0 {

@@ -70,6 +70,8 @@ type Call struct {
 	// ClientID and Scopes name the client and the granted scopes (pre_token).
 	ClientID string
 	Scopes   []string
+	// AMR are the login's authentication methods (post_login, pre_token).
+	AMR []string
 	// IP and UserAgent are the browser's, where a browser is present.
 	IP, UserAgent string
 	// Lang is the language the user sees pages in.
@@ -102,6 +104,7 @@ type body struct {
 	Trigger   string      `json:"trigger"`
 	User      userInfo    `json:"user"`
 	Client    *clientInfo `json:"client,omitempty"`
+	AMR       []string    `json:"amr,omitempty"`
 	Request   requestInfo `json:"request"`
 }
 
@@ -239,6 +242,9 @@ func (s *Service) payload(ctx context.Context, h *store.Hook, c Call) ([]byte, e
 			GivenName: u.GivenName, FamilyName: u.FamilyName, Locale: u.Locale, Attributes: u.Attributes}
 	} else {
 		b.User = userInfo{Email: c.Email}
+	}
+	if h.Trigger != store.HookPreRegistration {
+		b.AMR = c.AMR
 	}
 	if h.Trigger == store.HookPreToken {
 		b.Client = &clientInfo{ID: c.ClientID, Scopes: c.Scopes}

@@ -24,7 +24,7 @@ func (p *Provider) preToken(ctx context.Context, g *grant) error {
 		return oidc.ErrAccessDenied().WithDescription("user not found or not active")
 	}
 	res, err := p.hooks.Run(ctx, store.HookPreToken, hooks.Call{Tenant: g.tenant, User: u,
-		ClientID: g.client.c.ID, Scopes: g.scopes, Lang: u.Locale})
+		ClientID: g.client.c.ID, Scopes: g.scopes, AMR: g.amr, Lang: u.Locale})
 	var denied *hooks.DeniedError
 	if errors.As(err, &denied) {
 		return oidc.ErrAccessDenied().WithDescription("refused by the tenant's pre_token hook")

@@ -398,3 +398,57 @@ func TestHookTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestHookPostLoginDenies: the post_login hook sees the authenticated
+// user and the methods used, and its refusal ends the login on the page
+// with its message in the page's language (escaped), with no session;
+// another user of the same tenant signs in.
+func TestHookPostLoginDenies(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("acme")
+		eve := ta.userWithPassword(tn.ID, "eve@example.com", "correct horse battery")
+		ta.userWithPassword(tn.ID, "ann@example.com", "correct horse battery")
+		c, _ := ta.registered(tn.ID, oauthclient.NewClient{})
+		rcv := newHookReceiver(t, func(b map[string]any) (int, any, time.Duration) {
+			if u, _ := b["user"].(map[string]any); u["id"] == eve.ID {
+				return http.StatusOK, map[string]any{"decision": "deny", "message": map[string]string{
+					"en": "Your contract <ended>.", "es": "Tu contrato <terminó>."}}, 0
+			}
+			return http.StatusOK, map[string]any{"decision": "allow"}, 0
+		})
+		ta.createHook(tn, rcv, map[string]any{"trigger": "post_login", "on_failure": "deny"})
+		signIn := func(email string) page {
+			b := ta.browser()
+			b.lang = "es"
+			p := b.get("/t/acme/authorize?" + url.Values{"client_id": {c.ID}, "redirect_uri": {appRedirect},
+				"response_type": {"code"}, "scope": {"openid"}, "state": {"s"}, "code_challenge_method": {"S256"},
+				"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}}.Encode())
+			lu, err := url.Parse(p.location())
+			if err != nil || lu.Query().Get("id") == "" {
+				t.Fatalf("authorize: %d %q", p.status, p.location())
+			}
+			return passwordStep(t, b, "acme", lu.Query().Get("id"), email, "correct horse battery")
+		}
+		p := signIn("eve@example.com")
+		if p.status != http.StatusForbidden || hasSessionCookie(p) ||
+			!strings.Contains(p.body, html.EscapeString("Tu contrato <terminó>.")) || strings.Contains(p.body, "<terminó>") {
+			t.Fatalf("denied login: %d %.1500s", p.status, p.body)
+		}
+		if p := signIn("ann@example.com"); p.status != http.StatusSeeOther || !hasSessionCookie(p) {
+			t.Fatalf("allowed login: %d", p.status)
+		}
+		got := rcv.received()
+		if len(got) != 2 {
+			t.Fatalf("hook called %d times, want 2", len(got))
+		}
+		amr, _ := got[0]["amr"].([]any)
+		user, _ := got[0]["user"].(map[string]any)
+		if len(amr) != 1 || amr[0] != "pwd" || user["email"] != "eve@example.com" || got[0]["trigger"] != "post_login" {
+			t.Errorf("post_login body: %v", got[0])
+		}
+		if n := len(ta.auditOf(tn.ID, "hook.denied")); n != 1 {
+			t.Errorf("hook.denied entries = %d, want 1", n)
+		}
+	})
+}
