@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/whsig"
 )
 
@@ -173,7 +174,11 @@ func (s *Service) call(ctx context.Context, h *store.Hook, c Call) (Result, *Den
 	timeout := time.Duration(h.TimeoutMS) * time.Millisecond
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	payload, err := s.payload(ctx, h, c)
+	t, err := s.Store.Tenants().GetTenant(ctx, c.Tenant)
+	if err != nil {
+		return Result{}, nil, "cannot read the tenant"
+	}
+	payload, err := s.payload(t, h, c)
 	if err != nil {
 		return Result{}, nil, "cannot build the request"
 	}
@@ -220,7 +225,11 @@ func (s *Service) call(ctx context.Context, h *store.Hook, c Call) (Result, *Den
 		}
 	case store.HookPreRegistration:
 		if len(a.Attributes) > 0 && string(a.Attributes) != "null" {
-			if why := directory.AttributesProblem(a.Attributes); why != "" {
+			sc, err := tenancy.ProfileSchemaOf(t)
+			if err != nil {
+				return Result{}, nil, "cannot read the tenant's profile schema"
+			}
+			if why := directory.AttributesProblem(sc, a.Attributes); why != "" {
 				return Result{}, nil, "the answer's attributes are not acceptable: " + why
 			}
 			res.Attributes = a.Attributes
@@ -230,11 +239,7 @@ func (s *Service) call(ctx context.Context, h *store.Hook, c Call) (Result, *Den
 }
 
 // payload is the JSON the hook receives.
-func (s *Service) payload(ctx context.Context, h *store.Hook, c Call) ([]byte, error) {
-	t, err := s.Store.Tenants().GetTenant(ctx, c.Tenant)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) payload(t *store.Tenant, h *store.Hook, c Call) ([]byte, error) {
 	b := body{Type: h.Trigger, Timestamp: s.Now().UTC(), Tenant: tenantInfo{ID: string(t.ID), Slug: t.Slug},
 		Trigger: h.Trigger, Request: requestInfo{IP: c.IP, UserAgent: c.UserAgent, Locale: c.Lang}}
 	if u := c.User; u != nil {

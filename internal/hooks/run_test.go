@@ -202,6 +202,21 @@ func TestAnswers(t *testing.T) {
 		t.Errorf("pre_registration body: %s", got)
 	}
 
+	// The tenant's profile schema binds the hook's attributes as it binds
+	// any new user's: a value outside an enum is the hook's failure.
+	if _, err := f.db.Tenants().UpdateTenant(t.Context(), f.tenant, func(tn *store.Tenant) error {
+		tn.Settings = json.RawMessage(`{"profile_schema":{"fields":[{"name":"tier","type":"enum","enum":["1","3"]}]}}`)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Run(t.Context(), store.HookPreRegistration, hooks.Call{Tenant: f.tenant, Email: "new@example.com"}); err == nil {
+		t.Error("pre_registration with attributes outside the schema: allowed, want the hook's failure (deny)")
+	}
+	if got := f.failures(t); len(got) != 1 || !strings.Contains(got[0], "attributes.tier") {
+		t.Errorf("hook.failed = %v, want one naming attributes.tier", got)
+	}
+
 	g := setup(t, true)
 	for answer, want := range map[string]hooks.Message{
 		`{"decision":"deny","message":"No."}`:                                     {"en": "No."},

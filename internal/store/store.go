@@ -48,6 +48,8 @@ type Repos interface {
 	TenantData() TenantData
 	// Usage answers plans, subscriptions and usage metering (usage.go).
 	Usage() UsageRepos
+	// Profiles answers users' progressive-profiling progress (profiles.go).
+	Profiles() Profiles
 	// Hooks answers the tenants' synchronous hooks (hooks.go).
 	Hooks() Hooks
 }
