@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -94,6 +95,8 @@ type Service struct {
 	// Meter counts sign-ups and holds the tenant's plan, whose
 	// signups_per_hour caps self-service sign-up; nil: no plan limits.
 	Meter *tenancy.Meter
+	// Hooks, when set, runs the tenant's pre_registration hook (signup.go).
+	Hooks *hooks.Service
 	// Consent, when set, shows and records consent purposes at sign-up.
 	Consent *consent.Service
 }

@@ -50,6 +50,8 @@ type Repos interface {
 	Usage() UsageRepos
 	// Profiles answers users' progressive-profiling progress (profiles.go).
 	Profiles() Profiles
+	// Hooks answers the tenants' synchronous hooks (hooks.go).
+	Hooks() Hooks
 	// Purposes answers consent purposes, consent records and
 	// communication preferences (purposes.go).
 	Purposes() ConsentPurposes
