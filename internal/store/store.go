@@ -48,6 +48,8 @@ type Repos interface {
 	TenantData() TenantData
 	// Usage answers plans, subscriptions and usage metering (usage.go).
 	Usage() UsageRepos
+	// Events answers the event outbox, webhooks and deliveries (events.go).
+	Events() EventRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in
