@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
+	"github.com/gatehouse-id/gatehouse/internal/webhook"
 )
 
 // API serves the management endpoints.
@@ -62,6 +63,10 @@ type API struct {
 	// Meter counts API calls per tenant and reports quota thresholds
 	// (usage.go); nil counts nothing.
 	Meter *tenancy.Meter
+	// Webhooks manages webhook endpoints; Events is the outbox the SIEM
+	// stream reads (webhooks.go).
+	Webhooks *webhook.Service
+	Events   store.Outbox
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

@@ -51,6 +51,16 @@ func (a *API) routes() []route {
 		{http.MethodDelete, t + "/announcements/{id}", needAdmin, a.deleteAnnouncement},
 		{http.MethodGet, t + "/adoption", needRead, a.getAdoption},
 
+		{http.MethodGet, t + "/webhooks", needRead, a.listWebhooks}, // webhooks.go
+		{http.MethodPost, t + "/webhooks", needAdmin, a.createWebhook},
+		{http.MethodGet, t + "/webhooks/{id}", needRead, a.getWebhook},
+		{http.MethodPatch, t + "/webhooks/{id}", needAdmin, a.updateWebhook},
+		{http.MethodDelete, t + "/webhooks/{id}", needAdmin, a.deleteWebhook},
+		{http.MethodPost, t + "/webhooks/{id}/rotate-secret", needAdmin, a.rotateWebhookSecret},
+		{http.MethodGet, t + "/webhooks/{id}/deliveries", needRead, a.listWebhookDeliveries},
+		{http.MethodPost, t + "/webhooks/{id}/deliveries/{did}/retry", needAdmin, a.retryWebhookDelivery},
+		{http.MethodGet, t + "/events", needAudit, a.streamEvents},
+
 		{http.MethodGet, t + "/users/{id}/factors", needRead, a.listFactors},      // factors.go
 		{http.MethodDelete, t + "/users/{id}/factors", needAdmin, a.resetFactors}, // factors.go
 

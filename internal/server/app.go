@@ -38,6 +38,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
+	"github.com/gatehouse-id/gatehouse/internal/webhook"
 )
 
 // App is an opened deployment: its store, its services and its HTTP
@@ -94,6 +95,13 @@ type App struct {
 	Limiter *ratelimit.Limiter
 	planRPS planRPSCache
 	redis   io.Closer
+	// Outbox writes catalogue events in their change's transaction;
+	// Webhooks manages endpoints; eventSinks and eventKick feed the
+	// dispatcher Serve starts (events.go).
+	Outbox     *events.Outbox
+	Webhooks   *webhook.Service
+	eventSinks []events.Sink
+	eventKick  chan struct{}
 }
 
 // Options are what a deployment (or a test) gives the services Open builds.
