@@ -164,7 +164,7 @@ func (d *Dispatcher) FanOut(ctx context.Context, limit int) (int, error) {
 		if err != nil || len(evs) == 0 {
 			return err
 		}
-		hooks := map[store.TenantID][]store.Webhook{}
+		hooks, now := map[store.TenantID][]store.Webhook{}, d.now()
 		var ds []store.EventDelivery
 		ids := make([]string, len(evs))
 		for i, ev := range evs {
@@ -177,12 +177,13 @@ func (d *Dispatcher) FanOut(ctx context.Context, limit int) (int, error) {
 				hooks[ev.Tenant] = ws
 			}
 			for _, w := range ws {
-				if subscribed(w.EventTypes, ev.Type) {
-					ds = append(ds, newDelivery(ev, store.SinkWebhook, w.ID))
+				// An endpoint hears what happened from its registration on.
+				if subscribed(w.EventTypes, ev.Type) && !ev.CreatedAt.Before(w.CreatedAt) {
+					ds = append(ds, newDelivery(ev, store.SinkWebhook, w.ID, now))
 				}
 			}
 			for _, s := range d.Sinks {
-				ds = append(ds, newDelivery(ev, s.Name(), ""))
+				ds = append(ds, newDelivery(ev, s.Name(), "", now))
 			}
 		}
 		if err := tx.Events().Deliveries().InsertDeliveries(ctx, ds); err != nil {
@@ -220,9 +221,9 @@ func subscribed(patterns []string, typ string) bool {
 	return false
 }
 
-func newDelivery(ev store.OutboxEvent, sink, endpoint string) store.EventDelivery {
+func newDelivery(ev store.OutboxEvent, sink, endpoint string, now time.Time) store.EventDelivery {
 	return store.EventDelivery{ID: uuid.Must(uuid.NewV7()).String(), Tenant: ev.Tenant, EventID: ev.ID, EventType: ev.Type,
-		Sink: sink, EndpointID: endpoint, UserKey: ev.UserID}
+		Sink: sink, EndpointID: endpoint, UserKey: ev.UserID, NextAttemptAt: now}
 }
 
 // batchCache holds what a batch's deliveries share: tenants' slugs and

@@ -207,7 +207,8 @@ func pick(m map[string]any, keys ...string) map[string]any {
 	out := map[string]any{}
 	for _, k := range keys {
 		if v, ok := m[k]; ok {
-			if raw, isRaw := v.(json.RawMessage); isRaw && len(raw) == 0 {
+			// Unset profile fields stay out of the event.
+			if raw, isRaw := v.(json.RawMessage); (isRaw && len(raw) == 0) || v == "" {
 				continue
 			}
 			out[k] = v
