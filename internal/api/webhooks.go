@@ -231,6 +231,9 @@ type eventOut struct {
 	Data      json.RawMessage `json:"data"`
 }
 
+// EventJSON is an event as the stream and `gatehouse events tail` print it.
+func EventJSON(e *store.OutboxEvent) any { return eventLine(e) }
+
 func eventLine(e *store.OutboxEvent) eventOut {
 	return eventOut{ID: e.ID, Type: e.Type, Timestamp: e.CreatedAt, Tenant: string(e.Tenant), UserID: e.UserID, Data: e.Data}
 }
