@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/poll"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -72,13 +73,6 @@ func (d *Dispatcher) now() time.Time {
 	return time.Now().UTC()
 }
 
-func orDefault[T int | time.Duration](v, def T) T {
-	if v > 0 {
-		return v
-	}
-	return def
-}
-
 // sinkNames are the sinks this dispatcher delivers to: webhooks and the
 // registered sinks. A node without a sink leaves its deliveries to nodes
 // that have it.
@@ -92,31 +86,9 @@ func (d *Dispatcher) sinkNames() []string {
 
 // Run dispatches until ctx ends.
 func (d *Dispatcher) Run(ctx context.Context) {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-d.Kick:
-		}
-		n, err := d.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			d.Log.ErrorContext(ctx, "events: dispatcher", "err", err)
-		}
-		next := orDefault(d.Poll, time.Second)
-		if n > 0 {
-			next = 0 // there may be more
-		}
-		if !t.Stop() {
-			select {
-			case <-t.C:
-			default:
-			}
-		}
-		t.Reset(next)
-	}
+	poll.Loop(ctx, poll.OrDefault(d.Poll, time.Second), d.Kick, d.RunOnce, func(err error) {
+		d.Log.ErrorContext(ctx, "events: dispatcher", "err", err)
+	})
 }
 
 // RunOnce fans out new events, then claims a batch of due deliveries and
@@ -126,9 +98,9 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return n, err
 	}
-	workers := orDefault(d.Workers, 8)
+	workers := poll.OrDefault(d.Workers, 8)
 	batch, err := d.Store.Events().Deliveries().ClaimDeliveries(ctx, d.sinkNames(), d.now(),
-		orDefault(d.Lease, time.Minute), workers*4)
+		poll.OrDefault(d.Lease, time.Minute), workers*4)
 	if err != nil {
 		return n, err
 	}
@@ -289,7 +261,7 @@ func (d *Dispatcher) deliver(ctx context.Context, c *batchCache, dl store.EventD
 	a.Error = err.Error()
 	next := d.now().Add(d.backoff(dl.Attempts))
 	gone := errors.Is(err, errGone)
-	dead := gone || next.Sub(dl.CreatedAt) > orDefault(d.RetryFor, 72*time.Hour)
+	dead := gone || next.Sub(dl.CreatedAt) > poll.OrDefault(d.RetryFor, 72*time.Hour)
 	d.Log.WarnContext(ctx, "events: delivery failed", "delivery_id", dl.ID, "event_id", dl.EventID, "sink", dl.Sink,
 		"endpoint_id", dl.EndpointID, "attempt", dl.Attempts, "status", status, "dead", dead, "err", err)
 	if !dead {
@@ -343,7 +315,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c *batchCache, dl store.EventD
 	}
 	ev := Event{ID: rec.ID, Type: rec.Type, Timestamp: rec.CreatedAt, Tenant: string(rec.Tenant),
 		TenantSlug: c.slug(ctx, rec.Tenant), UserID: rec.UserID, Data: rec.Data}
-	lease := orDefault(d.Lease, time.Minute)
+	lease := poll.OrDefault(d.Lease, time.Minute)
 	actx, cancel := context.WithTimeout(ctx, lease*3/4)
 	defer cancel()
 	if dl.Sink != store.SinkWebhook {
@@ -375,7 +347,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c *batchCache, dl store.EventD
 // jitter: a random half of it is taken off, so retries of many failed
 // deliveries spread out.
 func (d *Dispatcher) backoff(attempt int) time.Duration {
-	base, limit := orDefault(d.BaseBackoff, 4*time.Second), orDefault(d.MaxBackoff, time.Hour)
+	base, limit := poll.OrDefault(d.BaseBackoff, 4*time.Second), poll.OrDefault(d.MaxBackoff, time.Hour)
 	b := base
 	for i := 1; i < attempt && b < limit; i++ {
 		b *= 2
