@@ -96,10 +96,24 @@ var catalogue = func() []Kind {
 	}
 	k = append(k, objectKinds("client", "client_id", "client", "created", "updated", "deleted", "secret_rotated")...)
 	k = append(k, objectKinds("connection", "connection_id", "connection", "created", "updated", "deleted", "synced")...)
+	k = append(k, objectKinds("group", "group_id", "group", "created", "updated", "deleted")...)
+	k = append(k, memberKinds()...)
 	k = append(k, objectKinds("tenant", "tenant_id", "tenant", "created", "updated", "suspended", "resumed", "deleted",
 		"restored", "purged", "plan_changed")...)
 	return k
 }()
+
+// memberKinds are a group's membership changes; a user member's events
+// carry user_id and go out in order with the user's other events.
+func memberKinds() []Kind {
+	fields := []Field{{Name: "group_id", Type: "string", Required: true, Doc: "the group's id"},
+		{Name: "member_type", Type: "string", Required: true, Doc: "user or group"},
+		{Name: "member_id", Type: "string", Required: true, Doc: "the member's id"}, fUserOpt}
+	return []Kind{
+		{Type: "group.member.added", Version: 1, Doc: "A user or a group became a direct member of a group.", Fields: fields},
+		{Type: "group.member.removed", Version: 1, Doc: "A direct member left a group.", Fields: fields},
+	}
+}
 
 func roleFields() []Field {
 	return []Field{{Name: "role_id", Type: "string", Required: true}, {Name: "role", Type: "string", Doc: "the role's name"},

@@ -57,7 +57,8 @@ var auditCases = []struct {
 	{Entry{Action: "elevation.request", TargetType: "elevation", TargetID: "e1"}, nil},
 	{Entry{Action: "usage.threshold", TargetType: "plan", TargetID: "free", Changes: Changes{"limit": {After: "mau"}, "percent": {After: 80},
 		"used": {After: int64(80)}, "max": {After: int64(100)}, "month": {After: "2026-12"}}}, []string{"usage.threshold"}},
-	{Entry{Action: "group.create", TargetType: "group", TargetID: "g1"}, nil},
+	{Entry{Action: "group.member.add", TargetType: "group", TargetID: "g1", Changes: Changes{"member": {After: map[string]string{"type": "user", "id": "u1"}}}}, []string{"group.member.added"}},
+	{Entry{Action: "group.member.remove", TargetType: "group", TargetID: "g1", Changes: Changes{"member": {After: map[string]string{"type": "group", "id": "g2"}}}}, []string{"group.member.removed"}},
 }
 
 func init() {
@@ -118,6 +119,13 @@ func TestAuditActionsBecomeCatalogueEvents(t *testing.T) {
 	d = fromAudit(auditCases[18].e)
 	if d[0].userID != "u1" || d[0].data["user_id"] != "u1" || d[0].data["assignment_id"] != "a1" {
 		t.Fatalf("role.assign -> %+v", d)
+	}
+	// A user's membership is in that user's order; a group's in none.
+	if d = fromAudit(auditCases[len(auditCases)-2-len(objectActions)].e); d[0].userID != "u1" || d[0].data["member_id"] != "u1" {
+		t.Fatalf("group.member.add -> %+v", d)
+	}
+	if d = fromAudit(auditCases[len(auditCases)-1-len(objectActions)].e); d[0].userID != "" || d[0].data["member_id"] != "g2" {
+		t.Fatalf("group.member.remove -> %+v", d)
 	}
 }
 

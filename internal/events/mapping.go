@@ -29,6 +29,8 @@ var objectActions = map[string]struct{ typ, idField string }{
 	"client.delete": {"client.deleted", "client_id"}, "client.rotate_secret": {"client.secret_rotated", "client_id"},
 	"connection.create": {"connection.created", "connection_id"}, "connection.update": {"connection.updated", "connection_id"},
 	"connection.delete": {"connection.deleted", "connection_id"}, "connection.synced": {"connection.synced", "connection_id"},
+	"group.create": {"group.created", "group_id"}, "group.update": {"group.updated", "group_id"},
+	"group.delete": {"group.deleted", "group_id"},
 	"tenant.create": {"tenant.created", "tenant_id"}, "tenant.update": {"tenant.updated", "tenant_id"},
 	"tenant.suspend": {"tenant.suspended", "tenant_id"}, "tenant.resume": {"tenant.resumed", "tenant_id"},
 	"tenant.delete": {"tenant.deleted", "tenant_id"}, "tenant.restore": {"tenant.restored", "tenant_id"},
@@ -92,6 +94,8 @@ func fromAudit(e Entry) []draft {
 	case "connection.login_failed", "connection.legacy_failed":
 		return []draft{{tenant: e.Tenant, typ: "login.failed",
 			data: map[string]any{"connection_id": e.TargetID, "changes": changesJSON(e.Changes)}}}
+	case "group.member.add", "group.member.remove":
+		return memberEvent(e)
 	case "role.assign", "role.unassign":
 		return roleEvent(e)
 	case "elevation.approve", "elevation.self_activate", "elevation.revoke":
@@ -134,6 +138,30 @@ func userUpdated(e Entry, one func(string, map[string]any) []draft) []draft {
 		out = append(out, one("user.password.changed", nil)...)
 	}
 	return out
+}
+
+// memberEvent answers group.member.added or .removed; a user member's
+// event is keyed by the user, so it follows the user's creation.
+func memberEvent(e Entry) []draft {
+	typ := "group.member.added"
+	if e.Action == "group.member.remove" {
+		typ = "group.member.removed"
+	}
+	var mtype, mid string
+	switch m := e.Changes["member"].After.(type) {
+	case map[string]string:
+		mtype, mid = m["type"], m["id"]
+	case map[string]any:
+		mtype, _ = m["type"].(string)
+		mid, _ = m["id"].(string)
+	}
+	data := map[string]any{"group_id": e.TargetID, "member_type": mtype, "member_id": mid}
+	user := ""
+	if mtype == string(store.MemberUser) {
+		user = mid
+		data["user_id"] = mid
+	}
+	return []draft{{tenant: e.Tenant, typ: typ, userID: user, data: data}}
 }
 
 func roleEvent(e Entry) []draft {

@@ -50,6 +50,8 @@ type Repos interface {
 	Usage() UsageRepos
 	// Events answers the event outbox, webhooks and deliveries (events.go).
 	Events() EventRepos
+	// Provisioning answers outbound SCIM targets (provisioning.go).
+	Provisioning() Provisioning
 }
 
 // Store is a storage backend. Calls made through its repos each run in
