@@ -30,7 +30,7 @@ var objectActions = map[string]struct{ typ, idField string }{
 	"connection.create": {"connection.created", "connection_id"}, "connection.update": {"connection.updated", "connection_id"},
 	"connection.delete": {"connection.deleted", "connection_id"}, "connection.synced": {"connection.synced", "connection_id"},
 	"group.create": {"group.created", "group_id"}, "group.update": {"group.updated", "group_id"},
-	"group.delete": {"group.deleted", "group_id"},
+	"group.delete":  {"group.deleted", "group_id"},
 	"tenant.create": {"tenant.created", "tenant_id"}, "tenant.update": {"tenant.updated", "tenant_id"},
 	"tenant.suspend": {"tenant.suspended", "tenant_id"}, "tenant.resume": {"tenant.resumed", "tenant_id"},
 	"tenant.delete": {"tenant.deleted", "tenant_id"}, "tenant.restore": {"tenant.restored", "tenant_id"},
