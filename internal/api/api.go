@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -67,6 +68,8 @@ type API struct {
 	// stream reads (webhooks.go).
 	Webhooks *webhook.Service
 	Events   store.Outbox
+	// Provisioning manages outbound SCIM targets (provisioning.go).
+	Provisioning *provision.Service
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

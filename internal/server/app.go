@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
@@ -102,6 +103,9 @@ type App struct {
 	Webhooks   *webhook.Service
 	eventSinks []events.Sink
 	eventKick  chan struct{}
+	// Provisioning pushes users and groups to outbound SCIM targets; its
+	// sink is among eventSinks (provisioning.go).
+	Provisioning *provision.Service
 }
 
 // Options are what a deployment (or a test) gives the services Open builds.
@@ -159,6 +163,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 // database.
 func (a *App) Close() error {
 	a.Imports.Close()
+	a.Provisioning.Close()
 	if a.redis != nil {
 		a.redis.Close()
 	}

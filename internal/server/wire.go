@@ -107,6 +107,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	if a.eventSinks, err = buildEventSinks(cfg, log); err != nil { // events.go
 		return nil, err
 	}
+	a.Provisioning = newProvisioning(db, sealer, rec, now, pub) // provisioning.go
+	a.eventSinks = append(a.eventSinks, a.Provisioning.Sink())
 	a.SelfService = &selfservice.Service{
 		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
 		Renderer: renderer, Notices: notices,
@@ -179,6 +181,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
 			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
 			Webhooks: a.Webhooks, Events: db.Events().Outbox(),
+			Provisioning: a.Provisioning,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},
