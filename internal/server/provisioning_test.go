@@ -3,13 +3,28 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
+
+// provisioningFixture registers a target of tn on a closed loopback port
+// (nothing answers; no test talks beyond 127.0.0.1): the target of the
+// provisioning routes in the authorization matrix.
+func (ta *testApp) provisioningFixture(tn *store.Tenant, n int) string {
+	ta.t.Helper()
+	name, url, token := fmt.Sprintf("app-%d", n), "http://127.0.0.1:1/scim/v2", "t"
+	v, err := ta.Provisioning.Create(context.Background(), testActor, tn.ID, provision.Input{Name: &name, BaseURL: &url, BearerToken: &token})
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	return v.ID
+}
 
 // until runs the dispatcher until cond holds (bounded), as Serve's
 // dispatcher would.
