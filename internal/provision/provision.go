@@ -33,7 +33,7 @@ import (
 
 // Bounds of a target.
 const (
-	MaxTargets   = 20 // per tenant
+	MaxTargets   = 100 // per tenant
 	maxName      = 100
 	maxToken     = 4096
 	maxScope     = 50
@@ -248,7 +248,7 @@ func (s *Service) Create(ctx context.Context, actor events.Actor, tenant store.T
 			return err
 		}
 		if len(list) >= MaxTargets {
-			return valid.Field("name", "too_many", "A tenant has at most 20 provisioning targets.")
+			return valid.Field("name", "too_many", "A tenant has at most 100 provisioning targets.")
 		}
 		if err := tx.Provisioning().CreateTarget(ctx, t); err != nil {
 			return err
