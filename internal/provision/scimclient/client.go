@@ -138,25 +138,30 @@ func clip(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
+// resource is the part of an answer Create reads.
 type resource struct {
 	ID string `json:"id"`
 }
 
-// Find answers the id of the one resource of kind ("Users" or "Groups")
-// matching attr eq value, or "" when there is none.
+// Find answers the id of a resource of kind ("Users" or "Groups") whose
+// attr equals value (case-insensitively, as SCIM compares userName), or ""
+// when there is none. Answers are checked, not trusted: a target that
+// ignores the filter and lists everything adopts nothing by mistake.
 func (c *client) Find(ctx context.Context, kind, attr, value string) (string, error) {
-	q := url.Values{"filter": {attr + " eq " + provision.Quote(value)}, "count": {"2"}}
+	q := url.Values{"filter": {attr + " eq " + provision.Quote(value)}, "count": {"10"}}
 	var out struct {
-		TotalResults int        `json:"totalResults"`
-		Resources    []resource `json:"Resources"`
+		Resources []map[string]any `json:"Resources"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/"+kind+"?"+q.Encode(), nil, &out); err != nil {
 		return "", err
 	}
-	if len(out.Resources) == 0 || out.Resources[0].ID == "" {
-		return "", nil
+	for _, r := range out.Resources {
+		id, _ := r["id"].(string)
+		if v, _ := r[attr].(string); id != "" && strings.EqualFold(v, value) {
+			return id, nil
+		}
 	}
-	return out.Resources[0].ID, nil
+	return "", nil
 }
 
 // Create POSTs doc to kind and answers the new resource's id.
