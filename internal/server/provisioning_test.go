@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -129,7 +130,6 @@ func TestProvisioningToOwnSCIM(t *testing.T) {
 		if l := ta.mustAPI("GET", base, admin, nil); len(anyList(l["items"])) != 0 {
 			t.Fatalf("targets after refused creates: %v", l)
 		}
-		_ = grp
 
 		tgt := ta.mustAPI("POST", base, admin, map[string]any{"name": "App", "base_url": scimURL + "/",
 			"bearer_token": scimToken, "attribute_mapping": map[string]string{"displayName": "display_name"}})
@@ -246,6 +246,27 @@ func TestProvisioningToOwnSCIM(t *testing.T) {
 		}
 		if res := ta.get(base+"/"+id+"/errors", admin); res.status != 404 {
 			t.Fatalf("errors of a deleted target: %s", res)
+		}
+
+		// A target scoped to a group: only its members arrive, and a
+		// member who leaves it is deactivated there.
+		c := ta.tenant("wiki")
+		ta.mustAPI("POST", base, admin, map[string]any{"name": "Wiki", "base_url": ta.srv.URL + "/t/" + c.Slug + "/scim/v2",
+			"bearer_token": ta.key(c.ID, "scim"), "groups": []string{grp.ID}})
+		dan := ta.mustAPI("POST", "/api/v1/tenants/"+a.Slug+"/users", admin, map[string]any{"email": "dan@example.com"})
+		danID := dan["id"].(string)
+		ta.mustAPI("POST", "/api/v1/tenants/"+a.Slug+"/groups/"+grp.ID+"/members", admin, map[string]any{"user_id": danID})
+		until(t, d, "dan in Scope in the scoped target", func() bool {
+			u := ta.remoteUser(c.ID, "dan@example.com")
+			return u != nil && slices.Equal(ta.remoteGroups(c.ID, u.ID), []string{"Scope"})
+		})
+		ta.mustAPI("PATCH", "/api/v1/tenants/"+a.Slug+"/users/"+adaID, admin, map[string]any{"given_name": "Ada"})
+		ta.mustAPI("DELETE", "/api/v1/tenants/"+a.Slug+"/groups/"+grp.ID+"/members/"+danID, admin, nil)
+		until(t, d, "dan deactivated in the scoped target", func() bool {
+			return ta.remoteUser(c.ID, "dan@example.com").Status == store.UserDisabled
+		})
+		if ta.remoteUser(c.ID, "ada@example.com") != nil || ta.countUsers(c.ID) != 1 {
+			t.Fatalf("the scoped target has %d users", ta.countUsers(c.ID))
 		}
 	})
 }
