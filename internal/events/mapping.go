@@ -60,7 +60,9 @@ func fromAudit(e Entry) []draft {
 		d := draft{tenant: e.Tenant, typ: o.typ, data: map[string]any{o.idField: e.TargetID, "changes": changesJSON(e.Changes)}}
 		// Tenant management is audited in the platform's chain; the event
 		// belongs to the tenant it is about, so its webhooks hear it.
-		if e.TargetType == "tenant" && e.TargetID != "" {
+		// A purged tenant's rows are all gone, so its purge stays with the
+		// platform.
+		if e.TargetType == "tenant" && e.TargetID != "" && e.Action != "tenant.purge" {
 			d.tenant = store.TenantID(e.TargetID)
 		}
 		return []draft{d}

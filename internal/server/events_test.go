@@ -476,13 +476,40 @@ func TestEventStream(t *testing.T) {
 		if rest := users(base + "?cursor=" + all[0]["id"].(string)); len(rest) != 1 || rest[0]["id"] != all[1]["id"] {
 			t.Fatalf("after cursor: %v", rest)
 		}
+		// Sign-ins: a refused password, a session begun and ended.
+		ctx := context.Background()
+		if _, err := ta.Flow.CheckPassword(ctx, tn.ID, "first@example.com", "not the password", "127.0.0.1"); err == nil {
+			t.Fatal("a wrong password was accepted")
+		}
+		sess, _, err := ta.Sessions.Create(ctx, tn.ID, b.ID, []string{"pwd"}, "test", "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ta.Sessions.End(ctx, tn.ID, sess.ID); err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		for _, l := range lines(base + "?cursor=" + all[1]["id"].(string)) {
+			data, _ := json.Marshal(l["data"])
+			if err := events.Validate(l["type"].(string), data); err != nil {
+				t.Errorf("%s: %v", l["type"], err)
+			}
+			if strings.Contains(string(data), "first@example.com") {
+				t.Errorf("%s carries the identifier: %s", l["type"], data)
+			}
+			seen = append(seen, fmt.Sprint(l["type"], " ", l["user_id"]))
+		}
+		want := []string{"login.failed " + a.ID, "login.succeeded " + b.ID, "session.created " + b.ID, "session.ended " + b.ID}
+		if !slices.Equal(seen, want) {
+			t.Fatalf("sign-in events = %v, want %v", seen, want)
+		}
 		if res := ta.get(base+"?cursor=nope", key); res.status != 400 {
 			t.Fatalf("bad cursor: %s", res)
 		}
 		if res := ta.get(base, ta.key(tn.ID, "read")); res.status != 403 {
 			t.Fatalf("read key: %s", res)
 		}
-		err := ta.DB.InTx(context.Background(), func(tx store.Repos) error { return ta.Outbox.EraseUser(context.Background(), tx, tn.ID, a.ID) })
+		err = ta.DB.InTx(ctx, func(tx store.Repos) error { return ta.Outbox.EraseUser(ctx, tx, tn.ID, a.ID) })
 		if err != nil {
 			t.Fatal(err)
 		}
