@@ -3,12 +3,19 @@ package provision
 import (
 	"context"
 	"errors"
-	"net/http"
 	"slices"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// HTTP statuses of target answers that change what a push does (this
+// package knows nothing of HTTP beyond the numbers in RemoteError).
+const (
+	statusBadRequest = 400
+	statusNotFound   = 404
+	statusConflict   = 409
 )
 
 const (
@@ -104,7 +111,7 @@ func (p *pusher) find(ctx context.Context, kind, attr string, value any) (string
 		return "", nil
 	}
 	id, err := p.r.Find(ctx, kind, attr, v)
-	if statusOf(err) == http.StatusBadRequest {
+	if statusOf(err) == statusBadRequest {
 		return "", nil
 	}
 	return id, err
@@ -125,7 +132,7 @@ func (p *pusher) pushUser(ctx context.Context, userID string) (string, error) {
 			return "", nil
 		}
 		err := p.r.Patch(ctx, kindUsers, remote, map[string]any{"op": "replace", "value": map[string]any{"active": false}})
-		if err != nil && statusOf(err) != http.StatusNotFound {
+		if err != nil && statusOf(err) != statusNotFound {
 			return "", p.fail(ctx, store.ProvisionUser, userID, "deactivate", err)
 		}
 		return remote, nil
@@ -150,7 +157,7 @@ func (p *pusher) pushUser(ctx context.Context, userID string) (string, error) {
 		switch {
 		case err == nil:
 			return remote, nil
-		case statusOf(err) != http.StatusNotFound:
+		case statusOf(err) != statusNotFound:
 			return "", p.fail(ctx, store.ProvisionUser, userID, op, err)
 		}
 		// Gone from the target: forget the link, create it again.
@@ -181,12 +188,12 @@ func (p *pusher) adoptOrCreate(ctx context.Context, kind, linkKind, id string, d
 	} else {
 		op = "create"
 		remote, err = p.r.Create(ctx, kind, doc)
-		if statusOf(err) == http.StatusConflict {
+		if statusOf(err) == statusConflict {
 			// Created meanwhile, or there under a key our filter missed.
 			if remote, err = p.find(ctx, kind, attr, doc[attr]); err == nil && remote != "" {
 				err = p.update(ctx, kind, remote, doc)
 			} else if err == nil {
-				err = &RemoteError{Status: http.StatusConflict, Detail: "the target reports a conflict but no " + attr + " match"}
+				err = &RemoteError{Status: statusConflict, Detail: "the target reports a conflict but no " + attr + " match"}
 			}
 		}
 	}
@@ -219,7 +226,7 @@ func (p *pusher) pushGroup(ctx context.Context, groupID string) (string, error) 
 		if remote == "" {
 			return "", nil
 		}
-		if err := p.r.Delete(ctx, kindGroups, remote); err != nil && statusOf(err) != http.StatusNotFound {
+		if err := p.r.Delete(ctx, kindGroups, remote); err != nil && statusOf(err) != statusNotFound {
 			return "", p.fail(ctx, store.ProvisionGroup, groupID, "delete", err)
 		}
 		return "", p.s.Store.Provisioning().DeleteLink(ctx, p.t.Tenant, p.t.ID, store.ProvisionGroup, groupID)
@@ -233,7 +240,7 @@ func (p *pusher) pushGroup(ctx context.Context, groupID string) (string, error) 
 		if err == nil {
 			return remote, nil
 		}
-		if statusOf(err) != http.StatusNotFound {
+		if statusOf(err) != statusNotFound {
 			return "", p.fail(ctx, store.ProvisionGroup, groupID, "update", err)
 		}
 		if err := p.s.Store.Provisioning().DeleteLink(ctx, p.t.Tenant, p.t.ID, store.ProvisionGroup, groupID); err != nil {
