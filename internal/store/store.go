@@ -48,6 +48,10 @@ type Repos interface {
 	TenantData() TenantData
 	// Usage answers plans, subscriptions and usage metering (usage.go).
 	Usage() UsageRepos
+	// Events answers the event outbox, webhooks and deliveries (events.go).
+	Events() EventRepos
+	// Provisioning answers outbound SCIM targets (provisioning.go).
+	Provisioning() Provisioning
 	// Profiles answers users' progressive-profiling progress (profiles.go).
 	Profiles() Profiles
 	// Hooks answers the tenants' synchronous hooks (hooks.go).

@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		proxyTests,
 		noticeTests,
 		usageTests,
+		eventTests,
+		provisioningTests,
 		profileTests,
 		hookTests,
 		purposeTests,
