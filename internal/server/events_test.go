@@ -4,17 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,36 +19,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
-
-// verifyStandardWebhook is the Standard Webhooks reference verification,
-// written here from the specification and independent of internal/whsig:
-// the secret is "whsec_" + base64 of the key; the signed content is
-// "{webhook-id}.{webhook-timestamp}.{body}"; webhook-signature holds
-// space-separated "v1,<base64 HMAC-SHA256>"; the timestamp is within five
-// minutes of now.
-func verifyStandardWebhook(secret string, h http.Header, body []byte, now time.Time) error {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil || !strings.HasPrefix(secret, "whsec_") {
-		return errors.New("secret is not whsec_ + base64")
-	}
-	id, ts := h.Get("webhook-id"), h.Get("webhook-timestamp")
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || id == "" {
-		return errors.New("missing webhook-id or webhook-timestamp")
-	}
-	if d := now.Unix() - sec; d > 300 || d < -300 {
-		return fmt.Errorf("timestamp %d is %ds off", sec, d)
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "." + string(body)))
-	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	for _, s := range strings.Fields(h.Get("webhook-signature")) {
-		if v, sig, ok := strings.Cut(s, ","); ok && v == "v1" && hmac.Equal([]byte(sig), []byte(want)) {
-			return nil
-		}
-	}
-	return errors.New("no signature matches")
-}
 
 // hookCall is one request the receiver acknowledged.
 type hookCall struct {
@@ -95,8 +60,10 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	for _, s := range r.secrets {
-		if err := verifyStandardWebhook(s, req.Header, body, time.Now()); err != nil {
-			r.t.Errorf("delivery %s: %v", req.Header.Get("webhook-id"), err)
+		// The independent verifier of the Standard Webhooks algorithm
+		// (hooks_test.go), not internal/whsig.
+		if !verifyStandardWebhook(s, req.Header, body, time.Now()) {
+			r.t.Errorf("delivery %s: the signature does not verify", req.Header.Get("webhook-id"))
 		}
 	}
 	var msg map[string]json.RawMessage
