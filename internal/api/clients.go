@@ -96,9 +96,6 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	cl, secret, err := a.Clients.CreateClient(r.Context(), c.actor, c.tenant.ID, in)
-	if err == nil {
-		a.noteCreated(r, c.tenant.ID, store.OwnedClients)
-	}
 	if err != nil {
 		return err
 	}

@@ -65,9 +65,6 @@ func (a *API) createConnection(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	conn, err := a.Connections.Create(r.Context(), c.actor, c.tenant.ID, in)
-	if err == nil {
-		a.noteCreated(r, c.tenant.ID, store.OwnedConnections)
-	}
 	if err != nil {
 		return err
 	}

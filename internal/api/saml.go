@@ -84,9 +84,6 @@ func (a *API) createSAMLSP(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	sp, err := a.SAMLSPs.Create(r.Context(), c.actor, c.tenant.ID, in)
-	if err == nil {
-		a.noteCreated(r, c.tenant.ID, store.OwnedSAMLSPs)
-	}
 	if err != nil {
 		return err
 	}

@@ -164,11 +164,3 @@ func (a *API) listUsage(w http.ResponseWriter, r *http.Request, c *call) error {
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
-
-// noteCreated reports a crossed quota threshold after a create; its
-// failure is logged, the create stands.
-func (a *API) noteCreated(r *http.Request, tenant store.TenantID, kind string) {
-	if err := a.Tenants.NoteCreated(r.Context(), a.Meter, tenant, kind); err != nil {
-		a.Log.WarnContext(r.Context(), "api: usage threshold not recorded", "err", err)
-	}
-}

@@ -87,6 +87,9 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
 	var prov *oidc.Provider
 	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now}
+	// The meter checks plan limits' thresholds in the transaction of an
+	// audited create of a limited object.
+	rec.Observers = append(rec.Observers, meter)
 	sessions := &session.Service{Store: db, Audit: rec, Now: now, Meter: meter, Events: outbox,
 		OnEnd: func(ctx context.Context, s *store.Session) { prov.BackchannelLogout(ctx, s) },
 		// Every login of a break-glass account raises its alert (authz).

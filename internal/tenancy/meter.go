@@ -33,6 +33,9 @@ type Meter struct {
 
 	mu      sync.Mutex
 	pending map[deltaKey]int64
+	// recheck names the limits whose thresholds Flush checks again after
+	// the writes that may have crossed them committed (see Observe).
+	recheck map[deltaKey]struct{}
 }
 
 type deltaKey struct {
@@ -68,7 +71,7 @@ func (m *Meter) Flush(ctx context.Context) error {
 	m.pending = nil
 	m.mu.Unlock()
 	if len(p) == 0 {
-		return nil
+		return m.flushRecheck(ctx)
 	}
 	deltas := make([]store.UsageDelta, 0, len(p))
 	for k, n := range p {
@@ -83,9 +86,9 @@ func (m *Meter) Flush(ctx context.Context) error {
 			m.pending[k] += n
 		}
 		m.mu.Unlock()
-		return err
+		return errors.Join(err, m.flushRecheck(ctx))
 	}
-	return nil
+	return m.flushRecheck(ctx)
 }
 
 // Run flushes every interval until ctx ends, then once more.
@@ -132,6 +135,10 @@ func (m *Meter) Admit(ctx context.Context, tenant store.TenantID, userID string)
 		return err
 	}
 	if n >= *plan.Limits.MAU {
+		// The logins that reached the limit may have raced one another
+		// and each seen a count below it: the next flush makes sure the
+		// 100% event is out.
+		m.queue(tenant, month, "mau")
 		return ErrMAULimit
 	}
 	return nil
@@ -151,11 +158,13 @@ func (m *Meter) MarkActive(ctx context.Context, repos store.Repos, tenant store.
 	if err != nil || plan == nil || plan.Limits.MAU == nil {
 		return err
 	}
-	n, err := repos.Usage().CountActive(ctx, tenant, m.month())
+	month := m.month()
+	n, err := repos.Usage().CountActive(ctx, tenant, month)
 	if err != nil {
 		return err
 	}
-	return m.Threshold(ctx, repos, tenant, plan, "mau", n, *plan.Limits.MAU)
+	m.queue(tenant, month, "mau")
+	return m.threshold(ctx, repos, tenant, plan, "mau", month, n, *plan.Limits.MAU)
 }
 
 // Plan answers the tenant's plan, nil when it has none or m is nil.
@@ -174,17 +183,28 @@ func (m *Meter) plan(ctx context.Context, repos store.Repos, tenant store.Tenant
 	return repos.Usage().GetPlan(ctx, name)
 }
 
-// Threshold records a usage.threshold audit entry the first time in the
-// month that used reaches 80% and 100% of limit.
+// Threshold records a usage.threshold audit entry (which the event
+// outbox, an observer of the recorder, turns into the usage.threshold
+// event in the same transaction) the first time in the month that used
+// reaches 80% and 100% of limit. The first time is decided by the
+// database: an insert-or-ignore of a (tenant, month, limit, percent) row
+// in repos' transaction, so nodes racing each other record it once.
 func (m *Meter) Threshold(ctx context.Context, repos store.Repos, tenant store.TenantID, plan *store.Plan, name string, used, limit int64) error {
-	if m == nil || limit <= 0 {
+	if m == nil {
+		return nil
+	}
+	return m.threshold(ctx, repos, tenant, plan, name, m.month(), used, limit)
+}
+
+func (m *Meter) threshold(ctx context.Context, repos store.Repos, tenant store.TenantID, plan *store.Plan, name, month string, used, limit int64) error {
+	if limit <= 0 {
 		return nil
 	}
 	for _, pct := range []int{80, 100} {
 		if used*100 < limit*int64(pct) {
 			continue
 		}
-		first, err := repos.Usage().MarkThreshold(ctx, tenant, m.month(), name, pct, m.Now())
+		first, err := repos.Usage().MarkThreshold(ctx, tenant, month, name, pct, m.Now())
 		if err != nil || !first {
 			if err != nil {
 				return err
@@ -201,7 +221,7 @@ func (m *Meter) Threshold(ctx context.Context, repos store.Repos, tenant store.T
 				"percent": {After: pct},
 				"used":    {After: used},
 				"max":     {After: limit},
-				"month":   {After: m.month()},
+				"month":   {After: month},
 			},
 		})
 		if err != nil {

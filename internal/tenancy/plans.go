@@ -207,15 +207,3 @@ func (s *Service) CheckQuota(ctx context.Context, tenant store.TenantID, kind st
 	}
 	return nil
 }
-
-// NoteCreated reports a crossed threshold of kind's limit after a create.
-func (s *Service) NoteCreated(ctx context.Context, m *Meter, tenant store.TenantID, kind string) error {
-	if m == nil {
-		return nil
-	}
-	p, max, n, err := s.ownedUse(ctx, tenant, kind)
-	if err != nil || max == nil {
-		return err
-	}
-	return s.Store.InTx(ctx, func(tx store.Repos) error { return m.Threshold(ctx, tx, tenant, p, kind, n, *max) })
-}
