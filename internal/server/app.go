@@ -94,6 +94,8 @@ type App struct {
 	Limiter *ratelimit.Limiter
 	planRPS planRPSCache
 	redis   io.Closer
+	// nats publishes events when nats_url is set; Close closes it (sinks.go).
+	nats io.Closer
 }
 
 // Options are what a deployment (or a test) gives the services Open builds.
@@ -144,6 +146,10 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		app.Close()
 		return nil, err
 	}
+	if err := app.openNATS(); err != nil { // sinks.go
+		app.Close()
+		return nil, err
+	}
 	return app, nil
 }
 
@@ -153,6 +159,9 @@ func (a *App) Close() error {
 	a.Imports.Close()
 	if a.redis != nil {
 		a.redis.Close()
+	}
+	if a.nats != nil {
+		a.nats.Close()
 	}
 	return a.DB.Close()
 }
