@@ -47,10 +47,9 @@ type signal struct {
 }
 
 // credentialTypes maps Gatehouse factor kinds to CAEP credential_type.
-var credentialTypes = map[string]string{
-	"password": "password", "totp": "app", "webauthn": "fido2-roaming", "passkey": "fido2-platform",
-	"security_key": "fido2-roaming", "sms": "phone-sms", "voice": "phone-voice",
-}
+// A WebAuthn credential may be a platform authenticator or a roaming one;
+// Gatehouse does not record which, so it is sent as fido2-roaming.
+var credentialTypes = map[string]string{"totp": "app", "webauthn": "fido2-roaming"}
 
 // translate answers the signal for ev, or false when ev is none of the
 // catalogue entries a stream can receive.
@@ -78,15 +77,12 @@ func translate(ev events.Event) (signal, bool) {
 		s.uri, s.payload = CredentialChange, map[string]any{"event_timestamp": at,
 			"credential_type": "password", "change_type": "update"}
 	case "mfa.enrolled", "mfa.removed":
-		kind := ""
-		for _, k := range []string{"kind", "type", "factor"} {
-			if kind = str(data[k]); kind != "" {
-				break
-			}
-		}
-		ct, ok := credentialTypes[kind]
+		// data.factor is {"id","kind",...}; a reset of every factor
+		// names no kind and is not sent.
+		f, _ := data["factor"].(map[string]any)
+		ct, ok := credentialTypes[str(f["kind"])]
 		if !ok {
-			return signal{}, false // an email code or recovery codes: no CAEP credential type
+			return signal{}, false // an email code: no CAEP credential type
 		}
 		change := "create"
 		if ev.Type == "mfa.removed" {
