@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -50,4 +52,15 @@ func (a *App) EventSinks() []events.Sink {
 		sinks = append(sinks, c.Sink)
 	}
 	return sinks
+}
+
+// SETs a poll receiver never acknowledges are kept this long; delivered
+// and failed ones (already without their token) a week.
+const (
+	ssfFinishedRetention = 7 * 24 * time.Hour
+	ssfPendingRetention  = 30 * 24 * time.Hour
+)
+
+func (a *App) purgeSSF(ctx context.Context, now time.Time) (int64, error) {
+	return a.DB.SSF().PurgeSSFSets(ctx, now.Add(-ssfFinishedRetention), now.Add(-ssfPendingRetention))
 }
