@@ -66,11 +66,7 @@ func (t *Transmitter) poll(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	for jti, e := range in.SetErrs {
-		reason := e.Err
-		if len(reason) > 64 {
-			reason = reason[:64]
-		}
-		if _, err := t.store.SSF().FinishSSFSets(r.Context(), s.Tenant, s.ID, []string{jti}, store.SETFailed, "receiver: "+reason, now); err != nil {
+		if _, err := t.store.SSF().FinishSSFSets(r.Context(), s.Tenant, s.ID, []string{jti}, store.SETFailed, "receiver: "+errCode(e.Err), now); err != nil {
 			return err
 		}
 	}

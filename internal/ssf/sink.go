@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -105,6 +106,10 @@ var errPushFailed = errors.New("ssf: push not accepted")
 // and answers errPushFailed. A SET the receiver refuses as invalid (400,
 // RFC 8935 section 2.3) is marked failed and not sent again.
 func (t *Transmitter) flush(ctx context.Context, st *store.SSFStream) error {
+	m, _ := t.flushing.LoadOrStore(string(st.Tenant)+"/"+st.ID, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	defer mu.Unlock()
 	auth := ""
 	if len(st.SealedAuth) > 0 {
 		b, err := t.sealer.Open(st.SealedAuth, authAAD(st.Tenant, st.ID))
@@ -141,6 +146,21 @@ func (t *Transmitter) flush(ctx context.Context, st *store.SSFStream) error {
 	return nil
 }
 
+// errCode keeps a receiver's error code (RFC 8935 section 2.4: invalid_request,
+// invalid_key, ...) when it is one: short, lower case letters and
+// underscores; anything else is recorded as invalid_request.
+func errCode(s string) string {
+	if s == "" || len(s) > 64 {
+		return "invalid_request"
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return "invalid_request"
+		}
+	}
+	return s
+}
+
 // push POSTs one SET (RFC 8935) and answers its new state: delivered on
 // 2xx, failed on 400 (the receiver says the SET is invalid), pending on
 // anything else; reason is for the log and the row, never a secret.
@@ -171,10 +191,7 @@ func (t *Transmitter) push(ctx context.Context, endpoint, auth, token string) (s
 			Err string `json:"err"`
 		}
 		_ = json.Unmarshal(body, &e)
-		if e.Err == "" || len(e.Err) > 64 {
-			e.Err = "invalid_request"
-		}
-		return store.SETFailed, "receiver: " + e.Err
+		return store.SETFailed, "receiver: " + errCode(e.Err)
 	}
 	return store.SETPending, fmt.Sprintf("status %d", resp.StatusCode)
 }

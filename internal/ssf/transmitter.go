@@ -52,6 +52,11 @@ type Transmitter struct {
 
 	mu    sync.Mutex
 	cache map[store.TenantID]cachedKey
+	// flushing serialises one node's pushes per stream (a *sync.Mutex per
+	// stream id), so two deliveries do not push the same SETs at once.
+	// Across nodes a SET may still be pushed twice; receivers deduplicate
+	// by jti (RFC 8935 section 2).
+	flushing sync.Map
 }
 
 type cachedKey struct {
