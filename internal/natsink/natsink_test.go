@@ -9,38 +9,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/natsink/natstest"
 )
-
-// natsServer is a JetStream server of the test's own on 127.0.0.1, its
-// store in dir; port 0 takes a free one.
-func natsServer(t *testing.T, dir string, port int) *server.Server {
-	t.Helper()
-	if port == 0 {
-		port = -1 // the server picks a free port
-	}
-	s, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir,
-		NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	return s
-}
-
-func serverURL(s *server.Server) string {
-	return fmt.Sprintf("nats://127.0.0.1:%d", s.Addr().(*net.TCPAddr).Port)
-}
 
 func newEvent(t *testing.T, slug, typ, user string) events.Event {
 	t.Helper()
@@ -97,8 +71,8 @@ func deliver(t *testing.T, s *Sink, ev events.Event) {
 // arrives on gatehouse.<slug>.<type> with the webhook body and its id as
 // Nats-Msg-Id; a second delivery of an event is dropped by the stream.
 func TestPublishesToStream(t *testing.T) {
-	srv := natsServer(t, t.TempDir(), 0)
-	sink, err := Open(serverURL(srv), nil)
+	srv := natstest.Start(t, t.TempDir(), 0)
+	sink, err := Open(srv.URL(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +86,7 @@ func TestPublishesToStream(t *testing.T) {
 		deliver(t, sink, ev)
 	}
 	deliver(t, sink, evs[1]) // the outbox delivering again
-	msgs := received(t, serverURL(srv), len(evs))
+	msgs := received(t, srv.URL(), len(evs))
 	for i, m := range msgs {
 		ev := evs[i]
 		if want := "gatehouse." + ev.TenantSlug + "." + ev.Type; m.Subject() != want {
@@ -133,7 +107,7 @@ func TestPublishesToStream(t *testing.T) {
 			t.Errorf("message %d timestamp %s, want %s", i, body["timestamp"], ev.Timestamp)
 		}
 	}
-	nc, _ := nats.Connect(serverURL(srv))
+	nc, _ := nats.Connect(srv.URL())
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	st, err := js.Stream(context.Background(), StreamName)
@@ -149,10 +123,8 @@ func TestPublishesToStream(t *testing.T) {
 // (the outbox keeps the event); once the server is back on the same store
 // the retry publishes it, and what was published before is still there.
 func TestServerRestartLosesNothing(t *testing.T) {
-	dir := t.TempDir()
-	srv := natsServer(t, dir, 0)
-	url := serverURL(srv)
-	port := srv.Addr().(*net.TCPAddr).Port
+	srv := natstest.Start(t, t.TempDir(), 0)
+	url := srv.URL()
 	sink, err := Open(url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -161,14 +133,13 @@ func TestServerRestartLosesNothing(t *testing.T) {
 	before := newEvent(t, "acme", "user.created", "u1")
 	deliver(t, sink, before)
 
-	srv.Shutdown()
-	srv.WaitForShutdown()
+	srv.Stop()
 	during := newEvent(t, "acme", "session.ended", "u1")
 	if err := sink.Deliver(context.Background(), during); err == nil {
 		t.Fatal("Deliver succeeded while the server was down")
 	}
 
-	srv = natsServer(t, dir, port)
+	natstest.Start(t, srv.Dir, srv.Port)
 	// The outbox retries; the client reconnects within about a second.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -208,7 +179,7 @@ func TestServerAbsentAtStart(t *testing.T) {
 	if err := sink.Deliver(context.Background(), ev); err == nil {
 		t.Fatal("Deliver succeeded without a server")
 	}
-	natsServer(t, t.TempDir(), port)
+	natstest.Start(t, t.TempDir(), port)
 	deadline := time.Now().Add(15 * time.Second)
 	for sink.Deliver(context.Background(), ev) != nil {
 		if time.Now().After(deadline) {
