@@ -386,3 +386,79 @@ func TestSSFTransmitter(t *testing.T) {
 		}
 	})
 }
+
+// TestSSFStreamUpdates: PATCH changes what it names (a new authorization
+// header is used from then on), PUT resets what it leaves out, a removed
+// subject gets nothing more, and a stream's receiver reads its stream back
+// after each change.
+func TestSSFStreamUpdates(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta := newTestApp(t, be)
+		tn := ta.tenant("acme")
+		ann := ta.user(tn.ID, "ann@example.com")
+		key := "Bearer " + ta.key(tn.ID, "ssf")
+		rx := newSSFReceiver(t)
+		call := func(method, path string, body any) (*response, ssf.StreamConfig) {
+			t.Helper()
+			res := ta.do(request{method: method, path: path, auth: key, body: body})
+			var c ssf.StreamConfig
+			_ = json.Unmarshal(res.body, &c)
+			return res, c
+		}
+		res, st := call(http.MethodPost, "/t/acme/ssf/streams", map[string]any{"events_requested": []string{ssf.SessionRevoked},
+			"delivery": map[string]any{"method": "urn:ietf:rfc:8935", "endpoint_url": rx.srv.URL, "authorization_header": "Bearer one"}})
+		if res.status != http.StatusCreated {
+			t.Fatalf("create: %s", res)
+		}
+		if res := ta.do(request{method: http.MethodPost, path: "/t/acme/ssf/subjects/add", auth: key,
+			body: map[string]any{"stream_id": st.StreamID, "subject": map[string]string{"format": "email", "email": "ann@example.com"}}}); res.status != http.StatusOK {
+			t.Fatalf("add subject: %s", res)
+		}
+
+		res, up := call(http.MethodPatch, "/t/acme/ssf/streams", map[string]any{"stream_id": st.StreamID,
+			"events_requested": []string{ssf.SessionRevoked, ssf.AccountDisabled},
+			"delivery":         map[string]any{"method": "urn:ietf:rfc:8935", "endpoint_url": rx.srv.URL, "authorization_header": "Bearer two"}})
+		if res.status != http.StatusOK || len(up.EventsDelivered) != 2 || up.Description != "" {
+			t.Fatalf("patch: %s", res)
+		}
+		if res, _ := call(http.MethodPatch, "/t/acme/ssf/streams", map[string]any{"stream_id": st.StreamID,
+			"delivery": map[string]any{"method": "urn:ietf:rfc:8935", "endpoint_url": "https://10.1.2.3/"}}); res.status != http.StatusBadRequest {
+			t.Errorf("patch to a private address: %s", res)
+		}
+		if err := ta.surfaces.ssf.Deliver(context.Background(), sessionEnded(t, tn, ann)); err != nil {
+			t.Fatal(err)
+		}
+		rx.mu.Lock()
+		auth := append([]string(nil), rx.auth...)
+		rx.mu.Unlock()
+		if len(auth) != 1 || auth[0] != "Bearer two" {
+			t.Errorf("after the patch the push carried %v, want the new header", auth)
+		}
+
+		// PUT without delivery: a poll stream now, its requests reset to
+		// what the PUT names.
+		res, put := call(http.MethodPut, "/t/acme/ssf/streams", map[string]any{"stream_id": st.StreamID,
+			"events_requested": []string{ssf.AccountDisabled}, "description": "now polled"})
+		if res.status != http.StatusOK || put.Delivery.Method != "urn:ietf:rfc:8936" || len(put.EventsDelivered) != 1 || put.Description != "now polled" {
+			t.Fatalf("put: %s", res)
+		}
+		_, read := call(http.MethodGet, "/t/acme/ssf/streams?stream_id="+st.StreamID, nil)
+		if read.Delivery.Method != "urn:ietf:rfc:8936" || read.EventsDelivered[0] != ssf.AccountDisabled {
+			t.Errorf("read back %+v", read)
+		}
+
+		// Removing the subject: nothing more for Ann.
+		if res := ta.do(request{method: http.MethodPost, path: "/t/acme/ssf/subjects/remove", auth: key,
+			body: map[string]any{"stream_id": st.StreamID, "subject": map[string]string{"format": "email", "email": "Ann@Example.com"}}}); res.status != http.StatusNoContent {
+			t.Fatalf("remove subject: %s", res)
+		}
+		data, _ := json.Marshal(map[string]string{"user_id": ann.ID})
+		if err := ta.surfaces.ssf.Deliver(context.Background(), events.Event{ID: uuid.Must(uuid.NewV7()).String(), Type: "user.disabled",
+			Timestamp: time.Now(), Tenant: string(tn.ID), TenantSlug: tn.Slug, UserID: ann.ID, Data: data}); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := ta.DB.SSF().PendingSSFSets(context.Background(), tn.ID, st.StreamID, 10); len(p) != 0 {
+			t.Errorf("a removed subject's event was queued: %d", len(p))
+		}
+	})
+}

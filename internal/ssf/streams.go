@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -47,6 +49,7 @@ type streamIn struct {
 	EventsSupported         json.RawMessage `json:"events_supported"`
 	EventsDelivered         json.RawMessage `json:"events_delivered"`
 	MinVerificationInterval json.RawMessage `json:"min_verification_interval"`
+	InactivityTimeout       json.RawMessage `json:"inactivity_timeout"`
 	EventsRequested         *[]string       `json:"events_requested"`
 	Delivery                *Delivery       `json:"delivery"`
 	Description             *string         `json:"description"`
@@ -125,6 +128,8 @@ func (t *Transmitter) apply(s *store.SSFStream, in *streamIn, replace bool) erro
 				c.Add("delivery.endpoint_url", "required", "A push stream needs the receiver's endpoint_url.")
 			} else if msg := t.urls.Check(d.EndpointURL); msg != "" {
 				c.Add("delivery.endpoint_url", "invalid", msg)
+			} else if !t.dialable(d.EndpointURL) {
+				c.Add("delivery.endpoint_url", "invalid", "The address is private, loopback or link-local: pushes could not reach it.")
 			}
 			if len(d.AuthorizationHeader) > maxAuthHeaderBytes || strings.ContainsAny(d.AuthorizationHeader, "\r\n\x00") {
 				c.Add("delivery.authorization_header", "invalid", "At most 4096 bytes on one line.")
@@ -273,6 +278,17 @@ func (t *Transmitter) deleteStream(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// dialable: false for a URL whose host is an IP address the outbound
+// policy refuses. Names are checked when a push dials them (after DNS).
+func (t *Transmitter) dialable(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]"))
+	return err != nil || t.policy.Allowed(ip.Unmap())
 }
 
 // invalid is a validation error of one field.

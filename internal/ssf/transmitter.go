@@ -46,6 +46,7 @@ type Transmitter struct {
 	recorder *events.Recorder
 	public   string
 	client   *http.Client
+	policy   safehttp.Policy
 	urls     connection.URLPolicy
 	now      func() time.Time
 	log      *slog.Logger
@@ -84,7 +85,8 @@ type Config struct {
 // (internal/safehttp), follow no redirects and time out after PushTimeout.
 func New(c Config) *Transmitter {
 	dev := strings.HasPrefix(c.PublicURL, "http://")
-	client := safehttp.Policy{AllowLoopback: dev}.Client(PushTimeout)
+	policy := safehttp.Policy{AllowLoopback: dev}
+	client := policy.Client(PushTimeout)
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	now, log := c.Now, c.Log
 	if now == nil {
@@ -95,7 +97,7 @@ func New(c Config) *Transmitter {
 	}
 	return &Transmitter{store: c.Store, keys: c.Keys, sealer: c.Sealer, tenants: c.Tenants,
 		recorder: c.Audit,
-		public:   strings.TrimSuffix(c.PublicURL, "/"), client: client,
+		public:   strings.TrimSuffix(c.PublicURL, "/"), client: client, policy: policy,
 		urls: connection.URLPolicy{AllowLoopbackHTTP: dev}, now: now, log: log,
 		cache: map[store.TenantID]cachedKey{}}
 }
