@@ -50,6 +50,8 @@ type Repos interface {
 	Usage() UsageRepos
 	// SSF answers Shared Signals streams, subjects and queued SETs (ssf.go).
 	SSF() SSFRepos
+	// Profiles answers users' progressive-profiling progress (profiles.go).
+	Profiles() Profiles
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/branding"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/profileschema"
 )
 
 // Settings is a tenant's policy document, stored as JSON on the tenant.
@@ -34,6 +35,8 @@ type Settings struct {
 	Notices Notices `json:"notices"`
 	// RateLimits are the tenant's request rates per surface (ratelimits.go).
 	RateLimits RateLimits `json:"rate_limits,omitzero"`
+	// ProfileSchema is the typed profile schema (profileschema.go).
+	ProfileSchema profileschema.Schema `json:"profile_schema,omitzero"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.
