@@ -460,5 +460,39 @@ func TestSSFStreamUpdates(t *testing.T) {
 		if p, _ := ta.DB.SSF().PendingSSFSets(context.Background(), tn.ID, st.StreamID, 10); len(p) != 0 {
 			t.Errorf("a removed subject's event was queued: %d", len(p))
 		}
+
+		// Long polling: a poll without returnImmediately waits for the SET
+		// of an event that happens while it waits.
+		if res := ta.do(request{method: http.MethodPost, path: "/t/acme/ssf/subjects/add", auth: key,
+			body: map[string]any{"stream_id": st.StreamID, "subject": map[string]string{"format": "iss_sub",
+				"iss": ta.Config.PublicURL + "/t/acme", "sub": ann.ID}}}); res.status != http.StatusOK {
+			t.Fatalf("add subject: %s", res)
+		}
+		later := events.Event{ID: uuid.Must(uuid.NewV7()).String(), Type: "user.disabled", Timestamp: time.Now(),
+			Tenant: string(tn.ID), TenantSlug: tn.Slug, UserID: ann.ID, Data: data}
+		done := make(chan error, 1)
+		go func() {
+			time.Sleep(500 * time.Millisecond)
+			done <- ta.surfaces.ssf.Deliver(context.Background(), later)
+		}()
+		start := time.Now()
+		res, _ = call(http.MethodPost, strings.TrimPrefix(put.Delivery.EndpointURL, ta.Config.PublicURL), map[string]any{"maxEvents": 5})
+		var out struct {
+			Sets map[string]string `json:"sets"`
+		}
+		if err := json.Unmarshal(res.body, &out); err != nil || res.status != http.StatusOK || len(out.Sets) != 1 {
+			t.Fatalf("long poll: %s", res)
+		}
+		if took := time.Since(start); took < 400*time.Millisecond || took > 5*time.Second {
+			t.Errorf("long poll answered after %v", took)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range out.Sets {
+			if _, ok := eventOf(verifySET(t, ta, "acme", tok, put.Audience), ssf.AccountDisabled); !ok {
+				t.Errorf("long poll answered another event")
+			}
+		}
 	})
 }
