@@ -82,6 +82,11 @@ func (a *API) routes() []route {
 		{http.MethodGet, t + "/saml/sps/{id}", needRead, a.getSAMLSP},
 		{http.MethodPatch, t + "/saml/sps/{id}", needAdmin, a.updateSAMLSP},
 		{http.MethodDelete, t + "/saml/sps/{id}", needAdmin, a.deleteSAMLSP},
+		{http.MethodGet, t + "/hooks", needRead, a.listHooks}, // hooks.go
+		{http.MethodPost, t + "/hooks", needAdmin, a.createHook},
+		{http.MethodGet, t + "/hooks/{id}", needRead, a.getHook},
+		{http.MethodPatch, t + "/hooks/{id}", needAdmin, a.updateHook},
+		{http.MethodDelete, t + "/hooks/{id}", needAdmin, a.deleteHook},
 
 		{http.MethodPost, t + "/imports", needAdmin, a.createImport},                 // imports.go
 		{http.MethodGet, t + "/imports/{id}", needAdmin, a.getImport},                // imports.go

@@ -51,7 +51,10 @@ type State struct {
 
 // Default steps: DefaultSteps run before the session, DefaultAfter once
 // it exists. A deployment (or a test) passes its own lists in Config.
-func DefaultSteps(s *Service) []Step { return []Step{verifiedEmail{s}, secondFactor{s}} }
+// The post_login hook comes last, once the user is fully authenticated.
+func DefaultSteps(s *Service) []Step {
+	return []Step{verifiedEmail{s}, secondFactor{s}, postLoginHook{s}}
+}
 
 // DefaultAfter are the steps after the session.
 func DefaultAfter(s *Service) []Step { return []Step{profile{s}, passkeyNudge{s}, consent{s}} }

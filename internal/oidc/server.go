@@ -216,6 +216,9 @@ func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequ
 // issue mints the access token, the ID token (for openid) and optionally a
 // new refresh token family member.
 func (p *Provider) issue(ctx context.Context, g grant, withRefresh bool) (*oidc.AccessTokenResponse, error) {
+	if err := p.preToken(ctx, &g); err != nil { // hooks.go
+		return nil, err
+	}
 	at, exp, err := p.mintAccessToken(ctx, g)
 	if err != nil {
 		return nil, err

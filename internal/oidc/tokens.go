@@ -50,6 +50,8 @@ type grant struct {
 	amr       []string
 	nonce     string
 	grantType string // the token request's grant_type, for metering
+	// hookClaims are the pre_token hook's claims (hooks.go).
+	hookClaims map[string]any
 }
 
 // signJWT signs claims with the tenant's active key of alg, typ in header.
@@ -114,6 +116,7 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 	if err := p.addAuthzClaims(ctx, g, claims, &exp); err != nil {
 		return "", time.Time{}, err
 	}
+	addHookClaims(g, claims)
 	claims["exp"] = exp.Unix()
 	tok, err := p.signJWT(ctx, g.tenant, g.client.accessTokenAlg(), "at+jwt", claims)
 	if err != nil {
@@ -162,6 +165,7 @@ func (p *Provider) mintIDToken(ctx context.Context, g grant, accessToken string)
 	if err := p.addAuthzClaims(ctx, g, claims, &exp); err != nil {
 		return "", err
 	}
+	addHookClaims(g, claims)
 	claims["exp"] = exp.Unix()
 	alg := g.client.idTokenAlg()
 	if accessToken != "" {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -24,6 +25,8 @@ type SignUp struct {
 	Honeypot string
 	IP       string
 	Lang     string
+	// UserAgent is the browser's, for the pre_registration hook.
+	UserAgent string
 	// Browser is the secret of the signing-up browser's cookie
 	// (NewBrowserSecret); only its hash is stored, bound to the account.
 	Browser string
@@ -45,7 +48,8 @@ func Policy(t *store.Tenant) (tenancy.SelfService, credential.Policy) {
 // ErrSignupClosed, ErrInviteOnly, *ThrottledError, and *valid.Error for
 // email (invalid, blocked), password (the policy's reason codes) and
 // accept (required) -- all of which depend only on the input, never on
-// whether the account exists.
+// whether the account exists -- and *hooks.DeniedError when the tenant's
+// pre_registration hook refuses (nothing is created then).
 func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (string, error) {
 	start := time.Now()
 	set := settingsOf(t)
@@ -72,6 +76,13 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 		_, _ = s.Hasher.Hash(in.Password)
 		return fakeTicket(), nil
 	}
+	// The pre_registration hook is asked before anything tells whether
+	// the address has an account, so its answer cannot either.
+	hooked, err := s.Hooks.Run(ctx, store.HookPreRegistration, hooks.Call{Tenant: t.ID, Email: email,
+		IP: in.IP, UserAgent: in.UserAgent, Lang: in.Lang})
+	if err != nil {
+		return "", err
+	}
 	existing, err := s.Directory.UserForEmail(ctx, t.ID, email)
 	switch {
 	case err == nil:
@@ -81,7 +92,7 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 	}
 	pw := in.Password
 	u, err := s.Directory.CreateUser(ctx, selfActor("", in.IP), t.ID, directory.NewUser{
-		Email: email, Password: &pw, Locale: in.Lang,
+		Email: email, Password: &pw, Locale: in.Lang, Attributes: hooked.Attributes,
 	})
 	var conflict *valid.Conflict
 	if errors.As(err, &conflict) {

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
@@ -77,6 +78,8 @@ type App struct {
 	Meter *tenancy.Meter
 	// MFA checks and manages second factors (internal/mfa).
 	MFA *mfa.Service
+	// Hooks registers and runs the tenants' synchronous hooks.
+	Hooks *hooks.Service
 	// Flow runs every login (internal/flow), built once for the hosted
 	// pages, the protocols and LDAP binds.
 	Flow *flow.Service

@@ -149,6 +149,17 @@ var matrix = []matrixRow{
 		body: func(fx *fixture, _ int) any { return map[string]string{"name": fx.samlSP.Name} }},
 	{method: "DELETE", path: tp + "/saml/sps/{id}", access: tenantAdmin, fresh: true},
 
+	{method: "GET", path: tp + "/hooks", access: tenantRead},
+	// fresh: each allowed POST gets a tenant without a pre_registration hook.
+	{method: "POST", path: tp + "/hooks", access: tenantAdmin, fresh: true,
+		body: func(*fixture, int) any {
+			return map[string]any{"trigger": "pre_registration", "url": "https://hooks.example.com/pre-registration"}
+		}},
+	{method: "GET", path: tp + "/hooks/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/hooks/{id}", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]int{"timeout_ms": 2000} }},
+	{method: "DELETE", path: tp + "/hooks/{id}", access: tenantAdmin, fresh: true},
+
 	{method: "GET", path: tp + "/proxy-apps", access: tenantRead},
 	{method: "POST", path: tp + "/proxy-apps", access: tenantAdmin,
 		body: func(_ *fixture, n int) any {

@@ -19,6 +19,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/forwardauth"
+	"github.com/gatehouse-id/gatehouse/internal/hookhttp"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
@@ -27,6 +29,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
+	"github.com/gatehouse-id/gatehouse/internal/safehttp"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
@@ -87,8 +90,15 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			_ = authzSvc.NoteUse(ctx, s.Tenant, s.UserID, "login", "")
 		},
 	}
+	// Synchronous hooks (internal/hooks): URLs and dials as for upstreams,
+	// loopback only on a development deployment (public URL on http://).
+	devLoopback := strings.HasPrefix(pub, "http://")
+	hookSvc := &hooks.Service{Store: db, Audit: rec, Sealer: sealer, Now: now, Log: log, Rand: rnd,
+		Poster: hookhttp.New(safehttp.Policy{AllowLoopback: devLoopback}),
+		Policy: connection.URLPolicy{AllowLoopbackHTTP: devLoopback}}
 	a := &App{
 		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter,
+		Hooks:     hookSvc,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
@@ -102,6 +112,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
 		Renderer: renderer, Notices: notices,
 		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter,
+		Hooks: hookSvc,
 	}
 	// Upstream URLs must be https; http:// is accepted only for loopback
 	// hosts, and only while the deployment's own public URL is http://
@@ -114,7 +125,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Mail: &mfa.Mailer{Queue: a.Mail, Renderer: a.SelfService.Renderer}}
 	a.Legacy = &legacy.Service{Store: db, Connections: a.Connections, Directory: a.Directory, Audit: rec, Log: log, Now: now}
 	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA,
-		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices, Meter: meter}
+		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices, Meter: meter,
+		Hooks: hookSvc}
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
 	}
@@ -127,6 +139,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	prov, err = oidc.New(oidc.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
 		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Authz: authzSvc, Meter: meter,
+		Hooks: hookSvc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
@@ -170,6 +183,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
 			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
 			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
+			Hooks: hookSvc,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},

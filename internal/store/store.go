@@ -52,6 +52,8 @@ type Repos interface {
 	SSF() SSFRepos
 	// Profiles answers users' progressive-profiling progress (profiles.go).
 	Profiles() Profiles
+	// Hooks answers the tenants' synchronous hooks (hooks.go).
+	Hooks() Hooks
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -94,6 +94,7 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 		}
 		p.emailLoginError(w, r, t, flow.ErrRequestGone)
 	case p.mauLimit(w, r, t, err):
+	case p.hookDenied(w, r, t, err): // hooks.go
 	case err != nil:
 		p.emailLoginError(w, r, t, err)
 	default:

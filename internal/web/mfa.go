@@ -129,6 +129,8 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		return
 	case p.mauLimit(w, r, t, err):
 		return
+	case p.hookDenied(w, r, t, err): // hooks.go
+		return
 	case err != nil:
 		p.Log.ErrorContext(ctx, "web: second factor", "err", err, "request_id", httpx.RequestID(ctx))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")

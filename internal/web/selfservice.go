@@ -200,7 +200,13 @@ func (p *Pages) signupSubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 	ticket, err := p.SelfService.SignUp(r.Context(), t, selfservice.SignUp{
 		Email: email, Password: password, Accepted: r.PostFormValue("accept") == "yes",
 		Honeypot: r.PostFormValue("website"), IP: httpx.ClientIP(r), Lang: v.Lang, Browser: browser,
+		UserAgent: r.UserAgent(),
 	})
+	if text, ok := hookText(v.Frame, err); ok { // hooks.go: the pre_registration hook refused
+		v.Email, v.ErrorText = email, text
+		p.ssRender(w, http.StatusForbidden, "signup", v)
+		return
+	}
 	if text, ok := fieldText(v.Frame, v.Policy, err); ok {
 		v.Email, v.ErrorText = email, text
 		p.ssRender(w, http.StatusBadRequest, "signup", v)

@@ -315,6 +315,8 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		return
 	case p.mauLimit(w, r, t, err):
 		return
+	case p.hookDenied(w, r, t, err): // hooks.go
+		return
 	case p.finished(w, r, t, ar, token, err): // signed in; the consent step waits
 		return
 	case err != nil:
