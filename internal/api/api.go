@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/configcode"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
@@ -65,6 +66,8 @@ type API struct {
 	Meter *tenancy.Meter
 	// Hooks registers the tenant's synchronous hooks (hooks.go).
 	Hooks *hooks.Service
+	// Consent manages consent purposes, records and preferences (consent.go).
+	Consent *consent.Service
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

@@ -52,6 +52,13 @@ func (a *API) routes() []route {
 		{http.MethodGet, t + "/announcements/{id}", needRead, a.getAnnouncement},
 		{http.MethodDelete, t + "/announcements/{id}", needAdmin, a.deleteAnnouncement},
 		{http.MethodGet, t + "/adoption", needRead, a.getAdoption},
+		{http.MethodGet, t + "/consent-purposes", needRead, a.listPurposes}, // consent.go
+		{http.MethodPost, t + "/consent-purposes", needAdmin, a.createPurpose},
+		{http.MethodGet, t + "/consent-purposes/{name}", needRead, a.getPurpose},
+		{http.MethodGet, t + "/users/{id}/consent-records", needRead, a.listConsentRecords},
+		{http.MethodPost, t + "/users/{id}/consent-records", needAdmin, a.createConsentRecord},
+		{http.MethodGet, t + "/users/{id}/preferences", needRead, a.getPreferences},
+		{http.MethodPut, t + "/users/{id}/preferences", needAdmin, a.putPreferences},
 
 		{http.MethodGet, t + "/users/{id}/factors", needRead, a.listFactors},      // factors.go
 		{http.MethodDelete, t + "/users/{id}/factors", needAdmin, a.resetFactors}, // factors.go

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -76,6 +77,10 @@ type App struct {
 	// Meter meters usage per tenant and month; Serve flushes its counters
 	// every second (internal/tenancy).
 	Meter *tenancy.Meter
+	// Consent holds consent purposes, records and communication
+	// preferences; ExportUser and EraseUser serve the data-subject rights
+	// (internal/consent).
+	Consent *consent.Service
 	// MFA checks and manages second factors (internal/mfa).
 	MFA *mfa.Service
 	// Hooks registers and runs the tenants' synchronous hooks.

@@ -71,6 +71,8 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 func (fx *fixture) path(route, ref string) string {
 	p := strings.ReplaceAll(route, "{tenant}", ref)
 	switch {
+	case strings.Contains(route, "/consent-purposes/{name}"):
+		p = strings.ReplaceAll(p, "{name}", matrixPurpose)
 	case strings.HasPrefix(route, "/api/v1/plans/"):
 		p = strings.ReplaceAll(p, "{name}", fx.plan)
 	case strings.HasPrefix(route, "/api/v1/apikeys/"):

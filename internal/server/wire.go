@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -108,11 +109,12 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Mail:      queue, mailKick: mailKick, Notices: notices,
 		Announcer: &notice.Announcer{Store: db, Notices: notices, PublicURL: pub, Now: now},
 	}
+	a.Consent = &consent.Service{Store: db, Audit: rec, Now: now}
 	a.SelfService = &selfservice.Service{
 		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
 		Renderer: renderer, Notices: notices,
 		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter,
-		Hooks: hookSvc,
+		Hooks: hookSvc, Consent: a.Consent,
 	}
 	// Upstream URLs must be https; http:// is accepted only for loopback
 	// hosts, and only while the deployment's own public URL is http://
@@ -165,6 +167,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			SelfService: a.SelfService, MFA: a.MFA,
 			SAMLApps: a.SAMLSPs, Authz: authzSvc, // the account page's app launcher and roles
 			Announcer: a.Announcer,
+			Consent:   a.Consent,
 			// The origin handlers: each hands its own finished logins back.
 			Origins: web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{},
 				flow.OriginForwardAuth: fwd},
@@ -183,7 +186,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
 			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
 			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
-			Hooks: hookSvc,
+			Hooks: hookSvc, Consent: a.Consent,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},

@@ -54,6 +54,9 @@ type Repos interface {
 	Profiles() Profiles
 	// Hooks answers the tenants' synchronous hooks (hooks.go).
 	Hooks() Hooks
+	// Purposes answers consent purposes, consent records and
+	// communication preferences (purposes.go).
+	Purposes() ConsentPurposes
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		ssfTests,
 		profileTests,
 		hookTests,
+		purposeTests,
 	} {
 		all = append(all, group...)
 	}
