@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/webhook/post"
 )
 
 const (
@@ -87,18 +88,10 @@ func (s *Sink) Name() string { return "nats" }
 // Close drops the connection.
 func (s *Sink) Close() { s.nc.Close() }
 
-// Body is the message: the same JSON as a webhook body, {"type",
+// Body is the message: the webhook body (post.Body), {"type",
 // "timestamp","data"}; the event id travels as Nats-Msg-Id.
 func Body(ev events.Event) ([]byte, error) {
-	data := ev.Data
-	if len(data) == 0 {
-		data = json.RawMessage("{}")
-	}
-	return json.Marshal(struct {
-		Type      string          `json:"type"`
-		Timestamp time.Time       `json:"timestamp"`
-		Data      json.RawMessage `json:"data"`
-	}{ev.Type, ev.Timestamp.UTC(), data})
+	return json.Marshal(post.Body{Type: ev.Type, Timestamp: ev.Timestamp.UTC(), Data: ev.Data})
 }
 
 // Subject answers gatehouse.<tenant slug>.<event type>; an error when a

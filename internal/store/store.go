@@ -50,6 +50,10 @@ type Repos interface {
 	Usage() UsageRepos
 	// SSF answers Shared Signals streams, subjects and queued SETs (ssf.go).
 	SSF() SSFRepos
+	// Events answers the event outbox, webhooks and deliveries (events.go).
+	Events() EventRepos
+	// Provisioning answers outbound SCIM targets (provisioning.go).
+	Provisioning() Provisioning
 	// Profiles answers users' progressive-profiling progress (profiles.go).
 	Profiles() Profiles
 	// Hooks answers the tenants' synchronous hooks (hooks.go).
