@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -62,6 +63,10 @@ type API struct {
 	// Meter counts API calls per tenant and reports quota thresholds
 	// (usage.go); nil counts nothing.
 	Meter *tenancy.Meter
+	// Privacy serves erasure, legal holds, access exports and
+	// data-subject requests (privacy.go); it opens the audit entries'
+	// sealed personal data for listAudit.
+	Privacy *privacy.Service
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

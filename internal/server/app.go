@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
+	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -94,6 +95,9 @@ type App struct {
 	Limiter *ratelimit.Limiter
 	planRPS planRPSCache
 	redis   io.Closer
+	// Privacy serves data-subject rights: erasure, legal holds, exports,
+	// requests and retention (internal/privacy; privacy.go).
+	Privacy *privacy.Service
 }
 
 // Options are what a deployment (or a test) gives the services Open builds.
@@ -144,6 +148,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		app.Close()
 		return nil, err
 	}
+	app.sealAuditLog(ctx) // privacy.go
 	return app, nil
 }
 

@@ -48,6 +48,9 @@ type Repos interface {
 	TenantData() TenantData
 	// Usage answers plans, subscriptions and usage metering (usage.go).
 	Usage() UsageRepos
+	// Privacy answers data-subject rights: data keys, legal holds,
+	// erasure, requests and retention (privacy.go).
+	Privacy() PrivacyRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -34,6 +34,9 @@ type Settings struct {
 	Notices Notices `json:"notices"`
 	// RateLimits are the tenant's request rates per surface (ratelimits.go).
 	RateLimits RateLimits `json:"rate_limits,omitzero"`
+	// Privacy is the data-protection policy: retention and request
+	// deadlines (privacy.go).
+	Privacy Privacy `json:"privacy,omitzero"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.
