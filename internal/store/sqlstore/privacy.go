@@ -184,19 +184,27 @@ func (r privacyRepo) EraseUser(ctx context.Context, tenant store.TenantID, userI
 			n, _ := res.RowsAffected()
 			c.MailQueued += n
 		}
-		// Throttle and rate buckets keyed on the account carry its id
-		// at the end of the key ("acct:<id>"); ids are UUIDs, so the
-		// pattern has no wildcard in it.
-		for _, st := range []string{
-			`DELETE FROM throttle WHERE tenant_id = $1 AND key LIKE $2`,
-			`DELETE FROM rate_buckets WHERE tenant_id = $1 AND bucket LIKE $2`,
-		} {
-			res, err := q.ExecContext(ctx, st, string(tenant), "%"+userID)
-			if err != nil {
-				return wrapErr("erase throttle", err)
+		// Throttle rows and rate buckets keyed on the account or one of
+		// its addresses end in the id or the address ("acct:<id>",
+		// "mail-to:<address>"). Compared as a suffix, not with LIKE:
+		// addresses may hold LIKE's wildcards.
+		for _, suffix := range append([]string{userID}, emails...) {
+			if suffix == "" {
+				continue
 			}
-			n, _ := res.RowsAffected()
-			c.Throttle += n
+			for _, st := range []string{
+				`DELETE FROM throttle WHERE tenant_id = $1 AND length(key) >= length($2)
+AND substr(key, length(key) - length($2) + 1) = $2`,
+				`DELETE FROM rate_buckets WHERE tenant_id = $1 AND length(bucket) >= length($2)
+AND substr(bucket, length(bucket) - length($2) + 1) = $2`,
+			} {
+				res, err := q.ExecContext(ctx, st, string(tenant), suffix)
+				if err != nil {
+					return wrapErr("erase throttle", err)
+				}
+				n, _ := res.RowsAffected()
+				c.Throttle += n
+			}
 		}
 		// The key becomes a tombstone: the sealed bytes are gone, the
 		// row says the person was erased.
