@@ -31,6 +31,9 @@ type fixture struct {
 	importJob string
 	// plan names a plan the platform routes read, change and delete.
 	plan string
+	// privacyRequest is the id of an open data-subject request about
+	// outsider.
+	privacyRequest string
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -56,6 +59,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	}
 	fx.announcement = an.ID
 	fx.importJob = ta.importJob(tn.ID)
+	fx.privacyRequest = ta.privacyRequest(tn.ID, fx.outsider.ID) // privacy_test.go
 	fx.plan = fmt.Sprintf("fixture-%d-%s", n, strings.ToLower(rand.Text()[:8]))
 	if _, err := ta.Tenants.CreatePlan(context.Background(), testActor, tenancy.PlanInput{Name: fx.plan}); err != nil {
 		ta.t.Fatal(err)
@@ -90,6 +94,8 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.az.campaign.ID), "{item}", fx.az.item.ID)
 	case strings.Contains(route, "/break-glass/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.outsider.ID)
+	case strings.Contains(route, "/privacy-requests/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.privacyRequest)
 	case strings.Contains(route, "/imports/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.importJob)
 	case strings.Contains(route, "/users/{id}"):

@@ -333,3 +333,14 @@ func filesMention(t *testing.T, files []string, s string) bool {
 	}
 	return false
 }
+
+// privacyRequest opens an access request about userID (the authorization
+// matrix's fixture).
+func (ta *testApp) privacyRequest(tenant store.TenantID, userID string) string {
+	ta.t.Helper()
+	r, err := ta.Privacy.CreateRequest(context.Background(), testActor, tenant, privacy.NewRequest{Type: "access", UserID: userID, Regime: "gdpr"})
+	if err != nil {
+		ta.t.Fatalf("privacy request: %v", err)
+	}
+	return r.ID
+}
