@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -38,17 +39,20 @@ func (s *Shredder) ConvertAudit(ctx context.Context, db store.Store, now time.Ti
 		}
 		p.After = string(ts[len(ts)-1].ID)
 	}
+	// A tenant that fails does not hold the others back.
 	var out []Converted
+	var errs []error
 	for _, t := range tenants {
 		c, err := s.convertTenant(ctx, db, t, now)
 		if err != nil {
-			return out, err
+			errs = append(errs, err)
+			continue
 		}
 		if c != nil {
 			out = append(out, *c)
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 func (s *Shredder) convertTenant(ctx context.Context, db store.Store, tenant store.TenantID, now time.Time) (*Converted, error) {
