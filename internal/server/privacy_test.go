@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/privacy"
@@ -343,4 +345,87 @@ func (ta *testApp) privacyRequest(tenant store.TenantID, userID string) string {
 		ta.t.Fatalf("privacy request: %v", err)
 	}
 	return r.ID
+}
+
+// TestAuditConversionAtStartup: entries written in clear before
+// crypto-shredding are sealed and the chain re-chained when the
+// deployment next opens; the chain verifies, readers see the data, an
+// erasure then shreds it too. A chain that does not verify is left alone.
+func TestAuditConversionAtStartup(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		cfg := testConfig(t, be.db(t))
+		ta := openApp(t, cfg)
+		tn, broken := ta.tenant("legacy"), ta.tenant("broken")
+		admin := "Bearer " + ta.key(tn.ID, "admin")
+		s := randomSuffix(t)
+		u := ta.user(tn.ID, "legacy-"+s+"@example.com")
+		// What a recorder without a sealer wrote: the data in clear.
+		plain := &events.Recorder{Now: time.Now}
+		old := "Oldname" + s
+		for i := range 2 {
+			if err := plain.Record(ctx, ta.DB, events.Actor{Type: "apikey", ID: "k", ClientIP: "198.51.100.7"}, events.Entry{
+				Tenant: tn.ID, Action: "user.update", TargetType: "user", TargetID: u.ID,
+				Changes: events.Changes{"given_name": {Before: nil, After: old + strconv.Itoa(i)}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ta.user(broken.ID, "broken-"+s+"@example.com")
+		if _, err := ta.DB.SQL().ExecContext(ctx, `UPDATE audit_entries SET action = 'tampered' WHERE tenant_id = $1 AND seq = 1`, string(broken.ID)); err != nil {
+			t.Fatal(err)
+		}
+		before, err := ta.DB.Audit().AuditHead(ctx, tn.ID)
+		if err != nil || before.Seq < 3 {
+			t.Fatalf("head: %+v %v", before, err)
+		}
+
+		ta2 := openApp(t, cfg) // the next start-up converts
+		logs := ta2.logs.String()
+		if !strings.Contains(logs, `"msg":"privacy: audit chain re-chained with sealed personal data","tenant":"`+string(tn.ID)+`","entries":`+strconv.FormatInt(before.Seq, 10)) {
+			t.Errorf("no conversion logged for the tenant: %s", logs)
+		}
+		if !strings.Contains(logs, "audit chain of tenant "+string(broken.ID)+" does not verify") {
+			t.Errorf("the broken chain is not reported: %s", logs)
+		}
+		if done, _ := ta2.DB.Privacy().AuditSealed(ctx, broken.ID); done {
+			t.Error("the broken chain was re-chained")
+		}
+		if vr, _ := events.Verify(ctx, ta2.DB.Audit(), broken.ID); vr.Intact {
+			t.Error("the broken chain verifies: the conversion hid the break")
+		}
+		after, _ := ta2.DB.Audit().AuditHead(ctx, tn.ID)
+		if after.Seq != before.Seq || after.Hash == before.Hash {
+			t.Errorf("head before %+v, after %+v", before, after)
+		}
+		if vr, err := events.Verify(ctx, ta2.DB.Audit(), tn.ID); err != nil || !vr.Intact || vr.Entries != before.Seq {
+			t.Fatalf("verify after conversion: %+v %v", vr, err)
+		}
+		if err := ta2.DB.Audit().ScanAudit(ctx, tn.ID, func(e store.AuditEntry) error {
+			if strings.Contains(string(e.Changes), old) || strings.Contains(e.ClientIP, "198.51.100.7") {
+				t.Errorf("entry %d still in clear: %s %s", e.Seq, e.ClientIP, e.Changes)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r := ta2.do(request{method: http.MethodGet, path: "/api/v1/tenants/legacy/audit?target_id=" + u.ID, auth: admin})
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), old+"1") || !strings.Contains(string(r.body), `"client_ip":"198.51.100.7"`) {
+			t.Fatalf("the converted entries do not read back: %s", r)
+		}
+		// Once converted, a start-up leaves the chain as it is.
+		ta3 := openApp(t, cfg)
+		if again, _ := ta3.DB.Audit().AuditHead(ctx, tn.ID); again != after {
+			t.Errorf("a second start-up changed the head: %+v, was %+v", again, after)
+		}
+		if _, err := ta3.Privacy.Erase(ctx, testActor, tn.ID, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		r = ta3.do(request{method: http.MethodGet, path: "/api/v1/tenants/legacy/audit?target_id=" + u.ID, auth: admin})
+		if strings.Contains(string(r.body), old) || strings.Contains(string(r.body), "198.51.100.7") || !strings.Contains(string(r.body), privacy.Erased) {
+			t.Errorf("after the erasure: %s", r)
+		}
+		if vr, err := events.Verify(ctx, ta3.DB.Audit(), tn.ID); err != nil || !vr.Intact {
+			t.Errorf("verify after the erasure: %+v %v", vr, err)
+		}
+	})
 }
