@@ -241,8 +241,9 @@ func TestErasureLeavesNoTrace(t *testing.T) {
 		}
 		// The account page's deletion is refused too.
 		tok := b.csrf("/t/acme/account")
-		if pg := b.post("/t/acme/account/delete", form("csrf", tok, "password", p.password)); pg.status == http.StatusOK && strings.Contains(pg.body, "deleted") {
-			t.Fatalf("the account page deleted a held account: %d", pg.status)
+		if pg := b.post("/t/acme/account/delete", form("csrf", tok, "password", p.password)); pg.status != http.StatusConflict ||
+			!strings.Contains(pg.body, "cannot be deleted right now") {
+			t.Fatalf("the account page's deletion under a hold: %d %.300s", pg.status, pg.body)
 		}
 		if r := ta.do(request{method: http.MethodPatch, path: base, auth: admin, body: map[string]any{"legal_hold": false}}); r.status != http.StatusOK {
 			t.Fatalf("lift: %s", r)
