@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -77,6 +78,24 @@ func (s *Shredder) convertTenant(ctx context.Context, db store.Store, tenant sto
 		})
 		if err != nil {
 			return err
+		}
+		// The new chain says where it came from: whoever anchored the
+		// old head elsewhere can match it here, and the entries before
+		// this one are known to be the converted ones.
+		if n > 0 {
+			changes, err := json.Marshal(map[string]any{
+				"head_seq":  map[string]any{"before": res.HeadEntries, "after": res.HeadEntries},
+				"head_hash": map[string]any{"before": res.HeadHash, "after": nil},
+				"sealed":    map[string]any{"before": false, "after": true},
+			})
+			if err != nil {
+				return err
+			}
+			if err := tx.Audit().AppendAudit(ctx, &store.AuditEntry{Tenant: tenant, Time: now, ActorType: "system",
+				ActorID: "privacy", Action: "audit.rechained", TargetType: "tenant", TargetID: string(tenant),
+				Changes: changes}); err != nil {
+				return err
+			}
 		}
 		if err := tx.Privacy().MarkAuditSealed(ctx, tenant, now); err != nil {
 			return err

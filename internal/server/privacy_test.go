@@ -394,12 +394,18 @@ func TestAuditConversionAtStartup(t *testing.T) {
 		if vr, _ := events.Verify(ctx, ta2.DB.Audit(), broken.ID); vr.Intact {
 			t.Error("the broken chain verifies: the conversion hid the break")
 		}
+		// One entry more: audit.rechained, naming the old head.
 		after, _ := ta2.DB.Audit().AuditHead(ctx, tn.ID)
-		if after.Seq != before.Seq || after.Hash == before.Hash {
+		if after.Seq != before.Seq+1 {
 			t.Errorf("head before %+v, after %+v", before, after)
 		}
-		if vr, err := events.Verify(ctx, ta2.DB.Audit(), tn.ID); err != nil || !vr.Intact || vr.Entries != before.Seq {
+		if vr, err := events.Verify(ctx, ta2.DB.Audit(), tn.ID); err != nil || !vr.Intact || vr.Entries != before.Seq+1 {
 			t.Fatalf("verify after conversion: %+v %v", vr, err)
+		}
+		last, err := ta2.DB.Audit().ListAudit(ctx, tn.ID, store.AuditQuery{Limit: 2})
+		if err != nil || last[0].Action != "audit.rechained" || !strings.Contains(string(last[0].Changes), before.Hash) ||
+			last[1].Hash == before.Hash {
+			t.Errorf("the newest entries after conversion: %+v %v", last, err)
 		}
 		if err := ta2.DB.Audit().ScanAudit(ctx, tn.ID, func(e store.AuditEntry) error {
 			if strings.Contains(string(e.Changes), old) || strings.Contains(e.ClientIP, "198.51.100.7") {
