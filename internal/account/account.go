@@ -101,6 +101,9 @@ func (s *Service) UpdateProfile(ctx context.Context, actor events.Actor, t *stor
 	for _, a := range set.ProfileAttributes {
 		allowed[a] = true
 	}
+	for _, f := range set.ProfileSchema.Fields { // profile.go
+		allowed[f.Name] = allowed[f.Name] || f.UserEditable
+	}
 	var c valid.Collector
 	patch := map[string]any{}
 	for k, v := range in.Attributes {
@@ -113,7 +116,7 @@ func (s *Service) UpdateProfile(ctx context.Context, actor events.Actor, t *stor
 		case v == "":
 			patch[k] = nil
 		default:
-			patch[k] = v
+			patch[k] = schemaValue(set.ProfileSchema, k, v)
 		}
 	}
 	if err := c.Err(); err != nil {
@@ -156,7 +159,7 @@ func ProfileAttributes(t *store.Tenant, u *store.User) [][2]string {
 		v, _ := attrs[a].(string)
 		out = append(out, [2]string{a, v})
 	}
-	return out
+	return append(out, editableFields(set, attrs)...)
 }
 
 // identifier is what the login throttle counts a user's attempts under.

@@ -30,6 +30,8 @@ func (a *API) routes() []route {
 		{http.MethodPatch, t, needAdmin, a.updateTenant},
 		{http.MethodDelete, t, needPlatform, a.deleteTenant},
 		{http.MethodPost, t + "/restore", needPlatform, a.restoreTenant},
+		{http.MethodGet, t + "/profile-schema", needRead, a.getProfileSchema}, // profileschema.go
+		{http.MethodPut, t + "/profile-schema", needAdmin, a.putProfileSchema},
 
 		{http.MethodGet, t + "/users", needRead, a.listUsers},
 		{http.MethodPost, t + "/users", needAdmin, a.createUser},

@@ -46,7 +46,7 @@ var layers = []layer{
 	{name: "sqlstore", dirs: []string{"internal/store/sqlstore/..."},
 		may: []string{"store", "sqlstore", "base"}},
 	{name: "leaves", dirs: []string{"internal/branding", "internal/config", "internal/credential",
-		"internal/i18n", "internal/metrics", "internal/safehttp", "internal/seal", "internal/valid", "internal/whsig",
+		"internal/i18n", "internal/metrics", "internal/profileschema", "internal/safehttp", "internal/seal", "internal/valid", "internal/whsig",
 		"internal/xmlguard"},
 		may: []string{"leaves", "base"}},
 	// base is pure text functions (identifier normalisation and

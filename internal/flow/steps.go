@@ -54,7 +54,7 @@ type State struct {
 func DefaultSteps(s *Service) []Step { return []Step{verifiedEmail{s}, secondFactor{s}} }
 
 // DefaultAfter are the steps after the session.
-func DefaultAfter(s *Service) []Step { return []Step{passkeyNudge{s}, consent{s}} }
+func DefaultAfter(s *Service) []Step { return []Step{profile{s}, passkeyNudge{s}, consent{s}} }
 
 func (s *Service) stepsBefore() []Step {
 	if s.Steps == nil {
@@ -97,6 +97,9 @@ func (s *Service) finish(ctx context.Context, st *State, requestID string) (*sto
 		return nil, "", ErrInvalidCredentials
 	}
 	if err := run(ctx, s.stepsBefore(), st); err != nil {
+		return nil, "", err
+	}
+	if err := s.countSignIn(ctx, st); err != nil { // profile.go
 		return nil, "", err
 	}
 	sess, token, err := s.Sessions.Create(ctx, st.Tenant, st.User.ID, st.AMR, st.UserAgent, st.IP)
@@ -157,7 +160,8 @@ func (s *Service) complete(ctx context.Context, r *store.LoginRequest, u *store.
 	}
 	st := &State{Tenant: r.Tenant, Request: r, User: u, AMR: sess.AMR, Session: sess, Fresh: fresh}
 	waiting := run(ctx, s.stepsAfter(), st)
-	if waiting != nil && !errors.Is(waiting, ErrConsentRequired) && !errors.Is(waiting, ErrPasskeyNudge) {
+	if waiting != nil && !errors.Is(waiting, ErrConsentRequired) && !errors.Is(waiting, ErrPasskeyNudge) &&
+		!errors.Is(waiting, ErrProfileRequired) {
 		return waiting
 	}
 	_, err := s.Store.Logins().UpdateLoginRequest(ctx, r.Tenant, r.ID, func(x *store.LoginRequest) error {

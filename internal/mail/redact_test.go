@@ -11,8 +11,8 @@ import (
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"mail: RCPT TO: 550 5.1.1 <Ann.Smith+x@example.com>: Recipient address rejected": "mail: RCPT TO: 550 5.1.1 <[address]>: Recipient address rejected",
-		"mail: connect: dial tcp 127.0.0.1:25: connection refused":                        "mail: connect: dial tcp 127.0.0.1:25: connection refused",
-		"to bob@example.org, carol@example.net":                                           "to [address], [address]",
+		"mail: connect: dial tcp 127.0.0.1:25: connection refused":                       "mail: connect: dial tcp 127.0.0.1:25: connection refused",
+		"to bob@example.org, carol@example.net":                                          "to [address], [address]",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

@@ -237,7 +237,7 @@ func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 	if slices.Contains(scopes, oidc.ScopePhone) && u.Phone != "" {
 		info.PhoneNumber, info.PhoneNumberVerified = u.Phone, oidc.Bool(u.PhoneVerified)
 	}
-	mapClaims(info, u, c)
+	mapClaims(info, u, c, profileClaimGate(tn, scopes)) // profileclaims.go
 	if err := p.userinfoAuthzClaims(ctx, info, tn.ID, u.ID, c); err != nil {
 		return err
 	}
@@ -273,7 +273,8 @@ func scriptHash(s string) string {
 // mapClaims adds the client's claims taken from user attributes
 // (claim_mappings: claim name -> top-level attribute name). Protocol claims
 // cannot be mapped (oauthclient refuses them). c may be nil.
-func mapClaims(info *oidc.UserInfo, u *store.User, c *store.Client) {
+// allowed, when set, says whether an attribute may be mapped.
+func mapClaims(info *oidc.UserInfo, u *store.User, c *store.Client, allowed func(attr string) bool) {
 	if c == nil || len(c.ClaimMappings) == 0 {
 		return
 	}
@@ -282,7 +283,7 @@ func mapClaims(info *oidc.UserInfo, u *store.User, c *store.Client) {
 		return
 	}
 	for claim, attr := range c.ClaimMappings {
-		if v, ok := attrs[attr]; ok {
+		if v, ok := attrs[attr]; ok && (allowed == nil || allowed(attr)) {
 			info.AppendClaims(claim, v)
 		}
 	}

@@ -51,6 +51,8 @@ type Repos interface {
 	// Privacy answers data-subject rights: data keys, legal holds,
 	// erasure, requests and retention (privacy.go).
 	Privacy() PrivacyRepos
+	// Profiles answers users' progressive-profiling progress (profiles.go).
+	Profiles() Profiles
 }
 
 // Store is a storage backend. Calls made through its repos each run in

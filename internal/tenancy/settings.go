@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/branding"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/profileschema"
 )
 
 // Settings is a tenant's policy document, stored as JSON on the tenant.
@@ -37,6 +38,8 @@ type Settings struct {
 	// Privacy is the data-protection policy: retention and request
 	// deadlines (privacy.go).
 	Privacy Privacy `json:"privacy,omitzero"`
+	// ProfileSchema is the typed profile schema (profileschema.go).
+	ProfileSchema profileschema.Schema `json:"profile_schema,omitzero"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.

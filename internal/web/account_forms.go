@@ -84,8 +84,12 @@ func (p *Pages) accountProfile(a *accountReq) {
 	if p.passwordError(a, err) {
 		return
 	}
-	if _, _, ok := fieldCode(err); ok {
-		p.showAccount(a, http.StatusBadRequest, "", a.f.T("account.err_profile"))
+	if field, _, ok := fieldCode(err); ok {
+		msg := a.f.T("account.err_profile")
+		if label, ok := profileLabel(a.t, field, a.f.Lang); ok { // profile.go: name the schema field
+			msg = a.f.T("profile.account_invalid", "field", label)
+		}
+		p.showAccount(a, http.StatusBadRequest, "", msg)
 		return
 	}
 	p.accountResult(a, err, "profile")

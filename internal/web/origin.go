@@ -88,6 +88,8 @@ func waitingStep(t *store.Tenant, id string, err error) string {
 		return "/t/" + t.Slug + "/consent?id=" + url.QueryEscape(id)
 	case errors.Is(err, flow.ErrPasskeyNudge):
 		return "/t/" + t.Slug + "/passkey-offer?id=" + url.QueryEscape(id)
+	case errors.Is(err, flow.ErrProfileRequired):
+		return "/t/" + t.Slug + "/login/profile?id=" + url.QueryEscape(id)
 	}
 	return ""
 }
@@ -99,7 +101,7 @@ func (p *Pages) finished(w http.ResponseWriter, r *http.Request, t *store.Tenant
 	switch {
 	case err == nil:
 	case errors.Is(err, flow.ErrConsentRequired):
-	case errors.Is(err, flow.ErrPasskeyNudge):
+	case errors.Is(err, flow.ErrPasskeyNudge), errors.Is(err, flow.ErrProfileRequired):
 		if token != "" {
 			p.setSessionCookie(w, r, t, token)
 		}

@@ -98,6 +98,8 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/consent", p.page(p.consentSubmit))
 	mux.HandleFunc("GET /t/{tenant}/passkey-offer", p.page(p.passkeyOfferForm)) // nudge.go
 	mux.HandleFunc("POST /t/{tenant}/passkey-offer", p.page(p.passkeyOfferSubmit))
+	mux.HandleFunc("GET /t/{tenant}/login/profile", p.page(p.profileForm)) // profile.go
+	mux.HandleFunc("POST /t/{tenant}/login/profile", p.page(p.profileSubmit))
 	mux.HandleFunc("GET /t/{tenant}/device", p.page(p.deviceForm))    // RFC 8628: device.go
 	mux.HandleFunc("POST /t/{tenant}/device", p.page(p.deviceSubmit)) // RFC 8628: device.go
 	if p.Account != nil {
@@ -227,7 +229,11 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 			p.returnTo(w, r, t, ar, http.StatusFound)
 			return
 		}
-		if errors.Is(err, flow.ErrPasskeyNudge) {
+		if errors.Is(err, flow.ErrProfileRequired) && none { // profile.go: the user must act
+			p.deny(w, r, t, ar, "interaction_required", "the user must complete their profile")
+			return
+		}
+		if errors.Is(err, flow.ErrPasskeyNudge) || errors.Is(err, flow.ErrProfileRequired) {
 			p.finished(w, r, t, ar, "", err)
 			return
 		}
