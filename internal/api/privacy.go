@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -78,24 +79,32 @@ func (a *API) exportUser(w http.ResponseWriter, r *http.Request, c *call) error 
 func (a *API) updateUserOrHold(w http.ResponseWriter, r *http.Request, c *call) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.MaxBodyBytes))
 	if err != nil {
-		return httpx.NewProblem(http.StatusRequestEntityTooLarge, "too-large", "Body too large", "The body is too large.")
+		return httpx.NewProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large",
+			fmt.Sprintf("The body may have at most %d bytes.", a.MaxBodyBytes))
 	}
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(body, &fields) != nil {
 		fields = nil // the user patch reports what is wrong
 	}
-	raw, hold := fields["legal_hold"]
+	_, hold := fields["legal_hold"]
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !hold {
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		return a.updateUser(w, r, c)
 	}
 	if len(fields) > 1 {
 		return valid.Field("legal_hold", "alone", "legal_hold is patched on its own, without other fields.")
 	}
-	var on bool
-	if err := json.Unmarshal(raw, &on); err != nil {
+	// The same strict decoding as every body: media type, JSON type.
+	var in struct {
+		LegalHold *bool `json:"legal_hold"`
+	}
+	if err := a.decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.LegalHold == nil {
 		return valid.Field("legal_hold", "invalid", "legal_hold is true or false.")
 	}
+	on := *in.LegalHold
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
