@@ -89,18 +89,26 @@ func (s *Service) retainTenant(ctx context.Context, tenant store.TenantID, month
 		current := err == nil && noticed.After(lastActive(u))
 		switch {
 		case !current:
+			// The claim and the mail commit together; a node that
+			// loses the claim to another sends nothing.
+			claimed := false
 			err = s.Store.InTx(ctx, func(tx store.Repos) error {
-				if s.Notify != nil {
-					if err := s.Notify.Notify(ctx, tx, tenant, u.ID, notice.PrivacyRetention); err != nil {
-						return err
-					}
+				ok, err := tx.Privacy().PutRetentionNotice(ctx, tenant, u.ID, now, lastActive(u))
+				if err != nil || !ok {
+					return err
 				}
-				return tx.Privacy().PutRetentionNotice(ctx, tenant, u.ID, now)
+				claimed = true
+				if s.Notify == nil {
+					return nil
+				}
+				return s.Notify.Notify(ctx, tx, tenant, u.ID, notice.PrivacyRetention)
 			})
 			if err != nil {
 				return c, err
 			}
-			c.Noticed++
+			if claimed {
+				c.Noticed++
+			}
 		case lastActive(u).Before(eraseBefore) && !now.Before(noticed.Add(NoticeLead)):
 			_, err := s.Erase(ctx, actor, tenant, u.ID)
 			switch {

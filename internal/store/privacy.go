@@ -56,8 +56,11 @@ type PrivacyRepos interface {
 	// RetentionNotice answers when the user was told of the coming
 	// deletion; ErrNotFound when never (or the notice was cleared).
 	RetentionNotice(ctx context.Context, tenant TenantID, userID string) (time.Time, error)
-	// PutRetentionNotice records that the user was told at at.
-	PutRetentionNotice(ctx context.Context, tenant TenantID, userID string, at time.Time) error
+	// PutRetentionNotice records that the user is told at at, unless a
+	// notice later than staleBefore is recorded already, and answers
+	// whether it recorded: decided in the database, so of several nodes
+	// running retention at once exactly one sends the notice.
+	PutRetentionNotice(ctx context.Context, tenant TenantID, userID string, at, staleBefore time.Time) (bool, error)
 	// ClearRetentionNotice forgets the user's notice (no error when none).
 	ClearRetentionNotice(ctx context.Context, tenant TenantID, userID string) error
 

@@ -316,13 +316,21 @@ func (r privacyRepo) RetentionNotice(ctx context.Context, tenant store.TenantID,
 	return fromMicros(at), nil
 }
 
-// PutRetentionNotice upserts the notice time.
-func (r privacyRepo) PutRetentionNotice(ctx context.Context, tenant store.TenantID, userID string, at time.Time) error {
-	return r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO privacy_retention_notices (tenant_id, user_id, noticed_at) VALUES ($1, $2, $3)
-ON CONFLICT (tenant_id, user_id) DO UPDATE SET noticed_at = excluded.noticed_at`, string(tenant), userID, at.UnixMicro())
+// PutRetentionNotice inserts the notice, or moves a stale one (at or
+// before staleBefore) to at; a conflict with a newer notice writes no row.
+func (r privacyRepo) PutRetentionNotice(ctx context.Context, tenant store.TenantID, userID string, at, staleBefore time.Time) (bool, error) {
+	var n int64
+	err := r.single(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `INSERT INTO privacy_retention_notices (tenant_id, user_id, noticed_at) VALUES ($1, $2, $3)
+ON CONFLICT (tenant_id, user_id) DO UPDATE SET noticed_at = excluded.noticed_at
+WHERE privacy_retention_notices.noticed_at <= $4`, string(tenant), userID, at.UnixMicro(), staleBefore.UnixMicro())
+		if err != nil {
+			return wrapErr("put retention notice", err)
+		}
+		n, err = res.RowsAffected()
 		return wrapErr("put retention notice", err)
 	})
+	return n > 0, err
 }
 
 // ClearRetentionNotice deletes the notice row.

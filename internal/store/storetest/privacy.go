@@ -205,10 +205,22 @@ func testPrivacyRetention(t *testing.T, s store.Store) {
 	_, err = p.RetentionNotice(ctx(t), tn, alice.ID)
 	wantErr(t, "RetentionNotice before", err, store.ErrNotFound)
 	at := time.Now().UTC().Truncate(time.Microsecond)
-	noErr(t, "PutRetentionNotice", p.PutRetentionNotice(ctx(t), tn, alice.ID, at))
-	noErr(t, "PutRetentionNotice again", p.PutRetentionNotice(ctx(t), tn, alice.ID, at.Add(time.Second)))
-	if got, err := p.RetentionNotice(ctx(t), tn, alice.ID); err != nil || !got.Equal(at.Add(time.Second)) {
+	put := func(what string, at, staleBefore time.Time, want bool) {
+		t.Helper()
+		if ok, err := p.PutRetentionNotice(ctx(t), tn, alice.ID, at, staleBefore); err != nil || ok != want {
+			t.Fatalf("%s: PutRetentionNotice = %v %v, want %v", what, ok, err, want)
+		}
+	}
+	put("first", at, at.Add(-time.Hour), true)
+	// A notice newer than the last activity stands: a second node loses.
+	put("concurrent", at.Add(time.Second), at.Add(-time.Hour), false)
+	if got, err := p.RetentionNotice(ctx(t), tn, alice.ID); err != nil || !got.Equal(at) {
 		t.Fatalf("RetentionNotice = %v %v", got, err)
+	}
+	// A notice older than the last activity is stale and replaced.
+	put("stale", at.Add(2*time.Second), at.Add(time.Millisecond), true)
+	if got, err := p.RetentionNotice(ctx(t), tn, alice.ID); err != nil || !got.Equal(at.Add(2*time.Second)) {
+		t.Fatalf("RetentionNotice after a stale one = %v %v", got, err)
 	}
 	_, err = p.RetentionNotice(ctx(t), other, alice.ID)
 	wantErr(t, "RetentionNotice in another tenant", err, store.ErrNotFound)
