@@ -180,20 +180,20 @@ func (s *Service) Erase(ctx context.Context, actor events.Actor, tenant store.Te
 	if err != nil {
 		return store.EraseCounts{}, err
 	}
-	s.afterErase(ctx, tenant, userID, addrs)
+	s.afterErase(ctx, tenant, userID, addrs, counts.Tables)
 	return counts, nil
 }
 
 // afterErase does what cannot share the transaction: files on disk and
 // VACUUM. The erasure stands whatever happens here; failures are logged
 // (by user id, never address) for the operator to repeat.
-func (s *Service) afterErase(ctx context.Context, tenant store.TenantID, userID string, addrs []string) {
+func (s *Service) afterErase(ctx context.Context, tenant store.TenantID, userID string, addrs, tables []string) {
 	if s.Files != nil {
 		if _, err := s.Files.Forget(addrs); err != nil && s.Log != nil {
 			s.Log.ErrorContext(ctx, "privacy: remove mail files of an erased user", "tenant", tenant, "user", userID, "err", err)
 		}
 	}
-	if err := s.Store.Privacy().Reclaim(ctx); err != nil && s.Log != nil {
+	if err := s.Store.Privacy().Reclaim(ctx, tables); err != nil && s.Log != nil {
 		s.Log.ErrorContext(ctx, "privacy: reclaim storage after an erasure", "tenant", tenant, "user", userID, "err", err)
 	}
 }

@@ -277,6 +277,11 @@ func TestErasureLeavesNoTrace(t *testing.T) {
 		if strings.Contains(ta.logs.String(), p.email) || strings.Contains(ta.logs.String(), strings.ToLower(p.email)) {
 			t.Error("an email address is in the log")
 		}
+		for _, failed := range []string{"privacy: reclaim storage", "privacy: remove mail files"} {
+			if strings.Contains(ta.logs.String(), failed) {
+				t.Errorf("the erasure's after-steps failed: %s", ta.logs.String())
+			}
+		}
 
 		// The chain verifies, through the API and directly.
 		v := ta.do(request{method: http.MethodGet, path: "/api/v1/tenants/acme/audit/verify", auth: admin})

@@ -76,11 +76,12 @@ type PrivacyRepos interface {
 	MarkAuditSealed(ctx context.Context, tenant TenantID, at time.Time) error
 
 	// Reclaim makes the space freed by deletions unreadable in the
-	// database files where the backend allows: VACUUM of the tables an
-	// erasure touches on PostgreSQL (outside any transaction), a
-	// checkpoint of the write-ahead log on SQLite (whose deleted content
-	// secure_delete has already overwritten).
-	Reclaim(ctx context.Context) error
+	// database files where the backend allows: VACUUM of tables (those an
+	// erasure touched, EraseCounts.Tables) on PostgreSQL, outside any
+	// transaction; a checkpoint of the write-ahead log on SQLite, whose
+	// deleted content secure_delete has already overwritten. An error
+	// inside a transaction.
+	Reclaim(ctx context.Context, tables []string) error
 }
 
 // LegalHold blocks the erasure of a user until it is lifted.
@@ -99,6 +100,8 @@ type EraseCounts struct {
 	Throttle   int64 `json:"throttle"`
 	Other      int64 `json:"other"`
 	Keys       int64 `json:"keys"`
+	// Tables names the tables rows were deleted from (for Reclaim).
+	Tables []string `json:"-"`
 }
 
 // PrivacyRequest is a data-subject request (DSAR) and its deadline.

@@ -163,6 +163,9 @@ func (r privacyRepo) EraseUser(ctx context.Context, tenant store.TenantID, userI
 			}
 			n, _ := res.RowsAffected()
 			c.Other += n
+			if n > 0 {
+				c.Tables = append(c.Tables, t)
+			}
 		}
 		res, err := q.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, string(tenant), userID)
 		if err != nil {
@@ -172,6 +175,9 @@ func (r privacyRepo) EraseUser(ctx context.Context, tenant store.TenantID, userI
 			return err
 		}
 		c.Users = 1
+		// users and the tables its foreign keys cascade to (sessions,
+		// tokens, ...) are among the user tables above, emptied first.
+		c.Tables = append(c.Tables, "users", "privacy_user_keys")
 		for _, e := range emails {
 			if e == "" {
 				continue
@@ -183,6 +189,9 @@ func (r privacyRepo) EraseUser(ctx context.Context, tenant store.TenantID, userI
 			}
 			n, _ := res.RowsAffected()
 			c.MailQueued += n
+		}
+		if c.MailQueued > 0 {
+			c.Tables = append(c.Tables, "mail_queue")
 		}
 		// Throttle rows and rate buckets keyed on the account or one of
 		// its addresses end in the id or the address ("acct:<id>",
@@ -205,6 +214,9 @@ AND substr(bucket, length(bucket) - length($2) + 1) = $2`,
 				n, _ := res.RowsAffected()
 				c.Throttle += n
 			}
+		}
+		if c.Throttle > 0 {
+			c.Tables = append(c.Tables, "throttle", "rate_buckets")
 		}
 		// The key becomes a tombstone: the sealed bytes are gone, the
 		// row says the person was erased.
@@ -414,9 +426,9 @@ ON CONFLICT (tenant_id) DO NOTHING`, string(tenant), at.UnixMicro())
 	})
 }
 
-// Reclaim vacuums on PostgreSQL (which refuses VACUUM inside a
+// Reclaim vacuums tables on PostgreSQL (which refuses VACUUM inside a
 // transaction, so it runs on the pool) and checkpoints SQLite's log.
-func (r privacyRepo) Reclaim(ctx context.Context) error {
+func (r privacyRepo) Reclaim(ctx context.Context, tables []string) error {
 	if r.tx != nil {
 		return errors.New("sqlstore: reclaim runs outside a transaction")
 	}
@@ -428,12 +440,10 @@ func (r privacyRepo) Reclaim(ctx context.Context) error {
 		_, err := r.db.sql.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 		return wrapErr("reclaim", err)
 	}
-	tables, err := userTables(ctx, r.db.sql, true)
-	if err != nil {
-		return err
-	}
-	tables = append(tables, "users", "mail_queue", "throttle", "rate_buckets", "privacy_user_keys")
-	for _, t := range tables {
+	for _, t := range slices.Compact(slices.Sorted(slices.Values(tables))) {
+		if !identRE.MatchString(t) {
+			return fmt.Errorf("sqlstore: reclaim: %q is not a table name", t)
+		}
 		if _, err := r.db.sql.ExecContext(ctx, `VACUUM `+t); err != nil {
 			return wrapErr("vacuum "+t, err)
 		}

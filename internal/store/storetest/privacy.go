@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -129,8 +130,16 @@ func testPrivacyEraseUser(t *testing.T, s store.Store) {
 	}
 	_, err = s.Privacy().EraseUser(ctx(t), tn, alice.ID, nil)
 	wantErr(t, "EraseUser twice", err, store.ErrNotFound)
-	noErr(t, "Reclaim", s.Privacy().Reclaim(ctx(t)))
-	err = s.InTx(ctx(t), func(tx store.Repos) error { return tx.Privacy().Reclaim(ctx(t)) })
+	for _, want := range []string{"users", "mail_queue", "throttle", "notice_optouts", "privacy_holds"} {
+		if !slices.Contains(c.Tables, want) {
+			t.Errorf("touched tables %v lack %s", c.Tables, want)
+		}
+	}
+	noErr(t, "Reclaim", s.Privacy().Reclaim(ctx(t), c.Tables))
+	if err := s.Privacy().Reclaim(ctx(t), []string{"users; DROP TABLE users"}); err == nil && s.Dialect() == "postgres" {
+		t.Error("Reclaim took a table name that is not one")
+	}
+	err = s.InTx(ctx(t), func(tx store.Repos) error { return tx.Privacy().Reclaim(ctx(t), c.Tables) })
 	if err == nil {
 		t.Error("Reclaim inside a transaction succeeded")
 	}
