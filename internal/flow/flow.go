@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -73,6 +74,8 @@ type Service struct {
 	// Notices, when set, tells a user of a sign-in from a new device
 	// (device.go).
 	Notices *notice.Service
+	// Hooks, when set, runs the tenant's post_login hook (hook.go).
+	Hooks *hooks.Service
 }
 
 // Reusable reports whether an existing session satisfies r without a new

@@ -15,6 +15,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/text/language"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -50,6 +51,8 @@ type grant struct {
 	amr       []string
 	nonce     string
 	grantType string // the token request's grant_type, for metering
+	// hookClaims are the pre_token hook's claims (hooks.go).
+	hookClaims map[string]any
 }
 
 // signJWT signs claims with the tenant's active key of alg, typ in header.
@@ -114,6 +117,7 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 	if err := p.addAuthzClaims(ctx, g, claims, &exp); err != nil {
 		return "", time.Time{}, err
 	}
+	addHookClaims(g, claims)
 	claims["exp"] = exp.Unix()
 	tok, err := p.signJWT(ctx, g.tenant, g.client.accessTokenAlg(), "at+jwt", claims)
 	if err != nil {
@@ -162,6 +166,7 @@ func (p *Provider) mintIDToken(ctx context.Context, g grant, accessToken string)
 	if err := p.addAuthzClaims(ctx, g, claims, &exp); err != nil {
 		return "", err
 	}
+	addHookClaims(g, claims)
 	claims["exp"] = exp.Unix()
 	alg := g.client.idTokenAlg()
 	if accessToken != "" {
@@ -251,6 +256,16 @@ func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 			names[i] = g.Name
 		}
 		info.AppendClaims("groups", names)
+	}
+	if slices.Contains(scopes, "consents") {
+		// The purposes the user has granted now, by name (the consent
+		// records API has their versions): withdrawal shows at the next
+		// token or userinfo call.
+		names, err := consent.Granted(ctx, p.store, tn.ID, u.ID, false)
+		if err != nil {
+			return err
+		}
+		info.AppendClaims("consents", names)
 	}
 	return nil
 }

@@ -23,10 +23,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -93,6 +95,10 @@ type Service struct {
 	// Meter counts sign-ups and holds the tenant's plan, whose
 	// signups_per_hour caps self-service sign-up; nil: no plan limits.
 	Meter *tenancy.Meter
+	// Hooks, when set, runs the tenant's pre_registration hook (signup.go).
+	Hooks *hooks.Service
+	// Consent, when set, shows and records consent purposes at sign-up.
+	Consent *consent.Service
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

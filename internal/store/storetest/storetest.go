@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		usageTests,
 		privacyTests,
 		profileTests,
+		hookTests,
+		purposeTests,
 	} {
 		all = append(all, group...)
 	}
