@@ -6,18 +6,36 @@ import (
 	"path/filepath"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/privacy"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
 
 // privacyErasers are the other services' parts of an erasure, run in its
 // transaction in this order; privacySections their parts of an export.
 // Services that hold personal data outside a table with tenant_id and
-// user_id columns register here.
-func privacyErasers(a *App) []privacy.Eraser   { return nil }
-func privacySections(a *App) []privacy.Section { return nil }
+// user_id columns, or keep an anonymous trace of it, register here.
+func privacyErasers(a *App) []privacy.Eraser   { return []privacy.Eraser{consentPart{a.Consent}} }
+func privacySections(a *App) []privacy.Section { return []privacy.Section{consentPart{a.Consent}} }
+
+// consentPart is consent's part: its records and preferences in the
+// export (section "consent"), and on erasure the records counted
+// anonymously per purpose before they go.
+type consentPart struct{ c *consent.Service }
+
+func (p consentPart) EraseUser(ctx context.Context, repos store.Repos, tenant store.TenantID, userID string) error {
+	_, err := p.c.EraseUser(ctx, repos, tenant, userID)
+	return err
+}
+
+func (p consentPart) SectionName() string { return "consent" }
+
+func (p consentPart) ExportUser(ctx context.Context, _ store.Repos, tenant store.TenantID, userID string) (any, error) {
+	return p.c.ExportUser(ctx, tenant, userID)
+}
 
 // newPrivacy builds the data-subject rights service. Development mail
 // files are forgotten on erasure when no SMTP server is configured.

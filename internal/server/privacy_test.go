@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -173,6 +174,16 @@ func TestErasureLeavesNoTrace(t *testing.T) {
 		b := ta.createPerson(t, &p, admin)
 		ta.createPerson(t, &other, admin)
 		base := "/api/v1/tenants/acme/users/" + p.id
+		// A consent, recorded with the person's address and browser.
+		ctx := context.Background()
+		if _, err := ta.Consent.CreatePurpose(ctx, testActor, tn.ID, consent.NewPurpose{Name: "newsletter", Version: "2026-12",
+			Title: map[string]string{"en": "Newsletter"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ta.Consent.Record(ctx, testActor, tn.ID, p.id, []consent.Decision{{Purpose: "newsletter", State: store.ConsentGranted}},
+			consent.Source{How: consent.HowAPI, IP: "198.51.100.44", UserAgent: "Agent-" + p.newGiven}); err != nil {
+			t.Fatal(err)
+		}
 
 		// Before: the log holds the person's data sealed, and reads it
 		// opened.
@@ -203,7 +214,7 @@ func TestErasureLeavesNoTrace(t *testing.T) {
 			t.Fatalf("the audit listing does not show the opened data: %s", res)
 		}
 		exp := ta.do(request{method: http.MethodGet, path: base + "/export", auth: admin})
-		if exp.status != http.StatusOK || !strings.Contains(string(exp.body), p.email) ||
+		if exp.status != http.StatusOK || !strings.Contains(string(exp.body), p.email) || !strings.Contains(string(exp.body), `"newsletter"`) ||
 			!strings.Contains(string(exp.body), `"login_history"`) || !strings.Contains(string(exp.body), "user.create") {
 			t.Fatalf("export: %s", exp)
 		}
@@ -281,6 +292,15 @@ func TestErasureLeavesNoTrace(t *testing.T) {
 			if strings.Contains(ta.logs.String(), failed) {
 				t.Errorf("the erasure's after-steps failed: %s", ta.logs.String())
 			}
+		}
+
+		// Consent survives only as an anonymous count.
+		counts, err := ta.Consent.ConsentCounts(ctx, tn.ID)
+		if err != nil || len(counts) != 1 || counts[0].Count != 1 {
+			t.Errorf("consent counts after erasure: %+v %v", counts, err)
+		}
+		if bytes.Contains(raw, []byte("198.51.100.44")) {
+			t.Error("the consent's address is still in the database")
 		}
 
 		// The chain verifies, through the API and directly.
