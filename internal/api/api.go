@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/privacy"
+	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -30,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
+	"github.com/gatehouse-id/gatehouse/internal/webhook"
 )
 
 // API serves the management endpoints.
@@ -69,6 +71,12 @@ type API struct {
 	// data-subject requests (privacy.go); it opens the audit entries'
 	// sealed personal data for listAudit.
 	Privacy *privacy.Service
+	// Webhooks manages webhook endpoints; Events is the outbox the SIEM
+	// stream reads (webhooks.go).
+	Webhooks *webhook.Service
+	Events   store.Outbox
+	// Provisioning manages outbound SCIM targets (provisioning.go).
+	Provisioning *provision.Service
 	// Hooks registers the tenant's synchronous hooks (hooks.go).
 	Hooks *hooks.Service
 	// Consent manages consent purposes, records and preferences (consent.go).

@@ -51,6 +51,10 @@ type Repos interface {
 	// Privacy answers data-subject rights: data keys, legal holds,
 	// erasure, requests and retention (privacy.go).
 	Privacy() PrivacyRepos
+	// Events answers the event outbox, webhooks and deliveries (events.go).
+	Events() EventRepos
+	// Provisioning answers outbound SCIM targets (provisioning.go).
+	Provisioning() Provisioning
 	// Profiles answers users' progressive-profiling progress (profiles.go).
 	Profiles() Profiles
 	// Hooks answers the tenants' synchronous hooks (hooks.go).
