@@ -288,17 +288,6 @@ var matrix = []matrixRow{
 	{method: "GET", path: tp + "/users/{id}/identities", access: tenantRead},
 	{method: "DELETE", path: tp + "/users/{id}/identities/{identity}", access: tenantAdmin, fresh: true},
 
-	// Data-subject rights (privacy_test.go).
-	{method: "POST", path: tp + "/users/{id}/erase", access: tenantAdmin, fresh: true},
-	{method: "GET", path: tp + "/users/{id}/export", access: tenantAdmin},
-	{method: "POST", path: tp + "/privacy-requests", access: tenantAdmin,
-		body: func(fx *fixture, _ int) any {
-			return map[string]any{"type": "access", "user_id": fx.outsider.ID, "regime": "gdpr"}
-		}},
-	{method: "GET", path: tp + "/privacy-requests", access: tenantRead},
-	{method: "PATCH", path: tp + "/privacy-requests/{id}", access: tenantAdmin, fresh: true,
-		body: func(*fixture, int) any { return map[string]any{"status": "completed"} }},
-
 	{method: "GET", path: "/api/v1/apikeys", access: platformOnly},
 	{method: "POST", path: "/api/v1/apikeys", access: platformOnly,
 		body: func(*fixture, int) any { return map[string]any{"scopes": []string{"read"}} }},

@@ -362,6 +362,21 @@ func filesMention(t *testing.T, files []string, s string) bool {
 	return false
 }
 
+// The authorization matrix's rows of the data-subject rights routes.
+func init() {
+	matrix = append(matrix,
+		matrixRow{method: "POST", path: tp + "/users/{id}/erase", access: tenantAdmin, fresh: true},
+		matrixRow{method: "GET", path: tp + "/users/{id}/export", access: tenantAdmin},
+		matrixRow{method: "POST", path: tp + "/privacy-requests", access: tenantAdmin,
+			body: func(fx *fixture, _ int) any {
+				return map[string]any{"type": "access", "user_id": fx.outsider.ID, "regime": "gdpr"}
+			}},
+		matrixRow{method: "GET", path: tp + "/privacy-requests", access: tenantRead},
+		matrixRow{method: "PATCH", path: tp + "/privacy-requests/{id}", access: tenantAdmin, fresh: true,
+			body: func(*fixture, int) any { return map[string]any{"status": "completed"} }},
+	)
+}
+
 // privacyRequest opens an access request about userID (the authorization
 // matrix's fixture).
 func (ta *testApp) privacyRequest(tenant store.TenantID, userID string) string {
