@@ -37,7 +37,7 @@ var layers = []layer{
 	{name: "services", dirs: []string{"internal/authz", "internal/connection", "internal/directory",
 		"internal/events", "internal/keys", "internal/mail", "internal/mfa", "internal/notice", "internal/oauthclient",
 		"internal/samlreg", "internal/session", "internal/tenancy", "internal/proxyapp", "internal/userimport",
-		"internal/webhook", "internal/provision", "internal/hooks", "internal/consent"},
+		"internal/privacy", "internal/webhook", "internal/provision", "internal/hooks", "internal/consent"},
 		may: []string{"services", "store", "leaves", "base"}},
 	{name: "store", dirs: []string{"internal/store", "internal/store/scimfilter", "internal/store/storetest"},
 		may: []string{"store", "base"}},

@@ -39,6 +39,9 @@ const (
 	AccountDisabled = "account_disabled"
 	AccountEnabled  = "account_enabled"
 	ElevationGrant  = "elevation_granted"
+	// PrivacyRetention tells an inactive account it will be deleted in 30
+	// days unless its owner signs in (internal/privacy's retention).
+	PrivacyRetention = "privacy_retention"
 )
 
 var registry = map[string]Kind{}
@@ -55,6 +58,9 @@ func init() {
 	// (a reset, the revert of the change) and texts.
 	register(Kind{Name: mail.KindPasswordChanged, Security: true}, "none")
 	register(Kind{Name: mail.KindEmailChanged, Security: true}, "none")
+	// Required before a retention deletion, so never muted; its texts
+	// are its own (catalog part privacy).
+	register(Kind{Name: PrivacyRetention, Security: true}, "")
 	for _, k := range []Kind{
 		{Name: FactorAdded, Security: true, Secure: true},
 		{Name: FactorRemoved, Security: true, Secure: true},

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -106,6 +107,9 @@ type App struct {
 	redis   io.Closer
 	// nats publishes events when nats_url is set; Close closes it (sinks.go).
 	nats io.Closer
+	// Privacy serves data-subject rights: erasure, legal holds, exports,
+	// requests and retention (internal/privacy; privacy.go).
+	Privacy *privacy.Service
 	// Outbox writes catalogue events in their change's transaction;
 	// Webhooks manages endpoints; eventSinks and eventKick feed the
 	// dispatcher Serve starts (events.go).
@@ -171,6 +175,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		return nil, err
 	}
 	app.eventSinks = append(app.eventSinks, app.EventSinks()...) // sinks.go
+	app.sealAuditLog(ctx) // privacy.go
 	return app, nil
 }
 

@@ -199,6 +199,7 @@ func (a *App) upkeep(ctx context.Context) {
 	} else if n > 0 {
 		a.Log.Info("purged deleted tenants", "tenants", n)
 	}
+	a.retention(ctx) // privacy.go
 	now := a.now()
 	for _, sw := range []struct {
 		what  string

@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/safehttp"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
@@ -79,12 +80,15 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	mailKick := make(chan struct{}, 1)
 	queue := &mail.Queue{Sealer: sealer, Kick: mailKick}
 	renderer := &mail.Renderer{Dir: filepath.Join(cfg.DataDir, "mail-templates")}
-	notices := &notice.Service{Queue: queue, Renderer: renderer, Audit: &events.Recorder{Now: now}, PublicURL: pub, Now: now}
+	// Every audit entry's personal data is sealed under its person's
+	// data key (internal/privacy), so erasing the key shreds it.
+	shredder := &privacy.Shredder{Master: sealer, Rand: rnd}
+	notices := &notice.Service{Queue: queue, Renderer: renderer, Audit: &events.Recorder{Now: now, Sealer: shredder}, PublicURL: pub, Now: now}
 	// The outbox writes the catalogue events of audited changes in their
 	// transaction (events.go).
 	eventKick := make(chan struct{}, 1)
 	outbox := &events.Outbox{Now: now, Kick: eventKick}
-	rec := &events.Recorder{Now: now, Observers: []events.Observer{notices, outbox}}
+	rec := &events.Recorder{Now: now, Observers: []events.Observer{notices, outbox}, Sealer: shredder}
 	km := &keys.Manager{Sealer: sealer, Now: now, Rand: rnd}
 	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
 	var prov *oidc.Provider
@@ -145,6 +149,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
 	}
+	a.Privacy = newPrivacy(cfg, log, db, a, shredder, rec) // privacy.go
 	a.Importer = &userimport.Importer{Store: db, MFA: a.MFA, Audit: rec, Now: now}
 	a.Exporter = &userimport.Exporter{Store: db, Audit: rec}
 	a.Imports = userimport.NewRunner(a.Importer, 2)
@@ -191,7 +196,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			// rendered per tenant and language, queued sealed, delivered by
 			// the mail worker.
 			Account: &account.Service{Store: db, Directory: a.Directory, Sessions: sessions, Flow: a.Flow, Audit: rec,
-				Mailer: a.SelfService, PublicURL: pub, Now: now},
+				Mailer: a.SelfService, PublicURL: pub, Now: now, Privacy: a.Privacy},
 		},
 		api: &api.API{
 			Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: sessions, Audit: db.Audit(), Log: log,
@@ -199,6 +204,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
 			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
 			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
+			Privacy:  a.Privacy,
 			Webhooks: a.Webhooks, Events: db.Events().Outbox(),
 			Provisioning: a.Provisioning,
 			Hooks:        hookSvc, Consent: a.Consent,

@@ -50,6 +50,9 @@ type Repos interface {
 	Usage() UsageRepos
 	// SSF answers Shared Signals streams, subjects and queued SETs (ssf.go).
 	SSF() SSFRepos
+	// Privacy answers data-subject rights: data keys, legal holds,
+	// erasure, requests and retention (privacy.go).
+	Privacy() PrivacyRepos
 	// Events answers the event outbox, webhooks and deliveries (events.go).
 	Events() EventRepos
 	// Provisioning answers outbound SCIM targets (provisioning.go).

@@ -265,6 +265,9 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 	if set.RateLimits.check(c, "settings.rate_limits"); c.Err() != nil {
 		return current, nil
 	}
+	if set.Privacy.check(c, "settings.privacy"); c.Err() != nil {
+		return current, nil
+	}
 	if checkProfileSchema(c, "settings.profile_schema.", set.ProfileSchema); c.Err() != nil {
 		return current, nil
 	}

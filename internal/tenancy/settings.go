@@ -35,6 +35,9 @@ type Settings struct {
 	Notices Notices `json:"notices"`
 	// RateLimits are the tenant's request rates per surface (ratelimits.go).
 	RateLimits RateLimits `json:"rate_limits,omitzero"`
+	// Privacy is the data-protection policy: retention and request
+	// deadlines (privacy.go).
+	Privacy Privacy `json:"privacy,omitzero"`
 	// ProfileSchema is the typed profile schema (profileschema.go).
 	ProfileSchema profileschema.Schema `json:"profile_schema,omitzero"`
 	// Communication holds the topics users opt in to (consent_topics.go).

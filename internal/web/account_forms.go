@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/ui"
@@ -30,6 +31,8 @@ func (p *Pages) passwordError(a *accountReq, err error) bool {
 		p.showAccount(a, http.StatusUnauthorized, "", a.f.T("account.err_password"))
 	case errors.Is(err, account.ErrDirectoryOwned):
 		p.showAccount(a, http.StatusForbidden, "", a.f.T("account.err_directory_owned"))
+	case errors.Is(err, privacy.ErrHold):
+		p.showAccount(a, http.StatusConflict, "", a.f.T("privacy.err_hold"))
 	default:
 		return false
 	}
