@@ -175,7 +175,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		return nil, err
 	}
 	app.eventSinks = append(app.eventSinks, app.EventSinks()...) // sinks.go
-	app.sealAuditLog(ctx) // privacy.go
+	app.sealAuditLog(ctx)                                        // privacy.go
 	return app, nil
 }
 
