@@ -48,6 +48,9 @@ type Repos interface {
 	TenantData() TenantData
 	// Usage answers plans, subscriptions and usage metering (usage.go).
 	Usage() UsageRepos
+	// SignIns answers the risk engine's record of completed sign-ins
+	// (signins.go).
+	SignIns() SignIns
 }
 
 // Store is a storage backend. Calls made through its repos each run in
