@@ -51,6 +51,9 @@ func (s *Service) CheckPasswordThen(ctx context.Context, tenant store.TenantID, 
 		if ferr := a.failed(ctx, s.Store.OAuth().Throttle()); ferr != nil {
 			return nil, ferr
 		}
+		if ferr := s.noteRiskFailure(ctx, tenant, acct, userID, ip, password); ferr != nil { // risk.go
+			return nil, ferr
+		}
 		return nil, ErrInvalidCredentials
 	}
 	if err != nil {

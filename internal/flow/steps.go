@@ -47,11 +47,16 @@ type State struct {
 	Session *store.Session
 	// Fresh: the session was made by this login (not a reused one).
 	Fresh bool
+	// PasswordKey and Breached are what the password check learned for
+	// the risk step (risk.go): the password's keyed hash and whether it
+	// is a breached one.
+	PasswordKey string
+	Breached    bool
 }
 
 // Default steps: DefaultSteps run before the session, DefaultAfter once
 // it exists. A deployment (or a test) passes its own lists in Config.
-func DefaultSteps(s *Service) []Step { return []Step{verifiedEmail{s}, secondFactor{s}} }
+func DefaultSteps(s *Service) []Step { return []Step{verifiedEmail{s}, riskStep{s}, secondFactor{s}} }
 
 // DefaultAfter are the steps after the session.
 func DefaultAfter(s *Service) []Step { return []Step{passkeyNudge{s}, consent{s}} }

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -80,6 +81,8 @@ type App struct {
 	// Flow runs every login (internal/flow), built once for the hosted
 	// pages, the protocols and LDAP binds.
 	Flow *flow.Service
+	// Risk scores attempts and keeps the sign-in history (internal/risk).
+	Risk *risk.Engine
 	// now is the clock every service was given.
 	now func() time.Time
 	// The HTTP surfaces Handler mounts (wire.go).
@@ -151,6 +154,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 // database.
 func (a *App) Close() error {
 	a.Imports.Close()
+	_ = a.Risk.Geo.Close()
 	if a.redis != nil {
 		a.redis.Close()
 	}
