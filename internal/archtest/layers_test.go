@@ -55,7 +55,7 @@ var layers = []layer{
 	{name: "base", dirs: []string{"internal/ident"}},
 	{name: "bench", dirs: []string{"bench/..."},
 		may: []string{"bench", "services", "store", "sqlstore", "leaves", "base"}},
-	{name: "test", dirs: []string{"test/...", "internal/archtest", "internal/ratelimit/redistest"},
+	{name: "test", dirs: []string{"test/...", "internal/archtest", "internal/ratelimit/redistest", "internal/risk/risktest"},
 		may: []string{"test", "cmd", "surfaces", "flow", "services", "store", "sqlstore", "leaves", "base"}},
 }
 
