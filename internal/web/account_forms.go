@@ -231,6 +231,8 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 		return
 	case p.toAccountSecondFactor(w, r, t, err): // mfa_account_login.go
 		return
+	case p.riskBlocked(w, r, t, err): // risk.go
+		return
 	case errors.Is(err, flow.ErrUnverified): // the password was right (selfservice)
 		p.resendVerification(r, t, identifier)
 		p.showAccountLogin(w, r, t, http.StatusForbidden, "login.unverified", identifier)
