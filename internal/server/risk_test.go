@@ -213,4 +213,3 @@ func TestRiskSpoofedForwardedFor(t *testing.T) {
 		}
 	})
 }
-
