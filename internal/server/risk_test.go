@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,6 +42,8 @@ func (b *browserClient) signInFrom(ip, email, password string, extra ...string) 
 	f := form(append([]string{"csrf", tok, "identifier", email, "password", password}, extra...)...)
 	return b.post("/t/default/account/login", f, "X-Forwarded-For", ip)
 }
+
+var emailTicketRE = regexp.MustCompile(`name="email_ticket" value="([^"]+)"`)
 
 type riskEntry struct {
 	Score    int    `json:"score"`
@@ -102,8 +105,10 @@ func TestRiskImpossibleTravelSteppedUp(t *testing.T) {
 		if p.status != http.StatusSeeOther || !strings.Contains(p.location(), "/login/mfa") {
 			t.Fatalf("sign-in from Sydney: %d %s, want the second-factor page", p.status, p.location())
 		}
-		if mfa := travel.get(p.location()); mfa.status != http.StatusOK {
-			t.Fatalf("second-factor page: %d", mfa.status)
+		// The user has no second factor: the page offers an emailed code.
+		mfaPage := travel.get(p.location())
+		if mfaPage.status != http.StatusOK || !strings.Contains(mfaPage.body, "/account/login/mfa/email") {
+			t.Fatalf("second-factor page: %d, no emailed code offered", mfaPage.status)
 		}
 		es := ta.riskEntries(tn.ID, u.ID)
 		if len(es) != 2 {
@@ -116,6 +121,30 @@ func TestRiskImpossibleTravelSteppedUp(t *testing.T) {
 		}
 		if es[1].Decision != "allow" {
 			t.Fatalf("Berlin entry = %+v", es[1])
+		}
+		// Not completed: the Sydney attempt is in no history yet.
+		if list, _ := ta.Risk.SignIns(context.Background(), tn.ID, u.ID, 10); len(list) != 1 || list[0].Country != "DE" {
+			t.Fatalf("history after the stepped-up attempt = %+v", list)
+		}
+		// The emailed code completes it.
+		ta.clearMails()
+		tok := travel.csrf("/t/default/account/login/mfa")
+		sent := travel.post("/t/default/account/login/mfa/email", form("csrf", tok), "X-Forwarded-For", sydney)
+		tm := emailTicketRE.FindStringSubmatch(sent.body)
+		if sent.status != http.StatusOK || tm == nil {
+			t.Fatalf("send a code: %d", sent.status)
+		}
+		cm := mailCodeRE.FindStringSubmatch(ta.mailTo("ana@example.com").Text)
+		if cm == nil {
+			t.Fatal("no code in the mail")
+		}
+		tok = travel.csrf("/t/default/account/login/mfa")
+		done := travel.post("/t/default/account/login/mfa", form("csrf", tok, "code", cm[1], "email_ticket", tm[1]), "X-Forwarded-For", sydney)
+		if done.status != http.StatusSeeOther || !strings.HasPrefix(done.location(), "/t/default/account") || strings.Contains(done.location(), "mfa") {
+			t.Fatalf("emailed code: %d %s", done.status, done.location())
+		}
+		if n := len(ta.riskEntries(tn.ID, u.ID)); n != 2 {
+			t.Fatalf("%d login.risk entries after the step-up, want 2 (not assessed again)", n)
 		}
 
 		// Two days later, from the known device and network: allowed, and
@@ -130,7 +159,7 @@ func TestRiskImpossibleTravelSteppedUp(t *testing.T) {
 			t.Fatalf("known device entry = %+v", e)
 		}
 		list, err := ta.Risk.SignIns(context.Background(), tn.ID, u.ID, 10)
-		if err != nil || len(list) != 2 || list[0].Country != "DE" || list[1].Country != "DE" {
+		if err != nil || len(list) != 3 || list[0].Country != "DE" || list[1].Country != "AU" || list[2].City != "Berlin" {
 			t.Fatalf("sign-in history = %+v, %v", list, err)
 		}
 	})
@@ -210,6 +239,57 @@ func TestRiskSpoofedForwardedFor(t *testing.T) {
 		es, _ := ta.DB.Audit().ListAudit(context.Background(), tn.ID, store.AuditQuery{Action: "login.risk", Limit: 1})
 		if len(es) != 1 || es[0].ClientIP != "127.0.0.1" {
 			t.Fatalf("audit client_ip = %+v", es)
+		}
+	})
+}
+
+var deviceIDRE = regexp.MustCompile(`name="device_id" value="([^"]+)"`)
+
+// TestRiskAccountPageSignIns: the account page lists the user's recent
+// sign-ins with their approximate place and the known devices; a device
+// forgotten there is gone, and another user's device id is refused.
+func TestRiskAccountPageSignIns(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta, clk := riskApp(t, be)
+		tn := ta.tenant("default")
+		const pw = "correct horse battery staple"
+		ana := ta.userWithPassword(tn.ID, "ana@example.com", pw)
+		ta.userWithPassword(tn.ID, "bo@example.com", pw)
+		b := ta.browser()
+		if p := b.signInFrom(risktest.Addr(risktest.Berlin, 5), "ana@example.com", pw); p.status != http.StatusSeeOther {
+			t.Fatalf("sign-in: %d", p.status)
+		}
+		clk.add(time.Hour)
+		if p := b.signInFrom(risktest.Addr(risktest.Munich, 5), "ana@example.com", pw); p.status != http.StatusSeeOther {
+			t.Fatalf("second sign-in: %d", p.status)
+		}
+		page := b.get("/t/default/account")
+		if page.status != http.StatusOK || !strings.Contains(page.body, "Berlin, DE") || !strings.Contains(page.body, "Munich, DE") ||
+			strings.Index(page.body, "Munich, DE") > strings.Index(page.body, "Berlin, DE") {
+			t.Fatalf("account page: %d, sign-ins not listed newest first", page.status)
+		}
+		ids := deviceIDRE.FindAllStringSubmatch(page.body, -1)
+		if len(ids) != 1 {
+			t.Fatalf("%d known devices listed, want 1", len(ids))
+		}
+		// Another user's browser cannot forget ana's device.
+		other := ta.browser()
+		if p := other.signInFrom(risktest.Addr(risktest.Berlin, 6), "bo@example.com", pw); p.status != http.StatusSeeOther {
+			t.Fatalf("bo's sign-in: %d", p.status)
+		}
+		tok := other.csrf("/t/default/account")
+		if p := other.post("/t/default/account/devices/forget", form("csrf", tok, "device_id", ids[0][1])); p.status != http.StatusNotFound {
+			t.Fatalf("forgetting another user's device: %d, want 404", p.status)
+		}
+		tok = b.csrf("/t/default/account")
+		if p := b.post("/t/default/account/devices/forget", form("csrf", tok, "device_id", ids[0][1])); p.status != http.StatusSeeOther {
+			t.Fatalf("forget: %d", p.status)
+		}
+		if ds, _ := ta.Flow.KnownDevices(context.Background(), tn.ID, ana.ID); len(ds) != 0 {
+			t.Fatalf("%d devices after forgetting", len(ds))
+		}
+		if p := b.get("/t/default/account"); deviceIDRE.MatchString(p.body) {
+			t.Fatal("the forgotten device is still listed")
 		}
 	})
 }

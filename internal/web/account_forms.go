@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -116,6 +117,10 @@ func (p *Pages) accountPassword(a *accountReq) {
 		a.r.PostForm.Get("current_password"), a.r.PostForm.Get("new_password"), a.r.UserAgent())
 	err = p.noticeFailed(a.r, err)
 	if p.passwordError(a, err) {
+		return
+	}
+	if _, code, ok := fieldCode(err); ok && code == directory.ReasonBreached {
+		p.showAccount(a, http.StatusBadRequest, "", a.f.T("password.breached"))
 		return
 	}
 	if _, _, ok := fieldCode(err); ok {
