@@ -148,19 +148,10 @@ func (s *Service) RiskStepUp(ctx context.Context, tenant store.TenantID, request
 	return s.riskTicket(ctx, tenant, ticket)
 }
 
-type userAgentKey struct{}
-
-// WithUserAgent carries the browser's user agent to RecognizeSource, for
-// the sign-in history the risk engine keeps.
-func WithUserAgent(ctx context.Context, ua string) context.Context {
-	return context.WithValue(ctx, userAgentKey{}, ua)
-}
-
 // riskCompleted adds a completed sign-in to the user's history.
 func (s *Service) riskCompleted(ctx context.Context, tenant store.TenantID, userID, ip, deviceID string) error {
 	if s.Risk == nil {
 		return nil
 	}
-	ua, _ := ctx.Value(userAgentKey{}).(string)
-	return s.Risk.Completed(ctx, tenant, userID, ip, ua, deviceID)
+	return s.Risk.Completed(ctx, tenant, userID, ip, risk.UserAgent(ctx), deviceID)
 }

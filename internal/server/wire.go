@@ -104,7 +104,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.SelfService = &selfservice.Service{
 		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
 		Renderer: renderer, Notices: notices,
-		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter,
+		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter, Risk: riskEngine,
 	}
 	// Upstream URLs must be https; http:// is accepted only for loopback
 	// hosts, and only while the deployment's own public URL is http://
