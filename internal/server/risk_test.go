@@ -274,6 +274,20 @@ func TestRiskAccountPageSignIns(t *testing.T) {
 		if p := b.signInFrom(risktest.Addr(risktest.Munich, 5), "ana@example.com", pw); p.status != http.StatusSeeOther {
 			t.Fatalf("second sign-in: %d", p.status)
 		}
+		// Known device, but a new network and provider: allowed, and the
+		// score reached notify, so the user is told.
+		if e := ta.riskEntries(tn.ID, ana.ID)[0]; e.Decision != "allow" || !strings.Contains(e.names(), "new_network") || e.Score < 45 {
+			t.Fatalf("Munich entry = %+v", e)
+		}
+		told := 0
+		for _, m := range ta.mails() {
+			if strings.Contains(m.Subject, "Unusual sign-in") && strings.Contains(m.To, "ana@example.com") {
+				told++
+			}
+		}
+		if told != 1 {
+			t.Fatalf("%d unusual sign-in mails, want 1", told)
+		}
 		page := b.get("/t/default/account")
 		if page.status != http.StatusOK || !strings.Contains(page.body, "Berlin, DE") || !strings.Contains(page.body, "Munich, DE") ||
 			strings.Index(page.body, "Munich, DE") > strings.Index(page.body, "Berlin, DE") {
