@@ -51,6 +51,13 @@ type Repos interface {
 	// SignIns answers the risk engine's record of completed sign-ins
 	// (signins.go).
 	SignIns() SignIns
+	// Profiles answers users' progressive-profiling progress (profiles.go).
+	Profiles() Profiles
+	// Hooks answers the tenants' synchronous hooks (hooks.go).
+	Hooks() Hooks
+	// Purposes answers consent purposes, consent records and
+	// communication preferences (purposes.go).
+	Purposes() ConsentPurposes
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -42,6 +42,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		noticeTests,
 		usageTests,
 		signInTests,
+		profileTests,
+		hookTests,
+		purposeTests,
 	} {
 		all = append(all, group...)
 	}
