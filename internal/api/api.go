@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -29,6 +30,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
+	"github.com/gatehouse-id/gatehouse/internal/webhook"
 )
 
 // API serves the management endpoints.
@@ -64,6 +66,12 @@ type API struct {
 	// Meter counts API calls per tenant and reports quota thresholds
 	// (usage.go); nil counts nothing.
 	Meter *tenancy.Meter
+	// Webhooks manages webhook endpoints; Events is the outbox the SIEM
+	// stream reads (webhooks.go).
+	Webhooks *webhook.Service
+	Events   store.Outbox
+	// Provisioning manages outbound SCIM targets (provisioning.go).
+	Provisioning *provision.Service
 	// Hooks registers the tenant's synchronous hooks (hooks.go).
 	Hooks *hooks.Service
 	// Consent manages consent purposes, records and preferences (consent.go).

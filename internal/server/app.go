@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/risk"
@@ -41,6 +42,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
+	"github.com/gatehouse-id/gatehouse/internal/webhook"
 )
 
 // App is an opened deployment: its store, its services and its HTTP
@@ -105,6 +107,16 @@ type App struct {
 	Limiter *ratelimit.Limiter
 	planRPS planRPSCache
 	redis   io.Closer
+	// Outbox writes catalogue events in their change's transaction;
+	// Webhooks manages endpoints; eventSinks and eventKick feed the
+	// dispatcher Serve starts (events.go).
+	Outbox     *events.Outbox
+	Webhooks   *webhook.Service
+	eventSinks []events.Sink
+	eventKick  chan struct{}
+	// Provisioning pushes users and groups to outbound SCIM targets; its
+	// sink is among eventSinks (provisioning.go).
+	Provisioning *provision.Service
 }
 
 // Options are what a deployment (or a test) gives the services Open builds.
@@ -163,6 +175,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 func (a *App) Close() error {
 	a.Imports.Close()
 	_ = a.Risk.Geo.Close()
+	a.Provisioning.Close()
 	if a.redis != nil {
 		a.redis.Close()
 	}

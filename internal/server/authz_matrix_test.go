@@ -121,6 +121,31 @@ var matrix = []matrixRow{
 	{method: "GET", path: tp + "/announcements/{id}", access: tenantRead},
 	{method: "DELETE", path: tp + "/announcements/{id}", access: tenantAdmin, fresh: true},
 	{method: "GET", path: tp + "/adoption", access: tenantRead},
+	{method: "GET", path: tp + "/webhooks", access: tenantRead},
+	{method: "POST", path: tp + "/webhooks", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"url": fmt.Sprintf("https://new-%d.example.com/hook", n), "events": []string{"user.created"}}
+		}},
+	{method: "GET", path: tp + "/webhooks/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/webhooks/{id}", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]string{"description": "patched"} }},
+	{method: "DELETE", path: tp + "/webhooks/{id}", access: tenantAdmin, fresh: true},
+	{method: "POST", path: tp + "/webhooks/{id}/rotate-secret", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]int{"overlap_seconds": 60} }},
+	{method: "GET", path: tp + "/webhooks/{id}/deliveries", access: tenantRead},
+	{method: "POST", path: tp + "/webhooks/{id}/deliveries/{did}/retry", access: tenantAdmin},
+	{method: "GET", path: tp + "/events", access: tenantAudit},
+	{method: "GET", path: tp + "/provisioning-targets", access: tenantRead},
+	{method: "POST", path: tp + "/provisioning-targets", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"name": fmt.Sprintf("app-%d", n), "base_url": "http://127.0.0.1:1/scim/v2", "bearer_token": "t"}
+		}},
+	{method: "GET", path: tp + "/provisioning-targets/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/provisioning-targets/{id}", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]string{"name": "patched"} }},
+	{method: "DELETE", path: tp + "/provisioning-targets/{id}", access: tenantAdmin, fresh: true},
+	{method: "POST", path: tp + "/provisioning-targets/{id}/sync", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/provisioning-targets/{id}/errors", access: tenantRead},
 	{method: "GET", path: tp + "/users/{id}/factors", access: tenantRead},
 	{method: "DELETE", path: tp + "/users/{id}/factors", access: tenantAdmin},
 

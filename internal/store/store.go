@@ -51,6 +51,10 @@ type Repos interface {
 	// SignIns answers the risk engine's record of completed sign-ins
 	// (signins.go).
 	SignIns() SignIns
+	// Events answers the event outbox, webhooks and deliveries (events.go).
+	Events() EventRepos
+	// Provisioning answers outbound SCIM targets (provisioning.go).
+	Provisioning() Provisioning
 	// Profiles answers users' progressive-profiling progress (profiles.go).
 	Profiles() Profiles
 	// Hooks answers the tenants' synchronous hooks (hooks.go).

@@ -42,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		noticeTests,
 		usageTests,
 		signInTests,
+		eventTests,
+		provisioningTests,
 		profileTests,
 		hookTests,
 		purposeTests,
