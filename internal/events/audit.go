@@ -93,6 +93,11 @@ func (r *Recorder) Record(ctx context.Context, repos store.Repos, actor Actor, e
 			return fmt.Errorf("audit: encode changes: %w", err)
 		}
 	}
+	return r.record(ctx, repos, actor, e, changes)
+}
+
+// record appends e with its encoded changes and tells the observers.
+func (r *Recorder) record(ctx context.Context, repos store.Repos, actor Actor, e Entry, changes []byte) error {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return err

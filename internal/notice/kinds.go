@@ -42,6 +42,12 @@ const (
 	// PrivacyRetention tells an inactive account it will be deleted in 30
 	// days unless its owner signs in (internal/privacy's retention).
 	PrivacyRetention = "privacy_retention"
+	// BreachedPassword asks the user to change a password that signed in
+	// and is in the breach corpus (internal/risk).
+	BreachedPassword = "breached_password"
+	// RiskySignIn tells the user of a sign-in the risk engine found
+	// unusual enough to mention (its notify threshold).
+	RiskySignIn = "risky_sign_in"
 )
 
 var registry = map[string]Kind{}
@@ -73,6 +79,8 @@ func init() {
 		{Name: NewDevice, Secure: true},
 		{Name: AccountEnabled, Secure: true},
 		{Name: ElevationGrant, Secure: true},
+		{Name: BreachedPassword, Security: true, Secure: true},
+		{Name: RiskySignIn, Security: true, Secure: true},
 	} {
 		register(k, "notice")
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -91,6 +92,8 @@ type App struct {
 	// Flow runs every login (internal/flow), built once for the hosted
 	// pages, the protocols and LDAP binds.
 	Flow *flow.Service
+	// Risk scores attempts and keeps the sign-in history (internal/risk).
+	Risk *risk.Engine
 	// now is the clock every service was given.
 	now func() time.Time
 	// The HTTP surfaces Handler mounts (wire.go).
@@ -183,6 +186,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 // database.
 func (a *App) Close() error {
 	a.Imports.Close()
+	_ = a.Risk.Geo.Close()
 	a.Provisioning.Close()
 	if a.redis != nil {
 		a.redis.Close()

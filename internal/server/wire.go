@@ -100,6 +100,10 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			_ = authzSvc.NoteUse(ctx, s.Tenant, s.UserID, "login", "")
 		},
 	}
+	riskEngine, err := newRiskEngine(cfg, db, masterKey, rec, now) // risk.go
+	if err != nil {
+		return nil, err
+	}
 	// Synchronous hooks (internal/hooks): URLs and dials as for upstreams,
 	// loopback only on a development deployment (public URL on http://).
 	devLoopback := strings.HasPrefix(pub, "http://")
@@ -110,7 +114,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter,
 		Hooks:     hookSvc,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
-		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
+		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached},
+		Risk:      riskEngine,
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
 		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
 		Sessions:  sessions,
@@ -130,7 +135,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.SelfService = &selfservice.Service{
 		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
 		Renderer: renderer, Notices: notices,
-		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter,
+		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter, Risk: riskEngine,
 		Hooks: hookSvc, Consent: a.Consent,
 	}
 	// Upstream URLs must be https; http:// is accepted only for loopback
@@ -145,7 +150,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.Legacy = &legacy.Service{Store: db, Connections: a.Connections, Directory: a.Directory, Audit: rec, Log: log, Now: now}
 	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA,
 		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices, Meter: meter, Events: outbox,
-		Hooks: hookSvc}
+		Hooks: hookSvc, Risk: a.Risk}
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
 	}

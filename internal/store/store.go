@@ -53,6 +53,9 @@ type Repos interface {
 	// Privacy answers data-subject rights: data keys, legal holds,
 	// erasure, requests and retention (privacy.go).
 	Privacy() PrivacyRepos
+	// SignIns answers the risk engine's record of completed sign-ins
+	// (signins.go).
+	SignIns() SignIns
 	// Events answers the event outbox, webhooks and deliveries (events.go).
 	Events() EventRepos
 	// Provisioning answers outbound SCIM targets (provisioning.go).

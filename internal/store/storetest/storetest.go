@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		usageTests,
 		ssfTests,
 		privacyTests,
+		signInTests,
 		eventTests,
 		provisioningTests,
 		profileTests,
