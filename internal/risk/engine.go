@@ -121,6 +121,7 @@ func (e *Engine) Gather(ctx context.Context, tenant store.TenantID, a Attempt, t
 			in.History[i] = fromRecord(r)
 		}
 		in.Features = Profile(in.History, now)
+		profileAttempt(&in.Features, a, in.History)
 	}
 	th2 := e.Store.OAuth().Throttle()
 	var err error
