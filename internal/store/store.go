@@ -51,6 +51,9 @@ type Repos interface {
 	// SignIns answers the risk engine's record of completed sign-ins
 	// (signins.go).
 	SignIns() SignIns
+	// RiskModels answers the learned risk model's training data and
+	// versions (riskmodels.go).
+	RiskModels() RiskModels
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		noticeTests,
 		usageTests,
 		signInTests,
+		riskModelTests,
 	} {
 		all = append(all, group...)
 	}
