@@ -16,6 +16,7 @@ type RiskObservation struct {
 	UserID   string
 	At       time.Time
 	Data     string
+	Score    int // 0..100
 	Decision string
 	Outcome  string
 }
@@ -38,8 +39,9 @@ type RiskModels interface {
 	// there is none.
 	SetNewestOutcome(ctx context.Context, tenant TenantID, userID string, since time.Time, outcome string) (ok bool, err error)
 	// Relabel sets outcome to on the user's observations whose outcome is
-	// from, made at or after since; it answers how many.
-	Relabel(ctx context.Context, tenant TenantID, userID, from, to string, since time.Time) (int64, error)
+	// from and whose score is at least minScore, made at or after since;
+	// it answers how many.
+	Relabel(ctx context.Context, tenant TenantID, userID, from, to string, since time.Time, minScore int) (int64, error)
 	// Settle gives every observation of the tenant without an outcome,
 	// made before before, whose decision is decision, the outcome.
 	Settle(ctx context.Context, tenant TenantID, before time.Time, decision, outcome string) (int64, error)

@@ -15,19 +15,19 @@ var _ store.RiskModels = riskModelRepo{}
 
 func (s *scope) RiskModels() store.RiskModels { return riskModelRepo{s} }
 
-const riskObsCols = `tenant_id, id, user_id, at, data, decision, outcome`
+const riskObsCols = `tenant_id, id, user_id, at, data, score, decision, outcome`
 
 func (r riskModelRepo) AddObservation(ctx context.Context, o *store.RiskObservation) error {
 	switch {
 	case o.Tenant == "" || o.ID == "" || o.UserID == "" || o.At.IsZero():
 		return errors.New("sqlstore: risk observation needs a tenant, an id, a user and a time")
-	case len(o.ID) > 64 || len(o.Data) > 8192 || len(o.Decision) > 32 || len(o.Outcome) > 32:
+	case o.Score < 0 || o.Score > 100 || len(o.ID) > 64 || len(o.Data) > 8192 || len(o.Decision) > 32 || len(o.Outcome) > 32:
 		return errors.New("sqlstore: risk observation field too long")
 	}
 	o.At = micro(o.At)
 	return r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO risk_observations (`+riskObsCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			string(o.Tenant), o.ID, o.UserID, o.At.UnixMicro(), o.Data, o.Decision, o.Outcome)
+		_, err := q.ExecContext(ctx, `INSERT INTO risk_observations (`+riskObsCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			string(o.Tenant), o.ID, o.UserID, o.At.UnixMicro(), o.Data, o.Score, o.Decision, o.Outcome)
 		return wrapErr("add risk observation", err)
 	})
 }
@@ -60,9 +60,10 @@ func (r riskModelRepo) exec(ctx context.Context, op, query string, args ...any) 
 	return n, err
 }
 
-func (r riskModelRepo) Relabel(ctx context.Context, tenant store.TenantID, userID, from, to string, since time.Time) (int64, error) {
+func (r riskModelRepo) Relabel(ctx context.Context, tenant store.TenantID, userID, from, to string, since time.Time, minScore int) (int64, error) {
 	return r.exec(ctx, "relabel risk observations", `UPDATE risk_observations SET outcome = $1
-WHERE tenant_id = $2 AND user_id = $3 AND outcome = $4 AND at >= $5`, to, string(tenant), userID, from, micro(since).UnixMicro())
+WHERE tenant_id = $2 AND user_id = $3 AND outcome = $4 AND at >= $5 AND score >= $6`, to, string(tenant), userID, from,
+		micro(since).UnixMicro(), minScore)
 }
 
 func (r riskModelRepo) Settle(ctx context.Context, tenant store.TenantID, before time.Time, decision, outcome string) (int64, error) {
@@ -83,7 +84,7 @@ func (r riskModelRepo) list(ctx context.Context, op, query string, args ...any) 
 			t  string
 			at int64
 		)
-		if err := rows.Scan(&t, &o.ID, &o.UserID, &at, &o.Data, &o.Decision, &o.Outcome); err != nil {
+		if err := rows.Scan(&t, &o.ID, &o.UserID, &at, &o.Data, &o.Score, &o.Decision, &o.Outcome); err != nil {
 			return nil, wrapErr(op, err)
 		}
 		o.Tenant, o.At = store.TenantID(t), fromMicros(at)

@@ -23,7 +23,7 @@ func testRiskObservations(t *testing.T, s store.Store) {
 		t.Helper()
 		id := newID()
 		noErr(t, "AddObservation", rep.AddObservation(ctx(t), &store.RiskObservation{Tenant: tn, ID: id, UserID: user,
-			At: at, Data: `{"v":[1,0]}`, Decision: decision, Outcome: outcome}))
+			At: at, Data: `{"v":[1,0]}`, Score: 40, Decision: decision, Outcome: outcome}))
 		return id
 	}
 	old := add(alice.ID, now.Add(-3*time.Hour), "step_up", "")
@@ -45,7 +45,7 @@ func testRiskObservations(t *testing.T, s store.Store) {
 	got, err := rep.ListLabelled(ctx(t), tn, 10)
 	noErr(t, "ListLabelled", err)
 	if len(got) != 2 || got[0].UserID != bob.ID || got[1].ID != newest || got[1].Outcome != "completed" ||
-		got[1].Data != `{"v":[1,0]}` || !got[1].At.Equal(now.Add(-time.Minute)) || got[1].Decision != "allow" {
+		got[1].Data != `{"v":[1,0]}` || got[1].Score != 40 || !got[1].At.Equal(now.Add(-time.Minute)) || got[1].Decision != "allow" {
 		t.Fatalf("ListLabelled = %+v", got)
 	}
 	// Settle: pending step-ups older than the horizon are abandoned;
@@ -58,8 +58,12 @@ func testRiskObservations(t *testing.T, s store.Store) {
 	if n, _ := rep.Settle(ctx(t), other, now, "allow", "incomplete"); n != 0 {
 		t.Fatalf("Settle crossed tenants: %d", n)
 	}
-	// A report relabels the user's completed sign-ins since a time.
-	n, err = rep.Relabel(ctx(t), tn, alice.ID, "completed", "reported", now.Add(-time.Hour))
+	// A report relabels the user's completed sign-ins since a time, at
+	// or above a score.
+	if n, _ := rep.Relabel(ctx(t), tn, alice.ID, "completed", "reported", now.Add(-time.Hour), 41); n != 0 {
+		t.Fatalf("Relabel ignored the minimum score: %d", n)
+	}
+	n, err = rep.Relabel(ctx(t), tn, alice.ID, "completed", "reported", now.Add(-time.Hour), 40)
 	noErr(t, "Relabel", err)
 	if n != 1 {
 		t.Fatalf("Relabel = %d, want 1", n)

@@ -1,7 +1,7 @@
 -- Gatehouse schema, PostgreSQL dialect, version 38: the learned risk model.
 --
 -- risk_observations are assessed logins the model trains on: the signal
--- vector and profile features scored (data, JSON), the decision, and the
+-- vector and profile features scored (data, JSON), the score, the decision, and the
 -- outcome learned afterwards ('' while unknown: completed, reported,
 -- abandoned, blocked, incomplete). They go with the user; at most 50,000
 -- per tenant are kept, and none older than the upkeep's horizon.
@@ -14,6 +14,7 @@ CREATE TABLE risk_observations (
     user_id   TEXT COLLATE "C" NOT NULL,
     at        BIGINT NOT NULL,
     data      TEXT NOT NULL,
+    score     BIGINT NOT NULL,
     decision  TEXT NOT NULL,
     outcome   TEXT NOT NULL,
     PRIMARY KEY (tenant_id, id),
