@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -62,6 +63,8 @@ type API struct {
 	// Meter counts API calls per tenant and reports quota thresholds
 	// (usage.go); nil counts nothing.
 	Meter *tenancy.Meter
+	// Risk answers the tenant's risk model (risk.go).
+	Risk *risk.Engine
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

@@ -179,10 +179,10 @@ func (m *Learned) Doc() ModelDoc { return m.doc }
 type ModelDoc struct {
 	Version   string         `json:"version"`
 	Kind      string         `json:"kind"`
-	TrainedAt time.Time      `json:"trained_at"`
-	Bias      float64        `json:"bias"`
+	TrainedAt time.Time      `json:"trained_at,omitzero"`
+	Bias      float64        `json:"bias,omitzero"`
 	Features  []DocFeature   `json:"features"`
-	Training  TrainingReport `json:"training"`
+	Training  TrainingReport `json:"training,omitzero"`
 }
 
 // DocFeature is one input of a ModelDoc.

@@ -65,6 +65,7 @@ var matrix = []matrixRow{
 	{method: "DELETE", path: tp, access: platformTenant, fresh: true},
 	{method: "POST", path: tp + "/restore", access: platformTenant, fresh: true, deleted: true},
 	{method: "GET", path: tp + "/usage", access: tenantRead},
+	{method: "GET", path: tp + "/risk/model", access: tenantRead},
 	{method: "GET", path: "/api/v1/usage", access: platformOnly},
 	{method: "GET", path: "/api/v1/plans", access: platformOnly},
 	{method: "POST", path: "/api/v1/plans", access: platformOnly,

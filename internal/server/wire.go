@@ -170,6 +170,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
 			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
 			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
+			Risk: a.Risk,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},
