@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
@@ -58,9 +59,25 @@ func (r riskStep) Handle(ctx context.Context, st *State) error {
 		if err := s.Risk.Record(ctx, tx, actor, st.Tenant, risk.KindLogin, st.User.ID, as); err != nil {
 			return err
 		}
+		if s.Notices == nil || as.Decision == risk.Block {
+			return nil
+		}
+		// A breached password signs in but the user is asked to change
+		// it, by mail, at most once a day.
+		if as.Raised(risk.BreachedPassword) {
+			n, err := tx.OAuth().Throttle().Fail(ctx, st.Tenant, "risk-breach-mail:"+st.User.ID, s.Now(), 24*time.Hour)
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				if err := s.Notices.Notify(ctx, tx, st.Tenant, st.User.ID, notice.BreachedPassword); err != nil {
+					return err
+				}
+			}
+		}
 		// A new device is told by RecognizeSource already; here the
 		// sign-ins that look odd from a device the user knows.
-		if as.Notify && as.Decision != risk.Block && deviceID != "" && s.Notices != nil {
+		if as.Notify && deviceID != "" {
 			return s.Notices.Notify(ctx, tx, st.Tenant, st.User.ID, notice.NewDevice)
 		}
 		return nil
@@ -131,19 +148,10 @@ func (s *Service) RiskStepUp(ctx context.Context, tenant store.TenantID, request
 	return s.riskTicket(ctx, tenant, ticket)
 }
 
-type userAgentKey struct{}
-
-// WithUserAgent carries the browser's user agent to RecognizeSource, for
-// the sign-in history the risk engine keeps.
-func WithUserAgent(ctx context.Context, ua string) context.Context {
-	return context.WithValue(ctx, userAgentKey{}, ua)
-}
-
 // riskCompleted adds a completed sign-in to the user's history.
 func (s *Service) riskCompleted(ctx context.Context, tenant store.TenantID, userID, ip, deviceID string) error {
 	if s.Risk == nil {
 		return nil
 	}
-	ua, _ := ctx.Value(userAgentKey{}).(string)
-	return s.Risk.Completed(ctx, tenant, userID, ip, ua, deviceID)
+	return s.Risk.Completed(ctx, tenant, userID, ip, risk.UserAgent(ctx), deviceID)
 }

@@ -39,6 +39,9 @@ const (
 	AccountDisabled = "account_disabled"
 	AccountEnabled  = "account_enabled"
 	ElevationGrant  = "elevation_granted"
+	// BreachedPassword asks the user to change a password that signed in
+	// and is in the breach corpus (internal/risk).
+	BreachedPassword = "breached_password"
 )
 
 var registry = map[string]Kind{}
@@ -67,6 +70,7 @@ func init() {
 		{Name: NewDevice, Secure: true},
 		{Name: AccountEnabled, Secure: true},
 		{Name: ElevationGrant, Secure: true},
+		{Name: BreachedPassword, Security: true, Secure: true},
 	} {
 		register(k, "notice")
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -93,6 +94,8 @@ type Service struct {
 	// Meter counts sign-ups and holds the tenant's plan, whose
 	// signups_per_hour caps self-service sign-up; nil: no plan limits.
 	Meter *tenancy.Meter
+	// Risk, when set, assesses sign-ups and reset requests (risk.go).
+	Risk *risk.Engine
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

@@ -85,10 +85,15 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			_ = authzSvc.NoteUse(ctx, s.Tenant, s.UserID, "login", "")
 		},
 	}
+	riskEngine, err := newRiskEngine(cfg, db, masterKey, rec, now) // risk.go
+	if err != nil {
+		return nil, err
+	}
 	a := &App{
 		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
-		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
+		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached},
+		Risk:      riskEngine,
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
 		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
 		Sessions:  sessions,
@@ -99,7 +104,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.SelfService = &selfservice.Service{
 		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
 		Renderer: renderer, Notices: notices,
-		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter,
+		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter, Risk: riskEngine,
 	}
 	// Upstream URLs must be https; http:// is accepted only for loopback
 	// hosts, and only while the deployment's own public URL is http://
@@ -111,9 +116,6 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, Rand: rnd, PublicURL: pub,
 		Mail: &mfa.Mailer{Queue: a.Mail, Renderer: a.SelfService.Renderer}}
 	a.Legacy = &legacy.Service{Store: db, Connections: a.Connections, Directory: a.Directory, Audit: rec, Log: log, Now: now}
-	if a.Risk, err = newRiskEngine(cfg, db, masterKey, rec, now); err != nil { // risk.go
-		return nil, err
-	}
 	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA,
 		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices, Meter: meter, Risk: a.Risk}
 	if opts.Steps != nil {
