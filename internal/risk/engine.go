@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/netip"
 	"time"
 
@@ -337,4 +338,35 @@ func Profile(history []SignIn, now time.Time) Features {
 		f.MeanInterval = history[0].At.Sub(history[n-1].At) / time.Duration(n-1)
 	}
 	return f
+}
+
+// Claim is the ID token's optional "risk" claim: the assessment of the
+// sign-in that made the session.
+type Claim struct {
+	Score        int      `json:"score"`
+	Decision     Decision `json:"decision"`
+	Signals      []string `json:"signals"`
+	ModelVersion string   `json:"model_version"`
+}
+
+// ClaimFor answers the assessment of the sign-in of userID that
+// authenticated at authTime: the newest login.risk entry at or before it
+// (the risk step writes it just before the session exists, or before the
+// second factor it asked for). nil when there is none (the engine was off,
+// or the login held two factors from the start).
+func (e *Engine) ClaimFor(ctx context.Context, tenant store.TenantID, userID string, authTime time.Time) (*Claim, error) {
+	es, err := e.Store.Audit().ListAudit(ctx, tenant, store.AuditQuery{Action: AuditAction, TargetType: "user", TargetID: userID,
+		Until: authTime.Add(time.Millisecond), Limit: 1})
+	if err != nil || len(es) == 0 {
+		return nil, err
+	}
+	var doc auditDoc
+	if err := json.Unmarshal(es[0].Changes, &doc); err != nil {
+		return nil, err
+	}
+	c := &Claim{Score: doc.Score, Decision: doc.Decision, Signals: []string{}, ModelVersion: doc.ModelVersion}
+	for _, h := range doc.Signals {
+		c.Signals = append(c.Signals, h.Name)
+	}
+	return c, nil
 }

@@ -2,9 +2,14 @@ package server
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -290,6 +295,104 @@ func TestRiskAccountPageSignIns(t *testing.T) {
 		}
 		if p := b.get("/t/default/account"); deviceIDRE.MatchString(p.body) {
 			t.Fatal("the forgotten device is still listed")
+		}
+	})
+}
+
+// TestRiskClaim: a client that asks for the risk scope finds the
+// assessment of the sign-in that made the session in the ID token (a real
+// OAuth client, the device grant approved in the signed-in browser); one
+// that does not ask finds no such claim, and acr/amr are there either way.
+func TestRiskClaim(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ta, _ := riskApp(t, be)
+		tn := ta.tenant("acme")
+		const pw = "correct horse battery staple"
+		ta.userWithPassword(tn.ID, "ana@example.com", pw)
+		tv, conf := deviceTV(t, ta, tn)
+		b := ta.browser()
+		tok := b.csrf("/t/acme/account/login")
+		if p := b.post("/t/acme/account/login", form("csrf", tok, "identifier", "ana@example.com", "password", pw),
+			"X-Forwarded-For", risktest.Addr(risktest.Berlin, 30)); p.status != http.StatusSeeOther {
+			t.Fatalf("sign-in: %d", p.status)
+		}
+		claimsOf := func(scopes ...string) map[string]json.RawMessage {
+			t.Helper()
+			c := *conf
+			c.Scopes = scopes
+			idt, _ := deviceToken(t, b, &c).Extra("id_token").(string)
+			parts := strings.Split(idt, ".")
+			if len(parts) != 3 {
+				t.Fatalf("id_token %q", idt)
+			}
+			raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+			var claims map[string]json.RawMessage
+			if err != nil || json.Unmarshal(raw, &claims) != nil {
+				t.Fatalf("id_token claims: %v", err)
+			}
+			return claims
+		}
+		with := claimsOf("openid", "offline_access", "risk")
+		var rc struct {
+			Score        *int     `json:"score"`
+			Decision     string   `json:"decision"`
+			Signals      []string `json:"signals"`
+			ModelVersion string   `json:"model_version"`
+		}
+		if err := json.Unmarshal(with["risk"], &rc); err != nil || rc.Score == nil || rc.Decision != "allow" || rc.ModelVersion != "rules-1" || rc.Signals == nil {
+			t.Fatalf("risk claim = %s (%v)", with["risk"], err)
+		}
+		if with["acr"] == nil || with["amr"] == nil {
+			t.Fatalf("acr/amr missing: %v", with)
+		}
+		without := claimsOf("openid", "offline_access")
+		if _, ok := without["risk"]; ok || without["amr"] == nil {
+			t.Fatalf("claims without the risk scope: %v", without)
+		}
+		_ = tv
+	})
+}
+
+// TestRiskBreachedPasswords: with a corpus of range files, a sign-in with
+// a breached password goes through but is flagged in its login.risk entry
+// and the user is mailed to change it (once a day); changing to another
+// breached password is refused with a reason.
+func TestRiskBreachedPasswords(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		city, asn := risktest.Databases(t, t.TempDir())
+		corpus := t.TempDir()
+		cfg := testConfig(t, be.db(t))
+		cfg.TrustedProxies = "127.0.0.1/32"
+		cfg.Risk.GeoIPDB, cfg.Risk.GeoIPASNDB, cfg.Risk.BreachedPasswords = city, asn, corpus
+		ta := openApp(t, cfg)
+		tn := ta.tenant("default")
+		const pw, other = "correct horse battery staple", "Tr0ub4dor&3 is breached"
+		u := ta.userWithPassword(tn.ID, "ana@example.com", pw) // not in the corpus yet
+		for _, p := range []string{pw, other} {
+			h := sha1.Sum([]byte(p))
+			hexed := strings.ToUpper(hex.EncodeToString(h[:]))
+			if err := os.WriteFile(filepath.Join(corpus, hexed[:5]), []byte("0000000000000000000000000000000000A:1\r\n"+hexed[5:]+":12\r\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ta.clearMails()
+		b := ta.browser()
+		for i := range 2 {
+			if p := b.signInFrom(risktest.Addr(risktest.Berlin, 40), "ana@example.com", pw); p.status != http.StatusSeeOther || strings.Contains(p.location(), "mfa") {
+				t.Fatalf("sign-in %d with a breached password: %d %s", i, p.status, p.location())
+			}
+		}
+		if e := ta.riskEntries(tn.ID, u.ID)[0]; !strings.Contains(e.names(), "breached_password") {
+			t.Fatalf("login.risk = %+v, want breached_password", e)
+		}
+		m := ta.mailTo("ana@example.com") // one mail for two sign-ins
+		if !strings.Contains(m.Subject, "change your") {
+			t.Fatalf("mail = %s", m)
+		}
+		tok := b.csrf("/t/default/account")
+		p := b.post("/t/default/account/password", form("csrf", tok, "current_password", pw, "new_password", other))
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "data breach") {
+			t.Fatalf("changing to a breached password: %d", p.status)
 		}
 	})
 }
