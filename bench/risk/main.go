@@ -26,7 +26,7 @@ import (
 )
 
 func defaultConfig() config {
-	return config{Users: 10000, WarmupDays: 28, Days: 10, Seed: 1, ATO: 300, Travels: 200, OddDevices: 300, Bots: 240, SprayAccounts: 300}
+	return config{Users: 10000, WarmupDays: 28, Days: 8, Seed: 1, ATO: 300, Travels: 200, OddDevices: 300, Bots: 240, SprayAccounts: 300}
 }
 
 func main() {
