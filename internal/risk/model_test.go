@@ -254,3 +254,29 @@ func TestLearnerLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLearnedProbability is the learned model's share of scoring.
+func BenchmarkLearnedProbability(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	samples := synthetic(rng, 1000, 0.05)
+	m, err := risk.Train(samples, risk.TrainOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		s := samples[i%len(samples)]
+		m.Probability(s.Vector, s.Features)
+	}
+}
+
+// BenchmarkTrain is one training on 20,000 assessments, the most one
+// tenant's training reads.
+func BenchmarkTrain(b *testing.B) {
+	samples := synthetic(rand.New(rand.NewPCG(3, 4)), risk.MaxTrainingSamples, 0.04)
+	for range b.N {
+		if _, err := risk.Train(samples, risk.TrainOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
