@@ -97,6 +97,9 @@ func (s *Service) UpdateProfile(ctx context.Context, actor events.Actor, t *stor
 	for _, a := range set.ProfileAttributes {
 		allowed[a] = true
 	}
+	for _, f := range set.ProfileSchema.Fields { // profile.go
+		allowed[f.Name] = allowed[f.Name] || f.UserEditable
+	}
 	var c valid.Collector
 	patch := map[string]any{}
 	for k, v := range in.Attributes {
@@ -109,7 +112,7 @@ func (s *Service) UpdateProfile(ctx context.Context, actor events.Actor, t *stor
 		case v == "":
 			patch[k] = nil
 		default:
-			patch[k] = v
+			patch[k] = schemaValue(set.ProfileSchema, k, v)
 		}
 	}
 	if err := c.Err(); err != nil {
@@ -152,7 +155,7 @@ func ProfileAttributes(t *store.Tenant, u *store.User) [][2]string {
 		v, _ := attrs[a].(string)
 		out = append(out, [2]string{a, v})
 	}
-	return out
+	return append(out, editableFields(set, attrs)...)
 }
 
 // identifier is what the login throttle counts a user's attempts under.

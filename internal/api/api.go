@@ -14,7 +14,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/configcode"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
@@ -65,6 +67,10 @@ type API struct {
 	Meter *tenancy.Meter
 	// Risk answers the tenant's risk model (risk.go).
 	Risk *risk.Engine
+	// Hooks registers the tenant's synchronous hooks (hooks.go).
+	Hooks *hooks.Service
+	// Consent manages consent purposes, records and preferences (consent.go).
+	Consent *consent.Service
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

@@ -31,6 +31,8 @@ func (a *API) routes() []route {
 		{http.MethodPatch, t, needAdmin, a.updateTenant},
 		{http.MethodDelete, t, needPlatform, a.deleteTenant},
 		{http.MethodPost, t + "/restore", needPlatform, a.restoreTenant},
+		{http.MethodGet, t + "/profile-schema", needRead, a.getProfileSchema}, // profileschema.go
+		{http.MethodPut, t + "/profile-schema", needAdmin, a.putProfileSchema},
 
 		{http.MethodGet, t + "/users", needRead, a.listUsers},
 		{http.MethodPost, t + "/users", needAdmin, a.createUser},
@@ -51,6 +53,13 @@ func (a *API) routes() []route {
 		{http.MethodGet, t + "/announcements/{id}", needRead, a.getAnnouncement},
 		{http.MethodDelete, t + "/announcements/{id}", needAdmin, a.deleteAnnouncement},
 		{http.MethodGet, t + "/adoption", needRead, a.getAdoption},
+		{http.MethodGet, t + "/consent-purposes", needRead, a.listPurposes}, // consent.go
+		{http.MethodPost, t + "/consent-purposes", needAdmin, a.createPurpose},
+		{http.MethodGet, t + "/consent-purposes/{name}", needRead, a.getPurpose},
+		{http.MethodGet, t + "/users/{id}/consent-records", needRead, a.listConsentRecords},
+		{http.MethodPost, t + "/users/{id}/consent-records", needAdmin, a.createConsentRecord},
+		{http.MethodGet, t + "/users/{id}/preferences", needRead, a.getPreferences},
+		{http.MethodPut, t + "/users/{id}/preferences", needAdmin, a.putPreferences},
 
 		{http.MethodGet, t + "/users/{id}/factors", needRead, a.listFactors},      // factors.go
 		{http.MethodDelete, t + "/users/{id}/factors", needAdmin, a.resetFactors}, // factors.go
@@ -81,6 +90,11 @@ func (a *API) routes() []route {
 		{http.MethodGet, t + "/saml/sps/{id}", needRead, a.getSAMLSP},
 		{http.MethodPatch, t + "/saml/sps/{id}", needAdmin, a.updateSAMLSP},
 		{http.MethodDelete, t + "/saml/sps/{id}", needAdmin, a.deleteSAMLSP},
+		{http.MethodGet, t + "/hooks", needRead, a.listHooks}, // hooks.go
+		{http.MethodPost, t + "/hooks", needAdmin, a.createHook},
+		{http.MethodGet, t + "/hooks/{id}", needRead, a.getHook},
+		{http.MethodPatch, t + "/hooks/{id}", needAdmin, a.updateHook},
+		{http.MethodDelete, t + "/hooks/{id}", needAdmin, a.deleteHook},
 
 		{http.MethodPost, t + "/imports", needAdmin, a.createImport},                 // imports.go
 		{http.MethodGet, t + "/imports/{id}", needAdmin, a.getImport},                // imports.go

@@ -132,16 +132,21 @@ func (s *Service) CreateUser(ctx context.Context, actor events.Actor, tenant sto
 	if len(u.Attributes) == 0 || string(u.Attributes) == "null" {
 		u.Attributes = json.RawMessage("{}")
 	}
+	sc, err := profileSchema(ctx, s.Store, tenant)
+	if err != nil {
+		return nil, err
+	}
 	var c valid.Collector
 	checkUser(&c, u, nil)
 	checkAttributes(&c, u.Attributes)
+	checkProfile(&c, sc, u.Attributes, nil)
 	if in.Password != nil && *in.Password == "" {
 		c.Add("password", "required", "A password cannot be empty; leave it out to create a user without one.")
 	}
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	err := s.Store.InTx(ctx, func(tx store.Repos) error {
+	err = s.Store.InTx(ctx, func(tx store.Repos) error {
 		if err := s.checkUnique(ctx, tx, u, nil); err != nil {
 			return err
 		}
@@ -251,6 +256,10 @@ func (s *Service) UpdateUser(ctx context.Context, actor events.Actor, tenant sto
 	err := s.Store.InTx(ctx, func(tx store.Repos) error {
 		var before map[string]any
 		var pwChanged, emailChanged bool
+		sc, err := profileSchema(ctx, tx, tenant)
+		if err != nil {
+			return err
+		}
 		u, err := tx.Users().UpdateUser(ctx, tenant, id, func(u *store.User) error {
 			if err := ifMatch(version, u.Version); err != nil {
 				return err
@@ -260,6 +269,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor events.Actor, tenant sto
 			var c valid.Collector
 			oldEmail := u.EmailNorm
 			applyPatch(&c, u, p)
+			if len(p.Attributes) > 0 {
+				checkProfile(&c, sc, u.Attributes, patchKeys(p.Attributes))
+			}
 			if emailChanged = u.EmailNorm != oldEmail; emailChanged {
 				// A new address has no upstream's word behind it.
 				u.EmailVerifiedUpstream = false

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/risk"
@@ -76,6 +77,8 @@ type Service struct {
 	Notices *notice.Service
 	// Risk, when set, adds the risk step and the attack counters (risk.go).
 	Risk *risk.Engine
+	// Hooks, when set, runs the tenant's post_login hook (hook.go).
+	Hooks *hooks.Service
 }
 
 // Reusable reports whether an existing session satisfies r without a new

@@ -78,7 +78,7 @@ func (r riskStep) Handle(ctx context.Context, st *State) error {
 		// A new device is told by RecognizeSource already; here the
 		// sign-ins that look odd from a device the user knows.
 		if as.Notify && deviceID != "" {
-			return s.Notices.Notify(ctx, tx, st.Tenant, st.User.ID, notice.NewDevice)
+			return s.Notices.Notify(ctx, tx, st.Tenant, st.User.ID, notice.RiskySignIn)
 		}
 		return nil
 	})

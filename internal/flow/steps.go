@@ -56,10 +56,15 @@ type State struct {
 
 // Default steps: DefaultSteps run before the session, DefaultAfter once
 // it exists. A deployment (or a test) passes its own lists in Config.
-func DefaultSteps(s *Service) []Step { return []Step{verifiedEmail{s}, riskStep{s}, secondFactor{s}} }
+// The post_login hook comes last, once the user is fully authenticated.
+func DefaultSteps(s *Service) []Step {
+	return []Step{verifiedEmail{s}, riskStep{s}, secondFactor{s}, postLoginHook{s}}
+}
 
 // DefaultAfter are the steps after the session.
-func DefaultAfter(s *Service) []Step { return []Step{passkeyNudge{s}, consent{s}} }
+func DefaultAfter(s *Service) []Step {
+	return []Step{profile{s}, passkeyNudge{s}, purposes{s}, consent{s}}
+}
 
 func (s *Service) stepsBefore() []Step {
 	if s.Steps == nil {
@@ -102,6 +107,9 @@ func (s *Service) finish(ctx context.Context, st *State, requestID string) (*sto
 		return nil, "", ErrInvalidCredentials
 	}
 	if err := run(ctx, s.stepsBefore(), st); err != nil {
+		return nil, "", err
+	}
+	if err := s.countSignIn(ctx, st); err != nil { // profile.go
 		return nil, "", err
 	}
 	sess, token, err := s.Sessions.Create(ctx, st.Tenant, st.User.ID, st.AMR, st.UserAgent, st.IP)
@@ -162,7 +170,8 @@ func (s *Service) complete(ctx context.Context, r *store.LoginRequest, u *store.
 	}
 	st := &State{Tenant: r.Tenant, Request: r, User: u, AMR: sess.AMR, Session: sess, Fresh: fresh}
 	waiting := run(ctx, s.stepsAfter(), st)
-	if waiting != nil && !errors.Is(waiting, ErrConsentRequired) && !errors.Is(waiting, ErrPasskeyNudge) {
+	if waiting != nil && !errors.Is(waiting, ErrConsentRequired) && !errors.Is(waiting, ErrPasskeyNudge) &&
+		!errors.Is(waiting, ErrProfileRequired) && !errors.Is(waiting, ErrPurposesAsked) {
 		return waiting
 	}
 	_, err := s.Store.Logins().UpdateLoginRequest(ctx, r.Tenant, r.ID, func(x *store.LoginRequest) error {

@@ -42,6 +42,9 @@ const (
 	// BreachedPassword asks the user to change a password that signed in
 	// and is in the breach corpus (internal/risk).
 	BreachedPassword = "breached_password"
+	// RiskySignIn tells the user of a sign-in the risk engine found
+	// unusual enough to mention (its notify threshold).
+	RiskySignIn = "risky_sign_in"
 )
 
 var registry = map[string]Kind{}
@@ -71,6 +74,7 @@ func init() {
 		{Name: AccountEnabled, Secure: true},
 		{Name: ElevationGrant, Secure: true},
 		{Name: BreachedPassword, Security: true, Secure: true},
+		{Name: RiskySignIn, Security: true, Secure: true},
 	} {
 		register(k, "notice")
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
@@ -52,6 +53,8 @@ type Config struct {
 	// Meter counts tokens by grant and the users they are issued for as
 	// active this month; nil meters nothing.
 	Meter *tenancy.Meter
+	// Hooks runs the tenant's pre_token hook (hooks.go); nil runs none.
+	Hooks *hooks.Service
 }
 
 // Provider is the OpenID provider of every tenant.
@@ -73,6 +76,8 @@ type Provider struct {
 
 	// authz is Config.Authz.
 	authz Authorizer
+	// hooks is Config.Hooks.
+	hooks *hooks.Service
 }
 
 // New builds the provider.
@@ -81,7 +86,8 @@ func New(cfg Config) (*Provider, error) {
 		meter: cfg.Meter,
 		store: cfg.Store, tenants: cfg.Tenants, sessions: cfg.Sessions, flow: cfg.Flow, log: cfg.Log,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), cookie: cfg.SessionCookie, authz: cfg.Authz,
-		now: func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
+		hooks: cfg.Hooks,
+		now:   func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
 	}
 	p.keys = newKeyRing(cfg.Store, cfg.Keys, cfg.Now)
 	p.storage = &storage{p: p}

@@ -44,7 +44,7 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.ScopesSupported = standardScopes
 	cfg.ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
 		"at_hash", "email", "email_verified", "name", "given_name", "family_name", "preferred_username",
-		"locale", "updated_at", "phone_number", "phone_number_verified", "groups", "risk"}
+		"locale", "updated_at", "phone_number", "phone_number_verified", "groups", "consents", "risk"}
 	cfg.SubjectTypesSupported = []string{"public"}
 	cfg.BackChannelLogoutSupported = true
 	cfg.BackChannelLogoutSessionSupported = true
@@ -216,6 +216,9 @@ func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequ
 // issue mints the access token, the ID token (for openid) and optionally a
 // new refresh token family member.
 func (p *Provider) issue(ctx context.Context, g grant, withRefresh bool) (*oidc.AccessTokenResponse, error) {
+	if err := p.preToken(ctx, &g); err != nil { // hooks.go
+		return nil, err
+	}
 	at, exp, err := p.mintAccessToken(ctx, g)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/text/language"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -50,6 +51,8 @@ type grant struct {
 	amr       []string
 	nonce     string
 	grantType string // the token request's grant_type, for metering
+	// hookClaims are the pre_token hook's claims (hooks.go).
+	hookClaims map[string]any
 }
 
 // signJWT signs claims with the tenant's active key of alg, typ in header.
@@ -114,6 +117,7 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 	if err := p.addAuthzClaims(ctx, g, claims, &exp); err != nil {
 		return "", time.Time{}, err
 	}
+	addHookClaims(g, claims)
 	claims["exp"] = exp.Unix()
 	tok, err := p.signJWT(ctx, g.tenant, g.client.accessTokenAlg(), "at+jwt", claims)
 	if err != nil {
@@ -165,6 +169,7 @@ func (p *Provider) mintIDToken(ctx context.Context, g grant, accessToken string)
 	if err := p.addAuthzClaims(ctx, g, claims, &exp); err != nil {
 		return "", err
 	}
+	addHookClaims(g, claims)
 	claims["exp"] = exp.Unix()
 	alg := g.client.idTokenAlg()
 	if accessToken != "" {
@@ -240,7 +245,7 @@ func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 	if slices.Contains(scopes, oidc.ScopePhone) && u.Phone != "" {
 		info.PhoneNumber, info.PhoneNumberVerified = u.Phone, oidc.Bool(u.PhoneVerified)
 	}
-	mapClaims(info, u, c)
+	mapClaims(info, u, c, profileClaimGate(tn, scopes)) // profileclaims.go
 	if err := p.userinfoAuthzClaims(ctx, info, tn.ID, u.ID, c); err != nil {
 		return err
 	}
@@ -254,6 +259,16 @@ func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 			names[i] = g.Name
 		}
 		info.AppendClaims("groups", names)
+	}
+	if slices.Contains(scopes, "consents") {
+		// The purposes the user has granted now, by name (the consent
+		// records API has their versions): withdrawal shows at the next
+		// token or userinfo call.
+		names, err := consent.Granted(ctx, p.store, tn.ID, u.ID, false)
+		if err != nil {
+			return err
+		}
+		info.AppendClaims("consents", names)
 	}
 	return nil
 }
@@ -276,7 +291,8 @@ func scriptHash(s string) string {
 // mapClaims adds the client's claims taken from user attributes
 // (claim_mappings: claim name -> top-level attribute name). Protocol claims
 // cannot be mapped (oauthclient refuses them). c may be nil.
-func mapClaims(info *oidc.UserInfo, u *store.User, c *store.Client) {
+// allowed, when set, says whether an attribute may be mapped.
+func mapClaims(info *oidc.UserInfo, u *store.User, c *store.Client, allowed func(attr string) bool) {
 	if c == nil || len(c.ClaimMappings) == 0 {
 		return
 	}
@@ -285,7 +301,7 @@ func mapClaims(info *oidc.UserInfo, u *store.User, c *store.Client) {
 		return
 	}
 	for claim, attr := range c.ClaimMappings {
-		if v, ok := attrs[attr]; ok {
+		if v, ok := attrs[attr]; ok && (allowed == nil || allowed(attr)) {
 			info.AppendClaims(claim, v)
 		}
 	}

@@ -99,6 +99,9 @@ func scimField(f string) string {
 	case "status":
 		return "active"
 	}
+	if name, ok := strings.CutPrefix(f, "attributes."); ok {
+		return URIProfile + ":" + name
+	}
 	return f
 }
 

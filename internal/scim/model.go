@@ -53,6 +53,7 @@ var userAttrs = &attrDef{Type: "complex", Subs: []*attrDef{
 	{Name: URIEnterprise, Type: "complex", Subs: []*attrDef{str("employeeNumber"), str("costCenter"), str("organization"),
 		str("division"), str("department"),
 		{Name: "manager", Type: "complex", Subs: []*attrDef{str("value"), str("$ref"), str("displayName")}}}},
+	{Name: URIProfile, Type: "profile"},
 	{Name: "meta", Type: "complex", ReadOnly: true},
 	{Name: "schemas", Type: "string", Multi: true},
 }}
@@ -104,6 +105,8 @@ func normalize(def *attrDef, v any, path string) (any, error) {
 		return out, nil
 	}
 	switch def.Type {
+	case "profile":
+		return normalizeProfile(v, path)
 	case "complex":
 		m, ok := v.(map[string]any)
 		if !ok {

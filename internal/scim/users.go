@@ -51,6 +51,10 @@ func (r *req) userDoc(u *store.User, groups []store.Group) map[string]any {
 		doc[URIEnterprise] = ent
 		doc["schemas"] = []string{URIUser, URIEnterprise}
 	}
+	if prof := profileDoc(r.tenant, u); len(prof) > 0 {
+		doc[URIProfile] = prof
+		doc["schemas"] = append(doc["schemas"].([]string), URIProfile)
+	}
 	if groups != nil {
 		gs := make([]any, 0, len(groups))
 		for _, g := range groups {
@@ -96,6 +100,8 @@ type userFields struct {
 	active                                 *bool
 	password                               *string
 	scim                                   map[string]any
+	// profile are the profile schema fields (URIProfile) sent.
+	profile map[string]any
 }
 
 // text answers m[k] when it is a string, else "".
@@ -127,6 +133,7 @@ func fieldsOf(doc map[string]any) (*userFields, error) {
 	if ent, ok := doc[URIEnterprise].(map[string]any); ok && len(ent) > 0 {
 		f.scim["enterprise"] = ent
 	}
+	f.profile, _ = doc[URIProfile].(map[string]any)
 	if b, ok := doc["active"].(bool); ok {
 		f.active = &b
 	}
@@ -171,8 +178,12 @@ func primaryEmail(v any) string {
 	return first
 }
 
-func attributesJSON(scim map[string]any) json.RawMessage {
-	return json.RawMessage(mustJSON(map[string]any{"scim": scim}))
+func attributesJSON(scim, profile map[string]any) json.RawMessage {
+	attrs := map[string]any{"scim": scim}
+	for k, v := range profile {
+		attrs[k] = v
+	}
+	return json.RawMessage(mustJSON(attrs))
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *req) error {
@@ -185,7 +196,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *req) error {
 		return err
 	}
 	in := directory.NewUser{Email: f.email, Username: f.username, GivenName: f.given, FamilyName: f.family,
-		Locale: f.locale, Password: f.password, Attributes: attributesJSON(f.scim)}
+		Locale: f.locale, Password: f.password, Attributes: attributesJSON(f.scim, f.profile)}
 	if f.active != nil && !*f.active {
 		in.Status = string(store.UserDisabled)
 	}
@@ -245,7 +256,11 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *req, u *store.User, doc m
 		}
 		p.Status = &st
 	}
-	if d := mergeDiff(map[string]any{"scim": old["scim"]}, map[string]any{"scim": f.scim}); len(d.(map[string]any)) > 0 {
+	was, next := map[string]any{"scim": old["scim"]}, map[string]any{"scim": f.scim}
+	for k, v := range f.profile {
+		was[k], next[k] = old[k], v
+	}
+	if d := mergeDiff(was, next); len(d.(map[string]any)) > 0 {
 		p.Attributes = mustJSON(d)
 	}
 	nu, err := s.Directory.UpdateUser(r.Context(), r.actor, r.tenant.ID, u.ID, u.Version, p)

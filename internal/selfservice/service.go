@@ -23,10 +23,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/risk"
@@ -96,6 +98,10 @@ type Service struct {
 	Meter *tenancy.Meter
 	// Risk, when set, assesses sign-ups and reset requests (risk.go).
 	Risk *risk.Engine
+	// Hooks, when set, runs the tenant's pre_registration hook (signup.go).
+	Hooks *hooks.Service
+	// Consent, when set, shows and records consent purposes at sign-up.
+	Consent *consent.Service
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

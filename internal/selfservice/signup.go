@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -25,9 +27,14 @@ type SignUp struct {
 	Honeypot string
 	IP       string
 	Lang     string
+	// UserAgent is the browser's, for the pre_registration hook.
+	UserAgent string
 	// Browser is the secret of the signing-up browser's cookie
 	// (NewBrowserSecret); only its hash is stored, bound to the account.
 	Browser string
+	// Purposes are the consent purposes ticked on the form
+	// (internal/consent); their records carry UserAgent too.
+	Purposes []string
 }
 
 // Policy answers what the sign-up page shows: the tenant's policy and
@@ -46,7 +53,8 @@ func Policy(t *store.Tenant) (tenancy.SelfService, credential.Policy) {
 // ErrSignupClosed, ErrInviteOnly, *ThrottledError, and *valid.Error for
 // email (invalid, blocked), password (the policy's reason codes) and
 // accept (required) -- all of which depend only on the input, never on
-// whether the account exists.
+// whether the account exists -- and *hooks.DeniedError when the tenant's
+// pre_registration hook refuses (nothing is created then).
 func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (string, error) {
 	start := time.Now()
 	set := settingsOf(t)
@@ -67,6 +75,13 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 	if err := checkInput(set, email, in); err != nil {
 		return "", err
 	}
+	var purposes []store.ConsentPurpose
+	if s.Consent != nil {
+		var err error
+		if purposes, err = consent.SignupPurposes(ctx, s.Store, t.ID, in.Purposes); err != nil {
+			return "", err
+		}
+	}
 	defer s.pad(ctx, start)
 	blocked, err := s.assess(ctx, t, risk.KindSignUp, "", in.IP, in.Password) // risk.go
 	if err != nil {
@@ -77,6 +92,13 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 		_, _ = s.Hasher.Hash(in.Password)
 		return fakeTicket(), nil
 	}
+	// The pre_registration hook is asked before anything tells whether
+	// the address has an account, so its answer cannot either.
+	hooked, err := s.Hooks.Run(ctx, store.HookPreRegistration, hooks.Call{Tenant: t.ID, Email: email,
+		IP: in.IP, UserAgent: in.UserAgent, Lang: in.Lang})
+	if err != nil {
+		return "", err
+	}
 	existing, err := s.Directory.UserForEmail(ctx, t.ID, email)
 	switch {
 	case err == nil:
@@ -86,7 +108,7 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 	}
 	pw := in.Password
 	u, err := s.Directory.CreateUser(ctx, selfActor("", in.IP), t.ID, directory.NewUser{
-		Email: email, Password: &pw, Locale: in.Lang,
+		Email: email, Password: &pw, Locale: in.Lang, Attributes: hooked.Attributes,
 	})
 	var conflict *valid.Conflict
 	if errors.As(err, &conflict) {
@@ -116,6 +138,12 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 			}
 			if err := tx.SelfService().Acceptances().RecordAcceptance(ctx, &store.Acceptance{Tenant: t.ID, UserID: u.ID,
 				Document: d.doc, Version: d.version, AcceptedAt: now, IP: in.IP}); err != nil {
+				return err
+			}
+		}
+		if s.Consent != nil {
+			if err := s.Consent.RecordSignup(ctx, tx, t.ID, u.ID, purposes, in.Purposes,
+				consent.Source{IP: in.IP, UserAgent: in.UserAgent}); err != nil {
 				return err
 			}
 		}

@@ -20,9 +20,11 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
@@ -76,8 +78,14 @@ type App struct {
 	// Meter meters usage per tenant and month; Serve flushes its counters
 	// every second (internal/tenancy).
 	Meter *tenancy.Meter
+	// Consent holds consent purposes, records and communication
+	// preferences; ExportUser and EraseUser serve the data-subject rights
+	// (internal/consent).
+	Consent *consent.Service
 	// MFA checks and manages second factors (internal/mfa).
 	MFA *mfa.Service
+	// Hooks registers and runs the tenants' synchronous hooks.
+	Hooks *hooks.Service
 	// Flow runs every login (internal/flow), built once for the hosted
 	// pages, the protocols and LDAP binds.
 	Flow *flow.Service

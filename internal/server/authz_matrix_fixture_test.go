@@ -31,6 +31,8 @@ type fixture struct {
 	importJob string
 	// plan names a plan the platform routes read, change and delete.
 	plan string
+	// hook is the id of the tenant's post_login hook (hooks_fixture_test.go).
+	hook string
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -56,6 +58,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	}
 	fx.announcement = an.ID
 	fx.importJob = ta.importJob(tn.ID)
+	fx.hook = ta.hookFixture(tn.ID)
 	fx.plan = fmt.Sprintf("fixture-%d-%s", n, strings.ToLower(rand.Text()[:8]))
 	if _, err := ta.Tenants.CreatePlan(context.Background(), testActor, tenancy.PlanInput{Name: fx.plan}); err != nil {
 		ta.t.Fatal(err)
@@ -68,6 +71,8 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 func (fx *fixture) path(route, ref string) string {
 	p := strings.ReplaceAll(route, "{tenant}", ref)
 	switch {
+	case strings.Contains(route, "/consent-purposes/{name}"):
+		p = strings.ReplaceAll(p, "{name}", matrixPurpose)
 	case strings.HasPrefix(route, "/api/v1/plans/"):
 		p = strings.ReplaceAll(p, "{name}", fx.plan)
 	case strings.HasPrefix(route, "/api/v1/apikeys/"):
@@ -104,6 +109,8 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(p, "{id}", fx.samlSP.ID)
 	case strings.Contains(route, "/proxy-apps/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.proxyApp.ID)
+	case strings.Contains(route, "/hooks/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.hook)
 	}
 	p = strings.ReplaceAll(p, "{client}", fx.client.ID)
 	p = strings.ReplaceAll(p, "{grant_id}", fx.grant)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
@@ -46,6 +47,9 @@ type matrixRow struct {
 
 const tp = "/api/v1/tenants/{tenant}"
 
+// matrixPurpose names the consent purpose GET .../consent-purposes/{name} reads.
+const matrixPurpose = "matrix-purpose"
+
 // configBody declares the fixture's tenant as it is (a plan of no changes).
 func configBody(fx *fixture, _ int) any {
 	return map[string]any{"files": []map[string]string{{"name": "matrix.yaml",
@@ -66,6 +70,9 @@ var matrix = []matrixRow{
 	{method: "POST", path: tp + "/restore", access: platformTenant, fresh: true, deleted: true},
 	{method: "GET", path: tp + "/usage", access: tenantRead},
 	{method: "GET", path: tp + "/risk/model", access: tenantRead},
+	{method: "GET", path: tp + "/profile-schema", access: tenantRead},
+	{method: "PUT", path: tp + "/profile-schema", access: tenantAdmin, fresh: true,
+		body: func(*fixture, int) any { return map[string]any{"fields": []any{}} }},
 	{method: "GET", path: "/api/v1/usage", access: platformOnly},
 	{method: "GET", path: "/api/v1/plans", access: platformOnly},
 	{method: "POST", path: "/api/v1/plans", access: platformOnly,
@@ -94,6 +101,18 @@ var matrix = []matrixRow{
 		body: func(_ *fixture, n int) any {
 			return map[string]string{"email": fmt.Sprintf("invited%d@example.com", n)}
 		}},
+	{method: "GET", path: tp + "/consent-purposes", access: tenantRead},
+	{method: "POST", path: tp + "/consent-purposes", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"name": fmt.Sprintf("matrix-%d", n), "version": "1", "title": map[string]string{"en": "Matrix"}}
+		}},
+	{method: "GET", path: tp + "/consent-purposes/{name}", access: tenantRead},
+	{method: "GET", path: tp + "/users/{id}/consent-records", access: tenantRead},
+	{method: "POST", path: tp + "/users/{id}/consent-records", access: tenantAdmin, fresh: true,
+		body: func(*fixture, int) any { return map[string]string{"purpose": "ccpa.do_not_sell", "state": "granted"} }},
+	{method: "GET", path: tp + "/users/{id}/preferences", access: tenantRead},
+	{method: "PUT", path: tp + "/users/{id}/preferences", access: tenantAdmin, fresh: true,
+		body: func(*fixture, int) any { return map[string]any{"channels": map[string]bool{"email": true}} }},
 	{method: "GET", path: tp + "/announcements", access: tenantRead},
 	{method: "POST", path: tp + "/announcements", access: tenantAdmin,
 		body: func(_ *fixture, n int) any {
@@ -146,6 +165,17 @@ var matrix = []matrixRow{
 	{method: "PATCH", path: tp + "/saml/sps/{id}", access: tenantAdmin,
 		body: func(fx *fixture, _ int) any { return map[string]string{"name": fx.samlSP.Name} }},
 	{method: "DELETE", path: tp + "/saml/sps/{id}", access: tenantAdmin, fresh: true},
+
+	{method: "GET", path: tp + "/hooks", access: tenantRead},
+	// fresh: each allowed POST gets a tenant without a pre_registration hook.
+	{method: "POST", path: tp + "/hooks", access: tenantAdmin, fresh: true,
+		body: func(*fixture, int) any {
+			return map[string]any{"trigger": "pre_registration", "url": "https://hooks.example.com/pre-registration"}
+		}},
+	{method: "GET", path: tp + "/hooks/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/hooks/{id}", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]int{"timeout_ms": 2000} }},
+	{method: "DELETE", path: tp + "/hooks/{id}", access: tenantAdmin, fresh: true},
 
 	{method: "GET", path: tp + "/proxy-apps", access: tenantRead},
 	{method: "POST", path: tp + "/proxy-apps", access: tenantAdmin,
@@ -361,6 +391,12 @@ func testAuthzMatrix(t *testing.T, be backend) {
 	a, b := ta.tenant("tenant-a"), ta.tenant("tenant-b")
 	shared := ta.fixture(a, 0)
 	ta.fixture(b, 1000)
+	// A consent purpose of the target tenant only: every purpose is asked
+	// at sign-in, which the fixture's other users must not meet.
+	if _, err := ta.Consent.CreatePurpose(ctx, testActor, a.ID, consent.NewPurpose{Name: matrixPurpose, Version: "1",
+		Title: map[string]string{"en": "Matrix"}}); err != nil {
+		t.Fatal(err)
+	}
 
 	revokedID, revoked := ta.keyWithID(a.ID, tenancy.ScopeAdmin)
 	if _, err := ta.Tenants.RevokeAPIKey(ctx, testActor, a.ID, revokedID); err != nil {

@@ -14,11 +14,14 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/forwardauth"
+	"github.com/gatehouse-id/gatehouse/internal/hookhttp"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/legacy"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
@@ -27,6 +30,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
+	"github.com/gatehouse-id/gatehouse/internal/safehttp"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
@@ -89,8 +93,15 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	if err != nil {
 		return nil, err
 	}
+	// Synchronous hooks (internal/hooks): URLs and dials as for upstreams,
+	// loopback only on a development deployment (public URL on http://).
+	devLoopback := strings.HasPrefix(pub, "http://")
+	hookSvc := &hooks.Service{Store: db, Audit: rec, Sealer: sealer, Now: now, Log: log, Rand: rnd,
+		Poster: hookhttp.New(safehttp.Policy{AllowLoopback: devLoopback}),
+		Policy: connection.URLPolicy{AllowLoopbackHTTP: devLoopback}}
 	a := &App{
 		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter,
+		Hooks:     hookSvc,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached},
 		Risk:      riskEngine,
@@ -101,10 +112,12 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Mail:      queue, mailKick: mailKick, Notices: notices,
 		Announcer: &notice.Announcer{Store: db, Notices: notices, PublicURL: pub, Now: now},
 	}
+	a.Consent = &consent.Service{Store: db, Audit: rec, Now: now}
 	a.SelfService = &selfservice.Service{
 		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
 		Renderer: renderer, Notices: notices,
 		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter, Risk: riskEngine,
+		Hooks: hookSvc, Consent: a.Consent,
 	}
 	// Upstream URLs must be https; http:// is accepted only for loopback
 	// hosts, and only while the deployment's own public URL is http://
@@ -117,7 +130,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Mail: &mfa.Mailer{Queue: a.Mail, Renderer: a.SelfService.Renderer}}
 	a.Legacy = &legacy.Service{Store: db, Connections: a.Connections, Directory: a.Directory, Audit: rec, Log: log, Now: now}
 	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA,
-		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices, Meter: meter, Risk: a.Risk}
+		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices, Meter: meter,
+		Hooks: hookSvc, Risk: a.Risk}
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
 	}
@@ -130,6 +144,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	prov, err = oidc.New(oidc.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
 		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Authz: authzSvc, Meter: meter,
+		Hooks: hookSvc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
@@ -154,6 +169,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			SelfService: a.SelfService, MFA: a.MFA,
 			SAMLApps: a.SAMLSPs, Authz: authzSvc, // the account page's app launcher and roles
 			Announcer: a.Announcer,
+			Consent:   a.Consent,
 			// The origin handlers: each hands its own finished logins back.
 			Origins: web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{},
 				flow.OriginForwardAuth: fwd},
@@ -173,6 +189,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
 			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
 			Risk: a.Risk,
+			Hooks: hookSvc, Consent: a.Consent,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},

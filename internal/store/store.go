@@ -54,6 +54,13 @@ type Repos interface {
 	// RiskModels answers the learned risk model's training data and
 	// versions (riskmodels.go).
 	RiskModels() RiskModels
+	// Profiles answers users' progressive-profiling progress (profiles.go).
+	Profiles() Profiles
+	// Hooks answers the tenants' synchronous hooks (hooks.go).
+	Hooks() Hooks
+	// Purposes answers consent purposes, consent records and
+	// communication preferences (purposes.go).
+	Purposes() ConsentPurposes
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/branding"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/profileschema"
 	"github.com/gatehouse-id/gatehouse/internal/risk"
 )
 
@@ -38,6 +39,10 @@ type Settings struct {
 	// Risk is the adaptive-authentication policy: thresholds per tenant
 	// and client, the support message of a blocked sign-in (internal/risk).
 	Risk risk.Policy `json:"risk"`
+	// ProfileSchema is the typed profile schema (profileschema.go).
+	ProfileSchema profileschema.Schema `json:"profile_schema,omitzero"`
+	// Communication holds the topics users opt in to (consent_topics.go).
+	Communication Communication `json:"communication,omitzero"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.

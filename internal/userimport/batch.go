@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/profileschema"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -39,6 +40,8 @@ type writer struct {
 	groups map[string]string // name -> id; nil until loaded
 	roles  map[string]string
 	conns  map[string]string
+	// schema is the tenant's profile schema; nil until loaded.
+	schema *profileschema.Schema
 }
 
 func newWriter(im *Importer, spec Spec) *writer {
@@ -74,6 +77,9 @@ func (w *writer) prepare(ctx context.Context, r Record) (prepared, error) {
 		return prepared{}, errors.New("email is required")
 	}
 	if err := directory.CheckImportedUser(&u); err != nil {
+		return prepared{}, err
+	}
+	if err := w.checkProfile(ctx, u.Attributes); err != nil {
 		return prepared{}, err
 	}
 	if u.PasswordHash != "" {

@@ -194,7 +194,11 @@ func (p *Pages) showAccount(a *accountReq, status int, notice, errText string) {
 	}
 	v.Wide = true
 	for _, at := range account.ProfileAttributes(a.t, u) {
-		v.Attrs = append(v.Attrs, [3]string{at[0], at[1], attrLabel(at[0])})
+		label := attrLabel(at[0])
+		if l, ok := profileLabel(a.t, "attributes."+at[0], a.f.Lang); ok { // profile.go: the schema's label
+			label = l
+		}
+		v.Attrs = append(v.Attrs, [3]string{at[0], at[1], label})
 	}
 	sessions, err := p.Account.Sessions.List(ctx, a.t.ID, u.ID)
 	if err != nil {

@@ -82,8 +82,12 @@ func (p *Pages) accountProfile(a *accountReq) {
 	if p.passwordError(a, err) {
 		return
 	}
-	if _, _, ok := fieldCode(err); ok {
-		p.showAccount(a, http.StatusBadRequest, "", a.f.T("account.err_profile"))
+	if field, _, ok := fieldCode(err); ok {
+		msg := a.f.T("account.err_profile")
+		if label, ok := profileLabel(a.t, field, a.f.Lang); ok { // profile.go: name the schema field
+			msg = a.f.T("profile.account_invalid", "field", label)
+		}
+		p.showAccount(a, http.StatusBadRequest, "", msg)
 		return
 	}
 	p.accountResult(a, err, "profile")
@@ -243,6 +247,8 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 		p.showAccountLogin(w, r, t, http.StatusForbidden, "login.unverified", identifier)
 		return
 	case p.mauLimit(w, r, t, err):
+		return
+	case p.hookDenied(w, r, t, err): // hooks.go
 		return
 	case err != nil:
 		p.Log.ErrorContext(r.Context(), "web: account login", "err", err, "request_id", httpx.RequestID(r.Context()))

@@ -116,7 +116,7 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	}
 	sess, token, err := p.Flow.SecondFactorLogin(ctx, t.ID, ar.ID, p.mfaTicket(r, t), code, r.PostFormValue("email_ticket"),
 		httpx.ClientIP(r), r.UserAgent())
-	if errors.Is(err, flow.ErrConsentRequired) {
+	if errors.Is(err, flow.ErrConsentRequired) || errors.Is(err, flow.ErrProfileRequired) || errors.Is(err, flow.ErrPurposesAsked) {
 		p.setMFACookie(w, t, "", -1)
 		p.rememberDevice(w, r, t, sess)
 		p.finished(w, r, t, ar, token, err)
@@ -129,6 +129,8 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		p.showMFA(w, r, t, ar, http.StatusUnauthorized, "mfa.invalid")
 		return
 	case p.mauLimit(w, r, t, err):
+		return
+	case p.hookDenied(w, r, t, err): // hooks.go
 		return
 	case err != nil:
 		p.Log.ErrorContext(ctx, "web: second factor", "err", err, "request_id", httpx.RequestID(ctx))

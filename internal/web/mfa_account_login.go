@@ -81,6 +81,8 @@ func (p *Pages) accountMFALoginSubmit(w http.ResponseWriter, r *http.Request, t 
 		return
 	case p.mauLimit(w, r, t, err):
 		return
+	case p.hookDenied(w, r, t, err): // hooks.go
+		return
 	case err != nil:
 		p.Log.ErrorContext(ctx, "web: account second factor", "err", err, "request_id", httpx.RequestID(ctx))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")

@@ -172,6 +172,10 @@ func (p *Pages) passkeyLoginFinish(w http.ResponseWriter, r *http.Request, t *st
 }
 
 func (p *Pages) passkeyFail(w http.ResponseWriter, r *http.Request, t *store.Tenant, err error) {
+	if text, ok := hookText(ui.FrameFor(r, t, nil, "login.title"), err); ok { // hooks.go
+		httpx.WriteJSON(w, http.StatusForbidden, map[string]string{"error": text})
+		return
+	}
 	p.Log.ErrorContext(r.Context(), "web: passkey", "err", err, "request_id", httpx.RequestID(r.Context()))
 	jsonError(w, r, t, http.StatusInternalServerError, "error.generic")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -298,11 +299,16 @@ func (p *Pages) socialFailed(w http.ResponseWriter, r *http.Request, t *store.Te
 		status, msg = http.StatusForbidden, "mfa.unmet"
 	case errors.Is(err, flow.ErrInvalidCredentials):
 		status, msg = http.StatusForbidden, "social.failed_body"
+	case errors.As(err, new(*hooks.DeniedError)):
+		status = http.StatusForbidden
 	default:
 		p.Log.ErrorContext(r.Context(), "web: social login", "err", err, "request_id", httpx.RequestID(r.Context()))
 		status = http.StatusInternalServerError
 	}
 	v.Message = f.T(msg, "provider", conn.DisplayName)
+	if text, ok := hookText(f, err); ok { // hooks.go
+		v.Message = text
+	}
 	if requestID != "" {
 		v.Retry = "/t/" + t.Slug + "/login?id=" + url.QueryEscape(requestID)
 	} else {

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/broker"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
@@ -65,6 +66,10 @@ type Pages struct {
 	// Announcer shows announcements on the login and account pages; nil
 	// shows none (announcements.go).
 	Announcer *notice.Announcer
+	// Consent asks consent purposes at sign-in and serves the account
+	// page's privacy section; nil mounts neither (purposes.go,
+	// account_privacy.go).
+	Consent *consent.Service
 }
 
 // Secure reports whether cookies get the Secure flag and __Host- names.
@@ -98,6 +103,8 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/consent", p.page(p.consentSubmit))
 	mux.HandleFunc("GET /t/{tenant}/passkey-offer", p.page(p.passkeyOfferForm)) // nudge.go
 	mux.HandleFunc("POST /t/{tenant}/passkey-offer", p.page(p.passkeyOfferSubmit))
+	mux.HandleFunc("GET /t/{tenant}/login/profile", p.page(p.profileForm)) // profile.go
+	mux.HandleFunc("POST /t/{tenant}/login/profile", p.page(p.profileSubmit))
 	mux.HandleFunc("GET /t/{tenant}/device", p.page(p.deviceForm))    // RFC 8628: device.go
 	mux.HandleFunc("POST /t/{tenant}/device", p.page(p.deviceSubmit)) // RFC 8628: device.go
 	if p.Account != nil {
@@ -109,6 +116,9 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	p.mountMFALogin(mux)    // mfa.go
 	if p.MFA != nil {
 		p.mountPasskeys(mux) // passkey.go
+	}
+	if p.Consent != nil {
+		p.mountPurposes(mux) // purposes.go, account_privacy.go
 	}
 }
 
@@ -227,7 +237,11 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 			p.returnTo(w, r, t, ar, http.StatusFound)
 			return
 		}
-		if errors.Is(err, flow.ErrPasskeyNudge) {
+		if errors.Is(err, flow.ErrProfileRequired) && none { // profile.go: the user must act
+			p.deny(w, r, t, ar, "interaction_required", "the user must complete their profile")
+			return
+		}
+		if errors.Is(err, flow.ErrPasskeyNudge) || errors.Is(err, flow.ErrProfileRequired) || errors.Is(err, flow.ErrPurposesAsked) {
 			p.finished(w, r, t, ar, "", err)
 			return
 		}
@@ -310,6 +324,8 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		p.message(w, r, t, http.StatusBadRequest, "error.expired_title", "error.request_gone")
 		return
 	case p.mauLimit(w, r, t, err):
+		return
+	case p.hookDenied(w, r, t, err): // hooks.go
 		return
 	case p.finished(w, r, t, ar, token, err): // signed in; the consent step waits
 		return

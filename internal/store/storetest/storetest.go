@@ -43,6 +43,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		usageTests,
 		signInTests,
 		riskModelTests,
+		profileTests,
+		hookTests,
+		purposeTests,
 	} {
 		all = append(all, group...)
 	}
