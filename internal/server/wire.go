@@ -188,7 +188,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
 			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
 			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
-			Risk: a.Risk,
+			Risk:  a.Risk,
 			Hooks: hookSvc, Consent: a.Consent,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
