@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -77,6 +78,8 @@ type API struct {
 	Events   store.Outbox
 	// Provisioning manages outbound SCIM targets (provisioning.go).
 	Provisioning *provision.Service
+	// Risk answers the tenant's risk model (risk.go).
+	Risk *risk.Engine
 	// Hooks registers the tenant's synchronous hooks (hooks.go).
 	Hooks *hooks.Service
 	// Consent manages consent purposes, records and preferences (consent.go).

@@ -20,7 +20,8 @@ func (a *API) routes() []route {
 		{http.MethodGet, "/api/v1/tenants", needPlatform, a.listTenants},
 		{http.MethodPost, "/api/v1/tenants", needPlatform, a.createTenant},
 		{http.MethodGet, t, needRead, a.getTenant},
-		{http.MethodGet, t + "/usage", needRead, a.getUsage}, // usage.go
+		{http.MethodGet, t + "/usage", needRead, a.getUsage},          // usage.go
+		{http.MethodGet, t + "/risk/model", needRead, a.getRiskModel}, // risk.go
 		{http.MethodGet, "/api/v1/usage", needPlatform, a.listUsage},
 		{http.MethodGet, "/api/v1/plans", needPlatform, a.listPlans},
 		{http.MethodPost, "/api/v1/plans", needPlatform, a.createPlan},

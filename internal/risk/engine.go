@@ -39,6 +39,9 @@ type Engine struct {
 	// Rules over Signals).
 	Signals []Signal
 	Model   Model
+	// Learner keeps each tenant's learned model (learner.go): without a
+	// Model, a tenant's newest learned version scores its attempts.
+	Learner *Learner
 	// Key keys the hashes of passwords the spraying counter uses; without
 	// one spraying is not counted.
 	Key   []byte
@@ -122,6 +125,7 @@ func (e *Engine) Gather(ctx context.Context, tenant store.TenantID, a Attempt, t
 			in.History[i] = fromRecord(r)
 		}
 		in.Features = Profile(in.History, now)
+		profileAttempt(&in.Features, a, in.History)
 	}
 	th2 := e.Store.OAuth().Throttle()
 	var err error
@@ -154,7 +158,7 @@ func (e *Engine) Assess(ctx context.Context, tenant store.TenantID, clientID str
 	if err != nil {
 		return as, p, false, err
 	}
-	return Score(in, e.signals(), e.model(), th), p, true, nil
+	return Score(in, e.signals(), e.modelFor(ctx, tenant), th), p, true, nil
 }
 
 // Record writes the assessment's audit entry through repos: action
@@ -170,8 +174,14 @@ func (e *Engine) Record(ctx context.Context, repos store.Repos, actor events.Act
 	if userID == "" {
 		target = ""
 	}
-	return e.Audit.RecordDocument(ctx, repos, actor, events.Entry{Tenant: tenant, Action: action, TargetType: target, TargetID: userID},
-		auditDoc{Score: as.Score, Decision: as.Decision, Signals: as.Signals, ModelVersion: as.ModelVersion})
+	if err := e.Audit.RecordDocument(ctx, repos, actor, events.Entry{Tenant: tenant, Action: action, TargetType: target, TargetID: userID},
+		auditDoc{Score: as.Score, Decision: as.Decision, Signals: as.Signals, ModelVersion: as.ModelVersion}); err != nil {
+		return err
+	}
+	if e.Learner != nil && kind == KindLogin && userID != "" {
+		return e.Learner.note(ctx, repos, tenant, userID, as)
+	}
+	return nil
 }
 
 // auditDoc is the changes document of a risk audit entry.
@@ -248,7 +258,10 @@ func (e *Engine) Completed(ctx context.Context, tenant store.TenantID, userID, i
 		p := e.Geo.Lookup(addr)
 		r.Country, r.City, r.Lat, r.Lon, r.HasGeo, r.ASN = p.Country, p.City, p.Lat, p.Lon, p.HasCoords, p.ASN
 	}
-	return e.Store.SignIns().AddSignIn(ctx, r)
+	if err := e.Store.SignIns().AddSignIn(ctx, r); err != nil || e.Learner == nil {
+		return err
+	}
+	return e.Learner.completed(ctx, tenant, userID)
 }
 
 // SignIns answers the user's recent completed sign-ins, newest first
@@ -275,6 +288,9 @@ func (e *Engine) ExportUser(ctx context.Context, tenant store.TenantID, userID s
 // counters hold no user data beyond keyed hashes and expire by
 // themselves).
 func (e *Engine) EraseUser(ctx context.Context, tenant store.TenantID, userID string) error {
+	if err := e.Store.RiskModels().DeleteUserObservations(ctx, tenant, userID); err != nil {
+		return err
+	}
 	return e.Store.SignIns().DeleteSignIns(ctx, tenant, userID)
 }
 

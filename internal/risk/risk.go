@@ -111,6 +111,10 @@ type Features struct {
 	// MeanInterval is the mean time between past sign-ins (0: fewer
 	// than two).
 	MeanInterval time.Duration
+	// UserAgents counts the distinct browser families (UserAgentFamily);
+	// UserAgentSeen: this attempt's family is among them.
+	UserAgents    int
+	UserAgentSeen bool
 }
 
 // Input is everything the signals read: the attempt, what the engine

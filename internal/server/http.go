@@ -228,4 +228,5 @@ func (a *App) upkeep(ctx context.Context) {
 			a.Log.Info("upkeep: deleted "+sw.what, "rows", n)
 		}
 	}
+	a.riskUpkeep(ctx) // riskmodel.go
 }

@@ -29,5 +29,6 @@ func newRiskEngine(cfg config.Config, db store.Store, masterKey []byte, rec *eve
 	}
 	m := hmac.New(sha256.New, masterKey)
 	m.Write([]byte("gatehouse-risk-password-key"))
-	return &risk.Engine{Store: db, Geo: geo, Breached: breached, Key: m.Sum(nil), Audit: rec, Now: now}, nil
+	return &risk.Engine{Store: db, Geo: geo, Breached: breached, Key: m.Sum(nil), Audit: rec, Now: now,
+		Learner: newRiskLearner(db, rec, now)}, nil // riskmodel.go
 }

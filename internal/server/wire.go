@@ -212,7 +212,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			Privacy:  a.Privacy,
 			Webhooks: a.Webhooks, Events: db.Events().Outbox(),
 			Provisioning: a.Provisioning,
-			Hooks:        hookSvc, Consent: a.Consent,
+			Risk:         a.Risk, Hooks: hookSvc, Consent: a.Consent,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},

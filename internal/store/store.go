@@ -60,6 +60,9 @@ type Repos interface {
 	Events() EventRepos
 	// Provisioning answers outbound SCIM targets (provisioning.go).
 	Provisioning() Provisioning
+	// RiskModels answers the learned risk model's training data and
+	// versions (riskmodels.go).
+	RiskModels() RiskModels
 	// Profiles answers users' progressive-profiling progress (profiles.go).
 	Profiles() Profiles
 	// Hooks answers the tenants' synchronous hooks (hooks.go).
