@@ -13,7 +13,7 @@ import (
 // temporarilyUnavailable is OAuth's error code for a server that cannot
 // answer now but may later (RFC 6749 4.1.2.1, used at the token endpoint
 // too): what a store.ErrBusy becomes.
-const temporarilyUnavailable oidc.ErrorType = "temporarily_unavailable"
+const temporarilyUnavailable = "temporarily_unavailable"
 
 type busyKey struct{}
 
