@@ -115,7 +115,12 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-w.Kick:
 		}
 		n, err := w.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case errors.Is(err, store.ErrBusy):
+			// Lock contention: nothing was claimed; the next poll retries.
+			w.Log.DebugContext(ctx, "mail: worker: database busy", "err", err)
+		default:
 			w.Log.ErrorContext(ctx, "mail: worker", "err", err)
 		}
 		next := orDefault(w.Poll, 2*time.Second)
@@ -174,7 +179,9 @@ func (w *Worker) deliver(ctx context.Context, m store.Mail) {
 		if w.Meter != nil {
 			w.Meter.Add(m.Tenant, store.MetricMails, 1)
 		}
-		if err := q.MarkSent(rctx, m.ID, w.now()); err != nil {
+		// Retried through contention: a mail not marked sent would go
+		// out again when its lease ends.
+		if err := store.RetryBusy(rctx, 5, func() error { return q.MarkSent(rctx, m.ID, w.now()) }); err != nil {
 			w.Log.ErrorContext(ctx, "mail: mark sent", "mail_id", m.ID, "err", err)
 		}
 		return
@@ -184,7 +191,8 @@ func (w *Worker) deliver(ctx context.Context, m store.Mail) {
 	next := w.now().Add(backoff(m.Attempts, orDefault(w.BaseBackoff, 15*time.Second), orDefault(w.MaxBackoff, time.Hour)))
 	w.Log.WarnContext(ctx, "mail: delivery failed", "mail_id", m.ID, "kind", m.Kind, "attempt", m.Attempts,
 		"final", final, "err", err)
-	if err := q.MarkRetry(rctx, m.ID, next, fmt.Sprint(err), final); err != nil {
+	reason := fmt.Sprint(err)
+	if err := store.RetryBusy(rctx, 5, func() error { return q.MarkRetry(rctx, m.ID, next, reason, final) }); err != nil {
 		w.Log.ErrorContext(ctx, "mail: mark retry", "mail_id", m.ID, "err", err)
 	}
 }
