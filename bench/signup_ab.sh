@@ -56,7 +56,8 @@ go build -o "$work/load" ./bench/load
 
 schema_n=0
 run() { # run NAME ROUND
-	local name=$1 round=$2 data="$work/data-$name-$round" addr="" db=""
+	local name=$1 round=$2
+	local data="$work/data-$name-$round" addr="" db=""
 	if [[ $DB == postgres ]]; then
 		schema_n=$((schema_n + 1))
 		local schema="gh_signup_ab_$$_$schema_n"
