@@ -15,8 +15,9 @@
 # included). Prints one line per run and keeps the JSON lines and server
 # logs in $OUT.
 #
-# Environment: ROUNDS (2), DURATION (20s), CONCURRENCY (64), DB (sqlite or
-# postgres), DB_DSN (postgres://... when DB=postgres), OUT.
+# Environment: ROUNDS (2), DURATION (20s), CONCURRENCY (64), TIMEOUT (60s,
+# the most one sign-up may take before it counts as an error), DB (sqlite
+# or postgres), DB_DSN (postgres://... when DB=postgres), OUT.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-20s}
 CONCURRENCY=${CONCURRENCY:-64}
 DB=${DB:-sqlite}
+TIMEOUT=${TIMEOUT:-60s}
 OUT=${OUT:-$(mktemp -d -t gatehouse-signup-ab.XXXXXX)}
 mkdir -p "$OUT"
 work=$(mktemp -d -t gatehouse-signup-ab-work.XXXXXX)
@@ -80,8 +82,10 @@ run() { # run NAME ROUND
 		--data-binary '{"settings":{"self_service":{"signup":"open","signups_per_ip_hour":1000000}}}'
 	local load1
 	load1=$(cut -d' ' -f1 /proc/loadavg)
-	"$work/load" -base-url "http://$addr" -pid "$pid" -scenario signup -duration "$DURATION" \
-		-concurrency "$CONCURRENCY" -json 2>/dev/null |
+	# The generator exits non-zero when any iteration failed; the line
+	# printed says how many did.
+	{ "$work/load" -base-url "http://$addr" -pid "$pid" -scenario signup -duration "$DURATION" \
+		-concurrency "$CONCURRENCY" -timeout "$TIMEOUT" -json 2>/dev/null || true; } |
 		jq -c --arg rev "$name" --arg sha "$(cat "$work/sha-$name")" --argjson round "$round" --arg load1 "$load1" --arg db "$DB" \
 			'. + {rev: $rev, sha: $sha, round: $round, load1: ($load1 | tonumber), db: $db}' | tee -a "$OUT/signup_ab.jsonl" |
 		jq -r '"\(.db) \(.rev) round \(.round): \(.rate_per_s | . * 10 | round / 10) sign-ups/s, p99 \(.p99_ms | round) ms, \(.errors) errors of \(.requests) \(.first_error // ""), load \(.load1)"'
