@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"usage":   {"export every tenant's usage of a month for billing", runUsage},
 	"config":  {"plan, apply and export configuration as code", runConfig},
 	"users":   {"import users in bulk (CSV, JSONL, Auth0, Keycloak, Firebase, Cognito) and export them", runUsers},
+	"events":  {"print a tenant's events for a SIEM (events tail, json or cef)", runEvents},
 }
 
 // cliEnv is the process's outside world, injected so tests can drive it.

@@ -14,12 +14,14 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/configcode"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -28,6 +30,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
+	"github.com/gatehouse-id/gatehouse/internal/webhook"
 )
 
 // API serves the management endpoints.
@@ -63,8 +66,16 @@ type API struct {
 	// Meter counts API calls per tenant and reports quota thresholds
 	// (usage.go); nil counts nothing.
 	Meter *tenancy.Meter
+	// Webhooks manages webhook endpoints; Events is the outbox the SIEM
+	// stream reads (webhooks.go).
+	Webhooks *webhook.Service
+	Events   store.Outbox
+	// Provisioning manages outbound SCIM targets (provisioning.go).
+	Provisioning *provision.Service
 	// Hooks registers the tenant's synchronous hooks (hooks.go).
 	Hooks *hooks.Service
+	// Consent manages consent purposes, records and preferences (consent.go).
+	Consent *consent.Service
 }
 
 // handlerFunc is a route's handler: it writes a success or returns an error.

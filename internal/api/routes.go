@@ -52,6 +52,30 @@ func (a *API) routes() []route {
 		{http.MethodGet, t + "/announcements/{id}", needRead, a.getAnnouncement},
 		{http.MethodDelete, t + "/announcements/{id}", needAdmin, a.deleteAnnouncement},
 		{http.MethodGet, t + "/adoption", needRead, a.getAdoption},
+		{http.MethodGet, t + "/consent-purposes", needRead, a.listPurposes}, // consent.go
+		{http.MethodPost, t + "/consent-purposes", needAdmin, a.createPurpose},
+		{http.MethodGet, t + "/consent-purposes/{name}", needRead, a.getPurpose},
+		{http.MethodGet, t + "/users/{id}/consent-records", needRead, a.listConsentRecords},
+		{http.MethodPost, t + "/users/{id}/consent-records", needAdmin, a.createConsentRecord},
+		{http.MethodGet, t + "/users/{id}/preferences", needRead, a.getPreferences},
+		{http.MethodPut, t + "/users/{id}/preferences", needAdmin, a.putPreferences},
+
+		{http.MethodGet, t + "/webhooks", needRead, a.listWebhooks}, // webhooks.go
+		{http.MethodPost, t + "/webhooks", needAdmin, a.createWebhook},
+		{http.MethodGet, t + "/webhooks/{id}", needRead, a.getWebhook},
+		{http.MethodPatch, t + "/webhooks/{id}", needAdmin, a.updateWebhook},
+		{http.MethodDelete, t + "/webhooks/{id}", needAdmin, a.deleteWebhook},
+		{http.MethodPost, t + "/webhooks/{id}/rotate-secret", needAdmin, a.rotateWebhookSecret},
+		{http.MethodGet, t + "/webhooks/{id}/deliveries", needRead, a.listWebhookDeliveries},
+		{http.MethodPost, t + "/webhooks/{id}/deliveries/{did}/retry", needAdmin, a.retryWebhookDelivery},
+		{http.MethodGet, t + "/events", needAudit, a.streamEvents},
+		{http.MethodGet, t + "/provisioning-targets", needRead, a.listProvisioningTargets}, // provisioning.go
+		{http.MethodPost, t + "/provisioning-targets", needAdmin, a.createProvisioningTarget},
+		{http.MethodGet, t + "/provisioning-targets/{id}", needRead, a.getProvisioningTarget},
+		{http.MethodPatch, t + "/provisioning-targets/{id}", needAdmin, a.updateProvisioningTarget},
+		{http.MethodDelete, t + "/provisioning-targets/{id}", needAdmin, a.deleteProvisioningTarget},
+		{http.MethodPost, t + "/provisioning-targets/{id}/sync", needAdmin, a.syncProvisioningTarget},
+		{http.MethodGet, t + "/provisioning-targets/{id}/errors", needRead, a.listProvisioningErrors},
 
 		{http.MethodGet, t + "/users/{id}/factors", needRead, a.listFactors},      // factors.go
 		{http.MethodDelete, t + "/users/{id}/factors", needAdmin, a.resetFactors}, // factors.go

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/events"
 	"log/slog"
 	"slices"
 	"time"
@@ -54,6 +55,8 @@ type Service struct {
 	Meter interface {
 		Add(tenant store.TenantID, metric string, n int64)
 	}
+	// Events, when set, writes login.failed for a refused password.
+	Events    *events.Outbox
 	Store     store.Store
 	Directory *directory.Service
 	Sessions  *session.Service

@@ -51,6 +51,15 @@ func (s *Service) CheckPasswordThen(ctx context.Context, tenant store.TenantID, 
 		if ferr := a.failed(ctx, s.Store.OAuth().Throttle()); ferr != nil {
 			return nil, ferr
 		}
+		// The attempt's counts are written above, one statement each; the
+		// event is one more (the identifier typed stays out of it).
+		data := map[string]any{"reason": "invalid_credentials"}
+		if userID != "" {
+			data["user_id"] = userID
+		}
+		if eerr := s.Events.Emit(ctx, s.Store, tenant, "login.failed", userID, data); eerr != nil {
+			return nil, eerr
+		}
 		return nil, ErrInvalidCredentials
 	}
 	if err != nil {

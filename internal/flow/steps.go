@@ -57,7 +57,9 @@ func DefaultSteps(s *Service) []Step {
 }
 
 // DefaultAfter are the steps after the session.
-func DefaultAfter(s *Service) []Step { return []Step{profile{s}, passkeyNudge{s}, consent{s}} }
+func DefaultAfter(s *Service) []Step {
+	return []Step{profile{s}, passkeyNudge{s}, purposes{s}, consent{s}}
+}
 
 func (s *Service) stepsBefore() []Step {
 	if s.Steps == nil {
@@ -164,7 +166,7 @@ func (s *Service) complete(ctx context.Context, r *store.LoginRequest, u *store.
 	st := &State{Tenant: r.Tenant, Request: r, User: u, AMR: sess.AMR, Session: sess, Fresh: fresh}
 	waiting := run(ctx, s.stepsAfter(), st)
 	if waiting != nil && !errors.Is(waiting, ErrConsentRequired) && !errors.Is(waiting, ErrPasskeyNudge) &&
-		!errors.Is(waiting, ErrProfileRequired) {
+		!errors.Is(waiting, ErrProfileRequired) && !errors.Is(waiting, ErrPurposesAsked) {
 		return waiting
 	}
 	_, err := s.Store.Logins().UpdateLoginRequest(ctx, r.Tenant, r.ID, func(x *store.LoginRequest) error {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/poll"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -96,52 +97,23 @@ func (w *Worker) now() time.Time {
 	return time.Now()
 }
 
-func orDefault[T int | time.Duration](v, def T) T {
-	if v > 0 {
-		return v
-	}
-	return def
-}
-
 // Run delivers until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-w.Kick:
-		}
-		n, err := w.RunOnce(ctx)
-		switch {
-		case err == nil || ctx.Err() != nil:
-		case errors.Is(err, store.ErrBusy):
-			// Lock contention: nothing was claimed; the next poll retries.
+	poll.Loop(ctx, poll.OrDefault(w.Poll, 2*time.Second), w.Kick, w.RunOnce, func(err error) {
+		if errors.Is(err, store.ErrBusy) {
+			// Lock contention: nothing was claimed; the next round retries.
 			w.Log.DebugContext(ctx, "mail: worker: database busy", "err", err)
-		default:
-			w.Log.ErrorContext(ctx, "mail: worker", "err", err)
+			return
 		}
-		next := orDefault(w.Poll, 2*time.Second)
-		if n > 0 {
-			next = 0 // there may be more
-		}
-		if !t.Stop() {
-			select {
-			case <-t.C:
-			default:
-			}
-		}
-		t.Reset(next)
-	}
+		w.Log.ErrorContext(ctx, "mail: worker", "err", err)
+	})
 }
 
 // RunOnce claims a batch of due mails and tries each once; it answers how
 // many it claimed.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	q := w.Store.SelfService().MailQueue()
-	batch, err := q.ClaimMail(ctx, w.now(), orDefault(w.Lease, 2*time.Minute), 10)
+	batch, err := q.ClaimMail(ctx, w.now(), poll.OrDefault(w.Lease, 2*time.Minute), 10)
 	if err != nil {
 		return 0, err
 	}
@@ -168,7 +140,7 @@ func (w *Worker) deliver(ctx context.Context, m store.Mail) {
 		_ = q.MarkRetry(ctx, m.ID, w.now(), "unreadable content", true)
 		return
 	}
-	lease := orDefault(w.Lease, 2*time.Minute)
+	lease := poll.OrDefault(w.Lease, 2*time.Minute)
 	sctx, cancel := context.WithTimeout(ctx, lease*3/4)
 	err = w.Sender.Send(sctx, msg)
 	cancel()
@@ -187,8 +159,8 @@ func (w *Worker) deliver(ctx context.Context, m store.Mail) {
 		return
 	}
 	var perm *PermanentError
-	final := errors.As(err, &perm) || m.Attempts >= orDefault(w.MaxAttempts, 8)
-	next := w.now().Add(backoff(m.Attempts, orDefault(w.BaseBackoff, 15*time.Second), orDefault(w.MaxBackoff, time.Hour)))
+	final := errors.As(err, &perm) || m.Attempts >= poll.OrDefault(w.MaxAttempts, 8)
+	next := w.now().Add(backoff(m.Attempts, poll.OrDefault(w.BaseBackoff, 15*time.Second), poll.OrDefault(w.MaxBackoff, time.Hour)))
 	w.Log.WarnContext(ctx, "mail: delivery failed", "mail_id", m.ID, "kind", m.Kind, "attempt", m.Attempts,
 		"final", final, "err", err)
 	reason := fmt.Sprint(err)

@@ -11,7 +11,7 @@ import (
 // record; an authorization claim may not take one of their names.
 var profileClaims = []string{"name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
 	"profile", "picture", "website", "email", "email_verified", "gender", "birthdate", "zoneinfo", "locale",
-	"phone_number", "phone_number_verified", "address", "updated_at", "groups"}
+	"phone_number", "phone_number_verified", "address", "updated_at", "groups", "consents"}
 
 // checkAuthzClaims: the role and permission claim names are claim names
 // no protocol, profile or mapped claim already uses, and differ.

@@ -15,6 +15,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/text/language"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -255,6 +256,16 @@ func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 			names[i] = g.Name
 		}
 		info.AppendClaims("groups", names)
+	}
+	if slices.Contains(scopes, "consents") {
+		// The purposes the user has granted now, by name (the consent
+		// records API has their versions): withdrawal shows at the next
+		// token or userinfo call.
+		names, err := consent.Granted(ctx, p.store, tn.ID, u.ID, false)
+		if err != nil {
+			return err
+		}
+		info.AppendClaims("consents", names)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -96,6 +97,8 @@ type Service struct {
 	Meter *tenancy.Meter
 	// Hooks, when set, runs the tenant's pre_registration hook (signup.go).
 	Hooks *hooks.Service
+	// Consent, when set, shows and records consent purposes at sign-up.
+	Consent *consent.Service
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/hooks"
@@ -30,6 +31,9 @@ type SignUp struct {
 	// Browser is the secret of the signing-up browser's cookie
 	// (NewBrowserSecret); only its hash is stored, bound to the account.
 	Browser string
+	// Purposes are the consent purposes ticked on the form
+	// (internal/consent); their records carry UserAgent too.
+	Purposes []string
 }
 
 // Policy answers what the sign-up page shows: the tenant's policy and
@@ -69,6 +73,13 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 	email := strings.TrimSpace(in.Email)
 	if err := checkInput(set, email, in); err != nil {
 		return "", err
+	}
+	var purposes []store.ConsentPurpose
+	if s.Consent != nil {
+		var err error
+		if purposes, err = consent.SignupPurposes(ctx, s.Store, t.ID, in.Purposes); err != nil {
+			return "", err
+		}
 	}
 	defer s.pad(ctx, start)
 	if in.Honeypot != "" {
@@ -122,6 +133,12 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 			}
 			if err := tx.SelfService().Acceptances().RecordAcceptance(ctx, &store.Acceptance{Tenant: t.ID, UserID: u.ID,
 				Document: d.doc, Version: d.version, AcceptedAt: now, IP: in.IP}); err != nil {
+				return err
+			}
+		}
+		if s.Consent != nil {
+			if err := s.Consent.RecordSignup(ctx, tx, t.ID, u.ID, purposes, in.Purposes,
+				consent.Source{IP: in.IP, UserAgent: in.UserAgent}); err != nil {
 				return err
 			}
 		}

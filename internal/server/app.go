@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -30,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
@@ -39,6 +41,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
+	"github.com/gatehouse-id/gatehouse/internal/webhook"
 )
 
 // App is an opened deployment: its store, its services and its HTTP
@@ -76,6 +79,10 @@ type App struct {
 	// Meter meters usage per tenant and month; Serve flushes its counters
 	// every second (internal/tenancy).
 	Meter *tenancy.Meter
+	// Consent holds consent purposes, records and communication
+	// preferences; ExportUser and EraseUser serve the data-subject rights
+	// (internal/consent).
+	Consent *consent.Service
 	// MFA checks and manages second factors (internal/mfa).
 	MFA *mfa.Service
 	// Hooks registers and runs the tenants' synchronous hooks.
@@ -97,6 +104,16 @@ type App struct {
 	Limiter *ratelimit.Limiter
 	planRPS planRPSCache
 	redis   io.Closer
+	// Outbox writes catalogue events in their change's transaction;
+	// Webhooks manages endpoints; eventSinks and eventKick feed the
+	// dispatcher Serve starts (events.go).
+	Outbox     *events.Outbox
+	Webhooks   *webhook.Service
+	eventSinks []events.Sink
+	eventKick  chan struct{}
+	// Provisioning pushes users and groups to outbound SCIM targets; its
+	// sink is among eventSinks (provisioning.go).
+	Provisioning *provision.Service
 }
 
 // Options are what a deployment (or a test) gives the services Open builds.
@@ -154,6 +171,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 // database.
 func (a *App) Close() error {
 	a.Imports.Close()
+	a.Provisioning.Close()
 	if a.redis != nil {
 		a.redis.Close()
 	}

@@ -31,6 +31,11 @@ type fixture struct {
 	importJob string
 	// plan names a plan the platform routes read, change and delete.
 	plan string
+	// webhook and delivery are a webhook endpoint and one of its
+	// deliveries (events_fixture_test.go).
+	webhook, delivery string
+	// provisioningTarget is an outbound SCIM target (provisioning_test.go).
+	provisioningTarget string
 	// hook is the id of the tenant's post_login hook (hooks_fixture_test.go).
 	hook string
 }
@@ -58,6 +63,8 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	}
 	fx.announcement = an.ID
 	fx.importJob = ta.importJob(tn.ID)
+	fx.webhook, fx.delivery = ta.webhookFixture(tn, n)
+	fx.provisioningTarget = ta.provisioningFixture(tn, n)
 	fx.hook = ta.hookFixture(tn.ID)
 	fx.plan = fmt.Sprintf("fixture-%d-%s", n, strings.ToLower(rand.Text()[:8]))
 	if _, err := ta.Tenants.CreatePlan(context.Background(), testActor, tenancy.PlanInput{Name: fx.plan}); err != nil {
@@ -71,6 +78,8 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 func (fx *fixture) path(route, ref string) string {
 	p := strings.ReplaceAll(route, "{tenant}", ref)
 	switch {
+	case strings.Contains(route, "/consent-purposes/{name}"):
+		p = strings.ReplaceAll(p, "{name}", matrixPurpose)
 	case strings.HasPrefix(route, "/api/v1/plans/"):
 		p = strings.ReplaceAll(p, "{name}", fx.plan)
 	case strings.HasPrefix(route, "/api/v1/apikeys/"):
@@ -107,6 +116,10 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(p, "{id}", fx.samlSP.ID)
 	case strings.Contains(route, "/proxy-apps/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.proxyApp.ID)
+	case strings.Contains(route, "/provisioning-targets/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.provisioningTarget)
+	case strings.Contains(route, "/webhooks/{id}"):
+		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.webhook), "{did}", fx.delivery)
 	case strings.Contains(route, "/hooks/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.hook)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
@@ -45,6 +46,9 @@ type matrixRow struct {
 }
 
 const tp = "/api/v1/tenants/{tenant}"
+
+// matrixPurpose names the consent purpose GET .../consent-purposes/{name} reads.
+const matrixPurpose = "matrix-purpose"
 
 // configBody declares the fixture's tenant as it is (a plan of no changes).
 func configBody(fx *fixture, _ int) any {
@@ -96,6 +100,18 @@ var matrix = []matrixRow{
 		body: func(_ *fixture, n int) any {
 			return map[string]string{"email": fmt.Sprintf("invited%d@example.com", n)}
 		}},
+	{method: "GET", path: tp + "/consent-purposes", access: tenantRead},
+	{method: "POST", path: tp + "/consent-purposes", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"name": fmt.Sprintf("matrix-%d", n), "version": "1", "title": map[string]string{"en": "Matrix"}}
+		}},
+	{method: "GET", path: tp + "/consent-purposes/{name}", access: tenantRead},
+	{method: "GET", path: tp + "/users/{id}/consent-records", access: tenantRead},
+	{method: "POST", path: tp + "/users/{id}/consent-records", access: tenantAdmin, fresh: true,
+		body: func(*fixture, int) any { return map[string]string{"purpose": "ccpa.do_not_sell", "state": "granted"} }},
+	{method: "GET", path: tp + "/users/{id}/preferences", access: tenantRead},
+	{method: "PUT", path: tp + "/users/{id}/preferences", access: tenantAdmin, fresh: true,
+		body: func(*fixture, int) any { return map[string]any{"channels": map[string]bool{"email": true}} }},
 	{method: "GET", path: tp + "/announcements", access: tenantRead},
 	{method: "POST", path: tp + "/announcements", access: tenantAdmin,
 		body: func(_ *fixture, n int) any {
@@ -105,6 +121,31 @@ var matrix = []matrixRow{
 	{method: "GET", path: tp + "/announcements/{id}", access: tenantRead},
 	{method: "DELETE", path: tp + "/announcements/{id}", access: tenantAdmin, fresh: true},
 	{method: "GET", path: tp + "/adoption", access: tenantRead},
+	{method: "GET", path: tp + "/webhooks", access: tenantRead},
+	{method: "POST", path: tp + "/webhooks", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"url": fmt.Sprintf("https://new-%d.example.com/hook", n), "events": []string{"user.created"}}
+		}},
+	{method: "GET", path: tp + "/webhooks/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/webhooks/{id}", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]string{"description": "patched"} }},
+	{method: "DELETE", path: tp + "/webhooks/{id}", access: tenantAdmin, fresh: true},
+	{method: "POST", path: tp + "/webhooks/{id}/rotate-secret", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]int{"overlap_seconds": 60} }},
+	{method: "GET", path: tp + "/webhooks/{id}/deliveries", access: tenantRead},
+	{method: "POST", path: tp + "/webhooks/{id}/deliveries/{did}/retry", access: tenantAdmin},
+	{method: "GET", path: tp + "/events", access: tenantAudit},
+	{method: "GET", path: tp + "/provisioning-targets", access: tenantRead},
+	{method: "POST", path: tp + "/provisioning-targets", access: tenantAdmin,
+		body: func(_ *fixture, n int) any {
+			return map[string]any{"name": fmt.Sprintf("app-%d", n), "base_url": "http://127.0.0.1:1/scim/v2", "bearer_token": "t"}
+		}},
+	{method: "GET", path: tp + "/provisioning-targets/{id}", access: tenantRead},
+	{method: "PATCH", path: tp + "/provisioning-targets/{id}", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]string{"name": "patched"} }},
+	{method: "DELETE", path: tp + "/provisioning-targets/{id}", access: tenantAdmin, fresh: true},
+	{method: "POST", path: tp + "/provisioning-targets/{id}/sync", access: tenantAdmin, fresh: true},
+	{method: "GET", path: tp + "/provisioning-targets/{id}/errors", access: tenantRead},
 	{method: "GET", path: tp + "/users/{id}/factors", access: tenantRead},
 	{method: "DELETE", path: tp + "/users/{id}/factors", access: tenantAdmin},
 
@@ -374,6 +415,12 @@ func testAuthzMatrix(t *testing.T, be backend) {
 	a, b := ta.tenant("tenant-a"), ta.tenant("tenant-b")
 	shared := ta.fixture(a, 0)
 	ta.fixture(b, 1000)
+	// A consent purpose of the target tenant only: every purpose is asked
+	// at sign-in, which the fixture's other users must not meet.
+	if _, err := ta.Consent.CreatePurpose(ctx, testActor, a.ID, consent.NewPurpose{Name: matrixPurpose, Version: "1",
+		Title: map[string]string{"en": "Matrix"}}); err != nil {
+		t.Fatal(err)
+	}
 
 	revokedID, revoked := ta.keyWithID(a.ID, tenancy.ScopeAdmin)
 	if _, err := ta.Tenants.RevokeAPIKey(ctx, testActor, a.ID, revokedID); err != nil {

@@ -109,6 +109,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	go a.syncDirectories(ctx)  // legacy.go
 	go a.MailWorker().Run(ctx) // selfservice.go
 	go a.Meter.Run(ctx, time.Second)
+	go a.Dispatcher().Run(ctx) // events.go
 	select {
 	case err := <-errc:
 		return err
@@ -212,6 +213,7 @@ func (a *App) upkeep(ctx context.Context) {
 		{"expired forward-auth codes and sessions", a.DB.Proxy().DeleteExpired},
 		{"expired login requests", a.DB.Logins().DeleteExpiredLoginRequests},
 		{"expired passkey ceremonies", a.DB.MFA().Ceremonies().DeleteExpiredCeremonies},
+		{"delivered events", a.purgeEvents}, // events.go
 	} {
 		if n, err := sw.sweep(ctx, now); err != nil && ctx.Err() == nil {
 			a.Log.Warn("upkeep: deleting "+sw.what, "err", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/broker"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -41,6 +42,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/web"
+	"github.com/gatehouse-id/gatehouse/internal/webhook"
 )
 
 // surfaces are the HTTP front ends Handler mounts, built with the services.
@@ -76,12 +78,16 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	queue := &mail.Queue{Sealer: sealer, Kick: mailKick}
 	renderer := &mail.Renderer{Dir: filepath.Join(cfg.DataDir, "mail-templates")}
 	notices := &notice.Service{Queue: queue, Renderer: renderer, Audit: &events.Recorder{Now: now}, PublicURL: pub, Now: now}
-	rec := &events.Recorder{Now: now, Observers: []events.Observer{notices}}
+	// The outbox writes the catalogue events of audited changes in their
+	// transaction (events.go).
+	eventKick := make(chan struct{}, 1)
+	outbox := &events.Outbox{Now: now, Kick: eventKick}
+	rec := &events.Recorder{Now: now, Observers: []events.Observer{notices, outbox}}
 	km := &keys.Manager{Sealer: sealer, Now: now, Rand: rnd}
 	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
 	var prov *oidc.Provider
 	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now}
-	sessions := &session.Service{Store: db, Audit: rec, Now: now, Meter: meter,
+	sessions := &session.Service{Store: db, Audit: rec, Now: now, Meter: meter, Events: outbox,
 		OnEnd: func(ctx context.Context, s *store.Session) { prov.BackchannelLogout(ctx, s) },
 		// Every login of a break-glass account raises its alert (authz).
 		OnCreate: func(ctx context.Context, s *store.Session) {
@@ -105,12 +111,21 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Authz:     authzSvc,
 		Mail:      queue, mailKick: mailKick, Notices: notices,
 		Announcer: &notice.Announcer{Store: db, Notices: notices, PublicURL: pub, Now: now},
+		Outbox:    outbox, eventKick: eventKick,
 	}
+	a.Webhooks = &webhook.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, Queue: queue, Renderer: renderer,
+		Policy: connection.URLPolicy{AllowLoopbackHTTP: strings.HasPrefix(pub, "http://")}}
+	if a.eventSinks, err = buildEventSinks(cfg, log); err != nil { // events.go
+		return nil, err
+	}
+	a.Provisioning = newProvisioning(db, sealer, rec, now, pub) // provisioning.go
+	a.eventSinks = append(a.eventSinks, a.Provisioning.Sink())
+	a.Consent = &consent.Service{Store: db, Audit: rec, Now: now}
 	a.SelfService = &selfservice.Service{
 		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
 		Renderer: renderer, Notices: notices,
 		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter,
-		Hooks: hookSvc,
+		Hooks: hookSvc, Consent: a.Consent,
 	}
 	// Upstream URLs must be https; http:// is accepted only for loopback
 	// hosts, and only while the deployment's own public URL is http://
@@ -123,7 +138,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Mail: &mfa.Mailer{Queue: a.Mail, Renderer: a.SelfService.Renderer}}
 	a.Legacy = &legacy.Service{Store: db, Connections: a.Connections, Directory: a.Directory, Audit: rec, Log: log, Now: now}
 	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA,
-		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices, Meter: meter,
+		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices, Meter: meter, Events: outbox,
 		Hooks: hookSvc}
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
@@ -162,6 +177,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			SelfService: a.SelfService, MFA: a.MFA,
 			SAMLApps: a.SAMLSPs, Authz: authzSvc, // the account page's app launcher and roles
 			Announcer: a.Announcer,
+			Consent:   a.Consent,
 			// The origin handlers: each hands its own finished logins back.
 			Origins: web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{},
 				flow.OriginForwardAuth: fwd},
@@ -180,7 +196,9 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
 			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
 			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
-			Hooks: hookSvc,
+			Webhooks: a.Webhooks, Events: db.Events().Outbox(),
+			Provisioning: a.Provisioning,
+			Hooks:        hookSvc, Consent: a.Consent,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},

@@ -49,6 +49,10 @@ type Service struct {
 	// MAU limit keeps out, and counts the user active in the session's
 	// own transaction (exact: never lost, never doubled).
 	Meter Activity
+	// Events, when set, writes login.succeeded and session.created when a
+	// session starts and session.ended when one ends, in the session's
+	// own transaction.
+	Events *events.Outbox
 }
 
 // Activity meters authentications (tenancy.Meter).
@@ -89,24 +93,34 @@ func (s *Service) Create(ctx context.Context, tenant store.TenantID, userID stri
 		AuthTime: now, AMR: slices.Clone(amr), UserAgent: userAgent, IP: ip,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.absolute()),
 	}
-	if s.Meter == nil {
+	if s.Meter == nil && s.Events == nil {
 		if err := s.Store.OAuth().Sessions().CreateSession(ctx, sess); err != nil {
 			return nil, "", err
 		}
 	} else {
-		if err := s.Meter.Admit(ctx, tenant, userID); err != nil {
-			return nil, "", err
+		if s.Meter != nil {
+			if err := s.Meter.Admit(ctx, tenant, userID); err != nil {
+				return nil, "", err
+			}
 		}
 		err := s.Store.InTx(ctx, func(tx store.Repos) error {
 			if err := tx.OAuth().Sessions().CreateSession(ctx, sess); err != nil {
 				return err
+			}
+			if err := s.emitStart(ctx, tx, sess); err != nil {
+				return err
+			}
+			if s.Meter == nil {
+				return nil
 			}
 			return s.Meter.MarkActive(ctx, tx, tenant, userID)
 		})
 		if err != nil {
 			return nil, "", err
 		}
-		s.Meter.Add(tenant, store.MetricLoginsSucceeded, 1)
+		if s.Meter != nil {
+			s.Meter.Add(tenant, store.MetricLoginsSucceeded, 1)
+		}
 	}
 	if s.OnCreate != nil {
 		s.OnCreate(ctx, sess)
@@ -189,6 +203,19 @@ func (s *Service) AddClient(ctx context.Context, tenant store.TenantID, id, clie
 	return err
 }
 
+// emitStart writes the events of a session's start through tx.
+func (s *Service) emitStart(ctx context.Context, tx store.Repos, sess *store.Session) error {
+	amr := sess.AMR
+	if amr == nil {
+		amr = []string{}
+	}
+	data := map[string]any{"user_id": sess.UserID, "session_id": sess.ID, "amr": amr}
+	if err := s.Events.Emit(ctx, tx, sess.Tenant, "login.succeeded", sess.UserID, data); err != nil {
+		return err
+	}
+	return s.Events.Emit(ctx, tx, sess.Tenant, "session.created", sess.UserID, data)
+}
+
 // End revokes the session and every token issued under it, then runs
 // OnEnd. store.ErrNotFound when the tenant has no such session.
 func (s *Service) End(ctx context.Context, tenant store.TenantID, id string) error {
@@ -203,6 +230,10 @@ func (s *Service) End(ctx context.Context, tenant store.TenantID, id string) err
 		}
 		if sess.RevokedAt == nil {
 			ended = sess
+			if err := s.Events.Emit(ctx, tx, tenant, "session.ended", sess.UserID,
+				map[string]any{"user_id": sess.UserID, "session_id": sess.ID}); err != nil {
+				return err
+			}
 		}
 		return tx.OAuth().Tokens().RevokeSessionTokens(ctx, tenant, id, "")
 	})

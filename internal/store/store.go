@@ -48,10 +48,17 @@ type Repos interface {
 	TenantData() TenantData
 	// Usage answers plans, subscriptions and usage metering (usage.go).
 	Usage() UsageRepos
+	// Events answers the event outbox, webhooks and deliveries (events.go).
+	Events() EventRepos
+	// Provisioning answers outbound SCIM targets (provisioning.go).
+	Provisioning() Provisioning
 	// Profiles answers users' progressive-profiling progress (profiles.go).
 	Profiles() Profiles
 	// Hooks answers the tenants' synchronous hooks (hooks.go).
 	Hooks() Hooks
+	// Purposes answers consent purposes, consent records and
+	// communication preferences (purposes.go).
+	Purposes() ConsentPurposes
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -268,6 +268,9 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 	if checkProfileSchema(c, "settings.profile_schema.", set.ProfileSchema); c.Err() != nil {
 		return current, nil
 	}
+	if set.Communication.check(c, "settings.communication"); c.Err() != nil {
+		return current, nil
+	}
 	return json.Marshal(set)
 }
 

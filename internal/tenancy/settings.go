@@ -37,6 +37,8 @@ type Settings struct {
 	RateLimits RateLimits `json:"rate_limits,omitzero"`
 	// ProfileSchema is the typed profile schema (profileschema.go).
 	ProfileSchema profileschema.Schema `json:"profile_schema,omitzero"`
+	// Communication holds the topics users opt in to (consent_topics.go).
+	Communication Communication `json:"communication,omitzero"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.

@@ -87,7 +87,7 @@ func (p *Pages) emailLoginSubmit(w http.ResponseWriter, r *http.Request, t *stor
 		// Signed in, but no application is waiting: the account page.
 		p.setSessionCookie(w, r, t, token)
 		http.Redirect(w, r, "/t/"+t.Slug+"/account", http.StatusSeeOther)
-	case errors.Is(err, flow.ErrConsentRequired), errors.Is(err, flow.ErrProfileRequired):
+	case errors.Is(err, flow.ErrConsentRequired), errors.Is(err, flow.ErrProfileRequired), errors.Is(err, flow.ErrPurposesAsked):
 		if req, lerr := p.Flow.Lookup(ctx, t.ID, done.RequestID); lerr == nil {
 			p.finished(w, r, t, req, token, err)
 			return

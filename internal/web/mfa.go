@@ -115,7 +115,7 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	}
 	sess, token, err := p.Flow.SecondFactorLogin(ctx, t.ID, ar.ID, p.mfaTicket(r, t), code, r.PostFormValue("email_ticket"),
 		httpx.ClientIP(r), r.UserAgent())
-	if errors.Is(err, flow.ErrConsentRequired) || errors.Is(err, flow.ErrProfileRequired) {
+	if errors.Is(err, flow.ErrConsentRequired) || errors.Is(err, flow.ErrProfileRequired) || errors.Is(err, flow.ErrPurposesAsked) {
 		p.setMFACookie(w, t, "", -1)
 		p.rememberDevice(w, r, t, sess)
 		p.finished(w, r, t, ar, token, err)

@@ -90,6 +90,8 @@ func waitingStep(t *store.Tenant, id string, err error) string {
 		return "/t/" + t.Slug + "/passkey-offer?id=" + url.QueryEscape(id)
 	case errors.Is(err, flow.ErrProfileRequired):
 		return "/t/" + t.Slug + "/login/profile?id=" + url.QueryEscape(id)
+	case errors.Is(err, flow.ErrPurposesAsked):
+		return "/t/" + t.Slug + "/purposes?id=" + url.QueryEscape(id)
 	}
 	return ""
 }
@@ -101,9 +103,15 @@ func (p *Pages) finished(w http.ResponseWriter, r *http.Request, t *store.Tenant
 	switch {
 	case err == nil:
 	case errors.Is(err, flow.ErrConsentRequired):
-	case errors.Is(err, flow.ErrPasskeyNudge), errors.Is(err, flow.ErrProfileRequired):
+	case errors.Is(err, flow.ErrPasskeyNudge), errors.Is(err, flow.ErrProfileRequired), errors.Is(err, flow.ErrPurposesAsked):
 		if token != "" {
 			p.setSessionCookie(w, r, t, token)
+		}
+		if errors.Is(err, flow.ErrPurposesAsked) && slices.Contains(req.Prompt, "none") {
+			// No page may be shown: the client hears that the user must
+			// answer first, as for its own consent screen.
+			p.deny(w, r, t, req, "consent_required", "the user has consent purposes to answer")
+			return true
 		}
 		http.Redirect(w, r, waitingStep(t, req.ID, err), http.StatusSeeOther)
 		return true

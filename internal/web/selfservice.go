@@ -41,6 +41,8 @@ type ssView struct {
 	MaxLength                  int
 	TermsURL, PrivacyURL       string
 	LoginURL                   string
+	// Purposes are the consent purposes the sign-up form asks (purposes.go).
+	Purposes []purposeRow
 }
 
 // mountSelfService registers sign-up, verification, recovery, email login
@@ -141,6 +143,8 @@ func fieldText(f ui.Frame, pol credential.Policy, err error) (string, bool) {
 			parts = append(parts, f.T("password."+fe.Code, "min", lo, "max", hi))
 		case "accept":
 			parts = append(parts, f.T("signup.must_accept"))
+		case "purposes":
+			parts = append(parts, f.T("consent.signup_required"))
 		}
 	}
 	return strings.Join(parts, " "), true
@@ -174,9 +178,12 @@ func (p *Pages) signupView(w http.ResponseWriter, r *http.Request, t *store.Tena
 	if len(id) > 64 {
 		id = ""
 	}
-	return ssView{Frame: f, Action: "/t/" + t.Slug + "/signup", CSRF: p.csrf(w, r), RequestID: id,
+	v := ssView{Frame: f, Action: "/t/" + t.Slug + "/signup", CSRF: p.csrf(w, r), RequestID: id,
 		Policy: pw, MaxLength: hi, TermsURL: pol.TermsURL, PrivacyURL: pol.PrivacyURL,
-		LoginURL: p.loginURL(r, t, id)}, true
+		LoginURL: p.loginURL(r, t, id)}
+	purposes, ok := p.signupPurposes(w, r, t, f.Lang) // purposes.go
+	v.Purposes = purposes
+	return v, ok
 }
 
 func (p *Pages) signupForm(w http.ResponseWriter, r *http.Request, t *store.Tenant) {
@@ -203,7 +210,7 @@ func (p *Pages) signupSubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 	ticket, err := p.SelfService.SignUp(r.Context(), t, selfservice.SignUp{
 		Email: email, Password: password, Accepted: r.PostFormValue("accept") == "yes",
 		Honeypot: r.PostFormValue("website"), IP: httpx.ClientIP(r), Lang: v.Lang, Browser: browser,
-		UserAgent: r.UserAgent(),
+		UserAgent: r.UserAgent(), Purposes: r.PostForm["purpose"],
 	})
 	if text, ok := hookText(v.Frame, err); ok { // hooks.go: the pre_registration hook refused
 		v.Email, v.ErrorText = email, text

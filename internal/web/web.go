@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/broker"
+	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
@@ -65,6 +66,10 @@ type Pages struct {
 	// Announcer shows announcements on the login and account pages; nil
 	// shows none (announcements.go).
 	Announcer *notice.Announcer
+	// Consent asks consent purposes at sign-in and serves the account
+	// page's privacy section; nil mounts neither (purposes.go,
+	// account_privacy.go).
+	Consent *consent.Service
 }
 
 // Secure reports whether cookies get the Secure flag and __Host- names.
@@ -111,6 +116,9 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	p.mountMFALogin(mux)    // mfa.go
 	if p.MFA != nil {
 		p.mountPasskeys(mux) // passkey.go
+	}
+	if p.Consent != nil {
+		p.mountPurposes(mux) // purposes.go, account_privacy.go
 	}
 }
 
@@ -233,7 +241,7 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request, t *store.Tenan
 			p.deny(w, r, t, ar, "interaction_required", "the user must complete their profile")
 			return
 		}
-		if errors.Is(err, flow.ErrPasskeyNudge) || errors.Is(err, flow.ErrProfileRequired) {
+		if errors.Is(err, flow.ErrPasskeyNudge) || errors.Is(err, flow.ErrProfileRequired) || errors.Is(err, flow.ErrPurposesAsked) {
 			p.finished(w, r, t, ar, "", err)
 			return
 		}

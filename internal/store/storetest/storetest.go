@@ -41,8 +41,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		proxyTests,
 		noticeTests,
 		usageTests,
+		eventTests,
+		provisioningTests,
 		profileTests,
 		hookTests,
+		purposeTests,
 	} {
 		all = append(all, group...)
 	}

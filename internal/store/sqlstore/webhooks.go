@@ -1,0 +1,308 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+type webhookRepo struct{ *scope }
+
+const webhookCols = `id, tenant_id, url, description, event_types, secret, prev_secret, prev_until, disabled_at,
+disabled_reason, created_at, updated_at`
+
+func scanWebhook(r scanner) (*store.Webhook, error) {
+	var (
+		w                  store.Webhook
+		tenant, types      string
+		prevUntil, disable sql.NullInt64
+		created, updated   int64
+	)
+	if err := r.Scan(&w.ID, &tenant, &w.URL, &w.Description, &types, &w.Secret, &w.PrevSecret, &prevUntil, &disable,
+		&w.DisabledReason, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := parseList(types, &w.EventTypes); err != nil {
+		return nil, err
+	}
+	w.Tenant, w.Secret, w.PrevSecret = store.TenantID(tenant), bytesOrNil(w.Secret), bytesOrNil(w.PrevSecret)
+	w.PrevUntil, w.DisabledAt = timePtr(prevUntil), timePtr(disable)
+	w.CreatedAt, w.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &w, nil
+}
+
+func webhookArgs(w *store.Webhook) []any {
+	return []any{w.ID, string(w.Tenant), w.URL, w.Description, listJSON(w.EventTypes), w.Secret, nullBytes(w.PrevSecret),
+		nullMicros(w.PrevUntil), nullMicros(w.DisabledAt), w.DisabledReason, w.CreatedAt.UnixMicro(), w.UpdatedAt.UnixMicro()}
+}
+
+// CreateWebhook inserts w.
+func (r webhookRepo) CreateWebhook(ctx context.Context, w *store.Webhook) error {
+	if w.ID == "" || w.Tenant == "" || w.URL == "" || len(w.Secret) == 0 {
+		return errors.New("sqlstore: a webhook needs an id, a tenant, a url and a secret")
+	}
+	now := r.db.nowMicro()
+	w.CreatedAt, w.UpdatedAt = now, now
+	return r.single(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (`+placeholders(0, 12)+`)`,
+			webhookArgs(w)...)
+		return wrapErr("create webhook", err)
+	})
+}
+
+// GetWebhook answers one endpoint of the tenant.
+func (r webhookRepo) GetWebhook(ctx context.Context, tenant store.TenantID, id string) (*store.Webhook, error) {
+	w, err := scanWebhook(r.q.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = $1 AND id = $2`,
+		string(tenant), id))
+	return w, wrapErr("get webhook", err)
+}
+
+// ListWebhooks answers a page of the tenant's endpoints.
+func (r webhookRepo) ListWebhooks(ctx context.Context, tenant store.TenantID, p store.Page) ([]store.Webhook, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = $1 AND id > $2
+ORDER BY id LIMIT $3`, string(tenant), p.After, p.ClampLimit())
+	if err != nil {
+		return nil, wrapErr("list webhooks", err)
+	}
+	return collect(rows, "list webhooks", func(s interface{ Scan(...any) error }) (*store.Webhook, error) { return scanWebhook(s) })
+}
+
+// UpdateWebhook rewrites an endpoint through fn.
+func (r webhookRepo) UpdateWebhook(ctx context.Context, tenant store.TenantID, id string, fn func(*store.Webhook) error) (*store.Webhook, error) {
+	var out *store.Webhook
+	err := r.write(ctx, func(q querier) error {
+		w, err := scanWebhook(q.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = $1 AND id = $2`+
+			r.forUpdate(), string(tenant), id))
+		if err != nil {
+			return wrapErr("update webhook", err)
+		}
+		if err := fn(w); err != nil {
+			return err
+		}
+		w.ID, w.Tenant, w.UpdatedAt = id, tenant, r.db.nowMicro()
+		if len(w.Secret) == 0 {
+			return errors.New("sqlstore: a webhook needs a secret")
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE webhooks SET url = $1, description = $2, event_types = $3, secret = $4,
+prev_secret = $5, prev_until = $6, disabled_at = $7, disabled_reason = $8, updated_at = $9 WHERE tenant_id = $10 AND id = $11`,
+			w.URL, w.Description, listJSON(w.EventTypes), w.Secret, nullBytes(w.PrevSecret), nullMicros(w.PrevUntil),
+			nullMicros(w.DisabledAt), w.DisabledReason, w.UpdatedAt.UnixMicro(), string(tenant), id); err != nil {
+			return wrapErr("update webhook", err)
+		}
+		out = w
+		return nil
+	})
+	return out, err
+}
+
+// DeleteWebhook removes an endpoint and its deliveries.
+func (r webhookRepo) DeleteWebhook(ctx context.Context, tenant store.TenantID, id string) error {
+	return r.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2`, string(tenant), id)
+		if err != nil {
+			return wrapErr("delete webhook", err)
+		}
+		if err := oneRow(res, "delete webhook"); err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `DELETE FROM event_deliveries WHERE tenant_id = $1 AND sink = $2 AND endpoint_id = $3`,
+			string(tenant), store.SinkWebhook, id)
+		return wrapErr("delete webhook deliveries", err)
+	})
+}
+
+type deliveryRepo struct{ *scope }
+
+const deliveryCols = `id, seq, tenant_id, event_id, event_type, sink, endpoint_id, user_key, state, attempts,
+next_attempt_at, lease_until, created_at, delivered_at, last_error`
+
+func scanDelivery(r scanner) (*store.EventDelivery, error) {
+	var (
+		d                  store.EventDelivery
+		tenant, state      string
+		next, created      int64
+		lease, deliveredAt sql.NullInt64
+	)
+	if err := r.Scan(&d.ID, &d.Seq, &tenant, &d.EventID, &d.EventType, &d.Sink, &d.EndpointID, &d.UserKey, &state,
+		&d.Attempts, &next, &lease, &created, &deliveredAt, &d.LastError); err != nil {
+		return nil, err
+	}
+	d.Tenant, d.State = store.TenantID(tenant), store.DeliveryState(state)
+	d.NextAttemptAt, d.LeaseUntil, d.CreatedAt, d.DeliveredAt = fromMicros(next), timePtr(lease), fromMicros(created), timePtr(deliveredAt)
+	return &d, nil
+}
+
+func scanDeliveries(rows *sql.Rows, op string) ([]store.EventDelivery, error) {
+	return collect(rows, op, func(s interface{ Scan(...any) error }) (*store.EventDelivery, error) { return scanDelivery(s) })
+}
+
+// InsertDeliveries inserts ds as pending, numbered after every stored one.
+func (r deliveryRepo) InsertDeliveries(ctx context.Context, ds []store.EventDelivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	return r.write(ctx, func(q querier) error {
+		var seq int64
+		if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM event_deliveries`).Scan(&seq); err != nil {
+			return wrapErr("insert deliveries", err)
+		}
+		now := r.db.nowMicro()
+		for i := range ds {
+			d := &ds[i]
+			if d.ID == "" || d.Tenant == "" || d.EventID == "" || d.Sink == "" {
+				return errors.New("sqlstore: a delivery needs an id, a tenant, an event and a sink")
+			}
+			seq++
+			d.Seq, d.State, d.CreatedAt = seq, store.DeliveryPending, now
+			if d.NextAttemptAt.IsZero() {
+				d.NextAttemptAt = now
+			}
+			if _, err := q.ExecContext(ctx, `INSERT INTO event_deliveries (`+deliveryCols+`) VALUES (`+placeholders(0, 15)+`)`,
+				d.ID, d.Seq, string(d.Tenant), d.EventID, d.EventType, d.Sink, d.EndpointID, d.UserKey, string(d.State), 0,
+				micro(d.NextAttemptAt).UnixMicro(), nil, now.UnixMicro(), nil, ""); err != nil {
+				return wrapErr("insert deliveries", err)
+			}
+		}
+		return nil
+	})
+}
+
+// The claim takes the first unfinished delivery of each chain only, so a
+// user's events go out one after the other; PostgreSQL skips rows another
+// node holds (SKIP LOCKED), SQLite's immediate transaction makes claims
+// one at a time. $1 lease end, $2 now, $3 limit, $4... the sinks.
+const claimDeliveries = `UPDATE event_deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
+WHERE id IN (SELECT d.id FROM event_deliveries d
+    WHERE d.sink IN (%s)
+    AND ((d.state IN ('pending', 'failed') AND d.next_attempt_at <= $2) OR (d.state = 'sending' AND d.lease_until <= $2))
+    AND NOT EXISTS (SELECT 1 FROM event_deliveries e WHERE e.sink = d.sink AND e.endpoint_id = d.endpoint_id
+        AND e.user_key = d.user_key AND e.state IN ('pending', 'failed', 'sending') AND e.seq < d.seq)
+    AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE d.sink = 'webhook' AND w.id = d.endpoint_id AND w.disabled_at IS NOT NULL)
+    ORDER BY d.seq LIMIT $3%s)
+RETURNING ` + deliveryCols
+
+// ClaimDeliveries leases due deliveries in one statement.
+func (r deliveryRepo) ClaimDeliveries(ctx context.Context, sinks []string, now time.Time, lease time.Duration, limit int) ([]store.EventDelivery, error) {
+	if len(sinks) == 0 {
+		return nil, nil
+	}
+	if limit <= 0 || limit > 100 {
+		limit = 10
+	}
+	in, sinkArgs := inList(3, sinks)
+	lock := ""
+	if r.db.d.postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	stmt := sprintf(claimDeliveries, in, lock)
+	args := append([]any{micro(now.Add(lease)).UnixMicro(), micro(now).UnixMicro(), limit}, sinkArgs...)
+	var out []store.EventDelivery
+	err := r.write(ctx, func(q querier) error {
+		rows, err := q.QueryContext(ctx, stmt, args...)
+		if err != nil {
+			return wrapErr("claim deliveries", err)
+		}
+		out, err = scanDeliveries(rows, "claim deliveries")
+		return err
+	})
+	// RETURNING answers in no set order; the caller wants seq order.
+	sortBySeq(out)
+	return out, err
+}
+
+// FinishAttempt records an attempt and the delivery's new state.
+func (r deliveryRepo) FinishAttempt(ctx context.Context, a store.EventAttempt, state store.DeliveryState, next time.Time) error {
+	if len(a.Error) > 500 {
+		a.Error = a.Error[:500]
+	}
+	return r.write(ctx, func(q querier) error {
+		var tenant string
+		if err := q.QueryRowContext(ctx, `SELECT tenant_id FROM event_deliveries WHERE id = $1`, a.DeliveryID).Scan(&tenant); err != nil {
+			return wrapErr("finish attempt", err)
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO event_attempts (delivery_id, tenant_id, at, status_code, latency_ms, error)
+VALUES ($1, $2, $3, $4, $5, $6)`, a.DeliveryID, tenant, micro(a.At).UnixMicro(), a.StatusCode, a.LatencyMS, a.Error); err != nil {
+			return wrapErr("finish attempt", err)
+		}
+		var delivered sql.NullInt64
+		if state == store.DeliveryDelivered {
+			delivered = sql.NullInt64{Int64: micro(a.At).UnixMicro(), Valid: true}
+		}
+		res, err := q.ExecContext(ctx, `UPDATE event_deliveries SET state = $1, next_attempt_at = $2, lease_until = NULL,
+delivered_at = $3, last_error = $4 WHERE id = $5`, string(state), micro(next).UnixMicro(), delivered, a.Error, a.DeliveryID)
+		if err != nil {
+			return wrapErr("finish attempt", err)
+		}
+		return oneRow(res, "finish attempt")
+	})
+}
+
+// GetDelivery answers one delivery of the tenant.
+func (r deliveryRepo) GetDelivery(ctx context.Context, tenant store.TenantID, id string) (*store.EventDelivery, error) {
+	d, err := scanDelivery(r.q.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM event_deliveries WHERE tenant_id = $1 AND id = $2`,
+		string(tenant), id))
+	return d, wrapErr("get delivery", err)
+}
+
+// ListDeliveries answers an endpoint's deliveries, newest first.
+func (r deliveryRepo) ListDeliveries(ctx context.Context, tenant store.TenantID, endpointID string, p store.Page) ([]store.EventDelivery, error) {
+	var b builder
+	b.add(`SELECT `+deliveryCols+` FROM event_deliveries WHERE tenant_id = `, b.arg(string(tenant)),
+		` AND sink = `, b.arg(store.SinkWebhook), ` AND endpoint_id = `, b.arg(endpointID))
+	if p.After != "" {
+		b.add(` AND id < `, b.arg(p.After))
+	}
+	b.add(` ORDER BY id DESC LIMIT `, b.arg(p.ClampLimit()))
+	rows, err := r.q.QueryContext(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, wrapErr("list deliveries", err)
+	}
+	return scanDeliveries(rows, "list deliveries")
+}
+
+// ListAttempts answers the deliveries' attempts, oldest first.
+func (r deliveryRepo) ListAttempts(ctx context.Context, tenant store.TenantID, ids []string) (map[string][]store.EventAttempt, error) {
+	out := map[string][]store.EventAttempt{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in, args := inList(1, ids)
+	rows, err := r.q.QueryContext(ctx, `SELECT delivery_id, at, status_code, latency_ms, error FROM event_attempts
+WHERE tenant_id = $1 AND delivery_id IN (`+in+`) ORDER BY at`, append([]any{string(tenant)}, args...)...)
+	if err != nil {
+		return nil, wrapErr("list attempts", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			a  store.EventAttempt
+			at int64
+		)
+		if err := rows.Scan(&a.DeliveryID, &at, &a.StatusCode, &a.LatencyMS, &a.Error); err != nil {
+			return nil, wrapErr("list attempts", err)
+		}
+		a.At = fromMicros(at)
+		out[a.DeliveryID] = append(out[a.DeliveryID], a)
+	}
+	return out, wrapErr("list attempts", rows.Err())
+}
+
+// RetryDelivery makes a delivery due now.
+func (r deliveryRepo) RetryDelivery(ctx context.Context, tenant store.TenantID, id string, now time.Time) error {
+	return r.write(ctx, func(q querier) error {
+		d, err := scanDelivery(q.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM event_deliveries
+WHERE tenant_id = $1 AND id = $2`+r.forUpdate(), string(tenant), id))
+		if err != nil {
+			return wrapErr("retry delivery", err)
+		}
+		if d.State == store.DeliverySending && d.LeaseUntil != nil && d.LeaseUntil.After(now) {
+			return store.ErrConflict
+		}
+		_, err = q.ExecContext(ctx, `UPDATE event_deliveries SET state = 'pending', next_attempt_at = $1, lease_until = NULL
+WHERE id = $2`, micro(now).UnixMicro(), id)
+		return wrapErr("retry delivery", err)
+	})
+}
