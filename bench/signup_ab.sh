@@ -94,7 +94,7 @@ run() { # run NAME ROUND
 	pid=""
 	echo "   server log: $(grep -c '"level":"ERROR"' "$OUT/server-$name-$round.log" || true) errors," \
 		"$(grep -c 'database is locked\|database busy' "$OUT/server-$name-$round.log" || true) lock-contention lines"
-	if [[ $DB == postgres ]]; then psql "$DB_DSN" -qc "DROP SCHEMA $schema CASCADE" >/dev/null; fi
+	if [[ $DB == postgres ]]; then PGOPTIONS="-c client_min_messages=warning" psql "$DB_DSN" -qc "DROP SCHEMA $schema CASCADE" >/dev/null; fi
 }
 
 echo "== $ROUNDS rounds, $DB, $CONCURRENCY clients, $DURATION each; load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPU"
