@@ -193,7 +193,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Pragma", "no-cache")
 	}
-	w = &protocolWriter{ResponseWriter: w, path: r2.URL.Path, issuer: p.issuer(ctx)}
+	ctx, busy := withBusyFlag(ctx) // busy.go
+	r2 = r2.WithContext(ctx)
+	w = &protocolWriter{ResponseWriter: w, path: r2.URL.Path, issuer: p.issuer(ctx), busy: busy}
 	if p.cors(w, r2) || refuseURLCredentials(w, r2) {
 		return
 	}

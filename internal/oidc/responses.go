@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 )
 
 // Introspect authenticates the calling resource server first, so a failed
@@ -68,6 +71,7 @@ type protocolWriter struct {
 	path   string
 	issuer string
 	done   bool
+	busy   *atomic.Bool // set when the answer is a store.ErrBusy (busy.go)
 }
 
 func (w *protocolWriter) WriteHeader(code int) {
@@ -79,6 +83,10 @@ func (w *protocolWriter) WriteHeader(code int) {
 			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		case code == http.StatusUnauthorized:
 			h.Set("WWW-Authenticate", `Basic realm="`+w.issuer+`"`)
+		case code >= http.StatusBadRequest && w.busy != nil && w.busy.Load():
+			// Lock contention: nothing was written, a retry may succeed.
+			code = http.StatusServiceUnavailable
+			h.Set("Retry-After", httpx.BusyRetryAfter)
 		case (code == http.StatusFound || code == http.StatusSeeOther) && w.path == "/authorize":
 			h.Set("Location", withIss(h.Get("Location"), w.issuer))
 		}
