@@ -285,8 +285,12 @@ func (p *Provider) deviceToken(ctx context.Context, c *client, deviceCode string
 	}
 	// The tokens belong to the device, not to the browser session that
 	// approved it: no sid, and ending that session does not end them.
+	jkt, err := p.tokenBinding(ctx, c) // dpop.go
+	if err != nil {
+		return nil, err
+	}
 	g := grant{grantType: string(oidc.GrantTypeDeviceCode), tenant: tn, issuer: p.issuer(ctx), client: c, userID: d.UserID, scopes: d.Scopes,
-		familyID: deviceFamily(hash), kind: store.GrantDevice, authTime: d.AuthTime, amr: d.AMR}
+		familyID: deviceFamily(hash), kind: store.GrantDevice, authTime: d.AuthTime, amr: d.AMR, jkt: jkt}
 	tok, err := p.issue(ctx, g, c.hasGrant(oidc.GrantTypeRefreshToken))
 	if err != nil {
 		return nil, p.storage.hide(ctx, err)
