@@ -288,7 +288,10 @@ func (p *Provider) userinfoDPoP(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	jkt := ""
-	if claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, token, p.srv.Provider().AccessTokenVerifier(ctx)); err == nil {
+	// The op router has not yet put the issuer in the context the
+	// verifier reads it from.
+	vctx := op.ContextWithIssuer(ctx, p.issuer(ctx))
+	if claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](vctx, token, p.srv.Provider().AccessTokenVerifier(vctx)); err == nil {
 		jkt = cnfJKT(claims.Claims)
 	}
 	if !isDPoP {

@@ -268,8 +268,12 @@ func testDPoPBadProofs(t *testing.T, d *deployment, m opMeta) {
 		{"htu other host", func() string {
 			return k.proof("POST", "https://evil.example"+u.Path, "", proofOpts{})
 		}},
-		{"iat 5 min old", func() string { return k.proof("POST", m.Token, "", proofOpts{claims: map[string]any{"iat": now - 300}}) }},
-		{"iat 5 min ahead", func() string { return k.proof("POST", m.Token, "", proofOpts{claims: map[string]any{"iat": now + 300}}) }},
+		{"iat 5 min old", func() string {
+			return k.proof("POST", m.Token, "", proofOpts{claims: map[string]any{"iat": now - 300}})
+		}},
+		{"iat 5 min ahead", func() string {
+			return k.proof("POST", m.Token, "", proofOpts{claims: map[string]any{"iat": now + 300}})
+		}},
 		{"iat missing", func() string { return k.proof("POST", m.Token, "", proofOpts{claims: map[string]any{"iat": nil}}) }},
 		{"jti missing", func() string { return k.proof("POST", m.Token, "", proofOpts{claims: map[string]any{"jti": nil}}) }},
 		{"typ JWT", func() string { return k.proof("POST", m.Token, "", proofOpts{typ: "JWT"}) }},
