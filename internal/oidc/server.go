@@ -74,6 +74,12 @@ type discovery struct {
 func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
 	tn := tenantFrom(ctx).ID
 	st := s.p.store.OAuth()
+	// DPoP first (dpop.go): a use_dpop_nonce answer must leave the code
+	// unspent for the retry with the nonce.
+	jkt, err := s.p.tokenBinding(ctx, r.Client.(*client))
+	if err != nil {
+		return nil, err
+	}
 	ar, err := st.AuthRequests().ConsumeCode(ctx, tn, sha(r.Data.Code))
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -111,10 +117,6 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 		}
 	case r.Data.CodeVerifier != "":
 		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier sent but no code_challenge was")
-	}
-	jkt, err := s.p.tokenBinding(ctx, c) // dpop.go
-	if err != nil {
-		return nil, err
 	}
 	g := grant{grantType: string(oidc.GrantTypeCode), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: ar.UserID, scopes: ar.Scopes,
 		sessionID: ar.SessionID, familyID: ar.ID, authTime: ar.AuthTime, amr: ar.AMR, nonce: ar.Nonce, jkt: jkt}

@@ -402,6 +402,19 @@ func testDPoPMandatoryNonce(t *testing.T, d *deployment, m opMeta) {
 	if res.Status != 200 || res.str("token_type") != "DPoP" || cnfOf(t, res.str("access_token")) != k.jkt() {
 		t.Fatalf("proof with the server's nonce: %d %s", res.Status, res.Raw)
 	}
+
+	// The code flow: the use_dpop_nonce answer leaves the code unspent, so
+	// the retry with the nonce gets the tokens.
+	r := d.rp(t, "default", "--public")
+	api.must(200, "PATCH", "/api/v1/tenants/default/clients/"+r.conf.ClientID, map[string]any{"dpop_nonce_required": true})
+	g := r.code(adaEmail, adaPW)
+	first = dpopPost(t, m.Token, r.exchangeForm(g.code, g.verifier), r.conf.ClientID, "", k.proof("POST", m.Token, "", proofOpts{}))
+	wantErr(t, "code exchange without the required nonce", first, 400, "use_dpop_nonce")
+	retry := dpopPost(t, m.Token, r.exchangeForm(g.code, g.verifier), r.conf.ClientID, "",
+		k.proof("POST", m.Token, "", proofOpts{claims: map[string]any{"nonce": first.Header.Get("DPoP-Nonce")}}))
+	if retry.Status != 200 || retry.str("token_type") != "DPoP" || retry.str("refresh_token") == "" {
+		t.Fatalf("code exchange retried with the nonce: %d %s", retry.Status, retry.Raw)
+	}
 }
 
 // TestDPoPReplayAcrossNodes: a proof accepted by one node is refused by the
