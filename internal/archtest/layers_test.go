@@ -30,7 +30,7 @@ var layers = []layer{
 		may: []string{"cmd", "surfaces", "flow", "services", "store", "sqlstore", "leaves", "base"}},
 	{name: "surfaces", dirs: []string{"internal/api", "internal/oidc", "internal/saml", "internal/scim",
 		"internal/ldap", "internal/web", "internal/ui", "internal/broker", "internal/httpx", "internal/legacy", "internal/forwardauth", "internal/ratelimit",
-		"internal/webhook/post", "internal/provision/scimclient", "internal/hookhttp"},
+		"internal/natsink", "internal/ssf", "internal/webhook/post", "internal/provision/scimclient", "internal/hookhttp"},
 		may: []string{"surfaces", "flow", "services", "store", "leaves", "base"}},
 	{name: "flow", dirs: []string{"internal/flow", "internal/account", "internal/selfservice", "internal/configcode"},
 		may: []string{"flow", "services", "store", "leaves", "base"}},
@@ -56,7 +56,7 @@ var layers = []layer{
 	{name: "base", dirs: []string{"internal/ident"}},
 	{name: "bench", dirs: []string{"bench/..."},
 		may: []string{"bench", "services", "store", "sqlstore", "leaves", "base"}},
-	{name: "test", dirs: []string{"test/...", "internal/archtest", "internal/ratelimit/redistest"},
+	{name: "test", dirs: []string{"test/...", "internal/archtest", "internal/ratelimit/redistest", "internal/natsink/natstest"},
 		may: []string{"test", "cmd", "surfaces", "flow", "services", "store", "sqlstore", "leaves", "base"}},
 }
 

@@ -46,6 +46,10 @@ type Config struct {
 	// RedisURL, when set (redis:// or rediss://), keeps the per-tenant
 	// rate limit buckets in Redis instead of the database.
 	RedisURL Secret
+	// NATSURL, when set (nats:// or tls://, several separated by commas),
+	// publishes every catalogue event to the JetStream stream
+	// GATEHOUSE_EVENTS (internal/natsink).
+	NATSURL Secret
 	// SMTP is the outgoing mail server; with no Host, mails are written
 	// as files under {DataDir}/mail/ and their links logged.
 	SMTP SMTPConfig

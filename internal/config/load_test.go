@@ -112,6 +112,7 @@ var contract = []struct {
 	{"http.hsts", "GATEHOUSE_HTTP_HSTS", "http-hsts", " max-age=600 ;INCLUDESUBDOMAINS; preload", func(c *Config) { c.HTTP.HSTS = "max-age=600; includeSubDomains; preload" }},
 	{"db_max_open_conns", "GATEHOUSE_DB_MAX_OPEN_CONNS", "db-max-open-conns", "25", func(c *Config) { c.DBMaxOpenConns = 25 }},
 	{"redis_url", "GATEHOUSE_REDIS_URL", "redis-url", "redis://127.0.0.1:6379/0", func(c *Config) { c.RedisURL = "redis://127.0.0.1:6379/0" }},
+	{"nats_url", "GATEHOUSE_NATS_URL", "nats-url", "nats://127.0.0.1:4222", func(c *Config) { c.NATSURL = "nats://127.0.0.1:4222" }},
 	{"smtp.host", "GATEHOUSE_SMTP_HOST", "smtp-host", "mail.example.com", func(c *Config) { c.SMTP.Host = "mail.example.com" }},
 	{"smtp.port", "GATEHOUSE_SMTP_PORT", "smtp-port", "465", func(c *Config) { c.SMTP.Port = 465 }},
 	{"smtp.username", "GATEHOUSE_SMTP_USERNAME", "smtp-username", "gh", func(c *Config) { c.SMTP.Username = "gh" }},

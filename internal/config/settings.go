@@ -97,6 +97,10 @@ var settings = []setting{
 		usage: "Redis URL (redis:// or rediss://) for the per-tenant rate limit buckets", secret: true,
 		def:   "buckets kept in the database",
 		field: func(c *Config) any { return &c.RedisURL }, check: checkRedisURL},
+	{key: "nats_url", env: "GATEHOUSE_NATS_URL", flag: "nats-url",
+		usage: "NATS server URL (nats:// or tls://, comma-separated for a cluster): events are also published to the JetStream stream GATEHOUSE_EVENTS", secret: true,
+		def:   "no NATS publishing",
+		field: func(c *Config) any { return &c.NATSURL }, check: checkNATSURL},
 	{key: "smtp.host", env: "GATEHOUSE_SMTP_HOST", flag: "smtp-host",
 		usage: "SMTP server host; empty writes mails as files under {data_dir}/mail/ and logs their links",
 		field: func(c *Config) any { return &c.SMTP.Host }, check: checkHost},
@@ -152,6 +156,19 @@ func checkRedisURL(s string) (string, string) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 		return "", "is not a redis:// or rediss:// URL"
+	}
+	return s, ""
+}
+
+func checkNATSURL(s string) (string, string) {
+	if s == "" {
+		return "", ""
+	}
+	for _, part := range strings.Split(s, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			return "", "is not a nats:// or tls:// URL (comma-separated for several servers)"
+		}
 	}
 	return s, ""
 }

@@ -104,6 +104,8 @@ type App struct {
 	Limiter *ratelimit.Limiter
 	planRPS planRPSCache
 	redis   io.Closer
+	// nats publishes events when nats_url is set; Close closes it (sinks.go).
+	nats io.Closer
 	// Outbox writes catalogue events in their change's transaction;
 	// Webhooks manages endpoints; eventSinks and eventKick feed the
 	// dispatcher Serve starts (events.go).
@@ -164,6 +166,11 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		app.Close()
 		return nil, err
 	}
+	if err := app.openNATS(); err != nil { // sinks.go
+		app.Close()
+		return nil, err
+	}
+	app.eventSinks = append(app.eventSinks, app.EventSinks()...) // sinks.go
 	return app, nil
 }
 
@@ -174,6 +181,9 @@ func (a *App) Close() error {
 	a.Provisioning.Close()
 	if a.redis != nil {
 		a.redis.Close()
+	}
+	if a.nats != nil {
+		a.nats.Close()
 	}
 	return a.DB.Close()
 }

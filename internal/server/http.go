@@ -213,7 +213,8 @@ func (a *App) upkeep(ctx context.Context) {
 		{"expired forward-auth codes and sessions", a.DB.Proxy().DeleteExpired},
 		{"expired login requests", a.DB.Logins().DeleteExpiredLoginRequests},
 		{"expired passkey ceremonies", a.DB.MFA().Ceremonies().DeleteExpiredCeremonies},
-		{"delivered events", a.purgeEvents}, // events.go
+		{"finished Shared Signals SETs", a.purgeSSF}, // sinks.go
+		{"delivered events", a.purgeEvents},          // events.go
 	} {
 		if n, err := sw.sweep(ctx, now); err != nil && ctx.Err() == nil {
 			a.Log.Warn("upkeep: deleting "+sw.what, "err", err)

@@ -37,6 +37,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/ssf"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -53,6 +54,7 @@ type surfaces struct {
 	oidc  *oidc.Provider
 	saml  *saml.IdP
 	fwd   *forwardauth.Handler
+	ssf   *ssf.Transmitter // Shared Signals (sinks.go)
 }
 
 // build is the composition root: every service and HTTP surface of a
@@ -172,6 +174,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		oidc: prov,
 		saml: idp,
 		fwd:  fwd,
+		ssf:  newTransmitter(a, cfg, log), // sinks.go
 		pages: &web.Pages{
 			Tenants: a.Tenants, Sessions: sessions, Store: db, Log: log, PublicURL: pub, Flow: a.Flow,
 			SelfService: a.SelfService, MFA: a.MFA,
@@ -214,6 +217,7 @@ func (s surfaces) mount(mux *http.ServeMux) {
 	s.oidc.Mount(mux)
 	s.saml.Mount(mux)
 	s.fwd.Mount(mux)
+	s.ssf.Mount(mux)
 }
 
 var _ account.Mailer = (*selfservice.Service)(nil)

@@ -48,6 +48,8 @@ type Repos interface {
 	TenantData() TenantData
 	// Usage answers plans, subscriptions and usage metering (usage.go).
 	Usage() UsageRepos
+	// SSF answers Shared Signals streams, subjects and queued SETs (ssf.go).
+	SSF() SSFRepos
 	// Events answers the event outbox, webhooks and deliveries (events.go).
 	Events() EventRepos
 	// Provisioning answers outbound SCIM targets (provisioning.go).

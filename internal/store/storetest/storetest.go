@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		proxyTests,
 		noticeTests,
 		usageTests,
+		ssfTests,
 		eventTests,
 		provisioningTests,
 		profileTests,
