@@ -21,8 +21,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -66,12 +68,18 @@ type API struct {
 	// Meter counts API calls per tenant and reports quota thresholds
 	// (usage.go); nil counts nothing.
 	Meter *tenancy.Meter
+	// Privacy serves erasure, legal holds, access exports and
+	// data-subject requests (privacy.go); it opens the audit entries'
+	// sealed personal data for listAudit.
+	Privacy *privacy.Service
 	// Webhooks manages webhook endpoints; Events is the outbox the SIEM
 	// stream reads (webhooks.go).
 	Webhooks *webhook.Service
 	Events   store.Outbox
 	// Provisioning manages outbound SCIM targets (provisioning.go).
 	Provisioning *provision.Service
+	// Risk answers the tenant's risk model (risk.go).
+	Risk *risk.Engine
 	// Hooks registers the tenant's synchronous hooks (hooks.go).
 	Hooks *hooks.Service
 	// Consent manages consent purposes, records and preferences (consent.go).

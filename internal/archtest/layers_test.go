@@ -37,7 +37,7 @@ var layers = []layer{
 	{name: "services", dirs: []string{"internal/authz", "internal/connection", "internal/directory",
 		"internal/events", "internal/keys", "internal/mail", "internal/mfa", "internal/notice", "internal/oauthclient",
 		"internal/samlreg", "internal/session", "internal/tenancy", "internal/proxyapp", "internal/userimport",
-		"internal/webhook", "internal/provision", "internal/hooks", "internal/consent"},
+		"internal/privacy", "internal/webhook", "internal/provision", "internal/hooks", "internal/consent", "internal/risk"},
 		may: []string{"services", "store", "leaves", "base"}},
 	{name: "store", dirs: []string{"internal/store", "internal/store/scimfilter", "internal/store/storetest"},
 		may: []string{"store", "base"}},
@@ -56,7 +56,7 @@ var layers = []layer{
 	{name: "base", dirs: []string{"internal/ident"}},
 	{name: "bench", dirs: []string{"bench/..."},
 		may: []string{"bench", "services", "store", "sqlstore", "leaves", "base"}},
-	{name: "test", dirs: []string{"test/...", "internal/archtest", "internal/ratelimit/redistest", "internal/natsink/natstest"},
+	{name: "test", dirs: []string{"test/...", "internal/archtest", "internal/ratelimit/redistest", "internal/natsink/natstest", "internal/risk/risktest"},
 		may: []string{"test", "cmd", "surfaces", "flow", "services", "store", "sqlstore", "leaves", "base"}},
 }
 

@@ -55,6 +55,21 @@ type Config struct {
 	SMTP SMTPConfig
 	// LDAP configures the LDAPv3 read interface (off unless Enabled).
 	LDAP LDAPConfig
+	// TrustedProxies are the comma-separated CIDRs of the proxies whose
+	// forwarding headers name the client (empty: none, headers ignored).
+	// Use [Config.TrustedProxyPrefixes].
+	TrustedProxies string
+	// Risk configures the risk engine's data files.
+	Risk RiskConfig
+}
+
+// RiskConfig names the risk engine's data files; empty turns the signals
+// that need them off.
+type RiskConfig struct {
+	// GeoIPDB is a MaxMind City or Country database; GeoIPASNDB an ASN one.
+	GeoIPDB, GeoIPASNDB string
+	// BreachedPasswords is a directory of HIBP range files or one sorted file.
+	BreachedPasswords string
 }
 
 // SMTPConfig is the outgoing mail server.

@@ -126,6 +126,11 @@ var contract = []struct {
 	{"ldap.tls_key", "GATEHOUSE_LDAP_TLS_KEY", "ldap-tls-key", "/etc/gh/ldap.key", func(c *Config) { c.LDAP.TLSKey = "/etc/gh/ldap.key" }},
 	{"ldap.size_limit", "GATEHOUSE_LDAP_SIZE_LIMIT", "ldap-size-limit", "500", func(c *Config) { c.LDAP.SizeLimit = 500 }},
 	{"ldap.time_limit", "GATEHOUSE_LDAP_TIME_LIMIT", "ldap-time-limit", "5s", func(c *Config) { c.LDAP.TimeLimit = 5 * time.Second }},
+	{"trusted_proxies", "GATEHOUSE_TRUSTED_PROXIES", "trusted-proxies", "127.0.0.1, 10.1.0.0/16,2001:db8::/32",
+		func(c *Config) { c.TrustedProxies = "127.0.0.1/32,10.1.0.0/16,2001:db8::/32" }},
+	{"risk.geoip_db", "GATEHOUSE_GEOIP_DB", "geoip-db", "/var/lib/geoip/City.mmdb", func(c *Config) { c.Risk.GeoIPDB = "/var/lib/geoip/City.mmdb" }},
+	{"risk.geoip_asn_db", "GATEHOUSE_GEOIP_ASN_DB", "geoip-asn-db", "/var/lib/geoip/ASN.mmdb", func(c *Config) { c.Risk.GeoIPASNDB = "/var/lib/geoip/ASN.mmdb" }},
+	{"risk.breached_passwords", "GATEHOUSE_BREACHED_PASSWORDS", "breached-passwords", "/var/lib/hibp", func(c *Config) { c.Risk.BreachedPasswords = "/var/lib/hibp" }},
 }
 
 // yamlFor renders one (possibly nested) key with a double-quoted value.

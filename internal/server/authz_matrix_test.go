@@ -69,6 +69,7 @@ var matrix = []matrixRow{
 	{method: "DELETE", path: tp, access: platformTenant, fresh: true},
 	{method: "POST", path: tp + "/restore", access: platformTenant, fresh: true, deleted: true},
 	{method: "GET", path: tp + "/usage", access: tenantRead},
+	{method: "GET", path: tp + "/risk/model", access: tenantRead},
 	{method: "GET", path: tp + "/profile-schema", access: tenantRead},
 	{method: "PUT", path: tp + "/profile-schema", access: tenantAdmin, fresh: true,
 		body: func(*fixture, int) any { return map[string]any{"fields": []any{}} }},

@@ -50,10 +50,19 @@ type Repos interface {
 	Usage() UsageRepos
 	// SSF answers Shared Signals streams, subjects and queued SETs (ssf.go).
 	SSF() SSFRepos
+	// Privacy answers data-subject rights: data keys, legal holds,
+	// erasure, requests and retention (privacy.go).
+	Privacy() PrivacyRepos
+	// SignIns answers the risk engine's record of completed sign-ins
+	// (signins.go).
+	SignIns() SignIns
 	// Events answers the event outbox, webhooks and deliveries (events.go).
 	Events() EventRepos
 	// Provisioning answers outbound SCIM targets (provisioning.go).
 	Provisioning() Provisioning
+	// RiskModels answers the learned risk model's training data and
+	// versions (riskmodels.go).
+	RiskModels() RiskModels
 	// Profiles answers users' progressive-profiling progress (profiles.go).
 	Profiles() Profiles
 	// Hooks answers the tenants' synchronous hooks (hooks.go).
