@@ -44,6 +44,14 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 		return op.NewResponse(resp), nil
 	}
 	resp.Active = true
+	// RFC 9449 6.2: a bound token's cnf, and its type, for the resource server.
+	if jkt := cnfJKT(claims.Claims); jkt != "" {
+		resp.TokenType = tokenType(jkt)
+		if resp.Claims == nil {
+			resp.Claims = map[string]any{}
+		}
+		resp.Claims["cnf"] = map[string]string{"jkt": jkt}
+	}
 	return op.NewResponse(resp), nil
 }
 
@@ -79,6 +87,8 @@ func (w *protocolWriter) WriteHeader(code int) {
 		w.done = true
 		h := w.Header()
 		switch {
+		case code == http.StatusUnauthorized && h.Get("WWW-Authenticate") != "":
+			// A challenge set already (DPoP, dpop.go) stands.
 		case code == http.StatusUnauthorized && w.path == "/userinfo":
 			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		case code == http.StatusUnauthorized:
