@@ -172,6 +172,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		prob.Field = "group_id"
 	case errors.Is(err, store.ErrConflict):
 		prob = httpx.NewProblem(http.StatusConflict, "conflict", "Conflict", "The resource already exists.")
+	case errors.Is(err, store.ErrBusy):
+		prob = httpx.BusyProblem(w)
 	default:
 		a.Log.ErrorContext(r.Context(), "api: internal error", "err", err,
 			"request_id", httpx.RequestID(r.Context()), "route", r.Pattern)

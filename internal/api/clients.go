@@ -35,6 +35,8 @@ type clientOut struct {
 	AuthzClaims                  store.AuthzClaims `json:"authz_claims"`
 	AllowedOrigins               []string          `json:"allowed_origins"`
 	Introspection                string            `json:"introspection"`
+	DPoPBoundAccessTokens        bool              `json:"dpop_bound_access_tokens"`
+	DPoPNonceRequired            bool              `json:"dpop_nonce_required"`
 	HasSecret                    bool              `json:"has_secret"`
 	Version                      int64             `json:"version"`
 	CreatedAt                    time.Time         `json:"created_at"`
@@ -65,7 +67,8 @@ func clientJSON(c *store.Client) clientOut {
 		RefreshTokenTTL:              int64(c.RefreshTokenTTL / time.Second),
 		BackchannelLogoutURI:         c.BackchannelLogoutURI, JWKS: slices.Clone(c.JWKS),
 		ClaimMappings: cm, AuthzClaims: c.AuthzClaims, AllowedOrigins: list(c.AllowedOrigins),
-		Introspection: c.Introspection, HasSecret: len(c.SecretHash) > 0, Version: c.Version,
+		Introspection: c.Introspection, DPoPBoundAccessTokens: c.DPoPBound, DPoPNonceRequired: c.DPoPNonce,
+		HasSecret: len(c.SecretHash) > 0, Version: c.Version,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }

@@ -77,11 +77,11 @@ func checkUser(c *valid.Collector, u, prev *store.User) {
 // the breach corpus.
 const ReasonBreached = "breached"
 
-// setPassword checks pw against the tenant policy (and the breach corpus,
-// when set) and hashes it into u.
-func (s *Service) setPassword(ctx context.Context, repos store.Repos, c *valid.Collector, u *store.User, pw string) error {
+// checkPassword checks pw against the tenant policy for u, adding the
+// policy's (or the breach corpus's, when set) reason to c. It does not
+// hash: see hashPassword.
+func (s *Service) checkPassword(ctx context.Context, repos store.Repos, c *valid.Collector, u *store.User, pw string) error {
 	if pw == "" {
-		u.PasswordHash = ""
 		return nil
 	}
 	pol, err := s.policy(ctx, repos, u.Tenant)
@@ -106,12 +106,28 @@ func (s *Service) setPassword(ctx context.Context, repos store.Repos, c *valid.C
 			return nil
 		}
 	}
-	h, err := s.Hasher.Hash(pw)
-	if err != nil {
-		return err
-	}
-	u.PasswordHash = h
 	return nil
+}
+
+// hashPassword checks pw against the policy for u and answers its hash
+// ("" for an empty pw, which removes a password). It runs before any
+// transaction opens and must never be called inside one: a hash takes
+// tens of milliseconds, and a transaction holds its locks (SQLite's one
+// write lock) for as long as it is open, so every other write would queue
+// behind the hash. The transaction checks the policy again (cheaply)
+// against the record it writes.
+func (s *Service) hashPassword(ctx context.Context, u *store.User, pw string) (string, error) {
+	if pw == "" {
+		return "", nil
+	}
+	var c valid.Collector
+	if err := s.checkPassword(ctx, s.Store, &c, u, pw); err != nil {
+		return "", err
+	}
+	if err := c.Err(); err != nil {
+		return "", err
+	}
+	return s.Hasher.Hash(pw)
 }
 
 // CreateUser validates in and stores a new user with its audit entry.
@@ -146,12 +162,22 @@ func (s *Service) CreateUser(ctx context.Context, actor events.Actor, tenant sto
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
+	if in.Password != nil {
+		// Uniqueness first, so a taken address costs no hash; the
+		// transaction checks it again and the unique indexes decide races.
+		if err := s.checkUnique(ctx, s.Store, u, nil); err != nil {
+			return nil, err
+		}
+		if u.PasswordHash, err = s.hashPassword(ctx, u, *in.Password); err != nil {
+			return nil, err
+		}
+	}
 	err = s.Store.InTx(ctx, func(tx store.Repos) error {
 		if err := s.checkUnique(ctx, tx, u, nil); err != nil {
 			return err
 		}
 		if in.Password != nil {
-			if err := s.setPassword(ctx, tx, &c, u, *in.Password); err != nil {
+			if err := s.checkPassword(ctx, tx, &c, u, *in.Password); err != nil {
 				return err
 			}
 			if err := c.Err(); err != nil {
@@ -252,6 +278,14 @@ func (s *Service) GetUser(ctx context.Context, tenant store.TenantID, id string)
 // UpdateUser applies p when version (if non-zero) is current.
 // Errors: *valid.Error, *valid.Conflict, store.ErrNotFound, store.ErrPrecondition.
 func (s *Service) UpdateUser(ctx context.Context, actor events.Actor, tenant store.TenantID, id string, version int64, p UserPatch) (*store.User, error) {
+	var newHash string
+	if p.Password != nil {
+		h, err := s.patchHash(ctx, tenant, id, version, p)
+		if err != nil {
+			return nil, err
+		}
+		newHash = h
+	}
 	var out *store.User
 	err := s.Store.InTx(ctx, func(tx store.Repos) error {
 		var before map[string]any
@@ -285,9 +319,10 @@ func (s *Service) UpdateUser(ctx context.Context, actor events.Actor, tenant sto
 			}
 			if p.Password != nil {
 				pwChanged = true
-				if err := s.setPassword(ctx, tx, &c, u, *p.Password); err != nil {
+				if err := s.checkPassword(ctx, tx, &c, u, *p.Password); err != nil {
 					return err
 				}
+				u.PasswordHash = newHash
 			}
 			return c.Err()
 		})
@@ -319,6 +354,28 @@ func (s *Service) UpdateUser(ctx context.Context, actor events.Actor, tenant sto
 		})
 	})
 	return out, err
+}
+
+// patchHash hashes the password of p before UpdateUser's transaction
+// opens, checked against the user as p would leave it; a patch that the
+// transaction would refuse (a stale version, invalid fields, a weak
+// password) is refused here, before any hash is spent.
+func (s *Service) patchHash(ctx context.Context, tenant store.TenantID, id string, version int64, p UserPatch) (string, error) {
+	u, err := s.Store.Users().GetUser(ctx, tenant, id)
+	if err != nil {
+		return "", err
+	}
+	if err := ifMatch(version, u.Version); err != nil {
+		return "", err
+	}
+	prev := *u
+	var c valid.Collector
+	applyPatch(&c, u, p)
+	checkUser(&c, u, &prev)
+	if err := c.Err(); err != nil {
+		return "", err
+	}
+	return s.hashPassword(ctx, u, *p.Password)
 }
 
 func applyPatch(c *valid.Collector, u *store.User, p UserPatch) {

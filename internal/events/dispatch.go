@@ -87,6 +87,10 @@ func (d *Dispatcher) sinkNames() []string {
 // Run dispatches until ctx ends.
 func (d *Dispatcher) Run(ctx context.Context) {
 	poll.Loop(ctx, poll.OrDefault(d.Poll, time.Second), d.Kick, d.RunOnce, func(err error) {
+		if errors.Is(err, store.ErrBusy) { // lock contention: the next round retries
+			d.Log.DebugContext(ctx, "events: dispatcher: database busy", "err", err)
+			return
+		}
 		d.Log.ErrorContext(ctx, "events: dispatcher", "err", err)
 	})
 }

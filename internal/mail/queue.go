@@ -100,6 +100,11 @@ func (w *Worker) now() time.Time {
 // Run delivers until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
 	poll.Loop(ctx, poll.OrDefault(w.Poll, 2*time.Second), w.Kick, w.RunOnce, func(err error) {
+		if errors.Is(err, store.ErrBusy) {
+			// Lock contention: nothing was claimed; the next round retries.
+			w.Log.DebugContext(ctx, "mail: worker: database busy", "err", err)
+			return
+		}
 		w.Log.ErrorContext(ctx, "mail: worker", "err", err)
 	})
 }
@@ -146,7 +151,9 @@ func (w *Worker) deliver(ctx context.Context, m store.Mail) {
 		if w.Meter != nil {
 			w.Meter.Add(m.Tenant, store.MetricMails, 1)
 		}
-		if err := q.MarkSent(rctx, m.ID, w.now()); err != nil {
+		// Retried through contention: a mail not marked sent would go
+		// out again when its lease ends.
+		if err := store.RetryBusy(rctx, 5, func() error { return q.MarkSent(rctx, m.ID, w.now()) }); err != nil {
 			w.Log.ErrorContext(ctx, "mail: mark sent", "mail_id", m.ID, "err", err)
 		}
 		return
@@ -156,7 +163,8 @@ func (w *Worker) deliver(ctx context.Context, m store.Mail) {
 	next := w.now().Add(backoff(m.Attempts, poll.OrDefault(w.BaseBackoff, 15*time.Second), poll.OrDefault(w.MaxBackoff, time.Hour)))
 	w.Log.WarnContext(ctx, "mail: delivery failed", "mail_id", m.ID, "kind", m.Kind, "attempt", m.Attempts,
 		"final", final, "err", Redact(err.Error()))
-	if err := q.MarkRetry(rctx, m.ID, next, Redact(fmt.Sprint(err)), final); err != nil {
+	reason := Redact(fmt.Sprint(err))
+	if err := store.RetryBusy(rctx, 5, func() error { return q.MarkRetry(rctx, m.ID, next, reason, final) }); err != nil {
 		w.Log.ErrorContext(ctx, "mail: mark retry", "mail_id", m.ID, "err", err)
 	}
 }

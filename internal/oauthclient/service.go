@@ -69,6 +69,10 @@ type NewClient struct {
 	AllowedOrigins []string `json:"allowed_origins"`
 	// Introspection is own (default) or audience (a resource server).
 	Introspection string `json:"introspection"`
+	// DPoPBoundAccessTokens makes DPoP (RFC 9449) mandatory for the
+	// client; DPoPNonceRequired also requires server nonces in proofs.
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
+	DPoPNonceRequired     bool `json:"dpop_nonce_required"`
 }
 
 // ClientPatch changes the fields that are set (JSON null is the same as
@@ -95,6 +99,9 @@ type ClientPatch struct {
 	AuthzClaims    *store.AuthzClaims `json:"authz_claims,omitempty"`
 	AllowedOrigins *[]string          `json:"allowed_origins,omitempty"`
 	Introspection  *string            `json:"introspection,omitempty"`
+	// DPoP: see NewClient.
+	DPoPBoundAccessTokens *bool `json:"dpop_bound_access_tokens,omitempty"`
+	DPoPNonceRequired     *bool `json:"dpop_nonce_required,omitempty"`
 }
 
 // HashSecret is how a client secret is stored and compared.
@@ -145,6 +152,8 @@ func (s *Service) CreateClient(ctx context.Context, actor events.Actor, tenant s
 		AuthzClaims:            in.AuthzClaims,
 		AllowedOrigins:         orEmpty(in.AllowedOrigins),
 		Introspection:          in.Introspection,
+		DPoPBound:              in.DPoPBoundAccessTokens,
+		DPoPNonce:              in.DPoPNonceRequired,
 		Version:                1, CreatedAt: now, UpdatedAt: now,
 	}
 	if len(cl.GrantTypes) == 0 {
@@ -363,6 +372,12 @@ func applyPatch(c *valid.Collector, cl *store.Client, p ClientPatch) {
 	}
 	list(&cl.AllowedOrigins, p.AllowedOrigins)
 	str(&cl.Introspection, p.Introspection)
+	if p.DPoPBoundAccessTokens != nil {
+		cl.DPoPBound = *p.DPoPBoundAccessTokens
+	}
+	if p.DPoPNonceRequired != nil {
+		cl.DPoPNonce = *p.DPoPNonceRequired
+	}
 }
 
 // auditFields is what the audit log records of a client: never the secret
@@ -385,6 +400,8 @@ func auditFields(cl *store.Client) map[string]any {
 		"authz_claims":                     cl.AuthzClaims,
 		"allowed_origins":                  orEmpty(cl.AllowedOrigins),
 		"introspection":                    cl.Introspection,
+		"dpop_bound_access_tokens":         cl.DPoPBound,
+		"dpop_nonce_required":              cl.DPoPNonce,
 		"has_secret":                       cl.SecretHash != nil,
 	}
 	if len(cl.JWKS) > 0 {

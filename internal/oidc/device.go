@@ -250,6 +250,12 @@ func (p *Provider) deviceToken(ctx context.Context, c *client, deviceCode string
 	}
 	tn := tenantFrom(ctx).ID
 	hash := sha(deviceCode)
+	// DPoP first (dpop.go): a use_dpop_nonce answer must leave the device
+	// code for the retry.
+	jkt, err := p.tokenBinding(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	var res pollResult
 	d, err := p.store.OAuth().DeviceCodes().UpdateDeviceCode(ctx, tn, hash, func(d *store.DeviceCode) error {
 		res = poll(d, c.c.ID, p.now())
@@ -286,7 +292,7 @@ func (p *Provider) deviceToken(ctx context.Context, c *client, deviceCode string
 	// The tokens belong to the device, not to the browser session that
 	// approved it: no sid, and ending that session does not end them.
 	g := grant{grantType: string(oidc.GrantTypeDeviceCode), tenant: tn, issuer: p.issuer(ctx), client: c, userID: d.UserID, scopes: d.Scopes,
-		familyID: deviceFamily(hash), kind: store.GrantDevice, authTime: d.AuthTime, amr: d.AMR}
+		familyID: deviceFamily(hash), kind: store.GrantDevice, authTime: d.AuthTime, amr: d.AMR, jkt: jkt}
 	tok, err := p.issue(ctx, g, c.hasGrant(oidc.GrantTypeRefreshToken))
 	if err != nil {
 		return nil, p.storage.hide(ctx, err)

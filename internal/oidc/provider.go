@@ -55,6 +55,9 @@ type Config struct {
 	Meter *tenancy.Meter
 	// Hooks runs the tenant's pre_token hook (hooks.go); nil runs none.
 	Hooks *hooks.Service
+	// DPoPWindow is how far a DPoP proof's iat may be from now, either
+	// way (dpop.go); 0 means 60 s.
+	DPoPWindow time.Duration
 }
 
 // Provider is the OpenID provider of every tenant.
@@ -78,6 +81,10 @@ type Provider struct {
 	authz Authorizer
 	// hooks is Config.Hooks.
 	hooks *hooks.Service
+	// dpopWindow is Config.DPoPWindow; dpopNonceKey keys the stateless
+	// DPoP nonces (dpop.go).
+	dpopWindow   time.Duration
+	dpopNonceKey []byte
 }
 
 // New builds the provider.
@@ -90,6 +97,12 @@ func New(cfg Config) (*Provider, error) {
 		now:   func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
 	}
 	p.keys = newKeyRing(cfg.Store, cfg.Keys, cfg.Now)
+	p.dpopWindow = cfg.DPoPWindow
+	if p.dpopWindow <= 0 {
+		p.dpopWindow = defaultDPoPWindow
+	}
+	nk := sha256.Sum256(append([]byte("gatehouse-dpop-nonce\x00"), cfg.MasterKey...))
+	p.dpopNonceKey = nk[:]
 	p.storage = &storage{p: p}
 	opCfg := &op.Config{
 		CryptoKey:      sha256.Sum256(append([]byte("gatehouse-op-crypto\x00"), cfg.MasterKey...)),
@@ -193,12 +206,26 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Pragma", "no-cache")
 	}
-	w = &protocolWriter{ResponseWriter: w, path: r2.URL.Path, issuer: p.issuer(ctx)}
+	ctx, busy := withBusyFlag(ctx) // busy.go
+	r2 = r2.WithContext(ctx)
+	w = &protocolWriter{ResponseWriter: w, path: r2.URL.Path, issuer: p.issuer(ctx), busy: busy}
 	if p.cors(w, r2) || refuseURLCredentials(w, r2) {
 		return
 	}
 	if r2.URL.Path == "/authorize" && p.pendingOver(w, r2) { // pending.go
 		return
+	}
+	switch r2.URL.Path { // DPoP proofs: dpop.go
+	case "/oauth/token":
+		dctx, done := p.tokenDPoP(w, r2)
+		if done {
+			return
+		}
+		r2 = r2.WithContext(dctx)
+	case "/userinfo":
+		if p.userinfoDPoP(w, r2) {
+			return
+		}
 	}
 	if p.route(w, r2) { // PAR, authorize by request_uri, device sign-in: par.go
 		return

@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 )
 
 // Introspect authenticates the calling resource server first, so a failed
@@ -41,6 +44,14 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 		return op.NewResponse(resp), nil
 	}
 	resp.Active = true
+	// RFC 9449 6.2: a bound token's cnf, and its type, for the resource server.
+	if jkt := cnfJKT(claims.Claims); jkt != "" {
+		resp.TokenType = tokenType(jkt)
+		if resp.Claims == nil {
+			resp.Claims = map[string]any{}
+		}
+		resp.Claims["cnf"] = map[string]string{"jkt": jkt}
+	}
 	return op.NewResponse(resp), nil
 }
 
@@ -68,6 +79,7 @@ type protocolWriter struct {
 	path   string
 	issuer string
 	done   bool
+	busy   *atomic.Bool // set when the answer is a store.ErrBusy (busy.go)
 }
 
 func (w *protocolWriter) WriteHeader(code int) {
@@ -75,10 +87,16 @@ func (w *protocolWriter) WriteHeader(code int) {
 		w.done = true
 		h := w.Header()
 		switch {
+		case code == http.StatusUnauthorized && h.Get("WWW-Authenticate") != "":
+			// A challenge set already (DPoP, dpop.go) stands.
 		case code == http.StatusUnauthorized && w.path == "/userinfo":
 			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		case code == http.StatusUnauthorized:
 			h.Set("WWW-Authenticate", `Basic realm="`+w.issuer+`"`)
+		case code >= http.StatusBadRequest && w.busy != nil && w.busy.Load():
+			// Lock contention: nothing was written, a retry may succeed.
+			code = http.StatusServiceUnavailable
+			h.Set("Retry-After", httpx.BusyRetryAfter)
 		case (code == http.StatusFound || code == http.StatusSeeOther) && w.path == "/authorize":
 			h.Set("Location", withIss(h.Get("Location"), w.issuer))
 		}

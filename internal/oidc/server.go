@@ -56,7 +56,7 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.DeviceAuthorizationEndpoint = s.Endpoints().DeviceAuthorization.Absolute(s.p.issuer(ctx))
 	cfg.CheckSessionIframe = ""
 	return op.NewResponse(discovery{DiscoveryConfiguration: cfg, IssParameter: true,
-		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false}), nil
+		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false, DPoPAlgs: dpopAlgNames}), nil
 }
 
 // discovery adds what the library's document type lacks: RFC 9207's iss
@@ -67,11 +67,19 @@ type discovery struct {
 	// RFC 9126: pushed authorization requests are offered, not required.
 	PAREndpoint string `json:"pushed_authorization_request_endpoint"`
 	RequirePAR  bool   `json:"require_pushed_authorization_requests"`
+	// RFC 9449 5.1: the DPoP proof algorithms accepted (dpop.go).
+	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
 }
 
 func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
 	tn := tenantFrom(ctx).ID
 	st := s.p.store.OAuth()
+	// DPoP first (dpop.go): a use_dpop_nonce answer must leave the code
+	// unspent for the retry with the nonce.
+	jkt, err := s.p.tokenBinding(ctx, r.Client.(*client))
+	if err != nil {
+		return nil, err
+	}
 	ar, err := st.AuthRequests().ConsumeCode(ctx, tn, sha(r.Data.Code))
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -111,7 +119,7 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier sent but no code_challenge was")
 	}
 	g := grant{grantType: string(oidc.GrantTypeCode), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: ar.UserID, scopes: ar.Scopes,
-		sessionID: ar.SessionID, familyID: ar.ID, authTime: ar.AuthTime, amr: ar.AMR, nonce: ar.Nonce}
+		sessionID: ar.SessionID, familyID: ar.ID, authTime: ar.AuthTime, amr: ar.AMR, nonce: ar.Nonce, jkt: jkt}
 	resp, err := s.p.issue(ctx, g, c.hasGrant(oidc.GrantTypeRefreshToken))
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
@@ -143,6 +151,14 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 		}
 		scopes = r.Data.Scopes
 	}
+	jkt, err := s.p.tokenBinding(ctx, c) // dpop.go
+	if err != nil {
+		return nil, err
+	}
+	if old.JKT != "" && jkt != old.JKT {
+		// RFC 9449 5: a bound refresh token needs a proof by its key.
+		return nil, dpopError("this refresh token is bound to another DPoP key")
+	}
 	u, err := s.p.store.Users().GetUser(ctx, tn, old.UserID)
 	if err != nil || u.Status != store.UserActive {
 		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token invalid or expired")
@@ -159,11 +175,12 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 		}
 	}
 	g := grant{grantType: string(oidc.GrantTypeRefreshToken), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: old.UserID, scopes: scopes,
-		sessionID: old.SessionID, familyID: old.FamilyID, kind: old.Kind, authTime: old.AuthTime, amr: old.AMR}
+		sessionID: old.SessionID, familyID: old.FamilyID, kind: old.Kind, authTime: old.AuthTime, amr: old.AMR, jkt: jkt}
 	next, tok, err := s.p.newRefreshToken(g)
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
 	}
+	next.JKT = old.JKT       // a family keeps its binding
 	next.Scopes = old.Scopes // narrowing applies to this access token, not the grant
 	if _, err := toks.RotateRefreshToken(ctx, tn, oldHash, next); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -202,13 +219,18 @@ func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequ
 			return nil, oidc.ErrInvalidScope().WithDescription("scope %q is not allowed", sc)
 		}
 	}
-	g := grant{grantType: string(oidc.GrantTypeClientCredentials), tenant: tenantFrom(ctx).ID, issuer: s.p.issuer(ctx), client: c, scopes: r.Data.Scope}
+	jkt, err := s.p.tokenBinding(ctx, c) // dpop.go
+	if err != nil {
+		return nil, err
+	}
+	g := grant{grantType: string(oidc.GrantTypeClientCredentials), tenant: tenantFrom(ctx).ID, issuer: s.p.issuer(ctx), client: c,
+		scopes: r.Data.Scope, jkt: jkt}
 	at, exp, err := s.p.mintAccessToken(ctx, g)
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
 	}
 	return op.NewResponse(&oidc.AccessTokenResponse{
-		AccessToken: at, TokenType: oidc.BearerToken, ExpiresIn: uint64(exp.Sub(s.p.now()).Seconds()),
+		AccessToken: at, TokenType: tokenType(jkt), ExpiresIn: uint64(exp.Sub(s.p.now()).Seconds()),
 		Scope: r.Data.Scope,
 	}), nil
 }
@@ -223,7 +245,7 @@ func (p *Provider) issue(ctx context.Context, g grant, withRefresh bool) (*oidc.
 	if err != nil {
 		return nil, err
 	}
-	resp := &oidc.AccessTokenResponse{AccessToken: at, TokenType: oidc.BearerToken,
+	resp := &oidc.AccessTokenResponse{AccessToken: at, TokenType: tokenType(g.jkt),
 		ExpiresIn: uint64(exp.Sub(p.now()).Seconds()), Scope: g.scopes}
 	if slices.Contains(g.scopes, oidc.ScopeOpenID) {
 		if resp.IDToken, err = p.mintIDToken(ctx, g, at); err != nil {

@@ -46,6 +46,10 @@ func (s *storage) hide(ctx context.Context, err error) error {
 	if errors.As(err, &oe) {
 		return err
 	}
+	if be, ok := busyError(ctx, err); ok { // busy.go
+		s.p.log.WarnContext(ctx, "oidc: database busy", "err", err)
+		return be
+	}
 	s.p.log.ErrorContext(ctx, "oidc: internal error", "err", err)
 	return oidc.ErrServerError().WithParent(err).WithDescription("internal error")
 }

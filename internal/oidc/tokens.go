@@ -53,6 +53,9 @@ type grant struct {
 	grantType string // the token request's grant_type, for metering
 	// hookClaims are the pre_token hook's claims (hooks.go).
 	hookClaims map[string]any
+	// jkt is the DPoP key thumbprint the tokens are bound to, "" for
+	// Bearer tokens (dpop.go).
+	jkt string
 }
 
 // signJWT signs claims with the tenant's active key of alg, typ in header.
@@ -119,6 +122,9 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 	}
 	addHookClaims(g, claims)
 	claims["exp"] = exp.Unix()
+	if g.jkt != "" {
+		claims["cnf"] = map[string]string{"jkt": g.jkt} // RFC 9449 6.1
+	}
 	tok, err := p.signJWT(ctx, g.tenant, g.client.accessTokenAlg(), "at+jwt", claims)
 	if err != nil {
 		return "", time.Time{}, err
@@ -197,7 +203,13 @@ func (p *Provider) newRefreshToken(g grant) (*store.RefreshToken, string, error)
 		return nil, "", err
 	}
 	now := p.now()
-	return &store.RefreshToken{
+	// RFC 9449 5: a public client's refresh token is bound to its DPoP
+	// key; a confidential client's is bound by its authentication.
+	jkt := ""
+	if g.client.c.Public {
+		jkt = g.jkt
+	}
+	return &store.RefreshToken{JKT: jkt,
 		ID: id.String(), Tenant: g.tenant, Hash: sha(tok), FamilyID: g.familyID, ClientID: g.client.c.ID,
 		UserID: g.userID, SessionID: g.sessionID, Scopes: g.scopes, AuthTime: g.authTime, AMR: g.amr, Kind: g.kind,
 		CreatedAt: now, ExpiresAt: now.Add(g.client.refreshTokenLifetime()),

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/scimfilter"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
@@ -55,6 +56,8 @@ func toError(err error) (*Error, bool) {
 		return &Error{Status: http.StatusPreconditionFailed, Detail: "The resource changed since that version (If-Match)."}, true
 	case errors.Is(err, store.ErrCycle):
 		return bad("invalidValue", "A group cannot contain itself."), true
+	case errors.Is(err, store.ErrBusy):
+		return &Error{Status: http.StatusServiceUnavailable, Detail: "The server is busy; nothing was changed. Retry later."}, true
 	case errors.Is(err, store.ErrBadFilter):
 		return bad("invalidFilter", "The filter is not supported: "+reason(err, store.ErrBadFilter)+"."), true
 	case errors.Is(err, scimfilter.ErrSyntax):
@@ -112,6 +115,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if se.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
+	}
+	if se.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", httpx.BusyRetryAfter)
 	}
 	body := map[string]any{"schemas": []string{URIError}, "status": strconv.Itoa(se.Status), "detail": se.Detail}
 	if se.Type != "" {

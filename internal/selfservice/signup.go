@@ -113,8 +113,8 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 	var conflict *valid.Conflict
 	if errors.As(err, &conflict) {
 		// Lost a race with another sign-up of the same or a look-alike
-		// address: the password was not hashed yet (uniqueness is
-		// checked first).
+		// address. CreateUser checks uniqueness before it hashes, so
+		// only a race inside that window spends a second hash here.
 		if existing, gerr := s.Directory.UserForEmail(ctx, t.ID, email); gerr == nil {
 			return s.signUpExisting(ctx, t, existing, in)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/privacy"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
@@ -18,8 +19,25 @@ import (
 // transaction in this order; privacySections their parts of an export.
 // Services that hold personal data outside a table with tenant_id and
 // user_id columns, or keep an anonymous trace of it, register here.
-func privacyErasers(a *App) []privacy.Eraser   { return []privacy.Eraser{consentPart{a.Consent}} }
-func privacySections(a *App) []privacy.Section { return []privacy.Section{consentPart{a.Consent}} }
+func privacyErasers(a *App) []privacy.Eraser { return []privacy.Eraser{consentPart{a.Consent}} }
+func privacySections(a *App) []privacy.Section {
+	return []privacy.Section{consentPart{a.Consent}, riskPart{a.Risk}}
+}
+
+// riskPart is the risk engine's part of an export (section "risk"): the
+// user's recent sign-ins as the engine keeps them (time, network, place,
+// device). Its rows carry tenant_id and user_id, so the erasure's sweep of
+// such tables removes them.
+type riskPart struct{ e *risk.Engine }
+
+func (p riskPart) SectionName() string { return "risk" }
+
+func (p riskPart) ExportUser(ctx context.Context, _ store.Repos, tenant store.TenantID, userID string) (any, error) {
+	if p.e == nil {
+		return []risk.SignIn{}, nil
+	}
+	return p.e.ExportUser(ctx, tenant, userID)
+}
 
 // consentPart is consent's part: its records and preferences in the
 // export (section "consent"), and on erasure the records counted

@@ -216,6 +216,14 @@ func TestErasureLeavesNoTrace(t *testing.T) {
 			!strings.Contains(string(exp.body), `"login_history"`) || !strings.Contains(string(exp.body), "user.create") {
 			t.Fatalf("export: %s", exp)
 		}
+		var doc struct {
+			Sections struct {
+				Risk []map[string]any `json:"risk"`
+			} `json:"sections"`
+		}
+		if err := json.Unmarshal(exp.body, &doc); err != nil || len(doc.Sections.Risk) == 0 {
+			t.Errorf("export: no sign-ins in the risk section (%v): %s", err, exp)
+		}
 		for _, secret := range []string{"argon2", p.password} {
 			if strings.Contains(string(exp.body), secret) {
 				t.Errorf("the export holds %q", secret)

@@ -70,6 +70,11 @@ type Client struct {
 	// endpoint: "own" (tokens issued to it) or "audience" (a resource
 	// server: every access token of the tenant).
 	Introspection string
+	// DPoPBound (dpop_bound_access_tokens) makes DPoP (RFC 9449) mandatory
+	// for the client's token requests; DPoPNonce also requires a server
+	// nonce in every proof (RFC 9449 8).
+	DPoPBound bool
+	DPoPNonce bool
 }
 
 // Clients stores a tenant's OAuth clients.
@@ -156,7 +161,11 @@ type RefreshToken struct {
 	AMR       []string
 	// Kind is how the family began: GrantCode or GrantDevice ("" is
 	// stored as GrantCode).
-	Kind      string
+	Kind string
+	// JKT is the RFC 7638 thumbprint of the DPoP key the token is bound
+	// to (RFC 9449 5): a refresh must prove possession of that key. ""
+	// for an unbound token. Every successor in the family keeps it.
+	JKT       string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	// RotatedAt is set once the token has been exchanged for its successor.

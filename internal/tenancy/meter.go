@@ -109,7 +109,11 @@ func (m *Meter) Run(ctx context.Context, interval time.Duration) {
 }
 
 func (m *Meter) logErr(err error) {
-	if err != nil && m.Log != nil {
+	switch {
+	case err == nil || m.Log == nil:
+	case errors.Is(err, store.ErrBusy): // contention: the next flush retries
+		m.Log.Debug("usage counters not flushed: database busy; retrying", "err", err)
+	default:
 		m.Log.Warn("usage counters not flushed; retrying", "err", err)
 	}
 }

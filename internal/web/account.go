@@ -255,6 +255,9 @@ func (p *Pages) showAccount(a *accountReq, status int, notice, errText string) {
 
 // accountFail logs an unexpected error and answers a bare failure page.
 func (p *Pages) accountFail(a *accountReq, err error) {
+	if p.busy(a.w, a.r, a.t, err) { // busy.go
+		return
+	}
 	p.Log.ErrorContext(a.r.Context(), "web: account", "err", err, "request_id", httpx.RequestID(a.r.Context()))
 	p.message(a.w, a.r, a.t, http.StatusInternalServerError, "account.title", "error.generic")
 }

@@ -253,6 +253,8 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 		return
 	case p.hookDenied(w, r, t, err): // hooks.go
 		return
+	case p.busy(w, r, t, err): // busy.go
+		return
 	case err != nil:
 		p.Log.ErrorContext(r.Context(), "web: account login", "err", err, "request_id", httpx.RequestID(r.Context()))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")

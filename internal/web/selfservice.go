@@ -117,6 +117,9 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, t *store.Tenant, wh
 		p.message(w, r, t, http.StatusTooManyRequests, "error.title", "signup.throttled")
 		return
 	}
+	if p.busy(w, r, t, err) { // busy.go
+		return
+	}
 	p.Log.ErrorContext(r.Context(), "web: "+where, "err", err, "request_id", httpx.RequestID(r.Context()))
 	p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 }

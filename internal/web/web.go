@@ -329,6 +329,8 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		return
 	case p.finished(w, r, t, ar, token, err): // signed in; the consent step waits
 		return
+	case p.busy(w, r, t, err): // busy.go
+		return
 	case err != nil:
 		p.Log.ErrorContext(ctx, "web: login", "err", err, "request_id", httpx.RequestID(ctx))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")

@@ -131,6 +131,14 @@ func openSignup(t *testing.T, base, token string) {
 // of every sign-up acknowledged with a 200 and its confirmation page, and
 // how many attempts failed.
 func signupLoad(base, prefix string, workers, max int, stop <-chan struct{}) (acked []string, failed int) {
+	return signupLoadStatus(base, prefix, workers, max, stop, 10*time.Second, nil)
+}
+
+// signupLoadStatus is signupLoad whose requests may take up to timeout
+// and that also reports the status of every sign-up post (0 when no
+// answer came) to status, when not nil; it is called from the workers'
+// goroutines.
+func signupLoadStatus(base, prefix string, workers, max int, stop <-chan struct{}, timeout time.Duration, status func(int)) (acked []string, failed int) {
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
@@ -142,7 +150,7 @@ func signupLoad(base, prefix string, workers, max int, stop <-chan struct{}) (ac
 		go func() {
 			defer wg.Done()
 			jar, _ := cookiejar.New(nil)
-			hc := &http.Client{Timeout: 10 * time.Second, Jar: jar}
+			hc := &http.Client{Timeout: timeout, Jar: jar}
 			u, _ := url.Parse(base)
 			csrf := func() string {
 				for _, c := range jar.Cookies(u) {
@@ -175,6 +183,13 @@ func signupLoad(base, prefix string, workers, max int, stop <-chan struct{}) (ac
 				email := fmt.Sprintf("%s-%d-%d@example.com", prefix, w, n)
 				res, err := hc.PostForm(base+"/t/default/signup", url.Values{"email": {email},
 					"password": {"correct horse battery staple 7"}, "csrf": {csrf()}})
+				if status != nil {
+					code := 0
+					if err == nil {
+						code = res.StatusCode
+					}
+					status(code)
+				}
 				if err != nil {
 					fail()
 					continue

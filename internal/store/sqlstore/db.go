@@ -188,6 +188,9 @@ func (d *DB) InTx(ctx context.Context, fn func(tx store.Repos) error) error {
 func (d *DB) runTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
+		if isBusy(err) {
+			return busyErr("begin", err)
+		}
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
 	done := false
@@ -200,6 +203,9 @@ func (d *DB) runTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	done = true
 	if err != nil {
 		_ = tx.Rollback()
+		if isBusy(err) { // a statement whose error was not wrapped
+			return busyErr("transaction", err)
+		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -13,7 +13,7 @@ import (
 type tokenRepo struct{ *scope }
 
 const refreshCols = `tenant_id, id, hash, family_id, client_id, user_id, session_id, scopes, audience, auth_time, amr,
-created_at, expires_at, rotated_at, revoked_at, kind`
+created_at, expires_at, rotated_at, revoked_at, kind, jkt`
 
 func scanRefresh(r scanner) (*store.RefreshToken, error) {
 	var (
@@ -25,7 +25,7 @@ func scanRefresh(r scanner) (*store.RefreshToken, error) {
 		rotated, revoked    sql.NullInt64
 	)
 	err := r.Scan(&tenant, &t.ID, &t.Hash, &t.FamilyID, &t.ClientID, &t.UserID, &t.SessionID, &scopes, &aud,
-		&authTime, &amr, &created, &expires, &rotated, &revoked, &t.Kind)
+		&authTime, &amr, &created, &expires, &rotated, &revoked, &t.Kind, &t.JKT)
 	if err != nil {
 		return nil, err
 	}
@@ -75,10 +75,10 @@ func (r tokenRepo) newRefresh(t *store.RefreshToken) (store.RefreshToken, error)
 }
 
 func insertRefresh(ctx context.Context, q querier, n *store.RefreshToken) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES (`+placeholders(0, 16)+`)`,
+	_, err := q.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES (`+placeholders(0, 17)+`)`,
 		string(n.Tenant), n.ID, n.Hash, n.FamilyID, n.ClientID, n.UserID, n.SessionID, listJSON(n.Scopes),
 		listJSON(n.Audience), nullTime(n.AuthTime), listJSON(n.AMR), n.CreatedAt.UnixMicro(), n.ExpiresAt.UnixMicro(),
-		nullMicros(n.RotatedAt), nullMicros(n.RevokedAt), n.Kind)
+		nullMicros(n.RotatedAt), nullMicros(n.RevokedAt), n.Kind, n.JKT)
 	return err
 }
 
@@ -159,8 +159,8 @@ WHERE tenant_id = $2 AND hash = $3 AND rotated_at IS NULL AND revoked_at IS NULL
 RETURNING `+refreshCols, now.UnixMicro(), string(tenant), oldHash))
 		switch {
 		case err == nil:
-			if n.FamilyID != old.FamilyID || n.ClientID != old.ClientID || n.Kind != old.Kind {
-				return fmt.Errorf("sqlstore: %s: the next token must keep the family, client and kind of the old one", op)
+			if n.FamilyID != old.FamilyID || n.ClientID != old.ClientID || n.Kind != old.Kind || n.JKT != old.JKT {
+				return fmt.Errorf("sqlstore: %s: the next token must keep the family, client, kind and key binding of the old one", op)
 			}
 			if err := insertRefresh(ctx, q, &n); err != nil {
 				return wrapErr(op, err)

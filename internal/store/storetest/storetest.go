@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		profileTests,
 		hookTests,
 		purposeTests,
+		dpopTests,
 	} {
 		all = append(all, group...)
 	}
