@@ -227,14 +227,22 @@ func (r deliveryRepo) ClaimDeliveries(ctx context.Context, sinks []string, now t
 }
 
 // FinishAttempt records an attempt and the delivery's new state; a
-// delivery that is finished (delivered or dead) hands its chain's head on.
+// delivery that is finished (delivered or dead) hands its chain's head on,
+// one left unfinished (failed) stays or becomes its chain's head when it is
+// the oldest (it is not when another node re-claimed it after its lease ran
+// out and finished it first).
 func (r deliveryRepo) FinishAttempt(ctx context.Context, a store.EventAttempt, state store.DeliveryState, next time.Time) error {
 	if len(a.Error) > 500 {
 		a.Error = a.Error[:500]
 	}
 	return r.write(ctx, func(q querier) error {
-		var tenant string
-		if err := q.QueryRowContext(ctx, `SELECT tenant_id FROM event_deliveries WHERE id = $1`, a.DeliveryID).Scan(&tenant); err != nil {
+		var (
+			tenant string
+			c      chainKey
+			seq    int64
+		)
+		if err := q.QueryRowContext(ctx, `SELECT tenant_id, sink, endpoint_id, user_key, seq FROM event_deliveries WHERE id = $1`,
+			a.DeliveryID).Scan(&tenant, &c.sink, &c.endpoint, &c.user, &seq); err != nil {
 			return wrapErr("finish attempt", err)
 		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO event_attempts (delivery_id, tenant_id, at, status_code, latency_ms, error)
@@ -254,10 +262,22 @@ delivered_at = $3, last_error = $4 WHERE id = $5`, string(state), micro(next).Un
 			return err
 		}
 		if state != store.DeliveryDelivered && state != store.DeliveryDead {
-			return nil
+			return headChain(ctx, q, c, seq)
 		}
-		return r.advanceChain(ctx, q, a.DeliveryID)
+		return r.advanceChain(ctx, q, c)
 	})
+}
+
+// chainKey names a delivery chain.
+type chainKey struct{ sink, endpoint, user string }
+
+// headChain makes the unfinished delivery seq the head of chain c when it
+// is older than the head (or the chain has none).
+func headChain(ctx context.Context, q querier, c chainKey, seq int64) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO event_chains (sink, endpoint_id, user_key, head_seq) VALUES ($1, $2, $3, $4)
+ON CONFLICT (sink, endpoint_id, user_key) DO UPDATE SET head_seq = CASE WHEN excluded.head_seq < event_chains.head_seq
+THEN excluded.head_seq ELSE event_chains.head_seq END`, c.sink, c.endpoint, c.user, seq)
+	return wrapErr("head chain", err)
 }
 
 // advanceChain sets the head of the delivery's chain to its oldest
@@ -266,12 +286,8 @@ delivered_at = $3, last_error = $4 WHERE id = $5`, string(state), micro(next).Un
 // RetryDelivery); the chain row is locked before the oldest is read, so
 // the read, a statement of its own, sees deliveries a concurrent fan-out
 // committed while holding that lock.
-func (r deliveryRepo) advanceChain(ctx context.Context, q querier, deliveryID string) error {
-	var sink, endpoint, user string
-	if err := q.QueryRowContext(ctx, `SELECT sink, endpoint_id, user_key FROM event_deliveries WHERE id = $1`,
-		deliveryID).Scan(&sink, &endpoint, &user); err != nil {
-		return wrapErr("advance chain", err)
-	}
+func (r deliveryRepo) advanceChain(ctx context.Context, q querier, c chainKey) error {
+	sink, endpoint, user := c.sink, c.endpoint, c.user
 	var head int64
 	err := q.QueryRowContext(ctx, `SELECT head_seq FROM event_chains WHERE sink = $1 AND endpoint_id = $2 AND user_key = $3`+
 		r.forUpdate(), sink, endpoint, user).Scan(&head)
@@ -360,10 +376,6 @@ WHERE id = $2`, micro(now).UnixMicro(), id); err != nil {
 		}
 		// A finished delivery retried is unfinished again: it heads its
 		// chain when it is older than the chain's head.
-		_, err = q.ExecContext(ctx, `INSERT INTO event_chains (sink, endpoint_id, user_key, head_seq) VALUES ($1, $2, $3, $4)
-ON CONFLICT (sink, endpoint_id, user_key) DO UPDATE SET head_seq = CASE WHEN excluded.head_seq < event_chains.head_seq
-THEN excluded.head_seq ELSE event_chains.head_seq END`,
-			d.Sink, d.EndpointID, d.UserKey, d.Seq)
-		return wrapErr("retry delivery", err)
+		return headChain(ctx, q, chainKey{d.Sink, d.EndpointID, d.UserKey}, d.Seq)
 	})
 }
