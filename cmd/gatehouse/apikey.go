@@ -63,7 +63,7 @@ func runAPIKey(ctx context.Context, env *cliEnv, args []string) error {
 	who.register(fs)
 	switch args[0] {
 	case "create":
-		scopes := fs.String("scopes", "admin", "comma-separated scopes: admin, read, scim, audit:read")
+		scopes := fs.String("scopes", "admin", "comma-separated scopes: admin, read, scim, audit:read, ssf")
 		name := fs.String("name", "", "a name to recognise the key by")
 		expiresIn := fs.Duration("expires-in", 0, "lifetime, e.g. 720h (0: no expiry)")
 		return withApp(ctx, env, fs, l, args[1:], func(app *server.App) error {

@@ -66,5 +66,11 @@ func migrate(ctx context.Context, env *cliEnv, cfg config.Config) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "database is at migration %d (%s)\n", versions[len(versions)-1], driver)
-	return nil
+	// The data migrations that need the master key (the audit chain's
+	// sealing of personal data) run when the deployment opens.
+	app, err := openConfig(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	return app.Close()
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -65,6 +66,9 @@ type Service struct {
 	// PublicURL makes the mailed link absolute.
 	PublicURL string
 	Now       func() time.Time
+	// Privacy erases the account on deletion and builds its data
+	// download (internal/privacy).
+	Privacy *privacy.Service
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -327,17 +331,23 @@ func (s *Service) RevokeGrant(ctx context.Context, actor events.Actor, tenant st
 	return err
 }
 
-// Delete removes the account after the password is re-entered: its
-// sessions end first (with their back-channel notices), then the user and
-// everything that goes with it. Errors: those of Reauthenticate.
+// Delete erases the account after the password is re-entered: its
+// sessions end, then the person is erased (privacy.Service.Erase).
+// Errors: those of Reauthenticate and of Erase (privacy.ErrHold).
 func (s *Service) Delete(ctx context.Context, actor events.Actor, tenant store.TenantID, userID, password string) error {
 	if _, err := s.Reauthenticate(ctx, tenant, userID, password, actor.ClientIP); err != nil {
 		return err
 	}
-	if err := s.Sessions.EndAll(ctx, tenant, userID); err != nil {
-		return err
-	}
-	return s.Directory.DeleteUser(ctx, actor, tenant, userID)
+	// Erasure ends the sessions first (with their back-channel notices),
+	// then erases the person, which a legal hold refuses.
+	_, err := s.Privacy.Erase(ctx, actor, tenant, userID)
+	return err
+}
+
+// Export is "download my data": privacy.Service.Export for the signed-in
+// user.
+func (s *Service) Export(ctx context.Context, actor events.Actor, tenant store.TenantID, userID string) (*privacy.Export, error) {
+	return s.Privacy.Export(ctx, actor, tenant, userID)
 }
 
 func (s *Service) record(ctx context.Context, actor events.Actor, e events.Entry) error {

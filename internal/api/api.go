@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
@@ -66,6 +67,10 @@ type API struct {
 	// Meter counts API calls per tenant and reports quota thresholds
 	// (usage.go); nil counts nothing.
 	Meter *tenancy.Meter
+	// Privacy serves erasure, legal holds, access exports and
+	// data-subject requests (privacy.go); it opens the audit entries'
+	// sealed personal data for listAudit.
+	Privacy *privacy.Service
 	// Webhooks manages webhook endpoints; Events is the outbox the SIEM
 	// stream reads (webhooks.go).
 	Webhooks *webhook.Service

@@ -104,6 +104,11 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
+	// Personal data is stored sealed (internal/privacy): show it opened,
+	// or [erased] where the person was erased.
+	if err := a.Privacy.OpenAudit(r.Context(), es); err != nil {
+		return err
+	}
 	out := list[auditOut]{Items: make([]auditOut, 0, len(es))}
 	for i := range es {
 		out.Items = append(out.Items, auditJSON(&es[i]))

@@ -37,7 +37,7 @@ func (a *API) routes() []route {
 		{http.MethodPost, t + "/users", needAdmin, a.createUser},
 		{http.MethodGet, t + "/users/export", needAdmin, a.exportUsers}, // exports.go
 		{http.MethodGet, t + "/users/{id}", needRead, a.getUser},
-		{http.MethodPatch, t + "/users/{id}", needAdmin, a.updateUser},
+		{http.MethodPatch, t + "/users/{id}", needAdmin, a.updateUserOrHold}, // privacy.go: legal_hold
 		{http.MethodDelete, t + "/users/{id}", needAdmin, a.deleteUser},
 		{http.MethodGet, t + "/users/{id}/groups", needRead, a.userGroups},
 		{http.MethodGet, t + "/users/{id}/sessions", needRead, a.listSessions},
@@ -158,6 +158,13 @@ func (a *API) routes() []route {
 		{http.MethodGet, t + "/connections/{id}", needRead, a.getConnection},
 		{http.MethodPatch, t + "/connections/{id}", needAdmin, a.updateConnection},
 		{http.MethodDelete, t + "/connections/{id}", needAdmin, a.deleteConnection},
+		// Data-subject rights: privacy.go.
+		{http.MethodPost, t + "/users/{id}/erase", needAdmin, a.eraseUser},
+		{http.MethodGet, t + "/users/{id}/export", needAdmin, a.exportUser},
+		{http.MethodPost, t + "/privacy-requests", needAdmin, a.createPrivacyRequest},
+		{http.MethodGet, t + "/privacy-requests", needRead, a.listPrivacyRequests},
+		{http.MethodPatch, t + "/privacy-requests/{id}", needAdmin, a.updatePrivacyRequest},
+
 		{http.MethodGet, t + "/users/{id}/identities", needRead, a.listIdentities},
 		{http.MethodDelete, t + "/users/{id}/identities/{identity}", needAdmin, a.unlinkIdentity},
 

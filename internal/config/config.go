@@ -46,11 +46,30 @@ type Config struct {
 	// RedisURL, when set (redis:// or rediss://), keeps the per-tenant
 	// rate limit buckets in Redis instead of the database.
 	RedisURL Secret
+	// NATSURL, when set (nats:// or tls://, several separated by commas),
+	// publishes every catalogue event to the JetStream stream
+	// GATEHOUSE_EVENTS (internal/natsink).
+	NATSURL Secret
 	// SMTP is the outgoing mail server; with no Host, mails are written
 	// as files under {DataDir}/mail/ and their links logged.
 	SMTP SMTPConfig
 	// LDAP configures the LDAPv3 read interface (off unless Enabled).
 	LDAP LDAPConfig
+	// TrustedProxies are the comma-separated CIDRs of the proxies whose
+	// forwarding headers name the client (empty: none, headers ignored).
+	// Use [Config.TrustedProxyPrefixes].
+	TrustedProxies string
+	// Risk configures the risk engine's data files.
+	Risk RiskConfig
+}
+
+// RiskConfig names the risk engine's data files; empty turns the signals
+// that need them off.
+type RiskConfig struct {
+	// GeoIPDB is a MaxMind City or Country database; GeoIPASNDB an ASN one.
+	GeoIPDB, GeoIPASNDB string
+	// BreachedPasswords is a directory of HIBP range files or one sorted file.
+	BreachedPasswords string
 }
 
 // SMTPConfig is the outgoing mail server.

@@ -112,6 +112,7 @@ var contract = []struct {
 	{"http.hsts", "GATEHOUSE_HTTP_HSTS", "http-hsts", " max-age=600 ;INCLUDESUBDOMAINS; preload", func(c *Config) { c.HTTP.HSTS = "max-age=600; includeSubDomains; preload" }},
 	{"db_max_open_conns", "GATEHOUSE_DB_MAX_OPEN_CONNS", "db-max-open-conns", "25", func(c *Config) { c.DBMaxOpenConns = 25 }},
 	{"redis_url", "GATEHOUSE_REDIS_URL", "redis-url", "redis://127.0.0.1:6379/0", func(c *Config) { c.RedisURL = "redis://127.0.0.1:6379/0" }},
+	{"nats_url", "GATEHOUSE_NATS_URL", "nats-url", "nats://127.0.0.1:4222", func(c *Config) { c.NATSURL = "nats://127.0.0.1:4222" }},
 	{"smtp.host", "GATEHOUSE_SMTP_HOST", "smtp-host", "mail.example.com", func(c *Config) { c.SMTP.Host = "mail.example.com" }},
 	{"smtp.port", "GATEHOUSE_SMTP_PORT", "smtp-port", "465", func(c *Config) { c.SMTP.Port = 465 }},
 	{"smtp.username", "GATEHOUSE_SMTP_USERNAME", "smtp-username", "gh", func(c *Config) { c.SMTP.Username = "gh" }},
@@ -125,6 +126,11 @@ var contract = []struct {
 	{"ldap.tls_key", "GATEHOUSE_LDAP_TLS_KEY", "ldap-tls-key", "/etc/gh/ldap.key", func(c *Config) { c.LDAP.TLSKey = "/etc/gh/ldap.key" }},
 	{"ldap.size_limit", "GATEHOUSE_LDAP_SIZE_LIMIT", "ldap-size-limit", "500", func(c *Config) { c.LDAP.SizeLimit = 500 }},
 	{"ldap.time_limit", "GATEHOUSE_LDAP_TIME_LIMIT", "ldap-time-limit", "5s", func(c *Config) { c.LDAP.TimeLimit = 5 * time.Second }},
+	{"trusted_proxies", "GATEHOUSE_TRUSTED_PROXIES", "trusted-proxies", "127.0.0.1, 10.1.0.0/16,2001:db8::/32",
+		func(c *Config) { c.TrustedProxies = "127.0.0.1/32,10.1.0.0/16,2001:db8::/32" }},
+	{"risk.geoip_db", "GATEHOUSE_GEOIP_DB", "geoip-db", "/var/lib/geoip/City.mmdb", func(c *Config) { c.Risk.GeoIPDB = "/var/lib/geoip/City.mmdb" }},
+	{"risk.geoip_asn_db", "GATEHOUSE_GEOIP_ASN_DB", "geoip-asn-db", "/var/lib/geoip/ASN.mmdb", func(c *Config) { c.Risk.GeoIPASNDB = "/var/lib/geoip/ASN.mmdb" }},
+	{"risk.breached_passwords", "GATEHOUSE_BREACHED_PASSWORDS", "breached-passwords", "/var/lib/hibp", func(c *Config) { c.Risk.BreachedPasswords = "/var/lib/hibp" }},
 }
 
 // yamlFor renders one (possibly nested) key with a double-quoted value.

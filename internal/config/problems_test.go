@@ -58,6 +58,7 @@ func TestBadValues(t *testing.T) {
 		{"hsts max-age words", "http.hsts", "GATEHOUSE_HTTP_HSTS", "http-hsts", "max-age=a year", `"max-age=a year": max-age must be a whole number of seconds`},
 		{"hsts unknown directive", "http.hsts", "GATEHOUSE_HTTP_HSTS", "http-hsts", "max-age=60; always", `"max-age=60; always" is not a Strict-Transport-Security value (want "max-age=SECONDS" with optional "; includeSubDomains" and "; preload", or "off")`},
 		{"redis not a URL", "redis_url", "GATEHOUSE_REDIS_URL", "redis-url", "127.0.0.1:6379", "is not a redis:// or rediss:// URL"},
+		{"nats not a URL", "nats_url", "GATEHOUSE_NATS_URL", "nats-url", "127.0.0.1:4222", "is not a nats:// or tls:// URL (comma-separated for several servers)"},
 		{"too many conns", "db_max_open_conns", "GATEHOUSE_DB_MAX_OPEN_CONNS", "db-max-open-conns", "1001", "1001 is out of range (0..1000)"},
 	}
 	for _, tt := range tests {

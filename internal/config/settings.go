@@ -97,6 +97,10 @@ var settings = []setting{
 		usage: "Redis URL (redis:// or rediss://) for the per-tenant rate limit buckets", secret: true,
 		def:   "buckets kept in the database",
 		field: func(c *Config) any { return &c.RedisURL }, check: checkRedisURL},
+	{key: "nats_url", env: "GATEHOUSE_NATS_URL", flag: "nats-url",
+		usage: "NATS server URL (nats:// or tls://, comma-separated for a cluster): events are also published to the JetStream stream GATEHOUSE_EVENTS", secret: true,
+		def:   "no NATS publishing",
+		field: func(c *Config) any { return &c.NATSURL }, check: checkNATSURL},
 	{key: "smtp.host", env: "GATEHOUSE_SMTP_HOST", flag: "smtp-host",
 		usage: "SMTP server host; empty writes mails as files under {data_dir}/mail/ and logs their links",
 		field: func(c *Config) any { return &c.SMTP.Host }, check: checkHost},
@@ -136,6 +140,18 @@ var settings = []setting{
 	{key: "ldap.time_limit", env: "GATEHOUSE_LDAP_TIME_LIMIT", flag: "ldap-time-limit",
 		usage: "longest one LDAP search may run",
 		field: func(c *Config) any { return &c.LDAP.TimeLimit }},
+	{key: "trusted_proxies", env: "GATEHOUSE_TRUSTED_PROXIES", flag: "trusted-proxies",
+		usage: "comma-separated CIDRs of the proxies whose Forwarded / X-Forwarded-For headers name the client", def: "none",
+		field: func(c *Config) any { return &c.TrustedProxies }, check: checkCIDRList},
+	{key: "risk.geoip_db", env: "GATEHOUSE_GEOIP_DB", flag: "geoip-db",
+		usage: "MaxMind GeoIP2/GeoLite2 City or Country .mmdb file for the geographic risk signals", def: "none (signals off)",
+		field: func(c *Config) any { return &c.Risk.GeoIPDB }, check: anyString},
+	{key: "risk.geoip_asn_db", env: "GATEHOUSE_GEOIP_ASN_DB", flag: "geoip-asn-db",
+		usage: "MaxMind ASN .mmdb file for the new_asn risk signal", def: "none (signal off)",
+		field: func(c *Config) any { return &c.Risk.GeoIPASNDB }, check: anyString},
+	{key: "risk.breached_passwords", env: "GATEHOUSE_BREACHED_PASSWORDS", flag: "breached-passwords",
+		usage: "Have I Been Pwned corpus: a directory of 5-hex-character range files or one sorted SHA1:COUNT file", def: "none (check off)",
+		field: func(c *Config) any { return &c.Risk.BreachedPasswords }, check: anyString},
 }
 
 func checkAny(s string) (string, string) {
@@ -152,6 +168,19 @@ func checkRedisURL(s string) (string, string) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 		return "", "is not a redis:// or rediss:// URL"
+	}
+	return s, ""
+}
+
+func checkNATSURL(s string) (string, string) {
+	if s == "" {
+		return "", ""
+	}
+	for _, part := range strings.Split(s, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			return "", "is not a nats:// or tls:// URL (comma-separated for several servers)"
+		}
 	}
 	return s, ""
 }
@@ -418,4 +447,18 @@ func checkHSTS(s string) (string, string) {
 		return "", fmt.Sprintf("%q has no max-age (%s)", s, want)
 	}
 	return strings.Join(out, "; "), ""
+}
+
+// checkCIDRList validates a comma-separated list of CIDRs (a bare address
+// is its own /32 or /128) and answers it normalised.
+func checkCIDRList(s string) (string, string) {
+	ps, err := ParseCIDRList(s)
+	if err != nil {
+		return "", err.Error()
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return strings.Join(out, ","), ""
 }

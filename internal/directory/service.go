@@ -26,6 +26,11 @@ type Service struct {
 	Hasher *credential.Hasher
 	Audit  *events.Recorder
 	Now    func() time.Time
+	// Breached, when set, refuses passwords found in a breach corpus
+	// wherever a password is set (internal/risk's offline check).
+	Breached interface {
+		Contains(password string) (bool, error)
+	}
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

@@ -73,7 +73,12 @@ func checkUser(c *valid.Collector, u, prev *store.User) {
 	}
 }
 
-// setPassword checks pw against the tenant policy and hashes it into u.
+// ReasonBreached is the field code of a password refused because it is in
+// the breach corpus.
+const ReasonBreached = "breached"
+
+// setPassword checks pw against the tenant policy (and the breach corpus,
+// when set) and hashes it into u.
 func (s *Service) setPassword(ctx context.Context, repos store.Repos, c *valid.Collector, u *store.User, pw string) error {
 	if pw == "" {
 		u.PasswordHash = ""
@@ -90,6 +95,16 @@ func (s *Service) setPassword(ctx context.Context, repos store.Repos, c *valid.C
 			return nil
 		}
 		return err
+	}
+	if s.Breached != nil {
+		breached, err := s.Breached.Contains(pw)
+		if err != nil {
+			return err
+		}
+		if breached {
+			c.Add("password", ReasonBreached, "This password appeared in a data breach. Choose another one.")
+			return nil
+		}
 	}
 	h, err := s.Hasher.Hash(pw)
 	if err != nil {

@@ -67,10 +67,20 @@ type Observer interface {
 	Observe(ctx context.Context, repos store.Repos, actor Actor, e Entry) error
 }
 
-// Recorder appends audit entries and tells its observers.
+// EntrySealer encrypts the personal data of an entry before it is
+// appended, so the chain hash covers the ciphertext (internal/privacy's
+// crypto-shredding). It runs in the change's transaction through repos;
+// its error fails the change.
+type EntrySealer interface {
+	SealEntry(ctx context.Context, repos store.Repos, e *store.AuditEntry) error
+}
+
+// Recorder appends audit entries and tells its observers. With Sealer
+// set, every entry's personal data is sealed before it is written.
 type Recorder struct {
 	Now       func() time.Time
 	Observers []Observer
+	Sealer    EntrySealer
 }
 
 // Record appends e for actor through repos (use the change's transaction).
@@ -83,16 +93,27 @@ func (r *Recorder) Record(ctx context.Context, repos store.Repos, actor Actor, e
 			return fmt.Errorf("audit: encode changes: %w", err)
 		}
 	}
+	return r.record(ctx, repos, actor, e, changes)
+}
+
+// record appends e with its encoded changes and tells the observers.
+func (r *Recorder) record(ctx context.Context, repos store.Repos, actor Actor, e Entry, changes []byte) error {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return err
 	}
-	if err := repos.Audit().AppendAudit(ctx, &store.AuditEntry{
+	entry := &store.AuditEntry{
 		Tenant: e.Tenant, ID: id.String(), Time: r.Now().UTC().Truncate(time.Microsecond),
 		ActorType: actor.Type, ActorID: actor.ID, Action: e.Action,
 		TargetType: e.TargetType, TargetID: e.TargetID,
 		ClientIP: actor.ClientIP, RequestID: actor.RequestID, Changes: changes,
-	}); err != nil {
+	}
+	if r.Sealer != nil {
+		if err := r.Sealer.SealEntry(ctx, repos, entry); err != nil {
+			return err
+		}
+	}
+	if err := repos.Audit().AppendAudit(ctx, entry); err != nil {
 		return err
 	}
 	for _, o := range r.Observers {

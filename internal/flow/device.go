@@ -115,7 +115,7 @@ func (s *Service) RecognizeSource(ctx context.Context, tenant store.TenantID, us
 		}
 	}
 	if len(s.MasterKey) == 0 {
-		return "", nil
+		return "", s.riskCompleted(ctx, tenant, userID, ip, "")
 	}
 	id := s.knownDevice(ctx, tenant, userID, now)
 	if id == "" {
@@ -126,9 +126,12 @@ func (s *Service) RecognizeSource(ctx context.Context, tenant store.TenantID, us
 	}
 	err := rec.PutDevice(ctx, &store.KnownDevice{Tenant: tenant, ID: id, UserID: userID, LastSeenAt: now, ExpiresAt: now.Add(DeviceLifetime)})
 	if errors.Is(err, store.ErrConflict) { // an id of another user's: never ours to reuse
-		return "", nil
+		return "", s.riskCompleted(ctx, tenant, userID, ip, "")
 	}
 	if err != nil {
+		return "", err
+	}
+	if err := s.riskCompleted(ctx, tenant, userID, ip, id); err != nil {
 		return "", err
 	}
 	return devicePrefix + id + "." + s.deviceMAC(tenant, userID, id), nil

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -77,6 +78,8 @@ type Service struct {
 	// Notices, when set, tells a user of a sign-in from a new device
 	// (device.go).
 	Notices *notice.Service
+	// Risk, when set, adds the risk step and the attack counters (risk.go).
+	Risk *risk.Engine
 	// Hooks, when set, runs the tenant's post_login hook (hook.go).
 	Hooks *hooks.Service
 }
@@ -135,7 +138,9 @@ func (s *Service) PasswordLogin(ctx context.Context, tenant store.TenantID, id, 
 	if err != nil {
 		return nil, "", err
 	}
-	return s.finish(ctx, &State{Tenant: tenant, Request: r, User: u, AMR: []string{"pwd"}, IP: ip, UserAgent: userAgent}, id)
+	st := &State{Tenant: tenant, Request: r, User: u, AMR: []string{"pwd"}, IP: ip, UserAgent: userAgent}
+	s.passwordFacts(st, password) // risk.go
+	return s.finish(ctx, st, id)
 }
 
 // SignIn is PasswordLogin without a login request: a session for the
@@ -146,8 +151,9 @@ func (s *Service) SignIn(ctx context.Context, tenant store.TenantID, identifier,
 	if err != nil {
 		return nil, "", err
 	}
-	return s.finish(ctx, &State{Tenant: tenant, Request: s.accountRequest(tenant), User: u, AMR: []string{"pwd"},
-		IP: ip, UserAgent: userAgent}, "")
+	st := &State{Tenant: tenant, Request: s.accountRequest(tenant), User: u, AMR: []string{"pwd"}, IP: ip, UserAgent: userAgent}
+	s.passwordFacts(st, password) // risk.go
+	return s.finish(ctx, st, "")
 }
 
 // checkThrottle applies the delay that the failures so far call for:

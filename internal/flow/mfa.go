@@ -47,6 +47,9 @@ type pendingData struct {
 	Request string   `json:"ar"`
 	AMR     []string `json:"amr"`
 	Session string   `json:"sid,omitempty"`
+	// Risk: the risk step asked for this second factor; a user without
+	// one may get an emailed code (risk.go).
+	Risk bool `json:"risk,omitempty"`
 }
 
 func pendingHash(token string) []byte {
@@ -89,12 +92,17 @@ func (s *Service) gate(ctx context.Context, tenant store.TenantID, ar *store.Log
 	case ar != nil && !mfa.AsksForMFA(acr) && s.remembered(ctx, tenant, u.ID): // remember.go
 		return nil
 	}
+	return s.mintPending(ctx, tenant, ar, u, pendingData{AMR: amr, Session: oldSession})
+}
+
+// mintPending stores a pending second-factor ticket for u with pd (its
+// Request filled from ar) and answers it as *SecondFactorError.
+func (s *Service) mintPending(ctx context.Context, tenant store.TenantID, ar *store.LoginRequest, u *store.User, pd pendingData) error {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return err
 	}
 	token := "gh_mf_" + base64.RawURLEncoding.EncodeToString(raw)
-	pd := pendingData{AMR: amr, Session: oldSession}
 	if ar != nil { // nil: the account page's own sign-in
 		pd.Request = ar.ID
 	}
@@ -279,6 +287,9 @@ func (s *Service) SendEmailCode(ctx context.Context, t *store.Tenant, requestID,
 	}
 	if n > mailsPerWindow {
 		return "", &ThrottledError{RetryAfter: throttleWindow}
+	}
+	if s.riskTicket(ctx, t.ID, ticket) && !s.MFA.HasEmailCode(ctx, t, u.ID) { // risk.go
+		return s.MFA.SendStepUpCode(ctx, t, u, lang)
 	}
 	return s.MFA.SendEmailCode(ctx, t, u, lang)
 }

@@ -51,6 +51,9 @@ func (s *Service) CheckPasswordThen(ctx context.Context, tenant store.TenantID, 
 		if ferr := a.failed(ctx, s.Store.OAuth().Throttle()); ferr != nil {
 			return nil, ferr
 		}
+		if ferr := s.noteRiskFailure(ctx, tenant, acct, userID, ip, password); ferr != nil { // risk.go
+			return nil, ferr
+		}
 		// The attempt's counts are written above, one statement each; the
 		// event is one more (the identifier typed stays out of it).
 		data := map[string]any{"reason": "invalid_credentials"}

@@ -47,13 +47,18 @@ type State struct {
 	Session *store.Session
 	// Fresh: the session was made by this login (not a reused one).
 	Fresh bool
+	// PasswordKey and Breached are what the password check learned for
+	// the risk step (risk.go): the password's keyed hash and whether it
+	// is a breached one.
+	PasswordKey string
+	Breached    bool
 }
 
 // Default steps: DefaultSteps run before the session, DefaultAfter once
 // it exists. A deployment (or a test) passes its own lists in Config.
 // The post_login hook comes last, once the user is fully authenticated.
 func DefaultSteps(s *Service) []Step {
-	return []Step{verifiedEmail{s}, secondFactor{s}, postLoginHook{s}}
+	return []Step{verifiedEmail{s}, riskStep{s}, secondFactor{s}, postLoginHook{s}}
 }
 
 // DefaultAfter are the steps after the session.

@@ -104,6 +104,11 @@ func (s *Service) admit(ctx context.Context, tenant store.TenantID, acct, userID
 			return nil, err
 		}
 	}
+	if !challenge && s.Risk != nil { // credential stuffing from this network (risk.go)
+		if challenge, err = s.Risk.Stuffed(ctx, tenant, ip); err != nil {
+			return nil, err
+		}
+	}
 	if challenge {
 		if err := s.checkAnswer(ctx, tenant, acct, a.net, a.now); err != nil {
 			return nil, err

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"regexp"
 )
@@ -43,16 +42,6 @@ func RequestIDs(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		next.ServeHTTP(w, r.WithContext(WithRequestID(r.Context(), id)))
 	})
-}
-
-// ClientIP is the address the connection came from. Forwarded headers are
-// not trusted: an attacker sets them freely.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // HSTS sets Strict-Transport-Security to value on every response, before

@@ -14,7 +14,8 @@ import (
 
 // FileSender writes each mail as an .eml file into Dir (0700, files 0600)
 // and logs its link: the default when no SMTP server is configured. The
-// log line carries the recipient and the link only.
+// log line carries the file and the link, never the recipient's address
+// (logs carry no email addresses; the file names its recipient).
 type FileSender struct {
 	Dir  string
 	From string
@@ -52,7 +53,7 @@ func (f *FileSender) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: %w", err)
 	}
 	if f.Log != nil {
-		f.Log.InfoContext(ctx, "mail written to a file (no SMTP server configured)", "to", to, "file", path, "link", m.Link)
+		f.Log.InfoContext(ctx, "mail written to a file (no SMTP server configured)", "file", path, "link", m.Link)
 	}
 	return nil
 }

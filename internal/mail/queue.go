@@ -155,8 +155,8 @@ func (w *Worker) deliver(ctx context.Context, m store.Mail) {
 	final := errors.As(err, &perm) || m.Attempts >= poll.OrDefault(w.MaxAttempts, 8)
 	next := w.now().Add(backoff(m.Attempts, poll.OrDefault(w.BaseBackoff, 15*time.Second), poll.OrDefault(w.MaxBackoff, time.Hour)))
 	w.Log.WarnContext(ctx, "mail: delivery failed", "mail_id", m.ID, "kind", m.Kind, "attempt", m.Attempts,
-		"final", final, "err", err)
-	if err := q.MarkRetry(rctx, m.ID, next, fmt.Sprint(err), final); err != nil {
+		"final", final, "err", Redact(err.Error()))
+	if err := q.MarkRetry(rctx, m.ID, next, Redact(fmt.Sprint(err)), final); err != nil {
 		w.Log.ErrorContext(ctx, "mail: mark retry", "mail_id", m.ID, "err", err)
 	}
 }

@@ -39,6 +39,15 @@ const (
 	AccountDisabled = "account_disabled"
 	AccountEnabled  = "account_enabled"
 	ElevationGrant  = "elevation_granted"
+	// PrivacyRetention tells an inactive account it will be deleted in 30
+	// days unless its owner signs in (internal/privacy's retention).
+	PrivacyRetention = "privacy_retention"
+	// BreachedPassword asks the user to change a password that signed in
+	// and is in the breach corpus (internal/risk).
+	BreachedPassword = "breached_password"
+	// RiskySignIn tells the user of a sign-in the risk engine found
+	// unusual enough to mention (its notify threshold).
+	RiskySignIn = "risky_sign_in"
 )
 
 var registry = map[string]Kind{}
@@ -55,6 +64,9 @@ func init() {
 	// (a reset, the revert of the change) and texts.
 	register(Kind{Name: mail.KindPasswordChanged, Security: true}, "none")
 	register(Kind{Name: mail.KindEmailChanged, Security: true}, "none")
+	// Required before a retention deletion, so never muted; its texts
+	// are its own (catalog part privacy).
+	register(Kind{Name: PrivacyRetention, Security: true}, "")
 	for _, k := range []Kind{
 		{Name: FactorAdded, Security: true, Secure: true},
 		{Name: FactorRemoved, Security: true, Secure: true},
@@ -67,6 +79,8 @@ func init() {
 		{Name: NewDevice, Secure: true},
 		{Name: AccountEnabled, Secure: true},
 		{Name: ElevationGrant, Secure: true},
+		{Name: BreachedPassword, Security: true, Secure: true},
+		{Name: RiskySignIn, Security: true, Secure: true},
 	} {
 		register(k, "notice")
 	}

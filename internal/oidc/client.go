@@ -12,7 +12,7 @@ import (
 
 // standardScopes are what a client may ask for when it lists none.
 var standardScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone,
-	oidc.ScopeOfflineAccess, "groups", "consents"}
+	oidc.ScopeOfflineAccess, "groups", "consents", ScopeRisk}
 
 // client adapts a stored client to op.Client for one tenant.
 type client struct {

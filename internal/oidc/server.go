@@ -44,7 +44,7 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.ScopesSupported = standardScopes
 	cfg.ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
 		"at_hash", "email", "email_verified", "name", "given_name", "family_name", "preferred_username",
-		"locale", "updated_at", "phone_number", "phone_number_verified", "groups", "consents"}
+		"locale", "updated_at", "phone_number", "phone_number_verified", "groups", "consents", "risk"}
 	cfg.SubjectTypesSupported = []string{"public"}
 	cfg.BackChannelLogoutSupported = true
 	cfg.BackChannelLogoutSessionSupported = true

@@ -156,6 +156,9 @@ func (p *Provider) mintIDToken(ctx context.Context, g grant, accessToken string)
 	claims["auth_time"] = g.authTime.Unix()
 	claims["acr"] = acrFor(g.amr)
 	claims["amr"] = g.amr
+	if err := p.addRiskClaim(ctx, g, claims); err != nil { // risk.go
+		return "", err
+	}
 	if g.nonce != "" {
 		claims["nonce"] = g.nonce
 	}

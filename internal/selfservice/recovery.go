@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
@@ -84,6 +85,10 @@ func (s *Service) ForgotPassword(ctx context.Context, t *store.Tenant, email, ip
 	defer s.pad(ctx, start)
 	u, err := s.activeUser(ctx, t, email)
 	if err != nil || u == nil {
+		return err
+	}
+	// A blocked request answers the same and mails nothing (risk.go).
+	if blocked, err := s.assess(ctx, t, risk.KindReset, u.ID, ip, ""); err != nil || blocked {
 		return err
 	}
 	sec, err := newSecret(t.ID, u.ID, store.PurposeResetPassword, "", ResetTTL, s.now(), false)

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -95,6 +96,8 @@ type Service struct {
 	// Meter counts sign-ups and holds the tenant's plan, whose
 	// signups_per_hour caps self-service sign-up; nil: no plan limits.
 	Meter *tenancy.Meter
+	// Risk, when set, assesses sign-ups and reset requests (risk.go).
+	Risk *risk.Engine
 	// Hooks, when set, runs the tenant's pre_registration hook (signup.go).
 	Hooks *hooks.Service
 	// Consent, when set, shows and records consent purposes at sign-up.

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
@@ -82,7 +83,11 @@ func (s *Service) SignUp(ctx context.Context, t *store.Tenant, in SignUp) (strin
 		}
 	}
 	defer s.pad(ctx, start)
-	if in.Honeypot != "" {
+	blocked, err := s.assess(ctx, t, risk.KindSignUp, "", in.IP, in.Password) // risk.go
+	if err != nil {
+		return "", err
+	}
+	if in.Honeypot != "" || blocked {
 		// A bot: look like success, do nothing but the same work.
 		_, _ = s.Hasher.Hash(in.Password)
 		return fakeTicket(), nil

@@ -242,7 +242,7 @@ func TestAccountExportAndDelete(t *testing.T) {
 		if p := bob.get("/t/acme/account"); p.status != http.StatusOK {
 			t.Errorf("Bob was signed out: %d", p.status)
 		}
-		if got := f.ta.userAuditActions(f.tn.ID); got["user.export"] != 1 || got["user.delete"] != 1 {
+		if got := f.ta.userAuditActions(f.tn.ID); got["user.export"] != 1 || got["user.erased"] != 1 {
 			t.Errorf("audit: %v", got)
 		}
 	})

@@ -31,9 +31,11 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/provision"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
@@ -90,6 +92,8 @@ type App struct {
 	// Flow runs every login (internal/flow), built once for the hosted
 	// pages, the protocols and LDAP binds.
 	Flow *flow.Service
+	// Risk scores attempts and keeps the sign-in history (internal/risk).
+	Risk *risk.Engine
 	// now is the clock every service was given.
 	now func() time.Time
 	// The HTTP surfaces Handler mounts (wire.go).
@@ -104,6 +108,11 @@ type App struct {
 	Limiter *ratelimit.Limiter
 	planRPS planRPSCache
 	redis   io.Closer
+	// nats publishes events when nats_url is set; Close closes it (sinks.go).
+	nats io.Closer
+	// Privacy serves data-subject rights: erasure, legal holds, exports,
+	// requests and retention (internal/privacy; privacy.go).
+	Privacy *privacy.Service
 	// Outbox writes catalogue events in their change's transaction;
 	// Webhooks manages endpoints; eventSinks and eventKick feed the
 	// dispatcher Serve starts (events.go).
@@ -164,6 +173,12 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		app.Close()
 		return nil, err
 	}
+	if err := app.openNATS(); err != nil { // sinks.go
+		app.Close()
+		return nil, err
+	}
+	app.eventSinks = append(app.eventSinks, app.EventSinks()...) // sinks.go
+	app.sealAuditLog(ctx)                                        // privacy.go
 	return app, nil
 }
 
@@ -171,9 +186,13 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 // database.
 func (a *App) Close() error {
 	a.Imports.Close()
+	_ = a.Risk.Geo.Close()
 	a.Provisioning.Close()
 	if a.redis != nil {
 		a.redis.Close()
+	}
+	if a.nats != nil {
+		a.nats.Close()
 	}
 	return a.DB.Close()
 }

@@ -31,6 +31,9 @@ type fixture struct {
 	importJob string
 	// plan names a plan the platform routes read, change and delete.
 	plan string
+	// privacyRequest is the id of an open data-subject request about
+	// outsider.
+	privacyRequest string
 	// webhook and delivery are a webhook endpoint and one of its
 	// deliveries (events_fixture_test.go).
 	webhook, delivery string
@@ -63,6 +66,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	}
 	fx.announcement = an.ID
 	fx.importJob = ta.importJob(tn.ID)
+	fx.privacyRequest = ta.privacyRequest(tn.ID, fx.outsider.ID) // privacy_test.go
 	fx.webhook, fx.delivery = ta.webhookFixture(tn, n)
 	fx.provisioningTarget = ta.provisioningFixture(tn, n)
 	fx.hook = ta.hookFixture(tn.ID)
@@ -102,6 +106,8 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.az.campaign.ID), "{item}", fx.az.item.ID)
 	case strings.Contains(route, "/break-glass/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.outsider.ID)
+	case strings.Contains(route, "/privacy-requests/{id}"):
+		p = strings.ReplaceAll(p, "{id}", fx.privacyRequest)
 	case strings.Contains(route, "/imports/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.importJob)
 	case strings.Contains(route, "/users/{id}"):

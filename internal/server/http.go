@@ -40,12 +40,17 @@ func (a *App) Handler() http.Handler {
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
 			return
 		}
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+		// The risk engine's data files: an absent one only turns signals
+		// off, which the details say (never a failure).
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "database": "ok", "risk": a.Risk.Status()})
 	})
 	mux.Handle("GET /metrics", reg.Handler())
 
 	// Under an https public URL every answer pins https (config http.hsts).
-	return httpx.HSTS(a.Config.HSTSHeader(), middleware(a.Log, reg, a.Tenants, a.Limiter.Wrap, maxInFlight, refuseSuspended(a.surfaces.pages, mux)))
+	// Behind trusted proxies (trusted_proxies) the client address is
+	// resolved once, before anything reads it (httpx.ClientIP).
+	return httpx.HSTS(a.Config.HSTSHeader(), httpx.TrustedProxies(a.Config.TrustedProxyPrefixes(),
+		middleware(a.Log, reg, a.Tenants, a.Limiter.Wrap, maxInFlight, refuseSuspended(a.surfaces.pages, mux))))
 }
 
 // middleware wraps h in what every response passes through. Request ids
@@ -199,6 +204,7 @@ func (a *App) upkeep(ctx context.Context) {
 	} else if n > 0 {
 		a.Log.Info("purged deleted tenants", "tenants", n)
 	}
+	a.retention(ctx) // privacy.go
 	now := a.now()
 	for _, sw := range []struct {
 		what  string
@@ -213,7 +219,8 @@ func (a *App) upkeep(ctx context.Context) {
 		{"expired forward-auth codes and sessions", a.DB.Proxy().DeleteExpired},
 		{"expired login requests", a.DB.Logins().DeleteExpiredLoginRequests},
 		{"expired passkey ceremonies", a.DB.MFA().Ceremonies().DeleteExpiredCeremonies},
-		{"delivered events", a.purgeEvents}, // events.go
+		{"finished Shared Signals SETs", a.purgeSSF}, // sinks.go
+		{"delivered events", a.purgeEvents},          // events.go
 	} {
 		if n, err := sw.sweep(ctx, now); err != nil && ctx.Err() == nil {
 			a.Log.Warn("upkeep: deleting "+sw.what, "err", err)

@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
 	"github.com/gatehouse-id/gatehouse/internal/safehttp"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
@@ -37,6 +38,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/ssf"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -53,6 +55,7 @@ type surfaces struct {
 	oidc  *oidc.Provider
 	saml  *saml.IdP
 	fwd   *forwardauth.Handler
+	ssf   *ssf.Transmitter // Shared Signals (sinks.go)
 }
 
 // build is the composition root: every service and HTTP surface of a
@@ -77,12 +80,15 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	mailKick := make(chan struct{}, 1)
 	queue := &mail.Queue{Sealer: sealer, Kick: mailKick}
 	renderer := &mail.Renderer{Dir: filepath.Join(cfg.DataDir, "mail-templates")}
-	notices := &notice.Service{Queue: queue, Renderer: renderer, Audit: &events.Recorder{Now: now}, PublicURL: pub, Now: now}
+	// Every audit entry's personal data is sealed under its person's
+	// data key (internal/privacy), so erasing the key shreds it.
+	shredder := &privacy.Shredder{Master: sealer, Rand: rnd}
+	notices := &notice.Service{Queue: queue, Renderer: renderer, Audit: &events.Recorder{Now: now, Sealer: shredder}, PublicURL: pub, Now: now}
 	// The outbox writes the catalogue events of audited changes in their
 	// transaction (events.go).
 	eventKick := make(chan struct{}, 1)
 	outbox := &events.Outbox{Now: now, Kick: eventKick}
-	rec := &events.Recorder{Now: now, Observers: []events.Observer{notices, outbox}}
+	rec := &events.Recorder{Now: now, Observers: []events.Observer{notices, outbox}, Sealer: shredder}
 	km := &keys.Manager{Sealer: sealer, Now: now, Rand: rnd}
 	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
 	var prov *oidc.Provider
@@ -94,6 +100,10 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			_ = authzSvc.NoteUse(ctx, s.Tenant, s.UserID, "login", "")
 		},
 	}
+	riskEngine, err := newRiskEngine(cfg, db, masterKey, rec, now) // risk.go
+	if err != nil {
+		return nil, err
+	}
 	// Synchronous hooks (internal/hooks): URLs and dials as for upstreams,
 	// loopback only on a development deployment (public URL on http://).
 	devLoopback := strings.HasPrefix(pub, "http://")
@@ -104,7 +114,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter,
 		Hooks:     hookSvc,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
-		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now},
+		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached},
+		Risk:      riskEngine,
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
 		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
 		Sessions:  sessions,
@@ -124,7 +135,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.SelfService = &selfservice.Service{
 		Store: db, Directory: a.Directory, Hasher: hasher, Sessions: sessions, Queue: queue,
 		Renderer: renderer, Notices: notices,
-		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter,
+		Audit: rec, Log: log, Now: now, PublicURL: pub, Meter: meter, Risk: riskEngine,
 		Hooks: hookSvc, Consent: a.Consent,
 	}
 	// Upstream URLs must be https; http:// is accepted only for loopback
@@ -139,10 +150,11 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.Legacy = &legacy.Service{Store: db, Connections: a.Connections, Directory: a.Directory, Audit: rec, Log: log, Now: now}
 	a.Flow = &flow.Service{Store: db, Directory: a.Directory, Sessions: sessions, Log: log, Now: now, MFA: a.MFA,
 		MasterKey: masterKey, Legacy: a.Legacy, Notices: notices, Meter: meter, Events: outbox,
-		Hooks: hookSvc}
+		Hooks: hookSvc, Risk: a.Risk}
 	if opts.Steps != nil {
 		a.Flow.Steps = opts.Steps(a.Flow)
 	}
+	a.Privacy = newPrivacy(cfg, log, db, a, shredder, rec) // privacy.go
 	a.Importer = &userimport.Importer{Store: db, MFA: a.MFA, Audit: rec, Now: now}
 	a.Exporter = &userimport.Exporter{Store: db, Audit: rec}
 	a.Imports = userimport.NewRunner(a.Importer, 2)
@@ -172,6 +184,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		oidc: prov,
 		saml: idp,
 		fwd:  fwd,
+		ssf:  newTransmitter(a, cfg, log), // sinks.go
 		pages: &web.Pages{
 			Tenants: a.Tenants, Sessions: sessions, Store: db, Log: log, PublicURL: pub, Flow: a.Flow,
 			SelfService: a.SelfService, MFA: a.MFA,
@@ -188,7 +201,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			// rendered per tenant and language, queued sealed, delivered by
 			// the mail worker.
 			Account: &account.Service{Store: db, Directory: a.Directory, Sessions: sessions, Flow: a.Flow, Audit: rec,
-				Mailer: a.SelfService, PublicURL: pub, Now: now},
+				Mailer: a.SelfService, PublicURL: pub, Now: now, Privacy: a.Privacy},
 		},
 		api: &api.API{
 			Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: sessions, Audit: db.Audit(), Log: log,
@@ -196,6 +209,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
 			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
 			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
+			Privacy:  a.Privacy,
 			Webhooks: a.Webhooks, Events: db.Events().Outbox(),
 			Provisioning: a.Provisioning,
 			Hooks:        hookSvc, Consent: a.Consent,
@@ -214,6 +228,7 @@ func (s surfaces) mount(mux *http.ServeMux) {
 	s.oidc.Mount(mux)
 	s.saml.Mount(mux)
 	s.fwd.Mount(mux)
+	s.ssf.Mount(mux)
 }
 
 var _ account.Mailer = (*selfservice.Service)(nil)

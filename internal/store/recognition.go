@@ -39,4 +39,7 @@ type Recognition interface {
 	KnownNetwork(ctx context.Context, tenant TenantID, userID, network string, since time.Time) (bool, error)
 	// Forget deletes every device and network of the user.
 	Forget(ctx context.Context, tenant TenantID, userID string) error
+	// ForgetDevice deletes the user's device id; ErrNotFound when the user
+	// has no such device (another user's id included).
+	ForgetDevice(ctx context.Context, tenant TenantID, userID, id string) error
 }

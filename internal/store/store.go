@@ -48,6 +48,14 @@ type Repos interface {
 	TenantData() TenantData
 	// Usage answers plans, subscriptions and usage metering (usage.go).
 	Usage() UsageRepos
+	// SSF answers Shared Signals streams, subjects and queued SETs (ssf.go).
+	SSF() SSFRepos
+	// Privacy answers data-subject rights: data keys, legal holds,
+	// erasure, requests and retention (privacy.go).
+	Privacy() PrivacyRepos
+	// SignIns answers the risk engine's record of completed sign-ins
+	// (signins.go).
+	SignIns() SignIns
 	// Events answers the event outbox, webhooks and deliveries (events.go).
 	Events() EventRepos
 	// Provisioning answers outbound SCIM targets (provisioning.go).

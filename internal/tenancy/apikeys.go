@@ -25,9 +25,10 @@ const (
 	ScopeRead      = "read"       // GET of the key's tenant's resources
 	ScopeSCIM      = "scim"       // the SCIM endpoint
 	ScopeAuditRead = "audit:read" // the audit log
+	ScopeSSF       = "ssf"        // the Shared Signals transmitter's stream management and poll endpoints
 )
 
-var tenantScopes = []string{ScopeAdmin, ScopeRead, ScopeSCIM, ScopeAuditRead}
+var tenantScopes = []string{ScopeAdmin, ScopeRead, ScopeSCIM, ScopeAuditRead, ScopeSSF}
 
 // ErrBadToken is the one answer for a missing, unknown, expired or revoked key.
 var ErrBadToken = errors.New("tenancy: invalid API key")
@@ -63,7 +64,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor events.Actor, tenant s
 	}
 	for _, sc := range in.Scopes {
 		if !slices.Contains(tenantScopes, sc) {
-			c.Add("scopes", "invalid", "Scopes are admin, read, scim and audit:read.")
+			c.Add("scopes", "invalid", "Scopes are admin, read, scim, audit:read and ssf.")
 			break
 		}
 	}

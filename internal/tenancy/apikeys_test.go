@@ -180,7 +180,7 @@ func TestCreateAPIKeyValidation(t *testing.T) {
 			in    tenancy.NewAPIKey
 			field string // "" when valid
 		}{
-			{"all scopes", tenancy.NewAPIKey{Name: "k", Scopes: []string{"admin", "read", "scim", "audit:read"}}, ""},
+			{"all scopes", tenancy.NewAPIKey{Name: "k", Scopes: []string{"admin", "read", "scim", "audit:read", "ssf"}}, ""},
 			{"future expiry", tenancy.NewAPIKey{Name: "k", Scopes: []string{"read"}, ExpiresAt: new(now.Add(time.Minute))}, ""},
 			{"no scopes", tenancy.NewAPIKey{Name: "k"}, "scopes"},
 			{"empty scopes", tenancy.NewAPIKey{Name: "k", Scopes: []string{}}, "scopes"},

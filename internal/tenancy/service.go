@@ -265,10 +265,17 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 	if set.RateLimits.check(c, "settings.rate_limits"); c.Err() != nil {
 		return current, nil
 	}
+	if set.Privacy.check(c, "settings.privacy"); c.Err() != nil {
+		return current, nil
+	}
 	if checkProfileSchema(c, "settings.profile_schema.", set.ProfileSchema); c.Err() != nil {
 		return current, nil
 	}
 	if set.Communication.check(c, "settings.communication"); c.Err() != nil {
+		return current, nil
+	}
+	if err := set.Risk.Validate(); err != nil {
+		c.Add("settings.risk", "invalid", err.Error())
 		return current, nil
 	}
 	return json.Marshal(set)

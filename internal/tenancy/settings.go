@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/branding"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/profileschema"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 )
 
 // Settings is a tenant's policy document, stored as JSON on the tenant.
@@ -35,6 +36,12 @@ type Settings struct {
 	Notices Notices `json:"notices"`
 	// RateLimits are the tenant's request rates per surface (ratelimits.go).
 	RateLimits RateLimits `json:"rate_limits,omitzero"`
+	// Privacy is the data-protection policy: retention and request
+	// deadlines (privacy.go).
+	Privacy Privacy `json:"privacy,omitzero"`
+	// Risk is the adaptive-authentication policy: thresholds per tenant
+	// and client, the support message of a blocked sign-in (internal/risk).
+	Risk risk.Policy `json:"risk"`
 	// ProfileSchema is the typed profile schema (profileschema.go).
 	ProfileSchema profileschema.Schema `json:"profile_schema,omitzero"`
 	// Communication holds the topics users opt in to (consent_topics.go).
@@ -52,7 +59,7 @@ type LDAPSettings struct {
 // DefaultSettings are a new tenant's settings.
 func DefaultSettings() Settings {
 	return Settings{PasswordPolicy: credential.DefaultPolicy(), SelfService: DefaultSelfService(), MFA: DefaultMFA(),
-		LDAP: LDAPSettings{UserBinds: true}}
+		LDAP: LDAPSettings{UserBinds: true}, Risk: risk.DefaultPolicy()}
 }
 
 // ParseSettings decodes stored settings; absent fields keep their defaults.

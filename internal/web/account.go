@@ -27,7 +27,7 @@ import (
 )
 
 var accountPages = map[string]*ui.Page{
-	"account":       ui.Parse(templateFS, "templates/account.html", "templates/account_access.html", "templates/announcements.html"),
+	"account":       ui.Parse(templateFS, "templates/account.html", "templates/account_access.html", "templates/announcements.html", "templates/account_risk.html"),
 	"account_email": ui.Parse(templateFS, "templates/account_email.html"),
 }
 
@@ -55,6 +55,7 @@ func (p *Pages) mountAccount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/account/secure", p.page(p.secureForm)) // secure.go
 	mux.HandleFunc("POST /t/{tenant}/account/secure", p.page(p.secureSubmit))
 	mux.HandleFunc("POST /t/{tenant}/account/notices", p.accountAction(p.accountNotices)) // announcements.go
+	mux.HandleFunc("POST /t/{tenant}/account/devices/forget", p.accountAction(p.accountForgetDevice))
 	mux.HandleFunc("POST /t/{tenant}/announcements/dismiss", p.page(p.dismissAnnouncement))
 }
 
@@ -65,7 +66,7 @@ var accountDone = map[string]string{
 	"identity": "account.done_identity", "identity_removed": "account.done_identity_removed",
 	"elevation_requested": "account.done_elevation_requested", "elevation_active": "account.done_elevation_active",
 	"elevation_approved": "account.done_elevation_approved", "elevation_denied": "account.done_elevation_denied",
-	"notices": "account.done_notices",
+	"notices": "account.done_notices", "device": "risk.done_device",
 }
 
 type sessionRow struct {
@@ -109,6 +110,8 @@ type accountView struct {
 	// EmailProof is the second-factor field the email change asks for
 	// ("code" or none; mfa_reauth.go).
 	EmailProof string
+	// Where: recent sign-ins and known devices (account_risk.go).
+	Where *whereView
 }
 
 // accountReq is a signed-in request to the account page.
@@ -209,6 +212,10 @@ func (p *Pages) showAccount(a *accountReq, status int, notice, errText string) {
 		v.OtherSessions = v.OtherSessions || !cur
 		v.Sessions = append(v.Sessions, sessionRow{ID: s.ID, Device: deviceName(s.UserAgent), IP: s.IP,
 			LastSeen: s.LastSeenAt.UTC().Format("2006-01-02 15:04 UTC"), Current: cur})
+	}
+	if v.Where, err = p.accountWhere(a); err != nil { // account_risk.go
+		p.accountFail(a, err)
+		return
 	}
 	apps, err := p.Account.Apps(ctx, a.t.ID, u.ID)
 	if err != nil {

@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/ui"
@@ -30,6 +32,8 @@ func (p *Pages) passwordError(a *accountReq, err error) bool {
 		p.showAccount(a, http.StatusUnauthorized, "", a.f.T("account.err_password"))
 	case errors.Is(err, account.ErrDirectoryOwned):
 		p.showAccount(a, http.StatusForbidden, "", a.f.T("account.err_directory_owned"))
+	case errors.Is(err, privacy.ErrHold):
+		p.showAccount(a, http.StatusConflict, "", a.f.T("privacy.err_hold"))
 	default:
 		return false
 	}
@@ -120,6 +124,10 @@ func (p *Pages) accountPassword(a *accountReq) {
 		a.r.PostForm.Get("current_password"), a.r.PostForm.Get("new_password"), a.r.UserAgent())
 	err = p.noticeFailed(a.r, err)
 	if p.passwordError(a, err) {
+		return
+	}
+	if _, code, ok := fieldCode(err); ok && code == directory.ReasonBreached {
+		p.showAccount(a, http.StatusBadRequest, "", a.f.T("password.breached"))
 		return
 	}
 	if _, _, ok := fieldCode(err); ok {
@@ -234,6 +242,8 @@ func (p *Pages) accountLoginSubmit(w http.ResponseWriter, r *http.Request, t *st
 		p.showAccountLogin(w, r, t, http.StatusUnauthorized, "login.invalid", identifier)
 		return
 	case p.toAccountSecondFactor(w, r, t, err): // mfa_account_login.go
+		return
+	case p.riskBlocked(w, r, t, err): // risk.go
 		return
 	case errors.Is(err, flow.ErrUnverified): // the password was right (selfservice)
 		p.resendVerification(r, t, identifier)

@@ -77,7 +77,8 @@ func (p *Pages) showMFAPage(w http.ResponseWriter, r *http.Request, t *store.Ten
 	allowFormRedirect(w, ar.ReturnURI)
 	v.Frame, v.Action, v.CSRF, v.RequestID = ui.FrameFor(r, t, ar.UILocales, "mfa.login_title"), "/t/"+t.Slug+"/login/mfa", p.csrf(w, r), ar.ID
 	if uid, err := p.Flow.PendingRequest(r.Context(), t.ID, ar.ID, p.mfaTicket(r, t)); err == nil {
-		v.EmailCode = p.MFA != nil && p.MFA.HasEmailCode(r.Context(), t, uid)
+		v.EmailCode = p.MFA != nil && (p.MFA.HasEmailCode(r.Context(), t, uid) ||
+			p.Flow.RiskStepUp(r.Context(), t.ID, ar.ID, p.mfaTicket(r, t))) // a risk step-up without a factor: risk.go
 	}
 	if len(v.EmailTicket) > 64 {
 		v.EmailTicket = ""

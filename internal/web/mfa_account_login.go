@@ -19,6 +19,7 @@ import (
 func (p *Pages) mountAccountLoginMFA(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/account/login/mfa", p.page(p.accountMFALoginForm))
 	mux.HandleFunc("POST /t/{tenant}/account/login/mfa", p.page(p.accountMFALoginSubmit))
+	mux.HandleFunc("POST /t/{tenant}/account/login/mfa/email", p.page(p.accountMFALoginEmail)) // risk.go
 }
 
 // toAccountSecondFactor answers a *flow.SecondFactorError of the account
@@ -34,8 +35,15 @@ func (p *Pages) toAccountSecondFactor(w http.ResponseWriter, r *http.Request, t 
 }
 
 func (p *Pages) showAccountMFALogin(w http.ResponseWriter, r *http.Request, t *store.Tenant, status int, msg string) {
-	v := view{Frame: ui.FrameFor(r, t, nil, "mfa.login_title"), Error: msg,
-		Action: "/t/" + t.Slug + "/account/login/mfa", CSRF: p.csrf(w, r)}
+	p.showAccountMFALoginPage(w, r, t, status, view{Error: msg, EmailTicket: r.PostFormValue("email_ticket")})
+}
+
+func (p *Pages) showAccountMFALoginPage(w http.ResponseWriter, r *http.Request, t *store.Tenant, status int, v view) {
+	v.Frame, v.Action, v.CSRF = ui.FrameFor(r, t, nil, "mfa.login_title"), "/t/"+t.Slug+"/account/login/mfa", p.csrf(w, r)
+	v.EmailCode = p.accountLoginEmailCode(r, t) // risk.go
+	if len(v.EmailTicket) > 64 {
+		v.EmailTicket = ""
+	}
 	v.Passkey = p.passkeyLoginBox(w, t, "second", v) // passkey.go (no request id)
 	mfaPage.Render(w, p.Log, status, v.Lang, v)
 }
@@ -58,7 +66,8 @@ func (p *Pages) accountMFALoginSubmit(w http.ResponseWriter, r *http.Request, t 
 		p.showAccountMFALogin(w, r, t, http.StatusBadRequest, "mfa.invalid")
 		return
 	}
-	_, token, err := p.Flow.SecondFactorLogin(ctx, t.ID, "", p.mfaTicket(r, t), code, "", httpx.ClientIP(r), r.UserAgent())
+	_, token, err := p.Flow.SecondFactorLogin(ctx, t.ID, "", p.mfaTicket(r, t), code, r.PostFormValue("email_ticket"),
+		httpx.ClientIP(r), r.UserAgent())
 	var throttled *flow.ThrottledError
 	switch {
 	case errors.As(err, &throttled):

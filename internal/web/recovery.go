@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/ui"
@@ -27,7 +28,7 @@ func (p *Pages) forgotSubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 		email = ""
 	}
 	f := ui.FrameFor(r, t, nil, "forgot.sent_title")
-	if err := p.SelfService.ForgotPassword(r.Context(), t, email, httpx.ClientIP(r), f.Lang); err != nil {
+	if err := p.SelfService.ForgotPassword(risk.WithUserAgent(r.Context(), r.UserAgent()), t, email, httpx.ClientIP(r), f.Lang); err != nil {
 		p.fail(w, r, t, "forgot password", err)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -204,7 +205,7 @@ func (p *Pages) signupSubmit(w http.ResponseWriter, r *http.Request, t *store.Te
 		p.fail(w, r, t, "signup", err)
 		return
 	}
-	ticket, err := p.SelfService.SignUp(r.Context(), t, selfservice.SignUp{
+	ticket, err := p.SelfService.SignUp(risk.WithUserAgent(r.Context(), r.UserAgent()), t, selfservice.SignUp{
 		Email: email, Password: password, Accepted: r.PostFormValue("accept") == "yes",
 		Honeypot: r.PostFormValue("website"), IP: httpx.ClientIP(r), Lang: v.Lang, Browser: browser,
 		UserAgent: r.UserAgent(), Purposes: r.PostForm["purpose"],

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/risk"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -60,6 +61,7 @@ func (p *Pages) recognizeDevice(w http.ResponseWriter, r *http.Request, t *store
 	if c, err := r.Cookie(p.DeviceCookieName(t.Slug)); err == nil {
 		ctx = flow.WithDeviceCookie(ctx, c.Value)
 	}
+	ctx = risk.WithUserAgent(ctx, r.UserAgent()) // the risk engine's sign-in history
 	value, err := p.Flow.RecognizeSource(ctx, t.ID, sess.UserID, httpx.ClientIP(r))
 	if err != nil {
 		p.Log.ErrorContext(ctx, "web: recognise device", "err", err, "request_id", httpx.RequestID(ctx))

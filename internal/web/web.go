@@ -311,6 +311,8 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 		return
 	case p.toSecondFactor(w, r, t, ar.ID, err): // mfa.go
 		return
+	case p.riskBlocked(w, r, t, err): // risk.go
+		return
 	case errors.Is(err, flow.ErrMFAUnmet): // the password was right
 		p.showLogin(w, r, t, ar, http.StatusForbidden, "mfa.unmet", identifier)
 		return

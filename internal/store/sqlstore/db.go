@@ -147,6 +147,9 @@ func sqliteDSN(path string) (string, error) {
 	// Bound the WAL file: without a limit it keeps its high-water size
 	// (hundreds of MiB under sustained writes) after each checkpoint.
 	q.Add("_pragma", "journal_size_limit(67108864)")
+	// Deleted content is overwritten with zeros, so an erased person's
+	// rows do not linger in free pages of the file (internal/privacy).
+	q.Add("_pragma", "secure_delete(1)")
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode(), nil
 }

@@ -166,6 +166,11 @@ func TestSQLitePragmas(t *testing.T) {
 		if mode != "wal" || fk != 1 || busy != 10000 || sync != 1 {
 			t.Errorf("%s connection: journal_mode %s, foreign_keys %d, busy_timeout %d, synchronous %d; want wal 1 10000 1 (NORMAL)", q.name, mode, fk, busy, sync)
 		}
+		// Erased rows must not linger in free pages (internal/privacy).
+		var secure int
+		if err := q.conn.QueryRowContext(ctx, `PRAGMA secure_delete`).Scan(&secure); err != nil || secure != 1 {
+			t.Errorf("%s connection: secure_delete %d %v; want 1", q.name, secure, err)
+		}
 	}
 	if _, err := sqlstore.Open(ctx, sqlstore.DriverSQLite, filepath.Join(t.TempDir(), "a?b.db"), sqlstore.Options{}); err == nil {
 		t.Error("Open accepted a path with URI syntax")

@@ -62,6 +62,21 @@ func testKnownDevices(t *testing.T, s store.Store) {
 	if _, err := rec.GetDevice(ctx(t), tn, "dev-1", now); err != nil {
 		t.Fatalf("Forget(bob) touched alice's device: %v", err)
 	}
+	// One device goes; another user cannot forget it.
+	if err := rec.ForgetDevice(ctx(t), tn, bob.ID, "dev-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ForgetDevice(another user's) = %v, want ErrNotFound", err)
+	}
+	noErr(t, "PutDevice dev-2", rec.PutDevice(ctx(t), &store.KnownDevice{Tenant: tn, ID: "dev-2", UserID: alice.ID, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
+	noErr(t, "ForgetDevice", rec.ForgetDevice(ctx(t), tn, alice.ID, "dev-2"))
+	if _, err := rec.GetDevice(ctx(t), tn, "dev-2", now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("forgotten device still there: %v", err)
+	}
+	if _, err := rec.GetDevice(ctx(t), tn, "dev-1", now); err != nil {
+		t.Fatalf("ForgetDevice took another device: %v", err)
+	}
+	if err := rec.ForgetDevice(ctx(t), other, alice.ID, "dev-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ForgetDevice(other tenant) = %v, want ErrNotFound", err)
+	}
 	noErr(t, "DeleteUser", s.Users().DeleteUser(ctx(t), tn, alice.ID))
 	if _, err := rec.GetDevice(ctx(t), tn, "dev-1", now); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("device outlived its user: %v", err)
