@@ -108,9 +108,12 @@ func (r webhookRepo) DeleteWebhook(ctx context.Context, tenant store.TenantID, i
 		if err := oneRow(res, "delete webhook"); err != nil {
 			return err
 		}
-		_, err = q.ExecContext(ctx, `DELETE FROM event_deliveries WHERE tenant_id = $1 AND sink = $2 AND endpoint_id = $3`,
-			string(tenant), store.SinkWebhook, id)
-		return wrapErr("delete webhook deliveries", err)
+		if _, err = q.ExecContext(ctx, `DELETE FROM event_deliveries WHERE tenant_id = $1 AND sink = $2 AND endpoint_id = $3`,
+			string(tenant), store.SinkWebhook, id); err != nil {
+			return wrapErr("delete webhook deliveries", err)
+		}
+		_, err = q.ExecContext(ctx, `DELETE FROM event_chains WHERE sink = $1 AND endpoint_id = $2`, store.SinkWebhook, id)
+		return wrapErr("delete webhook chains", err)
 	})
 }
 
@@ -139,7 +142,11 @@ func scanDeliveries(rows *sql.Rows, op string) ([]store.EventDelivery, error) {
 	return collect(rows, op, func(s interface{ Scan(...any) error }) (*store.EventDelivery, error) { return scanDelivery(s) })
 }
 
-// InsertDeliveries inserts ds as pending, numbered after every stored one.
+// InsertDeliveries inserts ds as pending, numbered after every stored one,
+// and makes each the head of its chain when the chain has nothing
+// unfinished. The no-op update on conflict takes the chain row's lock, so
+// a FinishAttempt that is emptying the chain at the same time either sees
+// these deliveries or has deleted the row before the insert makes it anew.
 func (r deliveryRepo) InsertDeliveries(ctx context.Context, ds []store.EventDelivery) error {
 	if len(ds) == 0 {
 		return nil
@@ -165,23 +172,29 @@ func (r deliveryRepo) InsertDeliveries(ctx context.Context, ds []store.EventDeli
 				micro(d.NextAttemptAt).UnixMicro(), nil, now.UnixMicro(), nil, ""); err != nil {
 				return wrapErr("insert deliveries", err)
 			}
+			if _, err := q.ExecContext(ctx, `INSERT INTO event_chains (sink, endpoint_id, user_key, head_seq) VALUES ($1, $2, $3, $4)
+ON CONFLICT (sink, endpoint_id, user_key) DO UPDATE SET head_seq = event_chains.head_seq`,
+				d.Sink, d.EndpointID, d.UserKey, d.Seq); err != nil {
+				return wrapErr("insert deliveries", err)
+			}
 		}
 		return nil
 	})
 }
 
-// The claim takes the first unfinished delivery of each chain only, so a
-// user's events go out one after the other; PostgreSQL skips rows another
-// node holds (SKIP LOCKED), SQLite's immediate transaction makes claims
-// one at a time. $1 lease end, $2 now, $3 limit, $4... the sinks.
+// The claim takes the head of each chain only (event_chains), so a user's
+// events go out one after the other. It walks the heads in seq order and
+// stops at the limit: its cost follows the heads it passes over (claimed,
+// leased, waiting for a retry or of a disabled endpoint), not the backlog
+// behind them. PostgreSQL skips deliveries another node holds (SKIP
+// LOCKED), SQLite's immediate transaction makes claims one at a time.
+// $1 lease end, $2 now, $3 limit, $4... the sinks.
 const claimDeliveries = `UPDATE event_deliveries SET state = 'sending', lease_until = $1, attempts = attempts + 1
-WHERE id IN (SELECT d.id FROM event_deliveries d
-    WHERE d.sink IN (%s)
+WHERE id IN (SELECT d.id FROM event_chains c JOIN event_deliveries d ON d.seq = c.head_seq
+    WHERE c.sink IN (%s)
     AND ((d.state IN ('pending', 'failed') AND d.next_attempt_at <= $2) OR (d.state = 'sending' AND d.lease_until <= $2))
-    AND NOT EXISTS (SELECT 1 FROM event_deliveries e WHERE e.sink = d.sink AND e.endpoint_id = d.endpoint_id
-        AND e.user_key = d.user_key AND e.state IN ('pending', 'failed', 'sending') AND e.seq < d.seq)
     AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE d.sink = 'webhook' AND w.id = d.endpoint_id AND w.disabled_at IS NOT NULL)
-    ORDER BY d.seq LIMIT $3%s)
+    ORDER BY c.head_seq LIMIT $3%s)
 RETURNING ` + deliveryCols
 
 // ClaimDeliveries leases due deliveries in one statement.
@@ -195,7 +208,7 @@ func (r deliveryRepo) ClaimDeliveries(ctx context.Context, sinks []string, now t
 	in, sinkArgs := inList(3, sinks)
 	lock := ""
 	if r.db.d.postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
+		lock = " FOR UPDATE OF d SKIP LOCKED"
 	}
 	stmt := sprintf(claimDeliveries, in, lock)
 	args := append([]any{micro(now.Add(lease)).UnixMicro(), micro(now).UnixMicro(), limit}, sinkArgs...)
@@ -213,14 +226,23 @@ func (r deliveryRepo) ClaimDeliveries(ctx context.Context, sinks []string, now t
 	return out, err
 }
 
-// FinishAttempt records an attempt and the delivery's new state.
+// FinishAttempt records an attempt and the delivery's new state; a
+// delivery that is finished (delivered or dead) hands its chain's head on,
+// one left unfinished (failed) stays or becomes its chain's head when it is
+// the oldest (it is not when another node re-claimed it after its lease ran
+// out and finished it first).
 func (r deliveryRepo) FinishAttempt(ctx context.Context, a store.EventAttempt, state store.DeliveryState, next time.Time) error {
 	if len(a.Error) > 500 {
 		a.Error = a.Error[:500]
 	}
 	return r.write(ctx, func(q querier) error {
-		var tenant string
-		if err := q.QueryRowContext(ctx, `SELECT tenant_id FROM event_deliveries WHERE id = $1`, a.DeliveryID).Scan(&tenant); err != nil {
+		var (
+			tenant string
+			c      chainKey
+			seq    int64
+		)
+		if err := q.QueryRowContext(ctx, `SELECT tenant_id, sink, endpoint_id, user_key, seq FROM event_deliveries WHERE id = $1`,
+			a.DeliveryID).Scan(&tenant, &c.sink, &c.endpoint, &c.user, &seq); err != nil {
 			return wrapErr("finish attempt", err)
 		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO event_attempts (delivery_id, tenant_id, at, status_code, latency_ms, error)
@@ -236,8 +258,55 @@ delivered_at = $3, last_error = $4 WHERE id = $5`, string(state), micro(next).Un
 		if err != nil {
 			return wrapErr("finish attempt", err)
 		}
-		return oneRow(res, "finish attempt")
+		if err := oneRow(res, "finish attempt"); err != nil {
+			return err
+		}
+		if state != store.DeliveryDelivered && state != store.DeliveryDead {
+			return headChain(ctx, q, c, seq)
+		}
+		return r.advanceChain(ctx, q, c)
 	})
+}
+
+// chainKey names a delivery chain.
+type chainKey struct{ sink, endpoint, user string }
+
+// headChain makes the unfinished delivery seq the head of chain c when it
+// is older than the head (or the chain has none).
+func headChain(ctx context.Context, q querier, c chainKey, seq int64) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO event_chains (sink, endpoint_id, user_key, head_seq) VALUES ($1, $2, $3, $4)
+ON CONFLICT (sink, endpoint_id, user_key) DO UPDATE SET head_seq = CASE WHEN excluded.head_seq < event_chains.head_seq
+THEN excluded.head_seq ELSE event_chains.head_seq END`, c.sink, c.endpoint, c.user, seq)
+	return wrapErr("head chain", err)
+}
+
+// advanceChain sets the head of the delivery's chain to its oldest
+// unfinished delivery, or removes the chain when none is left. The
+// delivery row is already updated (locks go delivery, then chain, as in
+// RetryDelivery); the chain row is locked before the oldest is read, so
+// the read, a statement of its own, sees deliveries a concurrent fan-out
+// committed while holding that lock.
+func (r deliveryRepo) advanceChain(ctx context.Context, q querier, c chainKey) error {
+	sink, endpoint, user := c.sink, c.endpoint, c.user
+	var head int64
+	err := q.QueryRowContext(ctx, `SELECT head_seq FROM event_chains WHERE sink = $1 AND endpoint_id = $2 AND user_key = $3`+
+		r.forUpdate(), sink, endpoint, user).Scan(&head)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return wrapErr("advance chain", err)
+	}
+	var oldest sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT MIN(seq) FROM event_deliveries WHERE sink = $1 AND endpoint_id = $2
+AND user_key = $3 AND state IN ('pending', 'failed', 'sending')`, sink, endpoint, user).Scan(&oldest); err != nil {
+		return wrapErr("advance chain", err)
+	}
+	if !oldest.Valid {
+		_, err := q.ExecContext(ctx, `DELETE FROM event_chains WHERE sink = $1 AND endpoint_id = $2 AND user_key = $3`,
+			sink, endpoint, user)
+		return wrapErr("advance chain", err)
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO event_chains (sink, endpoint_id, user_key, head_seq) VALUES ($1, $2, $3, $4)
+ON CONFLICT (sink, endpoint_id, user_key) DO UPDATE SET head_seq = excluded.head_seq`, sink, endpoint, user, oldest.Int64)
+	return wrapErr("advance chain", err)
 }
 
 // GetDelivery answers one delivery of the tenant.
@@ -301,8 +370,12 @@ WHERE tenant_id = $1 AND id = $2`+r.forUpdate(), string(tenant), id))
 		if d.State == store.DeliverySending && d.LeaseUntil != nil && d.LeaseUntil.After(now) {
 			return store.ErrConflict
 		}
-		_, err = q.ExecContext(ctx, `UPDATE event_deliveries SET state = 'pending', next_attempt_at = $1, lease_until = NULL
-WHERE id = $2`, micro(now).UnixMicro(), id)
-		return wrapErr("retry delivery", err)
+		if _, err = q.ExecContext(ctx, `UPDATE event_deliveries SET state = 'pending', next_attempt_at = $1, lease_until = NULL
+WHERE id = $2`, micro(now).UnixMicro(), id); err != nil {
+			return wrapErr("retry delivery", err)
+		}
+		// A finished delivery retried is unfinished again: it heads its
+		// chain when it is older than the chain's head.
+		return headChain(ctx, q, chainKey{d.Sink, d.EndpointID, d.UserKey}, d.Seq)
 	})
 }
