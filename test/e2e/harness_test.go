@@ -267,8 +267,11 @@ func (b *syncBuffer) String() string {
 }
 
 // eventually polls cond for up to 5 seconds.
-func eventually(cond func() bool) bool {
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+func eventually(cond func() bool) bool { return eventuallyWithin(5*time.Second, cond) }
+
+// eventuallyWithin polls cond every 20 ms until it holds or d has passed.
+func eventuallyWithin(d time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if cond() {
 			return true
 		}
