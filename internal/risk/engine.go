@@ -31,6 +31,10 @@ const AuditAction = "login.risk"
 // of completed sign-ins. Build it once; it is safe for concurrent use.
 type Engine struct {
 	Store store.Store
+	// OpenAudit opens audit entries whose personal data is sealed (the
+	// privacy service's crypto-shredding) before ClaimFor reads them; nil
+	// reads them as stored.
+	OpenAudit func(ctx context.Context, repos store.Repos, es []store.AuditEntry) error
 	// Geo places addresses (nil: geographic signals off).
 	Geo *GeoIP
 	// Breached is the breached-password corpus (nil: off).
@@ -359,6 +363,11 @@ func (e *Engine) ClaimFor(ctx context.Context, tenant store.TenantID, userID str
 		Until: authTime.Add(time.Millisecond), Limit: 1})
 	if err != nil || len(es) == 0 {
 		return nil, err
+	}
+	if e.OpenAudit != nil {
+		if err := e.OpenAudit(ctx, e.Store, es); err != nil {
+			return nil, err
+		}
 	}
 	var doc auditDoc
 	if err := json.Unmarshal(es[0].Changes, &doc); err != nil {

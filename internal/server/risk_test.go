@@ -75,6 +75,9 @@ func (e riskEntry) names() string {
 func (ta *testApp) riskEntries(tenant store.TenantID, userID string) []riskEntry {
 	ta.t.Helper()
 	es, err := ta.DB.Audit().ListAudit(context.Background(), tenant, store.AuditQuery{Action: "login.risk", TargetID: userID, Limit: 100})
+	if err == nil {
+		err = ta.Privacy.Shredder.Open(context.Background(), ta.DB, es)
+	}
 	if err != nil {
 		ta.t.Fatal(err)
 	}
@@ -244,6 +247,9 @@ func TestRiskSpoofedForwardedFor(t *testing.T) {
 			t.Fatalf("history = %+v, %v; want the peer 127.0.0.1, not the spoofed address", list, err)
 		}
 		es, _ := ta.DB.Audit().ListAudit(context.Background(), tn.ID, store.AuditQuery{Action: "login.risk", Limit: 1})
+		if err := ta.Privacy.Shredder.Open(context.Background(), ta.DB, es); err != nil {
+			t.Fatal(err)
+		}
 		if len(es) != 1 || es[0].ClientIP != "127.0.0.1" {
 			t.Fatalf("audit client_ip = %+v", es)
 		}

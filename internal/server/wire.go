@@ -107,6 +107,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	if err != nil {
 		return nil, err
 	}
+	riskEngine.OpenAudit = shredder.Open
 	// Synchronous hooks (internal/hooks): URLs and dials as for upstreams,
 	// loopback only on a development deployment (public URL on http://).
 	devLoopback := strings.HasPrefix(pub, "http://")
