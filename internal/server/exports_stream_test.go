@@ -72,7 +72,7 @@ func TestUsersExportOutlivesWriteTimeout(t *testing.T) {
 		t.Fatalf("import: %+v, %v", job, err)
 	}
 
-	client := &http.Client{Timeout: 20 * time.Second}
+	client := &http.Client{Timeout: 90 * time.Second}
 	req, _ := http.NewRequest(http.MethodGet, cfg.PublicURL+"/api/v1/tenants/big/users/export", nil)
 	req.Header.Set("Authorization", "Bearer "+ta.key(store.PlatformTenant, "admin"))
 	res, err := client.Do(req)
@@ -89,7 +89,7 @@ func TestUsersExportOutlivesWriteTimeout(t *testing.T) {
 	var body []byte
 	buf := make([]byte, 64<<10)
 	start := time.Now()
-	for time.Since(start) < 15*time.Second {
+	for time.Since(start) < 60*time.Second { // bounded; slow under the race detector on a busy machine
 		n, err := res.Body.Read(buf)
 		body = append(body, buf[:n]...)
 		if err == io.EOF {
