@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
@@ -50,11 +49,11 @@ func (a *API) authorize(r *http.Request, rt route) (*call, error) {
 	if rt.need == needPublic {
 		return c, nil
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token, ok := httpx.BearerToken(r)
 	if !ok {
 		return nil, errUnauthenticated
 	}
-	key, err := a.Tenants.AuthenticateAPIKey(r.Context(), strings.TrimSpace(token))
+	key, err := a.Tenants.AuthenticateAPIKey(r.Context(), token)
 	if errors.Is(err, tenancy.ErrBadToken) {
 		return nil, errUnauthenticated
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"regexp"
+	"strings"
 )
 
 type ctxKey int
@@ -66,4 +67,12 @@ func SecurityHeaders(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// BearerToken answers the token of an "Authorization: Bearer <token>"
+// header, trimmed, and whether the header has that form. The management
+// API, SCIM and the Shared Signals endpoints read their API keys with it.
+func BearerToken(r *http.Request) (string, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return strings.TrimSpace(token), ok
 }

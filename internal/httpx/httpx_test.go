@@ -293,3 +293,24 @@ func TestClientIP(t *testing.T) {
 		}
 	}
 }
+
+func TestBearerToken(t *testing.T) {
+	for _, c := range []struct {
+		header, token string
+		ok            bool
+	}{
+		{"Bearer gh_abc", "gh_abc", true},
+		{"Bearer  gh_abc ", "gh_abc", true},
+		{"bearer gh_abc", "", false},
+		{"Basic Zm9vOmJhcg==", "", false},
+		{"", "", false},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		if c.header != "" {
+			r.Header.Set("Authorization", c.header)
+		}
+		if tok, ok := httpx.BearerToken(r); ok != c.ok || (ok && tok != c.token) {
+			t.Errorf("%q: got %q, %v", c.header, tok, ok)
+		}
+	}
+}

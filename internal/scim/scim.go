@@ -120,11 +120,11 @@ func (s *Server) wrap(h handler) http.Handler {
 // revoked key, a key without the scim scope, a platform key, a key of
 // another tenant and an unknown tenant: a caller learns nothing else.
 func (s *Server) authenticate(r *http.Request) (*req, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token, ok := httpx.BearerToken(r)
 	if !ok {
 		return nil, errUnauthorized
 	}
-	key, err := s.Tenants.AuthenticateAPIKey(r.Context(), strings.TrimSpace(token))
+	key, err := s.Tenants.AuthenticateAPIKey(r.Context(), token)
 	if errors.Is(err, tenancy.ErrBadToken) {
 		return nil, errUnauthorized
 	}

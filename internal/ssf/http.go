@@ -114,11 +114,11 @@ func (t *Transmitter) handle(fn func(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (t *Transmitter) authorize(r *http.Request) (*call, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token, ok := httpx.BearerToken(r)
 	if !ok {
 		return nil, errUnauthenticated
 	}
-	key, err := t.tenants.AuthenticateAPIKey(r.Context(), strings.TrimSpace(token))
+	key, err := t.tenants.AuthenticateAPIKey(r.Context(), token)
 	if errors.Is(err, tenancy.ErrBadToken) {
 		return nil, errUnauthenticated
 	}
