@@ -67,7 +67,7 @@ func TestCRMReceiverFromDocs(t *testing.T) {
 	c.must(201, "POST", "/api/v1/tenants/default/users", map[string]any{"email": "bob@example.com"}).json(t, &bob)
 	c.must(204, "DELETE", "/api/v1/tenants/default/users/"+bob.ID, nil)
 
-	db, err := sql.Open("sqlite", filepath.Join(dir, "crm.db"))
+	db, err := openSQLite(filepath.Join(dir, "crm.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ type backend struct {
 
 func backends(t *testing.T) []backend {
 	bs := []backend{{name: "sqlite", sqlOpen: func(dir string) (*sql.DB, error) {
-		return sql.Open("sqlite", filepath.Join(dir, "gatehouse.db"))
+		return openSQLite(filepath.Join(dir, "gatehouse.db"))
 	}}}
 	if os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN") != "" {
 		dsn := sqltest.PostgresDSN(t)

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -277,4 +278,12 @@ func eventuallyWithin(d time.Duration, cond func() bool) bool {
 		}
 	}
 	return false
+}
+
+// openSQLite opens a running server's SQLite file from the test with the
+// server's own busy timeout, so a test's read or tamper step waits for the
+// server's background writers (outbox, meter, mail) instead of failing with
+// SQLITE_BUSY.
+func openSQLite(path string) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -219,7 +218,7 @@ func TestBrowserPasskeys(t *testing.T) {
 		AuthenticatorID: auth.AuthenticatorID, IsBadUV: &badUV}); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", filepath.Join(dataDir, "gatehouse.db"))
+	db, err := openSQLite(filepath.Join(dataDir, "gatehouse.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

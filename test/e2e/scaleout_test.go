@@ -218,7 +218,7 @@ func TestSignupSurvivesKillSQLite(t *testing.T) {
 		t.Fatalf("only %d sign-ups acknowledged before the kill: the load did not run", len(acked))
 	}
 	n2 := start(t, env)
-	db, err := sql.Open("sqlite", dir+"/gatehouse.db")
+	db, err := openSQLite(dir + "/gatehouse.db")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,7 +142,7 @@ func TestMAUSurvivesKillSQLite(t *testing.T) {
 	users := mauUsers(c, 1000)
 	acked := killUnderLogins(t, n.URL, users, n, 0)
 	n2 := start(t, env)
-	db, err := sql.Open("sqlite", dir+"/gatehouse.db")
+	db, err := openSQLite(dir + "/gatehouse.db")
 	if err != nil {
 		t.Fatal(err)
 	}
