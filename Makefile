@@ -1,7 +1,7 @@
 # Gatehouse: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test vet bench build bench-compare
+.PHONY: run test vet bench build bench-compare soak
 
 run:
 	$(GO) run ./cmd/gatehouse serve
@@ -24,3 +24,9 @@ bench:
 # run with 1,000,000 users; about 9 minutes (docs/BENCHMARKS.md).
 bench-compare:
 	bash bench/all.sh
+
+# An hour of mixed load at 70% of measured capacity, goroutines, heap and RSS
+# sampled each minute and plotted (bench/soak.sh; DB=postgres://... for
+# PostgreSQL). A two-minute version runs in `make test` (bench TestSoakShort).
+soak:
+	bash bench/soak.sh

@@ -133,19 +133,13 @@ go build -o "$work/load" ./bench/load
 
 # start X: serves revision X's binary on a fresh data dir and a free port.
 start() {
-	local x=$1 a=""
+	local x=$1 a
 	: >"$OUT/server-$x.log"
 	GATEHOUSE_DATA_DIR="$work/data-$x" GATEHOUSE_ADDR=127.0.0.1:0 "$work/gatehouse-$x" serve \
 		>"$OUT/server-$x.out" 2>"$OUT/server-$x.log" &
 	pid[$x]=$!
 	# Both revisions log the same start-up line (internal/server/http.go).
-	for _ in $(seq 1 3000); do
-		a=$(grep -o '"msg":"gatehouse listening","addr":"127\.0\.0\.1:[0-9]*"' "$OUT/server-$x.log" | grep -o '127\.0\.0\.1:[0-9]*' || true)
-		[[ -n $a ]] && break
-		kill -0 "${pid[$x]}" 2>/dev/null || { cat "$OUT/server-$x.log" >&2; echo "server $x exited" >&2; exit 1; }
-		sleep 0.01
-	done
-	[[ -n $a ]] || { echo "server $x not listening after 30s" >&2; exit 1; }
+	a=$(bench_listening "$OUT/server-$x.log" "${pid[$x]}")
 	base[$x]="http://$a"
 }
 

@@ -12,3 +12,20 @@ bench_user() {
 		exit 1
 	fi
 }
+
+# bench_listening LOG PID: waits up to 30 s for the server PID to log its
+# start-up line (internal/server/http.go) in LOG and prints its address
+# (127.0.0.1:PORT); prints the log and fails when the server exits or never
+# listens.
+bench_listening() {
+	local a=""
+	for _ in $(seq 1 3000); do
+		a=$(grep -o '"msg":"gatehouse listening","addr":"127\.0\.0\.1:[0-9]*"' "$1" | grep -o '127\.0\.0\.1:[0-9]*' || true)
+		[[ -n $a ]] && { echo "$a"; return 0; }
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.01
+	done
+	cat "$1" >&2
+	echo "server $2 exited or is not listening after 30s" >&2
+	return 1
+}

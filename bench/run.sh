@@ -70,14 +70,7 @@ export GATEHOUSE_DATA_DIR="$work/data"
 t0=$(date +%s%N)
 GATEHOUSE_ADDR=127.0.0.1:0 "$work/gatehouse" serve >"$OUT/server.out" 2>"$OUT/server.log" &
 pid=$!
-addr=""
-for _ in $(seq 1 3000); do
-	addr=$(grep -o '"msg":"gatehouse listening","addr":"127\.0\.0\.1:[0-9]*"' "$OUT/server.log" | grep -o '127\.0\.0\.1:[0-9]*' || true)
-	[[ -n $addr ]] && break
-	kill -0 "$pid" 2>/dev/null || { cat "$OUT/server.log"; echo "server exited" >&2; exit 1; }
-	sleep 0.01
-done
-[[ -n $addr ]] || { echo "server not listening after 30s" >&2; exit 1; }
+addr=$(bench_listening "$OUT/server.log" "$pid")
 ready_ms=$((($(date +%s%N) - t0) / 1000000))
 base="http://$addr"
 echo "   pid $pid on $base, listening after ${ready_ms} ms (fresh database: migrations, tenant and keys included)"

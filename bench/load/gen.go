@@ -31,6 +31,10 @@ type Config struct {
 	// Timeout bounds one iteration; Run cancels what runs past
 	// Duration+Timeout, so a run lasts at most that long.
 	Timeout time.Duration
+	// Rate, when positive, paces the starts: iteration i starts no earlier
+	// than i/Rate seconds after the first, so the load is an open loop at
+	// that rate as long as the workers keep up.
+	Rate float64
 }
 
 // clamp returns c within the hard caps, with defaults for zero values.
@@ -48,6 +52,7 @@ func (c Config) clamp() Config {
 		c.Timeout = 10 * time.Second
 	}
 	c.Timeout = min(c.Timeout, maxTimeout)
+	c.Rate = max(c.Rate, 0)
 	return c
 }
 
@@ -95,6 +100,9 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // failed marks a latency slot whose iteration failed.
 const failed = time.Duration(-1)
 
+// skipped marks a slot a paced worker claimed but did not run.
+const skipped = time.Duration(-2)
+
 // Run calls op from cfg.Concurrency workers until cfg.MaxRequests
 // iterations have started or cfg.Duration has passed, whichever comes
 // first, and waits for the started ones. Every latency goes into a slice
@@ -106,6 +114,7 @@ func Run(ctx context.Context, cfg Config, op Op) Result {
 	var (
 		next     atomic.Int64 // the next slot to claim
 		errs     atomic.Int64
+		skips    atomic.Int64
 		firstErr atomic.Pointer[error]
 	)
 	start := time.Now()
@@ -121,6 +130,14 @@ func Run(ctx context.Context, cfg Config, op Op) Result {
 				i := next.Add(1) - 1
 				if i >= int64(len(lat)) {
 					return
+				}
+				if cfg.Rate > 0 {
+					at := start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+					if !at.Before(stopAt) || !sleepUntil(ctx, at) {
+						lat[i] = skipped
+						skips.Add(1)
+						return
+					}
 				}
 				octx, ocancel := context.WithTimeout(ctx, cfg.Timeout)
 				t0 := time.Now()
@@ -139,13 +156,31 @@ func Run(ctx context.Context, cfg Config, op Op) Result {
 	}
 	wg.Wait()
 	res := Result{Elapsed: time.Since(start), Errors: int(errs.Load())}
-	// Every claimed slot below len(lat) was run to the end.
-	res.Requests = int(min(next.Load(), int64(len(lat))))
-	ok := slices.DeleteFunc(lat[:res.Requests], func(d time.Duration) bool { return d == failed })
+	// Every claimed slot below len(lat) was run to the end, except those a
+	// paced worker claimed and gave up (due past the stop).
+	claimed := int(min(next.Load(), int64(len(lat))))
+	res.Requests = claimed - int(skips.Load())
+	ok := slices.DeleteFunc(lat[:claimed], func(d time.Duration) bool { return d == failed || d == skipped })
 	slices.Sort(ok)
 	res.Latencies = ok
 	if p := firstErr.Load(); p != nil {
 		res.FirstErr = *p
 	}
 	return res
+}
+
+// sleepUntil waits until t, or answers false when ctx ends first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

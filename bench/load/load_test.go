@@ -154,6 +154,26 @@ func TestRunStopsAtDuration(t *testing.T) {
 	}
 }
 
+// A paced run starts Rate iterations a second however many workers wait,
+// and counts none of the slots its workers claimed past the stop.
+func TestRunPacesAtRate(t *testing.T) {
+	var calls atomic.Int64
+	res := Run(context.Background(), Config{Duration: time.Second, MaxRequests: 1_000_000, Concurrency: 8, Rate: 50},
+		func(context.Context) error {
+			calls.Add(1)
+			return nil
+		})
+	if res.Requests != int(calls.Load()) || res.Requests < 48 || res.Requests > 50 || res.Errors != 0 {
+		t.Fatalf("requests %d, calls %d, errors %d; want 50 paced in 1 s", res.Requests, calls.Load(), res.Errors)
+	}
+	if len(res.Latencies) != res.Requests {
+		t.Fatalf("latencies %d for %d requests: a skipped slot counted", len(res.Latencies), res.Requests)
+	}
+	if res.Elapsed < 950*time.Millisecond || res.Elapsed > 2*time.Second {
+		t.Fatalf("elapsed %v, want about 1 s", res.Elapsed)
+	}
+}
+
 func TestRunCancelsIterationsPastTheTimeout(t *testing.T) {
 	start := time.Now()
 	res := Run(context.Background(), Config{Duration: 10 * time.Millisecond, MaxRequests: 10, Concurrency: 2, Timeout: 50 * time.Millisecond},

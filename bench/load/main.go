@@ -50,6 +50,7 @@ type options struct {
 	totpUser           string
 	totpUsers          int
 	redirectURI        string
+	scimToken          string
 	tokenURL           string
 	report             string
 }
@@ -64,7 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, client_credentials, client_credentials_dpop, auth_code, auth_code_totp, refresh, introspection, userinfo, signup, jwks, discovery")
+	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, mixed, client_credentials, client_credentials_dpop, auth_code, auth_code_totp, refresh, introspection, userinfo, signup, jwks, discovery")
 	fs.DurationVar(&o.cfg.Duration, "duration", 20*time.Second, "how long each scenario starts iterations (capped at 5m)")
 	fs.IntVar(&o.cfg.MaxRequests, "max-requests", maxRequests, "most iterations per scenario (capped at 1,000,000)")
 	fs.IntVar(&o.cfg.Concurrency, "concurrency", 8, "workers, each with one iteration in flight (capped at 256)")
@@ -84,7 +85,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.redirectURI, "redirect-uri", "http://127.0.0.1:9/cb", "the authorization-code client's redirect URI (never requested)")
 	fs.StringVar(&o.user, "user", os.Getenv("BENCH_USER"), "who logs in: email or username (env BENCH_USER); a pattern with one %d stands for 4 users per worker, numbered from 0, each in one flow at a time")
 	fs.StringVar(&o.password, "password", "", "their password (better: env BENCH_PASSWORD)")
+	fs.StringVar(&o.scimToken, "scim-token", "", "mixed: an API key with the scim scope (better: env BENCH_SCIM_TOKEN)")
 	fs.StringVar(&o.totpUser, "totp-user", os.Getenv("BENCH_TOTP_USER"), "auth_code_totp: pattern with one %d of the users who enrol a TOTP factor and log in with it (env BENCH_TOTP_USER; same password as -user)")
+	fs.Float64Var(&o.cfg.Rate, "rate", 0, "iterations started per second at most, spread evenly (an open-loop pace; 0: as fast as the workers go)")
 	fs.IntVar(&o.totpUsers, "totp-users", 0, "auth_code_totp: how many such users, numbered from 0 (default 96 per worker; capped at 10,000): one code per user per 30-s step")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -97,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	for _, s := range []struct {
 		v   *string
 		env string
-	}{{&o.ccSecret, "BENCH_CC_CLIENT_SECRET"}, {&o.acSecret, "BENCH_AC_CLIENT_SECRET"}, {&o.password, "BENCH_PASSWORD"}} {
+	}{{&o.ccSecret, "BENCH_CC_CLIENT_SECRET"}, {&o.acSecret, "BENCH_AC_CLIENT_SECRET"}, {&o.password, "BENCH_PASSWORD"}, {&o.scimToken, "BENCH_SCIM_TOKEN"}} {
 		if *s.v == "" {
 			*s.v = os.Getenv(s.env)
 		}
@@ -170,7 +173,7 @@ func runAll(ctx context.Context, o *options, progress io.Writer) ([]report, erro
 	}
 	t := &target{base: base, tokenURL: o.tokenURL, tenant: o.tenant, ccID: o.ccID, ccSecret: o.ccSecret, acID: o.acID, acSecret: o.acSecret,
 		redirectURI: o.redirectURI, user: o.user, password: o.password, transport: newTransport(o.cfg.Concurrency),
-		totpUser: o.totpUser, totpUsers: o.totpUsers,
+		totpUser: o.totpUser, totpUsers: o.totpUsers, scimToken: o.scimToken,
 		concurrency: o.cfg.Concurrency}
 	defer t.transport.CloseIdleConnections()
 	for _, n := range o.scenarios {

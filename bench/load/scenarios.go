@@ -36,6 +36,8 @@ type target struct {
 	tokenURL string
 	// concurrency is the number of workers (setups hold a token per worker).
 	concurrency int
+	// scimToken is an API key with the scim scope (the mixed scenario).
+	scimToken string
 }
 
 // tenantURL is base + /t/{tenant} + path.
