@@ -230,7 +230,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		console: &console.Console{
 			Tenants: a.Tenants, Directory: a.Directory, Authz: authzSvc, Sessions: sessions, MFA: a.MFA,
 			SelfService: a.SelfService, Privacy: a.Privacy, Audit: db.Audit(), Setup: a.Setup, Sealer: sealer,
-			Log: log, PublicURL: pub, AdminTenant: cfg.AdminTenant, IdleTimeout: cfg.ConsoleIdleTimeout, Now: now,
+			Connections: a.Connections,
+			Log:         log, PublicURL: pub, AdminTenant: cfg.AdminTenant, IdleTimeout: cfg.ConsoleIdleTimeout, Now: now,
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},
