@@ -131,8 +131,9 @@ func (c *Console) clearSession(w http.ResponseWriter) { c.setCookie(w, "gh_conso
 
 // checkCSRF: a POST carries the session's token in its "csrf" field and,
 // when the browser names an Origin, comes from the public URL's origin.
+// ("null" names none: browsers send it under Referrer-Policy: no-referrer.)
 func (c *Console) checkCSRF(r *http.Request, s *sessionState) bool {
-	if o := r.Header.Get("Origin"); o != "" && o != c.origin() {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" && o != c.origin() {
 		return false
 	}
 	form := r.PostFormValue("csrf")
