@@ -7,10 +7,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-	"slices"
 	"testing"
 	"time"
 
