@@ -87,13 +87,13 @@ type memberRow struct {
 }
 
 type groupData struct {
-	G          *store.Group
-	Members    []memberRow
-	Next       string
-	Roles      []roleAssignment
-	AllRoles   []store.Role
-	AllGroups  []store.Group
-	CanAdmin   bool
+	G         *store.Group
+	Members   []memberRow
+	Next      string
+	Roles     []roleAssignment
+	AllRoles  []store.Role
+	AllGroups []store.Group
+	CanAdmin  bool
 }
 
 // groupShow: GET /groups/{id}.
