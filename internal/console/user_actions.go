@@ -159,7 +159,7 @@ func (c *Console) userEndSessions(w http.ResponseWriter, r *http.Request, rq *Re
 	if err != nil {
 		return err
 	}
-	if err := c.Sessions.EndAll(rq.Context(), rq.Tenant.ID, u.ID); err != nil {
+	if err := c.Sessions.EndAllBy(rq.Context(), rq.Actor, rq.Tenant.ID, u.ID); err != nil {
 		return err
 	}
 	return rq.Redirect(w, "/users/"+u.ID, "console.user.sessions_ended")

@@ -109,8 +109,15 @@ func TestConsoleHelpdesk(t *testing.T) {
 			t.Errorf("helpdesk POST %s: %d", path, p.status)
 		}
 	}
+	if p = b.post("/admin/users/"+target.ID+"/sessions/end", form("csrf", csrf)); p.status != http.StatusSeeOther {
+		t.Fatalf("end sessions: %d\n%s", p.status, p.body)
+	}
 	es, _ := e.DB.Audit().ListAudit(context.Background(), target.Tenant, store.AuditQuery{TargetID: target.ID, ActorID: hd.ID, Limit: 10})
-	if len(es) == 0 {
-		t.Errorf("the MFA reset is not audited with the helpdesk user as actor")
+	got := map[string]bool{}
+	for _, en := range es {
+		got[en.Action] = true
+	}
+	if !got["user.sessions_end"] || len(got) < 2 {
+		t.Errorf("helpdesk actions audited with the helpdesk user as actor: %v", got)
 	}
 }
