@@ -70,6 +70,8 @@ type Repos interface {
 	// Purposes answers consent purposes, consent records and
 	// communication preferences (purposes.go).
 	Purposes() ConsentPurposes
+	// Console answers the admin console's setup tokens and clients (console.go).
+	Console() Console
 }
 
 // Store is a storage backend. Calls made through its repos each run in
