@@ -123,7 +123,7 @@ func testTokenExchangePolicy(t *testing.T, s store.Store) {
 	tn := mkTenant(t, s)
 	cs := s.OAuth().Clients()
 	c := &store.Client{ID: "tx", Tenant: tn, Name: "TX", AuthMethod: "client_secret_basic", SecretHash: h("s"),
-		GrantTypes: []string{"client_credentials"},
+		GrantTypes:    []string{"client_credentials"},
 		TokenExchange: store.TokenExchangePolicy{Audiences: []string{"https://api.example"}, Actors: []string{"a1"}}}
 	noErr(t, "CreateClient", cs.CreateClient(ctx(t), c))
 	got, err := cs.GetClient(ctx(t), tn, "tx")
