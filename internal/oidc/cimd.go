@@ -141,4 +141,3 @@ func (s *storage) metadataClient(ctx context.Context, id string) (*client, error
 
 // isMetadataClientID: such ids are never stored clients.
 func isMetadataClientID(id string) bool { return strings.HasPrefix(id, "https://") }
-

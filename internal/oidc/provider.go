@@ -108,7 +108,7 @@ func New(cfg Config) (*Provider, error) {
 		store: cfg.Store, tenants: cfg.Tenants, sessions: cfg.Sessions, flow: cfg.Flow, log: cfg.Log,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), cookie: cfg.SessionCookie, authz: cfg.Authz,
 		hooks: cfg.Hooks, upstream: cfg.Upstream, audit: cfg.Audit, clients: cfg.Clients,
-		now:   func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
+		now: func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
 	}
 	p.keys = newKeyRing(cfg.Store, cfg.Keys, cfg.Now)
 	p.dpopWindow = cfg.DPoPWindow

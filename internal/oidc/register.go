@@ -244,4 +244,3 @@ func (p *Provider) registrationJSON(ctx context.Context, reg *oauthclient.Regist
 	}
 	return out
 }
-
