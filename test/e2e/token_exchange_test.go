@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -171,6 +173,23 @@ func testTokenExchange(t *testing.T, b backend) {
 	if imp.Status != 200 || actOf(verifiedClaims(t, m, imp.str("access_token"))) != nil {
 		t.Errorf("impersonation: %d %s", imp.Status, imp.Raw)
 	}
+	// A DPoP-bound subject token is exchanged only with a proof by its key.
+	pub := d.rp(t, "default", "--public")
+	k := newDPoPKey(t, jose.ES256)
+	g := pub.code(adaEmail, adaPW)
+	bt := dpopPost(t, m.Token, pub.exchangeForm(g.code, g.verifier), pub.conf.ClientID, "", k.proof("POST", m.Token, "", proofOpts{}))
+	if bt.Status != 200 || bt.str("token_type") != "DPoP" {
+		t.Fatalf("bound subject token: %d %s", bt.Status, bt.Raw)
+	}
+	wantErr(t, "bound subject without a proof", postForm(t, m.Token, exchangeForm(bt.str("access_token"), typeAT, "", ""), svcB.id, svcB.secret),
+		400, "invalid_grant")
+	wantErr(t, "bound subject with another key", dpopPost(t, m.Token, exchangeForm(bt.str("access_token"), typeAT, "", ""), svcB.id, svcB.secret,
+		newDPoPKey(t, jose.ES256).proof("POST", m.Token, "", proofOpts{})), 400, "invalid_grant")
+	if r := dpopPost(t, m.Token, exchangeForm(bt.str("access_token"), typeAT, "", ""), svcB.id, svcB.secret,
+		k.proof("POST", m.Token, "", proofOpts{})); r.Status != 200 || r.str("token_type") != "DPoP" || cnfOf(t, r.str("access_token")) != k.jkt() {
+		t.Errorf("bound subject with its key's proof: %d %s", r.Status, r.Raw)
+	}
+
 	// Other subject token types: an ID token (openid only), a refresh
 	// token (its scopes), our access token as a JWT.
 	if r := postForm(t, m.Token, exchangeForm(idt, typeIDT, "", ""), svcB.id, svcB.secret); r.Status != 200 || r.str("scope") != "openid" {
@@ -234,6 +253,13 @@ func testTokenExchange(t *testing.T, b backend) {
 	wantErr(t, "subject of another tenant", postForm(t, m.Token, exchangeForm(foreign.AccessToken, typeAT, "", ""), svcB.id, svcB.secret),
 		400, "invalid_grant")
 
+	// A JWT of a trusted upstream issuer: tenant corp is an OpenID Connect
+	// connection of default, and ada's corp account is linked to a user of
+	// default (by an import); corp's ID token names that user.
+	upstreamJWT(t, d, m, svcB)
+	wantErr(t, "JWT of an issuer that is no connection", postForm(t, m.Token, exchangeForm(foreign.Extra("id_token").(string), typeJWT, "", ""),
+		svcB.id, svcB.secret), 400, "invalid_grant")
+
 	// Revoked: the subject access token and a rotated refresh token.
 	if res := postForm(t, m.Revocation, url.Values{"token": {t0}}, app.conf.ClientID, app.conf.ClientSecret); res.Status != 200 {
 		t.Fatalf("revoke: %d %s", res.Status, res.Raw)
@@ -264,4 +290,49 @@ func stringsOf(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// upstreamJWT: a JWT of an upstream connection's issuer as the subject.
+func upstreamJWT(t *testing.T, d *deployment, m opMeta, svc service) {
+	t.Helper()
+	api := d.platform(t)
+	d.tenant(t, "corp")
+	corpAda := d.user(t, "corp", "ada@corp.example", adaPW)
+	up := d.rp(t, "corp")
+	api.must(201, "POST", "/api/v1/tenants/default/connections", map[string]any{"type": "oidc", "name": "corp",
+		"display_name": "Corp SSO", "issuer": d.base + "/t/corp", "client_id": up.conf.ClientID, "client_secret": up.conf.ClientSecret,
+		"scopes": []string{"openid", "email", "profile"}})
+	file := filepath.Join(t.TempDir(), "linked.jsonl")
+	line := `{"email":"ada.linked@example.com","email_verified":true,"identities":[{"connection":"corp","subject":"` + corpAda + `"}]}`
+	if err := os.WriteFile(file, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := cli(t, d.env, "users", "import", "--tenant", "default", "--format", "jsonl", file); code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	var users struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	api.must(200, "GET", "/api/v1/tenants/default/users?email=ada.linked@example.com", nil).json(t, &users)
+	if len(users.Items) != 1 {
+		t.Fatalf("imported user: %+v", users)
+	}
+	corpTok := up.tokens("ada@corp.example", adaPW)
+	idt, _ := corpTok.Extra("id_token").(string)
+	r := postForm(t, m.Token, exchangeForm(idt, typeJWT, svc.own, typeAT), svc.id, svc.secret)
+	if r.Status != 200 {
+		t.Fatalf("upstream JWT subject: %d %s", r.Status, r.Raw)
+	}
+	c := verifiedClaims(t, m, r.str("access_token"))
+	if c["sub"] != users.Items[0].ID || c["iss"] != m.Issuer || actOf(c)["sub"] != svc.id {
+		t.Errorf("upstream JWT exchanged: %v (want sub %s)", c, users.Items[0].ID)
+	}
+	// An upstream token is accepted only as a jwt, and an unlinked subject not at all.
+	wantErr(t, "upstream JWT as access token", postForm(t, m.Token, exchangeForm(idt, typeAT, "", ""), svc.id, svc.secret), 400, "invalid_grant")
+	d.user(t, "corp", "bob@corp.example", adaPW)
+	bobTok, _ := rpFor(t, d.base, "corp", up.conf.ClientID, up.conf.ClientSecret, up.redirect).consentedTokens("bob@corp.example", adaPW)
+	wantErr(t, "upstream JWT of an unlinked subject", postForm(t, m.Token, exchangeForm(bobTok.Extra("id_token").(string), typeJWT, "", ""),
+		svc.id, svc.secret), 400, "invalid_grant")
 }
