@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
@@ -23,6 +24,31 @@ import (
 // are internal/oauthclient's (registration.go).
 
 const registerPath = "/register"
+
+// Registrations without a token (open mode, software statements) are
+// limited per source network: anonymousRegistrations in a run of attempts
+// less than anonymousWindow apart, counted in the database for every node.
+const (
+	anonymousRegistrations = 20
+	anonymousWindow        = time.Hour
+)
+
+// anonymousRegistrationsOver counts this attempt and answers 429 (and
+// true) once the source network is over the limit.
+func (p *Provider) anonymousRegistrationsOver(w http.ResponseWriter, r *http.Request) bool {
+	ctx := r.Context()
+	n, err := p.store.OAuth().Throttle().Fail(ctx, tenantFrom(ctx).ID, "dcr:"+sourceFrom(ctx), p.now(), anonymousWindow)
+	if err != nil {
+		p.writeRegErr(w, r, err)
+		return true
+	}
+	if n > anonymousRegistrations {
+		w.Header().Set("Retry-After", "3600")
+		regError(w, http.StatusTooManyRequests, "slow_down", "too many registrations from this network; try again later")
+		return true
+	}
+	return false
+}
 
 // oauthSettings are the request's tenant's settings.oauth (defaults when
 // they cannot be read).
@@ -143,6 +169,9 @@ func (p *Provider) register(w http.ResponseWriter, r *http.Request) {
 		}
 	} else if set.Mode() == oauthclient.RegistrationInitialToken && statement == nil {
 		regError(w, http.StatusUnauthorized, "invalid_token", "an initial access token is required")
+		return
+	}
+	if actor.Type == "registration" && initial == "" && p.anonymousRegistrationsOver(w, r) {
 		return
 	}
 	reg, err := p.clients.Register(ctx, actor, t.ID, md, statement, set.RegistrationPolicy, initial)

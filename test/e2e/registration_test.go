@@ -297,6 +297,22 @@ func testDynamicRegistration(t *testing.T, b backend) {
 	// Modes: open lets anyone register; closed nobody, and is not advertised.
 	setOAuth(map[string]any{"registration": "open"})
 	anon.must(201, "POST", regPath, md)
+	// Anonymous registrations are limited per source network.
+	limited := false
+	for i := 0; i < 25 && !limited; i++ {
+		res := anon.do("POST", regPath, md)
+		switch res.Status {
+		case 201:
+		case 429:
+			limited = res.Header.Get("Retry-After") != ""
+		default:
+			t.Fatalf("open registration %d: %d %s", i, res.Status, res.Body)
+		}
+	}
+	if !limited {
+		t.Errorf("25 anonymous registrations from one network were not limited")
+	}
+	many.must(201, "POST", regPath, md) // a token's registrations are not
 	setOAuth(map[string]any{"registration": "closed"})
 	if res := many.do("POST", regPath, md); res.Status != 403 {
 		t.Errorf("closed registration: %d %s", res.Status, res.Body)
