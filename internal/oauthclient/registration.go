@@ -221,7 +221,8 @@ func (s *Service) Registration(ctx context.Context, tenant store.TenantID, clien
 
 // UpdateRegistration replaces the client's metadata (RFC 7592 2.2) under
 // the policy: what is omitted takes its default. Whether the client is
-// public is fixed at registration. Audited as a client update.
+// public is fixed at registration. The answer carries a new registration
+// access token; the old one stops working. Audited as a client update.
 // Errors: ErrRegistrationToken, *RegistrationError.
 func (s *Service) UpdateRegistration(ctx context.Context, actor events.Actor, tenant store.TenantID, clientID, token string,
 	md Metadata, policy RegistrationPolicy) (*Registered, error) {
@@ -236,6 +237,12 @@ func (s *Service) UpdateRegistration(ctx context.Context, actor events.Actor, te
 	}
 	if in.Public != old.Public {
 		return nil, regErr("invalid_client_metadata", "token_endpoint_auth_method cannot change between none and a confidential method")
+	}
+	// Each update rotates the registration access token (RFC 7592 2.2):
+	// the old one stops working.
+	rat, err := newToken(RegistrationTokenPrefix)
+	if err != nil {
+		return nil, err
 	}
 	p := ClientPatch{Name: &in.Name, RedirectURIs: &in.RedirectURIs, PostLogoutRedirectURIs: &in.PostLogoutRedirectURIs,
 		GrantTypes: &in.GrantTypes, Scopes: &in.Scopes, TokenEndpointAuthMethod: &in.TokenEndpointAuthMethod,
@@ -254,11 +261,11 @@ func (s *Service) UpdateRegistration(ctx context.Context, actor events.Actor, te
 		if err != nil {
 			return err
 		}
-		reg := &store.ClientRegistration{Tenant: tenant, ClientID: clientID, TokenHash: HashSecret(token), Metadata: raw}
+		reg := &store.ClientRegistration{Tenant: tenant, ClientID: clientID, TokenHash: HashSecret(rat), Metadata: raw}
 		if err := tx.OAuth().Registrations().PutClientRegistration(ctx, reg); err != nil {
 			return err
 		}
-		out = &Registered{Client: cl, Metadata: md}
+		out = &Registered{Client: cl, Metadata: md, RegistrationToken: rat}
 		return nil
 	})
 	return out, err

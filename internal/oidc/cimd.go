@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/safehttp"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
@@ -37,6 +38,9 @@ const (
 type cimdEntry struct {
 	doc []byte // nil: the fetch failed
 	at  time.Time
+	// synced: the stored copy of this document's client is current, per
+	// tenant (cimd.go metadataClient).
+	synced map[store.TenantID]bool
 }
 
 // cimdFetcher fetches and caches client ID metadata documents.
@@ -82,9 +86,26 @@ func (f *cimdFetcher) document(ctx context.Context, u string) ([]byte, error) {
 			delete(f.cache, k)
 		}
 	}
-	f.cache[u] = cimdEntry{doc: doc, at: now}
+	f.cache[u] = cimdEntry{doc: doc, at: now, synced: map[store.TenantID]bool{}}
 	f.mu.Unlock()
 	return doc, err
+}
+
+// synced reports whether tenant's stored copy of u's client is current
+// with the cached document.
+func (f *cimdFetcher) synced(u string, tenant store.TenantID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cache[u].synced[tenant]
+}
+
+// markSynced records that tenant's stored copy matches the cached document.
+func (f *cimdFetcher) markSynced(u string, tenant store.TenantID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e, ok := f.cache[u]; ok && e.synced != nil {
+		e.synced[tenant] = true
+	}
 }
 
 func (f *cimdFetcher) fetch(ctx context.Context, u string) ([]byte, error) {
@@ -133,8 +154,13 @@ func (s *storage) metadataClient(ctx context.Context, id string) (*client, error
 	if s.p.clients == nil {
 		return nil, unknown
 	}
-	if err := s.p.clients.SyncMetadataClient(ctx, c); err != nil {
-		return nil, s.hide(ctx, err)
+	// The stored copy is written once per fetched document and tenant, not
+	// on every lookup.
+	if !s.p.cimd.synced(id, t.ID) {
+		if err := s.p.clients.SyncMetadataClient(ctx, c); err != nil {
+			return nil, s.hide(ctx, err)
+		}
+		s.p.cimd.markSynced(id, t.ID)
 	}
 	return &client{c: c, loginURL: s.p.issuer(ctx) + "/login"}, nil
 }

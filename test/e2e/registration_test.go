@@ -192,9 +192,15 @@ func testDynamicRegistration(t *testing.T, b backend) {
 	upd := map[string]any{"client_id": id, "client_name": "DCR App 2", "redirect_uris": []string{redirect},
 		"grant_types": []string{"authorization_code", "refresh_token"}, "scope": "openid profile email offline_access"}
 	mgmt.must(200, "PUT", clientPath, upd).json(t, &got)
-	if got["client_name"] != "DCR App 2" {
+	newRAT, _ := got["registration_access_token"].(string)
+	if got["client_name"] != "DCR App 2" || !strings.HasPrefix(newRAT, "gh_rat_") || newRAT == rat {
 		t.Errorf("replaced registration: %v", got)
 	}
+	// The update rotated the registration access token.
+	if res := mgmt.do("GET", clientPath, nil); res.Status != 401 {
+		t.Errorf("old registration access token after PUT: %d", res.Status)
+	}
+	mgmt = &client{t: t, base: d.base, token: newRAT}
 	var cl map[string]any
 	api.must(200, "GET", "/api/v1/tenants/default/clients/"+id, nil).json(t, &cl)
 	if cl["name"] != "DCR App 2" || cl["third_party"] != true {
