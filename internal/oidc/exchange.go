@@ -262,6 +262,14 @@ func (p *Provider) idTokenParty(ctx context.Context, claims map[string]any, bad 
 	}
 	t := &tokenParty{userID: sub, clientID: aud[0], scopes: []string{oidc.ScopeOpenID}, amr: stringList(claims["amr"])}
 	t.sessionID, _ = claims["sid"].(string)
+	// ID tokens are not recorded: one of a session that has ended (logout)
+	// is refused, as the access tokens of that session are.
+	if t.sessionID != "" {
+		ss, err := p.store.OAuth().Sessions().GetSession(ctx, tenantFrom(ctx).ID, t.sessionID)
+		if err != nil || ss.RevokedAt != nil || !p.now().Before(ss.ExpiresAt) || ss.UserID != sub {
+			return nil, bad
+		}
+	}
 	if v, ok := claims["auth_time"].(float64); ok {
 		t.authTime = time.Unix(int64(v), 0)
 	}

@@ -113,6 +113,9 @@ func testTokenExchange(t *testing.T, b backend) {
 	t0 := tok.AccessToken
 	idt, _ := tok.Extra("id_token").(string)
 	svcB, svcC, svcD := newService(t, d, m, "Service B"), newService(t, d, m, "Service C"), newService(t, d, m, "Service D")
+	if grants := stringsOf(get(t, nil, m.Issuer+"/.well-known/openid-configuration").Body["grant_types_supported"]); !slices.Contains(grants, exchangeGrant) {
+		t.Errorf("grant_types_supported %v lacks token exchange", grants)
+	}
 
 	// Delegation, hop 1: B acts for ada.
 	r1 := postForm(t, m.Token, exchangeForm(t0, typeAT, svcB.own, typeAT), svcB.id, svcB.secret)
@@ -275,6 +278,15 @@ func testTokenExchange(t *testing.T, b backend) {
 	time.Sleep(time.Until(shortAt.Add(62 * time.Second)))
 	wantErr(t, "expired subject", postForm(t, m.Token, exchangeForm(shortTok.AccessToken, typeAT, "", ""), svcB.id, svcB.secret),
 		400, "invalid_grant")
+
+	// An ID token outlives nothing: once ada's sessions end, the ID token
+	// of one of them is refused although unexpired.
+	if r := postForm(t, m.Token, exchangeForm(idt, typeIDT, "", ""), svcB.id, svcB.secret); r.Status != 200 {
+		t.Fatalf("ID token before the session ended: %d %s", r.Status, r.Raw)
+	}
+	api.must(204, "DELETE", "/api/v1/tenants/default/users/"+adaID+"/sessions", nil)
+	wantErr(t, "ID token of an ended session", postForm(t, m.Token, exchangeForm(idt, typeIDT, "", ""), svcB.id, svcB.secret),
+		400, "invalid_grant")
 }
 
 func stringsOf(v any) []string {
@@ -321,9 +333,17 @@ func upstreamJWT(t *testing.T, d *deployment, m opMeta, svc service) {
 	}
 	corpTok := up.tokens("ada@corp.example", adaPW)
 	idt, _ := corpTok.Extra("id_token").(string)
+	// The imported user never signed in to default: the exchange counts
+	// them active this month (MAU), as an authentication on their behalf.
+	var before, after struct{ MAU int }
+	api.must(200, "GET", "/api/v1/tenants/default/usage", nil).json(t, &before)
 	r := postForm(t, m.Token, exchangeForm(idt, typeJWT, svc.own, typeAT), svc.id, svc.secret)
 	if r.Status != 200 {
 		t.Fatalf("upstream JWT subject: %d %s", r.Status, r.Raw)
+	}
+	api.must(200, "GET", "/api/v1/tenants/default/usage", nil).json(t, &after)
+	if after.MAU != before.MAU+1 {
+		t.Errorf("MAU %d before the exchange, %d after; want one more", before.MAU, after.MAU)
 	}
 	c := verifiedClaims(t, m, r.str("access_token"))
 	if c["sub"] != users.Items[0].ID || c["iss"] != m.Issuer || actOf(c)["sub"] != svc.id {
