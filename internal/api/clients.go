@@ -15,33 +15,34 @@ import (
 // clientOut is an OAuth client as the API shows it: never the secret's
 // hash; the secret itself only in the answer that created it.
 type clientOut struct {
-	ClientID                     string                    `json:"client_id"`
-	Name                         string                    `json:"name"`
-	Public                       bool                      `json:"public"`
-	ThirdParty                   bool                      `json:"third_party"`
-	TokenEndpointAuthMethod      string                    `json:"token_endpoint_auth_method"`
-	RedirectURIs                 []string                  `json:"redirect_uris"`
-	PostLogoutRedirectURIs       []string                  `json:"post_logout_redirect_uris"`
-	GrantTypes                   []string                  `json:"grant_types"`
-	Scopes                       []string                  `json:"scopes"`
-	IDTokenSignedResponseAlg     string                    `json:"id_token_signed_response_alg"`
-	AccessTokenSignedResponseAlg string                    `json:"access_token_signed_response_alg"`
-	AccessTokenTTL               int64                     `json:"access_token_ttl"`
-	IDTokenTTL                   int64                     `json:"id_token_ttl"`
-	RefreshTokenTTL              int64                     `json:"refresh_token_ttl"`
-	BackchannelLogoutURI         string                    `json:"backchannel_logout_uri,omitempty"`
-	JWKS                         json.RawMessage           `json:"jwks,omitempty"`
-	ClaimMappings                map[string]string         `json:"claim_mappings"`
-	AuthzClaims                  store.AuthzClaims         `json:"authz_claims"`
-	AllowedOrigins               []string                  `json:"allowed_origins"`
-	Introspection                string                    `json:"introspection"`
-	DPoPBoundAccessTokens        bool                      `json:"dpop_bound_access_tokens"`
-	DPoPNonceRequired            bool                      `json:"dpop_nonce_required"`
-	TokenExchange                store.TokenExchangePolicy `json:"token_exchange"`
-	HasSecret                    bool                      `json:"has_secret"`
-	Version                      int64                     `json:"version"`
-	CreatedAt                    time.Time                 `json:"created_at"`
-	UpdatedAt                    time.Time                 `json:"updated_at"`
+	ClientID                     string            `json:"client_id"`
+	Name                         string            `json:"name"`
+	Public                       bool              `json:"public"`
+	ThirdParty                   bool              `json:"third_party"`
+	TokenEndpointAuthMethod      string            `json:"token_endpoint_auth_method"`
+	RedirectURIs                 []string          `json:"redirect_uris"`
+	PostLogoutRedirectURIs       []string          `json:"post_logout_redirect_uris"`
+	GrantTypes                   []string          `json:"grant_types"`
+	Scopes                       []string          `json:"scopes"`
+	IDTokenSignedResponseAlg     string            `json:"id_token_signed_response_alg"`
+	AccessTokenSignedResponseAlg string            `json:"access_token_signed_response_alg"`
+	AccessTokenTTL               int64             `json:"access_token_ttl"`
+	IDTokenTTL                   int64             `json:"id_token_ttl"`
+	RefreshTokenTTL              int64             `json:"refresh_token_ttl"`
+	BackchannelLogoutURI         string            `json:"backchannel_logout_uri,omitempty"`
+	JWKS                         json.RawMessage   `json:"jwks,omitempty"`
+	ClaimMappings                map[string]string `json:"claim_mappings"`
+	AuthzClaims                  store.AuthzClaims `json:"authz_claims"`
+	AllowedOrigins               []string          `json:"allowed_origins"`
+	Introspection                string            `json:"introspection"`
+	DPoPBoundAccessTokens        bool              `json:"dpop_bound_access_tokens"`
+	DPoPNonceRequired            bool              `json:"dpop_nonce_required"`
+	HasSecret                    bool              `json:"has_secret"`
+	Version                      int64             `json:"version"`
+	CreatedAt                    time.Time         `json:"created_at"`
+	UpdatedAt                    time.Time         `json:"updated_at"`
+	// TokenExchange is the token exchange policy (docs/token-exchange.md).
+	TokenExchange store.TokenExchangePolicy `json:"token_exchange"`
 	// ClientSecret is present only in the answers to create and rotate.
 	ClientSecret string `json:"client_secret,omitempty"`
 }
@@ -69,8 +70,7 @@ func clientJSON(c *store.Client) clientOut {
 		BackchannelLogoutURI:         c.BackchannelLogoutURI, JWKS: slices.Clone(c.JWKS),
 		ClaimMappings: cm, AuthzClaims: c.AuthzClaims, AllowedOrigins: list(c.AllowedOrigins),
 		Introspection: c.Introspection, DPoPBoundAccessTokens: c.DPoPBound, DPoPNonceRequired: c.DPoPNonce,
-		TokenExchange: c.TokenExchange,
-		HasSecret:     len(c.SecretHash) > 0, Version: c.Version,
+		HasSecret: len(c.SecretHash) > 0, Version: c.Version, TokenExchange: c.TokenExchange,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }

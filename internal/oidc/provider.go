@@ -107,8 +107,8 @@ func New(cfg Config) (*Provider, error) {
 		meter: cfg.Meter,
 		store: cfg.Store, tenants: cfg.Tenants, sessions: cfg.Sessions, flow: cfg.Flow, log: cfg.Log,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), cookie: cfg.SessionCookie, authz: cfg.Authz,
-		hooks: cfg.Hooks, upstream: cfg.Upstream, audit: cfg.Audit, clients: cfg.Clients,
-		now: func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
+		hooks: cfg.Hooks,
+		now:   func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
 	}
 	p.keys = newKeyRing(cfg.Store, cfg.Keys, cfg.Now)
 	p.dpopWindow = cfg.DPoPWindow
@@ -118,6 +118,7 @@ func New(cfg Config) (*Provider, error) {
 	nk := sha256.Sum256(append([]byte("gatehouse-dpop-nonce\x00"), cfg.MasterKey...))
 	p.dpopNonceKey = nk[:]
 	p.storage = &storage{p: p}
+	p.upstream, p.audit, p.clients = cfg.Upstream, cfg.Audit, cfg.Clients // exchange.go, register.go
 	p.cimd = newCIMDFetcher(strings.HasPrefix(p.publicURL, "http://"), p.now) // cimd.go
 	opCfg := &op.Config{
 		CryptoKey:      sha256.Sum256(append([]byte("gatehouse-op-crypto\x00"), cfg.MasterKey...)),
