@@ -118,7 +118,7 @@ func New(cfg Config) (*Provider, error) {
 	nk := sha256.Sum256(append([]byte("gatehouse-dpop-nonce\x00"), cfg.MasterKey...))
 	p.dpopNonceKey = nk[:]
 	p.storage = &storage{p: p}
-	p.upstream, p.audit, p.clients = cfg.Upstream, cfg.Audit, cfg.Clients // exchange.go, register.go
+	p.upstream, p.audit, p.clients = cfg.Upstream, cfg.Audit, cfg.Clients     // exchange.go, register.go
 	p.cimd = newCIMDFetcher(strings.HasPrefix(p.publicURL, "http://"), p.now) // cimd.go
 	opCfg := &op.Config{
 		CryptoKey:      sha256.Sum256(append([]byte("gatehouse-op-crypto\x00"), cfg.MasterKey...)),
