@@ -41,6 +41,8 @@ type clientOut struct {
 	Version                      int64             `json:"version"`
 	CreatedAt                    time.Time         `json:"created_at"`
 	UpdatedAt                    time.Time         `json:"updated_at"`
+	// TokenExchange is the token exchange policy (docs/token-exchange.md).
+	TokenExchange store.TokenExchangePolicy `json:"token_exchange"`
 	// ClientSecret is present only in the answers to create and rotate.
 	ClientSecret string `json:"client_secret,omitempty"`
 }
@@ -68,7 +70,7 @@ func clientJSON(c *store.Client) clientOut {
 		BackchannelLogoutURI:         c.BackchannelLogoutURI, JWKS: slices.Clone(c.JWKS),
 		ClaimMappings: cm, AuthzClaims: c.AuthzClaims, AllowedOrigins: list(c.AllowedOrigins),
 		Introspection: c.Introspection, DPoPBoundAccessTokens: c.DPoPBound, DPoPNonceRequired: c.DPoPNonce,
-		HasSecret: len(c.SecretHash) > 0, Version: c.Version,
+		HasSecret: len(c.SecretHash) > 0, Version: c.Version, TokenExchange: c.TokenExchange,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }

@@ -97,6 +97,7 @@ func (a *API) routes() []route {
 
 		{http.MethodGet, t + "/clients", needRead, a.listClients},
 		{http.MethodPost, t + "/clients", needAdmin, a.createClient},
+		{http.MethodPost, t + "/registration-tokens", needAdmin, a.createRegistrationToken}, // registration.go
 		{http.MethodGet, t + "/clients/{id}", needRead, a.getClient},
 		{http.MethodPatch, t + "/clients/{id}", needAdmin, a.updateClient},
 		{http.MethodDelete, t + "/clients/{id}", needAdmin, a.deleteClient},

@@ -73,6 +73,9 @@ type NewClient struct {
 	// client; DPoPNonceRequired also requires server nonces in proofs.
 	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
 	DPoPNonceRequired     bool `json:"dpop_nonce_required"`
+	// TokenExchange widens token exchange (RFC 8693) beyond the client's
+	// own audience and its own actor tokens (exchange.go).
+	TokenExchange store.TokenExchangePolicy `json:"token_exchange"`
 }
 
 // ClientPatch changes the fields that are set (JSON null is the same as
@@ -102,6 +105,8 @@ type ClientPatch struct {
 	// DPoP: see NewClient.
 	DPoPBoundAccessTokens *bool `json:"dpop_bound_access_tokens,omitempty"`
 	DPoPNonceRequired     *bool `json:"dpop_nonce_required,omitempty"`
+	// TokenExchange replaces the token exchange policy (exchange.go).
+	TokenExchange *store.TokenExchangePolicy `json:"token_exchange,omitempty"`
 }
 
 // HashSecret is how a client secret is stored and compared.
@@ -137,6 +142,19 @@ func newSecret() (string, error) {
 // private_key_jwt clients, which have none). The client_id is a UUIDv7.
 // Errors: *valid.Error, store.ErrNotFound (no such tenant).
 func (s *Service) CreateClient(ctx context.Context, actor events.Actor, tenant store.TenantID, in NewClient) (*store.Client, string, error) {
+	cl, secret, err := s.prepareClient(tenant, in)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.Store.InTx(ctx, func(tx store.Repos) error { return s.insertClient(ctx, tx, actor, cl) })
+	if err != nil {
+		return nil, "", err
+	}
+	return cl, secret, nil
+}
+
+// prepareClient validates in and makes the client with its id and secret.
+func (s *Service) prepareClient(tenant store.TenantID, in NewClient) (*store.Client, string, error) {
 	now := s.now()
 	cl := &store.Client{
 		Tenant: tenant, Name: in.Name, Public: in.Public, ThirdParty: in.ThirdParty,
@@ -154,6 +172,7 @@ func (s *Service) CreateClient(ctx context.Context, actor events.Actor, tenant s
 		Introspection:          in.Introspection,
 		DPoPBound:              in.DPoPBoundAccessTokens,
 		DPoPNonce:              in.DPoPNonceRequired,
+		TokenExchange:          cloneExchange(in.TokenExchange),
 		Version:                1, CreatedAt: now, UpdatedAt: now,
 	}
 	if len(cl.GrantTypes) == 0 {
@@ -182,20 +201,19 @@ func (s *Service) CreateClient(ctx context.Context, actor events.Actor, tenant s
 		return nil, "", err
 	}
 	cl.ID = id.String()
-	err = s.Store.InTx(ctx, func(tx store.Repos) error {
-		if _, err := tx.Tenants().GetTenant(ctx, tenant); err != nil {
-			return err
-		}
-		if err := tx.OAuth().Clients().CreateClient(ctx, cl); err != nil {
-			return err
-		}
-		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: tenant, Action: "client.create",
-			TargetType: "client", TargetID: cl.ID, Changes: events.Diff(nil, auditFields(cl))})
-	})
-	if err != nil {
-		return nil, "", err
-	}
 	return cl, secret, nil
+}
+
+// insertClient stores a validated client in tx, audited.
+func (s *Service) insertClient(ctx context.Context, tx store.Repos, actor events.Actor, cl *store.Client) error {
+	if _, err := tx.Tenants().GetTenant(ctx, cl.Tenant); err != nil {
+		return err
+	}
+	if err := tx.OAuth().Clients().CreateClient(ctx, cl); err != nil {
+		return err
+	}
+	return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: cl.Tenant, Action: "client.create",
+		TargetType: "client", TargetID: cl.ID, Changes: events.Diff(nil, auditFields(cl))})
 }
 
 // validID: client ids are UUIDv7 strings in canonical form; anything else
@@ -231,6 +249,17 @@ func (s *Service) UpdateClient(ctx context.Context, actor events.Actor, tenant s
 	}
 	var out *store.Client
 	err := s.Store.InTx(ctx, func(tx store.Repos) error {
+		var err error
+		out, err = s.updateClient(ctx, tx, actor, tenant, id, version, p)
+		return err
+	})
+	return out, err
+}
+
+// updateClient is UpdateClient in tx.
+func (s *Service) updateClient(ctx context.Context, tx store.Repos, actor events.Actor, tenant store.TenantID, id string, version int64, p ClientPatch) (*store.Client, error) {
+	var out *store.Client
+	err := func() error {
 		var before map[string]any
 		cl, err := tx.OAuth().Clients().UpdateClient(ctx, tenant, id, func(cl *store.Client) error {
 			if version != 0 && version != cl.Version {
@@ -259,7 +288,7 @@ func (s *Service) UpdateClient(ctx context.Context, actor events.Actor, tenant s
 		}
 		return s.Audit.Record(ctx, tx, actor, events.Entry{Tenant: tenant, Action: "client.update",
 			TargetType: "client", TargetID: id, Changes: changes})
-	})
+	}()
 	return out, err
 }
 
@@ -378,6 +407,9 @@ func applyPatch(c *valid.Collector, cl *store.Client, p ClientPatch) {
 	if p.DPoPNonceRequired != nil {
 		cl.DPoPNonce = *p.DPoPNonceRequired
 	}
+	if p.TokenExchange != nil {
+		cl.TokenExchange = cloneExchange(*p.TokenExchange)
+	}
 }
 
 // auditFields is what the audit log records of a client: never the secret
@@ -402,6 +434,7 @@ func auditFields(cl *store.Client) map[string]any {
 		"introspection":                    cl.Introspection,
 		"dpop_bound_access_tokens":         cl.DPoPBound,
 		"dpop_nonce_required":              cl.DPoPNonce,
+		"token_exchange":                   exchangeFields(cl.TokenExchange),
 		"has_secret":                       cl.SecretHash != nil,
 	}
 	if len(cl.JWKS) > 0 {

@@ -22,6 +22,8 @@ const (
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
 	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+	// GrantTokenExchange is RFC 8693 token exchange (exchange.go).
+	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
 // Token endpoint authentication methods.
@@ -43,7 +45,7 @@ const (
 var DefaultGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
 
 var (
-	grantTypes  = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
+	grantTypes  = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode, GrantTokenExchange}
 	authMethods = []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthNone}
 	algs        = []string{AlgRS256, AlgES256, AlgEdDSA}
 )
@@ -161,6 +163,7 @@ func check(c *valid.Collector, cl *store.Client) {
 	checkClaimMappings(c, cl.ClaimMappings)
 	checkAuthzClaims(c, cl)
 	checkOrigins(c, cl.AllowedOrigins)
+	checkExchange(c, cl) // exchange.go
 	switch {
 	case cl.Introspection != IntrospectOwn && cl.Introspection != IntrospectAudience:
 		c.Add("introspection", "invalid", "introspection is own or audience.")
@@ -239,7 +242,7 @@ func checkGrants(c *valid.Collector, cl *store.Client) {
 	for i, g := range cl.GrantTypes {
 		switch {
 		case !slices.Contains(grantTypes, g):
-			c.Add("grant_types", "invalid", "Grant types are authorization_code, refresh_token, client_credentials and urn:ietf:params:oauth:grant-type:device_code.")
+			c.Add("grant_types", "invalid", "Grant types are authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code and urn:ietf:params:oauth:grant-type:token-exchange.")
 			return
 		case slices.Contains(cl.GrantTypes[:i], g):
 			c.Add("grant_types", "duplicate", "Name each grant type once.")

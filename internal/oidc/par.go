@@ -15,6 +15,7 @@ package oidc
 // the single use.
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -103,6 +104,9 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := p.pushedRequest(r.PostForm, c)
+	if err == nil {
+		rec.DPoPJKT, err = requestDPoPJKT(context.WithValue(ctx, dpopJKTKey{}, r.PostForm["dpop_jkt"])) // dpopjkt.go
+	}
 	if err != nil {
 		op.WriteError(w, r, p.storage.hide(ctx, err), nil)
 		return
@@ -345,6 +349,7 @@ func pushedQuery(a *store.AuthRequest) url.Values {
 	set("login_hint", a.LoginHint)
 	set("ui_locales", strings.Join(a.UILocales, " "))
 	set("acr_values", strings.Join(a.ACRValues, " "))
+	set("dpop_jkt", a.DPoPJKT) // dpopjkt.go
 	if a.MaxAge != nil {
 		q.Set("max_age", strconv.FormatInt(int64(*a.MaxAge/time.Second), 10))
 	}

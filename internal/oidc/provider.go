@@ -19,11 +19,13 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -58,6 +60,12 @@ type Config struct {
 	// DPoPWindow is how far a DPoP proof's iat may be from now, either
 	// way (dpop.go); 0 means 60 s.
 	DPoPWindow time.Duration
+	// Upstream verifies token exchange subject JWTs of upstream issuers
+	// (exchange.go); nil accepts none. Audit records exchanges and
+	// registrations; Clients registers clients (register.go).
+	Upstream UpstreamVerifier
+	Audit    *events.Recorder
+	Clients  *oauthclient.Service
 }
 
 // Provider is the OpenID provider of every tenant.
@@ -85,6 +93,12 @@ type Provider struct {
 	// DPoP nonces (dpop.go).
 	dpopWindow   time.Duration
 	dpopNonceKey []byte
+	// upstream, audit and clients are Config's (exchange.go, register.go).
+	upstream UpstreamVerifier
+	audit    *events.Recorder
+	clients  *oauthclient.Service
+	// cimd fetches client ID metadata documents (cimd.go).
+	cimd *cimdFetcher
 }
 
 // New builds the provider.
@@ -104,6 +118,8 @@ func New(cfg Config) (*Provider, error) {
 	nk := sha256.Sum256(append([]byte("gatehouse-dpop-nonce\x00"), cfg.MasterKey...))
 	p.dpopNonceKey = nk[:]
 	p.storage = &storage{p: p}
+	p.upstream, p.audit, p.clients = cfg.Upstream, cfg.Audit, cfg.Clients     // exchange.go, register.go
+	p.cimd = newCIMDFetcher(strings.HasPrefix(p.publicURL, "http://"), p.now) // cimd.go
 	opCfg := &op.Config{
 		CryptoKey:      sha256.Sum256(append([]byte("gatehouse-op-crypto\x00"), cfg.MasterKey...)),
 		CodeMethodS256: true,
@@ -138,7 +154,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	srv := &server{LegacyServer: op.NewLegacyServer(prov, *op.DefaultEndpoints), p: p}
 	p.srv = srv
-	p.handler = op.RegisterLegacyServer(srv, p.callback, op.WithServerCORSOptions(nil))
+	p.handler = withDPoPJKT(op.RegisterLegacyServer(srv, p.callback, op.WithServerCORSOptions(nil))) // dpopjkt.go
 	return p, nil
 }
 
@@ -166,7 +182,8 @@ func (p *Provider) Mount(mux *http.ServeMux) {
 // endpoints: the op router's and those this package adds (par.go).
 func (p *Provider) Routes() []string {
 	e := p.srv.Endpoints()
-	routes := []string{oidc.DiscoveryEndpoint, parPath, e.Authorization.Relative() + "/callback"}
+	routes := []string{oidc.DiscoveryEndpoint, parPath, e.Authorization.Relative() + "/callback",
+		registerPath, registerPath + "/{client_id}"} // register.go
 	for _, ep := range []*op.Endpoint{e.Authorization, e.DeviceAuthorization, e.Token, e.Introspection,
 		e.Userinfo, e.Revocation, e.EndSession, e.JwksURI} {
 		if ep != nil {
@@ -226,6 +243,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p.userinfoDPoP(w, r2) {
 			return
 		}
+	}
+	if p.routeRegistration(w, r2) { // register.go
+		return
 	}
 	if p.route(w, r2) { // PAR, authorize by request_uri, device sign-in: par.go
 		return

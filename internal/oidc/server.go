@@ -31,7 +31,8 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	cfg.ResponseModesSupported = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFormPost)}
 	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials,
-		oidc.GrantTypeDeviceCode}
+		oidc.GrantTypeDeviceCode, oidc.GrantTypeTokenExchange}
+	cfg.RegistrationEndpoint = s.p.registrationEndpoint(ctx) // register.go
 	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
 		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone}
@@ -56,7 +57,8 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.DeviceAuthorizationEndpoint = s.Endpoints().DeviceAuthorization.Absolute(s.p.issuer(ctx))
 	cfg.CheckSessionIframe = ""
 	return op.NewResponse(discovery{DiscoveryConfiguration: cfg, IssParameter: true,
-		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false, DPoPAlgs: dpopAlgNames}), nil
+		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false, DPoPAlgs: dpopAlgNames,
+		CIMD: s.p.metadataDocumentsAllowed(ctx)}), nil
 }
 
 // discovery adds what the library's document type lacks: RFC 9207's iss
@@ -69,6 +71,8 @@ type discovery struct {
 	RequirePAR  bool   `json:"require_pushed_authorization_requests"`
 	// RFC 9449 5.1: the DPoP proof algorithms accepted (dpop.go).
 	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
+	// Client ID Metadata Documents are accepted (cimd.go).
+	CIMD bool `json:"client_id_metadata_document_supported,omitempty"`
 }
 
 func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
@@ -99,6 +103,9 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	c := r.Client.(*client)
 	if ar.ClientID != c.c.ID {
 		return nil, oidc.ErrInvalidGrant().WithDescription("authorization code was issued to another client")
+	}
+	if err := checkCodeBinding(ar, jkt); err != nil { // dpopjkt.go
+		return nil, err
 	}
 	if !s.p.storage.userActive(ctx, ar.UserID) {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the user is not active")

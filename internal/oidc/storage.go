@@ -96,12 +96,16 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 			return nil, oidc.ErrInvalidRequest().WithDescription("an acr value is too long")
 		}
 	}
+	jkt, err := requestDPoPJKT(ctx) // dpopjkt.go
+	if err != nil {
+		return nil, err
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, s.hide(ctx, err)
 	}
 	now := s.p.now()
-	r := &store.AuthRequest{
+	r := &store.AuthRequest{DPoPJKT: jkt,
 		ID: id.String(), Tenant: s.tenant(ctx), ClientID: req.ClientID, RedirectURI: req.RedirectURI,
 		Scopes: req.Scopes, State: req.State, Nonce: req.Nonce, ResponseType: string(req.ResponseType),
 		ResponseMode: string(req.ResponseMode), CodeChallenge: req.CodeChallenge,
@@ -265,6 +269,9 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 }
 
 func (s *storage) client(ctx context.Context, id string) (*client, error) {
+	if isMetadataClientID(id) {
+		return s.metadataClient(ctx, id) // cimd.go
+	}
 	if id == "" || len(id) > 128 {
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}

@@ -56,6 +56,10 @@ type grant struct {
 	// jkt is the DPoP key thumbprint the tokens are bound to, "" for
 	// Bearer tokens (dpop.go).
 	jkt string
+	// audience replaces the access token's aud (the client) and act is
+	// its act claim: token exchange (exchange.go).
+	audience []string
+	act      map[string]any
 }
 
 // signJWT signs claims with the tenant's active key of alg, typ in header.
@@ -121,6 +125,12 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 		return "", time.Time{}, err
 	}
 	addHookClaims(g, claims)
+	if g.audience != nil {
+		claims["aud"] = g.audience
+	}
+	if g.act != nil {
+		claims["act"] = g.act
+	}
 	claims["exp"] = exp.Unix()
 	if g.jkt != "" {
 		claims["cnf"] = map[string]string{"jkt": g.jkt} // RFC 9449 6.1

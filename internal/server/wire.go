@@ -178,6 +178,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
 		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Authz: authzSvc, Meter: meter,
 		Hooks: hookSvc,
+		// Token exchange and dynamic registration (oidc exchange.go, register.go).
+		Upstream: a.Broker, Audit: rec, Clients: a.Clients,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)

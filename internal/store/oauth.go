@@ -25,6 +25,8 @@ type OAuthRepos interface {
 	Recognition() Recognition
 	Consents() Consents
 	DeviceCodes() DeviceCodes
+	// Registrations keeps dynamic registration's records (registration.go).
+	Registrations() Registrations
 }
 
 // Client is an OAuth 2 / OpenID Connect client (relying party).
@@ -75,6 +77,9 @@ type Client struct {
 	// nonce in every proof (RFC 9449 8).
 	DPoPBound bool
 	DPoPNonce bool
+	// TokenExchange widens what the client may do with token exchange
+	// (registration.go).
+	TokenExchange TokenExchangePolicy
 }
 
 // Clients stores a tenant's OAuth clients.
@@ -123,6 +128,10 @@ type AuthRequest struct {
 	// Source is the network of the client that started the request (""
 	// when unknown); set at creation, never changed.
 	Source string
+	// DPoPJKT is the dpop_jkt parameter (RFC 9449 10): the thumbprint of
+	// the key whose proof must come with the code; "" when none. Set at
+	// creation, never changed.
+	DPoPJKT string
 }
 
 // AuthRequests stores authorization requests.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/branding"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/profileschema"
 	"github.com/gatehouse-id/gatehouse/internal/risk"
 )
@@ -46,6 +47,9 @@ type Settings struct {
 	ProfileSchema profileschema.Schema `json:"profile_schema,omitzero"`
 	// Communication holds the topics users opt in to (consent_topics.go).
 	Communication Communication `json:"communication,omitzero"`
+	// OAuth is dynamic client registration and client ID metadata
+	// documents (internal/oauthclient regsettings.go).
+	OAuth oauthclient.OAuthSettings `json:"oauth,omitzero"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.

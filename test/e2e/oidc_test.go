@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -55,23 +54,11 @@ func newRP(t *testing.T, env []string, base, tenant string, extra ...string) *rp
 	if err := json.Unmarshal([]byte(lastLine(out)), &c); err != nil {
 		t.Fatalf("client create output %q: %v", out, err)
 	}
-	ctx := context.Background()
-	issuer := base + "/t/" + tenant
-	prov, err := gooidc.NewProvider(ctx, issuer)
-	if err != nil {
-		t.Fatalf("discovery: %v", err)
-	}
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if strings.HasPrefix(req.URL.String(), redirect) {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	return &rp{t: t, provider: prov, browser: browser, redirect: redirect,
-		verifier: prov.Verifier(&gooidc.Config{ClientID: c.ClientID}),
-		conf: &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: prov.Endpoint(),
-			RedirectURL: redirect, Scopes: []string{gooidc.ScopeOpenID, "profile", "email", gooidc.ScopeOfflineAccess}}}
+	// The real client libraries, as for clients registered some other way.
+	r := rpFor(t, base, tenant, c.ClientID, c.ClientSecret, redirect)
+	r.conf.Endpoint = r.provider.Endpoint()
+	r.conf.Scopes = append(r.conf.Scopes, gooidc.ScopeOfflineAccess)
+	return r
 }
 
 // authorize drives the browser from the authorization URL; when login is

@@ -14,7 +14,7 @@ type authRequestRepo struct{ *scope }
 
 const authRequestCols = `tenant_id, id, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode,
 code_challenge, code_challenge_method, prompt, max_age, login_hint, ui_locales, acr_values, user_id, session_id,
-auth_time, amr, done, code_hash, code_used, created_at, expires_at, source`
+auth_time, amr, done, code_hash, code_used, created_at, expires_at, source, dpop_jkt`
 
 func scanAuthRequest(r scanner) (*store.AuthRequest, error) {
 	var (
@@ -27,7 +27,7 @@ func scanAuthRequest(r scanner) (*store.AuthRequest, error) {
 	)
 	err := r.Scan(&tenant, &a.ID, &a.ClientID, &a.RedirectURI, &scopes, &a.State, &a.Nonce, &a.ResponseType,
 		&a.ResponseMode, &a.CodeChallenge, &a.CodeChallengeMethod, &prompt, &maxAge, &a.LoginHint, &locales, &acr,
-		&userID, &a.SessionID, &authTime, &amr, &a.Done, &a.CodeHash, &a.CodeUsed, &created, &expires, &a.Source)
+		&userID, &a.SessionID, &authTime, &amr, &a.Done, &a.CodeHash, &a.CodeUsed, &created, &expires, &a.Source, &a.DPoPJKT)
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +56,8 @@ func validAuthRequest(a *store.AuthRequest) error {
 		return errors.New("sqlstore: authorization request needs an expiry")
 	case len(a.Source) > 64:
 		return errors.New("sqlstore: authorization request source longer than 64 bytes")
+	case len(a.DPoPJKT) > 128:
+		return errors.New("sqlstore: authorization request dpop_jkt longer than 128 bytes")
 	}
 	return nil
 }
@@ -92,11 +94,11 @@ func (r authRequestRepo) CreateAuthRequest(ctx context.Context, a *store.AuthReq
 	}
 	normAuthRequest(&n)
 	err := r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO auth_requests (`+authRequestCols+`) VALUES (`+placeholders(0, 26)+`)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO auth_requests (`+authRequestCols+`) VALUES (`+placeholders(0, 27)+`)`,
 			string(n.Tenant), n.ID, n.ClientID, n.RedirectURI, listJSON(n.Scopes), n.State, n.Nonce, n.ResponseType,
 			n.ResponseMode, n.CodeChallenge, n.CodeChallengeMethod, listJSON(n.Prompt), nullDur(n.MaxAge), n.LoginHint,
 			listJSON(n.UILocales), listJSON(n.ACRValues), nullString(n.UserID), n.SessionID, nullTime(n.AuthTime),
-			listJSON(n.AMR), n.Done, nullBytes(n.CodeHash), n.CodeUsed, n.CreatedAt.UnixMicro(), n.ExpiresAt.UnixMicro(), n.Source)
+			listJSON(n.AMR), n.Done, nullBytes(n.CodeHash), n.CodeUsed, n.CreatedAt.UnixMicro(), n.ExpiresAt.UnixMicro(), n.Source, n.DPoPJKT)
 		return wrapErr("create authorization request", err)
 	})
 	if err != nil {

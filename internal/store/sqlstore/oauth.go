@@ -26,6 +26,9 @@ func (o oauthRepos) Throttle() store.Throttle         { return throttleRepo{o.sc
 func (o oauthRepos) Recognition() store.Recognition   { return recognitionRepo{o.scope} }
 func (o oauthRepos) Consents() store.Consents         { return consentRepo{o.scope} }
 func (o oauthRepos) DeviceCodes() store.DeviceCodes   { return deviceCodeRepo{o.scope} }
+func (o oauthRepos) Registrations() store.Registrations {
+	return registrationRepo{o.scope} // registrations.go
+}
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner = interface{ Scan(...any) error }

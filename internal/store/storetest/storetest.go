@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		purposeTests,
 		dpopTests,
 		consoleTests,
+		registrationTests,
 	} {
 		all = append(all, group...)
 	}
