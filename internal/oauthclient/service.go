@@ -73,6 +73,8 @@ type NewClient struct {
 	// client; DPoPNonceRequired also requires server nonces in proofs.
 	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
 	DPoPNonceRequired     bool `json:"dpop_nonce_required"`
+	// SecurityFields: mutual TLS and the FAPI 2.0 profile (security.go).
+	SecurityFields
 }
 
 // ClientPatch changes the fields that are set (JSON null is the same as
@@ -102,6 +104,8 @@ type ClientPatch struct {
 	// DPoP: see NewClient.
 	DPoPBoundAccessTokens *bool `json:"dpop_bound_access_tokens,omitempty"`
 	DPoPNonceRequired     *bool `json:"dpop_nonce_required,omitempty"`
+	// SecurityPatch: mutual TLS and the FAPI 2.0 profile (security.go).
+	SecurityPatch
 }
 
 // HashSecret is how a client secret is stored and compared.
@@ -159,6 +163,7 @@ func (s *Service) CreateClient(ctx context.Context, actor events.Actor, tenant s
 	if len(cl.GrantTypes) == 0 {
 		cl.GrantTypes = slices.Clone(DefaultGrantTypes)
 	}
+	applySecurity(cl, in.SecurityFields) // security.go
 	var c valid.Collector
 	cl.JWKS = normaliseJWKS(&c, in.JWKS)
 	setTTL(&c, "access_token_ttl", &cl.AccessTokenTTL, in.AccessTokenTTL, accessTTL)
@@ -378,6 +383,7 @@ func applyPatch(c *valid.Collector, cl *store.Client, p ClientPatch) {
 	if p.DPoPNonceRequired != nil {
 		cl.DPoPNonce = *p.DPoPNonceRequired
 	}
+	patchSecurity(cl, p.SecurityPatch) // security.go
 }
 
 // auditFields is what the audit log records of a client: never the secret
@@ -403,6 +409,7 @@ func auditFields(cl *store.Client) map[string]any {
 		"dpop_bound_access_tokens":         cl.DPoPBound,
 		"dpop_nonce_required":              cl.DPoPNonce,
 		"has_secret":                       cl.SecretHash != nil,
+		"security":                         cl.Security,
 	}
 	if len(cl.JWKS) > 0 {
 		m["jwks"] = json.RawMessage(slices.Clone(cl.JWKS))

@@ -58,6 +58,9 @@ type Config struct {
 	// DPoPWindow is how far a DPoP proof's iat may be from now, either
 	// way (dpop.go); 0 means 60 s.
 	DPoPWindow time.Duration
+	// MTLS: where client certificates come from, which CAs issue them
+	// (mtls.go).
+	MTLS MTLSConfig
 }
 
 // Provider is the OpenID provider of every tenant.
@@ -85,6 +88,8 @@ type Provider struct {
 	// DPoP nonces (dpop.go).
 	dpopWindow   time.Duration
 	dpopNonceKey []byte
+	// mtls is Config.MTLS.
+	mtls MTLSConfig
 }
 
 // New builds the provider.
@@ -98,6 +103,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	p.keys = newKeyRing(cfg.Store, cfg.Keys, cfg.Now)
 	p.dpopWindow = cfg.DPoPWindow
+	p.mtls = cfg.MTLS
 	if p.dpopWindow <= 0 {
 		p.dpopWindow = defaultDPoPWindow
 	}
@@ -187,6 +193,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	slug := t.Slug
 	ctx := withSource(withTenant(r.Context(), t), r) // pending.go
+	ctx = p.withClientCert(ctx, r)                   // mtls.go
 	if c, err := r.Cookie(p.cookie(t.Slug)); err == nil {
 		ctx = withSessionToken(ctx, c.Value)
 	}
@@ -223,7 +230,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r2 = r2.WithContext(dctx)
 	case "/userinfo":
-		if p.userinfoDPoP(w, r2) {
+		if p.userinfoMTLS(w, r2) || p.userinfoDPoP(w, r2) { // mtls.go
 			return
 		}
 	}

@@ -34,11 +34,11 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 		oidc.GrantTypeDeviceCode}
 	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
-		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone}
+		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone, authTLSClient, authSelfSignedTLSClient}
 	cfg.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
-		oidc.AuthMethodPrivateKeyJWT}
+		oidc.AuthMethodPrivateKeyJWT, authTLSClient, authSelfSignedTLSClient}
 	cfg.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
-		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone}
+		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone, authTLSClient, authSelfSignedTLSClient}
 	cfg.IDTokenSigningAlgValuesSupported = []string{"RS256", "ES256", "EdDSA"}
 	cfg.ACRValuesSupported = []string{"1", "mfa"} // mfa: a second factor (internal/mfa step-up)
 	cfg.ScopesSupported = standardScopes
@@ -56,7 +56,8 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.DeviceAuthorizationEndpoint = s.Endpoints().DeviceAuthorization.Absolute(s.p.issuer(ctx))
 	cfg.CheckSessionIframe = ""
 	return op.NewResponse(discovery{DiscoveryConfiguration: cfg, IssParameter: true,
-		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false, DPoPAlgs: dpopAlgNames}), nil
+		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false, DPoPAlgs: dpopAlgNames,
+		TLSBound: true}), nil
 }
 
 // discovery adds what the library's document type lacks: RFC 9207's iss
@@ -69,6 +70,8 @@ type discovery struct {
 	RequirePAR  bool   `json:"require_pushed_authorization_requests"`
 	// RFC 9449 5.1: the DPoP proof algorithms accepted (dpop.go).
 	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
+	// RFC 8705 3.3: certificate-bound access tokens are offered (mtls.go).
+	TLSBound bool `json:"tls_client_certificate_bound_access_tokens"`
 }
 
 func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {

@@ -71,6 +71,9 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if err != nil {
 		return nil, err
 	}
+	if err := fapiAuthorize(ctx, c); err != nil { // fapi.go
+		return nil, err
+	}
 	switch {
 	case req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery && req.ResponseMode != oidc.ResponseModeFormPost:
 		// Refused, not quietly answered in the query; the refusal itself

@@ -165,10 +165,14 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 
 	// The HTTP surfaces.
 	cookie := web.SessionCookieName(pub)
+	mtls, err := mtlsConfig(cfg) // tls.go
+	if err != nil {
+		return nil, err
+	}
 	prov, err = oidc.New(oidc.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
 		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Authz: authzSvc, Meter: meter,
-		Hooks: hookSvc,
+		Hooks: hookSvc, MTLS: mtls,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)

@@ -75,6 +75,9 @@ type Client struct {
 	// nonce in every proof (RFC 9449 8).
 	DPoPBound bool
 	DPoPNonce bool
+	// Security is the mutual-TLS registration and the security profile
+	// (clientsecurity.go).
+	Security ClientSecurity
 }
 
 // Clients stores a tenant's OAuth clients.
