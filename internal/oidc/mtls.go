@@ -330,3 +330,35 @@ const (
 	authTLSClient           = oidc.AuthMethod(oauthclient.AuthTLSClient)
 	authSelfSignedTLSClient = oidc.AuthMethod(oauthclient.AuthSelfSignedTLSClient)
 )
+
+// introspectTLS serves introspection for a client authenticating by
+// certificate: the library's handler wants a secret or an assertion
+// before it asks us. Any other request is left to it (false).
+func (p *Provider) introspectTLS(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodPost || r.ParseForm() != nil {
+		return false
+	}
+	f := r.PostForm
+	if _, _, basic := r.BasicAuth(); basic || f.Get("client_secret") != "" || f.Get("client_assertion") != "" || f.Get("client_id") == "" {
+		return false
+	}
+	ctx := op.ContextWithIssuer(r.Context(), p.issuer(r.Context()))
+	if c, err := p.storage.client(ctx, f.Get("client_id")); err != nil || !isTLSMethod(c.c.AuthMethod) {
+		return false
+	}
+	if f.Get("token") == "" {
+		op.WriteError(w, r, oidc.ErrInvalidRequest().WithDescription("token missing"), nil)
+		return true
+	}
+	resp, err := p.srv.Introspect(ctx, &op.Request[op.IntrospectionRequest]{Method: r.Method, URL: r.URL, Header: r.Header,
+		Form: r.Form, PostForm: r.PostForm, Data: &op.IntrospectionRequest{
+			ClientCredentials: &op.ClientCredentials{ClientID: f.Get("client_id")},
+			IntrospectionRequest: &oidc.IntrospectionRequest{Token: f.Get("token")}}})
+	if err != nil {
+		op.WriteError(w, r, err, nil)
+		return true
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp.Data)
+	return true
+}

@@ -229,6 +229,10 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r2 = r2.WithContext(dctx)
+	case "/oauth/introspect":
+		if p.introspectTLS(w, r2) { // mtls.go
+			return
+		}
 	case "/userinfo":
 		if p.userinfoMTLS(w, r2) || p.userinfoDPoP(w, r2) { // mtls.go
 			return
