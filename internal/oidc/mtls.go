@@ -352,7 +352,7 @@ func (p *Provider) introspectTLS(w http.ResponseWriter, r *http.Request) bool {
 	}
 	resp, err := p.srv.Introspect(ctx, &op.Request[op.IntrospectionRequest]{Method: r.Method, URL: r.URL, Header: r.Header,
 		Form: r.Form, PostForm: r.PostForm, Data: &op.IntrospectionRequest{
-			ClientCredentials: &op.ClientCredentials{ClientID: f.Get("client_id")},
+			ClientCredentials:    &op.ClientCredentials{ClientID: f.Get("client_id")},
 			IntrospectionRequest: &oidc.IntrospectionRequest{Token: f.Get("token")}}})
 	if err != nil {
 		op.WriteError(w, r, err, nil)
