@@ -61,6 +61,9 @@ type Config struct {
 	// MTLS: where client certificates come from, which CAs issue them
 	// (mtls.go).
 	MTLS MTLSConfig
+	// LogoutChain takes RP-initiated logout through the session's SAML
+	// service providers (logoutchain.go); nil skips them.
+	LogoutChain LogoutChain
 }
 
 // Provider is the OpenID provider of every tenant.
@@ -90,6 +93,8 @@ type Provider struct {
 	dpopNonceKey []byte
 	// mtls is Config.MTLS.
 	mtls MTLSConfig
+	// logoutChain is Config.LogoutChain.
+	logoutChain LogoutChain
 }
 
 // New builds the provider.
@@ -104,6 +109,7 @@ func New(cfg Config) (*Provider, error) {
 	p.keys = newKeyRing(cfg.Store, cfg.Keys, cfg.Now)
 	p.dpopWindow = cfg.DPoPWindow
 	p.mtls = cfg.MTLS
+	p.logoutChain = cfg.LogoutChain
 	if p.dpopWindow <= 0 {
 		p.dpopWindow = defaultDPoPWindow
 	}

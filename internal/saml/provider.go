@@ -91,6 +91,7 @@ func (p *IdP) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/saml/slo", p.tenant(p.slo))
 	mux.HandleFunc("GET /t/{tenant}/saml/logout", p.tenant(p.logoutForm))
 	mux.HandleFunc("POST /t/{tenant}/saml/logout", p.tenant(p.logoutSubmit))
+	mux.HandleFunc("GET /t/{tenant}/saml/logout/chain", p.tenant(p.logoutChain)) // chain.go
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, t *store.Tenant)

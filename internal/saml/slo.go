@@ -160,6 +160,9 @@ func (s *sessions) SessionParticipants(r *http.Request, match func(*crewjam.Sess
 	if sess, err := s.p.cfg.Sessions.Lookup(ctx, s.t.ID, s.p.cookie(r, s.t)); err == nil {
 		candidates = append(candidates, sess.ID)
 	}
+	if id := chainSession(ctx); id != "" { // chain.go: a session ended by another surface
+		candidates = append(candidates, id)
+	}
 	if issuer, nameID := logoutSubject(r); issuer != nil {
 		rows, err := s.participantsOf(r, issuer, nameID)
 		if err != nil {

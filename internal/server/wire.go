@@ -169,15 +169,20 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	if err != nil {
 		return nil, err
 	}
+	var idp *saml.IdP // built below; OIDC logout hands over to it
+
 	prov, err = oidc.New(oidc.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
 		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Authz: authzSvc, Meter: meter,
 		Hooks: hookSvc, MTLS: mtls,
+		LogoutChain: func(ctx context.Context, t *store.Tenant, sessionID, returnTo string) string {
+			return idp.LogoutChainURL(ctx, t, sessionID, returnTo)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	idp := saml.New(saml.Config{
+	idp = saml.New(saml.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
 		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Meter: meter,
 		Roles: func(ctx context.Context, tenant store.TenantID, userID string) ([]string, error) {
