@@ -13,6 +13,7 @@ import (
 
 	crewjam "github.com/crewjam/saml"
 
+	"github.com/gatehouse-id/gatehouse/internal/samlreg"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -42,18 +43,24 @@ func (p *IdP) handoffMAC(t *store.Tenant, payload []byte) []byte {
 }
 
 // LogoutChainURL answers where to send the browser after the session
-// sessionID of t has ended so its SAML service providers are logged out,
-// ending at returnTo (an absolute URL the caller has validated); "" when
-// no provider took part in the session (or they cannot be listed: the
-// session has ended either way, and the error is logged).
+// sessionID of t has ended so its SAML service providers are logged out
+// through the browser, ending at returnTo (an absolute URL the caller has
+// validated); "" when no such provider took part in the session (or they
+// cannot be listed: the session has ended either way, and the error is
+// logged).
 func (p *IdP) LogoutChainURL(ctx context.Context, t *store.Tenant, sessionID, returnTo string) string {
 	rows, err := p.cfg.Store.SAML().Participants().ListParticipants(ctx, t.ID, sessionID)
 	if err != nil {
 		p.cfg.Log.ErrorContext(ctx, "saml: logout participants", "err", err)
 		return ""
 	}
-	if len(rows) == 0 {
-		return ""
+	browser := false
+	for _, row := range rows {
+		sp, err := p.cfg.Store.SAML().ServiceProviders().GetSP(ctx, t.ID, row.SPID)
+		browser = browser || err == nil && sp.SLOURL != "" && sp.SLOBinding != samlreg.BindingSOAP
+	}
+	if !browser {
+		return "" // none, or only SOAP providers: told when the session ended (backchannel.go)
 	}
 	payload, err := json.Marshal(handoff{Session: sessionID, Return: returnTo, Expires: p.cfg.Now().Add(handoffTTL).Unix()})
 	if err != nil {

@@ -160,6 +160,8 @@ func (p *IdP) provider(ctx context.Context, t *store.Tenant) (*crewjam.IdentityP
 		RejectSHA1Signatures:         true,
 		LogoutBindings:               []string{crewjam.HTTPRedirectBinding, crewjam.HTTPPostBinding},
 		ReplayCache:                  &dbReplay{ctx: ctx, store: p.cfg.Store, tenant: t.ID, now: p.cfg.Now}, // replay.go
+		HTTPClient:                   p.soapClient(),                                                        // backchannel.go
+		AllowInsecureSOAPEndpoints:   !httpsURL(p.cfg.PublicURL),
 		EnforceRequestedAuthnContext: true,
 		ResponseFormTemplate:         logoutResponseForm,
 		LogoutRequestFormTemplate:    logoutRequestForm,

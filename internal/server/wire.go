@@ -92,12 +92,16 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	km := &keys.Manager{Sealer: sealer, Now: now, Rand: rnd}
 	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
 	var prov *oidc.Provider
+	var idp *saml.IdP // built below; session ends and OIDC logout reach its providers
 	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now}
 	// The meter checks plan limits' thresholds in the transaction of an
 	// audited create of a limited object.
 	rec.Observers = append(rec.Observers, meter)
 	sessions := &session.Service{Store: db, Audit: rec, Now: now, Meter: meter, Events: outbox,
-		OnEnd: func(ctx context.Context, s *store.Session) { prov.BackchannelLogout(ctx, s) },
+		OnEnd: func(ctx context.Context, s *store.Session) {
+			prov.BackchannelLogout(ctx, s)
+			idp.BackchannelLogout(ctx, s) // SAML providers with a SOAP logout endpoint
+		},
 		// Every login of a break-glass account raises its alert (authz).
 		OnCreate: func(ctx context.Context, s *store.Session) {
 			_ = authzSvc.NoteUse(ctx, s.Tenant, s.UserID, "login", "")
@@ -169,7 +173,6 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	if err != nil {
 		return nil, err
 	}
-	var idp *saml.IdP // built below; OIDC logout hands over to it
 
 	prov, err = oidc.New(oidc.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,

@@ -175,3 +175,65 @@ func logoutTokensAfter(t *testing.T, tokens chan string, fn func()) <-chan struc
 	close(done)
 	return done
 }
+
+// TestSessionEndReachesSOAPProviders: a session ended by an administrator
+// (no browser at hand) is told to the crewjam/saml service provider that
+// took part in it and registered a SOAP SingleLogoutService: a signed
+// LogoutRequest for the user, server to server. On every backend.
+func TestSessionEndReachesSOAPProviders(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) { soapLogoutScenario(t, b) })
+	}
+}
+
+func soapLogoutScenario(t *testing.T, b backend) {
+	n, env, api := setupSAML(t, b)
+	userID := mkUser(api, map[string]any{"email": samlUser, "password": samlPassword, "email_verified": true})
+	got := make(chan string, 4)
+	var sp *crewjam.ServiceProvider
+	soap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lr, err := sp.ValidateSOAPLogoutRequest(r)
+		if err != nil {
+			http.Error(w, "invalid", http.StatusBadRequest)
+			got <- "invalid: " + err.Error()
+			return
+		}
+		resp, err := sp.MakeSOAPLogoutResponse(lr.ID, crewjam.Status{StatusCode: crewjam.StatusCode{Value: crewjam.StatusSuccess}})
+		if err == nil {
+			err = crewjam.WriteSOAPLogoutResponse(w, resp)
+		}
+		if err != nil || lr.NameID == nil {
+			got <- "cannot answer"
+			return
+		}
+		got <- lr.NameID.Value
+	}))
+	defer soap.Close()
+	sp = newSP(t, n.URL, "default", "hr", true)
+	sp.SloURL = mustParse(t, soap.URL+"/soap")
+	registerSP(t, env, sp, "--name", "HR", "--slo-url", soap.URL+"/soap", "--slo-binding", "urn:oasis:names:tc:SAML:2.0:bindings:SOAP")
+
+	c := samlBrowser(nil)
+	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(crewjam.HTTPRedirectBinding), crewjam.HTTPRedirectBinding, crewjam.HTTPPostBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := req.Redirect("", sp)
+	if _, err := acs(t, sp, visit(t, c, getReq(t, u.String()), samlUser, samlPassword), req.ID); err != nil {
+		t.Fatalf("SAML sign-in: %v", err)
+	}
+	select {
+	case v := <-got:
+		t.Fatalf("a LogoutRequest before any logout: %s", v)
+	default:
+	}
+	api.must(204, "DELETE", "/api/v1/tenants/default/users/"+userID+"/sessions", nil)
+	select {
+	case v := <-got:
+		if v != samlUser {
+			t.Fatalf("SOAP LogoutRequest: %s", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no SOAP LogoutRequest after the administrator ended the session\n%s", n.Logs())
+	}
+}
