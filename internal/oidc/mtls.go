@@ -18,6 +18,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
 // Mutual TLS (RFC 8705): a client may authenticate with its TLS client
@@ -166,7 +167,7 @@ func (s *server) verifyTLSClient(ctx context.Context, r *op.Request[op.ClientCre
 	}
 	ok := false
 	if c.c.AuthMethod == oauthclient.AuthTLSClient {
-		ok = s.p.pkiMatches(c, chain)
+		ok = s.p.pkiMatches(ctx, c, chain)
 	} else {
 		ok = selfSignedMatches(c, chain[0])
 	}
@@ -176,19 +177,27 @@ func (s *server) verifyTLSClient(ctx context.Context, r *op.Request[op.ClientCre
 	return c, true, nil
 }
 
-// pkiMatches: the leaf chains to a configured CA for client
-// authentication, is valid now, and carries the registered field.
-func (p *Provider) pkiMatches(c *client, chain []*x509.Certificate) bool {
-	if p.mtls.ClientCAs == nil {
-		return false
-	}
+// pkiMatches: the leaf chains to a CA for client authentication (the
+// tenant's own bundle, else the deployment's), is valid now, and carries
+// the registered field.
+func (p *Provider) pkiMatches(ctx context.Context, c *client, chain []*x509.Certificate) bool {
 	inter := x509.NewCertPool()
 	for _, x := range chain[1:] {
 		inter.AddCert(x)
 	}
 	leaf := chain[0]
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: p.mtls.ClientCAs, Intermediates: inter,
-		CurrentTime: p.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+	verified := false
+	for _, roots := range []*x509.CertPool{tenancy.ClientCAsOf(tenantFrom(ctx)), p.mtls.ClientCAs} {
+		if roots == nil {
+			continue
+		}
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
+			CurrentTime: p.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err == nil {
+			verified = true
+			break
+		}
+	}
+	if !verified {
 		return false
 	}
 	s := c.c.Security

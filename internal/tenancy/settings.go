@@ -46,6 +46,8 @@ type Settings struct {
 	ProfileSchema profileschema.Schema `json:"profile_schema,omitzero"`
 	// Communication holds the topics users opt in to (consent_topics.go).
 	Communication Communication `json:"communication,omitzero"`
+	// MTLS is the mutual-TLS policy: the tenant's client CAs (mtls.go).
+	MTLS MTLS `json:"mtls,omitzero"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.

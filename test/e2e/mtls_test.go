@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -248,6 +249,50 @@ func mtlsScenario(t *testing.T, b backend) {
 	rt := call(t, withA, "POST", m.Token, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {utok.RefreshToken}, "client_id": {pki}}, nil)
 	if rt.Status != 200 || cnfMember(claimsOf(t, rt.str("access_token")))["x5t#S256"] != x5t(p.a) {
 		t.Fatalf("refresh: %d %s", rt.Status, rt.Raw)
+	}
+	tenantCA(t, env, base, p)
+}
+
+// tenantCA: a tenant's own CA bundle (settings.mtls.client_ca_pem)
+// authenticates its tls_client_auth clients, and only its own: the same
+// certificate is refused in the tenant without that bundle; a bundle that
+// is not CA certificates is refused.
+func tenantCA(t *testing.T, env []string, base string, p *mtlsPKI) {
+	out, errOut, code := cli(t, env, "apikey", "create", "--platform", "--scopes", "admin")
+	if code != 0 {
+		t.Fatalf("platform key: %s", errOut)
+	}
+	auth := []string{"Authorization", "Bearer " + lastLine(out)}
+	none := p.client(nil)
+	if r := call(t, none, "POST", base+"/api/v1/tenants", nil, map[string]string{"slug": "beta", "name": "Beta"}, auth...); r.Status != 201 {
+		t.Fatalf("tenant: %d %s", r.Status, r.Raw)
+	}
+	own := newTestCA(t, "Beta clients CA")
+	leaf := issue(t, own, &x509.Certificate{Subject: pkix.Name{CommonName: "beta-app", Organization: []string{"Beta"}}}, false)
+	notCA := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Certificate[0]}))
+	if r := call(t, none, "PATCH", base+"/api/v1/tenants/beta", nil, map[string]any{"settings": map[string]any{
+		"mtls": map[string]any{"client_ca_pem": notCA}}}, auth...); r.Status != 400 {
+		t.Errorf("a leaf certificate as CA bundle: %d %s", r.Status, r.Raw)
+	}
+	if r := call(t, none, "PATCH", base+"/api/v1/tenants/beta", nil, map[string]any{"settings": map[string]any{
+		"mtls": map[string]any{"client_ca_pem": string(own.pem)}}}, auth...); r.Status != 200 {
+		t.Fatalf("tenant CA bundle: %d %s", r.Status, r.Raw)
+	}
+	mk := func(tenant string) string {
+		r := call(t, none, "POST", base+"/api/v1/tenants/"+tenant+"/clients", nil, map[string]any{"name": "beta app",
+			"token_endpoint_auth_method": "tls_client_auth", "tls_client_auth_subject_dn": "CN=beta-app,O=Beta",
+			"grant_types": []string{"client_credentials"}}, auth...)
+		if r.Status != 201 {
+			t.Fatalf("client in %s: %d %s", tenant, r.Status, r.Raw)
+		}
+		return r.str("client_id")
+	}
+	withLeaf := p.client(&leaf)
+	if _, err := ccToken(t, withLeaf, base+"/t/beta/oauth/token", mk("beta")); err != nil {
+		t.Errorf("certificate of the tenant's own CA: %v", err)
+	}
+	if _, err := ccToken(t, withLeaf, base+"/t/default/oauth/token", mk("default")); err == nil {
+		t.Error("a certificate of another tenant's CA authenticated")
 	}
 }
 
