@@ -43,6 +43,7 @@ type clientOut struct {
 	UpdatedAt                    time.Time         `json:"updated_at"`
 	// TokenExchange is the token exchange policy (docs/token-exchange.md).
 	TokenExchange store.TokenExchangePolicy `json:"token_exchange"`
+	oauthclient.SecurityOut
 	// ClientSecret is present only in the answers to create and rotate.
 	ClientSecret string `json:"client_secret,omitempty"`
 }
@@ -70,7 +71,8 @@ func clientJSON(c *store.Client) clientOut {
 		BackchannelLogoutURI:         c.BackchannelLogoutURI, JWKS: slices.Clone(c.JWKS),
 		ClaimMappings: cm, AuthzClaims: c.AuthzClaims, AllowedOrigins: list(c.AllowedOrigins),
 		Introspection: c.Introspection, DPoPBoundAccessTokens: c.DPoPBound, DPoPNonceRequired: c.DPoPNonce,
-		HasSecret: len(c.SecretHash) > 0, Version: c.Version, TokenExchange: c.TokenExchange,
+		SecurityOut: oauthclient.Security(c),
+		HasSecret:   len(c.SecretHash) > 0, Version: c.Version, TokenExchange: c.TokenExchange,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }

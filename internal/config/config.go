@@ -67,6 +67,11 @@ type Config struct {
 	AdminTenant string
 	// ConsoleIdleTimeout ends an admin console session unused this long.
 	ConsoleIdleTimeout time.Duration
+	// TLS is the HTTP listener's own TLS (tls.go).
+	TLS TLSConfig
+	// MTLSCertHeader names the header in which a trusted proxy forwards
+	// the client's TLS certificate (RFC 9440 form or URL-escaped PEM).
+	MTLSCertHeader string
 }
 
 // RiskConfig names the risk engine's data files; empty turns the signals
@@ -161,8 +166,11 @@ func Default() Config {
 			ShutdownTimeout:   20 * time.Second,
 			HSTS:              DefaultHSTS,
 		},
-		SMTP:               SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
-		LDAP:               LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
+		SMTP: SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
+		LDAP: LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
+		TLS:  TLSConfig{Mode: TLSOff},
+		// RFC 9440's Client-Cert field under the name proxies commonly use.
+		MTLSCertHeader:     "X-Client-Cert",
 		AdminTenant:        "default",
 		ConsoleIdleTimeout: 30 * time.Minute,
 	}

@@ -131,11 +131,15 @@ func (l *Loader) Load(lookupEnv func(string) (string, bool)) (Config, error) {
 			problems = append(problems, Problem{Key: g.key, Source: g.source, Message: msg})
 		}
 	}
+	problems = append(problems, tlsProblems(cfg)...) // tls.go
 	if len(problems) > 0 {
 		return Config{}, &Error{Problems: problems}
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = defaultPublicURL(cfg.Addr)
+		if cfg.TLS.Mode == TLSFiles {
+			cfg.PublicURL = "https" + strings.TrimPrefix(cfg.PublicURL, "http")
+		}
 	}
 	return cfg, nil
 }

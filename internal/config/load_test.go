@@ -72,8 +72,9 @@ func TestDefault(t *testing.T) {
 			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 			ShutdownTimeout: 20 * time.Second, HSTS: "max-age=31536000; includeSubDomains",
 		},
-		SMTP:        SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
-		LDAP:        LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
+		SMTP: SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
+		LDAP: LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
+		TLS:  TLSConfig{Mode: "off"}, MTLSCertHeader: "X-Client-Cert",
 		AdminTenant: "default", ConsoleIdleTimeout: 30 * time.Minute,
 	}
 	if got := Default(); got != want {
@@ -134,6 +135,11 @@ var contract = []struct {
 	{"risk.geoip_db", "GATEHOUSE_GEOIP_DB", "geoip-db", "/var/lib/geoip/City.mmdb", func(c *Config) { c.Risk.GeoIPDB = "/var/lib/geoip/City.mmdb" }},
 	{"risk.geoip_asn_db", "GATEHOUSE_GEOIP_ASN_DB", "geoip-asn-db", "/var/lib/geoip/ASN.mmdb", func(c *Config) { c.Risk.GeoIPASNDB = "/var/lib/geoip/ASN.mmdb" }},
 	{"risk.breached_passwords", "GATEHOUSE_BREACHED_PASSWORDS", "breached-passwords", "/var/lib/hibp", func(c *Config) { c.Risk.BreachedPasswords = "/var/lib/hibp" }},
+	{"tls.mode", "GATEHOUSE_TLS", "tls", "OFF", func(c *Config) { c.TLS.Mode = "off" }},
+	{"tls.cert_file", "GATEHOUSE_TLS_CERT_FILE", "tls-cert-file", "/etc/gh/tls.crt", func(c *Config) { c.TLS.CertFile = "/etc/gh/tls.crt" }},
+	{"tls.key_file", "GATEHOUSE_TLS_KEY_FILE", "tls-key-file", "/etc/gh/tls.key", func(c *Config) { c.TLS.KeyFile = "/etc/gh/tls.key" }},
+	{"tls.client_ca_file", "GATEHOUSE_TLS_CLIENT_CA_FILE", "tls-client-ca-file", "/etc/gh/clients.pem", func(c *Config) { c.TLS.ClientCAFile = "/etc/gh/clients.pem" }},
+	{"mtls.client_cert_header", "GATEHOUSE_MTLS_CLIENT_CERT_HEADER", "mtls-client-cert-header", "Client-Cert", func(c *Config) { c.MTLSCertHeader = "Client-Cert" }},
 }
 
 // yamlFor renders one (possibly nested) key with a double-quoted value.
@@ -211,6 +217,7 @@ db_max_open_conns: 10
 		SMTP:           SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
 		LDAP:           Default().LDAP,
 		AdminTenant:    "default", ConsoleIdleTimeout: 30 * time.Minute,
+		TLS: Default().TLS, MTLSCertHeader: Default().MTLSCertHeader,
 	}
 	got, path, err := load(t, input{yaml: file})
 	if err != nil {
@@ -404,5 +411,23 @@ func TestHSTSHeader(t *testing.T) {
 		if got, msg := checkHSTS(v); got != "off" || msg != "" {
 			t.Errorf("checkHSTS(%q) = %q, %q", v, got, msg)
 		}
+	}
+}
+
+// TestTLSFilesNeedsCertAndKey: tls=files without its files stops the start
+// with one line naming the keys; a bad header name is refused.
+func TestTLSFilesNeedsCertAndKey(t *testing.T) {
+	_, _, err := load(t, input{env: map[string]string{"GATEHOUSE_TLS": "files", "GATEHOUSE_TLS_CERT_FILE": "/x.crt"}})
+	if err == nil || !strings.Contains(err.Error(), "GATEHOUSE_TLS_KEY_FILE") {
+		t.Errorf("tls=files without a key: %v", err)
+	}
+	_, _, err = load(t, input{env: map[string]string{"GATEHOUSE_MTLS_CLIENT_CERT_HEADER": "X Client"}})
+	if err == nil {
+		t.Error("a header name with a space was accepted")
+	}
+	got, _, err := load(t, input{env: map[string]string{"GATEHOUSE_TLS": "files", "GATEHOUSE_TLS_CERT_FILE": "/x.crt",
+		"GATEHOUSE_TLS_KEY_FILE": "/x.key", "GATEHOUSE_ADDR": "127.0.0.1:8443"}})
+	if err != nil || got.PublicURL != "https://127.0.0.1:8443" {
+		t.Errorf("tls=files: public URL %q, %v; want https", got.PublicURL, err)
 	}
 }

@@ -158,6 +158,21 @@ var settings = []setting{
 	{key: "risk.breached_passwords", env: "GATEHOUSE_BREACHED_PASSWORDS", flag: "breached-passwords",
 		usage: "Have I Been Pwned corpus: a directory of 5-hex-character range files or one sorted SHA1:COUNT file", def: "none (check off)",
 		field: func(c *Config) any { return &c.Risk.BreachedPasswords }, check: anyString},
+	{key: "tls.mode", env: "GATEHOUSE_TLS", flag: "tls",
+		usage: "the HTTP listener's TLS: off (plain HTTP, e.g. behind a proxy) or files (the certificate and key files below)",
+		field: func(c *Config) any { return &c.TLS.Mode }, check: oneOf("TLS mode", "off", "files")},
+	{key: "tls.cert_file", env: "GATEHOUSE_TLS_CERT_FILE", flag: "tls-cert-file",
+		usage: "PEM certificate (chain) file of the HTTPS listener (tls=files)", def: "none",
+		field: func(c *Config) any { return &c.TLS.CertFile }, check: anyString},
+	{key: "tls.key_file", env: "GATEHOUSE_TLS_KEY_FILE", flag: "tls-key-file",
+		usage: "PEM private key file of the HTTPS listener (tls=files)", def: "none",
+		field: func(c *Config) any { return &c.TLS.KeyFile }, check: anyString},
+	{key: "tls.client_ca_file", env: "GATEHOUSE_TLS_CLIENT_CA_FILE", flag: "tls-client-ca-file",
+		usage: "PEM bundle of the CAs that issue OAuth clients' certificates (tls_client_auth, RFC 8705); with tls=files the listener asks for client certificates", def: "none",
+		field: func(c *Config) any { return &c.TLS.ClientCAFile }, check: anyString},
+	{key: "mtls.client_cert_header", env: "GATEHOUSE_MTLS_CLIENT_CERT_HEADER", flag: "mtls-client-cert-header",
+		usage: "header in which a trusted proxy (trusted_proxies) forwards the client's TLS certificate: RFC 9440 :base64 DER: or URL-escaped PEM",
+		field: func(c *Config) any { return &c.MTLSCertHeader }, check: checkHeaderName},
 }
 
 func checkAny(s string) (string, string) {

@@ -190,7 +190,10 @@ func clientOf(c *store.Client) *Client {
 		IDTokenSignedResponseAlg: c.IDTokenAlg, AccessTokenSignedResponseAlg: c.AccessTokenAlg,
 		AccessTokenTTL: int64(c.AccessTokenTTL / time.Second), IDTokenTTL: int64(c.IDTokenTTL / time.Second),
 		RefreshTokenTTL: int64(c.RefreshTokenTTL / time.Second), BackchannelLogoutURI: c.BackchannelLogoutURI,
-		ClaimMappings: c.ClaimMappings, AllowedOrigins: c.AllowedOrigins, Introspection: c.Introspection}
+		ClaimMappings: c.ClaimMappings, AllowedOrigins: c.AllowedOrigins, Introspection: c.Introspection,
+		Profile: c.Security.Profile, TLSClientAuthSubjectDN: c.Security.TLSSubjectDN, TLSClientAuthSANDNS: c.Security.TLSSANDNS,
+		TLSClientAuthSANURI: c.Security.TLSSANURI, TLSClientAuthSANIP: c.Security.TLSSANIP,
+		TLSClientAuthSANEmail: c.Security.TLSSANEmail, TLSClientCertificateBoundAccessTokens: c.Security.TLSBound}
 	if c.AuthzClaims != (store.AuthzClaims{}) {
 		ac := c.AuthzClaims
 		out.AuthzClaims = &ac

@@ -85,6 +85,14 @@ type Client struct {
 	AuthzClaims                  *store.AuthzClaims `json:"authz_claims,omitempty"`
 	AllowedOrigins               []string           `json:"allowed_origins,omitempty"`
 	Introspection                string             `json:"introspection,omitempty"`
+	// Mutual TLS (docs/mtls.md) and the FAPI 2.0 profile (docs/fapi.md).
+	Profile                               string `json:"profile,omitempty"`
+	TLSClientAuthSubjectDN                string `json:"tls_client_auth_subject_dn,omitempty"`
+	TLSClientAuthSANDNS                   string `json:"tls_client_auth_san_dns,omitempty"`
+	TLSClientAuthSANURI                   string `json:"tls_client_auth_san_uri,omitempty"`
+	TLSClientAuthSANIP                    string `json:"tls_client_auth_san_ip,omitempty"`
+	TLSClientAuthSANEmail                 string `json:"tls_client_auth_san_email,omitempty"`
+	TLSClientCertificateBoundAccessTokens bool   `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 }
 
 // JWKS is a JSON Web Key Set (RFC 7517) of a private_key_jwt client.

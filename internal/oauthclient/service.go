@@ -76,6 +76,8 @@ type NewClient struct {
 	// TokenExchange widens token exchange (RFC 8693) beyond the client's
 	// own audience and its own actor tokens (exchange.go).
 	TokenExchange store.TokenExchangePolicy `json:"token_exchange"`
+	// SecurityFields: mutual TLS and the FAPI 2.0 profile (security.go).
+	SecurityFields
 }
 
 // ClientPatch changes the fields that are set (JSON null is the same as
@@ -107,6 +109,8 @@ type ClientPatch struct {
 	DPoPNonceRequired     *bool `json:"dpop_nonce_required,omitempty"`
 	// TokenExchange replaces the token exchange policy (exchange.go).
 	TokenExchange *store.TokenExchangePolicy `json:"token_exchange,omitempty"`
+	// SecurityPatch: mutual TLS and the FAPI 2.0 profile (security.go).
+	SecurityPatch
 }
 
 // HashSecret is how a client secret is stored and compared.
@@ -178,6 +182,7 @@ func (s *Service) prepareClient(tenant store.TenantID, in NewClient) (*store.Cli
 	if len(cl.GrantTypes) == 0 {
 		cl.GrantTypes = slices.Clone(DefaultGrantTypes)
 	}
+	applySecurity(cl, in.SecurityFields) // security.go
 	var c valid.Collector
 	cl.JWKS = normaliseJWKS(&c, in.JWKS)
 	setTTL(&c, "access_token_ttl", &cl.AccessTokenTTL, in.AccessTokenTTL, accessTTL)
@@ -410,6 +415,7 @@ func applyPatch(c *valid.Collector, cl *store.Client, p ClientPatch) {
 	if p.TokenExchange != nil {
 		cl.TokenExchange = cloneExchange(*p.TokenExchange)
 	}
+	patchSecurity(cl, p.SecurityPatch) // security.go
 }
 
 // auditFields is what the audit log records of a client: never the secret
@@ -436,6 +442,7 @@ func auditFields(cl *store.Client) map[string]any {
 		"dpop_nonce_required":              cl.DPoPNonce,
 		"token_exchange":                   exchangeFields(cl.TokenExchange),
 		"has_secret":                       cl.SecretHash != nil,
+		"security":                         cl.Security,
 	}
 	if len(cl.JWKS) > 0 {
 		m["jwks"] = json.RawMessage(slices.Clone(cl.JWKS))

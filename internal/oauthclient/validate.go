@@ -46,7 +46,7 @@ var DefaultGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
 
 var (
 	grantTypes  = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode, GrantTokenExchange}
-	authMethods = []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthNone}
+	authMethods = []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthNone, AuthTLSClient, AuthSelfSignedTLSClient}
 	algs        = []string{AlgRS256, AlgES256, AlgEdDSA}
 )
 
@@ -160,6 +160,7 @@ func check(c *valid.Collector, cl *store.Client) {
 	if len(cl.JWKS) > 0 {
 		checkJWKS(c, cl.JWKS)
 	}
+	checkSecurity(c, cl) // security.go
 	checkClaimMappings(c, cl.ClaimMappings)
 	checkAuthzClaims(c, cl)
 	checkOrigins(c, cl.AllowedOrigins)
@@ -262,7 +263,7 @@ func checkAuthMethod(c *valid.Collector, cl *store.Client) {
 	const f = "token_endpoint_auth_method"
 	switch {
 	case !slices.Contains(authMethods, cl.AuthMethod):
-		c.Add(f, "invalid", "The method is client_secret_basic, client_secret_post, private_key_jwt or none.")
+		c.Add(f, "invalid", "The method is client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth, self_signed_tls_client_auth or none.")
 	case cl.Public && cl.AuthMethod != AuthNone:
 		c.Add(f, "invalid", "A public client has no credentials: its method is none.")
 	case !cl.Public && cl.AuthMethod == AuthNone:

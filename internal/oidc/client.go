@@ -45,6 +45,8 @@ func (c *client) AuthMethod() oidc.AuthMethod {
 		return oidc.AuthMethodPost
 	case "private_key_jwt":
 		return oidc.AuthMethodPrivateKeyJWT
+	case "tls_client_auth", "self_signed_tls_client_auth": // mtls.go
+		return oidc.AuthMethod(c.c.AuthMethod)
 	}
 	return oidc.AuthMethodBasic
 }

@@ -43,6 +43,12 @@ func (s *server) VerifyClient(ctx context.Context, r *op.Request[op.ClientCreden
 }
 
 func (s *server) verifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
+	if c, done, err := s.verifyTLSClient(ctx, r); done { // mtls.go
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 	if r.Data.ClientAssertionType == "" && r.Data.ClientAssertion == "" {
 		// A secret authenticates only a client registered for one. The
 		// client_credentials grant checks that in storage.authenticate (one
@@ -61,6 +67,9 @@ func (s *server) verifyClient(ctx context.Context, r *op.Request[op.ClientCreden
 	}
 	c, claims, err := s.verifyAssertion(ctx, r.Data.ClientAssertion)
 	if err != nil {
+		return nil, err
+	}
+	if err := fapiAssertion(c, r.Data.ClientAssertion); err != nil { // fapi.go
 		return nil, err
 	}
 	// RFC 7521 4.2: a client_id sent with the assertion names the same client.

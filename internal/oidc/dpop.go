@@ -51,6 +51,8 @@ type dpopProof struct {
 	// current.
 	nonce   string
 	nonceOK bool
+	// alg is the proof's signature algorithm (FAPI 2.0 allows fewer).
+	alg string
 }
 
 type dpopKey struct{}
@@ -137,7 +139,7 @@ func (p *Provider) verifyDPoP(ctx context.Context, r *http.Request, htu, accessT
 	if err != nil {
 		return nil, dpopError("jwk has no thumbprint")
 	}
-	proof := &dpopProof{jkt: base64.RawURLEncoding.EncodeToString(tp), nonce: c.Nonce}
+	proof := &dpopProof{jkt: base64.RawURLEncoding.EncodeToString(tp), nonce: c.Nonce, alg: h.Algorithm}
 	if c.Nonce != "" {
 		proof.nonceOK = p.dpopNonceValid(ctx, c.Nonce)
 	}
@@ -239,6 +241,9 @@ func (p *Provider) tokenDPoP(w http.ResponseWriter, r *http.Request) (context.Co
 // refused the same way whatever the client's policy.
 func (p *Provider) tokenBinding(ctx context.Context, c *client) (string, error) {
 	proof := dpopFrom(ctx)
+	if err := p.senderConstraint(ctx, c, proof); err != nil { // mtls.go, fapi.go
+		return "", err
+	}
 	switch {
 	case proof == nil && c.c.DPoPBound:
 		return "", dpopError("this client must send a DPoP proof")

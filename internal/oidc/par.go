@@ -231,8 +231,8 @@ func (p *Provider) pushedRequest(f url.Values, c *client) (*store.AuthRequest, e
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method without code_challenge")
 	case rec.CodeChallenge != "" && rec.CodeChallengeMethod != string(oidc.CodeChallengeMethodS256):
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
-	case rec.CodeChallenge == "" && c.c.Public:
-		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (code_challenge with S256) is required for public clients")
+	case rec.CodeChallenge == "" && (c.c.Public || c.c.Security.FAPI2()):
+		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (code_challenge with S256) is required for public and FAPI 2.0 clients")
 	case rec.CodeChallenge != "" && !validChallenge(rec.CodeChallenge):
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge is malformed")
 	case len(rec.State) > 2048 || len(rec.Nonce) > 512 || len(rec.LoginHint) > 254 || len(f.Get("scope")) > 2048 ||
@@ -323,7 +323,7 @@ func (p *Provider) authorizePushed(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	r2 := r.Clone(ctx)
+	r2 := r.Clone(withPushed(ctx)) // fapi.go
 	r2.Method = http.MethodGet
 	r2.Body, r2.ContentLength, r2.Form, r2.PostForm = http.NoBody, 0, nil, nil
 	r2.Header.Del("Content-Type")

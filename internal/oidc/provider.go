@@ -66,6 +66,12 @@ type Config struct {
 	Upstream UpstreamVerifier
 	Audit    *events.Recorder
 	Clients  *oauthclient.Service
+	// MTLS: where client certificates come from, which CAs issue them
+	// (mtls.go).
+	MTLS MTLSConfig
+	// LogoutChain takes RP-initiated logout through the session's SAML
+	// service providers (logoutchain.go); nil skips them.
+	LogoutChain LogoutChain
 }
 
 // Provider is the OpenID provider of every tenant.
@@ -99,6 +105,10 @@ type Provider struct {
 	clients  *oauthclient.Service
 	// cimd fetches client ID metadata documents (cimd.go).
 	cimd *cimdFetcher
+	// mtls is Config.MTLS.
+	mtls MTLSConfig
+	// logoutChain is Config.LogoutChain.
+	logoutChain LogoutChain
 }
 
 // New builds the provider.
@@ -112,6 +122,8 @@ func New(cfg Config) (*Provider, error) {
 	}
 	p.keys = newKeyRing(cfg.Store, cfg.Keys, cfg.Now)
 	p.dpopWindow = cfg.DPoPWindow
+	p.mtls = cfg.MTLS
+	p.logoutChain = cfg.LogoutChain
 	if p.dpopWindow <= 0 {
 		p.dpopWindow = defaultDPoPWindow
 	}
@@ -204,6 +216,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	slug := t.Slug
 	ctx := withSource(withTenant(r.Context(), t), r) // pending.go
+	ctx = p.withClientCert(ctx, r)                   // mtls.go
 	if c, err := r.Cookie(p.cookie(t.Slug)); err == nil {
 		ctx = withSessionToken(ctx, c.Value)
 	}
@@ -239,8 +252,12 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r2 = r2.WithContext(dctx)
+	case "/oauth/introspect":
+		if p.introspectTLS(w, r2) { // mtls.go
+			return
+		}
 	case "/userinfo":
-		if p.userinfoDPoP(w, r2) {
+		if p.userinfoMTLS(w, r2) || p.userinfoDPoP(w, r2) { // mtls.go
 			return
 		}
 	}

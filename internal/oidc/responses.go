@@ -45,12 +45,20 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 	}
 	resp.Active = true
 	// RFC 9449 6.2: a bound token's cnf, and its type, for the resource server.
+	// RFC 8705 3.2: and a certificate-bound token's x5t#S256.
+	cnf := map[string]string{}
 	if jkt := cnfJKT(claims.Claims); jkt != "" {
 		resp.TokenType = tokenType(jkt)
+		cnf["jkt"] = jkt
+	}
+	if x5t := cnfX5T(claims.Claims); x5t != "" {
+		cnf["x5t#S256"] = x5t
+	}
+	if len(cnf) > 0 {
 		if resp.Claims == nil {
 			resp.Claims = map[string]any{}
 		}
-		resp.Claims["cnf"] = map[string]string{"jkt": jkt}
+		resp.Claims["cnf"] = cnf
 	}
 	return op.NewResponse(resp), nil
 }

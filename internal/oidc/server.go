@@ -35,11 +35,11 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.RegistrationEndpoint = s.p.registrationEndpoint(ctx) // register.go
 	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
-		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone}
+		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone, authTLSClient, authSelfSignedTLSClient}
 	cfg.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
-		oidc.AuthMethodPrivateKeyJWT}
+		oidc.AuthMethodPrivateKeyJWT, authTLSClient, authSelfSignedTLSClient}
 	cfg.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
-		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone}
+		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone, authTLSClient, authSelfSignedTLSClient}
 	cfg.IDTokenSigningAlgValuesSupported = []string{"RS256", "ES256", "EdDSA"}
 	cfg.ACRValuesSupported = []string{"1", "mfa"} // mfa: a second factor (internal/mfa step-up)
 	cfg.ScopesSupported = standardScopes
@@ -58,7 +58,7 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.CheckSessionIframe = ""
 	return op.NewResponse(discovery{DiscoveryConfiguration: cfg, IssParameter: true,
 		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false, DPoPAlgs: dpopAlgNames,
-		CIMD: s.p.metadataDocumentsAllowed(ctx)}), nil
+		CIMD: s.p.metadataDocumentsAllowed(ctx), TLSBound: true}), nil
 }
 
 // discovery adds what the library's document type lacks: RFC 9207's iss
@@ -73,6 +73,8 @@ type discovery struct {
 	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
 	// Client ID Metadata Documents are accepted (cimd.go).
 	CIMD bool `json:"client_id_metadata_document_supported,omitempty"`
+	// RFC 8705 3.3: certificate-bound access tokens are offered (mtls.go).
+	TLSBound bool `json:"tls_client_certificate_bound_access_tokens"`
 }
 
 func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {

@@ -71,6 +71,9 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if err != nil {
 		return nil, err
 	}
+	if err := fapiAuthorize(ctx, c); err != nil { // fapi.go
+		return nil, err
+	}
 	switch {
 	case req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery && req.ResponseMode != oidc.ResponseModeFormPost:
 		// Refused, not quietly answered in the query; the refusal itself
@@ -199,13 +202,15 @@ func (s *storage) TerminateSession(ctx context.Context, userID, clientID string)
 // TerminateSessionFromRequest ends the browser's session (and everything
 // issued under it) and tells back-channel clients.
 func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	sid := s.p.browserSessionID(ctx) // logoutchain.go
 	if err := s.p.endBrowserSession(ctx, s.tenant(ctx), sessionTokenFrom(ctx)); err != nil {
 		return "", s.hide(ctx, err)
 	}
-	if req.RedirectURI == "" {
-		return s.p.loggedOutURL(ctx), nil
+	ret := req.RedirectURI
+	if ret == "" {
+		ret = s.p.loggedOutURL(ctx)
 	}
-	return req.RedirectURI, nil
+	return s.p.afterLogout(ctx, sid, ret), nil // the SAML providers of the session too
 }
 
 // RevokeToken revokes a refresh token's family or an access token (by jti).

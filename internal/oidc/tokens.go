@@ -132,8 +132,15 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 		claims["act"] = g.act
 	}
 	claims["exp"] = exp.Unix()
+	cnf := map[string]string{}
 	if g.jkt != "" {
-		claims["cnf"] = map[string]string{"jkt": g.jkt} // RFC 9449 6.1
+		cnf["jkt"] = g.jkt // RFC 9449 6.1
+	}
+	if x5t := p.certBinding(ctx, g.client); x5t != "" {
+		cnf["x5t#S256"] = x5t // RFC 8705 3.1 (mtls.go)
+	}
+	if len(cnf) > 0 {
+		claims["cnf"] = cnf
 	}
 	tok, err := p.signJWT(ctx, g.tenant, g.client.accessTokenAlg(), "at+jwt", claims)
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	crewjam "github.com/crewjam/saml"
@@ -68,7 +67,6 @@ type IdP struct {
 	cfg     Config
 	certs   *certRing
 	pairKey []byte
-	replay  *memoryReplay
 }
 
 // New builds the identity provider.
@@ -79,7 +77,6 @@ func New(cfg Config) *IdP {
 		cfg:     cfg,
 		certs:   &certRing{store: cfg.Store, keys: cfg.Keys, now: cfg.Now, cache: map[store.TenantID]*tenantCerts{}},
 		pairKey: mac.Sum(nil),
-		replay:  &memoryReplay{seen: map[string]time.Time{}},
 	}
 }
 
@@ -94,6 +91,7 @@ func (p *IdP) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/saml/slo", p.tenant(p.slo))
 	mux.HandleFunc("GET /t/{tenant}/saml/logout", p.tenant(p.logoutForm))
 	mux.HandleFunc("POST /t/{tenant}/saml/logout", p.tenant(p.logoutSubmit))
+	mux.HandleFunc("GET /t/{tenant}/saml/logout/chain", p.tenant(p.logoutChain)) // chain.go
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, t *store.Tenant)
@@ -161,7 +159,9 @@ func (p *IdP) provider(ctx context.Context, t *store.Tenant) (*crewjam.IdentityP
 		AssertionEncrypter:           enc,
 		RejectSHA1Signatures:         true,
 		LogoutBindings:               []string{crewjam.HTTPRedirectBinding, crewjam.HTTPPostBinding},
-		ReplayCache:                  p.replay,
+		ReplayCache:                  &dbReplay{ctx: ctx, store: p.cfg.Store, tenant: t.ID, now: p.cfg.Now}, // replay.go
+		HTTPClient:                   p.soapClient(),                                                        // backchannel.go
+		AllowInsecureSOAPEndpoints:   !httpsURL(p.cfg.PublicURL),
 		EnforceRequestedAuthnContext: true,
 		ResponseFormTemplate:         logoutResponseForm,
 		LogoutRequestFormTemplate:    logoutRequestForm,
@@ -228,36 +228,6 @@ func (s *serviceProviders) GetServiceProvider(r *http.Request, entityID string) 
 		return nil, err
 	}
 	return describe(sp)
-}
-
-// memoryReplay remembers LogoutRequest IDs until they expire (crewjam's
-// ReplayCache). AuthnRequest IDs are remembered in the database instead
-// (store.SAMLRequests), across nodes; a replayed LogoutRequest at another
-// node could only log the same session out again.
-type memoryReplay struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
-}
-
-func (m *memoryReplay) Consume(id string, expires time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := time.Now()
-	if len(m.seen) > 10000 {
-		for k, exp := range m.seen {
-			if now.After(exp) {
-				delete(m.seen, k)
-			}
-		}
-		if len(m.seen) > 10000 {
-			return errors.New("saml: too many logout requests in flight")
-		}
-	}
-	if exp, ok := m.seen[id]; ok && now.Before(exp) {
-		return crewjam.ErrAssertionReplayed
-	}
-	m.seen[id] = expires
-	return nil
 }
 
 // logAdapter sends crewjam's log lines to slog at debug level: they can

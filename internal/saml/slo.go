@@ -80,7 +80,7 @@ func (p *IdP) logoutSubmit(w http.ResponseWriter, r *http.Request, t *store.Tena
 	p.expireCookie(w, t)
 	sloCSP(w)
 	idp.StartLogout(w, r, &crewjam.Session{ID: sess.ID}, p.cfg.PublicURL+"/t/"+t.Slug+"/logged-out")
-	if err := p.cfg.Sessions.End(ctx, t.ID, sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := p.cfg.Sessions.End(withinSAMLLogout(ctx), t.ID, sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.cfg.Log.ErrorContext(ctx, "saml: end session", "err", err)
 	}
 }
@@ -111,7 +111,7 @@ func (s *sessions) InvalidateSession(w http.ResponseWriter, r *http.Request, req
 		if !req.MatchesSession(&crewjam.Session{ID: row.SessionID, NameID: row.NameID, Index: row.SessionIndex}) {
 			continue
 		}
-		if err := s.p.cfg.Sessions.End(ctx, s.t.ID, row.SessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := s.p.cfg.Sessions.End(withinSAMLLogout(ctx), s.t.ID, row.SessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		ended = true
@@ -160,6 +160,9 @@ func (s *sessions) SessionParticipants(r *http.Request, match func(*crewjam.Sess
 	if sess, err := s.p.cfg.Sessions.Lookup(ctx, s.t.ID, s.p.cookie(r, s.t)); err == nil {
 		candidates = append(candidates, sess.ID)
 	}
+	if id := chainSession(ctx); id != "" { // chain.go: a session ended by another surface
+		candidates = append(candidates, id)
+	}
 	if issuer, nameID := logoutSubject(r); issuer != nil {
 		rows, err := s.participantsOf(r, issuer, nameID)
 		if err != nil {
@@ -189,7 +192,7 @@ func (s *sessions) SessionParticipants(r *http.Request, match func(*crewjam.Sess
 		}
 		for _, row := range rows {
 			sp, err := s.p.cfg.Store.SAML().ServiceProviders().GetSP(ctx, s.t.ID, row.SPID)
-			if err != nil {
+			if err != nil || !keepParticipant(ctx, sp) { // backchannel.go
 				continue // deleted since: nothing to tell
 			}
 			out = append(out, crewjam.SessionParticipant{

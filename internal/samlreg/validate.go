@@ -21,6 +21,9 @@ import (
 const (
 	BindingPOST     = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 	BindingRedirect = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+	// BindingSOAP is for single logout only: the IdP sends LogoutRequests
+	// server to server (back-channel).
+	BindingSOAP = "urn:oasis:names:tc:SAML:2.0:bindings:SOAP"
 
 	NameIDEmail       = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 	NameIDPersistent  = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
@@ -146,8 +149,8 @@ func check(c *valid.Collector, sp *store.SAMLServiceProvider) {
 	if sp.DefaultRelayState != "" && !validRelayState(sp.DefaultRelayState) {
 		c.Add("default_relay_state", "invalid", "An absolute https URL or a relative path, at most 1024 characters, without a fragment.")
 	}
-	if sp.SLOBinding != "" && sp.SLOBinding != BindingRedirect && sp.SLOBinding != BindingPOST {
-		c.Add("slo_binding", "unsupported_binding", "HTTP-Redirect or HTTP-POST.")
+	if sp.SLOBinding != "" && sp.SLOBinding != BindingRedirect && sp.SLOBinding != BindingPOST && sp.SLOBinding != BindingSOAP {
+		c.Add("slo_binding", "unsupported_binding", "HTTP-Redirect, HTTP-POST or SOAP (back-channel).")
 	}
 	cert, err := ParseCertificate(sp.Certificate)
 	if err != nil {

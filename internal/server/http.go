@@ -88,6 +88,12 @@ func Listen(cfg config.Config) (net.Listener, config.Config, error) {
 // gracefully: in-flight requests complete within the shutdown timeout.
 // ready, when non-nil, receives the bound address once listening.
 func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string)) error {
+	tln, err := tlsListener(a.Config, ln) // tls.go
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	ln = tln
 	stopLDAP, err := a.startLDAP()
 	if err != nil {
 		ln.Close()

@@ -96,6 +96,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	km := &keys.Manager{Sealer: sealer, Now: now, Rand: rnd}
 	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
 	var prov *oidc.Provider
+	var idp *saml.IdP // built below; session ends and OIDC logout reach its providers
 	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now}
 	// The meter checks plan limits' thresholds in the transaction of an
 	// audited create of a limited object.
@@ -104,7 +105,10 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	// transaction (authz/builtin.go).
 	rec.Observers = append(rec.Observers, authzSvc)
 	sessions := &session.Service{Store: db, Audit: rec, Now: now, Meter: meter, Events: outbox,
-		OnEnd: func(ctx context.Context, s *store.Session) { prov.BackchannelLogout(ctx, s) },
+		OnEnd: func(ctx context.Context, s *store.Session) {
+			prov.BackchannelLogout(ctx, s)
+			idp.BackchannelLogout(ctx, s) // SAML providers with a SOAP logout endpoint
+		},
 		// Every login of a break-glass account raises its alert (authz).
 		OnCreate: func(ctx context.Context, s *store.Session) {
 			_ = authzSvc.NoteUse(ctx, s.Tenant, s.UserID, "login", "")
@@ -174,17 +178,25 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 
 	// The HTTP surfaces.
 	cookie := web.SessionCookieName(pub)
+	mtls, err := mtlsConfig(cfg) // tls.go
+	if err != nil {
+		return nil, err
+	}
+
 	prov, err = oidc.New(oidc.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
 		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Authz: authzSvc, Meter: meter,
-		Hooks: hookSvc,
+		Hooks: hookSvc, MTLS: mtls,
+		LogoutChain: func(ctx context.Context, t *store.Tenant, sessionID, returnTo string) string {
+			return idp.LogoutChainURL(ctx, t, sessionID, returnTo)
+		},
 		// Token exchange and dynamic registration (oidc exchange.go, register.go).
 		Upstream: a.Broker, Audit: rec, Clients: a.Clients,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	idp := saml.New(saml.Config{
+	idp = saml.New(saml.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
 		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Meter: meter,
 		Roles: func(ctx context.Context, tenant store.TenantID, userID string) ([]string, error) {

@@ -80,6 +80,9 @@ type Client struct {
 	// TokenExchange widens what the client may do with token exchange
 	// (registration.go).
 	TokenExchange TokenExchangePolicy
+	// Security is the mutual-TLS registration and the security profile
+	// (clientsecurity.go).
+	Security ClientSecurity
 }
 
 // Clients stores a tenant's OAuth clients.

@@ -277,6 +277,9 @@ func checkSettings(c *valid.Collector, current, patch json.RawMessage) (json.Raw
 	if set.OAuth.Check(c, "settings.oauth"); c.Err() != nil {
 		return current, nil
 	}
+	if set.MTLS.check(c, "settings.mtls"); c.Err() != nil { // mtls.go
+		return current, nil
+	}
 	if err := set.Risk.Validate(); err != nil {
 		c.Add("settings.risk", "invalid", err.Error())
 		return current, nil

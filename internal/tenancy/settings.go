@@ -50,6 +50,8 @@ type Settings struct {
 	// OAuth is dynamic client registration and client ID metadata
 	// documents (internal/oauthclient regsettings.go).
 	OAuth oauthclient.OAuthSettings `json:"oauth,omitzero"`
+	// MTLS is the mutual-TLS policy: the tenant's client CAs (mtls.go).
+	MTLS MTLS `json:"mtls,omitzero"`
 }
 
 // LDAPSettings is the tenant's policy for the LDAP interface.

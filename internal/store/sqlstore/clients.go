@@ -14,20 +14,20 @@ type clientRepo struct{ *scope }
 const clientCols = `tenant_id, id, name, secret_hash, is_public, auth_method, redirect_uris, post_logout_redirect_uris,
 grant_types, scopes, third_party, id_token_alg, access_token_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
 backchannel_logout_uri, jwks, claim_mappings, version, created_at, updated_at, authz_claims,
-allowed_origins, introspection, dpop_bound_access_tokens, dpop_nonce_required, token_exchange`
+allowed_origins, introspection, dpop_bound_access_tokens, dpop_nonce_required, token_exchange, security`
 
 func scanClient(r scanner) (*store.Client, error) {
 	var (
 		c                                                      store.Client
 		tenant, redirects, postLogout, grants, scopes, mapping string
 		jwks                                                   sql.NullString
-		authz, origins, exchange                               string
+		authz, origins, exchange, security                     string
 		atTTL, idTTL, rtTTL, created, updated                  int64
 	)
 	err := r.Scan(&tenant, &c.ID, &c.Name, &c.SecretHash, &c.Public, &c.AuthMethod, &redirects, &postLogout,
 		&grants, &scopes, &c.ThirdParty, &c.IDTokenAlg, &c.AccessTokenAlg, &atTTL, &idTTL, &rtTTL,
 		&c.BackchannelLogoutURI, &jwks, &mapping, &c.Version, &created, &updated, &authz,
-		&origins, &c.Introspection, &c.DPoPBound, &c.DPoPNonce, &exchange)
+		&origins, &c.Introspection, &c.DPoPBound, &c.DPoPNonce, &exchange, &security)
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +51,9 @@ func scanClient(r scanner) (*store.Client, error) {
 		return nil, err
 	}
 	if err := parseTokenExchange(exchange, &c.TokenExchange); err != nil { // registrations.go
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(security), &c.Security); err != nil {
 		return nil, err
 	}
 	if jwks.Valid {
@@ -127,14 +130,14 @@ func (r clientRepo) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	n.UpdatedAt = micro(n.UpdatedAt)
 	err := r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 28)+`)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 29)+`)`,
 			string(n.Tenant), n.ID, n.Name, nullBytes(n.SecretHash), n.Public, n.AuthMethod, listJSON(n.RedirectURIs),
 			listJSON(n.PostLogoutRedirectURIs), listJSON(n.GrantTypes), listJSON(n.Scopes), n.ThirdParty,
 			n.IDTokenAlg, n.AccessTokenAlg, durMicros(n.AccessTokenTTL), durMicros(n.IDTokenTTL),
 			durMicros(n.RefreshTokenTTL), n.BackchannelLogoutURI, nullJSON(n.JWKS), mappingJSON(n.ClaimMappings),
 			n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), authzClaimsJSON(n.AuthzClaims),
 			listJSON(n.AllowedOrigins), introspectionOrOwn(n.Introspection), n.DPoPBound, n.DPoPNonce,
-			tokenExchangeJSON(n.TokenExchange))
+			tokenExchangeJSON(n.TokenExchange), securityJSON(n.Security))
 		return wrapErr("create client", err)
 	})
 	if err != nil {
@@ -188,14 +191,14 @@ redirect_uris = $5, post_logout_redirect_uris = $6, grant_types = $7, scopes = $
 access_token_alg = $11, access_token_ttl = $12, id_token_ttl = $13, refresh_token_ttl = $14,
 backchannel_logout_uri = $15, jwks = $16, claim_mappings = $17, version = $18, updated_at = $19,
 authz_claims = $23, allowed_origins = $24, introspection = $25,
-dpop_bound_access_tokens = $26, dpop_nonce_required = $27, token_exchange = $28 WHERE tenant_id = $20 AND id = $21 AND version = $22`,
+dpop_bound_access_tokens = $26, dpop_nonce_required = $27, token_exchange = $28, security = $29 WHERE tenant_id = $20 AND id = $21 AND version = $22`,
 			n.Name, nullBytes(n.SecretHash), n.Public, n.AuthMethod, listJSON(n.RedirectURIs), listJSON(n.PostLogoutRedirectURIs),
 			listJSON(n.GrantTypes), listJSON(n.Scopes), n.ThirdParty, n.IDTokenAlg, n.AccessTokenAlg,
 			durMicros(n.AccessTokenTTL), durMicros(n.IDTokenTTL), durMicros(n.RefreshTokenTTL), n.BackchannelLogoutURI,
 			nullJSON(n.JWKS), mappingJSON(n.ClaimMappings), n.Version, n.UpdatedAt.UnixMicro(),
 			string(n.Tenant), n.ID, old.Version, authzClaimsJSON(n.AuthzClaims),
 			listJSON(n.AllowedOrigins), introspectionOrOwn(n.Introspection), n.DPoPBound, n.DPoPNonce,
-			tokenExchangeJSON(n.TokenExchange))
+			tokenExchangeJSON(n.TokenExchange), securityJSON(n.Security))
 		if err != nil {
 			return wrapErr("update client", err)
 		}
@@ -237,4 +240,10 @@ func introspectionOrOwn(s string) string {
 		return "own"
 	}
 	return s
+}
+
+// securityJSON is the stored form of a client's ClientSecurity.
+func securityJSON(s store.ClientSecurity) string {
+	b, _ := json.Marshal(s) // strings and a bool always marshal
+	return string(b)
 }

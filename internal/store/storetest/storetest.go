@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		dpopTests,
 		consoleTests,
 		registrationTests,
+		clientSecurityTests,
 	} {
 		all = append(all, group...)
 	}
