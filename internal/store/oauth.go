@@ -25,6 +25,8 @@ type OAuthRepos interface {
 	Recognition() Recognition
 	Consents() Consents
 	DeviceCodes() DeviceCodes
+	// CIBA answers backchannel authentication requests (ciba.go).
+	CIBA() CIBARequests
 }
 
 // Client is an OAuth 2 / OpenID Connect client (relying party).
@@ -75,6 +77,15 @@ type Client struct {
 	// nonce in every proof (RFC 9449 8).
 	DPoPBound bool
 	DPoPNonce bool
+	// CIBA client metadata (OpenID CIBA Core 1.0 section 4):
+	// BackchannelTokenDelivery is "" (no CIBA), "poll" or "ping"; ping
+	// notifications go to BackchannelNotificationEndpoint.
+	BackchannelTokenDelivery        string
+	BackchannelNotificationEndpoint string
+	BackchannelUserCodeParameter    bool
+	// RequireSignedRequestObject (RFC 9101 10.5): every authorization
+	// request must come as a signed request object.
+	RequireSignedRequestObject bool
 }
 
 // Clients stores a tenant's OAuth clients.

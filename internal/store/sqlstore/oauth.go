@@ -26,6 +26,7 @@ func (o oauthRepos) Throttle() store.Throttle         { return throttleRepo{o.sc
 func (o oauthRepos) Recognition() store.Recognition   { return recognitionRepo{o.scope} }
 func (o oauthRepos) Consents() store.Consents         { return consentRepo{o.scope} }
 func (o oauthRepos) DeviceCodes() store.DeviceCodes   { return deviceCodeRepo{o.scope} }
+func (o oauthRepos) CIBA() store.CIBARequests         { return cibaRepo{o.scope} }
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner = interface{ Scan(...any) error }
