@@ -15,7 +15,7 @@ const clientCols = `tenant_id, id, name, secret_hash, is_public, auth_method, re
 grant_types, scopes, third_party, id_token_alg, access_token_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
 backchannel_logout_uri, jwks, claim_mappings, version, created_at, updated_at, authz_claims,
 allowed_origins, introspection, dpop_bound_access_tokens, dpop_nonce_required,
-`+clientExtCols
+` + clientExtCols
 
 func scanClient(r scanner) (*store.Client, error) {
 	var (
