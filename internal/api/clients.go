@@ -37,10 +37,12 @@ type clientOut struct {
 	Introspection                string            `json:"introspection"`
 	DPoPBoundAccessTokens        bool              `json:"dpop_bound_access_tokens"`
 	DPoPNonceRequired            bool              `json:"dpop_nonce_required"`
-	HasSecret                    bool              `json:"has_secret"`
-	Version                      int64             `json:"version"`
-	CreatedAt                    time.Time         `json:"created_at"`
-	UpdatedAt                    time.Time         `json:"updated_at"`
+	// The CIBA and JAR fields, by their registered names.
+	oauthclient.RequestMetadata
+	HasSecret bool      `json:"has_secret"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// ClientSecret is present only in the answers to create and rotate.
 	ClientSecret string `json:"client_secret,omitempty"`
 }
@@ -70,6 +72,7 @@ func clientJSON(c *store.Client) clientOut {
 		Introspection: c.Introspection, DPoPBoundAccessTokens: c.DPoPBound, DPoPNonceRequired: c.DPoPNonce,
 		HasSecret: len(c.SecretHash) > 0, Version: c.Version,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		RequestMetadata: oauthclient.MetadataOf(c),
 	}
 }
 

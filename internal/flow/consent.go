@@ -34,7 +34,7 @@ func (consent) Name() string { return "consent" }
 func (c consent) Needed(ctx context.Context, st *State) (bool, error) {
 	r := st.Request
 	switch {
-	case r == nil || r.Origin == OriginDevice:
+	case r == nil || r.Origin == OriginDevice || r.Origin == OriginCIBA:
 		return false, nil
 	case r.Origin == OriginSAML && r.SPID != "":
 		return c.s.samlConsentNeeded(ctx, st.Tenant, r, st.User.ID)

@@ -34,6 +34,9 @@ type Service struct {
 	Store store.Store
 	Audit *events.Recorder
 	Now   func() time.Time
+	// AllowLoopbackHTTP accepts http:// CIBA notification endpoints on
+	// loopback hosts (the deployment itself is on http://; ciba.go).
+	AllowLoopbackHTTP bool
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -73,6 +76,8 @@ type NewClient struct {
 	// client; DPoPNonceRequired also requires server nonces in proofs.
 	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
 	DPoPNonceRequired     bool `json:"dpop_nonce_required"`
+	// RequestMetadata are the CIBA and JAR fields (ciba.go).
+	RequestMetadata
 }
 
 // ClientPatch changes the fields that are set (JSON null is the same as
@@ -102,6 +107,8 @@ type ClientPatch struct {
 	// DPoP: see NewClient.
 	DPoPBoundAccessTokens *bool `json:"dpop_bound_access_tokens,omitempty"`
 	DPoPNonceRequired     *bool `json:"dpop_nonce_required,omitempty"`
+	// RequestMetadataPatch: the CIBA and JAR fields (ciba.go).
+	RequestMetadataPatch
 }
 
 // HashSecret is how a client secret is stored and compared.
@@ -159,6 +166,7 @@ func (s *Service) CreateClient(ctx context.Context, actor events.Actor, tenant s
 	if len(cl.GrantTypes) == 0 {
 		cl.GrantTypes = slices.Clone(DefaultGrantTypes)
 	}
+	in.RequestMetadata.apply(cl)
 	var c valid.Collector
 	cl.JWKS = normaliseJWKS(&c, in.JWKS)
 	setTTL(&c, "access_token_ttl", &cl.AccessTokenTTL, in.AccessTokenTTL, accessTTL)
@@ -166,6 +174,7 @@ func (s *Service) CreateClient(ctx context.Context, actor events.Actor, tenant s
 	setTTL(&c, "refresh_token_ttl", &cl.RefreshTokenTTL, in.RefreshTokenTTL, refreshTTL)
 	applyDefaults(cl)
 	check(&c, cl)
+	s.checkCIBA(&c, cl)
 	if err := c.Err(); err != nil {
 		return nil, "", err
 	}
@@ -241,6 +250,7 @@ func (s *Service) UpdateClient(ctx context.Context, actor events.Actor, tenant s
 			applyPatch(&c, cl, p)
 			applyDefaults(cl)
 			check(&c, cl)
+			s.checkCIBA(&c, cl)
 			if err := c.Err(); err != nil {
 				return err
 			}
@@ -378,6 +388,7 @@ func applyPatch(c *valid.Collector, cl *store.Client, p ClientPatch) {
 	if p.DPoPNonceRequired != nil {
 		cl.DPoPNonce = *p.DPoPNonceRequired
 	}
+	p.RequestMetadataPatch.apply(cl)
 }
 
 // auditFields is what the audit log records of a client: never the secret
@@ -407,6 +418,7 @@ func auditFields(cl *store.Client) map[string]any {
 	if len(cl.JWKS) > 0 {
 		m["jwks"] = json.RawMessage(slices.Clone(cl.JWKS))
 	}
+	requestAuditFields(m, cl) // ciba.go
 	return m
 }
 

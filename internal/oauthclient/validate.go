@@ -43,7 +43,8 @@ const (
 var DefaultGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
 
 var (
-	grantTypes  = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
+	grantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode,
+		GrantCIBA}
 	authMethods = []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthNone}
 	algs        = []string{AlgRS256, AlgES256, AlgEdDSA}
 )
@@ -239,7 +240,7 @@ func checkGrants(c *valid.Collector, cl *store.Client) {
 	for i, g := range cl.GrantTypes {
 		switch {
 		case !slices.Contains(grantTypes, g):
-			c.Add("grant_types", "invalid", "Grant types are authorization_code, refresh_token, client_credentials and urn:ietf:params:oauth:grant-type:device_code.")
+			c.Add("grant_types", "invalid", "Grant types are authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code and "+GrantCIBA+".")
 			return
 		case slices.Contains(cl.GrantTypes[:i], g):
 			c.Add("grant_types", "duplicate", "Name each grant type once.")
@@ -250,8 +251,9 @@ func checkGrants(c *valid.Collector, cl *store.Client) {
 		c.Add("grant_types", "not_allowed", "A public client cannot use client_credentials: it has no credentials.")
 	}
 	if slices.Contains(cl.GrantTypes, GrantRefreshToken) &&
-		!slices.Contains(cl.GrantTypes, GrantAuthorizationCode) && !slices.Contains(cl.GrantTypes, GrantDeviceCode) {
-		c.Add("grant_types", "invalid", "refresh_token needs authorization_code or the device code grant, which issue refresh tokens.")
+		!slices.Contains(cl.GrantTypes, GrantAuthorizationCode) && !slices.Contains(cl.GrantTypes, GrantDeviceCode) &&
+		!slices.Contains(cl.GrantTypes, GrantCIBA) {
+		c.Add("grant_types", "invalid", "refresh_token needs authorization_code, the device code grant or CIBA, which issue refresh tokens.")
 	}
 }
 

@@ -58,6 +58,11 @@ func (p *Provider) route(w http.ResponseWriter, r *http.Request) bool {
 		}
 	case "/end_session":
 		return p.confirmLogout(w, r)
+	case cibaPath:
+		p.backchannelAuthentication(w, r) // ciba.go
+		return true
+	case "/oauth/token":
+		return p.cibaGrant(w, r) // ciba_token.go: the CIBA grant only
 	}
 	return false
 }
@@ -91,15 +96,8 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 		op.WriteError(w, r, op.NewStatusError(oidc.ErrInvalidRequest().WithDescription("the request body could not be read"), status), nil)
 		return
 	}
-	c, err := p.parClient(r)
-	if err != nil {
-		if oe, ok := errors.AsType[*oidc.Error](err); ok && oe.ErrorType == oidc.InvalidClient {
-			if _, _, basic := r.BasicAuth(); basic {
-				w.Header().Set("WWW-Authenticate", `Basic realm="`+p.issuer(ctx)+`"`)
-			}
-			err = op.NewStatusError(err, http.StatusUnauthorized)
-		}
-		op.WriteError(w, r, err, nil)
+	c, ok := p.formClient(w, r)
+	if !ok {
 		return
 	}
 	rec, err := p.pushedRequest(r.PostForm, c)
@@ -121,6 +119,24 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(w).Encode(parResponse{RequestURI: requestURIPrefix + random, ExpiresIn: int(parLifetime / time.Second)})
+}
+
+// formClient authenticates the client of a form posted to one of our
+// endpoints (parClient); a failure is answered (401 for invalid_client,
+// with a Basic challenge when Basic was tried).
+func (p *Provider) formClient(w http.ResponseWriter, r *http.Request) (*client, bool) {
+	c, err := p.parClient(r)
+	if err != nil {
+		if oe, ok := errors.AsType[*oidc.Error](err); ok && oe.ErrorType == oidc.InvalidClient {
+			if _, _, basic := r.BasicAuth(); basic {
+				w.Header().Set("WWW-Authenticate", `Basic realm="`+p.issuer(r.Context())+`"`)
+			}
+			err = op.NewStatusError(err, http.StatusUnauthorized)
+		}
+		op.WriteError(w, r, err, nil)
+		return nil, false
+	}
+	return c, true
 }
 
 // parClient authenticates the client exactly as the token endpoint does

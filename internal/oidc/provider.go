@@ -58,6 +58,9 @@ type Config struct {
 	// DPoPWindow is how far a DPoP proof's iat may be from now, either
 	// way (dpop.go); 0 means 60 s.
 	DPoPWindow time.Duration
+	// CIBAMail mails CIBA approval links (ciba.go); nil mails none, and
+	// then no backchannel request can be approved.
+	CIBAMail *CIBAMailer
 }
 
 // Provider is the OpenID provider of every tenant.
@@ -85,6 +88,9 @@ type Provider struct {
 	// DPoP nonces (dpop.go).
 	dpopWindow   time.Duration
 	dpopNonceKey []byte
+	// ciba and cibaMailer serve CIBA (ciba.go).
+	ciba       *cibaKeys
+	cibaMailer *CIBAMailer
 }
 
 // New builds the provider.
@@ -104,6 +110,11 @@ func New(cfg Config) (*Provider, error) {
 	nk := sha256.Sum256(append([]byte("gatehouse-dpop-nonce\x00"), cfg.MasterKey...))
 	p.dpopNonceKey = nk[:]
 	p.storage = &storage{p: p}
+	ck, err := newCIBAKeys(cfg.MasterKey)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: %w", err)
+	}
+	p.ciba, p.cibaMailer = ck, cfg.CIBAMail
 	opCfg := &op.Config{
 		CryptoKey:      sha256.Sum256(append([]byte("gatehouse-op-crypto\x00"), cfg.MasterKey...)),
 		CodeMethodS256: true,
@@ -166,7 +177,7 @@ func (p *Provider) Mount(mux *http.ServeMux) {
 // endpoints: the op router's and those this package adds (par.go).
 func (p *Provider) Routes() []string {
 	e := p.srv.Endpoints()
-	routes := []string{oidc.DiscoveryEndpoint, parPath, e.Authorization.Relative() + "/callback"}
+	routes := []string{oidc.DiscoveryEndpoint, parPath, e.Authorization.Relative() + "/callback", cibaPath}
 	for _, ep := range []*op.Endpoint{e.Authorization, e.DeviceAuthorization, e.Token, e.Introspection,
 		e.Userinfo, e.Revocation, e.EndSession, e.JwksURI} {
 		if ep != nil {
@@ -201,7 +212,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/.well-known/openid-configuration", "/keys":
 		// Safe to cache briefly: a next key is published long before it signs.
 		w.Header().Set("Cache-Control", "public, max-age=300")
-	case "/oauth/token", "/oauth/introspect", "/userinfo", "/device_authorization", "/revoke":
+	case "/oauth/token", "/oauth/introspect", "/userinfo", "/device_authorization", "/revoke", cibaPath:
 		// Responses carrying tokens or token data are never cached (RFC 6749 5.1).
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Pragma", "no-cache")

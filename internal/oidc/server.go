@@ -31,7 +31,7 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	cfg.ResponseModesSupported = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFormPost)}
 	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials,
-		oidc.GrantTypeDeviceCode}
+		oidc.GrantTypeDeviceCode, GrantCIBA}
 	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
 		oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone}
@@ -56,7 +56,8 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.DeviceAuthorizationEndpoint = s.Endpoints().DeviceAuthorization.Absolute(s.p.issuer(ctx))
 	cfg.CheckSessionIframe = ""
 	return op.NewResponse(discovery{DiscoveryConfiguration: cfg, IssParameter: true,
-		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false, DPoPAlgs: dpopAlgNames}), nil
+		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false, DPoPAlgs: dpopAlgNames,
+		cibaDiscovery: s.p.cibaDiscovery(ctx)}), nil
 }
 
 // discovery adds what the library's document type lacks: RFC 9207's iss
@@ -68,7 +69,8 @@ type discovery struct {
 	PAREndpoint string `json:"pushed_authorization_request_endpoint"`
 	RequirePAR  bool   `json:"require_pushed_authorization_requests"`
 	// RFC 9449 5.1: the DPoP proof algorithms accepted (dpop.go).
-	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
+	DPoPAlgs      []string `json:"dpop_signing_alg_values_supported"`
+	cibaDiscovery          // ciba.go
 }
 
 func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
