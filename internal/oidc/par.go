@@ -52,10 +52,15 @@ func (p *Provider) route(w http.ResponseWriter, r *http.Request) bool {
 			op.WriteError(w, r, oidc.ErrInvalidRequest().WithDescription("error parsing form"), nil)
 			return true
 		}
-		if r.Form.Has("request_uri") {
+		if strings.HasPrefix(r.Form.Get("request_uri"), requestURIPrefix) {
 			p.authorizePushed(w, r)
 			return true
 		}
+		if r.Form.Has("request") || r.Form.Has("request_uri") {
+			p.authorizeRequestObject(w, r) // jar.go
+			return true
+		}
+		return p.requireRequestObject(w, r) // jar.go
 	case "/end_session":
 		return p.confirmLogout(w, r)
 	case cibaPath:
@@ -100,7 +105,12 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rec, err := p.pushedRequest(r.PostForm, c)
+	form, err := p.pushedRequestObject(ctx, c, r.PostForm) // jar.go
+	if err != nil {
+		op.WriteError(w, r, p.storage.hide(ctx, err), nil)
+		return
+	}
+	rec, err := p.pushedRequest(form, c)
 	if err != nil {
 		op.WriteError(w, r, p.storage.hide(ctx, err), nil)
 		return

@@ -88,6 +88,8 @@ type Provider struct {
 	// DPoP nonces (dpop.go).
 	dpopWindow   time.Duration
 	dpopNonceKey []byte
+	// requestKeySeed derives the tenants' request-object keys (jar.go).
+	requestKeySeed []byte
 	// ciba and cibaMailer serve CIBA (ciba.go).
 	ciba       *cibaKeys
 	cibaMailer *CIBAMailer
@@ -115,6 +117,8 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
 	p.ciba, p.cibaMailer = ck, cfg.CIBAMail
+	rk := sha256.Sum256(append([]byte("gatehouse-request-object\x00"), cfg.MasterKey...))
+	p.requestKeySeed = rk[:]
 	opCfg := &op.Config{
 		CryptoKey:      sha256.Sum256(append([]byte("gatehouse-op-crypto\x00"), cfg.MasterKey...)),
 		CodeMethodS256: true,

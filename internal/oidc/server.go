@@ -48,8 +48,7 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.SubjectTypesSupported = []string{"public"}
 	cfg.BackChannelLogoutSupported = true
 	cfg.BackChannelLogoutSessionSupported = true
-	cfg.RequestParameterSupported = false
-	cfg.RequestObjectSigningAlgValuesSupported = nil
+	s.p.requestObjectDiscovery(cfg) // jar.go
 	cfg.TokenEndpointAuthSigningAlgValuesSupported = assertionAlgs
 	cfg.IntrospectionEndpointAuthSigningAlgValuesSupported = assertionAlgs
 	cfg.RevocationEndpointAuthSigningAlgValuesSupported = assertionAlgs

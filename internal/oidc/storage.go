@@ -261,7 +261,11 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 	if err != nil {
 		return nil, s.hide(ctx, err)
 	}
-	return tk.public, nil
+	enc, err := s.p.publicEncKey(s.tenant(ctx)) // jar.go
+	if err != nil {
+		return nil, s.hide(ctx, err)
+	}
+	return append(slices.Clip(tk.public), enc), nil
 }
 
 func (s *storage) client(ctx context.Context, id string) (*client, error) {
