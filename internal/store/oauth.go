@@ -27,6 +27,9 @@ type OAuthRepos interface {
 	DeviceCodes() DeviceCodes
 	// CIBA answers backchannel authentication requests (ciba.go).
 	CIBA() CIBARequests
+	// AuthorizationDetails answers RFC 9396 detail types and requests'
+	// details (rar.go).
+	AuthorizationDetails() AuthorizationDetails
 }
 
 // Client is an OAuth 2 / OpenID Connect client (relying party).

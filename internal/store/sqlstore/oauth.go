@@ -27,6 +27,9 @@ func (o oauthRepos) Recognition() store.Recognition   { return recognitionRepo{o
 func (o oauthRepos) Consents() store.Consents         { return consentRepo{o.scope} }
 func (o oauthRepos) DeviceCodes() store.DeviceCodes   { return deviceCodeRepo{o.scope} }
 func (o oauthRepos) CIBA() store.CIBARequests         { return cibaRepo{o.scope} }
+func (o oauthRepos) AuthorizationDetails() store.AuthorizationDetails {
+	return rarRepo{o.scope}
+}
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner = interface{ Scan(...any) error }

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		purposeTests,
 		dpopTests,
 		cibaTests,
+		rarTests,
 	} {
 		all = append(all, group...)
 	}
