@@ -316,7 +316,10 @@ func (p *Provider) authorizeRequestObject(w http.ResponseWriter, r *http.Request
 		return
 	}
 	q.Set("client_id", clientID)
-	r2 := r.Clone(ctx)
+	r2, ok := p.withAuthorizationDetails(w, r.Clone(ctx), q.Get("authorization_details")) // rar.go
+	if !ok {
+		return
+	}
 	r2.Method = http.MethodGet
 	r2.Body, r2.ContentLength, r2.Form, r2.PostForm = http.NoBody, 0, nil, nil
 	r2.Header.Del("Content-Type")

@@ -60,7 +60,10 @@ func (p *Provider) route(w http.ResponseWriter, r *http.Request) bool {
 			p.authorizeRequestObject(w, r) // jar.go
 			return true
 		}
-		return p.requireRequestObject(w, r) // jar.go
+		if p.requireRequestObject(w, r) { // jar.go
+			return true
+		}
+		return p.authorizeDetails(w, r) // rar.go
 	case "/end_session":
 		return p.confirmLogout(w, r)
 	case cibaPath:
@@ -115,6 +118,13 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 		op.WriteError(w, r, p.storage.hide(ctx, err), nil)
 		return
 	}
+	var details []byte
+	if raw := form.Get("authorization_details"); raw != "" { // rar.go
+		if details, err = p.checkDetails(ctx, raw); err != nil {
+			op.WriteError(w, r, p.storage.hide(ctx, err), nil)
+			return
+		}
+	}
 	random, err := randomToken("")
 	if err != nil {
 		op.WriteError(w, r, p.storage.hide(ctx, err), nil)
@@ -122,7 +132,13 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 	}
 	now := p.now()
 	rec.ID, rec.Tenant, rec.CreatedAt, rec.ExpiresAt = parRecordID(random), tenantFrom(ctx).ID, now, now.Add(parLifetime)
-	if err := p.store.OAuth().AuthRequests().CreateAuthRequest(ctx, rec); err != nil {
+	err = p.store.InTx(ctx, func(tx store.Repos) error {
+		if err := tx.OAuth().AuthRequests().CreateAuthRequest(ctx, rec); err != nil {
+			return err
+		}
+		return p.keepDetails(ctx, tx, c, rec.ID, details) // rar.go
+	})
+	if err != nil {
 		op.WriteError(w, r, p.storage.hide(ctx, err), nil)
 		return
 	}
@@ -346,6 +362,9 @@ func (p *Provider) authorizePushed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r2 := r.Clone(ctx)
+	if d := p.approvedOrPending(ctx, t.ID, id); d != nil { // rar.go: the pushed details
+		r2 = r2.WithContext(withDetails(ctx, d))
+	}
 	r2.Method = http.MethodGet
 	r2.Body, r2.ContentLength, r2.Form, r2.PostForm = http.NoBody, 0, nil, nil
 	r2.Header.Del("Content-Type")

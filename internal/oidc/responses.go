@@ -52,6 +52,12 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 		}
 		resp.Claims["cnf"] = map[string]string{"jkt": jkt}
 	}
+	if ad, ok := claims.Claims["authorization_details"]; ok { // RFC 9396 9.2
+		if resp.Claims == nil {
+			resp.Claims = map[string]any{}
+		}
+		resp.Claims["authorization_details"] = ad
+	}
 	return op.NewResponse(resp), nil
 }
 

@@ -120,7 +120,8 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier sent but no code_challenge was")
 	}
 	g := grant{grantType: string(oidc.GrantTypeCode), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: ar.UserID, scopes: ar.Scopes,
-		sessionID: ar.SessionID, familyID: ar.ID, authTime: ar.AuthTime, amr: ar.AMR, nonce: ar.Nonce, jkt: jkt}
+		sessionID: ar.SessionID, familyID: ar.ID, authTime: ar.AuthTime, amr: ar.AMR, nonce: ar.Nonce, jkt: jkt,
+		details: s.p.approvedDetails(ctx, tn, ar.ID)} // rar.go
 	resp, err := s.p.issue(ctx, g, c.hasGrant(oidc.GrantTypeRefreshToken))
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
@@ -131,7 +132,7 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 		_ = st.Tokens().RevokeFamily(ctx, tn, ar.ID)
 		return nil, oidc.ErrInvalidGrant().WithDescription("authorization code already used")
 	}
-	return op.NewResponse(resp), nil
+	return op.NewResponse(withDetailsResponse(resp, g.details)), nil
 }
 
 func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.RefreshTokenRequest]) (*op.Response, error) {
@@ -176,7 +177,8 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 		}
 	}
 	g := grant{grantType: string(oidc.GrantTypeRefreshToken), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: old.UserID, scopes: scopes,
-		sessionID: old.SessionID, familyID: old.FamilyID, kind: old.Kind, authTime: old.AuthTime, amr: old.AMR, jkt: jkt}
+		sessionID: old.SessionID, familyID: old.FamilyID, kind: old.Kind, authTime: old.AuthTime, amr: old.AMR, jkt: jkt,
+		details: s.p.approvedDetails(ctx, tn, old.FamilyID)} // rar.go
 	next, tok, err := s.p.newRefreshToken(g)
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
@@ -210,7 +212,7 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
 	}
 	resp.RefreshToken = tok
-	return op.NewResponse(resp), nil
+	return op.NewResponse(withDetailsResponse(resp, g.details)), nil
 }
 
 func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {

@@ -126,6 +126,9 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		if err := tx.OAuth().AuthRequests().CreateAuthRequest(ctx, r); err != nil {
 			return err
 		}
+		if err := s.p.keepDetails(ctx, tx, c, r.ID, detailsFrom(ctx)); err != nil { // rar.go
+			return err
+		}
 		return tx.Logins().CreateLoginRequest(ctx, login)
 	})
 	if err != nil {

@@ -56,6 +56,8 @@ type grant struct {
 	// jkt is the DPoP key thumbprint the tokens are bound to, "" for
 	// Bearer tokens (dpop.go).
 	jkt string
+	// details are the approved RFC 9396 authorization_details (rar.go).
+	details []byte
 }
 
 // signJWT signs claims with the tenant's active key of alg, typ in header.
@@ -124,6 +126,9 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 	claims["exp"] = exp.Unix()
 	if g.jkt != "" {
 		claims["cnf"] = map[string]string{"jkt": g.jkt} // RFC 9449 6.1
+	}
+	if len(g.details) > 0 {
+		claims["authorization_details"] = json.RawMessage(g.details) // RFC 9396 9.1
 	}
 	tok, err := p.signJWT(ctx, g.tenant, g.client.accessTokenAlg(), "at+jwt", claims)
 	if err != nil {
