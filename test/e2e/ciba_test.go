@@ -226,6 +226,40 @@ func TestCIBA(t *testing.T) {
 				}
 			})
 
+			t.Run("OtherAccount", func(t *testing.T) {
+				e.t = t
+				const bob = "bob@example.com"
+				mkUser(e.api, map[string]any{"email": bob, "password": password, "email_verified": true})
+				r := e.authenticate(id, secret, url.Values{"scope": {"openid"}, "login_hint": {email}})
+				f := newFormClient(t, e.n.URL)
+				res, err := f.c.Get(e.approvalLink(email))
+				if err != nil {
+					t.Fatal(err)
+				}
+				form := formValues(readAll(t, res), "csrf", "id")
+				form.Set("identifier", bob) // the link forwarded to someone else, who signs in as themselves
+				form.Set("password", password)
+				res, err = f.c.PostForm(e.n.URL+"/t/default/login", form)
+				if err != nil {
+					t.Fatal(err)
+				}
+				page := readAll(t, res)
+				if res.StatusCode != http.StatusForbidden || !strings.Contains(page, "This request is for another account") {
+					t.Fatalf("another account at the approval page: %d %.400s", res.StatusCode, page)
+				}
+				cibaID := res.Request.URL.Query().Get("id")
+				res, err = f.c.PostForm(e.n.URL+"/t/default/ciba", url.Values{"csrf": {f.csrf()}, "id": {cibaID}, "action": {"approve"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if readAll(t, res); res.StatusCode != http.StatusForbidden {
+					t.Fatalf("approval posted by another account: %d", res.StatusCode)
+				}
+				if _, code := e.poll(id, secret, r.str("auth_req_id")); code != "authorization_pending" {
+					t.Fatalf("after another account tried: %q", code)
+				}
+			})
+
 			t.Run("Expired", func(t *testing.T) {
 				e.t = t
 				r := e.authenticate(id, secret, url.Values{"scope": {"openid"}, "login_hint": {email}, "requested_expiry": {"1"}})
