@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"github.com/pquerna/otp/totp"
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/test/mailpit"
@@ -28,6 +31,7 @@ const cibaGrant = "urn:openid:params:grant-type:ciba"
 type cibaEnv struct {
 	t        *testing.T
 	n        *node
+	env      []string
 	api      *client
 	mp       *mailpit.Server
 	bcURL    string
@@ -43,7 +47,7 @@ func startCIBA(t *testing.T, b backend) *cibaEnv {
 		"GATEHOUSE_SMTP_HOST="+mp.SMTPHost, "GATEHOUSE_SMTP_PORT="+strconv.Itoa(mp.SMTPPort))
 	n := start(t, env)
 	out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")
-	e := &cibaEnv{t: t, n: n, api: &client{t: t, base: n.URL, token: lastLine(out)}, mp: mp}
+	e := &cibaEnv{t: t, n: n, env: env, api: &client{t: t, base: n.URL, token: lastLine(out)}, mp: mp}
 	res, err := http.Get(n.URL + "/t/default/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatal(err)
@@ -257,6 +261,45 @@ func TestCIBA(t *testing.T) {
 				}
 				if _, code := e.poll(id, secret, r.str("auth_req_id")); code != "authorization_pending" {
 					t.Fatalf("after another account tried: %q", code)
+				}
+			})
+
+			t.Run("MFAPolicy", func(t *testing.T) {
+				e.t = t
+				// The client asks for MFA (acr_values); the approval runs the
+				// second-factor step of the login before the page.
+				const carol = "carol@example.com"
+				mkUser(e.api, map[string]any{"email": carol, "password": password, "email_verified": true})
+				r := newRP(t, e.env, e.n.URL, "default")
+				totpSecret := r.enrolTOTP(e.n.URL, "default", carol, password)
+				jar, _ := cookiejar.New(nil)
+				r.browser.Jar = jar // the mail opened in a fresh browser
+				ar := e.authenticate(id, secret, url.Values{"scope": {"openid"}, "login_hint": {carol}, "acr_values": {"mfa"}})
+				res, body := r.page("GET", e.approvalLink(carol), nil)
+				res, body = r.submit(res, body, url.Values{"identifier": {carol}, "password": {password}})
+				if !strings.HasSuffix(res.Request.URL.Path, "/login/mfa") || !strings.Contains(body, `autocomplete="one-time-code"`) {
+					t.Fatalf("no second factor asked: %d at %s", res.StatusCode, res.Request.URL)
+				}
+				code, _ := totp.GenerateCode(totpSecret, time.Now().Add(30*time.Second)) // the enrolment spent this step
+				res, body = r.submit(res, body, url.Values{"code": {code}})
+				if res.Request.URL.Path != "/t/default/ciba" || !strings.Contains(body, "Point of Sale") {
+					t.Fatalf("after the second factor: %d at %s %.300s", res.StatusCode, res.Request.URL, body)
+				}
+				if res, _ = r.submit(res, body, url.Values{"action": {"approve"}}); res.StatusCode != 200 {
+					t.Fatalf("approve: %d", res.StatusCode)
+				}
+				tok, errCode := e.poll(id, secret, ar.str("auth_req_id"))
+				if errCode != "" {
+					t.Fatalf("poll: %q", errCode)
+				}
+				_, payload, _ := jwtParts(t, tok.Extra("id_token").(string))
+				raw, _ := base64.RawURLEncoding.DecodeString(payload)
+				var claims struct {
+					AMR []string `json:"amr"`
+					ACR string   `json:"acr"`
+				}
+				if json.Unmarshal(raw, &claims) != nil || !slices.Contains(claims.AMR, "otp") || claims.ACR != "mfa" {
+					t.Fatalf("ID token after a second factor: %s", raw)
 				}
 			})
 
