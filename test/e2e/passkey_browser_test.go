@@ -85,33 +85,8 @@ func TestBrowserPasskeys(t *testing.T) {
 		}
 	}
 
-	// 1. Register a passkey on the account page.
-	if err := chromedp.Do(bctx,
-		chromedp.Navigate(base+"/t/default/account/login"),
-		chromedp.SendKeys(chromedp.CSS(`#identifier`), email),
-		chromedp.SendKeys(chromedp.CSS(`#password`), password),
-	); err != nil {
-		t.Fatalf("account sign-in form: %v", err)
-	}
-	if _, err := chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(`form button[type="submit"]`))); err != nil {
-		t.Fatalf("account sign-in: %v", err)
-	}
-	if err := chromedp.Do(bctx,
-		chromedp.Navigate(base+"/t/default/account/mfa"),
-		chromedp.SendKeys(chromedp.CSS(`#passkey-name`), "Test key"),
-		chromedp.SendKeys(chromedp.CSS(`#passkey-password`), password),
-		chromedp.Click(chromedp.CSS(`#passkey-button`)),
-	); err != nil {
-		t.Fatalf("add a passkey: %v", err)
-	}
-	if st := passkeyState(t, bctx); st != "done" && !strings.HasPrefix(st, "gone:") {
-		_, _, console := plog.take()
-		t.Fatalf("registration ended %q (console %q)\n%s", st, console, n.Logs())
-	}
-	creds, err := chromedp.Call(bctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: auth.AuthenticatorID})
-	if err != nil || len(creds.Credentials) != 1 || !creds.Credentials[0].IsResidentCredential {
-		t.Fatalf("authenticator holds %d credentials: %v", len(creds.Credentials), err)
-	}
+	// 1. Register a passkey on the account page (ciba_browser_test.go).
+	registerPasskey(t, bctx, auth.AuthenticatorID, base, email, password)
 	var list struct {
 		Factors []struct{ Kind, Name string } `json:"factors"`
 	}
