@@ -227,25 +227,17 @@ func (p *Provider) startCIBA(ctx context.Context, c *client, f map[string][]stri
 			return nil, err
 		}
 	}
-	var m *mail.Message
 	if u != nil {
 		rec.UserID = u.ID
-		if m, err = p.cibaMail(t, u, approval, life); err != nil {
-			return nil, err
-		}
 	}
-	err = p.store.InTx(ctx, func(tx store.Repos) error {
-		if err := tx.OAuth().CIBA().CreateCIBARequest(ctx, rec); err != nil {
-			return err
-		}
-		if m == nil {
-			return nil
-		}
-		_, err := p.cibaMailer.Queue.Enqueue(ctx, tx, t.ID, mail.KindCIBA, *m)
-		return err
-	})
-	if err != nil {
+	if err := p.store.OAuth().CIBA().CreateCIBARequest(ctx, rec); err != nil {
 		return nil, err
+	}
+	if u != nil {
+		// After the answer, so that its time does not tell whether the
+		// hint named a user. A mail that cannot be queued leaves a request
+		// nobody can approve: it ends expired_token.
+		go p.queueCIBAMail(context.WithoutCancel(ctx), t, u, approval, life)
 	}
 	p.log.InfoContext(ctx, "oidc: backchannel authentication requested", "client_id", c.c.ID, "ciba_id", id)
 	return &cibaResponse{AuthReqID: authReq, ExpiresIn: int(life / time.Second), Interval: int(cibaInterval / time.Second)}, nil
@@ -296,6 +288,18 @@ func (p *Provider) cibaUser(ctx context.Context, loginHint, idTokenHint string) 
 		return nil, nil
 	}
 	return u, nil
+}
+
+// queueCIBAMail renders the approval mail of u with the link's secret and
+// queues it for the mail worker; a failure is logged.
+func (p *Provider) queueCIBAMail(ctx context.Context, t *store.Tenant, u *store.User, approval string, life time.Duration) {
+	m, err := p.cibaMail(t, u, approval, life)
+	if err == nil {
+		_, err = p.cibaMailer.Queue.Enqueue(ctx, p.store, t.ID, mail.KindCIBA, *m)
+	}
+	if err != nil {
+		p.log.ErrorContext(ctx, "oidc: CIBA approval mail not queued", "err", err)
+	}
 }
 
 // cibaMail renders the approval mail of u with the link's secret.

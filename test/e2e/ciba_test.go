@@ -178,6 +178,7 @@ func TestCIBA(t *testing.T) {
 			const ada = "ada@example.com"
 			mkUser(e.api, map[string]any{"email": ada, "password": password, "email_verified": true})
 
+			var idToken string // from Poll, the hint of IDTokenHint
 			t.Run("Poll", func(t *testing.T) {
 				e.t = t
 				r := e.authenticate(id, secret, url.Values{"scope": {"openid email"}, "login_hint": {email},
@@ -209,6 +210,7 @@ func TestCIBA(t *testing.T) {
 				if err != nil || idt.Subject != userID {
 					t.Fatalf("ID token: %v %+v", err, idt)
 				}
+				idToken = raw
 				if ur := bearerGet(t, e.issuer+"/userinfo", tok.AccessToken); ur.str("email") != email {
 					t.Fatalf("access token at userinfo: %d %v", ur.Status, ur.Body)
 				}
@@ -218,6 +220,21 @@ func TestCIBA(t *testing.T) {
 				}
 				if ur := bearerGet(t, e.issuer+"/userinfo", tok.AccessToken); ur.Status != 401 {
 					t.Fatalf("access token after a second use of its auth_req_id: %d %v", ur.Status, ur.Body)
+				}
+			})
+
+			t.Run("IDTokenHint", func(t *testing.T) {
+				e.t = t
+				if idToken == "" {
+					t.Skip("Poll did not get an ID token")
+				}
+				r := e.authenticate(id, secret, url.Values{"scope": {"openid"}, "id_token_hint": {idToken}})
+				if r.Status != 200 {
+					t.Fatalf("id_token_hint: %d %v", r.Status, r.Body)
+				}
+				e.answer(e.approvalLink(email), email, password, "approve")
+				if tok, code := e.poll(id, secret, r.str("auth_req_id")); code != "" || tok.AccessToken == "" {
+					t.Fatalf("poll: %q", code)
 				}
 			})
 
