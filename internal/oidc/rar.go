@@ -125,3 +125,22 @@ func (p *Provider) approvedOrPending(ctx context.Context, tenant store.TenantID,
 	}
 	return d.Details
 }
+
+// rarDiscovery is what discovery says of RFC 9396 (section 10): the
+// tenant's registered types.
+type rarDiscovery struct {
+	AuthorizationDetailsTypes []string `json:"authorization_details_types_supported,omitempty"`
+}
+
+func (p *Provider) rarDiscovery(ctx context.Context) rarDiscovery {
+	ts, err := p.store.OAuth().AuthorizationDetails().ListDetailTypes(ctx, tenantFrom(ctx).ID)
+	if err != nil {
+		p.log.WarnContext(ctx, "oidc: discovery: authorization details types", "err", err)
+		return rarDiscovery{}
+	}
+	var d rarDiscovery
+	for _, t := range ts {
+		d.AuthorizationDetailsTypes = append(d.AuthorizationDetailsTypes, t.Type)
+	}
+	return d
+}

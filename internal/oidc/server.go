@@ -56,7 +56,7 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.CheckSessionIframe = ""
 	return op.NewResponse(discovery{DiscoveryConfiguration: cfg, IssParameter: true,
 		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false, DPoPAlgs: dpopAlgNames,
-		cibaDiscovery: s.p.cibaDiscovery(ctx)}), nil
+		cibaDiscovery: s.p.cibaDiscovery(ctx), rarDiscovery: s.p.rarDiscovery(ctx)}), nil
 }
 
 // discovery adds what the library's document type lacks: RFC 9207's iss
@@ -70,6 +70,7 @@ type discovery struct {
 	// RFC 9449 5.1: the DPoP proof algorithms accepted (dpop.go).
 	DPoPAlgs      []string `json:"dpop_signing_alg_values_supported"`
 	cibaDiscovery          // ciba.go
+	rarDiscovery           // rar.go
 }
 
 func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
