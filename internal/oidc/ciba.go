@@ -112,14 +112,24 @@ type cibaResponse struct {
 // cibaGrace longer).
 func cibaExpiry(c *store.CIBARequest) time.Time { return c.ExpiresAt.Add(-cibaGrace) }
 
-// backchannelAuthentication is the backchannel authentication endpoint
-// (CIBA Core 1.0 section 7).
-func (p *Provider) backchannelAuthentication(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+// postOnly marks an answer of an endpoint that takes credentials
+// uncacheable and refuses any method but POST (405); it reports whether
+// the request may go on.
+func postOnly(w http.ResponseWriter, r *http.Request) bool {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		op.WriteError(w, r, op.NewStatusError(oidc.ErrInvalidRequest().WithDescription("use POST"), http.StatusMethodNotAllowed), nil)
+		return false
+	}
+	return true
+}
+
+// backchannelAuthentication is the backchannel authentication endpoint
+// (CIBA Core 1.0 section 7).
+func (p *Provider) backchannelAuthentication(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !postOnly(w, r) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {

@@ -89,10 +89,7 @@ type parResponse struct {
 // par is the pushed authorization request endpoint (RFC 9126 section 2).
 func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	w.Header().Set("Cache-Control", "no-store")
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		op.WriteError(w, r, op.NewStatusError(oidc.ErrInvalidRequest().WithDescription("use POST"), http.StatusMethodNotAllowed), nil)
+	if !postOnly(w, r) { // ciba.go
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, parMaxBody)

@@ -20,6 +20,40 @@ import (
 	"github.com/gatehouse-id/gatehouse/test/mailpit"
 )
 
+// addAuthenticator enables WebAuthn in the browser and adds a virtual
+// platform authenticator (CTAP 2.1, resident keys, user verification,
+// presence simulated); it answers the authenticator's id.
+func addAuthenticator(t *testing.T, bctx context.Context) webauthn.AuthenticatorID {
+	t.Helper()
+	if _, err := chromedp.Call(bctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatalf("WebAuthn.enable: %v", err)
+	}
+	auth, err := chromedp.Call(bctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{Protocol: webauthn.AuthenticatorProtocolCtap2,
+			Ctap2version: webauthn.Ctap2versionCtap21, Transport: webauthn.AuthenticatorTransportInternal,
+			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
+	if err != nil {
+		t.Fatalf("addVirtualAuthenticator: %v", err)
+	}
+	return auth.AuthenticatorID
+}
+
+// idTokenAMR answers the amr and acr of a raw ID token (its signature is
+// checked elsewhere).
+func idTokenAMR(t *testing.T, raw string) ([]string, string) {
+	t.Helper()
+	_, payload, _ := jwtParts(t, raw)
+	b, _ := base64.RawURLEncoding.DecodeString(payload)
+	var claims struct {
+		AMR []string `json:"amr"`
+		ACR string   `json:"acr"`
+	}
+	if err := json.Unmarshal(b, &claims); err != nil {
+		t.Fatalf("ID token payload: %v", err)
+	}
+	return claims.AMR, claims.ACR
+}
+
 // registerPasskey signs the browser in on the account page and registers
 // a passkey with the virtual authenticator auth; it fails t unless the
 // authenticator then holds one discoverable credential.
@@ -75,21 +109,12 @@ func TestBrowserCIBAPasskey(t *testing.T) {
 	defer cancel()
 	bctx := newBrowser(t, ctx, exe,
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"))
-	if _, err := chromedp.Call(bctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-		t.Fatalf("WebAuthn.enable: %v", err)
-	}
-	auth, err := chromedp.Call(bctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
-		Options: &webauthn.VirtualAuthenticatorOptions{Protocol: webauthn.AuthenticatorProtocolCtap2,
-			Ctap2version: webauthn.Ctap2versionCtap21, Transport: webauthn.AuthenticatorTransportInternal,
-			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
-	if err != nil {
-		t.Fatalf("addVirtualAuthenticator: %v", err)
-	}
-	registerPasskey(t, bctx, auth.AuthenticatorID, base, email, password)
+	auth := addAuthenticator(t, bctx)
+	registerPasskey(t, bctx, auth, base, email, password)
 	presence := func(on bool) {
 		t.Helper()
 		if _, err := chromedp.Call(bctx, webauthn.SetAutomaticPresenceSimulation, webauthn.SetAutomaticPresenceSimulationParams{
-			AuthenticatorID: auth.AuthenticatorID, Enabled: on}); err != nil {
+			AuthenticatorID: auth, Enabled: on}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -137,12 +162,7 @@ func TestBrowserCIBAPasskey(t *testing.T) {
 	if code != "" {
 		t.Fatalf("poll: %q", code)
 	}
-	_, payload, _ := jwtParts(t, tok.Extra("id_token").(string))
-	raw, _ := base64.RawURLEncoding.DecodeString(payload)
-	var claims struct {
-		AMR []string `json:"amr"`
-	}
-	if json.Unmarshal(raw, &claims) != nil || !slices.Contains(claims.AMR, "hwk") || !slices.Contains(claims.AMR, "pwd") {
-		t.Fatalf("ID token after the passkey: %s", raw)
+	if amr, _ := idTokenAMR(t, tok.Extra("id_token").(string)); !slices.Contains(amr, "hwk") || !slices.Contains(amr, "pwd") {
+		t.Fatalf("ID token after the passkey: amr %v", amr)
 	}
 }

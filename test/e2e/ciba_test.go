@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -309,14 +308,8 @@ func TestCIBA(t *testing.T) {
 				if errCode != "" {
 					t.Fatalf("poll: %q", errCode)
 				}
-				_, payload, _ := jwtParts(t, tok.Extra("id_token").(string))
-				raw, _ := base64.RawURLEncoding.DecodeString(payload)
-				var claims struct {
-					AMR []string `json:"amr"`
-					ACR string   `json:"acr"`
-				}
-				if json.Unmarshal(raw, &claims) != nil || !slices.Contains(claims.AMR, "otp") || claims.ACR != "mfa" {
-					t.Fatalf("ID token after a second factor: %s", raw)
+				if amr, acr := idTokenAMR(t, tok.Extra("id_token").(string)); !slices.Contains(amr, "otp") || acr != "mfa" {
+					t.Fatalf("ID token after a second factor: amr %v acr %q", amr, acr)
 				}
 			})
 

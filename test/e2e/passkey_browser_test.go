@@ -68,16 +68,7 @@ func TestBrowserPasskeys(t *testing.T) {
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"))
 	var plog pageLog
 	plog.listen(bctx, t)
-	if _, err := chromedp.Call(bctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-		t.Fatalf("WebAuthn.enable: %v", err)
-	}
-	auth, err := chromedp.Call(bctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
-		Options: &webauthn.VirtualAuthenticatorOptions{Protocol: webauthn.AuthenticatorProtocolCtap2,
-			Ctap2version: webauthn.Ctap2versionCtap21, Transport: webauthn.AuthenticatorTransportInternal,
-			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
-	if err != nil {
-		t.Fatalf("addVirtualAuthenticator: %v", err)
-	}
+	auth := addAuthenticator(t, bctx) // ciba_browser_test.go
 	clearCookies := func() {
 		t.Helper()
 		if _, err := chromedp.Call(bctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
@@ -86,7 +77,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 
 	// 1. Register a passkey on the account page (ciba_browser_test.go).
-	registerPasskey(t, bctx, auth.AuthenticatorID, base, email, password)
+	registerPasskey(t, bctx, auth, base, email, password)
 	var list struct {
 		Factors []struct{ Kind, Name string } `json:"factors"`
 	}
@@ -100,7 +91,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	presence := func(on bool) {
 		t.Helper()
 		if _, err := chromedp.Call(bctx, webauthn.SetAutomaticPresenceSimulation, webauthn.SetAutomaticPresenceSimulationParams{
-			AuthenticatorID: auth.AuthenticatorID, Enabled: on}); err != nil {
+			AuthenticatorID: auth, Enabled: on}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -156,7 +147,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	time.Sleep(2100 * time.Millisecond) // pages trust a resolved tenant for 2 s (tenancy slugTTL)
 	badUV := true
 	if _, err := chromedp.Call(bctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{
-		AuthenticatorID: auth.AuthenticatorID, IsBadUV: &badUV}); err != nil {
+		AuthenticatorID: auth, IsBadUV: &badUV}); err != nil {
 		t.Fatalf("setResponseOverrideBits: %v", err)
 	}
 	clearCookies()
@@ -191,7 +182,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	// assertion is refused and audited.
 	badUV = false
 	if _, err := chromedp.Call(bctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{
-		AuthenticatorID: auth.AuthenticatorID, IsBadUV: &badUV}); err != nil {
+		AuthenticatorID: auth, IsBadUV: &badUV}); err != nil {
 		t.Fatal(err)
 	}
 	db, err := sql.Open("sqlite", filepath.Join(dataDir, "gatehouse.db"))
