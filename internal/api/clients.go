@@ -44,6 +44,8 @@ type clientOut struct {
 	// TokenExchange is the token exchange policy (docs/token-exchange.md).
 	TokenExchange store.TokenExchangePolicy `json:"token_exchange"`
 	oauthclient.SecurityOut
+	// The CIBA and JAR fields, by their registered names.
+	oauthclient.RequestMetadata
 	// ClientSecret is present only in the answers to create and rotate.
 	ClientSecret string `json:"client_secret,omitempty"`
 }
@@ -74,6 +76,7 @@ func clientJSON(c *store.Client) clientOut {
 		SecurityOut: oauthclient.Security(c),
 		HasSecret:   len(c.SecretHash) > 0, Version: c.Version, TokenExchange: c.TokenExchange,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		RequestMetadata: oauthclient.MetadataOf(c),
 	}
 }
 

@@ -102,6 +102,9 @@ func (a *API) routes() []route {
 		{http.MethodPatch, t + "/clients/{id}", needAdmin, a.updateClient},
 		{http.MethodDelete, t + "/clients/{id}", needAdmin, a.deleteClient},
 		{http.MethodPost, t + "/clients/{id}/secret", needAdmin, a.rotateClientSecret},
+		{http.MethodGet, t + "/authorization-detail-types", needRead, a.listDetailTypes}, // rar.go
+		{http.MethodPut, t + "/authorization-detail-types/{type}", needAdmin, a.putDetailType},
+		{http.MethodDelete, t + "/authorization-detail-types/{type}", needAdmin, a.deleteDetailType},
 
 		{http.MethodGet, t + "/saml/sps", needRead, a.listSAMLSPs},
 		{http.MethodPost, t + "/saml/sps", needAdmin, a.createSAMLSP},

@@ -34,12 +34,17 @@ func (consent) Name() string { return "consent" }
 func (c consent) Needed(ctx context.Context, st *State) (bool, error) {
 	r := st.Request
 	switch {
-	case r == nil || r.Origin == OriginDevice:
+	case r == nil || r.Origin == OriginDevice || r.Origin == OriginCIBA:
 		return false, nil
 	case r.Origin == OriginSAML && r.SPID != "":
 		return c.s.samlConsentNeeded(ctx, st.Tenant, r, st.User.ID)
 	case r.ClientID == "":
 		return false, nil
+	case r.Origin == OriginOIDC:
+		// RFC 9396: authorization details are approved request by request.
+		if d, err := c.s.Store.OAuth().AuthorizationDetails().GetDetails(ctx, st.Tenant, r.Return); err == nil && !d.Approved {
+			return true, nil
+		}
 	}
 	return c.s.consentNeeded(ctx, st.Tenant, r, st.User.ID)
 }
@@ -133,6 +138,11 @@ func (s *Service) GrantConsent(ctx context.Context, tenant store.TenantID, r *st
 	if err := s.Store.OAuth().Consents().PutConsent(ctx, &store.Consent{Tenant: tenant, UserID: r.UserID,
 		ClientID: r.ClientID, Scopes: scopes, CreatedAt: created, UpdatedAt: now}); err != nil {
 		return err
+	}
+	if r.Origin == OriginOIDC { // the request's authorization details, if any (RFC 9396)
+		if err := s.Store.OAuth().AuthorizationDetails().ApproveDetails(ctx, tenant, r.Return); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 	}
 	return s.Complete(ctx, tenant, r.ID, sess)
 }

@@ -36,7 +36,7 @@ func (profile) Name() string { return "profile" }
 // Needed: some field is due. The device page approves a device for a
 // session that exists already, so it is not asked there.
 func (p profile) Needed(ctx context.Context, st *State) (bool, error) {
-	if st.Request == nil || st.Request.Origin == OriginDevice {
+	if st.Request == nil || st.Request.Origin == OriginDevice || st.Request.Origin == OriginCIBA {
 		return false, nil
 	}
 	due, err := p.s.profileDue(ctx, st.Tenant, st.Request, st.User)

@@ -24,6 +24,9 @@ const (
 	OriginAccount = "account"
 	// OriginForwardAuth: a sign-in to an application behind a reverse proxy.
 	OriginForwardAuth = "forward_auth"
+	// OriginCIBA: a sign-in to approve a backchannel authentication
+	// request (OpenID CIBA); its approval page is its consent screen.
+	OriginCIBA = "ciba"
 )
 
 // accountRequest is the login request of a sign-in to the account page.

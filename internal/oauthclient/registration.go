@@ -359,7 +359,10 @@ func (md Metadata) newClient(policy RegistrationPolicy) (NewClient, error) {
 	return NewClient{Name: name, RedirectURIs: md.RedirectURIs, PostLogoutRedirectURIs: md.PostLogoutRedirectURIs,
 		GrantTypes: grants, Scopes: scopes, Public: method == AuthNone, ThirdParty: true,
 		TokenEndpointAuthMethod: method, IDTokenSignedResponseAlg: md.IDTokenSignedResponseAlg,
-		BackchannelLogoutURI: md.BackchannelLogoutURI, JWKS: md.JWKS, DPoPBoundAccessTokens: md.DPoPBoundAccessTokens}, nil
+		BackchannelLogoutURI: md.BackchannelLogoutURI, JWKS: md.JWKS, DPoPBoundAccessTokens: md.DPoPBoundAccessTokens,
+		RequestMetadata: RequestMetadata{BackchannelTokenDeliveryMode: md.BackchannelTokenDeliveryMode,
+			BackchannelClientNotificationEndpoint: md.BackchannelClientNotificationEndpoint,
+			BackchannelUserCodeParameter:          md.BackchannelUserCodeParameter}}, nil
 }
 
 // metadataErr maps the client rules' refusal to RFC 7591's codes.

@@ -34,6 +34,9 @@ type Service struct {
 	Store store.Store
 	Audit *events.Recorder
 	Now   func() time.Time
+	// AllowLoopbackHTTP accepts http:// CIBA notification endpoints on
+	// loopback hosts (the deployment itself is on http://; ciba.go).
+	AllowLoopbackHTTP bool
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -78,6 +81,8 @@ type NewClient struct {
 	TokenExchange store.TokenExchangePolicy `json:"token_exchange"`
 	// SecurityFields: mutual TLS and the FAPI 2.0 profile (security.go).
 	SecurityFields
+	// RequestMetadata are the CIBA and JAR fields (ciba.go).
+	RequestMetadata
 }
 
 // ClientPatch changes the fields that are set (JSON null is the same as
@@ -111,6 +116,8 @@ type ClientPatch struct {
 	TokenExchange *store.TokenExchangePolicy `json:"token_exchange,omitempty"`
 	// SecurityPatch: mutual TLS and the FAPI 2.0 profile (security.go).
 	SecurityPatch
+	// RequestMetadataPatch: the CIBA and JAR fields (ciba.go).
+	RequestMetadataPatch
 }
 
 // HashSecret is how a client secret is stored and compared.
@@ -183,6 +190,7 @@ func (s *Service) prepareClient(tenant store.TenantID, in NewClient) (*store.Cli
 		cl.GrantTypes = slices.Clone(DefaultGrantTypes)
 	}
 	applySecurity(cl, in.SecurityFields) // security.go
+	in.RequestMetadata.apply(cl)
 	var c valid.Collector
 	cl.JWKS = normaliseJWKS(&c, in.JWKS)
 	setTTL(&c, "access_token_ttl", &cl.AccessTokenTTL, in.AccessTokenTTL, accessTTL)
@@ -190,6 +198,7 @@ func (s *Service) prepareClient(tenant store.TenantID, in NewClient) (*store.Cli
 	setTTL(&c, "refresh_token_ttl", &cl.RefreshTokenTTL, in.RefreshTokenTTL, refreshTTL)
 	applyDefaults(cl)
 	check(&c, cl)
+	s.checkCIBA(&c, cl)
 	if err := c.Err(); err != nil {
 		return nil, "", err
 	}
@@ -275,6 +284,7 @@ func (s *Service) updateClient(ctx context.Context, tx store.Repos, actor events
 			applyPatch(&c, cl, p)
 			applyDefaults(cl)
 			check(&c, cl)
+			s.checkCIBA(&c, cl)
 			if err := c.Err(); err != nil {
 				return err
 			}
@@ -416,6 +426,7 @@ func applyPatch(c *valid.Collector, cl *store.Client, p ClientPatch) {
 		cl.TokenExchange = cloneExchange(*p.TokenExchange)
 	}
 	patchSecurity(cl, p.SecurityPatch) // security.go
+	p.RequestMetadataPatch.apply(cl)
 }
 
 // auditFields is what the audit log records of a client: never the secret
@@ -447,6 +458,7 @@ func auditFields(cl *store.Client) map[string]any {
 	if len(cl.JWKS) > 0 {
 		m["jwks"] = json.RawMessage(slices.Clone(cl.JWKS))
 	}
+	requestAuditFields(m, cl) // ciba.go
 	return m
 }
 

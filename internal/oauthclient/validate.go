@@ -45,7 +45,8 @@ const (
 var DefaultGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
 
 var (
-	grantTypes  = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode, GrantTokenExchange}
+	grantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode,
+		GrantTokenExchange, GrantCIBA}
 	authMethods = []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthNone, AuthTLSClient, AuthSelfSignedTLSClient}
 	algs        = []string{AlgRS256, AlgES256, AlgEdDSA}
 )
@@ -243,7 +244,7 @@ func checkGrants(c *valid.Collector, cl *store.Client) {
 	for i, g := range cl.GrantTypes {
 		switch {
 		case !slices.Contains(grantTypes, g):
-			c.Add("grant_types", "invalid", "Grant types are authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code and urn:ietf:params:oauth:grant-type:token-exchange.")
+			c.Add("grant_types", "invalid", "Grant types are authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange and "+GrantCIBA+".")
 			return
 		case slices.Contains(cl.GrantTypes[:i], g):
 			c.Add("grant_types", "duplicate", "Name each grant type once.")
@@ -254,8 +255,9 @@ func checkGrants(c *valid.Collector, cl *store.Client) {
 		c.Add("grant_types", "not_allowed", "A public client cannot use client_credentials: it has no credentials.")
 	}
 	if slices.Contains(cl.GrantTypes, GrantRefreshToken) &&
-		!slices.Contains(cl.GrantTypes, GrantAuthorizationCode) && !slices.Contains(cl.GrantTypes, GrantDeviceCode) {
-		c.Add("grant_types", "invalid", "refresh_token needs authorization_code or the device code grant, which issue refresh tokens.")
+		!slices.Contains(cl.GrantTypes, GrantAuthorizationCode) && !slices.Contains(cl.GrantTypes, GrantDeviceCode) &&
+		!slices.Contains(cl.GrantTypes, GrantCIBA) {
+		c.Add("grant_types", "invalid", "refresh_token needs authorization_code, the device code grant or CIBA, which issue refresh tokens.")
 	}
 }
 

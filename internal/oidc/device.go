@@ -207,24 +207,42 @@ const (
 // it inside UpdateDeviceCode, which holds the row, so of racing polls of
 // an approved code exactly one sees pollIssue.
 func poll(d *store.DeviceCode, clientID string, now time.Time) pollResult {
+	return pollTurn{owner: d.ClientID, state: d.State, expiry: deviceExpiry(d), interval: devicePollInterval,
+		done: &d.Done, lastPoll: &d.LastPoll}.decide(clientID, now)
+}
+
+// pollTurn is one poll of a pending authorization (a device code, a CIBA
+// request): who it was issued to, its state and end, the interval to
+// keep, and the fields a poll updates.
+type pollTurn struct {
+	owner, state string
+	expiry       time.Time
+	interval     time.Duration
+	done         *bool
+	lastPoll     **time.Time
+}
+
+// decide answers a poll of clientID at now: LastPoll is set on every poll
+// of the owner while pending or approved, Done once approved.
+func (p pollTurn) decide(clientID string, now time.Time) pollResult {
 	switch {
-	case d.ClientID != clientID:
+	case p.owner != clientID:
 		return pollOtherClient
-	case d.Done:
+	case *p.done:
 		return pollUsed
-	case !now.Before(deviceExpiry(d)):
+	case !now.Before(p.expiry):
 		return pollExpired
-	case d.State == deviceDenied:
+	case p.state == deviceDenied:
 		return pollDenied
-	case d.State == deviceApproved:
-		d.Done, d.LastPoll = true, &now
+	case p.state == deviceApproved:
+		*p.done, *p.lastPoll = true, &now
 		return pollIssue
-	case d.State != devicePending:
+	case p.state != devicePending:
 		return pollDenied
 	}
-	last := d.LastPoll
-	d.LastPoll = &now
-	if last != nil && now.Sub(*last) < devicePollInterval-devicePollTolerance {
+	last := *p.lastPoll
+	*p.lastPoll = &now
+	if last != nil && now.Sub(*last) < p.interval-devicePollTolerance {
 		return pollSlowDown
 	}
 	return pollPending

@@ -53,12 +53,25 @@ func (p *Provider) route(w http.ResponseWriter, r *http.Request) bool {
 			op.WriteError(w, r, oidc.ErrInvalidRequest().WithDescription("error parsing form"), nil)
 			return true
 		}
-		if r.Form.Has("request_uri") {
+		if strings.HasPrefix(r.Form.Get("request_uri"), requestURIPrefix) {
 			p.authorizePushed(w, r)
 			return true
 		}
+		if r.Form.Has("request") || r.Form.Has("request_uri") {
+			p.authorizeRequestObject(w, r) // jar.go
+			return true
+		}
+		if p.requireRequestObject(w, r) { // jar.go
+			return true
+		}
+		return p.authorizeDetails(w, r) // rar.go
 	case "/end_session":
 		return p.confirmLogout(w, r)
+	case cibaPath:
+		p.backchannelAuthentication(w, r) // ciba.go
+		return true
+	case "/oauth/token":
+		return p.cibaGrant(w, r) // ciba_token.go: the CIBA grant only
 	}
 	return false
 }
@@ -77,10 +90,7 @@ type parResponse struct {
 // par is the pushed authorization request endpoint (RFC 9126 section 2).
 func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	w.Header().Set("Cache-Control", "no-store")
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		op.WriteError(w, r, op.NewStatusError(oidc.ErrInvalidRequest().WithDescription("use POST"), http.StatusMethodNotAllowed), nil)
+	if !postOnly(w, r) { // ciba.go
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, parMaxBody)
@@ -92,24 +102,29 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 		op.WriteError(w, r, op.NewStatusError(oidc.ErrInvalidRequest().WithDescription("the request body could not be read"), status), nil)
 		return
 	}
-	c, err := p.parClient(r)
-	if err != nil {
-		if oe, ok := errors.AsType[*oidc.Error](err); ok && oe.ErrorType == oidc.InvalidClient {
-			if _, _, basic := r.BasicAuth(); basic {
-				w.Header().Set("WWW-Authenticate", `Basic realm="`+p.issuer(ctx)+`"`)
-			}
-			err = op.NewStatusError(err, http.StatusUnauthorized)
-		}
-		op.WriteError(w, r, err, nil)
+	c, ok := p.formClient(w, r)
+	if !ok {
 		return
 	}
-	rec, err := p.pushedRequest(r.PostForm, c)
+	form, err := p.pushedRequestObject(ctx, c, r.PostForm) // jar.go
+	if err != nil {
+		op.WriteError(w, r, p.storage.hide(ctx, err), nil)
+		return
+	}
+	rec, err := p.pushedRequest(form, c)
 	if err == nil {
-		rec.DPoPJKT, err = requestDPoPJKT(context.WithValue(ctx, dpopJKTKey{}, r.PostForm["dpop_jkt"])) // dpopjkt.go
+		rec.DPoPJKT, err = requestDPoPJKT(context.WithValue(ctx, dpopJKTKey{}, form["dpop_jkt"])) // dpopjkt.go
 	}
 	if err != nil {
 		op.WriteError(w, r, p.storage.hide(ctx, err), nil)
 		return
+	}
+	var details []byte
+	if raw := form.Get("authorization_details"); raw != "" { // rar.go
+		if details, err = p.checkDetails(ctx, raw); err != nil {
+			op.WriteError(w, r, p.storage.hide(ctx, err), nil)
+			return
+		}
 	}
 	random, err := randomToken("")
 	if err != nil {
@@ -118,13 +133,37 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 	}
 	now := p.now()
 	rec.ID, rec.Tenant, rec.CreatedAt, rec.ExpiresAt = parRecordID(random), tenantFrom(ctx).ID, now, now.Add(parLifetime)
-	if err := p.store.OAuth().AuthRequests().CreateAuthRequest(ctx, rec); err != nil {
+	err = p.store.InTx(ctx, func(tx store.Repos) error {
+		if err := tx.OAuth().AuthRequests().CreateAuthRequest(ctx, rec); err != nil {
+			return err
+		}
+		return p.keepDetails(ctx, tx, c, rec.ID, details) // rar.go
+	})
+	if err != nil {
 		op.WriteError(w, r, p.storage.hide(ctx, err), nil)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(w).Encode(parResponse{RequestURI: requestURIPrefix + random, ExpiresIn: int(parLifetime / time.Second)})
+}
+
+// formClient authenticates the client of a form posted to one of our
+// endpoints (parClient); a failure is answered (401 for invalid_client,
+// with a Basic challenge when Basic was tried).
+func (p *Provider) formClient(w http.ResponseWriter, r *http.Request) (*client, bool) {
+	c, err := p.parClient(r)
+	if err != nil {
+		if oe, ok := errors.AsType[*oidc.Error](err); ok && oe.ErrorType == oidc.InvalidClient {
+			if _, _, basic := r.BasicAuth(); basic {
+				w.Header().Set("WWW-Authenticate", `Basic realm="`+p.issuer(r.Context())+`"`)
+			}
+			err = op.NewStatusError(err, http.StatusUnauthorized)
+		}
+		op.WriteError(w, r, err, nil)
+		return nil, false
+	}
+	return c, true
 }
 
 // parClient authenticates the client exactly as the token endpoint does
@@ -323,7 +362,11 @@ func (p *Provider) authorizePushed(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	r2 := r.Clone(withPushed(ctx)) // fapi.go
+	pctx := withPushed(ctx) // fapi.go
+	r2 := r.Clone(pctx)
+	if d := p.approvedOrPending(ctx, t.ID, id); d != nil { // rar.go: the pushed details
+		r2 = r2.WithContext(withDetails(pctx, d))
+	}
 	r2.Method = http.MethodGet
 	r2.Body, r2.ContentLength, r2.Form, r2.PostForm = http.NoBody, 0, nil, nil
 	r2.Header.Del("Content-Type")

@@ -72,6 +72,9 @@ type Config struct {
 	// LogoutChain takes RP-initiated logout through the session's SAML
 	// service providers (logoutchain.go); nil skips them.
 	LogoutChain LogoutChain
+	// CIBAMail mails CIBA approval links (ciba.go); nil mails none, and
+	// then no backchannel request can be approved.
+	CIBAMail *CIBAMailer
 }
 
 // Provider is the OpenID provider of every tenant.
@@ -109,6 +112,11 @@ type Provider struct {
 	mtls MTLSConfig
 	// logoutChain is Config.LogoutChain.
 	logoutChain LogoutChain
+	// requestKeySeed derives the tenants' request-object keys (jar.go).
+	requestKeySeed []byte
+	// ciba and cibaMailer serve CIBA (ciba.go).
+	ciba       *cibaKeys
+	cibaMailer *CIBAMailer
 }
 
 // New builds the provider.
@@ -132,6 +140,13 @@ func New(cfg Config) (*Provider, error) {
 	p.storage = &storage{p: p}
 	p.upstream, p.audit, p.clients = cfg.Upstream, cfg.Audit, cfg.Clients     // exchange.go, register.go
 	p.cimd = newCIMDFetcher(strings.HasPrefix(p.publicURL, "http://"), p.now) // cimd.go
+	ck, err := newCIBAKeys(cfg.MasterKey)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: %w", err)
+	}
+	p.ciba, p.cibaMailer = ck, cfg.CIBAMail
+	rk := sha256.Sum256(append([]byte("gatehouse-request-object\x00"), cfg.MasterKey...))
+	p.requestKeySeed = rk[:]
 	opCfg := &op.Config{
 		CryptoKey:      sha256.Sum256(append([]byte("gatehouse-op-crypto\x00"), cfg.MasterKey...)),
 		CodeMethodS256: true,
@@ -194,7 +209,7 @@ func (p *Provider) Mount(mux *http.ServeMux) {
 // endpoints: the op router's and those this package adds (par.go).
 func (p *Provider) Routes() []string {
 	e := p.srv.Endpoints()
-	routes := []string{oidc.DiscoveryEndpoint, parPath, e.Authorization.Relative() + "/callback",
+	routes := []string{oidc.DiscoveryEndpoint, parPath, e.Authorization.Relative() + "/callback", cibaPath,
 		registerPath, registerPath + "/{client_id}"} // register.go
 	for _, ep := range []*op.Endpoint{e.Authorization, e.DeviceAuthorization, e.Token, e.Introspection,
 		e.Userinfo, e.Revocation, e.EndSession, e.JwksURI} {
@@ -231,7 +246,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/.well-known/openid-configuration", "/keys":
 		// Safe to cache briefly: a next key is published long before it signs.
 		w.Header().Set("Cache-Control", "public, max-age=300")
-	case "/oauth/token", "/oauth/introspect", "/userinfo", "/device_authorization", "/revoke":
+	case "/oauth/token", "/oauth/introspect", "/userinfo", "/device_authorization", "/revoke", cibaPath:
 		// Responses carrying tokens or token data are never cached (RFC 6749 5.1).
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Pragma", "no-cache")

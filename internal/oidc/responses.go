@@ -60,6 +60,12 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 		}
 		resp.Claims["cnf"] = cnf
 	}
+	if ad, ok := claims.Claims["authorization_details"]; ok { // RFC 9396 9.2
+		if resp.Claims == nil {
+			resp.Claims = map[string]any{}
+		}
+		resp.Claims["authorization_details"] = ad
+	}
 	return op.NewResponse(resp), nil
 }
 
@@ -141,7 +147,7 @@ func withIss(loc, issuer string) string {
 // request body only (RFC 6749 2.3.1 and 3.2, RFC 7009 2.1, RFC 7662 2.1,
 // RFC 9126 2): a URL ends up in logs, proxies and browser history.
 var bodyOnlyEndpoints = map[string]bool{"/oauth/token": true, "/oauth/introspect": true, "/revoke": true,
-	"/device_authorization": true, parPath: true}
+	"/device_authorization": true, parPath: true, cibaPath: true}
 
 // refuseURLCredentials answers 400 invalid_request, and reports true, when
 // a request carries what must not travel in a URL: any query parameter at

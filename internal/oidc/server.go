@@ -31,7 +31,7 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	cfg.ResponseModesSupported = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFormPost)}
 	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials,
-		oidc.GrantTypeDeviceCode, oidc.GrantTypeTokenExchange}
+		oidc.GrantTypeDeviceCode, oidc.GrantTypeTokenExchange, GrantCIBA}
 	cfg.RegistrationEndpoint = s.p.registrationEndpoint(ctx) // register.go
 	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost,
@@ -49,8 +49,7 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.SubjectTypesSupported = []string{"public"}
 	cfg.BackChannelLogoutSupported = true
 	cfg.BackChannelLogoutSessionSupported = true
-	cfg.RequestParameterSupported = false
-	cfg.RequestObjectSigningAlgValuesSupported = nil
+	s.p.requestObjectDiscovery(cfg) // jar.go
 	cfg.TokenEndpointAuthSigningAlgValuesSupported = assertionAlgs
 	cfg.IntrospectionEndpointAuthSigningAlgValuesSupported = assertionAlgs
 	cfg.RevocationEndpointAuthSigningAlgValuesSupported = assertionAlgs
@@ -58,7 +57,8 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	cfg.CheckSessionIframe = ""
 	return op.NewResponse(discovery{DiscoveryConfiguration: cfg, IssParameter: true,
 		PAREndpoint: s.p.issuer(ctx) + parPath, RequirePAR: false, DPoPAlgs: dpopAlgNames,
-		CIMD: s.p.metadataDocumentsAllowed(ctx), TLSBound: true}), nil
+		CIMD: s.p.metadataDocumentsAllowed(ctx), TLSBound: true,
+		cibaDiscovery: s.p.cibaDiscovery(ctx), rarDiscovery: s.p.rarDiscovery(ctx)}), nil
 }
 
 // discovery adds what the library's document type lacks: RFC 9207's iss
@@ -74,7 +74,9 @@ type discovery struct {
 	// Client ID Metadata Documents are accepted (cimd.go).
 	CIMD bool `json:"client_id_metadata_document_supported,omitempty"`
 	// RFC 8705 3.3: certificate-bound access tokens are offered (mtls.go).
-	TLSBound bool `json:"tls_client_certificate_bound_access_tokens"`
+	TLSBound      bool `json:"tls_client_certificate_bound_access_tokens"`
+	cibaDiscovery      // ciba.go
+	rarDiscovery       // rar.go
 }
 
 func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
@@ -128,7 +130,8 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier sent but no code_challenge was")
 	}
 	g := grant{grantType: string(oidc.GrantTypeCode), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: ar.UserID, scopes: ar.Scopes,
-		sessionID: ar.SessionID, familyID: ar.ID, authTime: ar.AuthTime, amr: ar.AMR, nonce: ar.Nonce, jkt: jkt}
+		sessionID: ar.SessionID, familyID: ar.ID, authTime: ar.AuthTime, amr: ar.AMR, nonce: ar.Nonce, jkt: jkt,
+		details: s.p.approvedDetails(ctx, tn, ar.ID)} // rar.go
 	resp, err := s.p.issue(ctx, g, c.hasGrant(oidc.GrantTypeRefreshToken))
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
@@ -139,7 +142,7 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 		_ = st.Tokens().RevokeFamily(ctx, tn, ar.ID)
 		return nil, oidc.ErrInvalidGrant().WithDescription("authorization code already used")
 	}
-	return op.NewResponse(resp), nil
+	return op.NewResponse(withDetailsResponse(resp, g.details)), nil
 }
 
 func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.RefreshTokenRequest]) (*op.Response, error) {
@@ -184,7 +187,8 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 		}
 	}
 	g := grant{grantType: string(oidc.GrantTypeRefreshToken), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: old.UserID, scopes: scopes,
-		sessionID: old.SessionID, familyID: old.FamilyID, kind: old.Kind, authTime: old.AuthTime, amr: old.AMR, jkt: jkt}
+		sessionID: old.SessionID, familyID: old.FamilyID, kind: old.Kind, authTime: old.AuthTime, amr: old.AMR, jkt: jkt,
+		details: s.p.approvedDetails(ctx, tn, old.FamilyID)} // rar.go
 	next, tok, err := s.p.newRefreshToken(g)
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
@@ -218,7 +222,7 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
 	}
 	resp.RefreshToken = tok
-	return op.NewResponse(resp), nil
+	return op.NewResponse(withDetailsResponse(resp, g.details)), nil
 }
 
 func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {

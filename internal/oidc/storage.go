@@ -133,6 +133,9 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		if err := tx.OAuth().AuthRequests().CreateAuthRequest(ctx, r); err != nil {
 			return err
 		}
+		if err := s.p.keepDetails(ctx, tx, c, r.ID, detailsFrom(ctx)); err != nil { // rar.go
+			return err
+		}
 		return tx.Logins().CreateLoginRequest(ctx, login)
 	})
 	if err != nil {
@@ -270,7 +273,11 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 	if err != nil {
 		return nil, s.hide(ctx, err)
 	}
-	return tk.public, nil
+	enc, err := s.p.publicEncKey(s.tenant(ctx)) // jar.go
+	if err != nil {
+		return nil, s.hide(ctx, err)
+	}
+	return append(slices.Clip(tk.public), enc), nil
 }
 
 func (s *storage) client(ctx context.Context, id string) (*client, error) {

@@ -60,6 +60,8 @@ type grant struct {
 	// its act claim: token exchange (exchange.go).
 	audience []string
 	act      map[string]any
+	// details are the approved RFC 9396 authorization_details (rar.go).
+	details []byte
 }
 
 // signJWT signs claims with the tenant's active key of alg, typ in header.
@@ -141,6 +143,9 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 	}
 	if len(cnf) > 0 {
 		claims["cnf"] = cnf
+	}
+	if len(g.details) > 0 {
+		claims["authorization_details"] = json.RawMessage(g.details) // RFC 9396 9.1
 	}
 	tok, err := p.signJWT(ctx, g.tenant, g.client.accessTokenAlg(), "at+jwt", claims)
 	if err != nil {

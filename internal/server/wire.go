@@ -131,7 +131,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached},
 		Risk:      riskEngine,
-		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
+		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now, AllowLoopbackHTTP: devLoopback},
 		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
 		Sessions:  sessions,
 		Authz:     authzSvc,
@@ -192,6 +192,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		},
 		// Token exchange and dynamic registration (oidc exchange.go, register.go).
 		Upstream: a.Broker, Audit: rec, Clients: a.Clients,
+		CIBAMail: &oidc.CIBAMailer{Queue: a.Mail, Renderer: a.SelfService.Renderer},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
@@ -220,8 +221,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			Consent:   a.Consent,
 			// The origin handlers: each hands its own finished logins back.
 			Origins: web.Origins{flow.OriginOIDC: prov, flow.OriginSAML: idp, flow.OriginDevice: web.DeviceOrigin{},
-				flow.OriginForwardAuth: fwd},
-			Device: prov,
+				flow.OriginForwardAuth: fwd, flow.OriginCIBA: web.CIBAOrigin{}},
+			Device: prov, CIBA: prov,
 			Social: &web.Social{Broker: a.Broker, Connections: a.Connections,
 				Flow: &flow.Social{Flow: a.Flow, Connections: a.Connections, Audit: rec}},
 			// The account page's mails go through self-service's mail path:

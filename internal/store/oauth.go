@@ -27,6 +27,11 @@ type OAuthRepos interface {
 	DeviceCodes() DeviceCodes
 	// Registrations keeps dynamic registration's records (registration.go).
 	Registrations() Registrations
+	// CIBA answers backchannel authentication requests (ciba.go).
+	CIBA() CIBARequests
+	// AuthorizationDetails answers RFC 9396 detail types and requests'
+	// details (rar.go).
+	AuthorizationDetails() AuthorizationDetails
 }
 
 // Client is an OAuth 2 / OpenID Connect client (relying party).
@@ -83,6 +88,15 @@ type Client struct {
 	// Security is the mutual-TLS registration and the security profile
 	// (clientsecurity.go).
 	Security ClientSecurity
+	// CIBA client metadata (OpenID CIBA Core 1.0 section 4):
+	// BackchannelTokenDelivery is "" (no CIBA), "poll" or "ping"; ping
+	// notifications go to BackchannelNotificationEndpoint.
+	BackchannelTokenDelivery        string
+	BackchannelNotificationEndpoint string
+	BackchannelUserCodeParameter    bool
+	// RequireSignedRequestObject (RFC 9101 10.5): every authorization
+	// request must come as a signed request object.
+	RequireSignedRequestObject bool
 }
 
 // Clients stores a tenant's OAuth clients.

@@ -58,9 +58,11 @@ func (p *Pages) consentForm(w http.ResponseWriter, r *http.Request, t *store.Ten
 	allowFormRedirect(w, ar.ReturnURI)
 	consentPage.Render(w, p.Log, http.StatusOK, f.Lang, struct {
 		view
-		Scopes []string
+		Scopes  []string
+		Details []detailView // consent_rar.go
 	}{view{Frame: f, ClientName: name,
-		Action: "/t/" + t.Slug + "/consent", CSRF: p.csrf(w, r), RequestID: ar.ID}, consentTexts(f, scopes, attrs)})
+		Action: "/t/" + t.Slug + "/consent", CSRF: p.csrf(w, r), RequestID: ar.ID}, consentTexts(f, scopes, attrs),
+		p.consentDetails(r.Context(), f, t, ar)})
 }
 
 func (p *Pages) consentSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenant) {

@@ -61,8 +61,19 @@ func (p *Pages) deviceMFA(w http.ResponseWriter, r *http.Request, t *store.Tenan
 		p.deviceError(w, r, t, err)
 		return false
 	}
-	req := deviceRequest(t, d)
-	err = p.Flow.Satisfies(flow.WithRememberToken(ctx, p.rememberCookie(r, t)), req, sess)
+	return p.sessionMeetsPolicy(w, r, t, deviceRequest(t, d), sess, "device", func(err error) { p.deviceError(w, r, t, err) })
+}
+
+// sessionMeetsPolicy reports whether sess meets the MFA policy of req, a
+// login request the page does not store unless the session must step up:
+// then it is stored and the browser goes to the second-factor step, whose
+// return brings it back through req's origin. Otherwise the page answers:
+// "{page}.mfa_unmet_*" when the user has no factor, fail(store.ErrNotFound)
+// when the request ended meanwhile, fail(err) for anything else.
+func (p *Pages) sessionMeetsPolicy(w http.ResponseWriter, r *http.Request, t *store.Tenant, req *store.LoginRequest,
+	sess *store.Session, page string, fail func(error)) bool {
+	ctx := r.Context()
+	err := p.Flow.Satisfies(flow.WithRememberToken(ctx, p.rememberCookie(r, t)), req, sess)
 	if err == nil {
 		return true
 	}
@@ -77,13 +88,13 @@ func (p *Pages) deviceMFA(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	}
 	switch {
 	case errors.Is(err, flow.ErrMFAUnmet):
-		p.message(w, r, t, http.StatusForbidden, "device.mfa_unmet_title", "device.mfa_unmet_body")
+		p.message(w, r, t, http.StatusForbidden, page+".mfa_unmet_title", page+".mfa_unmet_body")
 	case errors.Is(err, flow.ErrInvalidCredentials): // the user can no longer sign in
-		p.message(w, r, t, http.StatusForbidden, "device.problem", "error.generic")
+		p.message(w, r, t, http.StatusForbidden, page+".problem", "error.generic")
 	case errors.Is(err, flow.ErrRequestGone):
-		p.deviceError(w, r, t, store.ErrNotFound)
+		fail(store.ErrNotFound)
 	default:
-		p.deviceError(w, r, t, err)
+		fail(err)
 	}
 	return false
 }

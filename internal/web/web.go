@@ -46,7 +46,9 @@ type Pages struct {
 	// that started them, by the request's origin (origin.go).
 	Origins Origins
 	// Device serves the device page; nil leaves it unmounted (device.go).
-	Device    DeviceProtocol
+	Device DeviceProtocol
+	// CIBA serves the CIBA approval page; nil leaves it unmounted (ciba.go).
+	CIBA      CIBAProtocol
 	Store     store.Store
 	Log       *slog.Logger
 	PublicURL string
@@ -107,6 +109,10 @@ func (p *Pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/login/profile", p.page(p.profileSubmit))
 	mux.HandleFunc("GET /t/{tenant}/device", p.page(p.deviceForm))    // RFC 8628: device.go
 	mux.HandleFunc("POST /t/{tenant}/device", p.page(p.deviceSubmit)) // RFC 8628: device.go
+	if p.CIBA != nil {
+		mux.HandleFunc("GET /t/{tenant}/ciba", p.page(p.cibaForm)) // OpenID CIBA: ciba.go
+		mux.HandleFunc("POST /t/{tenant}/ciba", p.page(p.cibaSubmit))
+	}
 	if p.Account != nil {
 		p.mountAccount(mux) // account.go
 	}

@@ -67,16 +67,7 @@ func TestBrowserPasskeys(t *testing.T) {
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"))
 	var plog pageLog
 	plog.listen(bctx, t)
-	if _, err := chromedp.Call(bctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-		t.Fatalf("WebAuthn.enable: %v", err)
-	}
-	auth, err := chromedp.Call(bctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
-		Options: &webauthn.VirtualAuthenticatorOptions{Protocol: webauthn.AuthenticatorProtocolCtap2,
-			Ctap2version: webauthn.Ctap2versionCtap21, Transport: webauthn.AuthenticatorTransportInternal,
-			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
-	if err != nil {
-		t.Fatalf("addVirtualAuthenticator: %v", err)
-	}
+	auth := addAuthenticator(t, bctx) // ciba_browser_test.go
 	clearCookies := func() {
 		t.Helper()
 		if _, err := chromedp.Call(bctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
@@ -84,33 +75,8 @@ func TestBrowserPasskeys(t *testing.T) {
 		}
 	}
 
-	// 1. Register a passkey on the account page.
-	if err := chromedp.Do(bctx,
-		chromedp.Navigate(base+"/t/default/account/login"),
-		chromedp.SendKeys(chromedp.CSS(`#identifier`), email),
-		chromedp.SendKeys(chromedp.CSS(`#password`), password),
-	); err != nil {
-		t.Fatalf("account sign-in form: %v", err)
-	}
-	if _, err := chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(`form button[type="submit"]`))); err != nil {
-		t.Fatalf("account sign-in: %v", err)
-	}
-	if err := chromedp.Do(bctx,
-		chromedp.Navigate(base+"/t/default/account/mfa"),
-		chromedp.SendKeys(chromedp.CSS(`#passkey-name`), "Test key"),
-		chromedp.SendKeys(chromedp.CSS(`#passkey-password`), password),
-		chromedp.Click(chromedp.CSS(`#passkey-button`)),
-	); err != nil {
-		t.Fatalf("add a passkey: %v", err)
-	}
-	if st := passkeyState(t, bctx); st != "done" && !strings.HasPrefix(st, "gone:") {
-		_, _, console := plog.take()
-		t.Fatalf("registration ended %q (console %q)\n%s", st, console, n.Logs())
-	}
-	creds, err := chromedp.Call(bctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: auth.AuthenticatorID})
-	if err != nil || len(creds.Credentials) != 1 || !creds.Credentials[0].IsResidentCredential {
-		t.Fatalf("authenticator holds %d credentials: %v", len(creds.Credentials), err)
-	}
+	// 1. Register a passkey on the account page (ciba_browser_test.go).
+	registerPasskey(t, bctx, auth, base, email, password)
 	var list struct {
 		Factors []struct{ Kind, Name string } `json:"factors"`
 	}
@@ -124,7 +90,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	presence := func(on bool) {
 		t.Helper()
 		if _, err := chromedp.Call(bctx, webauthn.SetAutomaticPresenceSimulation, webauthn.SetAutomaticPresenceSimulationParams{
-			AuthenticatorID: auth.AuthenticatorID, Enabled: on}); err != nil {
+			AuthenticatorID: auth, Enabled: on}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -180,7 +146,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	time.Sleep(2100 * time.Millisecond) // pages trust a resolved tenant for 2 s (tenancy slugTTL)
 	badUV := true
 	if _, err := chromedp.Call(bctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{
-		AuthenticatorID: auth.AuthenticatorID, IsBadUV: &badUV}); err != nil {
+		AuthenticatorID: auth, IsBadUV: &badUV}); err != nil {
 		t.Fatalf("setResponseOverrideBits: %v", err)
 	}
 	clearCookies()
@@ -215,7 +181,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	// assertion is refused and audited.
 	badUV = false
 	if _, err := chromedp.Call(bctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{
-		AuthenticatorID: auth.AuthenticatorID, IsBadUV: &badUV}); err != nil {
+		AuthenticatorID: auth, IsBadUV: &badUV}); err != nil {
 		t.Fatal(err)
 	}
 	db, err := openSQLite(filepath.Join(dataDir, "gatehouse.db"))

@@ -14,7 +14,8 @@ type clientRepo struct{ *scope }
 const clientCols = `tenant_id, id, name, secret_hash, is_public, auth_method, redirect_uris, post_logout_redirect_uris,
 grant_types, scopes, third_party, id_token_alg, access_token_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
 backchannel_logout_uri, jwks, claim_mappings, version, created_at, updated_at, authz_claims,
-allowed_origins, introspection, dpop_bound_access_tokens, dpop_nonce_required, token_exchange, security`
+allowed_origins, introspection, dpop_bound_access_tokens, dpop_nonce_required, token_exchange, security,
+` + clientExtCols
 
 func scanClient(r scanner) (*store.Client, error) {
 	var (
@@ -27,7 +28,9 @@ func scanClient(r scanner) (*store.Client, error) {
 	err := r.Scan(&tenant, &c.ID, &c.Name, &c.SecretHash, &c.Public, &c.AuthMethod, &redirects, &postLogout,
 		&grants, &scopes, &c.ThirdParty, &c.IDTokenAlg, &c.AccessTokenAlg, &atTTL, &idTTL, &rtTTL,
 		&c.BackchannelLogoutURI, &jwks, &mapping, &c.Version, &created, &updated, &authz,
-		&origins, &c.Introspection, &c.DPoPBound, &c.DPoPNonce, &exchange, &security)
+		&origins, &c.Introspection, &c.DPoPBound, &c.DPoPNonce, &exchange, &security,
+		&c.BackchannelTokenDelivery, &c.BackchannelNotificationEndpoint, &c.BackchannelUserCodeParameter,
+		&c.RequireSignedRequestObject)
 	if err != nil {
 		return nil, err
 	}
@@ -130,14 +133,16 @@ func (r clientRepo) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	n.UpdatedAt = micro(n.UpdatedAt)
 	err := r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 29)+`)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 29+clientExtN)+`)`,
 			string(n.Tenant), n.ID, n.Name, nullBytes(n.SecretHash), n.Public, n.AuthMethod, listJSON(n.RedirectURIs),
 			listJSON(n.PostLogoutRedirectURIs), listJSON(n.GrantTypes), listJSON(n.Scopes), n.ThirdParty,
 			n.IDTokenAlg, n.AccessTokenAlg, durMicros(n.AccessTokenTTL), durMicros(n.IDTokenTTL),
 			durMicros(n.RefreshTokenTTL), n.BackchannelLogoutURI, nullJSON(n.JWKS), mappingJSON(n.ClaimMappings),
 			n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), authzClaimsJSON(n.AuthzClaims),
 			listJSON(n.AllowedOrigins), introspectionOrOwn(n.Introspection), n.DPoPBound, n.DPoPNonce,
-			tokenExchangeJSON(n.TokenExchange), securityJSON(n.Security))
+			tokenExchangeJSON(n.TokenExchange), securityJSON(n.Security),
+			n.BackchannelTokenDelivery, n.BackchannelNotificationEndpoint, n.BackchannelUserCodeParameter,
+			n.RequireSignedRequestObject)
 		return wrapErr("create client", err)
 	})
 	if err != nil {
@@ -203,6 +208,9 @@ dpop_bound_access_tokens = $26, dpop_nonce_required = $27, token_exchange = $28,
 			return wrapErr("update client", err)
 		}
 		if err := guardRow(res, "update client"); err != nil {
+			return err
+		}
+		if err := updateClientExt(ctx, q, &n); err != nil { // clients_ext.go
 			return err
 		}
 		out = &n

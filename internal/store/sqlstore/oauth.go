@@ -29,6 +29,10 @@ func (o oauthRepos) DeviceCodes() store.DeviceCodes   { return deviceCodeRepo{o.
 func (o oauthRepos) Registrations() store.Registrations {
 	return registrationRepo{o.scope} // registrations.go
 }
+func (o oauthRepos) CIBA() store.CIBARequests { return cibaRepo{o.scope} }
+func (o oauthRepos) AuthorizationDetails() store.AuthorizationDetails {
+	return rarRepo{o.scope}
+}
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner = interface{ Scan(...any) error }

@@ -339,8 +339,9 @@ func (r tokenRepo) DeleteExpired(ctx context.Context, before time.Time) (int64, 
 	var total int64
 	err := r.write(ctx, func(q querier) error {
 		total = 0
-		for _, table := range []string{"auth_requests", "refresh_tokens", "access_tokens", "device_codes"} {
-			// table is one of four constants.
+		for _, table := range []string{"auth_requests", "refresh_tokens", "access_tokens", "device_codes", "ciba_requests",
+			"authorization_details"} {
+			// table is one of these constants.
 			res, err := q.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at < $1`, before.UnixMicro())
 			if err != nil {
 				return wrapErr("delete expired "+table, err)

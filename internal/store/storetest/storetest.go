@@ -54,6 +54,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		consoleTests,
 		registrationTests,
 		clientSecurityTests,
+		cibaTests,
+		rarTests,
 	} {
 		all = append(all, group...)
 	}
