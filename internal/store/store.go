@@ -70,6 +70,10 @@ type Repos interface {
 	// Purposes answers consent purposes, consent records and
 	// communication preferences (purposes.go).
 	Purposes() ConsentPurposes
+	// Domains answers the tenants' custom domains (domains.go).
+	Domains() Domains
+	// TLS answers the ACME client's shared storage (domains.go).
+	TLS() TLSStorage
 }
 
 // Store is a storage backend. Calls made through its repos each run in
