@@ -61,6 +61,8 @@ type Config struct {
 	TrustedProxies string
 	// Risk configures the risk engine's data files.
 	Risk RiskConfig
+	// Domains is TLS termination, custom domains and tracing (domains.go).
+	Domains DomainsConfig
 }
 
 // RiskConfig names the risk engine's data files; empty turns the signals

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/hooks"
@@ -58,10 +59,12 @@ type App struct {
 	SAMLSPs   *samlreg.Service
 	// ProxyApps is forward authentication's registry and sessions.
 	ProxyApps *proxyapp.Service
-	Sessions  *session.Service
-	Audit     *events.Recorder
-	Keys      *keys.Manager
-	Authz     *authz.Service
+	// Domains is custom domains (domains.go).
+	Domains  *domain.Service
+	Sessions *session.Service
+	Audit    *events.Recorder
+	Keys     *keys.Manager
+	Authz    *authz.Service
 	// SelfService runs sign-up, recovery, email login and invitations;
 	// Mail is its queue, delivered by the worker Serve starts (selfservice.go).
 	SelfService *selfservice.Service

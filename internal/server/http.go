@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -45,12 +46,13 @@ func (a *App) Handler() http.Handler {
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "database": "ok", "risk": a.Risk.Status()})
 	})
 	mux.Handle("GET /metrics", reg.Handler())
+	mux.HandleFunc("GET "+domain.WellKnownPrefix+"{token}", a.domainToken) // domains.go
 
 	// Under an https public URL every answer pins https (config http.hsts).
 	// Behind trusted proxies (trusted_proxies) the client address is
 	// resolved once, before anything reads it (httpx.ClientIP).
 	return httpx.HSTS(a.Config.HSTSHeader(), httpx.TrustedProxies(a.Config.TrustedProxyPrefixes(),
-		middleware(a.Log, reg, a.Tenants, a.Limiter.Wrap, maxInFlight, refuseSuspended(a.surfaces.pages, mux))))
+		middleware(a.Log, reg, tenantHosts{a.Tenants, a.Domains}, a.Limiter.Wrap, maxInFlight, refuseSuspended(a.surfaces.pages, mux))))
 }
 
 // middleware wraps h in what every response passes through. Request ids

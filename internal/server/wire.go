@@ -148,6 +148,9 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.Connections = &connection.Service{Store: db, Audit: rec, Sealer: sealer, Now: now,
 		Policy: connection.URLPolicy{AllowLoopbackHTTP: strings.HasPrefix(pub, "http://")}}
 	a.ProxyApps = &proxyapp.Service{Store: db, Audit: rec, Authz: authzSvc, Sessions: sessions, Now: now}
+	if a.Domains, err = newDomains(cfg, db, rec, sealer, now); err != nil { // domains.go
+		return nil, err
+	}
 	a.Broker = &broker.Broker{Connections: a.Connections, Store: db, Audit: rec, Log: log, PublicURL: pub, Now: now}
 	a.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, Rand: rnd, PublicURL: pub,
 		Mail: &mfa.Mailer{Queue: a.Mail, Renderer: a.SelfService.Renderer}}
@@ -211,7 +214,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: sessions, Audit: db.Audit(), Log: log,
 			Authz: authzSvc, SAMLSPs: a.SAMLSPs, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Now: now,
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
-			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
+			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer, Domains: a.Domains,
 			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
 			Privacy:  a.Privacy,
 			Webhooks: a.Webhooks, Events: db.Events().Outbox(),

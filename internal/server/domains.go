@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
+	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/safehttp"
+	"github.com/gatehouse-id/gatehouse/internal/seal"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+)
+
+// newDomains builds the custom domain service. GATEHOUSE_DEV_RESOLVE is
+// refused unless the public URL is http on loopback: it points names at
+// local listeners, which only a development deployment may verify
+// against.
+func newDomains(cfg config.Config, db store.Store, rec *events.Recorder, sealer *seal.Sealer, now func() time.Time) (*domain.Service, error) {
+	d := &domain.Service{Store: db, Audit: rec, Sealer: sealer, Now: now, PublicURL: cfg.PublicURL,
+		Policy: safehttp.Policy{AllowLoopback: strings.HasPrefix(cfg.PublicURL, "http://")}}
+	if cfg.Domains.DevResolve != "" {
+		if !cfg.DevResolveAllowed() {
+			return nil, errDevResolve
+		}
+		m, err := domain.ParseResolve(cfg.Domains.DevResolve)
+		if err != nil {
+			return nil, err
+		}
+		d.Resolve = m
+	}
+	return d, nil
+}
+
+var errDevResolve = errors.New("dev_resolve (GATEHOUSE_DEV_RESOLVE) is refused unless public_url is http:// on a loopback address")
+
+// tenantHosts resolves tenants by the /t/{tenant} prefix and by verified
+// custom domain (httpx.ResolveTenants uses both).
+type tenantHosts struct {
+	tenants *tenancy.Service
+	domains *domain.Service
+}
+
+func (t tenantHosts) ResolveSlug(ctx context.Context, slug string) (*store.Tenant, error) {
+	return t.tenants.ResolveSlug(ctx, slug)
+}
+
+func (t tenantHosts) ResolveHost(ctx context.Context, host string) (*httpx.Site, error) {
+	return t.domains.ResolveHost(ctx, host)
+}
+
+var _ httpx.HostResolver = tenantHosts{}
+
+// domainToken serves a pending domain's verification token on that
+// domain's Host, as an ACME HTTP-01 responder does: the body is the
+// token. Any other Host or token is not found.
+func (a *App) domainToken(w http.ResponseWriter, r *http.Request) {
+	tok := r.PathValue("token")
+	host := r.Host
+	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.HasSuffix(host, "]") {
+		host = host[:i]
+	}
+	if len(tok) > 100 || !a.Domains.PendingToken(r.Context(), host, tok) {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(tok))
+}
