@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/tlsserve"
 )
 
 // newDomains builds the custom domain service. GATEHOUSE_DEV_RESOLVE is
@@ -72,4 +76,30 @@ func (a *App) domainToken(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte(tok))
+}
+
+// listenTLS wraps ln in TLS as GATEHOUSE_TLS says: off (or empty) serves
+// plain HTTP behind a proxy; acme obtains certificates for the public
+// host and, on demand, for verified custom domains only; files serves
+// the certificates uploaded per custom domain.
+func (a *App) listenTLS(ctx context.Context, ln net.Listener) (net.Listener, error) {
+	switch a.Config.Domains.TLS {
+	case "", "off":
+		return ln, nil
+	case "acme":
+		host := ""
+		if u, err := url.Parse(a.Config.PublicURL); err == nil {
+			host = strings.ToLower(u.Hostname())
+		}
+		st := &tlsserve.Storage{DB: a.DB.TLS(), Sealer: a.sealer, Now: a.now, LockTTL: 2 * time.Minute, Poll: time.Second}
+		tc, err := tlsserve.ACME(ctx, tlsserve.ACMEOptions{CA: a.Config.Domains.ACMECA, Email: a.Config.Domains.ACMEEmail,
+			PublicHost: host, Allowed: a.Domains.MayIssue, Storage: st, ListenAddr: ln.Addr().String()})
+		if err != nil {
+			return nil, err
+		}
+		return tls.NewListener(ln, tc), nil
+	case "files":
+		return tls.NewListener(ln, tlsserve.Files(a.Domains.UploadedCertificate, nil)), nil
+	}
+	return nil, errors.New("unknown TLS mode " + a.Config.Domains.TLS)
 }

@@ -95,6 +95,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 		ln.Close()
 		return err
 	}
+	tln, err := a.listenTLS(ctx, ln) // domains.go
+	if err != nil {
+		ln.Close()
+		_ = stopLDAP(ctx)
+		return err
+	}
+	ln = tln
 	hc := a.Config.HTTP
 	srv := &http.Server{
 		Handler:           a.Handler(),
