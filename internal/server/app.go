@@ -43,6 +43,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/tracing"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/webhook"
 )
@@ -152,6 +153,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	log = slog.New(tracing.LogHandler(log.Handler())) // trace_id on every line written in a span
 	driver, dsn := cfg.DSN()
 	if driver == "sqlite" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

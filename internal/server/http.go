@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/tracing/tracehttp"
 )
 
 // maxInFlight bounds concurrent requests; past it the server answers 429
@@ -67,6 +68,7 @@ func middleware(log *slog.Logger, reg *metrics.Registry, tenants httpx.TenantRes
 	h = recoverer(log, h)
 	h = limit(h)
 	h = accessLog(log, h)
+	h = tracehttp.Middleware(h) // a span per request, its trace id in the log lines
 	h = reg.Middleware(h)
 	h = httpx.ResolveTenants(tenants, h)
 	h = limitInFlight(max, h)
@@ -102,6 +104,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 		return err
 	}
 	ln = tln
+	stopTracing, err := tracehttp.Setup(ctx, a.Config.Domains.OTelEndpoint, "gatehouse")
+	if err != nil {
+		ln.Close()
+		_ = stopLDAP(ctx)
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	hc := a.Config.HTTP
 	srv := &http.Server{
 		Handler:           a.Handler(),
