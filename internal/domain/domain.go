@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -66,7 +67,12 @@ type Service struct {
 	mu    sync.Mutex
 	hosts map[string]hostEntry
 	certs certCache // files.go
+	// hits and misses count ResolveHost's cache lookups.
+	hits, misses atomic.Int64
 }
+
+// HostCacheStats answers ResolveHost's cache hits and misses so far.
+func (s *Service) HostCacheStats() (hits, misses int64) { return s.hits.Load(), s.misses.Load() }
 
 type hostEntry struct {
 	site    *httpx.Site // nil: not a verified domain
@@ -352,11 +358,13 @@ func (s *Service) ResolveHost(ctx context.Context, host string) (*httpx.Site, er
 	e, ok := s.hosts[host]
 	s.mu.Unlock()
 	if ok && now.Before(e.expires) {
+		s.hits.Add(1)
 		if e.site == nil {
 			return nil, store.ErrNotFound
 		}
 		return e.site, nil
 	}
+	s.misses.Add(1)
 	site, err := s.lookupSite(ctx, host)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err // a storage failure is not cached

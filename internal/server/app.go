@@ -100,6 +100,8 @@ type App struct {
 	Risk *risk.Engine
 	// now is the clock every service was given.
 	now func() time.Time
+	// stats are the domain metrics' counters (domainmetrics.go).
+	stats *domainStats
 	// The HTTP surfaces Handler mounts (wire.go).
 	surfaces surfaces
 	// Importer and Exporter move users in and out in bulk (internal/userimport).

@@ -28,6 +28,7 @@ func (a *App) Handler() http.Handler {
 	reg := metrics.NewRegistry()
 	reg.RegisterRuntime()
 	reg.RegisterDBStats(a.DB.SQL().Stats)
+	a.registerDomainMetrics(reg) // domainmetrics.go
 
 	mux := http.NewServeMux()
 	a.surfaces.mount(mux) // wire.go

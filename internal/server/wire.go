@@ -92,7 +92,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	km := &keys.Manager{Sealer: sealer, Now: now, Rand: rnd}
 	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
 	var prov *oidc.Provider
-	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now}
+	stats := newDomainStats() // domainmetrics.go
+	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now, Tap: stats.meterTap}
 	// The meter checks plan limits' thresholds in the transaction of an
 	// audited create of a limited object.
 	rec.Observers = append(rec.Observers, meter)
@@ -100,6 +101,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		OnEnd: func(ctx context.Context, s *store.Session) { prov.BackchannelLogout(ctx, s) },
 		// Every login of a break-glass account raises its alert (authz).
 		OnCreate: func(ctx context.Context, s *store.Session) {
+			stats.login("success", loginMethod(s.AMR))
 			_ = authzSvc.NoteUse(ctx, s.Tenant, s.UserID, "login", "")
 		},
 	}
@@ -115,7 +117,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Poster: hookhttp.New(safehttp.Policy{AllowLoopback: devLoopback}),
 		Policy: connection.URLPolicy{AllowLoopbackHTTP: devLoopback}}
 	a := &App{
-		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter,
+		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter, stats: stats,
 		Hooks:     hookSvc,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached},

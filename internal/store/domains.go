@@ -74,3 +74,20 @@ type TLSStorage interface {
 	// Unlock releases the named lock (no error when not held).
 	Unlock(ctx context.Context, name string) error
 }
+
+// Backlog is a queue's unfinished work for the metrics.
+type Backlog struct {
+	Depth int64
+	// Oldest is the creation time of the oldest unfinished item (zero
+	// when Depth is 0).
+	Oldest time.Time
+}
+
+// QueueStats answers the outgoing queues' backlogs across all tenants.
+type QueueStats interface {
+	// Mail counts mails pending or being sent.
+	Mail(ctx context.Context) (Backlog, error)
+	// Events counts event deliveries pending, failed (to retry) or
+	// being sent.
+	Events(ctx context.Context) (Backlog, error)
+}

@@ -74,6 +74,8 @@ type Repos interface {
 	Domains() Domains
 	// TLS answers the ACME client's shared storage (domains.go).
 	TLS() TLSStorage
+	// Queues answers the outgoing queues' backlogs (domains.go).
+	Queues() QueueStats
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sort"
 	"strings"
@@ -239,4 +240,34 @@ func (r tlsRepo) Unlock(ctx context.Context, name string) error {
 		_, err := q.ExecContext(ctx, `DELETE FROM tls_locks WHERE name = $1`, name)
 		return wrapErr("tls unlock", err)
 	})
+}
+
+type queueRepo struct{ *scope }
+
+var _ store.QueueStats = queueRepo{}
+
+func (s *scope) Queues() store.QueueStats { return queueRepo{s} }
+
+func (r queueRepo) backlog(ctx context.Context, op, query string) (store.Backlog, error) {
+	var (
+		b      store.Backlog
+		oldest sql.NullInt64
+	)
+	if err := r.q.QueryRowContext(ctx, query).Scan(&b.Depth, &oldest); err != nil {
+		return b, wrapErr(op, err)
+	}
+	if oldest.Valid && b.Depth > 0 {
+		b.Oldest = fromMicros(oldest.Int64)
+	}
+	return b, nil
+}
+
+func (r queueRepo) Mail(ctx context.Context) (store.Backlog, error) {
+	return r.backlog(ctx, "mail backlog",
+		`SELECT COUNT(*), MIN(created_at) FROM mail_queue WHERE status IN ('pending', 'sending')`)
+}
+
+func (r queueRepo) Events(ctx context.Context) (store.Backlog, error) {
+	return r.backlog(ctx, "event backlog",
+		`SELECT COUNT(*), MIN(created_at) FROM event_deliveries WHERE state IN ('pending', 'failed', 'sending')`)
 }

@@ -11,6 +11,7 @@ import (
 var domainTests = []test{
 	{"CustomDomains", testCustomDomains},
 	{"TLSStorage", testTLSStorage},
+	{"QueueStats", testQueueStats},
 }
 
 // testCustomDomains: a host is one tenant's in the whole deployment,
@@ -117,5 +118,26 @@ func testTLSStorage(t *testing.T, s store.Store) {
 	noErr(t, "Unlock", st.Unlock(ctx(t), p))
 	if ok, _ := st.TryLock(ctx(t), p, now, now.Add(time.Minute)); !ok {
 		t.Error("TryLock after Unlock failed")
+	}
+}
+
+// testQueueStats: the backlogs answer without error on an empty store and
+// count an enqueued mail.
+func testQueueStats(t *testing.T, s store.Store) {
+	b, err := s.Queues().Events(ctx(t))
+	noErr(t, "Events", err)
+	if b.Depth < 0 {
+		t.Errorf("Events = %+v", b)
+	}
+	before, err := s.Queues().Mail(ctx(t))
+	noErr(t, "Mail", err)
+	tn := mkTenant(t, s)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	noErr(t, "EnqueueMail", s.SelfService().MailQueue().EnqueueMail(ctx(t), &store.Mail{ID: newID(), Tenant: tn,
+		To: "a@example.com", Kind: "test", Sealed: []byte{1}, CreatedAt: at, NextAttemptAt: at}))
+	after, err := s.Queues().Mail(ctx(t))
+	noErr(t, "Mail", err)
+	if after.Depth != before.Depth+1 || after.Oldest.IsZero() || after.Oldest.After(at) {
+		t.Errorf("Mail backlog %+v after one enqueued at %v (before %+v)", after, at, before)
 	}
 }
