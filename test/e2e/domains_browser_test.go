@@ -229,7 +229,35 @@ func customDomainScenario(t *testing.T, b backend) {
 		t.Errorf("a code redeemed twice: %v", tok2)
 	}
 
-	// 8. Audited; removal stops the domain being served.
+	// 8. SAML and SCIM on the domain name it in their URLs.
+	code, md := getBody(t, mc, issuer+"/saml/metadata")
+	if code != 200 || !strings.Contains(md, `entityID="`+issuer+`/saml/metadata"`) ||
+		!strings.Contains(md, `Location="`+issuer+`/saml/sso"`) || strings.Contains(md, "/t/default") {
+		t.Errorf("SAML metadata on the domain: %d\n%.600s", code, md)
+	}
+	scimOut, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "scim")
+	req, _ := http.NewRequest(http.MethodGet, issuer+"/scim/v2/Users?filter="+
+		"userName%20eq%20%22"+email+"%22", nil)
+	req.Header.Set("Authorization", "Bearer "+lastLine(scimOut))
+	sres, err := mc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users struct {
+		Resources []struct {
+			Meta struct {
+				Location string `json:"location"`
+			} `json:"meta"`
+		} `json:"Resources"`
+	}
+	_ = json.NewDecoder(sres.Body).Decode(&users)
+	sres.Body.Close()
+	if sres.StatusCode != 200 || len(users.Resources) != 1 ||
+		!strings.HasPrefix(users.Resources[0].Meta.Location, issuer+"/scim/v2/Users/") {
+		t.Errorf("SCIM on the domain: %d %+v", sres.StatusCode, users)
+	}
+
+	// 9. Audited; removal stops the domain being served.
 	audit := string(api.must(200, "GET", "/api/v1/tenants/default/audit?limit=100", nil).Body)
 	for _, action := range []string{"custom_domain.create", "custom_domain.verify"} {
 		if !strings.Contains(audit, action) {
