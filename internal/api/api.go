@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/hooks"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
@@ -59,6 +60,8 @@ type API struct {
 	ConfigCode *configcode.Services
 	// ProxyApps registers applications behind a reverse proxy (proxyapps.go).
 	ProxyApps *proxyapp.Service
+	// Domains registers and verifies custom domains (domains.go).
+	Domains *domain.Service
 	// Announcer publishes announcements (announcements.go).
 	Announcer *notice.Announcer
 	// Imports runs bulk imports in the background (imports.go).

@@ -173,6 +173,14 @@ func (a *API) routes() []route {
 		{http.MethodGet, t + "/users/{id}/identities", needRead, a.listIdentities},
 		{http.MethodDelete, t + "/users/{id}/identities/{identity}", needAdmin, a.unlinkIdentity},
 
+		// Custom domains: domains.go.
+		{http.MethodGet, t + "/domains", needRead, a.listDomains},
+		{http.MethodPost, t + "/domains", needAdmin, a.createDomain},
+		{http.MethodGet, t + "/domains/{host}", needRead, a.getDomain},
+		{http.MethodDelete, t + "/domains/{host}", needAdmin, a.deleteDomain},
+		{http.MethodPost, t + "/domains/{host}/verify", needAdmin, a.verifyDomain},
+		{http.MethodPut, t + "/domains/{host}/certificate", needAdmin, a.putDomainCertificate},
+
 		// Forward authentication: proxyapps.go.
 		{http.MethodGet, t + "/proxy-apps", needRead, a.listProxyApps},
 		{http.MethodPost, t + "/proxy-apps", needAdmin, a.createProxyApp},

@@ -13,6 +13,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/safehttp"
+	"github.com/gatehouse-id/gatehouse/internal/tracing/tracehttp"
 	"golang.org/x/oauth2"
 )
 
@@ -35,7 +36,7 @@ func (b *Broker) httpClient() *http.Client {
 			// The outbound policy (internal/safehttp) refuses private,
 			// link-local and (unless the URL policy admits loopback http)
 			// loopback addresses after DNS resolution.
-			Transport: limitTransport{safehttp.Policy{AllowLoopback: policy.AllowLoopbackHTTP}.Transport()},
+			Transport: limitTransport{tracehttp.Transport(safehttp.Policy{AllowLoopback: policy.AllowLoopbackHTTP}.Transport())},
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
 				if len(via) >= 3 {
 					return errors.New("too many redirects")

@@ -72,6 +72,8 @@ type Config struct {
 	// MTLSCertHeader names the header in which a trusted proxy forwards
 	// the client's TLS certificate (RFC 9440 form or URL-escaped PEM).
 	MTLSCertHeader string
+	// Domains is TLS termination, custom domains and tracing (domains.go).
+	Domains DomainsConfig
 }
 
 // RiskConfig names the risk engine's data files; empty turns the signals

@@ -23,6 +23,7 @@ type TLSConfig struct {
 const (
 	TLSOff   = "off"
 	TLSFiles = "files"
+	TLSACME  = "acme"
 )
 
 // tlsProblems checks the combination of the TLS settings.

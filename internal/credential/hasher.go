@@ -224,10 +224,18 @@ var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 var (
 	hashing   atomic.Int32
 	idKeyRuns atomic.Int64
+	// waiting counts computations queued for a slot.
+	waiting atomic.Int32
 )
 
+// HashLoad answers the argon2id computations running and those waiting
+// for a slot, for the metrics.
+func HashLoad() (inFlight, queued int) { return int(hashing.Load()), int(waiting.Load()) }
+
 func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	waiting.Add(1)
 	hashSlots <- struct{}{}
+	waiting.Add(-1)
 	hashing.Add(1)
 	idKeyRuns.Add(1)
 	defer func() { hashing.Add(-1); <-hashSlots }()

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/notice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tracing"
 	"github.com/gatehouse-id/gatehouse/internal/valid"
 )
 
@@ -457,11 +458,16 @@ func (s *Service) UserFor(ctx context.Context, tenant store.TenantID, identifier
 func (s *Service) Authenticate(ctx context.Context, tenant store.TenantID, identifier, password string) (*store.User, error) {
 	users := s.Store.Users()
 	u, err := s.UserFor(ctx, tenant, identifier)
+	// The hash has its own span (tracing): the cost of a login is mostly
+	// there, and it says nothing of whether the account exists.
+	_, span := tracing.Start(ctx, "password.verify")
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.PasswordHash == "") {
 		s.Hasher.VerifyDummy(password)
+		span.End()
 		return nil, ErrInvalidCredentials
 	}
 	if err != nil {
+		span.End()
 		return nil, err
 	}
 	ok, rehash, err := s.Hasher.Verify(u.PasswordHash, password)
@@ -470,14 +476,19 @@ func (s *Service) Authenticate(ctx context.Context, tenant store.TenantID, ident
 		// what any other failure costs so the time does not stand out.
 		s.Hasher.VerifyDummy(password)
 	} else if err != nil {
+		span.End()
 		return nil, err
 	}
+	span.End()
 	if !ok || u.Status != store.UserActive {
 		return nil, ErrInvalidCredentials
 	}
 	var newHash string
 	if rehash {
-		if newHash, err = s.Hasher.Hash(password); err != nil {
+		_, span := tracing.Start(ctx, "password.hash")
+		newHash, err = s.Hasher.Hash(password)
+		span.End()
+		if err != nil {
 			return nil, err
 		}
 	}

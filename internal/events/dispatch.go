@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/poll"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tracing"
 )
 
 // Poster sends one event to a webhook endpoint, signed with each of
@@ -250,6 +251,8 @@ func (d *Dispatcher) secrets(w *store.Webhook, now time.Time) ([]string, error) 
 var errGone = errors.New("events: endpoint or event gone")
 
 func (d *Dispatcher) deliver(ctx context.Context, c *batchCache, dl store.EventDelivery) {
+	ctx, span := tracing.Start(ctx, "event.deliver "+dl.Sink)
+	defer span.End()
 	start := d.now()
 	status, err := d.attempt(ctx, c, dl)
 	latency := d.now().Sub(start).Milliseconds()

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -43,8 +42,7 @@ func (c CSRF) Token(w http.ResponseWriter, r *http.Request) string {
 // "csrf" field and, when the browser sent an Origin, comes from ours.
 func (c CSRF) Check(r *http.Request) bool {
 	if o := r.Header.Get("Origin"); o != "" && o != "null" {
-		pu, err := url.Parse(c.PublicURL)
-		if err != nil || o != pu.Scheme+"://"+pu.Host {
+		if o != RequestOrigin(r, c.PublicURL) {
 			return false
 		}
 	}

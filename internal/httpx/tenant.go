@@ -23,11 +23,22 @@ const tenantKey ctxKey = 2
 // request outside the prefix, or naming no tenant, goes on without one:
 // each surface answers that in its own error envelope.
 //
+// When res is also a [HostResolver] and the request's Host is a verified
+// custom domain, the request is that domain's tenant's, served at the
+// root (serveSite); [SiteOf] then answers the domain.
+//
 // It replaces the request, so it must wrap the metrics and access-log
 // middleware rather than sit between them and the ServeMux (they read
 // the pattern the mux sets on the request it is given).
 func ResolveTenants(res TenantResolver, next http.Handler) http.Handler {
+	hosts, _ := res.(HostResolver)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hosts != nil {
+			if s, err := hosts.ResolveHost(r.Context(), hostName(r.Host)); err == nil && s != nil {
+				serveSite(s, w, r, next)
+				return
+			}
+		}
 		rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/t/")
 		if !ok {
 			next.ServeHTTP(w, r)

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/poll"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tracing"
 )
 
 // Queue puts rendered mails into the database queue, sealed with the
@@ -129,6 +130,8 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 }
 
 func (w *Worker) deliver(ctx context.Context, m store.Mail) {
+	ctx, span := tracing.Start(ctx, "mail.deliver") // no address or content in the span
+	defer span.End()
 	q := w.Store.SelfService().MailQueue()
 	plain, err := w.Sealer.Open(m.Sealed, aad(m.ID))
 	var msg Message

@@ -43,6 +43,7 @@ type EmitFunc func(value float64, labelValues ...string)
 // gaugeVecFunc is a labelled gauge family computed at scrape time.
 type gaugeVecFunc struct {
 	name, help string
+	typ        string // "gauge", or "counter" (NewCounterVecFunc)
 	labels     []string
 	f          func(emit EmitFunc)
 }
@@ -63,7 +64,14 @@ type gaugeVecFunc struct {
 //		})
 func (r *Registry) NewGaugeVecFunc(name, help string, labels []string, f func(emit EmitFunc)) {
 	checkNames(name, labels)
-	r.register(&gaugeVecFunc{name: name, help: help, labels: slices.Clone(labels), f: f}, name)
+	r.register(&gaugeVecFunc{name: name, help: help, typ: "gauge", labels: slices.Clone(labels), f: f}, name)
+}
+
+// NewCounterVecFunc is [Registry.NewGaugeVecFunc] for a labelled counter
+// kept elsewhere (the values f emits must only grow).
+func (r *Registry) NewCounterVecFunc(name, help string, labels []string, f func(emit EmitFunc)) {
+	checkNames(name, labels)
+	r.register(&gaugeVecFunc{name: name, help: help, typ: "counter", labels: slices.Clone(labels), f: f}, name)
 }
 
 func (g *gaugeVecFunc) familyName() string { return g.name }
@@ -101,7 +109,7 @@ func (g *gaugeVecFunc) writeFamily(w *bufio.Writer) {
 		return
 	}
 	slices.SortFunc(samples, func(a, b *sample) int { return slices.Compare(a.values, b.values) })
-	writeHeader(w, g.name, g.help, "gauge")
+	writeHeader(w, g.name, g.help, g.typ)
 	for _, s := range samples {
 		writeSample(w, g.name, "", g.labels, s.values, "", "", s.v)
 	}

@@ -38,13 +38,13 @@ func TestRegisterSpendsTokenOnlyOnSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pol oauthclient.RegistrationPolicy
+	pol := oauthclient.RegistrationPolicy{GrantTypes: []string{oauthclient.GrantAuthorizationCode, oauthclient.GrantCIBA}}
 	bad := oauthclient.Metadata{RedirectURIs: []string{"javascript:alert(1)"}}
 	if _, err := svc.Register(t.Context(), admin, tn, bad, nil, pol, tok); regCode(err) != "invalid_redirect_uri" {
 		t.Fatalf("bad redirect: %v", err)
 	}
 	good := oauthclient.Metadata{RedirectURIs: []string{"https://app.example/cb"}, ClientName: "App",
-		BackchannelTokenDeliveryMode: "poll"}
+		GrantTypes: []string{oauthclient.GrantAuthorizationCode, oauthclient.GrantCIBA}, BackchannelTokenDeliveryMode: "poll"}
 	reg, err := svc.Register(t.Context(), admin, tn, good, nil, pol, tok)
 	if err != nil {
 		t.Fatalf("register: %v", err)
@@ -56,7 +56,7 @@ func TestRegisterSpendsTokenOnlyOnSuccess(t *testing.T) {
 		t.Errorf("second use: %v", err)
 	}
 	cl, md, err := svc.Registration(t.Context(), tn, reg.Client.ID, reg.RegistrationToken)
-	if err != nil || cl.ID != reg.Client.ID || md.BackchannelTokenDeliveryMode != "poll" {
+	if err != nil || cl.ID != reg.Client.ID || md.BackchannelTokenDeliveryMode != "poll" || cl.BackchannelTokenDelivery != "poll" {
 		t.Errorf("Registration: %v %+v", err, md)
 	}
 	if _, _, err := svc.Registration(t.Context(), tn, reg.Client.ID, reg.RegistrationToken+"x"); !errors.Is(err, oauthclient.ErrRegistrationToken) {
@@ -179,7 +179,7 @@ func TestOAuthSettingsCheck(t *testing.T) {
 		"mode":   {Registration: "sometimes"},
 		"grant":  {RegistrationPolicy: oauthclient.RegistrationPolicy{GrantTypes: []string{"password"}}},
 		"scheme": {RegistrationPolicy: oauthclient.RegistrationPolicy{RedirectURISchemes: []string{"javascript"}}},
-		"method": {RegistrationPolicy: oauthclient.RegistrationPolicy{TokenEndpointAuthMethod: "tls_client_auth"}},
+		"method": {RegistrationPolicy: oauthclient.RegistrationPolicy{TokenEndpointAuthMethod: "client_secret_magic"}},
 		"issuer": {SoftwareStatementIssuers: []oauthclient.TrustedIssuer{{Issuer: "", JWKS: json.RawMessage(`{"keys":[]}`)}}},
 	} {
 		var c valid.Collector

@@ -185,13 +185,15 @@ func New(cfg Config) (*Provider, error) {
 	return p, nil
 }
 
-// issuer is {public_url}/t/{slug} of the request's tenant.
+// issuer is {public_url}/t/{slug} of the request's tenant, or the
+// tenant's custom domain's origin when the request came in on it
+// (httpx.TenantBase): tokens carry the issuer they were requested on.
 func (p *Provider) issuer(ctx context.Context) string {
 	t := tenantFrom(ctx)
 	if t == nil {
 		return p.publicURL
 	}
-	return p.publicURL + "/t/" + t.Slug
+	return httpx.TenantBase(ctx, p.publicURL, t.Slug)
 }
 
 // Mount serves every tenant's provider under /t/{tenant}/. Each endpoint

@@ -41,6 +41,9 @@ func (l *Limiter) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		h.Set("Retry-After", strconv.FormatInt(seconds(d.Reset), 10))
+		if l.OnRefuse != nil {
+			l.OnRefuse(t, bucket)
+		}
 		refuse(w, r, bucket)
 	})
 }

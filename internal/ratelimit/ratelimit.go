@@ -32,6 +32,8 @@ type Limiter struct {
 	// NoLease turns the in-process fast path off: every request is one
 	// take from the shared bucket.
 	NoLease bool
+	// OnRefuse, when set, is told of every refused request (metrics).
+	OnRefuse func(t *store.Tenant, bucket string)
 
 	leases leases
 }

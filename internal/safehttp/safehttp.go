@@ -17,6 +17,8 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/tracing/tracehttp"
 )
 
 // ErrRefused is returned (wrapped) when a dial targets a refused address.
@@ -84,7 +86,8 @@ func (p Policy) Transport() *http.Transport {
 }
 
 // Client is an http.Client with p's transport and the given timeout;
-// callers set CheckRedirect and wrap Transport as they need.
+// callers set CheckRedirect and wrap Transport as they need. Every call
+// has a client span and passes its trace context on (tracehttp).
 func (p Policy) Client(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: p.Transport()}
+	return &http.Client{Timeout: timeout, Transport: tracehttp.Transport(p.Transport())}
 }

@@ -94,13 +94,13 @@ func (p *IdP) BackchannelLogout(ctx context.Context, sess *store.Session) {
 			p.cfg.Log.ErrorContext(ctx, "saml: back-channel logout", "err", err)
 			return
 		}
-		r, err := http.NewRequestWithContext(one, http.MethodGet, p.base(t)+"/slo", nil)
+		r, err := http.NewRequestWithContext(one, http.MethodGet, p.base(one, t)+"/slo", nil)
 		if err != nil {
 			return
 		}
 		// No browser: what crewjam would send one (the end of the logout)
 		// goes nowhere.
-		idp.StartLogout(discard{h: http.Header{}}, r, &crewjam.Session{ID: sess.ID}, p.base(t))
+		idp.StartLogout(discard{h: http.Header{}}, r, &crewjam.Session{ID: sess.ID}, p.base(one, t))
 	}
 }
 

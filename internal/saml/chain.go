@@ -67,7 +67,7 @@ func (p *IdP) LogoutChainURL(ctx context.Context, t *store.Tenant, sessionID, re
 		return ""
 	}
 	tok := base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(p.handoffMAC(t, payload))
-	return p.base(t) + "/logout/chain?" + url.Values{"h": {tok}}.Encode()
+	return p.base(ctx, t) + "/logout/chain?" + url.Values{"h": {tok}}.Encode()
 }
 
 // readHandoff verifies a handoff of t: signature, expiry, and once only

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	crewjam "github.com/crewjam/saml"
@@ -117,13 +116,15 @@ func (p *IdP) tenant(fn handler) http.HandlerFunc {
 }
 
 // base is {public_url}/t/{slug}/saml, the prefix of every endpoint and the
-// tenant's entity ID's parent.
-func (p *IdP) base(t *store.Tenant) string {
-	return strings.TrimRight(p.cfg.PublicURL, "/") + "/t/" + t.Slug + "/saml"
+// tenant's entity ID's parent; on the tenant's custom domain, that
+// domain's /saml (httpx.TenantBase).
+func (p *IdP) base(ctx context.Context, t *store.Tenant) string {
+	return httpx.TenantBase(ctx, p.cfg.PublicURL, t.Slug) + "/saml"
 }
 
-// EntityID is the tenant's IdP entity ID: its metadata URL.
-func (p *IdP) EntityID(t *store.Tenant) string { return p.base(t) + "/metadata" }
+// EntityID is the tenant's IdP entity ID under the public URL: its
+// metadata URL.
+func (p *IdP) EntityID(t *store.Tenant) string { return p.base(context.Background(), t) + "/metadata" }
 
 func mustURL(s string) url.URL {
 	u, _ := url.Parse(s) // built from the validated public URL and a slug
@@ -141,7 +142,7 @@ func (p *IdP) provider(ctx context.Context, t *store.Tenant) (*crewjam.IdentityP
 	enc := xmlenc.OAEP()
 	enc.BlockCipher = xmlenc.AES256GCM
 	enc.DigestMethod = &xmlenc.SHA256
-	base := p.base(t)
+	base := p.base(ctx, t)
 	sp := &sessions{p: p, t: t}
 	idp := &crewjam.IdentityProvider{
 		Key:                          tc.key,

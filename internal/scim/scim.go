@@ -141,7 +141,7 @@ func (s *Server) authenticate(r *http.Request) (*req, error) {
 	}
 	return &req{Request: r, tenant: t,
 		actor: events.Actor{Type: "apikey", ID: key.ID, ClientIP: httpx.ClientIP(r), RequestID: httpx.RequestID(r.Context())},
-		base:  strings.TrimRight(s.PublicURL, "/") + "/t/" + t.Slug + "/scim/v2"}, nil
+		base:  httpx.TenantBase(r.Context(), s.PublicURL, t.Slug) + "/scim/v2"}, nil
 }
 
 // decode reads a JSON body into v; the content type must be JSON.

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/hooks"
@@ -43,6 +44,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/setup"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/tracing"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
 	"github.com/gatehouse-id/gatehouse/internal/webhook"
 )
@@ -59,10 +61,12 @@ type App struct {
 	SAMLSPs   *samlreg.Service
 	// ProxyApps is forward authentication's registry and sessions.
 	ProxyApps *proxyapp.Service
-	Sessions  *session.Service
-	Audit     *events.Recorder
-	Keys      *keys.Manager
-	Authz     *authz.Service
+	// Domains is custom domains (domains.go).
+	Domains  *domain.Service
+	Sessions *session.Service
+	Audit    *events.Recorder
+	Keys     *keys.Manager
+	Authz    *authz.Service
 	// Setup runs the admin console's first run (internal/setup).
 	Setup *setup.Service
 	// SelfService runs sign-up, recovery, email login and invitations;
@@ -99,6 +103,8 @@ type App struct {
 	Risk *risk.Engine
 	// now is the clock every service was given.
 	now func() time.Time
+	// stats are the domain metrics' counters (domainmetrics.go).
+	stats *domainStats
 	// The HTTP surfaces Handler mounts (wire.go).
 	surfaces surfaces
 	// Importer and Exporter move users in and out in bulk (internal/userimport).
@@ -152,6 +158,7 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	log = slog.New(tracing.LogHandler(log.Handler())) // trace_id on every line written in a span
 	driver, dsn := cfg.DSN()
 	if driver == "sqlite" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

@@ -41,6 +41,8 @@ type fixture struct {
 	provisioningTarget string
 	// hook is the id of the tenant's post_login hook (hooks_fixture_test.go).
 	hook string
+	// domain is a verified custom domain's host (domains_fixture_test.go).
+	domain string
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -70,6 +72,7 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	fx.webhook, fx.delivery = ta.webhookFixture(tn, n)
 	fx.provisioningTarget = ta.provisioningFixture(tn, n)
 	fx.hook = ta.hookFixture(tn.ID)
+	fx.domain = ta.domainFixture(tn.ID, n)
 	fx.plan = fmt.Sprintf("fixture-%d-%s", n, strings.ToLower(rand.Text()[:8]))
 	if _, err := ta.Tenants.CreatePlan(context.Background(), testActor, tenancy.PlanInput{Name: fx.plan}); err != nil {
 		ta.t.Fatal(err)
@@ -128,6 +131,8 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", fx.webhook), "{did}", fx.delivery)
 	case strings.Contains(route, "/hooks/{id}"):
 		p = strings.ReplaceAll(p, "{id}", fx.hook)
+	case strings.Contains(route, "/domains/{host}"):
+		p = strings.ReplaceAll(p, "{host}", fx.domain)
 	}
 	p = strings.ReplaceAll(p, "{client}", fx.client.ID)
 	p = strings.ReplaceAll(p, "{grant_id}", fx.grant)

@@ -212,6 +212,15 @@ var matrix = []matrixRow{
 		body: func(fx *fixture, _ int) any { return map[string]string{"name": fx.proxyApp.Name} }},
 	{method: "DELETE", path: tp + "/proxy-apps/{id}", access: tenantAdmin, fresh: true},
 
+	{method: "GET", path: tp + "/domains", access: tenantRead},
+	{method: "POST", path: tp + "/domains", access: tenantAdmin,
+		body: func(_ *fixture, n int) any { return map[string]string{"host": fmt.Sprintf("new%d.matrix.test", n)} }},
+	{method: "GET", path: tp + "/domains/{host}", access: tenantRead},
+	{method: "POST", path: tp + "/domains/{host}/verify", access: tenantAdmin},
+	{method: "PUT", path: tp + "/domains/{host}/certificate", access: tenantAdmin,
+		body: func(fx *fixture, _ int) any { return certificateBody(fx.domain) }},
+	{method: "DELETE", path: tp + "/domains/{host}", access: tenantAdmin, fresh: true},
+
 	{method: "GET", path: tp + "/audit", access: tenantAudit},
 	{method: "GET", path: tp + "/audit/verify", access: tenantAudit},
 	{method: "POST", path: tp + "/imports", access: tenantAdmin,

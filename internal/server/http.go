@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
+	"github.com/gatehouse-id/gatehouse/internal/tracing/tracehttp"
 )
 
 // maxInFlight bounds concurrent requests; past it the server answers 429
@@ -26,6 +28,7 @@ func (a *App) Handler() http.Handler {
 	reg := metrics.NewRegistry()
 	reg.RegisterRuntime()
 	reg.RegisterDBStats(a.DB.SQL().Stats)
+	a.registerDomainMetrics(reg) // domainmetrics.go
 
 	mux := http.NewServeMux()
 	a.surfaces.mount(mux) // wire.go
@@ -45,12 +48,13 @@ func (a *App) Handler() http.Handler {
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "database": "ok", "risk": a.Risk.Status()})
 	})
 	mux.Handle("GET /metrics", reg.Handler())
+	mux.HandleFunc("GET "+domain.WellKnownPrefix+"{token}", a.domainToken) // domains.go
 
 	// Under an https public URL every answer pins https (config http.hsts).
 	// Behind trusted proxies (trusted_proxies) the client address is
 	// resolved once, before anything reads it (httpx.ClientIP).
 	return httpx.HSTS(a.Config.HSTSHeader(), httpx.TrustedProxies(a.Config.TrustedProxyPrefixes(),
-		middleware(a.Log, reg, a.Tenants, a.Limiter.Wrap, maxInFlight, refuseSuspended(a.surfaces.pages, mux))))
+		middleware(a.Log, reg, tenantHosts{a.Tenants, a.Domains}, a.Limiter.Wrap, maxInFlight, refuseSuspended(a.surfaces.pages, mux))))
 }
 
 // middleware wraps h in what every response passes through. Request ids
@@ -65,6 +69,7 @@ func middleware(log *slog.Logger, reg *metrics.Registry, tenants httpx.TenantRes
 	h = recoverer(log, h)
 	h = limit(h)
 	h = accessLog(log, h)
+	h = tracehttp.Middleware(h) // a span per request, its trace id in the log lines
 	h = reg.Middleware(h)
 	h = httpx.ResolveTenants(tenants, h)
 	h = limitInFlight(max, h)
@@ -88,17 +93,25 @@ func Listen(cfg config.Config) (net.Listener, config.Config, error) {
 // gracefully: in-flight requests complete within the shutdown timeout.
 // ready, when non-nil, receives the bound address once listening.
 func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string)) error {
-	tln, err := tlsListener(a.Config, ln) // tls.go
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	ln = tln
 	stopLDAP, err := a.startLDAP()
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	tln, err := a.listenTLS(ctx, ln) // domains.go
+	if err != nil {
+		ln.Close()
+		_ = stopLDAP(ctx)
+		return err
+	}
+	ln = tln
+	stopTracing, err := tracehttp.Setup(ctx, a.Config.Domains.OTelEndpoint, "gatehouse")
+	if err != nil {
+		ln.Close()
+		_ = stopLDAP(ctx)
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	hc := a.Config.HTTP
 	srv := &http.Server{
 		Handler:           a.Handler(),

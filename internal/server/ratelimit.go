@@ -22,6 +22,8 @@ func (a *App) openLimiter(ctx context.Context) error {
 		Resolve: a.resolveTenantRef,
 		Now:     a.now,
 		Log:     a.Log,
+		// Refusals per tenant for the metrics (domainmetrics.go).
+		OnRefuse: a.stats.refused,
 	}
 	if url := string(a.Config.RedisURL); url != "" {
 		r, err := ratelimit.NewRedis(ctx, url)

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"os"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
@@ -29,26 +27,4 @@ func mtlsConfig(cfg config.Config) (oidc.MTLSConfig, error) {
 	}
 	m.ClientCAs = pool
 	return m, nil
-}
-
-// tlsListener wraps ln in the listener's own TLS when tls=files. With a
-// client CA bundle it asks every client for a certificate without
-// requiring or verifying one at the handshake: self-signed client
-// certificates are legitimate (self_signed_tls_client_auth), and the
-// OAuth endpoints judge what was presented. No CA names are sent, so
-// clients offer the certificate they have.
-func tlsListener(cfg config.Config, ln net.Listener) (net.Listener, error) {
-	if cfg.TLS.Mode != config.TLSFiles {
-		return ln, nil
-	}
-	cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("tls: certificate and key files: %w", err)
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"h2", "http/1.1"}}
-	if cfg.TLS.ClientCAFile != "" {
-		tc.ClientAuth = tls.RequestClientCert
-	}
-	return tls.NewListener(ln, tc), nil
 }

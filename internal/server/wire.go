@@ -96,8 +96,9 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	km := &keys.Manager{Sealer: sealer, Now: now, Rand: rnd}
 	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
 	var prov *oidc.Provider
-	var idp *saml.IdP // built below; session ends and OIDC logout reach its providers
-	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now}
+	var idp *saml.IdP         // built below; session ends and OIDC logout reach its providers
+	stats := newDomainStats() // domainmetrics.go
+	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now, Tap: stats.meterTap}
 	// The meter checks plan limits' thresholds in the transaction of an
 	// audited create of a limited object.
 	rec.Observers = append(rec.Observers, meter)
@@ -111,6 +112,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		},
 		// Every login of a break-glass account raises its alert (authz).
 		OnCreate: func(ctx context.Context, s *store.Session) {
+			stats.login("success", loginMethod(s.AMR))
 			_ = authzSvc.NoteUse(ctx, s.Tenant, s.UserID, "login", "")
 		},
 	}
@@ -126,7 +128,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Poster: hookhttp.New(safehttp.Policy{AllowLoopback: devLoopback}),
 		Policy: connection.URLPolicy{AllowLoopbackHTTP: devLoopback}}
 	a := &App{
-		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter,
+		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter, stats: stats,
 		Hooks:     hookSvc,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached},
@@ -159,6 +161,9 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.Connections = &connection.Service{Store: db, Audit: rec, Sealer: sealer, Now: now,
 		Policy: connection.URLPolicy{AllowLoopbackHTTP: strings.HasPrefix(pub, "http://")}}
 	a.ProxyApps = &proxyapp.Service{Store: db, Audit: rec, Authz: authzSvc, Sessions: sessions, Now: now}
+	if a.Domains, err = newDomains(cfg, db, rec, sealer, now); err != nil { // domains.go
+		return nil, err
+	}
 	a.Broker = &broker.Broker{Connections: a.Connections, Store: db, Audit: rec, Log: log, PublicURL: pub, Now: now}
 	a.MFA = &mfa.Service{Store: db, Sealer: sealer, Audit: rec, Now: now, Rand: rnd, PublicURL: pub,
 		Mail: &mfa.Mailer{Queue: a.Mail, Renderer: a.SelfService.Renderer}}
@@ -235,7 +240,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			Tenants: a.Tenants, Directory: a.Directory, Clients: a.Clients, Sessions: sessions, Audit: db.Audit(), Log: log,
 			Authz: authzSvc, SAMLSPs: a.SAMLSPs, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Now: now,
 			SelfService: a.SelfService, Connections: a.Connections, PublicURL: pub, MFA: a.MFA,
-			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer,
+			ConfigCode: a.ConfigCode(), ProxyApps: a.ProxyApps, Announcer: a.Announcer, Domains: a.Domains,
 			Imports: a.Imports, Exporter: a.Exporter, Meter: meter,
 			Privacy:  a.Privacy,
 			Webhooks: a.Webhooks, Events: db.Events().Outbox(),

@@ -72,6 +72,12 @@ type Repos interface {
 	Purposes() ConsentPurposes
 	// Console answers the admin console's setup tokens and clients (console.go).
 	Console() Console
+	// Domains answers the tenants' custom domains (domains.go).
+	Domains() Domains
+	// TLS answers the ACME client's shared storage (domains.go).
+	TLS() TLSStorage
+	// Queues answers the outgoing queues' backlogs (domains.go).
+	Queues() QueueStats
 }
 
 // Store is a storage backend. Calls made through its repos each run in

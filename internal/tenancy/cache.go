@@ -3,6 +3,7 @@ package tenancy
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -25,6 +26,13 @@ type slugEntry struct {
 type slugCache struct {
 	mu sync.Mutex
 	m  map[string]slugEntry
+	// hits and misses count lookups, for the metrics.
+	hits, misses atomic.Int64
+}
+
+// SlugCacheStats answers ResolveSlug's cache hits and misses so far.
+func (s *Service) SlugCacheStats() (hits, misses int64) {
+	return s.slugs.hits.Load(), s.slugs.misses.Load()
 }
 
 // ResolveSlug finds a tenant by slug for the protocol endpoints (OIDC,
@@ -36,8 +44,10 @@ func (s *Service) ResolveSlug(ctx context.Context, slug string) (*store.Tenant, 
 	e, ok := s.slugs.m[slug]
 	s.slugs.mu.Unlock()
 	if ok && now.Before(e.expires) {
+		s.slugs.hits.Add(1)
 		return e.t, nil
 	}
+	s.slugs.misses.Add(1)
 	if len(slug) > 40 {
 		return nil, store.ErrNotFound
 	}

@@ -30,6 +30,8 @@ type Meter struct {
 	Audit *events.Recorder
 	Log   *slog.Logger
 	Now   func() time.Time
+	// Tap, when set, is told of every Add (the process's metrics).
+	Tap func(metric string, n int64)
 
 	mu      sync.Mutex
 	pending map[deltaKey]int64
@@ -50,6 +52,9 @@ func (m *Meter) month() string { return Month(m.Now()) }
 func (m *Meter) Add(tenant store.TenantID, metric string, n int64) {
 	if m == nil || tenant == "" || tenant == store.PlatformTenant || n == 0 {
 		return
+	}
+	if m.Tap != nil {
+		m.Tap(metric, n)
 	}
 	k := deltaKey{tenant, m.month(), metric}
 	m.mu.Lock()

@@ -116,7 +116,7 @@ func openPool(ctx context.Context, driver, dsn string, opt Options) (*DB, error)
 		now = time.Now
 	}
 	d := &DB{sql: db, d: dia, now: now}
-	d.scope = scope{db: d, q: db}
+	d.scope = scope{db: d, q: traced(db)} // trace.go
 	return d, nil
 }
 
@@ -180,7 +180,7 @@ func (d *DB) Close() error { return d.sql.Close() }
 // wait for this transaction's write lock until the busy timeout.
 func (d *DB) InTx(ctx context.Context, fn func(tx store.Repos) error) error {
 	return d.runTx(ctx, func(tx *sql.Tx) error {
-		return fn(&scope{db: d, q: tx, tx: tx})
+		return fn(&scope{db: d, q: traced(tx), tx: tx})
 	})
 }
 

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		clientSecurityTests,
 		cibaTests,
 		rarTests,
+		domainTests,
 	} {
 		all = append(all, group...)
 	}
