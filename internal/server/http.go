@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
@@ -42,7 +43,10 @@ func (a *App) Handler() http.Handler {
 		}
 		// The risk engine's data files: an absent one only turns signals
 		// off, which the details say (never a failure).
-		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "database": "ok", "risk": a.Risk.Status()})
+		// schema_version is the migration this node's binary expects: during
+		// a rolling upgrade it tells which nodes run which release.
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "database": "ok", "risk": a.Risk.Status(),
+			"schema_version": sqlstore.SchemaVersion(a.DB.Dialect())})
 	})
 	mux.Handle("GET /metrics", reg.Handler())
 
