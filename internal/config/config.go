@@ -61,6 +61,15 @@ type Config struct {
 	TrustedProxies string
 	// Risk configures the risk engine's data files.
 	Risk RiskConfig
+	// Regions (GATEHOUSE_REGIONS, "eu=postgres://...;us=postgres://...")
+	// names the regions and their databases; Region is this node's;
+	// RegionURLs their public URLs; DBReplica and RegionReplicas the read
+	// replicas (regions.go, docs/regions.md).
+	Regions        Secret
+	Region         string
+	RegionURLs     string
+	DBReplica      Secret
+	RegionReplicas Secret
 }
 
 // RiskConfig names the risk engine's data files; empty turns the signals
