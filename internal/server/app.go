@@ -123,6 +123,10 @@ type App struct {
 	// Provisioning pushes users and groups to outbound SCIM targets; its
 	// sink is among eventSinks (provisioning.go).
 	Provisioning *provision.Service
+	// Catalogue is the tenant catalogue's database when the deployment is
+	// split into regions (DB itself when they are one), else nil
+	// (regions.go).
+	Catalogue *sqlstore.DB
 }
 
 // Options are what a deployment (or a test) gives the services Open builds.
@@ -135,6 +139,8 @@ type Options struct {
 	// Rand is the random source of the services that draw secrets: seals,
 	// password salts, signing keys, factor seeds (default crypto/rand).
 	Rand io.Reader
+	// catalogue is the opened tenant catalogue (regions.go).
+	catalogue *sqlstore.DB
 }
 
 // Open connects to the database (applying migrations), loads or creates the
@@ -149,7 +155,10 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	driver, dsn := cfg.DSN()
+	if err := cfg.CheckRegions(); err != nil {
+		return nil, err
+	}
+	driver, dsn := cfg.NodeDSN() // the region's database when regions are on
 	if driver == "sqlite" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
@@ -164,8 +173,15 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		db.Close()
 		return nil, err
 	}
+	if opts.catalogue, err = openCatalogue(ctx, cfg, db, dsn); err != nil { // regions.go
+		db.Close()
+		return nil, err
+	}
 	app, err := build(cfg, log, db, key, opts) // wire.go
 	if err != nil {
+		if opts.catalogue != nil && opts.catalogue != db {
+			opts.catalogue.Close()
+		}
 		db.Close()
 		return nil, err
 	}
@@ -194,6 +210,7 @@ func (a *App) Close() error {
 	if a.nats != nil {
 		a.nats.Close()
 	}
+	a.closeCatalogue() // regions.go
 	return a.DB.Close()
 }
 

@@ -54,7 +54,7 @@ func (a *App) Handler() http.Handler {
 	// Behind trusted proxies (trusted_proxies) the client address is
 	// resolved once, before anything reads it (httpx.ClientIP).
 	return httpx.HSTS(a.Config.HSTSHeader(), httpx.TrustedProxies(a.Config.TrustedProxyPrefixes(),
-		middleware(a.Log, reg, a.Tenants, a.Limiter.Wrap, maxInFlight, refuseSuspended(a.surfaces.pages, mux))))
+		middleware(a.Log, reg, a.Tenants, a.Limiter.Wrap, maxInFlight, a.routeRegions(refuseSuspended(a.surfaces.pages, mux)))))
 }
 
 // middleware wraps h in what every response passes through. Request ids
@@ -153,6 +153,12 @@ func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 	t, created, err := a.Tenants.EnsureDefault(ctx)
 	if err != nil {
 		return fmt.Errorf("default tenant: %w", err)
+	}
+	// With regions, every tenant of this region is in the catalogue.
+	if n, err := a.Tenants.SyncCatalogue(ctx); err != nil {
+		a.Log.Warn("tenant catalogue", "err", err)
+	} else if n > 0 {
+		a.Log.Info("entered tenants in the catalogue", "tenants", n, "region", a.Config.Region)
 	}
 	if created {
 		fmt.Fprintf(out, "Created tenant %q (issuer %s/t/%s).\n", t.Slug, a.Config.PublicURL, t.Slug)

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
+	"github.com/gatehouse-id/gatehouse/internal/region"
 	"github.com/gatehouse-id/gatehouse/internal/safehttp"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
@@ -56,6 +57,8 @@ type surfaces struct {
 	saml  *saml.IdP
 	fwd   *forwardauth.Handler
 	ssf   *ssf.Transmitter // Shared Signals (sinks.go)
+	// regions forwards other regions' tenants; nil without regions (regions.go).
+	regions *region.Router
 }
 
 // build is the composition root: every service and HTTP surface of a
@@ -117,7 +120,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a := &App{
 		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter,
 		Hooks:     hookSvc,
-		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
+		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now, Placement: newPlacement(cfg, db, opts.catalogue)},
+		Catalogue: opts.catalogue,
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached},
 		Risk:      riskEngine,
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
@@ -164,6 +168,10 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.Imports = userimport.NewRunner(a.Importer, 2)
 
 	// The HTTP surfaces.
+	regions, err := newRegionRouter(cfg, a.Tenants, log) // regions.go
+	if err != nil {
+		return nil, err
+	}
 	cookie := web.SessionCookieName(pub)
 	prov, err = oidc.New(oidc.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
@@ -185,10 +193,11 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	fwd := &forwardauth.Handler{Flow: a.Flow, Sessions: sessions, Apps: a.ProxyApps, Log: log,
 		PublicURL: pub, SessionCookie: cookie, Keys: km, Store: db}
 	a.surfaces = surfaces{
-		oidc: prov,
-		saml: idp,
-		fwd:  fwd,
-		ssf:  newTransmitter(a, cfg, log), // sinks.go
+		regions: regions,
+		oidc:    prov,
+		saml:    idp,
+		fwd:     fwd,
+		ssf:     newTransmitter(a, cfg, log), // sinks.go
 		pages: &web.Pages{
 			Tenants: a.Tenants, Sessions: sessions, Store: db, Log: log, PublicURL: pub, Flow: a.Flow,
 			SelfService: a.SelfService, MFA: a.MFA,
