@@ -77,17 +77,17 @@ func expandProblems(body string) []string {
 // TestExpandProblems: the check itself tells additive from breaking SQL.
 func TestExpandProblems(t *testing.T) {
 	for sql, want := range map[string]int{
-		`CREATE TABLE x (id TEXT PRIMARY KEY); CREATE INDEX x_i ON x (id);`:          0,
-		`ALTER TABLE users ADD COLUMN region TEXT NOT NULL DEFAULT '';`:              0,
-		`ALTER TABLE users ADD COLUMN nick TEXT;`:                                    0,
-		"-- we never DROP TABLE here\nCREATE TABLE y (a INT);":                       0,
-		`DROP TABLE users;`:                                                          1,
-		`ALTER TABLE users DROP COLUMN email;`:                                       2,
-		`ALTER TABLE users RENAME COLUMN email TO mail;`:                             1,
-		`ALTER TABLE users RENAME TO people;`:                                        1,
-		`ALTER TABLE users ALTER COLUMN email TYPE BYTEA;`:                           1,
-		`ALTER TABLE users ALTER COLUMN nick SET NOT NULL;`:                          1,
-		`ALTER TABLE users ADD COLUMN region TEXT NOT NULL;`:                         1,
+		`CREATE TABLE x (id TEXT PRIMARY KEY); CREATE INDEX x_i ON x (id);`: 0,
+		`ALTER TABLE users ADD COLUMN region TEXT NOT NULL DEFAULT '';`:     0,
+		`ALTER TABLE users ADD COLUMN nick TEXT;`:                           0,
+		"-- we never DROP TABLE here\nCREATE TABLE y (a INT);":              0,
+		`DROP TABLE users;`:                                                           1,
+		`ALTER TABLE users DROP COLUMN email;`:                                        2,
+		`ALTER TABLE users RENAME COLUMN email TO mail;`:                              1,
+		`ALTER TABLE users RENAME TO people;`:                                         1,
+		`ALTER TABLE users ALTER COLUMN email TYPE BYTEA;`:                            1,
+		`ALTER TABLE users ALTER COLUMN nick SET NOT NULL;`:                           1,
+		`ALTER TABLE users ADD COLUMN region TEXT NOT NULL;`:                          1,
 		`ALTER TABLE users ADD COLUMN a INT, ADD COLUMN b TEXT NOT NULL DEFAULT 'x';`: 0,
 	} {
 		if got := expandProblems(sql); len(got) != want {
