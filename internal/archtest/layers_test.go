@@ -40,7 +40,7 @@ var layers = []layer{
 		"internal/samlreg", "internal/session", "internal/tenancy", "internal/proxyapp", "internal/userimport",
 		"internal/privacy", "internal/webhook", "internal/provision", "internal/hooks", "internal/consent", "internal/risk"},
 		may: []string{"services", "store", "leaves", "base"}},
-	{name: "store", dirs: []string{"internal/store", "internal/store/scimfilter", "internal/store/storetest"},
+	{name: "store", dirs: []string{"internal/store", "internal/store/scimfilter", "internal/store/storetest", "internal/store/replica"},
 		may: []string{"store", "base"}},
 	// sqlstore is the one home of SQL: only the composition root, the
 	// CLI, benchmarks and tests open it; everything else sees the

@@ -40,6 +40,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store/replica"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
@@ -127,6 +128,9 @@ type App struct {
 	// split into regions (DB itself when they are one), else nil
 	// (regions.go).
 	Catalogue *sqlstore.DB
+	// Reads takes lag-tolerant reads to the read replica, when there is
+	// one; Serve checks its health every second (replica.go).
+	Reads *replica.Reads
 }
 
 // Options are what a deployment (or a test) gives the services Open builds.
@@ -139,8 +143,10 @@ type Options struct {
 	// Rand is the random source of the services that draw secrets: seals,
 	// password salts, signing keys, factor seeds (default crypto/rand).
 	Rand io.Reader
-	// catalogue is the opened tenant catalogue (regions.go).
+	// catalogue is the opened tenant catalogue (regions.go); replica the
+	// read replica (replica.go).
 	catalogue *sqlstore.DB
+	replica   *sqlstore.DB
 }
 
 // Open connects to the database (applying migrations), loads or creates the
@@ -174,6 +180,10 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		return nil, err
 	}
 	if opts.catalogue, err = openCatalogue(ctx, cfg, db, dsn); err != nil { // regions.go
+		db.Close()
+		return nil, err
+	}
+	if opts.replica, err = openReplica(cfg, driver, opts); err != nil { // replica.go
 		db.Close()
 		return nil, err
 	}
@@ -211,6 +221,9 @@ func (a *App) Close() error {
 		a.nats.Close()
 	}
 	a.closeCatalogue() // regions.go
+	if a.Reads.Replica != nil {
+		a.Reads.Replica.Close()
+	}
 	return a.DB.Close()
 }
 

@@ -46,7 +46,7 @@ func (a *App) Handler() http.Handler {
 		// schema_version is the migration this node's binary expects: during
 		// a rolling upgrade it tells which nodes run which release.
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "database": "ok", "risk": a.Risk.Status(),
-			"schema_version": sqlstore.SchemaVersion(a.DB.Dialect())})
+			"schema_version": sqlstore.SchemaVersion(a.DB.Dialect()), "replica": a.replicaStatus()})
 	})
 	mux.Handle("GET /metrics", reg.Handler())
 
@@ -54,7 +54,7 @@ func (a *App) Handler() http.Handler {
 	// Behind trusted proxies (trusted_proxies) the client address is
 	// resolved once, before anything reads it (httpx.ClientIP).
 	return httpx.HSTS(a.Config.HSTSHeader(), httpx.TrustedProxies(a.Config.TrustedProxyPrefixes(),
-		middleware(a.Log, reg, a.Tenants, a.Limiter.Wrap, maxInFlight, a.routeRegions(refuseSuspended(a.surfaces.pages, mux)))))
+		middleware(a.Log, reg, a.Tenants, a.Limiter.Wrap, maxInFlight, a.readYourWrites(a.routeRegions(refuseSuspended(a.surfaces.pages, mux))))))
 }
 
 // middleware wraps h in what every response passes through. Request ids
@@ -119,6 +119,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	go a.MailWorker().Run(ctx) // selfservice.go
 	go a.Meter.Run(ctx, time.Second)
 	go a.Dispatcher().Run(ctx) // events.go
+	go a.Reads.Run(ctx, time.Second)
 	select {
 	case err := <-errc:
 		return err

@@ -117,12 +117,14 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	hookSvc := &hooks.Service{Store: db, Audit: rec, Sealer: sealer, Now: now, Log: log, Rand: rnd,
 		Poster: hookhttp.New(safehttp.Policy{AllowLoopback: devLoopback}),
 		Policy: connection.URLPolicy{AllowLoopbackHTTP: devLoopback}}
+	reads := newReads(db, opts.replica, log) // replica.go
 	a := &App{
 		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter,
 		Hooks:     hookSvc,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now, Placement: newPlacement(cfg, db, opts.catalogue)},
 		Catalogue: opts.catalogue,
-		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached},
+		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached, Reads: reads},
+		Reads:     reads,
 		Risk:      riskEngine,
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now},
 		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
