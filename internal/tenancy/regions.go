@@ -77,12 +77,15 @@ func (s *Service) claimSlug(ctx context.Context, t *store.Tenant, plan string) (
 	return func() { _ = s.Placement.Catalogue.DeleteCatalogue(context.WithoutCancel(ctx), t.ID) }, nil
 }
 
-// notePlan records a tenant's new plan in the catalogue.
-func (s *Service) notePlan(ctx context.Context, id store.TenantID, plan string) error {
+// notePlan records a tenant's new plan in the catalogue. The plan there
+// only informs (billing, dashboards): the tenant's own rows decide its
+// limits. So a failure here does not fail the change, already committed;
+// SyncCatalogue puts the plan right at the next start.
+func (s *Service) notePlan(ctx context.Context, id store.TenantID, plan string) {
 	if s.Placement == nil {
-		return nil
+		return
 	}
-	return s.Placement.Catalogue.SetCataloguePlan(ctx, id, plan)
+	_ = s.Placement.Catalogue.SetCataloguePlan(ctx, id, plan)
 }
 
 // Elsewhere answers the region of the tenant ref (a slug or an id) when
@@ -141,8 +144,9 @@ func (s *Service) RegionOf(ctx context.Context, ref string) (*store.CatalogueEnt
 
 // SyncCatalogue enters every tenant of this region's database that the
 // catalogue lacks (a deployment that turns regions on, or a tenant created
-// while the catalogue was unreachable), and answers how many it added. A
-// slug the catalogue holds for another tenant is reported, not changed.
+// while the catalogue was unreachable), puts right plans that differ, and
+// answers how many tenants it added. A slug the catalogue holds for
+// another tenant is reported, not changed.
 func (s *Service) SyncCatalogue(ctx context.Context) (int, error) {
 	if s.Placement == nil {
 		return 0, nil
@@ -156,13 +160,20 @@ func (s *Service) SyncCatalogue(ctx context.Context) (int, error) {
 			return n, err
 		}
 		for _, t := range ts {
-			if _, err := s.Placement.Catalogue.GetCatalogue(ctx, t.ID); err == nil {
-				continue
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return n, err
-			}
 			plan, err := s.Store.Usage().TenantPlan(ctx, t.ID)
 			if err != nil {
+				return n, err
+			}
+			e, err := s.Placement.Catalogue.GetCatalogue(ctx, t.ID)
+			switch {
+			case err == nil && e.Plan != plan && e.Region == s.Placement.Region:
+				if err := s.Placement.Catalogue.SetCataloguePlan(ctx, t.ID, plan); err != nil {
+					return n, err
+				}
+				continue
+			case err == nil:
+				continue
+			case !errors.Is(err, store.ErrNotFound):
 				return n, err
 			}
 			err = s.Placement.Catalogue.PutCatalogue(ctx, &store.CatalogueEntry{ID: t.ID, Slug: t.Slug, Region: s.Placement.Region, Plan: plan})

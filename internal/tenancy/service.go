@@ -254,7 +254,7 @@ func (s *Service) UpdateTenant(ctx context.Context, actor events.Actor, id store
 		s.forgetSlug(out.Slug)
 	}
 	if err == nil && p.Plan != nil {
-		err = s.notePlan(ctx, id, *p.Plan) // regions.go
+		s.notePlan(ctx, id, *p.Plan) // regions.go
 	}
 	return out, err
 }

@@ -4,10 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,29 +45,7 @@ func newReplicaOf(t *testing.T, pg *privatePG) *privatePG {
 // (tenant default) and reports whether the sign-in was acknowledged.
 func accountLogin(t *testing.T, base, email, password string) bool {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Timeout: 10 * time.Second, Jar: jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := hc.Get(base + "/t/default/account/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	u, _ := url.Parse(base)
-	var csrf string
-	for _, c := range jar.Cookies(u) {
-		if c.Name == "gh_csrf" {
-			csrf = c.Value
-		}
-	}
-	res, err = hc.PostForm(base+"/t/default/account/login", url.Values{"identifier": {email}, "password": {password}, "csrf": {csrf}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	return res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/t/default/account")
+	return signInOnce(base, email, password) == nil
 }
 
 // replicaState is what /readyz says of the replica.

@@ -26,9 +26,7 @@ func OpenReplica(dsn string, opt Options) (*DB, error) {
 	if n <= 0 {
 		n = 20
 	}
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
-	db.SetConnMaxIdleTime(5 * time.Minute)
+	tunePool(db, n)
 	now := opt.Now
 	if now == nil {
 		now = time.Now
