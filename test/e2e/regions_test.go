@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 	"golang.org/x/oauth2"
@@ -232,6 +233,7 @@ func TestTenantMove(t *testing.T) {
 	api.must(201, "POST", "/api/v1/tenants/globex/users", map[string]any{
 		"email": "hank@globex.test", "password": "scorpio rising 42", "email_verified": true})
 	signIn(t, rp.envEU, rp.euURL, "globex", "hank@globex.test", "scorpio rising 42")
+	time.Sleep(2 * time.Second) // the usage meter flushes its counters every second
 	before := tenantRows(t, rp.euDB, id)
 	if before["users"] != 1 || before["sessions"] == 0 || before["audit_entries"] == 0 {
 		t.Fatalf("eu rows before the move: %v", before)
