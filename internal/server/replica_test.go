@@ -15,7 +15,9 @@ import (
 // that there is one.
 type stubReplica struct{ store.Store }
 
-func (stubReplica) ReplicaStatus(context.Context) (replica.Status, error) { return replica.Status{}, nil }
+func (stubReplica) ReplicaStatus(context.Context) (replica.Status, error) {
+	return replica.Status{}, nil
+}
 
 // TestReadYourWrites: a writing request reads the primary and marks its
 // browser for five seconds; that browser's next reads go to the primary;
