@@ -232,6 +232,16 @@ func TestMigrate(t *testing.T) {
 	for _, be := range backendDBs {
 		t.Run(be.name, func(t *testing.T) {
 			d := newDeployment(t, be.db(t))
+			// The plan of an empty database lists every migration and
+			// applies none: a second plan lists them again.
+			plan := d.must("migrate", "--plan")
+			if !strings.HasPrefix(plan, "database is at migration 0 ("+be.name+"); this binary expects ") ||
+				!strings.Contains(plan, "would apply 0001_") || strings.Contains(plan, "nothing to apply") {
+				t.Fatalf("migrate --plan of an empty database printed %q", plan)
+			}
+			if again := d.must("migrate", "--plan"); again != plan {
+				t.Fatalf("migrate --plan changed the database: %q then %q", plan, again)
+			}
 			re := regexp.MustCompile(`^database is at migration (\d+) \((sqlite|postgres)\)\n$`)
 			first := d.must("migrate")
 			m := re.FindStringSubmatch(first)
@@ -243,6 +253,10 @@ func TestMigrate(t *testing.T) {
 			}
 			if again := d.must("migrate"); again != first {
 				t.Errorf("second migrate printed %q, first %q", again, first)
+			}
+			if after := d.must("migrate", "--plan"); !strings.HasSuffix(after, "\nnothing to apply\n") ||
+				!strings.Contains(after, "database is at migration "+m[1]+" ("+be.name+"); this binary expects "+m[1]+"\n") {
+				t.Errorf("migrate --plan after migrate printed %q", after)
 			}
 		})
 	}

@@ -43,6 +43,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 
 func runMigrate(ctx context.Context, env *cliEnv, args []string) error {
 	fs, l := flagSet(env, "migrate")
+	plan := fs.Bool("plan", false, "print the migrations that would run, and change nothing")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,7 +51,29 @@ func runMigrate(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *plan {
+		return migratePlan(ctx, env, cfg)
+	}
 	return migrate(ctx, env, cfg)
+}
+
+// migratePlan prints the database's version and each pending migration,
+// one a line, without applying any.
+func migratePlan(ctx context.Context, env *cliEnv, cfg config.Config) error {
+	driver, dsn := cfg.DSN()
+	pending, current, err := sqlstore.Plan(ctx, driver, dsn)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "database is at migration %d (%s); this binary expects %d\n", current, driver, sqlstore.SchemaVersion(driver))
+	if len(pending) == 0 {
+		fmt.Fprintln(env.stdout, "nothing to apply")
+		return nil
+	}
+	for _, m := range pending {
+		fmt.Fprintf(env.stdout, "would apply %s\n", m.Name)
+	}
+	return nil
 }
 
 // migrate opens the database, which applies every pending migration.

@@ -13,7 +13,7 @@ import (
 
 func runTenant(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(env.stderr, "Usage: gatehouse tenant create|list|export|import [flags]")
+		fmt.Fprintln(env.stderr, "Usage: gatehouse tenant create|list|export|import|move [flags]")
 		return errUsage
 	}
 	fs, l := flagSet(env, "tenant "+args[0])
@@ -52,6 +52,8 @@ func runTenant(ctx context.Context, env *cliEnv, args []string) error {
 		return runTenantExport(ctx, env, fs, l, args[1:])
 	case "import":
 		return runTenantImport(ctx, env, fs, l, args[1:])
+	case "move":
+		return runTenantMove(ctx, env, fs, l, args[1:]) // tenant_region.go
 	}
 	fmt.Fprintf(env.stderr, "gatehouse tenant: unknown subcommand %q\n", args[0])
 	return errUsage

@@ -31,7 +31,7 @@ var layers = []layer{
 	{name: "surfaces", dirs: []string{"internal/api", "internal/oidc", "internal/saml", "internal/scim",
 		"internal/ldap", "internal/web", "internal/ui", "internal/broker", "internal/httpx", "internal/legacy", "internal/forwardauth", "internal/ratelimit",
 		"internal/natsink", "internal/ssf", "internal/webhook/post", "internal/provision/scimclient", "internal/hookhttp", "internal/console",
-		"internal/domain", "internal/tlsserve"},
+		"internal/domain", "internal/tlsserve", "internal/region"},
 		may: []string{"surfaces", "flow", "services", "store", "leaves", "base"}},
 	{name: "flow", dirs: []string{"internal/flow", "internal/account", "internal/selfservice", "internal/configcode", "internal/setup"},
 		may: []string{"flow", "services", "store", "leaves", "base"}},
@@ -40,7 +40,7 @@ var layers = []layer{
 		"internal/samlreg", "internal/session", "internal/tenancy", "internal/proxyapp", "internal/userimport",
 		"internal/privacy", "internal/webhook", "internal/provision", "internal/hooks", "internal/consent", "internal/risk"},
 		may: []string{"services", "store", "leaves", "base"}},
-	{name: "store", dirs: []string{"internal/store", "internal/store/scimfilter", "internal/store/storetest"},
+	{name: "store", dirs: []string{"internal/store", "internal/store/scimfilter", "internal/store/storetest", "internal/store/replica"},
 		may: []string{"store", "base"}},
 	// sqlstore is the one home of SQL: only the composition root, the
 	// CLI, benchmarks and tests open it; everything else sees the

@@ -74,6 +74,15 @@ type Config struct {
 	MTLSCertHeader string
 	// Domains is TLS termination, custom domains and tracing (domains.go).
 	Domains DomainsConfig
+	// Regions (GATEHOUSE_REGIONS, "eu=postgres://...;us=postgres://...")
+	// names the regions and their databases; Region is this node's;
+	// RegionURLs their public URLs; DBReplica and RegionReplicas the read
+	// replicas (regions.go, docs/regions.md).
+	Regions        Secret
+	Region         string
+	RegionURLs     string
+	DBReplica      Secret
+	RegionReplicas Secret
 }
 
 // RiskConfig names the risk engine's data files; empty turns the signals

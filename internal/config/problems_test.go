@@ -59,6 +59,12 @@ func TestBadValues(t *testing.T) {
 		{"hsts unknown directive", "http.hsts", "GATEHOUSE_HTTP_HSTS", "http-hsts", "max-age=60; always", `"max-age=60; always" is not a Strict-Transport-Security value (want "max-age=SECONDS" with optional "; includeSubDomains" and "; preload", or "off")`},
 		{"redis not a URL", "redis_url", "GATEHOUSE_REDIS_URL", "redis-url", "127.0.0.1:6379", "is not a redis:// or rediss:// URL"},
 		{"nats not a URL", "nats_url", "GATEHOUSE_NATS_URL", "nats-url", "127.0.0.1:4222", "is not a nats:// or tls:// URL (comma-separated for several servers)"},
+		{"regions not pairs", "regions", "GATEHOUSE_REGIONS", "regions", "postgres://gh:pw@db/gh", `"postgres://..." is not name=value`},
+		{"regions not postgres", "regions", "GATEHOUSE_REGIONS", "regions", "eu=sqlite:/x.db", `region "eu": is not a postgres:// URL`},
+		{"regions twice", "regions", "GATEHOUSE_REGIONS", "regions", "eu=postgres://a/b;eu=postgres://c/d", `region "eu" appears twice`},
+		{"region upper", "region", "GATEHOUSE_REGION", "region", "EU", "must be lowercase letters, digits and dashes, starting with a letter"},
+		{"region url path", "region_urls", "GATEHOUSE_REGION_URLS", "region-urls", "eu=https://eu.example/auth", `region "eu": "https://eu.example/auth" is not an http(s) base URL without a path`},
+		{"replica not postgres", "db_replica", "GATEHOUSE_DB_REPLICA", "db-replica", "mysql://r/x", "is not a postgres:// URL"},
 		{"too many conns", "db_max_open_conns", "GATEHOUSE_DB_MAX_OPEN_CONNS", "db-max-open-conns", "1001", "1001 is out of range (0..1000)"},
 	}
 	for _, tt := range tests {

@@ -173,6 +173,29 @@ var settings = []setting{
 	{key: "mtls.client_cert_header", env: "GATEHOUSE_MTLS_CLIENT_CERT_HEADER", flag: "mtls-client-cert-header",
 		usage: "header in which a trusted proxy (trusted_proxies) forwards the client's TLS certificate: RFC 9440 :base64 DER: or URL-escaped PEM",
 		field: func(c *Config) any { return &c.MTLSCertHeader }, check: checkHeaderName},
+	{key: "regions", env: "GATEHOUSE_REGIONS", flag: "regions",
+		usage: "regions and their PostgreSQL databases, name=postgres://...;name=postgres://... (db is then the catalogue database)", secret: true,
+		def:   "one region: everything in db",
+		field: func(c *Config) any { return &c.Regions }, check: checkRegionDSNs},
+	{key: "region", env: "GATEHOUSE_REGION", flag: "region",
+		usage: "this node's region, one of regions", def: "none",
+		field: func(c *Config) any { return &c.Region }, check: checkRegionName},
+	{key: "region_urls", env: "GATEHOUSE_REGION_URLS", flag: "region-urls",
+		usage: "public base URL of each region, name=https://...;name=https://...", def: "none",
+		field: func(c *Config) any { return &c.RegionURLs }, check: checkRegionURLs},
+	{key: "db_replica", env: "GATEHOUSE_DB_REPLICA", flag: "db-replica",
+		usage: "PostgreSQL read replica (postgres:// URL) for reads that tolerate a little lag", secret: true, def: "none",
+		field: func(c *Config) any { return &c.DBReplica }, check: checkReplicaDSN},
+	{key: "region_replicas", env: "GATEHOUSE_REGION_REPLICAS", flag: "region-replicas",
+		usage: "read replica of each region, name=postgres://...;...", secret: true, def: "none",
+		field: func(c *Config) any { return &c.RegionReplicas }, check: checkRegionDSNs},
+}
+
+func checkRegionName(s string) (string, string) {
+	if s != "" && !regionNameRE.MatchString(s) {
+		return "", "must be lowercase letters, digits and dashes, starting with a letter"
+	}
+	return s, ""
 }
 
 func checkAny(s string) (string, string) {

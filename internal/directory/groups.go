@@ -75,7 +75,12 @@ func (s *Service) GetGroup(ctx context.Context, tenant store.TenantID, id string
 
 // ListGroups answers a page of the tenant's groups.
 func (s *Service) ListGroups(ctx context.Context, tenant store.TenantID, p store.Page) ([]store.Group, error) {
-	return s.Store.Groups().ListGroups(ctx, tenant, p)
+	var gs []store.Group
+	err := s.read(ctx, func(r store.Repos) (err error) {
+		gs, err = r.Groups().ListGroups(ctx, tenant, p)
+		return err
+	})
+	return gs, err
 }
 
 // UpdateGroup applies p when version (if non-zero) is current.

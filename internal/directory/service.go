@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/replica"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/google/uuid"
 )
@@ -31,6 +32,9 @@ type Service struct {
 	Breached interface {
 		Contains(password string) (bool, error)
 	}
+	// Reads, when set, takes the lists and searches (API, console, SCIM)
+	// to a read replica; nil reads Store (reads.go).
+	Reads *replica.Reads
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

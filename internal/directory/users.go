@@ -435,7 +435,12 @@ func (s *Service) DeleteUser(ctx context.Context, actor events.Actor, tenant sto
 
 // SearchUsers answers a page of users matching q.
 func (s *Service) SearchUsers(ctx context.Context, tenant store.TenantID, q store.UserQuery) ([]store.User, error) {
-	return s.Store.Users().SearchUsers(ctx, tenant, q)
+	var us []store.User
+	err := s.read(ctx, func(r store.Repos) (err error) {
+		us, err = r.Users().SearchUsers(ctx, tenant, q)
+		return err
+	})
+	return us, err
 }
 
 // UserFor answers the user a login identifier names: by email, else by

@@ -99,7 +99,7 @@ func (q *query) groupAttrs(ctx context.Context, g *store.Group) (map[string][]st
 	if g.Description != "" {
 		a["description"] = []string{g.Description}
 	}
-	dir := q.l.srv.deps.Store.Directory()
+	dir := q.l.srv.deps.Directory.Search() // a read replica when there is one
 	tn := q.who.tenant.ID
 	name := fold(g.Name)
 	if q.attrs.wants("member") {

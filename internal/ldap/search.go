@@ -323,7 +323,7 @@ func (q *query) exec(ctx context.Context, p plan, f node, phase int, after strin
 // page reads up to n records of kind after after, sends at most room of
 // them, and answers the id of the last one sent and how many were read.
 func (q *query) page(ctx context.Context, kind entryKind, cond store.DirFilter, after string, n, room int) (string, int, error) {
-	dir := q.l.srv.deps.Store.Directory()
+	dir := q.l.srv.deps.Directory.Search() // a read replica when there is one
 	last := after
 	if kind == kindUser {
 		us, err := dir.FilterUsers(ctx, q.who.tenant.ID, activeOnly(cond), store.Page{After: after, Limit: n})
@@ -361,7 +361,7 @@ func (q *query) page(ctx context.Context, kind entryKind, cond store.DirFilter, 
 
 // exists answers 1 when a record of kind matches f, else 0.
 func (q *query) exists(ctx context.Context, kind entryKind, f store.DirFilter) (int, error) {
-	dir := q.l.srv.deps.Store.Directory()
+	dir := q.l.srv.deps.Directory.Search() // a read replica when there is one
 	if kind == kindUser {
 		us, err := dir.FilterUsers(ctx, q.who.tenant.ID, activeOnly(f), store.Page{Limit: 1})
 		return len(us), err

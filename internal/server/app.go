@@ -42,6 +42,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/setup"
+	"github.com/gatehouse-id/gatehouse/internal/store/replica"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/tracing"
@@ -132,6 +133,13 @@ type App struct {
 	// Provisioning pushes users and groups to outbound SCIM targets; its
 	// sink is among eventSinks (provisioning.go).
 	Provisioning *provision.Service
+	// Catalogue is the tenant catalogue's database when the deployment is
+	// split into regions (DB itself when they are one), else nil
+	// (regions.go).
+	Catalogue *sqlstore.DB
+	// Reads takes lag-tolerant reads to the read replica, when there is
+	// one; Serve checks its health every second (replica.go).
+	Reads *replica.Reads
 }
 
 // Options are what a deployment (or a test) gives the services Open builds.
@@ -144,6 +152,10 @@ type Options struct {
 	// Rand is the random source of the services that draw secrets: seals,
 	// password salts, signing keys, factor seeds (default crypto/rand).
 	Rand io.Reader
+	// catalogue is the opened tenant catalogue (regions.go); replica the
+	// read replica (replica.go).
+	catalogue *sqlstore.DB
+	replica   *sqlstore.DB
 }
 
 // Open connects to the database (applying migrations), loads or creates the
@@ -159,7 +171,10 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		opts.Now = time.Now
 	}
 	log = slog.New(tracing.LogHandler(log.Handler())) // trace_id on every line written in a span
-	driver, dsn := cfg.DSN()
+	if err := cfg.CheckRegions(); err != nil {
+		return nil, err
+	}
+	driver, dsn := cfg.NodeDSN() // the region's database when regions are on
 	if driver == "sqlite" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
@@ -174,8 +189,19 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		db.Close()
 		return nil, err
 	}
+	if opts.catalogue, err = openCatalogue(ctx, cfg, db, dsn); err != nil { // regions.go
+		db.Close()
+		return nil, err
+	}
+	if opts.replica, err = openReplica(cfg, driver, opts); err != nil { // replica.go
+		db.Close()
+		return nil, err
+	}
 	app, err := build(cfg, log, db, key, opts) // wire.go
 	if err != nil {
+		if opts.catalogue != nil && opts.catalogue != db {
+			opts.catalogue.Close()
+		}
 		db.Close()
 		return nil, err
 	}
@@ -203,6 +229,10 @@ func (a *App) Close() error {
 	}
 	if a.nats != nil {
 		a.nats.Close()
+	}
+	a.closeCatalogue() // regions.go
+	if a.Reads.Replica != nil {
+		a.Reads.Replica.Close()
 	}
 	return a.DB.Close()
 }

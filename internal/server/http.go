@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/tracing/tracehttp"
 )
@@ -45,7 +46,10 @@ func (a *App) Handler() http.Handler {
 		}
 		// The risk engine's data files: an absent one only turns signals
 		// off, which the details say (never a failure).
-		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "database": "ok", "risk": a.Risk.Status()})
+		// schema_version is the migration this node's binary expects: during
+		// a rolling upgrade it tells which nodes run which release.
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "database": "ok", "risk": a.Risk.Status(),
+			"schema_version": sqlstore.SchemaVersion(a.DB.Dialect()), "replica": a.replicaStatus()})
 	})
 	mux.Handle("GET /metrics", reg.Handler())
 	mux.HandleFunc("GET "+domain.WellKnownPrefix+"{token}", a.domainToken) // domains.go
@@ -54,7 +58,7 @@ func (a *App) Handler() http.Handler {
 	// Behind trusted proxies (trusted_proxies) the client address is
 	// resolved once, before anything reads it (httpx.ClientIP).
 	return httpx.HSTS(a.Config.HSTSHeader(), httpx.TrustedProxies(a.Config.TrustedProxyPrefixes(),
-		middleware(a.Log, reg, tenantHosts{a.Tenants, a.Domains}, a.Limiter.Wrap, maxInFlight, refuseSuspended(a.surfaces.pages, mux))))
+		middleware(a.Log, reg, tenantHosts{a.Tenants, a.Domains}, a.Limiter.Wrap, maxInFlight, a.readYourWrites(a.routeRegions(refuseSuspended(a.surfaces.pages, mux))))))
 }
 
 // middleware wraps h in what every response passes through. Request ids
@@ -134,6 +138,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	go a.MailWorker().Run(ctx) // selfservice.go
 	go a.Meter.Run(ctx, time.Second)
 	go a.Dispatcher().Run(ctx) // events.go
+	go a.Reads.Run(ctx, time.Second)
 	select {
 	case err := <-errc:
 		return err
@@ -168,6 +173,12 @@ func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 	t, created, err := a.Tenants.EnsureDefault(ctx)
 	if err != nil {
 		return fmt.Errorf("default tenant: %w", err)
+	}
+	// With regions, every tenant of this region is in the catalogue.
+	if n, err := a.Tenants.SyncCatalogue(ctx); err != nil {
+		a.Log.Warn("tenant catalogue", "err", err)
+	} else if n > 0 {
+		a.Log.Info("entered tenants in the catalogue", "tenants", n, "region", a.Config.Region)
 	}
 	if created {
 		fmt.Fprintf(out, "Created tenant %q (issuer %s/t/%s).\n", t.Slug, a.Config.PublicURL, t.Slug)

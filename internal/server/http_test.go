@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
@@ -31,8 +32,16 @@ func TestHealthz(t *testing.T) {
 func TestReadyz(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		ta := newTestApp(t, be)
-		if res := ta.get("/readyz", ""); res.status != http.StatusOK {
-			t.Fatalf("/readyz: %s", res)
+		res0 := ta.get("/readyz", "")
+		if res0.status != http.StatusOK {
+			t.Fatalf("/readyz: %s", res0)
+		}
+		// Each node names the schema version its binary expects.
+		var ready struct {
+			SchemaVersion int `json:"schema_version"`
+		}
+		if err := json.Unmarshal(res0.body, &ready); err != nil || ready.SchemaVersion != sqlstore.SchemaVersion(ta.DB.Dialect()) || ready.SchemaVersion < 41 {
+			t.Errorf("/readyz schema_version: %s", res0.body)
 		}
 		broken := newTestApp(t, be)
 		if res := broken.get("/readyz", ""); res.status != http.StatusOK {

@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/privacy"
 	"github.com/gatehouse-id/gatehouse/internal/proxyapp"
+	"github.com/gatehouse-id/gatehouse/internal/region"
 	"github.com/gatehouse-id/gatehouse/internal/safehttp"
 	"github.com/gatehouse-id/gatehouse/internal/saml"
 	"github.com/gatehouse-id/gatehouse/internal/samlreg"
@@ -60,6 +61,8 @@ type surfaces struct {
 	ssf   *ssf.Transmitter // Shared Signals (sinks.go)
 	// console is the admin console and the welcome and setup pages.
 	console *console.Console
+	// regions forwards other regions' tenants; nil without regions (regions.go).
+	regions *region.Router
 }
 
 // build is the composition root: every service and HTTP surface of a
@@ -127,11 +130,14 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	hookSvc := &hooks.Service{Store: db, Audit: rec, Sealer: sealer, Now: now, Log: log, Rand: rnd,
 		Poster: hookhttp.New(safehttp.Policy{AllowLoopback: devLoopback}),
 		Policy: connection.URLPolicy{AllowLoopbackHTTP: devLoopback}}
+	reads := newReads(db, opts.replica, log) // replica.go
 	a := &App{
 		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter, stats: stats,
 		Hooks:     hookSvc,
-		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
-		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached},
+		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now, Placement: newPlacement(cfg, db, opts.catalogue)},
+		Catalogue: opts.catalogue,
+		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached, Reads: reads},
+		Reads:     reads,
 		Risk:      riskEngine,
 		Clients:   &oauthclient.Service{Store: db, Audit: rec, Now: now, AllowLoopbackHTTP: devLoopback},
 		SAMLSPs:   &samlreg.Service{Store: db, Audit: rec, Now: now},
@@ -182,6 +188,10 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		SelfService: a.SelfService, PublicURL: pub, AdminTenant: cfg.AdminTenant, Now: now}
 
 	// The HTTP surfaces.
+	regions, err := newRegionRouter(cfg, a.Tenants, log) // regions.go
+	if err != nil {
+		return nil, err
+	}
 	cookie := web.SessionCookieName(pub)
 	mtls, err := mtlsConfig(cfg) // tls.go
 	if err != nil {
@@ -214,10 +224,11 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	fwd := &forwardauth.Handler{Flow: a.Flow, Sessions: sessions, Apps: a.ProxyApps, Log: log,
 		PublicURL: pub, SessionCookie: cookie, Keys: km, Store: db}
 	a.surfaces = surfaces{
-		oidc: prov,
-		saml: idp,
-		fwd:  fwd,
-		ssf:  newTransmitter(a, cfg, log), // sinks.go
+		regions: regions,
+		oidc:    prov,
+		saml:    idp,
+		fwd:     fwd,
+		ssf:     newTransmitter(a, cfg, log), // sinks.go
 		pages: &web.Pages{
 			Tenants: a.Tenants, Sessions: sessions, Store: db, Log: log, PublicURL: pub, Flow: a.Flow,
 			SelfService: a.SelfService, MFA: a.MFA,

@@ -124,7 +124,17 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, token string) (*store.
 	if !strings.HasPrefix(token, TokenPrefix) || len(token) != len(TokenPrefix)+43 {
 		return nil, ErrBadToken
 	}
-	k, err := s.Store.APIKeys().GetAPIKeyByHash(ctx, HashToken(token))
+	keys := s.Store.APIKeys()
+	k, err := keys.GetAPIKeyByHash(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNotFound) && s.Placement != nil && s.Placement.PlatformKeys != nil {
+		// A platform key of the catalogue database works in every
+		// region; a tenant key there is another region's and does not.
+		keys = s.Placement.PlatformKeys
+		k, err = keys.GetAPIKeyByHash(ctx, HashToken(token))
+		if err == nil && k.Tenant != store.PlatformTenant {
+			return nil, ErrBadToken
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrBadToken
 	}
@@ -136,7 +146,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, token string) (*store.
 		return nil, ErrBadToken
 	}
 	// Best effort: a failed touch must not fail the request.
-	_ = s.Store.APIKeys().TouchAPIKey(ctx, k.ID, now)
+	_ = keys.TouchAPIKey(ctx, k.ID, now)
 	return k, nil
 }
 

@@ -123,6 +123,9 @@ func (s *Service) PurgeTenant(ctx context.Context, actor events.Actor, id store.
 	if err != nil {
 		return nil, err
 	}
+	if err := s.forgetPlacement(ctx, id); err != nil { // regions.go
+		return counts, err
+	}
 	return counts, nil
 }
 

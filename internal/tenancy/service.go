@@ -41,6 +41,9 @@ type Service struct {
 	// PurgeGrace is how long a deleted tenant stays restorable; zero
 	// means DefaultPurgeGrace.
 	PurgeGrace time.Duration
+	// Placement, when the deployment is split into regions, is the
+	// catalogue and this node's region (regions.go); nil otherwise.
+	Placement *Placement
 
 	slugs slugCache
 }
@@ -53,6 +56,9 @@ type NewTenant struct {
 	Name string `json:"name"`
 	// Plan names the tenant's plan; "" is none (unlimited).
 	Plan string `json:"plan,omitempty"`
+	// Region is where the tenant's rows live, one of GATEHOUSE_REGIONS;
+	// "" is the region of the node that creates it (regions.go).
+	Region string `json:"region,omitempty"`
 }
 
 // TenantPatch changes the fields that are set.
@@ -103,6 +109,7 @@ func (s *Service) CreateTenant(ctx context.Context, actor events.Actor, in NewTe
 	var c valid.Collector
 	CheckSlug(&c, in.Slug)
 	checkName(&c, in.Name)
+	s.checkRegion(&c, in.Region)
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
@@ -121,6 +128,10 @@ func (s *Service) createTenant(ctx context.Context, actor events.Actor, in NewTe
 	now := s.now()
 	t := &store.Tenant{ID: store.TenantID(id.String()), Slug: in.Slug, Name: in.Name,
 		Settings: settings, Version: 1, CreatedAt: now, UpdatedAt: now}
+	unclaim, err := s.claimSlug(ctx, t, in.Plan) // regions.go
+	if err != nil {
+		return nil, err
+	}
 	err = s.Store.InTx(ctx, func(tx store.Repos) error {
 		if err := tx.Tenants().CreateTenant(ctx, t); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -139,6 +150,7 @@ func (s *Service) createTenant(ctx context.Context, actor events.Actor, in NewTe
 			Changes: events.Diff(nil, tenantFields(t))})
 	})
 	if err != nil {
+		unclaim()
 		return nil, err
 	}
 	return t, nil
@@ -154,9 +166,17 @@ func (s *Service) EnsureDefault(ctx context.Context) (t *store.Tenant, created b
 	if !errors.Is(err, store.ErrNotFound) {
 		return nil, false, err
 	}
+	// With regions, the default tenant is the first region's to start:
+	// the others leave it there (regions.go).
+	if _, err := s.RegionOf(ctx, DefaultSlug); err == nil {
+		return nil, false, nil
+	}
 	t, err = s.createTenant(ctx, events.Actor{Type: "system", ID: "bootstrap"}, NewTenant{Slug: DefaultSlug, Name: "Default"})
 	if errors.Is(err, store.ErrConflict) { // another node won the race
 		t, err = s.Store.Tenants().GetTenantBySlug(ctx, DefaultSlug)
+		if errors.Is(err, store.ErrNotFound) && s.Placement != nil { // a node of another region
+			return nil, false, nil
+		}
 		return t, false, err
 	}
 	return t, err == nil, err
@@ -232,6 +252,9 @@ func (s *Service) UpdateTenant(ctx context.Context, actor events.Actor, id store
 	})
 	if out != nil {
 		s.forgetSlug(out.Slug)
+	}
+	if err == nil && p.Plan != nil {
+		s.notePlan(ctx, id, *p.Plan) // regions.go
 	}
 	return out, err
 }

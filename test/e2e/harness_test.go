@@ -76,8 +76,14 @@ func testEnv(dataDir, db, masterKey string) []string {
 // start runs `gatehouse serve` and waits until it listens.
 func start(t *testing.T, env []string, args ...string) *node {
 	t.Helper()
+	return startBinary(t, binary, env, args...)
+}
+
+// startBinary is start with another gatehouse binary (an older release).
+func startBinary(t *testing.T, bin string, env []string, args ...string) *node {
+	t.Helper()
 	n := &node{t: t, env: env, stdout: &syncBuffer{}, exited: make(chan struct{})}
-	n.cmd = exec.Command(binary, append([]string{"serve"}, args...)...)
+	n.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
 	n.cmd.Env = env
 	n.cmd.Stdout = n.stdout
 	stderr, err := n.cmd.StderrPipe()

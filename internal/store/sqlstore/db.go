@@ -101,12 +101,7 @@ func openPool(ctx context.Context, driver, dsn string, opt Options) (*DB, error)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", driver, err)
 	}
-	db.SetMaxOpenConns(maxConns)
-	// Keep every connection idle rather than reopening: a new SQLite
-	// connection re-runs its pragmas, a new PostgreSQL one a TLS+auth
-	// handshake.
-	db.SetMaxIdleConns(maxConns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
+	tunePool(db, maxConns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: ping %s: %w", driver, err)
@@ -118,6 +113,15 @@ func openPool(ctx context.Context, driver, dsn string, opt Options) (*DB, error)
 	d := &DB{sql: db, d: dia, now: now}
 	d.scope = scope{db: d, q: traced(db)} // trace.go
 	return d, nil
+}
+
+// tunePool bounds the pool at n connections and keeps every connection
+// idle rather than reopening: a new SQLite connection re-runs its pragmas,
+// a new PostgreSQL one a TLS+auth handshake.
+func tunePool(db *sql.DB, n int) {
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 }
 
 // sqliteDSN turns a file path into modernc's DSN: WAL so readers do not

@@ -145,3 +145,43 @@ func RawRow(t testing.TB, db *sqlstore.DB, query string, args ...any) (cols []st
 	}
 	return cols, vals
 }
+
+// PostgresDatabase creates an empty database gh_<prefix>_<random> on the
+// server of GATEHOUSE_TEST_POSTGRES_DSN and answers a DSN of it; the
+// database is dropped at cleanup (its connections closed by force). Tests
+// of regions use it: each region is a database of its own. It skips t
+// when GATEHOUSE_TEST_POSTGRES_DSN is unset.
+func PostgresDatabase(t testing.TB, prefix string) string {
+	t.Helper()
+	base := os.Getenv(EnvPostgresDSN)
+	if base == "" {
+		t.Skip(EnvPostgresDSN + " is not set")
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	name := "gh_" + prefix + "_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("sqltest: %v", err)
+	}
+	ctx := context.Background()
+	// name is [a-z0-9_] only (prefix is the caller's constant).
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		t.Fatalf("sqltest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("sqltest: drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("sqltest: %s must be a postgres:// URL for PostgresDatabase", EnvPostgresDSN)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
