@@ -25,12 +25,36 @@ type slugEntry struct {
 type slugCache struct {
 	mu sync.Mutex
 	m  map[string]slugEntry
+	// feed subscribes, once, to the store's changes (store.ChangeFeed), so
+	// a tenant changed on any node is dropped at once, slugTTL staying as
+	// the safety net.
+	feed sync.Once
+}
+
+func (c *slugCache) changed(ch store.Change) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch ch.Kind {
+	case store.ChangeTenant:
+		for slug, e := range c.m {
+			if e.t.ID == ch.Tenant {
+				delete(c.m, slug)
+			}
+		}
+	case store.ChangeAll:
+		clear(c.m)
+	}
 }
 
 // ResolveSlug finds a tenant by slug for the protocol endpoints (OIDC,
 // hosted pages), from a short-lived cache. The management API uses
 // Resolve, which always reads the database.
 func (s *Service) ResolveSlug(ctx context.Context, slug string) (*store.Tenant, error) {
+	s.slugs.feed.Do(func() {
+		if f, ok := s.Store.(store.ChangeFeed); ok {
+			f.OnChange(s.slugs.changed)
+		}
+	})
 	now := s.Now()
 	s.slugs.mu.Lock()
 	e, ok := s.slugs.m[slug]

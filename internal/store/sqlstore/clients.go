@@ -144,8 +144,23 @@ func (r clientRepo) get(ctx context.Context, q querier, op, lock string, tenant 
 	return c, wrapErr(op, err)
 }
 
+// GetClient reads through the client cache (cache.go) outside a
+// transaction; inside one it reads the row, as the transaction sees it.
 func (r clientRepo) GetClient(ctx context.Context, tenant store.TenantID, id string) (*store.Client, error) {
-	return r.get(ctx, r.q, "get client", "", tenant, id)
+	if r.tx != nil {
+		return r.get(ctx, r.q, "get client", "", tenant, id)
+	}
+	k := clientKey{tenant, id}
+	c, gen := r.db.clients.get(k)
+	if c != nil {
+		return c, nil
+	}
+	c, err := r.get(ctx, r.q, "get client", "", tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	r.db.clients.put(k, c, gen)
+	return c, nil
 }
 
 // ListClients pages the tenant's clients by id.
@@ -197,24 +212,33 @@ dpop_bound_access_tokens = $26, dpop_nonce_required = $27 WHERE tenant_id = $20 
 			return err
 		}
 		out = &n
-		return nil
+		return r.notify(ctx, q, store.Change{Kind: store.ChangeClient, Tenant: tenant, ID: id})
 	})
 	if err != nil {
 		return nil, err
 	}
+	r.committed(store.Change{Kind: store.ChangeClient, Tenant: tenant, ID: id})
 	return out, nil
 }
 
 // DeleteClient deletes the client; the foreign keys cascade to everything
 // issued to it (authorization requests, tokens, consents, device codes).
 func (r clientRepo) DeleteClient(ctx context.Context, tenant store.TenantID, id string) error {
-	return r.single(ctx, func(q querier) error {
+	ch := store.Change{Kind: store.ChangeClient, Tenant: tenant, ID: id}
+	err := r.write(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `DELETE FROM clients WHERE tenant_id = $1 AND id = $2`, string(tenant), id)
 		if err != nil {
 			return wrapErr("delete client", err)
 		}
-		return oneRow(res, "delete client")
+		if err := oneRow(res, "delete client"); err != nil {
+			return err
+		}
+		return r.notify(ctx, q, ch)
 	})
+	if err == nil {
+		r.committed(ch)
+	}
+	return err
 }
 
 // authzClaimsJSON stores a client's role and permission claim choice

@@ -23,6 +23,9 @@ type scope struct {
 	db *DB
 	q  querier
 	tx *sql.Tx // set inside InTx
+	// pending collects, inside InTx, the changes to tell this node's
+	// caches of once the transaction commits (changes.go).
+	pending *[]store.Change
 }
 
 var _ store.Repos = (*scope)(nil)
