@@ -56,6 +56,9 @@ type grant struct {
 	// jkt is the DPoP key thumbprint the tokens are bound to, "" for
 	// Bearer tokens (dpop.go).
 	jkt string
+	// noIDToken: a refresh for a client that asked for pure access-token
+	// renewals (store.Client.OmitRefreshIDToken).
+	noIDToken bool
 }
 
 // signJWT signs claims with the tenant's active key of alg, typ in header.

@@ -75,6 +75,10 @@ type Client struct {
 	// nonce in every proof (RFC 9449 8).
 	DPoPBound bool
 	DPoPNonce bool
+	// OmitRefreshIDToken makes a refresh a pure access-token renewal: no
+	// new ID token (OIDC Core 12.2 allows it); false, the default, sends
+	// one whenever the refreshed scopes include openid (migration 0052).
+	OmitRefreshIDToken bool
 }
 
 // Clients stores a tenant's OAuth clients.

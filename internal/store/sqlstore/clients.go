@@ -14,7 +14,7 @@ type clientRepo struct{ *scope }
 const clientCols = `tenant_id, id, name, secret_hash, is_public, auth_method, redirect_uris, post_logout_redirect_uris,
 grant_types, scopes, third_party, id_token_alg, access_token_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
 backchannel_logout_uri, jwks, claim_mappings, version, created_at, updated_at, authz_claims,
-allowed_origins, introspection, dpop_bound_access_tokens, dpop_nonce_required`
+allowed_origins, introspection, dpop_bound_access_tokens, dpop_nonce_required, omit_refresh_id_token`
 
 func scanClient(r scanner) (*store.Client, error) {
 	var (
@@ -27,7 +27,7 @@ func scanClient(r scanner) (*store.Client, error) {
 	err := r.Scan(&tenant, &c.ID, &c.Name, &c.SecretHash, &c.Public, &c.AuthMethod, &redirects, &postLogout,
 		&grants, &scopes, &c.ThirdParty, &c.IDTokenAlg, &c.AccessTokenAlg, &atTTL, &idTTL, &rtTTL,
 		&c.BackchannelLogoutURI, &jwks, &mapping, &c.Version, &created, &updated, &authz,
-		&origins, &c.Introspection, &c.DPoPBound, &c.DPoPNonce)
+		&origins, &c.Introspection, &c.DPoPBound, &c.DPoPNonce, &c.OmitRefreshIDToken)
 	if err != nil {
 		return nil, err
 	}
@@ -123,13 +123,13 @@ func (r clientRepo) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	n.UpdatedAt = micro(n.UpdatedAt)
 	err := r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 27)+`)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 28)+`)`,
 			string(n.Tenant), n.ID, n.Name, nullBytes(n.SecretHash), n.Public, n.AuthMethod, listJSON(n.RedirectURIs),
 			listJSON(n.PostLogoutRedirectURIs), listJSON(n.GrantTypes), listJSON(n.Scopes), n.ThirdParty,
 			n.IDTokenAlg, n.AccessTokenAlg, durMicros(n.AccessTokenTTL), durMicros(n.IDTokenTTL),
 			durMicros(n.RefreshTokenTTL), n.BackchannelLogoutURI, nullJSON(n.JWKS), mappingJSON(n.ClaimMappings),
 			n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), authzClaimsJSON(n.AuthzClaims),
-			listJSON(n.AllowedOrigins), introspectionOrOwn(n.Introspection), n.DPoPBound, n.DPoPNonce)
+			listJSON(n.AllowedOrigins), introspectionOrOwn(n.Introspection), n.DPoPBound, n.DPoPNonce, n.OmitRefreshIDToken)
 		return wrapErr("create client", err)
 	})
 	if err != nil {
@@ -198,13 +198,13 @@ redirect_uris = $5, post_logout_redirect_uris = $6, grant_types = $7, scopes = $
 access_token_alg = $11, access_token_ttl = $12, id_token_ttl = $13, refresh_token_ttl = $14,
 backchannel_logout_uri = $15, jwks = $16, claim_mappings = $17, version = $18, updated_at = $19,
 authz_claims = $23, allowed_origins = $24, introspection = $25,
-dpop_bound_access_tokens = $26, dpop_nonce_required = $27 WHERE tenant_id = $20 AND id = $21 AND version = $22`,
+dpop_bound_access_tokens = $26, dpop_nonce_required = $27, omit_refresh_id_token = $28 WHERE tenant_id = $20 AND id = $21 AND version = $22`,
 			n.Name, nullBytes(n.SecretHash), n.Public, n.AuthMethod, listJSON(n.RedirectURIs), listJSON(n.PostLogoutRedirectURIs),
 			listJSON(n.GrantTypes), listJSON(n.Scopes), n.ThirdParty, n.IDTokenAlg, n.AccessTokenAlg,
 			durMicros(n.AccessTokenTTL), durMicros(n.IDTokenTTL), durMicros(n.RefreshTokenTTL), n.BackchannelLogoutURI,
 			nullJSON(n.JWKS), mappingJSON(n.ClaimMappings), n.Version, n.UpdatedAt.UnixMicro(),
 			string(n.Tenant), n.ID, old.Version, authzClaimsJSON(n.AuthzClaims),
-			listJSON(n.AllowedOrigins), introspectionOrOwn(n.Introspection), n.DPoPBound, n.DPoPNonce)
+			listJSON(n.AllowedOrigins), introspectionOrOwn(n.Introspection), n.DPoPBound, n.DPoPNonce, n.OmitRefreshIDToken)
 		if err != nil {
 			return wrapErr("update client", err)
 		}
