@@ -46,6 +46,9 @@ type DB struct {
 	// clients for the token path (cache.go).
 	feed    changeFeed
 	clients *clientCache
+	// stmts keeps SQLite's statements prepared (stmtcache.go); nil on
+	// PostgreSQL, where pgx caches them.
+	stmts *stmtCache
 }
 
 var _ store.Store = (*DB)(nil)
@@ -126,7 +129,10 @@ func openPool(ctx context.Context, driver, dsn string, opt Options) (*DB, error)
 		now = time.Now
 	}
 	d := &DB{sql: db, d: dia, now: now}
-	d.scope = scope{db: d, q: db}
+	if driver == DriverSQLite {
+		d.stmts = newStmtCache(db)
+	}
+	d.scope = scope{db: d, q: d.wrap(db, nil)}
 	d.clients = newClientCache(d)
 	return d, nil
 }
@@ -182,6 +188,9 @@ func (d *DB) Ping(ctx context.Context) error {
 // Close stops the change listener and closes the pool.
 func (d *DB) Close() error {
 	d.stopListener()
+	if d.stmts != nil {
+		d.stmts.close()
+	}
 	return d.sql.Close()
 }
 
@@ -196,7 +205,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx store.Repos) error) error {
 	var changes []store.Change // told to this node's caches once committed
 	err := d.runTx(ctx, func(tx *sql.Tx) error {
 		changes = changes[:0]
-		return fn(&scope{db: d, q: tx, tx: tx, pending: &changes})
+		return fn(&scope{db: d, q: d.wrap(tx, tx), tx: tx, pending: &changes})
 	})
 	if err == nil {
 		for _, c := range changes {

@@ -46,7 +46,7 @@ func (s *scope) TenantData() store.TenantData   { return tenantDataRepo{s} }
 // the caller may handle, say, an ErrConflict and carry on.
 func (s *scope) write(ctx context.Context, fn func(q querier) error) error {
 	if s.tx == nil {
-		return s.db.runTx(ctx, func(tx *sql.Tx) error { return fn(tx) })
+		return s.db.runTx(ctx, func(tx *sql.Tx) error { return fn(s.db.wrap(tx, tx)) })
 	}
 	// Repos never nest write calls, so one savepoint name suffices.
 	if _, err := s.tx.ExecContext(ctx, "SAVEPOINT gh_sp"); err != nil {
@@ -58,7 +58,7 @@ func (s *scope) write(ctx context.Context, fn func(q querier) error) error {
 			_, _ = s.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT gh_sp")
 		}
 	}()
-	err := fn(s.tx)
+	err := fn(s.q) // the transaction, through the statement cache
 	done = true
 	if err != nil {
 		if _, rerr := s.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT gh_sp"); rerr != nil {
