@@ -48,6 +48,13 @@ func TestRefreshIDToken(t *testing.T) {
 			}
 
 			tok := r.tokens(adaEmail, adaPW)
+			// An ID token is no access token: it has no jti or client_id.
+			if ui := bearerGet(t, m.UserInfo, tok.Extra("id_token").(string)); ui.Status != 401 {
+				t.Errorf("ID token as a bearer token at userinfo: %d %s", ui.Status, ui.Raw)
+			}
+			if in := introspect(t, m, tok.Extra("id_token").(string), id, secret); in.Status != 200 || active(in) {
+				t.Errorf("ID token at introspection: %d %s", in.Status, in.Raw)
+			}
 			res := refresh(tok.RefreshToken)
 			verify(r.verifier, res.str("id_token"), "RS256")
 			// Narrowed without openid: no ID token.
