@@ -39,7 +39,9 @@ if [[ $DB == postgres ]]; then
 fi
 gh() { env ${db:+GATEHOUSE_DB=$db} GATEHOUSE_DATA_DIR="$work/data" "$work/gatehouse" "$@"; }
 pport=$((20000 + RANDOM % 20000))
-PPROF_ADDR=127.0.0.1:$pport gh serve >"$OUT/server.out" 2>"$OUT/server.log" &
+# Not through gh: $! must be the server's own pid (env execs it).
+env ${db:+GATEHOUSE_DB=$db} GATEHOUSE_DATA_DIR="$work/data" GATEHOUSE_ADDR=127.0.0.1:0 PPROF_ADDR=127.0.0.1:$pport \
+	"$work/gatehouse" serve >"$OUT/server.out" 2>"$OUT/server.log" &
 pid=$!
 a=""
 for _ in $(seq 1 3000); do
