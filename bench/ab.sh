@@ -30,7 +30,9 @@
 # new temp dir), PERF (1: record each server with `perf record -g` during
 # its runs of the last round, and write the hottest functions, inclusive
 # and self, to perf-X-SCENARIO.txt; that round's figures carry perf's cost,
-# on A and B alike).
+# on A and B alike), DB (sqlite, the default, or postgres: each server in a
+# new schema of DB_DSN, a postgres:// URL with a query, dropped at the end;
+# the CPU column is then the server's alone, not the database's).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -84,7 +86,7 @@ fi
 IFS=, read -r -a scenarios <<<"$SCENARIOS"
 for s in "${scenarios[@]}"; do
 	case $s in
-	client_credentials | auth_code | refresh | introspection | userinfo | jwks | discovery) ;;
+	client_credentials | client_credentials_dpop | auth_code | refresh | introspection | userinfo | jwks | discovery) ;;
 	*)
 		echo "scenario $s: not supported here (needs fixtures or a baseline this script does not make)" >&2
 		exit 2
@@ -96,9 +98,13 @@ sha_B=$(git rev-parse --verify "${2:-HEAD}^{commit}")
 mkdir -p "$OUT"
 
 work=$(mktemp -d -t gatehouse-ab-work.XXXXXX)
-declare -A pid base
+declare -A pid base db
+DB=${DB:-sqlite}
 cleanup() {
 	for x in A B; do
+		if [[ $DB == postgres && -n ${db[$x]:-} ]]; then
+			PGOPTIONS="-c client_min_messages=warning" psql "$DB_DSN" -qc "DROP SCHEMA IF EXISTS gh_ab_$$_$x CASCADE" >/dev/null || true
+		fi
 		if [[ -n ${pid[$x]:-} ]] && kill -0 "${pid[$x]}" 2>/dev/null; then
 			kill -TERM "${pid[$x]}" 2>/dev/null || true
 			wait "${pid[$x]}" 2>/dev/null || true
@@ -131,11 +137,17 @@ for x in A B; do
 done
 go build -o "$work/load" ./bench/load
 
-# start X: serves revision X's binary on a fresh data dir and a free port.
+# start X: serves revision X's binary on a fresh data dir (and, with
+# DB=postgres, a new schema) and a free port.
 start() {
-	local x=$1 a
+	local x=$1 a=""
+	db[$x]=""
+	if [[ $DB == postgres ]]; then
+		psql "${DB_DSN:?DB=postgres needs DB_DSN}" -qc "CREATE SCHEMA gh_ab_$$_$x" >/dev/null
+		db[$x]="${DB_DSN}&search_path=gh_ab_$$_$x"
+	fi
 	: >"$OUT/server-$x.log"
-	GATEHOUSE_DATA_DIR="$work/data-$x" GATEHOUSE_ADDR=127.0.0.1:0 "$work/gatehouse-$x" serve \
+	env ${db[$x]:+GATEHOUSE_DB=${db[$x]}} GATEHOUSE_DATA_DIR="$work/data-$x" GATEHOUSE_ADDR=127.0.0.1:0 "$work/gatehouse-$x" serve \
 		>"$OUT/server-$x.out" 2>"$OUT/server-$x.log" &
 	pid[$x]=$!
 	# Both revisions log the same start-up line (internal/server/http.go).
@@ -149,7 +161,7 @@ start() {
 # in the work dir, out of $OUT.
 fixtures() {
 	local x=$1 key ac cc
-	gh() { GATEHOUSE_DATA_DIR="$work/data-$x" "$work/gatehouse-$x" "$@" 2>>"$OUT/cli.log"; }
+	gh() { env ${db[$x]:+GATEHOUSE_DB=${db[$x]}} GATEHOUSE_DATA_DIR="$work/data-$x" "$work/gatehouse-$x" "$@" 2>>"$OUT/cli.log"; }
 	key=$(gh apikey create --tenant default --scopes admin --name bench)
 	ac=$(gh client create --tenant default --name bench --redirect-uri http://127.0.0.1:9/cb --json | tail -n1)
 	cc=$(gh client create --tenant default --name bench-cc --grant client_credentials --json | tail -n1)

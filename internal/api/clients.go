@@ -37,6 +37,7 @@ type clientOut struct {
 	Introspection                string            `json:"introspection"`
 	DPoPBoundAccessTokens        bool              `json:"dpop_bound_access_tokens"`
 	DPoPNonceRequired            bool              `json:"dpop_nonce_required"`
+	IDTokenOnRefresh             bool              `json:"id_token_on_refresh"`
 	HasSecret                    bool              `json:"has_secret"`
 	Version                      int64             `json:"version"`
 	CreatedAt                    time.Time         `json:"created_at"`
@@ -73,8 +74,9 @@ func clientJSON(c *store.Client) clientOut {
 		BackchannelLogoutURI:         c.BackchannelLogoutURI, JWKS: slices.Clone(c.JWKS),
 		ClaimMappings: cm, AuthzClaims: c.AuthzClaims, AllowedOrigins: list(c.AllowedOrigins),
 		Introspection: c.Introspection, DPoPBoundAccessTokens: c.DPoPBound, DPoPNonceRequired: c.DPoPNonce,
-		SecurityOut: oauthclient.Security(c),
-		HasSecret:   len(c.SecretHash) > 0, Version: c.Version, TokenExchange: c.TokenExchange,
+		SecurityOut:      oauthclient.Security(c),
+		IDTokenOnRefresh: !c.OmitRefreshIDToken,
+		HasSecret:        len(c.SecretHash) > 0, Version: c.Version, TokenExchange: c.TokenExchange,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		RequestMetadata: oauthclient.MetadataOf(c),
 	}

@@ -83,6 +83,10 @@ type NewClient struct {
 	SecurityFields
 	// RequestMetadata are the CIBA and JAR fields (ciba.go).
 	RequestMetadata
+	// IDTokenOnRefresh: whether a refresh answers a new ID token (when the
+	// refreshed scopes include openid); absent means true, as Keycloak and
+	// Okta do. False makes a refresh a pure access-token renewal.
+	IDTokenOnRefresh *bool `json:"id_token_on_refresh,omitempty"`
 }
 
 // ClientPatch changes the fields that are set (JSON null is the same as
@@ -118,6 +122,7 @@ type ClientPatch struct {
 	SecurityPatch
 	// RequestMetadataPatch: the CIBA and JAR fields (ciba.go).
 	RequestMetadataPatch
+	IDTokenOnRefresh *bool `json:"id_token_on_refresh,omitempty"`
 }
 
 // HashSecret is how a client secret is stored and compared.
@@ -184,6 +189,7 @@ func (s *Service) prepareClient(tenant store.TenantID, in NewClient) (*store.Cli
 		DPoPBound:              in.DPoPBoundAccessTokens,
 		DPoPNonce:              in.DPoPNonceRequired,
 		TokenExchange:          cloneExchange(in.TokenExchange),
+		OmitRefreshIDToken:     in.IDTokenOnRefresh != nil && !*in.IDTokenOnRefresh,
 		Version:                1, CreatedAt: now, UpdatedAt: now,
 	}
 	if len(cl.GrantTypes) == 0 {
@@ -427,6 +433,9 @@ func applyPatch(c *valid.Collector, cl *store.Client, p ClientPatch) {
 	}
 	patchSecurity(cl, p.SecurityPatch) // security.go
 	p.RequestMetadataPatch.apply(cl)
+	if p.IDTokenOnRefresh != nil {
+		cl.OmitRefreshIDToken = !*p.IDTokenOnRefresh
+	}
 }
 
 // auditFields is what the audit log records of a client: never the secret
@@ -452,6 +461,7 @@ func auditFields(cl *store.Client) map[string]any {
 		"dpop_bound_access_tokens":         cl.DPoPBound,
 		"dpop_nonce_required":              cl.DPoPNonce,
 		"token_exchange":                   exchangeFields(cl.TokenExchange),
+		"id_token_on_refresh":              !cl.OmitRefreshIDToken,
 		"has_secret":                       cl.SecretHash != nil,
 		"security":                         cl.Security,
 	}

@@ -88,7 +88,7 @@ var (
 // reservedClaims are set by the provider; a mapping must not forge them.
 var reservedClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "auth_time", "nonce",
 	"acr", "amr", "azp", "at_hash", "c_hash", "s_hash", "sid", "client_id", "scope", "cnf", "typ",
-	"act", "may_act", "events", "sid_hash", "risk"}
+	"act", "may_act", "events", "sid_hash", "risk", "gh_fam"}
 
 // setTTL sets *dst from seconds (0: the default), or records why not.
 func setTTL(c *valid.Collector, field string, dst *time.Duration, seconds int64, r ttlRule) {

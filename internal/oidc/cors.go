@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -156,12 +155,7 @@ func (p *Provider) bearerClient(ctx context.Context, r *http.Request) string {
 	if !ok || tok == "" {
 		return ""
 	}
-	ctx = op.ContextWithIssuer(ctx, p.issuer(ctx))
-	claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, tok, p.srv.Provider().AccessTokenVerifier(ctx))
-	if err != nil {
-		return ""
-	}
-	at, err := p.storage.liveAccessToken(ctx, claims.JWTID)
+	_, at, err := p.liveAccessToken(ctx, tok) // jwtaccess.go
 	if err != nil {
 		return ""
 	}

@@ -226,20 +226,21 @@ func (p *Provider) tokenParty(ctx context.Context, raw string, typ oidc.TokenTyp
 	}
 	switch {
 	case jwtTyp == "at+jwt" && (typ == oidc.AccessTokenType || typ == oidc.JWTTokenType):
-		return p.accessTokenParty(ctx, claims, bad)
+		return p.accessTokenParty(ctx, raw, claims, bad)
 	case jwtTyp == "JWT" && (typ == oidc.IDTokenType || typ == oidc.JWTTokenType):
 		return p.idTokenParty(ctx, claims, bad)
 	}
 	return nil, bad
 }
 
-func (p *Provider) accessTokenParty(ctx context.Context, claims map[string]any, bad error) (*tokenParty, error) {
-	jti, _ := claims["jti"].(string)
-	at, err := p.storage.liveAccessToken(ctx, jti)
+// accessTokenParty: an access token must also be live (no revocation
+// covers it and its client still exists, jwtaccess.go).
+func (p *Provider) accessTokenParty(ctx context.Context, raw string, claims map[string]any, bad error) (*tokenParty, error) {
+	ac, at, err := p.liveAccessToken(ctx, raw)
 	if err != nil {
 		return nil, bad
 	}
-	t := &tokenParty{userID: at.UserID, clientID: at.ClientID, scopes: at.Scopes, familyID: at.FamilyID,
+	t := &tokenParty{userID: at.UserID, clientID: at.ClientID, scopes: ac.Scopes, familyID: at.FamilyID,
 		sessionID: at.SessionID, jkt: cnfJKT(claims)}
 	t.act, _ = claims["act"].(map[string]any)
 	if v, ok := claims["auth_time"].(float64); ok {

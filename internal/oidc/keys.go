@@ -38,8 +38,26 @@ type keyRing struct {
 	cache map[store.TenantID]*tenantKeys
 }
 
+// newKeyRing builds the ring; a store that tells of changes (on
+// PostgreSQL those of every node) drops a tenant's keys the moment they
+// change, keyTTL staying as the safety net.
 func newKeyRing(s store.Store, m *keys.Manager, now func() time.Time) *keyRing {
-	return &keyRing{store: s, keys: m, now: now, cache: map[store.TenantID]*tenantKeys{}}
+	k := &keyRing{store: s, keys: m, now: now, cache: map[store.TenantID]*tenantKeys{}}
+	if f, ok := s.(store.ChangeFeed); ok {
+		f.OnChange(k.changed)
+	}
+	return k
+}
+
+func (k *keyRing) changed(c store.Change) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch c.Kind {
+	case store.ChangeKeys, store.ChangeTenant:
+		delete(k.cache, c.Tenant)
+	case store.ChangeAll:
+		clear(k.cache)
+	}
 }
 
 func (k *keyRing) get(ctx context.Context, tenant store.TenantID) (*tenantKeys, error) {

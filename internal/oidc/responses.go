@@ -36,11 +36,11 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 		return nil, op.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication required"), http.StatusUnauthorized)
 	}
 	resp := new(oidc.IntrospectionResponse)
-	claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, r.Data.Token, s.Provider().AccessTokenVerifier(ctx))
-	if err != nil {
-		return op.NewResponse(resp), nil
+	claims, at, err := s.p.liveAccessToken(ctx, r.Data.Token) // jwtaccess.go
+	if err != nil && !errors.Is(err, errTokenInactive) {
+		return nil, s.p.storage.hide(ctx, err)
 	}
-	if err := s.p.storage.SetIntrospectionFromToken(ctx, resp, claims.JWTID, claims.Subject, c.GetID()); err != nil {
+	if err != nil || s.p.storage.introspect(ctx, resp, claims, at, c.GetID()) != nil {
 		return op.NewResponse(resp), nil
 	}
 	resp.Active = true
@@ -72,7 +72,7 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 // UserInfo answers a token that does not verify, or is revoked or expired,
 // with 401 invalid_token (RFC 6750 3.1); the library says access_denied.
 func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoRequest]) (*op.Response, error) {
-	resp, err := s.LegacyServer.UserInfo(ctx, r)
+	resp, err := s.userinfo(ctx, r.Data.AccessToken)
 	if err != nil {
 		var oe *oidc.Error
 		if errors.As(err, &oe) && oe.ErrorType == oidc.ServerError {
@@ -82,6 +82,22 @@ func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoReques
 			Description: "the access token is invalid, expired or revoked"}, http.StatusUnauthorized)
 	}
 	return resp, nil
+}
+
+// userinfo answers the claims of a live user access token (jwtaccess.go).
+func (s *server) userinfo(ctx context.Context, raw string) (*op.Response, error) {
+	claims, at, err := s.p.liveAccessToken(ctx, raw)
+	if err != nil && !errors.Is(err, errTokenInactive) {
+		return nil, s.p.storage.hide(ctx, err)
+	}
+	if err != nil || at.UserID == "" {
+		return nil, errTokenInactive
+	}
+	info := new(oidc.UserInfo)
+	if err := s.p.fillUserinfo(ctx, info, at.UserID, s.p.storage.clientRecord(ctx, at.ClientID), claims.Scopes); err != nil {
+		return nil, err
+	}
+	return op.NewResponse(info), nil
 }
 
 // protocolWriter adds what the library's responses lack: the challenge

@@ -188,7 +188,8 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	}
 	g := grant{grantType: string(oidc.GrantTypeRefreshToken), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: old.UserID, scopes: scopes,
 		sessionID: old.SessionID, familyID: old.FamilyID, kind: old.Kind, authTime: old.AuthTime, amr: old.AMR, jkt: jkt,
-		details: s.p.approvedDetails(ctx, tn, old.FamilyID)} // rar.go
+		details:   s.p.approvedDetails(ctx, tn, old.FamilyID), // rar.go
+		noIDToken: c.c.OmitRefreshIDToken}
 	next, tok, err := s.p.newRefreshToken(g)
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
@@ -260,7 +261,7 @@ func (p *Provider) issue(ctx context.Context, g grant, withRefresh bool) (*oidc.
 	}
 	resp := &oidc.AccessTokenResponse{AccessToken: at, TokenType: tokenType(g.jkt),
 		ExpiresIn: uint64(exp.Sub(p.now()).Seconds()), Scope: g.scopes}
-	if slices.Contains(g.scopes, oidc.ScopeOpenID) {
+	if slices.Contains(g.scopes, oidc.ScopeOpenID) && !g.noIDToken {
 		if resp.IDToken, err = p.mintIDToken(ctx, g, at); err != nil {
 			return nil, err
 		}

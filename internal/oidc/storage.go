@@ -216,20 +216,12 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 	return s.p.afterLogout(ctx, sid, ret), nil // the SAML providers of the session too
 }
 
-// RevokeToken revokes a refresh token's family or an access token (by jti).
-// Per RFC 7009 an unknown token is not an error.
+// RevokeToken revokes a refresh token's family (JWT access tokens are
+// revoked by server.Revocation, jwtaccess.go). Per RFC 7009 an unknown
+// token is not an error.
 func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
 	tn := s.tenant(ctx)
 	toks := s.p.store.OAuth().Tokens()
-	if at, err := toks.GetAccessToken(ctx, tn, tokenOrID); err == nil {
-		if at.ClientID != clientID {
-			return oidc.ErrInvalidClient().WithDescription("token was issued to another client")
-		}
-		if err := toks.RevokeAccessToken(ctx, tn, at.ID); err != nil {
-			return oidc.ErrServerError().WithParent(err)
-		}
-		return nil
-	}
 	// A refresh token id from GetRefreshTokenInfo: revoke its family.
 	if rt, err := toks.GetRefreshToken(ctx, tn, sha(tokenOrID)); err == nil {
 		if rt.ClientID != clientID {
@@ -334,52 +326,40 @@ func (s *storage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo
 	return s.p.fillUserinfo(ctx, info, userID, s.clientRecord(ctx, clientID), scopes)
 }
 
-// SetUserinfoFromToken answers userinfo for a live access token only.
+// SetUserinfoFromToken and SetIntrospectionFromToken are not used:
+// server.UserInfo and server.Introspect verify the token themselves
+// (jwtaccess.go), as a token id alone no longer finds a record.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, origin string) error {
-	at, err := s.liveAccessToken(ctx, tokenID)
-	if err != nil || at.UserID == "" || at.UserID != subject {
-		return oidc.ErrAccessDenied().WithDescription("access token invalid")
-	}
-	return s.p.fillUserinfo(ctx, info, at.UserID, s.clientRecord(ctx, at.ClientID), at.Scopes)
+	return oidc.ErrAccessDenied().WithDescription("access token invalid")
 }
 
-func (s *storage) liveAccessToken(ctx context.Context, id string) (*store.AccessToken, error) {
-	at, err := s.p.store.OAuth().Tokens().GetAccessToken(ctx, s.tenant(ctx), id)
-	if err != nil {
-		return nil, err
-	}
-	if at.RevokedAt != nil || !s.p.now().Before(at.ExpiresAt) {
-		return nil, store.ErrNotFound
-	}
-	return at, nil
-}
-
-// SetIntrospectionFromToken describes a live access token (RFC 7662) to
-// clientID, the authenticated caller; the caller answers active=false for
-// any error, so a client that may not learn about the token cannot tell it
-// from an invalid one (RFC 7662 2.2, 4).
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
-	at, err := s.liveAccessToken(ctx, tokenID)
-	if err != nil || at.UserID != subject && !(at.UserID == "" && subject == at.ClientID) {
-		return oidc.ErrAccessDenied()
-	}
-	if !s.mayIntrospect(ctx, clientID, at) {
+	return oidc.ErrAccessDenied()
+}
+
+// introspect describes a live access token (RFC 7662) to clientID, the
+// authenticated caller; the caller answers active=false for any error, so
+// a client that may not learn about the token cannot tell it from an
+// invalid one (RFC 7662 2.2, 4).
+func (s *storage) introspect(ctx context.Context, resp *oidc.IntrospectionResponse, claims *oidc.AccessTokenClaims, at store.AccessTokenRef, clientID string) error {
+	if !s.mayIntrospect(ctx, clientID, at.ClientID) {
 		return oidc.ErrAccessDenied()
 	}
 	if at.UserID != "" && !s.userActive(ctx, at.UserID) {
 		return oidc.ErrAccessDenied() // a disabled or locked user's tokens are inactive
 	}
-	resp.Scope = at.Scopes
+	scopes := []string(claims.Scopes)
+	resp.Scope = scopes
 	resp.ClientID = at.ClientID
 	resp.TokenType = "Bearer"
 	resp.Expiration = oidc.FromTime(at.ExpiresAt)
-	resp.Subject = subject
+	resp.Subject = claims.Subject
 	resp.Issuer = s.p.issuer(ctx)
 	resp.Audience = []string{at.ClientID}
 	resp.JWTID = at.ID
-	if at.UserID != "" && slices.Contains(at.Scopes, oidc.ScopeOpenID) {
+	if at.UserID != "" && slices.Contains(scopes, oidc.ScopeOpenID) {
 		info := new(oidc.UserInfo)
-		if err := s.p.fillUserinfo(ctx, info, at.UserID, s.clientRecord(ctx, at.ClientID), at.Scopes); err == nil {
+		if err := s.p.fillUserinfo(ctx, info, at.UserID, s.clientRecord(ctx, at.ClientID), scopes); err == nil {
 			resp.SetUserInfo(info)
 		}
 	}
@@ -390,8 +370,8 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 // client of the tenant registered as a resource server (introspection
 // "audience"); the store lookup is tenant-scoped, so another tenant's
 // client is never one.
-func (s *storage) mayIntrospect(ctx context.Context, clientID string, at *store.AccessToken) bool {
-	if clientID == at.ClientID {
+func (s *storage) mayIntrospect(ctx context.Context, clientID, tokenClient string) bool {
+	if clientID == tokenClient {
 		return true
 	}
 	c := s.clientRecord(ctx, clientID)

@@ -62,6 +62,9 @@ type grant struct {
 	act      map[string]any
 	// details are the approved RFC 9396 authorization_details (rar.go).
 	details []byte
+	// noIDToken: a refresh for a client that asked for pure access-token
+	// renewals (store.Client.OmitRefreshIDToken).
+	noIDToken bool
 }
 
 // signJWT signs claims with the tenant's active key of alg, typ in header.
@@ -86,15 +89,17 @@ func (p *Provider) signJWT(ctx context.Context, tenant store.TenantID, alg, typ 
 	return obj.CompactSerialize()
 }
 
-// mintAccessToken issues an RFC 9068 JWT access token and records its jti
-// so it can be revoked and introspected.
+// mintAccessToken issues an RFC 9068 JWT access token. It writes no row:
+// the token is verified by its signature and revoked through the store's
+// revocations (jwtaccess.go), which its jti, family and session name.
 //
 // It is the one place every grant passes, so it meters: the user a token
 // is issued for is counted active this month (one insert-or-ignore; a
 // failure fails the request, so no issued token goes uncounted), and the
 // token is counted under its grant type.
 func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.Time, error) {
-	jti, err := uuid.NewV7()
+	now := p.now()
+	jti, err := newJTI(now)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -104,7 +109,6 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 		}
 	}
 	p.meter.Add(g.tenant, store.MetricTokensPrefix+g.grantType, 1)
-	now := p.now()
 	exp := now.Add(g.client.accessTokenLifetime())
 	sub := g.userID
 	if sub == "" {
@@ -112,7 +116,7 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 	}
 	claims := map[string]any{
 		"iss": g.issuer, "sub": sub, "aud": []string{g.client.c.ID}, "client_id": g.client.c.ID,
-		"iat": now.Unix(), "exp": exp.Unix(), "jti": jti.String(),
+		"iat": now.Unix(), "exp": exp.Unix(), "jti": jti,
 		"scope": joinScopes(g.scopes),
 	}
 	if g.userID != "" {
@@ -120,7 +124,10 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 		claims["acr"] = acrFor(g.amr)
 		claims["amr"] = g.amr
 		if g.sessionID != "" {
-			claims["sid"] = g.sessionID
+			claims[sidClaim] = g.sessionID
+		}
+		if g.familyID != "" {
+			claims[familyClaim] = g.familyID
 		}
 	}
 	if err := p.addAuthzClaims(ctx, g, claims, &exp); err != nil {
@@ -149,11 +156,6 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 	}
 	tok, err := p.signJWT(ctx, g.tenant, g.client.accessTokenAlg(), "at+jwt", claims)
 	if err != nil {
-		return "", time.Time{}, err
-	}
-	rec := &store.AccessToken{ID: jti.String(), Tenant: g.tenant, FamilyID: g.familyID, ClientID: g.client.c.ID,
-		UserID: g.userID, SessionID: g.sessionID, Scopes: g.scopes, ExpiresAt: exp}
-	if err := p.store.OAuth().Tokens().CreateAccessToken(ctx, rec); err != nil {
 		return "", time.Time{}, err
 	}
 	p.noteTokenUse(ctx, g)

@@ -97,6 +97,10 @@ type Client struct {
 	// RequireSignedRequestObject (RFC 9101 10.5): every authorization
 	// request must come as a signed request object.
 	RequireSignedRequestObject bool
+	// OmitRefreshIDToken makes a refresh a pure access-token renewal: no
+	// new ID token (OIDC Core 12.2 allows it); false, the default, sends
+	// one whenever the refreshed scopes include openid (migration 0052).
+	OmitRefreshIDToken bool
 }
 
 // Clients stores a tenant's OAuth clients.
@@ -231,7 +235,28 @@ type AccessToken struct {
 	RevokedAt *time.Time
 }
 
-// Tokens stores refresh tokens and access-token records.
+// MaxAccessTokenTTL is the longest lifetime an access token can have
+// (oauthclient refuses longer); revocations are kept that long.
+const MaxAccessTokenTTL = 24 * time.Hour
+
+// AccessTokenRef is what a JWT access token says of itself (it has no
+// row): enough to decide whether a revocation covers it.
+type AccessTokenRef struct {
+	ID        string // jti
+	FamilyID  string // "" for client_credentials
+	ClientID  string
+	UserID    string // "" for client_credentials
+	SessionID string
+	// IssuedAt is when it was issued, to the millisecond at least: a user
+	// revocation covers tokens issued at or before it.
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// Tokens stores refresh tokens, access-token records and the revocations
+// of JWT access tokens. Every revocation below (of a family, a session, a
+// user's tokens) also covers the JWT access tokens issued under it, as
+// AccessTokenRevoked answers, until they expire.
 type Tokens interface {
 	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
 	// GetRefreshToken answers rotated and revoked tokens too (the caller
@@ -274,6 +299,16 @@ type Tokens interface {
 	// at or before notAfter (those that can carry something that ends
 	// then); refresh tokens stay. userID must not be "".
 	RevokeUserAccessTokens(ctx context.Context, tenant TenantID, userID string, notAfter time.Time) error
+	// RevokeJWT revokes the JWT access token of jti, which expires at
+	// expiresAt (the revocation is kept until then); again, or once
+	// expired: no change, no error.
+	RevokeJWT(ctx context.Context, tenant TenantID, jti string, expiresAt time.Time) error
+	// AccessTokenRevoked reports whether a revocation covers the token:
+	// its jti's, its family's (whenever it was issued), its session's (of
+	// every client or of its own), or its user's (of every client or its
+	// own) made at or after IssuedAt, limited to tokens expiring by the
+	// revocation's notAfter for RevokeUserAccessTokens.
+	AccessTokenRevoked(ctx context.Context, tenant TenantID, t AccessTokenRef) (bool, error)
 	// ListUserGrants answers the user's live grants (families with an
 	// unrotated, unrevoked, unexpired refresh token), oldest first.
 	ListUserGrants(ctx context.Context, tenant TenantID, userID string) ([]TokenGrant, error)
@@ -281,8 +316,8 @@ type Tokens interface {
 	// ErrNotFound when the user has no live grant of that id.
 	RevokeUserGrant(ctx context.Context, tenant TenantID, userID, id string) error
 	// DeleteExpired removes, in every tenant, the authorization requests,
-	// refresh tokens, access-token records and device codes whose ExpiresAt
-	// is before t, the sessions that ended (expired or revoked) before t,
+	// refresh tokens, access-token records, device codes and revocations
+	// whose ExpiresAt is before t, the sessions that ended (expired or revoked) before t,
 	// and the throttle counters idle for a day before t; it returns how
 	// many rows it removed.
 	DeleteExpired(ctx context.Context, before time.Time) (int64, error)

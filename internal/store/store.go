@@ -254,3 +254,30 @@ type SigningKeys interface {
 	ListSigningKeys(ctx context.Context, tenant TenantID) ([]SigningKey, error)
 	UpdateSigningKey(ctx context.Context, tenant TenantID, id string, fn func(*SigningKey) error) (*SigningKey, error)
 }
+
+// Change says that records a node may hold in memory have changed, on this
+// node or another: a client (ID set), a tenant (its settings, slug or
+// state; and with it everything of the tenant), a tenant's signing keys, or
+// anything at all (ChangeAll: notifications may have been missed).
+type Change struct {
+	Kind   string
+	Tenant TenantID
+	ID     string
+}
+
+// Change kinds.
+const (
+	ChangeClient = "client"
+	ChangeTenant = "tenant"
+	ChangeKeys   = "keys"
+	ChangeAll    = "all"
+)
+
+// ChangeFeed is implemented by stores that tell their caches' owners of
+// committed changes: on PostgreSQL those of every node (LISTEN/NOTIFY), on
+// SQLite those of this process. fn runs after the change has committed,
+// on a goroutine of the store's; it must be quick and must not call back
+// into the store.
+type ChangeFeed interface {
+	OnChange(fn func(Change))
+}

@@ -28,6 +28,10 @@ type slugCache struct {
 	m  map[string]slugEntry
 	// hits and misses count lookups, for the metrics.
 	hits, misses atomic.Int64
+	// feed subscribes, once, to the store's changes (store.ChangeFeed), so
+	// a tenant changed on any node is dropped at once, slugTTL staying as
+	// the safety net.
+	feed sync.Once
 }
 
 // SlugCacheStats answers ResolveSlug's cache hits and misses so far.
@@ -35,10 +39,30 @@ func (s *Service) SlugCacheStats() (hits, misses int64) {
 	return s.slugs.hits.Load(), s.slugs.misses.Load()
 }
 
+func (c *slugCache) changed(ch store.Change) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch ch.Kind {
+	case store.ChangeTenant:
+		for slug, e := range c.m {
+			if e.t.ID == ch.Tenant {
+				delete(c.m, slug)
+			}
+		}
+	case store.ChangeAll:
+		clear(c.m)
+	}
+}
+
 // ResolveSlug finds a tenant by slug for the protocol endpoints (OIDC,
 // hosted pages), from a short-lived cache. The management API uses
 // Resolve, which always reads the database.
 func (s *Service) ResolveSlug(ctx context.Context, slug string) (*store.Tenant, error) {
+	s.slugs.feed.Do(func() {
+		if f, ok := s.Store.(store.ChangeFeed); ok {
+			f.OnChange(s.slugs.changed)
+		}
+	})
 	now := s.Now()
 	s.slugs.mu.Lock()
 	e, ok := s.slugs.m[slug]

@@ -14,7 +14,7 @@ type clientRepo struct{ *scope }
 const clientCols = `tenant_id, id, name, secret_hash, is_public, auth_method, redirect_uris, post_logout_redirect_uris,
 grant_types, scopes, third_party, id_token_alg, access_token_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
 backchannel_logout_uri, jwks, claim_mappings, version, created_at, updated_at, authz_claims,
-allowed_origins, introspection, dpop_bound_access_tokens, dpop_nonce_required, token_exchange, security,
+allowed_origins, introspection, dpop_bound_access_tokens, dpop_nonce_required, token_exchange, security, omit_refresh_id_token,
 ` + clientExtCols
 
 func scanClient(r scanner) (*store.Client, error) {
@@ -28,7 +28,7 @@ func scanClient(r scanner) (*store.Client, error) {
 	err := r.Scan(&tenant, &c.ID, &c.Name, &c.SecretHash, &c.Public, &c.AuthMethod, &redirects, &postLogout,
 		&grants, &scopes, &c.ThirdParty, &c.IDTokenAlg, &c.AccessTokenAlg, &atTTL, &idTTL, &rtTTL,
 		&c.BackchannelLogoutURI, &jwks, &mapping, &c.Version, &created, &updated, &authz,
-		&origins, &c.Introspection, &c.DPoPBound, &c.DPoPNonce, &exchange, &security,
+		&origins, &c.Introspection, &c.DPoPBound, &c.DPoPNonce, &exchange, &security, &c.OmitRefreshIDToken,
 		&c.BackchannelTokenDelivery, &c.BackchannelNotificationEndpoint, &c.BackchannelUserCodeParameter,
 		&c.RequireSignedRequestObject)
 	if err != nil {
@@ -133,14 +133,14 @@ func (r clientRepo) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	n.UpdatedAt = micro(n.UpdatedAt)
 	err := r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 29+clientExtN)+`)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(0, 30+clientExtN)+`)`,
 			string(n.Tenant), n.ID, n.Name, nullBytes(n.SecretHash), n.Public, n.AuthMethod, listJSON(n.RedirectURIs),
 			listJSON(n.PostLogoutRedirectURIs), listJSON(n.GrantTypes), listJSON(n.Scopes), n.ThirdParty,
 			n.IDTokenAlg, n.AccessTokenAlg, durMicros(n.AccessTokenTTL), durMicros(n.IDTokenTTL),
 			durMicros(n.RefreshTokenTTL), n.BackchannelLogoutURI, nullJSON(n.JWKS), mappingJSON(n.ClaimMappings),
 			n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro(), authzClaimsJSON(n.AuthzClaims),
 			listJSON(n.AllowedOrigins), introspectionOrOwn(n.Introspection), n.DPoPBound, n.DPoPNonce,
-			tokenExchangeJSON(n.TokenExchange), securityJSON(n.Security),
+			tokenExchangeJSON(n.TokenExchange), securityJSON(n.Security), n.OmitRefreshIDToken,
 			n.BackchannelTokenDelivery, n.BackchannelNotificationEndpoint, n.BackchannelUserCodeParameter,
 			n.RequireSignedRequestObject)
 		return wrapErr("create client", err)
@@ -157,8 +157,23 @@ func (r clientRepo) get(ctx context.Context, q querier, op, lock string, tenant 
 	return c, wrapErr(op, err)
 }
 
+// GetClient reads through the client cache (cache.go) outside a
+// transaction; inside one it reads the row, as the transaction sees it.
 func (r clientRepo) GetClient(ctx context.Context, tenant store.TenantID, id string) (*store.Client, error) {
-	return r.get(ctx, r.q, "get client", "", tenant, id)
+	if r.tx != nil {
+		return r.get(ctx, r.q, "get client", "", tenant, id)
+	}
+	k := clientKey{tenant, id}
+	c, gen := r.db.clients.get(k)
+	if c != nil {
+		return c, nil
+	}
+	c, err := r.get(ctx, r.q, "get client", "", tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	r.db.clients.put(k, c, gen)
+	return c, nil
 }
 
 // ListClients pages the tenant's clients by id.
@@ -196,14 +211,14 @@ redirect_uris = $5, post_logout_redirect_uris = $6, grant_types = $7, scopes = $
 access_token_alg = $11, access_token_ttl = $12, id_token_ttl = $13, refresh_token_ttl = $14,
 backchannel_logout_uri = $15, jwks = $16, claim_mappings = $17, version = $18, updated_at = $19,
 authz_claims = $23, allowed_origins = $24, introspection = $25,
-dpop_bound_access_tokens = $26, dpop_nonce_required = $27, token_exchange = $28, security = $29 WHERE tenant_id = $20 AND id = $21 AND version = $22`,
+dpop_bound_access_tokens = $26, dpop_nonce_required = $27, token_exchange = $28, security = $29, omit_refresh_id_token = $30 WHERE tenant_id = $20 AND id = $21 AND version = $22`,
 			n.Name, nullBytes(n.SecretHash), n.Public, n.AuthMethod, listJSON(n.RedirectURIs), listJSON(n.PostLogoutRedirectURIs),
 			listJSON(n.GrantTypes), listJSON(n.Scopes), n.ThirdParty, n.IDTokenAlg, n.AccessTokenAlg,
 			durMicros(n.AccessTokenTTL), durMicros(n.IDTokenTTL), durMicros(n.RefreshTokenTTL), n.BackchannelLogoutURI,
 			nullJSON(n.JWKS), mappingJSON(n.ClaimMappings), n.Version, n.UpdatedAt.UnixMicro(),
 			string(n.Tenant), n.ID, old.Version, authzClaimsJSON(n.AuthzClaims),
 			listJSON(n.AllowedOrigins), introspectionOrOwn(n.Introspection), n.DPoPBound, n.DPoPNonce,
-			tokenExchangeJSON(n.TokenExchange), securityJSON(n.Security))
+			tokenExchangeJSON(n.TokenExchange), securityJSON(n.Security), n.OmitRefreshIDToken)
 		if err != nil {
 			return wrapErr("update client", err)
 		}
@@ -214,24 +229,33 @@ dpop_bound_access_tokens = $26, dpop_nonce_required = $27, token_exchange = $28,
 			return err
 		}
 		out = &n
-		return nil
+		return r.notify(ctx, q, store.Change{Kind: store.ChangeClient, Tenant: tenant, ID: id})
 	})
 	if err != nil {
 		return nil, err
 	}
+	r.committed(store.Change{Kind: store.ChangeClient, Tenant: tenant, ID: id})
 	return out, nil
 }
 
 // DeleteClient deletes the client; the foreign keys cascade to everything
 // issued to it (authorization requests, tokens, consents, device codes).
 func (r clientRepo) DeleteClient(ctx context.Context, tenant store.TenantID, id string) error {
-	return r.single(ctx, func(q querier) error {
+	ch := store.Change{Kind: store.ChangeClient, Tenant: tenant, ID: id}
+	err := r.write(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `DELETE FROM clients WHERE tenant_id = $1 AND id = $2`, string(tenant), id)
 		if err != nil {
 			return wrapErr("delete client", err)
 		}
-		return oneRow(res, "delete client")
+		if err := oneRow(res, "delete client"); err != nil {
+			return err
+		}
+		return r.notify(ctx, q, ch)
 	})
+	if err == nil {
+		r.committed(ch)
+	}
+	return err
 }
 
 // authzClaimsJSON stores a client's role and permission claim choice

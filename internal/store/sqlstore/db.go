@@ -42,6 +42,13 @@ type DB struct {
 	sql   *sql.DB
 	d     *dialect
 	now   func() time.Time
+	// feed tells caches of committed changes (changes.go); clients caches
+	// clients for the token path (cache.go).
+	feed    changeFeed
+	clients *clientCache
+	// stmts keeps SQLite's statements prepared (stmtcache.go); nil on
+	// PostgreSQL, where pgx caches them.
+	stmts *stmtCache
 }
 
 var _ store.Store = (*DB)(nil)
@@ -57,6 +64,12 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*DB, error) {
 	if err := d.Migrate(ctx); err != nil {
 		d.sql.Close()
 		return nil, err
+	}
+	if driver == DriverPostgres {
+		if err := d.startListener(ctx, dsn); err != nil {
+			d.sql.Close()
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -111,7 +124,11 @@ func openPool(ctx context.Context, driver, dsn string, opt Options) (*DB, error)
 		now = time.Now
 	}
 	d := &DB{sql: db, d: dia, now: now}
-	d.scope = scope{db: d, q: traced(db)} // trace.go
+	if driver == DriverSQLite {
+		d.stmts = newStmtCache(db)
+	}
+	d.scope = scope{db: d, q: traced(d.wrap(db, nil))} // trace.go, stmtcache.go
+	d.clients = newClientCache(d)
 	return d, nil
 }
 
@@ -172,8 +189,14 @@ func (d *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pool.
-func (d *DB) Close() error { return d.sql.Close() }
+// Close stops the change listener and closes the pool.
+func (d *DB) Close() error {
+	d.stopListener()
+	if d.stmts != nil {
+		d.stmts.close()
+	}
+	return d.sql.Close()
+}
 
 // InTx runs fn in one transaction. The repos given to fn run every call on
 // that transaction (update closures and audit appends included), so a
@@ -183,9 +206,17 @@ func (d *DB) Close() error { return d.sql.Close() }
 // its calls through tx, not through d: on SQLite a write through d would
 // wait for this transaction's write lock until the busy timeout.
 func (d *DB) InTx(ctx context.Context, fn func(tx store.Repos) error) error {
-	return d.runTx(ctx, func(tx *sql.Tx) error {
-		return fn(&scope{db: d, q: traced(tx), tx: tx})
+	var changes []store.Change // told to this node's caches once committed
+	err := d.runTx(ctx, func(tx *sql.Tx) error {
+		changes = changes[:0]
+		return fn(&scope{db: d, q: traced(d.wrap(tx, tx)), tx: tx, pending: &changes})
 	})
+	if err == nil {
+		for _, c := range changes {
+			d.publish(c)
+		}
+	}
+	return err
 }
 
 // runTx runs fn in a new transaction, committing when fn returns nil.

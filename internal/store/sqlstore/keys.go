@@ -51,15 +51,19 @@ func (r signingKeyRepo) CreateSigningKey(ctx context.Context, k *store.SigningKe
 		n.CreatedAt = r.db.now()
 	}
 	n.CreatedAt, n.RetireAt = micro(n.CreatedAt), microPtr(n.RetireAt)
-	err := r.single(ctx, func(q querier) error {
+	err := r.write(ctx, func(q querier) error {
 		_, err := q.ExecContext(ctx, `INSERT INTO signing_keys (`+signingKeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			string(n.Tenant), n.ID, n.Alg, string(n.Status), nonNil(n.PublicKey), nonNil(n.Sealed), n.Version,
 			n.CreatedAt.UnixMicro(), nullMicros(n.RetireAt))
-		return wrapErr("create signing key", err)
+		if err != nil {
+			return wrapErr("create signing key", err)
+		}
+		return r.notify(ctx, q, store.Change{Kind: store.ChangeKeys, Tenant: n.Tenant})
 	})
 	if err != nil {
 		return err
 	}
+	r.committed(store.Change{Kind: store.ChangeKeys, Tenant: n.Tenant})
 	*k = n
 	return nil
 }
@@ -112,10 +116,11 @@ retire_at = $6 WHERE tenant_id = $7 AND id = $8 AND version = $9`,
 			return err
 		}
 		out = &n
-		return nil
+		return r.notify(ctx, q, store.Change{Kind: store.ChangeKeys, Tenant: tenant})
 	})
 	if err != nil {
 		return nil, err
 	}
+	r.committed(store.Change{Kind: store.ChangeKeys, Tenant: tenant})
 	return out, nil
 }

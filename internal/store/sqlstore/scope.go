@@ -23,6 +23,9 @@ type scope struct {
 	db *DB
 	q  querier
 	tx *sql.Tx // set inside InTx
+	// pending collects, inside InTx, the changes to tell this node's
+	// caches of once the transaction commits (changes.go).
+	pending *[]store.Change
 }
 
 var _ store.Repos = (*scope)(nil)
@@ -43,7 +46,7 @@ func (s *scope) TenantData() store.TenantData   { return tenantDataRepo{s} }
 // the caller may handle, say, an ErrConflict and carry on.
 func (s *scope) write(ctx context.Context, fn func(q querier) error) error {
 	if s.tx == nil {
-		return s.db.runTx(ctx, func(tx *sql.Tx) error { return fn(traced(tx)) })
+		return s.db.runTx(ctx, func(tx *sql.Tx) error { return fn(traced(s.db.wrap(tx, tx))) })
 	}
 	// Repos never nest write calls, so one savepoint name suffices.
 	if _, err := s.tx.ExecContext(ctx, "SAVEPOINT gh_sp"); err != nil {
@@ -55,7 +58,7 @@ func (s *scope) write(ctx context.Context, fn func(q querier) error) error {
 			_, _ = s.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT gh_sp")
 		}
 	}()
-	err := fn(s.q)
+	err := fn(s.q) // the transaction, through the statement cache
 	done = true
 	if err != nil {
 		if _, rerr := s.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT gh_sp"); rerr != nil {

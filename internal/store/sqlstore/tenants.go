@@ -145,11 +145,12 @@ WHERE id = $8 AND version = $9`,
 			return err
 		}
 		out = &n
-		return nil
+		return r.notify(ctx, q, store.Change{Kind: store.ChangeTenant, Tenant: id})
 	})
 	if err != nil {
 		return nil, err
 	}
+	r.committed(store.Change{Kind: store.ChangeTenant, Tenant: id})
 	return out, nil
 }
 
@@ -160,7 +161,7 @@ WHERE id = $8 AND version = $9`,
 // platform's are no tenant's) and go explicitly. Audit entries and the
 // chain head stay: the log outlives its tenant.
 func (r tenantRepo) DeleteTenant(ctx context.Context, id store.TenantID) error {
-	return r.write(ctx, func(q querier) error {
+	err := r.write(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `DELETE FROM tenants WHERE id = $1`, string(id))
 		if err != nil {
 			return wrapErr("delete tenant", err)
@@ -174,6 +175,10 @@ func (r tenantRepo) DeleteTenant(ctx context.Context, id store.TenantID) error {
 		if _, err := q.ExecContext(ctx, `DELETE FROM throttle WHERE tenant_id = $1`, string(id)); err != nil {
 			return wrapErr("delete tenant throttle", err)
 		}
-		return nil
+		return r.notify(ctx, q, store.Change{Kind: store.ChangeTenant, Tenant: id})
 	})
+	if err == nil {
+		r.committed(store.Change{Kind: store.ChangeTenant, Tenant: id})
+	}
+	return err
 }

@@ -218,7 +218,7 @@ WHERE tenant_id = $2 AND family_id = $3 AND revoked_at IS NULL`, now.UnixMicro()
 			return wrapErr("revoke family", err)
 		}
 	}
-	return nil
+	return addRevocation(ctx, q, tenant, revokedFamily, family, "", now, nil, now.Add(revocationKeep))
 }
 
 const accessCols = `tenant_id, id, family_id, client_id, user_id, session_id, scopes, expires_at, revoked_at`
@@ -328,7 +328,8 @@ WHERE tenant_id = $2 AND session_id = $3 AND client_id = $4 AND revoked_at IS NU
 				return wrapErr("revoke session tokens", err)
 			}
 		}
-		return nil
+		at := fromMicros(now)
+		return addRevocation(ctx, q, tenant, revokedSession, sessionID, clientID, at, nil, at.Add(revocationKeep))
 	})
 }
 
@@ -340,7 +341,7 @@ func (r tokenRepo) DeleteExpired(ctx context.Context, before time.Time) (int64, 
 	err := r.write(ctx, func(q querier) error {
 		total = 0
 		for _, table := range []string{"auth_requests", "refresh_tokens", "access_tokens", "device_codes", "ciba_requests",
-			"authorization_details"} {
+			"authorization_details", "token_revocations"} {
 			// table is one of these constants.
 			res, err := q.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at < $1`, before.UnixMicro())
 			if err != nil {

@@ -67,7 +67,7 @@ WHERE tenant_id = $2 AND user_id = $3 AND ($4 = '' OR client_id = $4) AND revoke
 				return wrapErr(op, err)
 			}
 		}
-		return nil
+		return addRevocation(ctx, q, tenant, revokedUser, userID, clientID, now, nil, now.Add(revocationKeep))
 	})
 }
 
@@ -77,11 +77,21 @@ func (r tokenRepo) RevokeUserAccessTokens(ctx context.Context, tenant store.Tena
 	if userID == "" {
 		return errors.New("sqlstore: revoke user access tokens: empty user")
 	}
-	return r.single(ctx, func(q querier) error {
+	return r.write(ctx, func(q querier) error {
+		now := r.db.nowMicro()
 		_, err := q.ExecContext(ctx, `UPDATE access_tokens SET revoked_at = $1
 WHERE tenant_id = $2 AND user_id = $3 AND expires_at <= $4 AND revoked_at IS NULL`,
-			r.db.nowMicro().UnixMicro(), string(tenant), userID, micro(notAfter).UnixMicro())
-		return wrapErr("revoke user access tokens", err)
+			now.UnixMicro(), string(tenant), userID, micro(notAfter).UnixMicro())
+		if err != nil {
+			return wrapErr("revoke user access tokens", err)
+		}
+		// Tokens expiring by notAfter were issued within the longest
+		// lifetime before it.
+		keep := now.Add(revocationKeep)
+		if na := micro(notAfter); na.Before(keep) {
+			keep = na.Add(time.Minute)
+		}
+		return addRevocation(ctx, q, tenant, revokedUser, userID, "", now, &notAfter, keep)
 	})
 }
 

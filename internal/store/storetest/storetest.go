@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		cibaTests,
 		rarTests,
 		domainTests,
+		revocationTests,
 	} {
 		all = append(all, group...)
 	}

@@ -1,0 +1,21 @@
+-- Gatehouse schema, SQLite dialect, version 51: JWT access tokens are no
+-- longer stored. A token is verified by its signature; what revokes it is
+-- a row here, kept only until every token it can match has expired.
+--
+-- kind says what subject names: 'jti' (one token), 'family' (a refresh
+-- family or the authorization request a code came from), 'session' (a
+-- browser session; client_id '' for every client) or 'user' (client_id ''
+-- for every client). A 'user' row covers only tokens issued at or before
+-- revoked_at, and with not_after only those expiring by then; the other
+-- kinds cover every token of their subject, whenever it was issued.
+CREATE TABLE token_revocations (
+    tenant_id  TEXT    NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    kind       TEXT    NOT NULL,
+    subject    TEXT    NOT NULL,
+    client_id  TEXT    NOT NULL DEFAULT '',
+    revoked_at INTEGER NOT NULL,
+    not_after  INTEGER,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX token_revocations_subject ON token_revocations (tenant_id, subject);
+CREATE INDEX token_revocations_expires ON token_revocations (expires_at);
