@@ -142,7 +142,6 @@ var contract = []struct {
 	{"risk.geoip_db", "GATEHOUSE_GEOIP_DB", "geoip-db", "/var/lib/geoip/City.mmdb", func(c *Config) { c.Risk.GeoIPDB = "/var/lib/geoip/City.mmdb" }},
 	{"risk.geoip_asn_db", "GATEHOUSE_GEOIP_ASN_DB", "geoip-asn-db", "/var/lib/geoip/ASN.mmdb", func(c *Config) { c.Risk.GeoIPASNDB = "/var/lib/geoip/ASN.mmdb" }},
 	{"risk.breached_passwords", "GATEHOUSE_BREACHED_PASSWORDS", "breached-passwords", "/var/lib/hibp", func(c *Config) { c.Risk.BreachedPasswords = "/var/lib/hibp" }},
-	{"tls.mode", "GATEHOUSE_TLS", "tls", "OFF", func(c *Config) { c.TLS.Mode = "off" }},
 	{"tls.cert_file", "GATEHOUSE_TLS_CERT_FILE", "tls-cert-file", "/etc/gh/tls.crt", func(c *Config) { c.TLS.CertFile = "/etc/gh/tls.crt" }},
 	{"tls.key_file", "GATEHOUSE_TLS_KEY_FILE", "tls-key-file", "/etc/gh/tls.key", func(c *Config) { c.TLS.KeyFile = "/etc/gh/tls.key" }},
 	{"tls.client_ca_file", "GATEHOUSE_TLS_CLIENT_CA_FILE", "tls-client-ca-file", "/etc/gh/clients.pem", func(c *Config) { c.TLS.ClientCAFile = "/etc/gh/clients.pem" }},

@@ -10,8 +10,9 @@ import (
 // clientTTL bounds how long a cached client is trusted without hearing
 // of a change: the safety net for a lost notification, and for a write by
 // another process on the same SQLite file (the CLI), which this process
-// cannot hear of. Notifications make changes seen at once (changes.go).
-const clientTTL = 5 * time.Second
+// cannot hear of, so that such a change too takes effect within a second.
+// Notifications make changes seen at once (changes.go).
+const clientTTL = time.Second
 
 // clientCacheMax bounds the cache; past it, it starts over.
 const clientCacheMax = 10000
