@@ -107,5 +107,13 @@ func TestConsoleClientRegistration(t *testing.T) {
 		if strings.Join(cl.RedirectURIs, " ") != first+" "+moved {
 			t.Errorf("redirect URIs %v", cl.RedirectURIs)
 		}
+		// Deleted through the API: the next sign-in registers a new one.
+		if err := e.Clients.DeleteClient(ctx, testActor, tn.ID, want); err != nil {
+			t.Fatal(err)
+		}
+		again, err := e.Setup.ConsoleClient(ctx, tn.ID, moved)
+		if err != nil || again == want || again == "" {
+			t.Fatalf("after deletion: %q %v", again, err)
+		}
 	})
 }
