@@ -19,3 +19,7 @@ CREATE TABLE token_revocations (
 );
 CREATE INDEX token_revocations_subject ON token_revocations (tenant_id, subject);
 CREATE INDEX token_revocations_expires ON token_revocations (expires_at);
+
+-- Access tokens revoked before this version stay revoked until they expire.
+INSERT INTO token_revocations (tenant_id, kind, subject, client_id, revoked_at, not_after, expires_at)
+SELECT tenant_id, 'jti', id, '', revoked_at, NULL, expires_at FROM access_tokens WHERE revoked_at IS NOT NULL;
