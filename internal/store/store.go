@@ -70,6 +70,9 @@ type Repos interface {
 	// Purposes answers consent purposes, consent records and
 	// communication preferences (purposes.go).
 	Purposes() ConsentPurposes
+	// Dashboard answers the console dashboard's per-minute rollups
+	// (dashboard.go).
+	Dashboard() DashboardRepos
 }
 
 // Store is a storage backend. Calls made through its repos each run in
