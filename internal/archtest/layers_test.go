@@ -37,7 +37,8 @@ var layers = []layer{
 	{name: "services", dirs: []string{"internal/authz", "internal/connection", "internal/directory",
 		"internal/events", "internal/keys", "internal/mail", "internal/mfa", "internal/notice", "internal/oauthclient",
 		"internal/samlreg", "internal/session", "internal/tenancy", "internal/proxyapp", "internal/userimport",
-		"internal/privacy", "internal/webhook", "internal/provision", "internal/hooks", "internal/consent", "internal/risk"},
+		"internal/privacy", "internal/webhook", "internal/provision", "internal/hooks", "internal/consent", "internal/risk",
+		"internal/dashboard"},
 		may: []string{"services", "store", "leaves", "base"}},
 	{name: "store", dirs: []string{"internal/store", "internal/store/scimfilter", "internal/store/storetest"},
 		may: []string{"store", "base"}},
@@ -48,6 +49,7 @@ var layers = []layer{
 		may: []string{"store", "sqlstore", "base"}},
 	{name: "leaves", dirs: []string{"internal/branding", "internal/config", "internal/credential",
 		"internal/i18n", "internal/metrics", "internal/poll", "internal/profileschema", "internal/safehttp", "internal/seal", "internal/valid", "internal/whsig",
+		"internal/clientsnippet",
 		"internal/xmlguard"},
 		may: []string{"leaves", "base"}},
 	// base is pure text functions (identifier normalisation and

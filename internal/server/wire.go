@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/dashboard"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -92,7 +93,10 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	km := &keys.Manager{Sealer: sealer, Now: now, Rand: rnd}
 	authzSvc := &authz.Service{Store: db, Audit: rec, Log: log, Now: now}
 	var prov *oidc.Provider
-	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now}
+	// The dashboard's per-minute rollups are fed by the meter's counts and
+	// the risk engine's decisions (internal/dashboard).
+	dash := &dashboard.Counter{Store: db, Now: now, Log: log}
+	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now, Dash: dash}
 	// The meter checks plan limits' thresholds in the transaction of an
 	// audited create of a limited object.
 	rec.Observers = append(rec.Observers, meter)
@@ -107,6 +111,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	if err != nil {
 		return nil, err
 	}
+	riskEngine.Dash = dash
 	riskEngine.OpenAudit = shredder.Open
 	// Synchronous hooks (internal/hooks): URLs and dials as for upstreams,
 	// loopback only on a development deployment (public URL on http://).
@@ -116,6 +121,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		Policy: connection.URLPolicy{AllowLoopbackHTTP: devLoopback}}
 	a := &App{
 		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter,
+		Dashboard: dash,
 		Hooks:     hookSvc,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now},
 		Directory: &directory.Service{Store: db, Hasher: hasher, Audit: rec, Now: now, Breached: riskEngine.Breached},

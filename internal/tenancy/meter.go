@@ -30,6 +30,11 @@ type Meter struct {
 	Audit *events.Recorder
 	Log   *slog.Logger
 	Now   func() time.Time
+	// Dash, when set, is also given every count Add makes (the console
+	// dashboard's per-minute rollups keep the ones it shows).
+	Dash interface {
+		Add(tenant store.TenantID, metric string, n int64)
+	}
 
 	mu      sync.Mutex
 	pending map[deltaKey]int64
@@ -50,6 +55,9 @@ func (m *Meter) month() string { return Month(m.Now()) }
 func (m *Meter) Add(tenant store.TenantID, metric string, n int64) {
 	if m == nil || tenant == "" || tenant == store.PlatformTenant || n == 0 {
 		return
+	}
+	if m.Dash != nil {
+		m.Dash.Add(tenant, metric, n)
 	}
 	k := deltaKey{tenant, m.month(), metric}
 	m.mu.Lock()
