@@ -30,7 +30,7 @@ var layers = []layer{
 		may: []string{"cmd", "surfaces", "flow", "services", "store", "sqlstore", "leaves", "base"}},
 	{name: "surfaces", dirs: []string{"internal/api", "internal/oidc", "internal/saml", "internal/scim",
 		"internal/ldap", "internal/web", "internal/ui", "internal/broker", "internal/httpx", "internal/legacy", "internal/forwardauth", "internal/ratelimit",
-		"internal/natsink", "internal/ssf", "internal/webhook/post", "internal/provision/scimclient", "internal/hookhttp"},
+		"internal/natsink", "internal/ssf", "internal/consoleassets", "internal/webhook/post", "internal/provision/scimclient", "internal/hookhttp"},
 		may: []string{"surfaces", "flow", "services", "store", "leaves", "base"}},
 	{name: "flow", dirs: []string{"internal/flow", "internal/account", "internal/selfservice", "internal/configcode"},
 		may: []string{"flow", "services", "store", "leaves", "base"}},
