@@ -15,7 +15,7 @@ import (
 var files embed.FS
 
 // Prefix is the URL path the assets are served under.
-const Prefix = "/admin/assets/"
+const Prefix = "/admin/charts/"
 
 // FS answers the assets, rooted at the assets folder.
 func FS() fs.FS {
