@@ -50,6 +50,7 @@ func (s *Service) checkRole(ctx context.Context, repos store.Repos, r *store.Rol
 	case !roleNameRE.MatchString(r.Name):
 		c.Add("name", "invalid", "A role name has 1 to 100 letters, digits, spaces or _ . : / -, starting with a letter, digit or _.")
 	}
+	reservedName(&c, r.Name) // builtin.go
 	checkText(&c, "description", r.Description, maxDescription)
 	if len(r.Permissions) > maxPermissions {
 		c.Add("permissions", "too_many", fmt.Sprintf("A role has at most %d permissions.", maxPermissions))
@@ -200,6 +201,9 @@ func (s *Service) UpdateRole(ctx context.Context, actor events.Actor, tenant sto
 			if err := ifMatch(version, r.Version); err != nil {
 				return err
 			}
+			if IsBuiltin(r.Name) {
+				return errBuiltin
+			}
 			before = roleFields(r)
 			applyRolePatch(r, p)
 			var c valid.Collector
@@ -261,6 +265,9 @@ func (s *Service) DeleteRole(ctx context.Context, actor events.Actor, tenant sto
 		r, err := tx.Authz().Roles().GetRole(ctx, tenant, id)
 		if err != nil {
 			return err
+		}
+		if IsBuiltin(r.Name) {
+			return errBuiltin
 		}
 		if err := tx.Authz().Roles().DeleteRole(ctx, tenant, id); err != nil {
 			return err

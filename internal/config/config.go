@@ -61,6 +61,12 @@ type Config struct {
 	TrustedProxies string
 	// Risk configures the risk engine's data files.
 	Risk RiskConfig
+	// AdminTenant is the slug of the tenant whose users sign in to the
+	// admin console at /admin; its platform administrators manage every
+	// tenant (internal/console).
+	AdminTenant string
+	// ConsoleIdleTimeout ends an admin console session unused this long.
+	ConsoleIdleTimeout time.Duration
 }
 
 // RiskConfig names the risk engine's data files; empty turns the signals
@@ -155,8 +161,10 @@ func Default() Config {
 			ShutdownTimeout:   20 * time.Second,
 			HSTS:              DefaultHSTS,
 		},
-		SMTP: SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
-		LDAP: LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
+		SMTP:               SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
+		LDAP:               LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
+		AdminTenant:        "default",
+		ConsoleIdleTimeout: 30 * time.Minute,
 	}
 }
 

@@ -72,8 +72,9 @@ func TestDefault(t *testing.T) {
 			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 			ShutdownTimeout: 20 * time.Second, HSTS: "max-age=31536000; includeSubDomains",
 		},
-		SMTP: SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
-		LDAP: LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
+		SMTP:        SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
+		LDAP:        LDAPConfig{Addr: "127.0.0.1:3389", SizeLimit: 1000, TimeLimit: 30 * time.Second},
+		AdminTenant: "default", ConsoleIdleTimeout: 30 * time.Minute,
 	}
 	if got := Default(); got != want {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)
@@ -126,6 +127,8 @@ var contract = []struct {
 	{"ldap.tls_key", "GATEHOUSE_LDAP_TLS_KEY", "ldap-tls-key", "/etc/gh/ldap.key", func(c *Config) { c.LDAP.TLSKey = "/etc/gh/ldap.key" }},
 	{"ldap.size_limit", "GATEHOUSE_LDAP_SIZE_LIMIT", "ldap-size-limit", "500", func(c *Config) { c.LDAP.SizeLimit = 500 }},
 	{"ldap.time_limit", "GATEHOUSE_LDAP_TIME_LIMIT", "ldap-time-limit", "5s", func(c *Config) { c.LDAP.TimeLimit = 5 * time.Second }},
+	{"admin_tenant", "GATEHOUSE_ADMIN_TENANT", "admin-tenant", "ops", func(c *Config) { c.AdminTenant = "ops" }},
+	{"console.idle_timeout", "GATEHOUSE_CONSOLE_IDLE_TIMEOUT", "console-idle-timeout", "10m", func(c *Config) { c.ConsoleIdleTimeout = 10 * time.Minute }},
 	{"trusted_proxies", "GATEHOUSE_TRUSTED_PROXIES", "trusted-proxies", "127.0.0.1, 10.1.0.0/16,2001:db8::/32",
 		func(c *Config) { c.TrustedProxies = "127.0.0.1/32,10.1.0.0/16,2001:db8::/32" }},
 	{"risk.geoip_db", "GATEHOUSE_GEOIP_DB", "geoip-db", "/var/lib/geoip/City.mmdb", func(c *Config) { c.Risk.GeoIPDB = "/var/lib/geoip/City.mmdb" }},
@@ -207,6 +210,7 @@ db_max_open_conns: 10
 		DBMaxOpenConns: 10,
 		SMTP:           SMTPConfig{Port: 587, From: "Gatehouse <noreply@localhost>", TLS: "auto"},
 		LDAP:           Default().LDAP,
+		AdminTenant:    "default", ConsoleIdleTimeout: 30 * time.Minute,
 	}
 	got, path, err := load(t, input{yaml: file})
 	if err != nil {

@@ -19,6 +19,9 @@ type Invitation struct {
 	UserID    string    `json:"user_id"`
 	Email     string    `json:"email"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Link is the invitation link itself, for a caller that hands it over
+	// (the CLI's admin create); never in the API's answer.
+	Link string `json:"-"`
 }
 
 // NewInvitation is the input of Invite.
@@ -71,5 +74,6 @@ func (s *Service) Invite(ctx context.Context, actor events.Actor, t *store.Tenan
 	if err != nil {
 		return nil, err
 	}
-	return &Invitation{ID: sec.rec.ID, UserID: u.ID, Email: u.Email, ExpiresAt: sec.rec.ExpiresAt}, nil
+	return &Invitation{ID: sec.rec.ID, UserID: u.ID, Email: u.Email, ExpiresAt: sec.rec.ExpiresAt,
+		Link: s.link(t, "/invitation", sec.token)}, nil
 }

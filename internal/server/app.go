@@ -41,6 +41,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/setup"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 	"github.com/gatehouse-id/gatehouse/internal/userimport"
@@ -63,6 +64,8 @@ type App struct {
 	Audit     *events.Recorder
 	Keys      *keys.Manager
 	Authz     *authz.Service
+	// Setup runs the admin console's first run (internal/setup).
+	Setup *setup.Service
 	// SelfService runs sign-up, recovery, email login and invitations;
 	// Mail is its queue, delivered by the worker Serve starts (selfservice.go).
 	SelfService *selfservice.Service

@@ -156,7 +156,7 @@ func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "Get a management API key with:\n  gatehouse apikey create --tenant %s --scopes admin\n", tenancy.DefaultSlug)
 		fmt.Fprintf(out, "or, for every tenant:\n  gatehouse apikey create --platform --scopes admin\n")
 	}
-	return nil
+	return a.bootstrapConsole(ctx, out) // console.go
 }
 
 // boundPublicURL replaces a port of 0 in the public URL (the default public

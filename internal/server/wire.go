@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/consent"
+	"github.com/gatehouse-id/gatehouse/internal/console"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/dashboard"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -39,6 +40,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/setup"
 	"github.com/gatehouse-id/gatehouse/internal/ssf"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
@@ -57,6 +59,8 @@ type surfaces struct {
 	saml  *saml.IdP
 	fwd   *forwardauth.Handler
 	ssf   *ssf.Transmitter // Shared Signals (sinks.go)
+	// console is the admin console and the welcome and setup pages.
+	console *console.Console
 }
 
 // build is the composition root: every service and HTTP surface of a
@@ -100,6 +104,9 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	// The meter checks plan limits' thresholds in the transaction of an
 	// audited create of a limited object.
 	rec.Observers = append(rec.Observers, meter)
+	// A new tenant gets the built-in console roles in its creating
+	// transaction (authz/builtin.go).
+	rec.Observers = append(rec.Observers, authzSvc)
 	sessions := &session.Service{Store: db, Audit: rec, Now: now, Meter: meter, Events: outbox,
 		OnEnd: func(ctx context.Context, s *store.Session) { prov.BackchannelLogout(ctx, s) },
 		// Every login of a break-glass account raises its alert (authz).
@@ -168,6 +175,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	a.Importer = &userimport.Importer{Store: db, MFA: a.MFA, Audit: rec, Now: now}
 	a.Exporter = &userimport.Exporter{Store: db, Audit: rec}
 	a.Imports = userimport.NewRunner(a.Importer, 2)
+	a.Setup = &setup.Service{Store: db, Tenants: a.Tenants, Directory: a.Directory, Authz: authzSvc, Clients: a.Clients,
+		SelfService: a.SelfService, PublicURL: pub, AdminTenant: cfg.AdminTenant, Now: now}
 
 	// The HTTP surfaces.
 	cookie := web.SessionCookieName(pub)
@@ -224,6 +233,11 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			Provisioning: a.Provisioning,
 			Risk:         a.Risk, Hooks: hookSvc, Consent: a.Consent,
 		},
+		console: &console.Console{
+			Tenants: a.Tenants, Directory: a.Directory, Authz: authzSvc, Sessions: sessions, MFA: a.MFA,
+			SelfService: a.SelfService, Privacy: a.Privacy, Audit: db.Audit(), Setup: a.Setup, Sealer: sealer,
+			Log: log, PublicURL: pub, AdminTenant: cfg.AdminTenant, IdleTimeout: cfg.ConsoleIdleTimeout, Now: now,
+		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},
 	}
@@ -239,6 +253,7 @@ func (s surfaces) mount(mux *http.ServeMux) {
 	s.saml.Mount(mux)
 	s.fwd.Mount(mux)
 	s.ssf.Mount(mux)
+	s.console.Mount(mux)
 }
 
 var _ account.Mailer = (*selfservice.Service)(nil)

@@ -73,6 +73,8 @@ type Repos interface {
 	// Dashboard answers the console dashboard's per-minute rollups
 	// (dashboard.go).
 	Dashboard() DashboardRepos
+	// Console answers the admin console's setup tokens and clients (console.go).
+	Console() Console
 }
 
 // Store is a storage backend. Calls made through its repos each run in

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		purposeTests,
 		dpopTests,
 		dashboardTests,
+		consoleTests,
 	} {
 		all = append(all, group...)
 	}
