@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/api"
@@ -237,6 +238,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			Tenants: a.Tenants, Directory: a.Directory, Authz: authzSvc, Sessions: sessions, MFA: a.MFA,
 			SelfService: a.SelfService, Privacy: a.Privacy, Audit: db.Audit(), Setup: a.Setup, Sealer: sealer,
 			Log: log, PublicURL: pub, AdminTenant: cfg.AdminTenant, IdleTimeout: cfg.ConsoleIdleTimeout, Now: now,
+			More: &console.More{Dashboard: dash, Clients: a.Clients, SAMLSPs: a.SAMLSPs,
+				MetadataClient: safehttp.Policy{AllowLoopback: devLoopback}.Client(10 * time.Second), AllowHTTPMetadata: devLoopback},
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},
