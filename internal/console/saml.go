@@ -53,7 +53,7 @@ type samlForm struct {
 	IdP                                                        idpInfo
 }
 
-var x509RE = regexp.MustCompile(`<(?:[A-Za-z0-9_]+:)?X509Certificate>\s*([A-Za-z0-9+/=\s]+?)\s*</`)
+var x509RE = regexp.MustCompile(`<(?:[A-Za-z0-9_]+:)?X509Certificate(?:\s[^>]*)?>\s*([A-Za-z0-9+/=\s]+?)\s*</`)
 
 // idp reads the tenant's IdP metadata in process for its certificate.
 func (c *Console) idp(rq *Request) (idpInfo, error) {
