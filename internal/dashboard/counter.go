@@ -48,7 +48,14 @@ type Counter struct {
 
 	mu      sync.Mutex
 	pending map[countKey]int64
+	// sampled is when this node last sampled each tenant's gauges for a
+	// page (Read), so a page shows gauges at most a minute old.
+	sampled map[store.TenantID]time.Time
 }
+
+// FreshGauges is how old a tenant's gauges may be when Read answers;
+// older, Read samples that tenant first.
+const FreshGauges = time.Minute
 
 type countKey struct {
 	tenant store.TenantID
@@ -110,7 +117,29 @@ func (c *Counter) Flush(ctx context.Context) error {
 
 // Sample writes the gauges' current values for every tenant.
 func (c *Counter) Sample(ctx context.Context) error {
-	return c.Store.Dashboard().SampleDashGauges(ctx, c.Now())
+	return c.Store.Dashboard().SampleDashGauges(ctx, c.Now(), "")
+}
+
+// sampleTenant samples tenant's gauges unless this node did so less than
+// FreshGauges ago.
+func (c *Counter) sampleTenant(ctx context.Context, tenant store.TenantID) error {
+	now := c.Now()
+	c.mu.Lock()
+	last, ok := c.sampled[tenant]
+	c.mu.Unlock()
+	if ok && now.Sub(last) < FreshGauges {
+		return nil
+	}
+	if err := c.Store.Dashboard().SampleDashGauges(ctx, now, tenant); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.sampled == nil {
+		c.sampled = map[store.TenantID]time.Time{}
+	}
+	c.sampled[tenant] = now
+	c.mu.Unlock()
+	return nil
 }
 
 // Sweep deletes rollups older than Retention.

@@ -54,9 +54,11 @@ type View struct {
 var riskMetrics = []string{store.DashRiskPrefix + "allow", store.DashRiskPrefix + "step_up", store.DashRiskPrefix + "block"}
 
 // Read answers tenant's dashboard as of now. It flushes this node's
-// pending counts first, so a page shows its own node's latest sign-ins.
+// pending counts first, so a page shows its own node's latest sign-ins,
+// and samples the tenant's gauges when they are older than FreshGauges.
 func (c *Counter) Read(ctx context.Context, tenant store.TenantID) (*View, error) {
 	c.logErr("flush", c.Flush(ctx))
+	c.logErr("sample", c.sampleTenant(ctx, tenant))
 	now := c.Now().UTC()
 	v := &View{At: now}
 	var err error

@@ -50,11 +50,11 @@ type DashboardRepos interface {
 	// AddDashCounts adds every count to its minute's row in one
 	// transaction; counts of tenants that no longer exist are dropped.
 	AddDashCounts(ctx context.Context, counts []DashCount) error
-	// SampleDashGauges writes, for every tenant, the gauges' values as of
-	// at into at's minute (replacing a sample already there): active
-	// sessions, users, and users with a confirmed second factor. A tenant
-	// whose three values are zero gets no rows.
-	SampleDashGauges(ctx context.Context, at time.Time) error
+	// SampleDashGauges writes, for every tenant (or only tenant, when it
+	// is not ""), the gauges' values as of at into at's minute (replacing
+	// a sample already there): active sessions, users, and users with a
+	// confirmed second factor, zeros included.
+	SampleDashGauges(ctx context.Context, at time.Time, tenant TenantID) error
 	// DashSeries answers tenant's rows with from <= minute < to, summed
 	// per metric into steps of step (a whole number of minutes, at least
 	// one) aligned to the unix epoch, ordered by step then metric. Steps

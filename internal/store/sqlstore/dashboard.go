@@ -44,23 +44,23 @@ ON CONFLICT (tenant_id, metric, minute) DO UPDATE SET n = dashboard_counts.n + e
 // count over the tenant's own rows (their primary keys lead with the
 // tenant), so a tenant whose sessions all ended reads zero, not its last
 // non-zero sample.
-func (r dashboardRepo) SampleDashGauges(ctx context.Context, at time.Time) error {
+func (r dashboardRepo) SampleDashGauges(ctx context.Context, at time.Time, tenant store.TenantID) error {
 	minute, now := minuteOf(at), at.UnixMicro()
 	gauges := []struct{ metric, count string }{
-		{store.DashGaugeSessions, `SELECT COUNT(*) FROM sessions s WHERE s.tenant_id = t.id AND s.revoked_at IS NULL AND s.expires_at > $3`},
+		{store.DashGaugeSessions, `SELECT COUNT(*) FROM sessions s WHERE s.tenant_id = t.id AND s.revoked_at IS NULL AND s.expires_at > $4`},
 		{store.DashGaugeUsers, `SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id`},
 		{store.DashGaugeMFAUsers, `SELECT COUNT(DISTINCT f.user_id) FROM mfa_factors f WHERE f.tenant_id = t.id AND f.confirmed = 1`},
 	}
 	return r.write(ctx, func(q querier) error {
 		for _, g := range gauges {
-			args := []any{g.metric, minute}
+			args := []any{g.metric, minute, string(tenant)}
 			if g.metric == store.DashGaugeSessions {
 				args = append(args, now)
 			}
-			// "WHERE TRUE" ends the SELECT, so SQLite does not read the
+			// The WHERE ends the SELECT, so SQLite does not read the
 			// upsert's ON as a join constraint.
 			if _, err := q.ExecContext(ctx, `INSERT INTO dashboard_counts (tenant_id, metric, minute, n)
-SELECT t.id, $1, $2, (`+g.count+`) FROM tenants t WHERE TRUE
+SELECT t.id, $1, $2, (`+g.count+`) FROM tenants t WHERE (CAST($3 AS TEXT) = '' OR t.id = $3)
 ON CONFLICT (tenant_id, metric, minute) DO UPDATE SET n = excluded.n`, args...); err != nil {
 				return wrapErr("sample dashboard gauges", err)
 			}

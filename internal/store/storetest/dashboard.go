@@ -83,8 +83,8 @@ func testDashGauges(t *testing.T, s store.Store) {
 			Kind: "totp", Name: "n", Secret: []byte("sealed"), Confirmed: confirmed}))
 	}
 	d := s.Dashboard()
-	noErr(t, "SampleDashGauges", d.SampleDashGauges(ctx(t), now))
-	noErr(t, "SampleDashGauges again", d.SampleDashGauges(ctx(t), now)) // replaces, never adds
+	noErr(t, "SampleDashGauges", d.SampleDashGauges(ctx(t), now, ""))
+	noErr(t, "SampleDashGauges again", d.SampleDashGauges(ctx(t), now, "")) // replaces, never adds
 	g, err := d.LatestDashGauges(ctx(t), a, now)
 	noErr(t, "LatestDashGauges", err)
 	if g[store.DashGaugeSessions] != 2 || g[store.DashGaugeUsers] != 2 || g[store.DashGaugeMFAUsers] != 1 {
@@ -97,7 +97,10 @@ func testDashGauges(t *testing.T, s store.Store) {
 	noErr(t, "RevokeAll", s.OAuth().Sessions().RevokeUserSessions(ctx(t), a, u1.ID))
 	noErr(t, "RevokeAll", s.OAuth().Sessions().RevokeUserSessions(ctx(t), a, u2.ID))
 	later := now.Add(10 * time.Minute)
-	noErr(t, "SampleDashGauges later", d.SampleDashGauges(ctx(t), later))
+	noErr(t, "SampleDashGauges later", d.SampleDashGauges(ctx(t), later, a)) // a only
+	if got := dashPoints(t, s, b, later, later.Add(time.Minute), time.Minute); len(got) != 0 {
+		t.Fatalf("sampling tenant a wrote rows of b: %+v", got)
+	}
 	if g, _ := d.LatestDashGauges(ctx(t), a, later); g[store.DashGaugeSessions] != 0 || g[store.DashGaugeUsers] != 2 {
 		t.Fatalf("gauges after the sessions ended = %v, want 0 sessions", g)
 	}
