@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"serve":   {"run the server", runServe},
 	"migrate": {"apply database migrations and exit", runMigrate},
 	"apikey":  {"create, list, expire and revoke management API keys", runAPIKey},
+	"admin":   {"first run of the admin console: setup-link, create --email", runAdmin},
 	"client":  {"create, list and delete OAuth / OpenID Connect clients", runClient},
 	"saml":    {"register, list and delete SAML service providers (saml sp ...)", runSAML},
 	"tenant":  {"create and list tenants", runTenant},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/connection"
@@ -103,6 +104,9 @@ func readLive(ctx context.Context, s *Services, t *store.Tenant) (*live, error) 
 	}
 	if err := collect(ctx, l, "roles", func(p store.Page) ([]store.Role, error) { return s.Authz.ListRoles(ctx, id, "", p) },
 		func(r *store.Role) string { return r.ID }, func(r *store.Role) (string, *liveObj, error) {
+			if authz.IsBuiltin(r.Name) {
+				return "", nil, nil // the built-in console roles are not configuration
+			}
 			return r.Name, plainObj(r.ID, roleOf(r, l.clientNames)), nil
 		}); err != nil {
 		return nil, err
@@ -117,7 +121,8 @@ func readLive(ctx context.Context, s *Services, t *store.Tenant) (*live, error) 
 }
 
 // collect reads every object of one kind into l, in id order: conv
-// answers an object's matching key and form.
+// answers an object's matching key and form, or a nil form to leave the
+// object out.
 func collect[T any](ctx context.Context, l *live, list string, fetch func(store.Page) ([]T, error),
 	id func(*T) string, conv func(*T) (key string, o *liveObj, err error)) error {
 	all, err := pages(ctx, fetch, id)
@@ -128,6 +133,9 @@ func collect[T any](ctx context.Context, l *live, list string, fetch func(store.
 		key, o, err := conv(&all[i])
 		if err != nil {
 			return err
+		}
+		if o == nil {
+			continue
 		}
 		if err := l.put(list, key, o); err != nil {
 			return err

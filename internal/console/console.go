@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/consoleassets"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -39,6 +40,7 @@ type Console struct {
 	MFA         *mfa.Service
 	SelfService *selfservice.Service
 	Privacy     *privacy.Service
+	Connections *connection.Service
 	Audit       store.AuditLog
 	// Setup registers the console's OIDC client in each tenant and runs
 	// the first-run setup (internal/setup).

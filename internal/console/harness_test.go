@@ -272,3 +272,15 @@ func (b *browser) signIn(slug, email, password, console string) page {
 	}
 	return b.follow(console)
 }
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// cursorOf is the console's (and the API's) cursor after id.
+func cursorOf(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }

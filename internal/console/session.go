@@ -131,9 +131,8 @@ func (c *Console) clearSession(w http.ResponseWriter) { c.setCookie(w, "gh_conso
 
 // checkCSRF: a POST carries the session's token in its "csrf" field and,
 // when the browser names an Origin, comes from the public URL's origin.
+// ("null" names none: browsers send it under Referrer-Policy: no-referrer.)
 func (c *Console) checkCSRF(r *http.Request, s *sessionState) bool {
-	// Under Referrer-Policy no-referrer a browser sends "Origin: null" on
-	// its own form posts; the token below still decides.
 	if o := r.Header.Get("Origin"); o != "" && o != "null" && o != c.origin() {
 		return false
 	}

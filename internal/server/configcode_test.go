@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/configcode"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -208,9 +209,10 @@ func TestConfigPrune(t *testing.T) {
 		if len(cs) != 1 || cs[0].Name != "web" {
 			t.Fatalf("clients after prune: %+v", cs)
 		}
-		// Roles were not declared: prune leaves that kind alone.
-		if rs, _ := ta.Authz.ListRoles(t.Context(), tn.ID, "", store.Page{}); len(rs) != 2 {
-			t.Errorf("roles after a prune of clients: %d, want 2", len(rs))
+		// Roles were not declared: prune leaves that kind alone (and the
+		// built-in console roles are never configuration).
+		if rs, _ := ta.Authz.ListRoles(t.Context(), tn.ID, "", store.Page{}); len(rs) != 2+len(authz.BuiltinRoles) {
+			t.Errorf("roles after a prune of clients: %d, want 2 and the built-in ones", len(rs))
 		}
 	})
 }

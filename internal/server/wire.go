@@ -237,7 +237,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		console: &console.Console{
 			Tenants: a.Tenants, Directory: a.Directory, Authz: authzSvc, Sessions: sessions, MFA: a.MFA,
 			SelfService: a.SelfService, Privacy: a.Privacy, Audit: db.Audit(), Setup: a.Setup, Sealer: sealer,
-			Log: log, PublicURL: pub, AdminTenant: cfg.AdminTenant, IdleTimeout: cfg.ConsoleIdleTimeout, Now: now,
+			Connections: a.Connections,
+			Log:         log, PublicURL: pub, AdminTenant: cfg.AdminTenant, IdleTimeout: cfg.ConsoleIdleTimeout, Now: now,
 			More: &console.More{Dashboard: dash, Clients: a.Clients, SAMLSPs: a.SAMLSPs,
 				MetadataClient: safehttp.Policy{AllowLoopback: devLoopback}.Client(10 * time.Second), AllowHTTPMetadata: devLoopback},
 		},

@@ -259,6 +259,16 @@ func (s *Service) EndAll(ctx context.Context, tenant store.TenantID, userID stri
 	return RevokeAll(ctx, s.Store, tenant, userID)
 }
 
+// EndAllBy is EndAll at an administrator's request (the console's "end
+// all sessions"): the ending is audited with actor.
+func (s *Service) EndAllBy(ctx context.Context, actor events.Actor, tenant store.TenantID, userID string) error {
+	if err := s.EndAll(ctx, tenant, userID); err != nil || s.Audit == nil {
+		return err
+	}
+	return s.Audit.Record(ctx, s.Store, actor, events.Entry{Tenant: tenant, Action: "user.sessions_end",
+		TargetType: "user", TargetID: userID})
+}
+
 // RevokeAll revokes every session of the user and every token the user
 // holds at any client, whether issued under a session or not (device-flow
 // and other offline grants), through repos, which may be a transaction.
