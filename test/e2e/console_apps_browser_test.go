@@ -26,10 +26,10 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// consoleSignIn opens path of the console in a signed-out browser, signs
+// consoleSignInFresh opens path of the console in a signed-out browser, signs
 // in on the tenant's login page it is sent to, and answers the URL it
 // lands on.
-func consoleSignIn(t *testing.T, bctx context.Context, base, path, email, password string) string {
+func consoleSignInFresh(t *testing.T, bctx context.Context, base, path, email, password string) string {
 	t.Helper()
 	if _, err := chromedp.Call(bctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
 		t.Fatal(err)
@@ -92,8 +92,9 @@ func e2eSPMetadata(t *testing.T, entity, acs string) []byte {
 // and a person completes a real login with it (golang.org/x/oauth2 and
 // go-oidc with the client id and secret the wizard showed), the
 // administrator registers a SAML service provider from its metadata URL,
-// and the dashboard draws a chart whose data includes those sign-ins and
-// a failed one. No page loads anything from another origin or trips the
+// the dashboard draws a chart whose data includes those sign-ins and a
+// failed one, and a branding change in the console shows on the login
+// page. No page loads anything from another origin or trips the
 // Content-Security-Policy. With GATEHOUSE_SCREENSHOTS set (docs/img), the
 // sqlite run also writes the dashboard, users and wizard screenshots.
 func TestConsoleAppsBrowser(t *testing.T) {
@@ -131,7 +132,7 @@ func consoleAppsScenario(t *testing.T, b backend, exe string) {
 	}
 
 	// 1. The administrator signs in; /admin opens on the dashboard.
-	if loc := consoleSignIn(t, bctx, d.base, "/admin", adminEmail, adminPw); loc != d.base+"/admin/dashboard" {
+	if loc := consoleSignInFresh(t, bctx, d.base, "/admin", adminEmail, adminPw); loc != d.base+"/admin/dashboard" {
 		t.Fatalf("console sign-in ended at %s", loc)
 	}
 	checkPages("console sign-in")
@@ -211,7 +212,7 @@ func consoleAppsScenario(t *testing.T, b backend, exe string) {
 		w.Write(md)
 	}))
 	defer mdSrv.Close()
-	if loc := consoleSignIn(t, bctx, d.base, "/admin/apps/saml/new", adminEmail, adminPw); loc != d.base+"/admin/apps/saml/new" {
+	if loc := consoleSignInFresh(t, bctx, d.base, "/admin/apps/saml/new", adminEmail, adminPw); loc != d.base+"/admin/apps/saml/new" {
 		t.Fatalf("second console sign-in ended at %s", loc)
 	}
 	if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.CSS("#name"), "Wiki"),
@@ -263,6 +264,24 @@ func consoleAppsScenario(t *testing.T, b backend, exe string) {
 		t.Fatalf("uPlot drew %q points: %v", drawn, err)
 	}
 	checkPages("dashboard")
+
+	// 6. Branding changed in the console shows on the login page.
+	if err := chromedp.Do(bctx, chromedp.Navigate(d.base+"/admin/branding"),
+		chromedp.SendKeys(chromedp.CSS("#display_name"), "Acme Travel"),
+		chromedp.SendKeys(chromedp.CSS("#support_email"), "help@acme.example")); err != nil {
+		t.Fatalf("branding form: %v", err)
+	}
+	if _, err := chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS("#save-branding"))); err != nil {
+		t.Fatalf("save branding: %v", err)
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(d.base+"/t/default/account/login?ui_locales=de")); err != nil {
+		t.Fatal(err)
+	}
+	if txt, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body.innerText`)); err != nil ||
+		!strings.Contains(txt, "Acme Travel") || !strings.Contains(txt, "help@acme.example") {
+		t.Fatalf("login page after the branding change: %v\n%s", err, txt)
+	}
+	checkPages("branding")
 	if os.Getenv("GATEHOUSE_SCREENSHOTS") != "" && b.name == "sqlite" {
 		consoleScreenshots(t, bctx, d.base, "dashboard", "/admin/dashboard")
 		consoleScreenshots(t, bctx, d.base, "users", "/admin/users")
