@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
@@ -62,6 +63,57 @@ func TestConsoleTenants(t *testing.T) {
 		}
 		if p = lb.get("/t/nosuch/admin/users"); p.status != http.StatusNotFound {
 			t.Errorf("unknown tenant: %d", p.status)
+		}
+	})
+}
+
+// TestConsoleClientRegistration: concurrent first sign-ins agree on one
+// console client per tenant; a new public URL's redirect URI is added to
+// it, the old one kept.
+func TestConsoleClientRegistration(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db string) {
+		e := newEnv(t, db)
+		ctx := context.Background()
+		tn, err := e.Tenants.CreateTenant(ctx, testActor, tenancy.NewTenant{Slug: "race", Name: "Race"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const first = "https://id.example/t/race/admin/callback"
+		ids := make(chan string, 6)
+		for i := 0; i < cap(ids); i++ {
+			go func() {
+				id, err := e.Setup.ConsoleClient(ctx, tn.ID, first)
+				if err != nil {
+					t.Error(err)
+				}
+				ids <- id
+			}()
+		}
+		want := <-ids
+		for i := 1; i < cap(ids); i++ {
+			if got := <-ids; got != want {
+				t.Errorf("console client %s, another caller got %s", got, want)
+			}
+		}
+		cs, _ := e.Clients.ListClients(ctx, tn.ID, store.Page{Limit: 100})
+		if len(cs) != 1 || cs[0].ID != want || !cs[0].Public || cs[0].ThirdParty {
+			t.Fatalf("clients after concurrent registration: %+v", cs)
+		}
+		const moved = "https://login.example/t/race/admin/callback"
+		if id, err := e.Setup.ConsoleClient(ctx, tn.ID, moved); err != nil || id != want {
+			t.Fatalf("after a new public URL: %s %v", id, err)
+		}
+		cl, _ := e.Clients.GetClient(ctx, tn.ID, want)
+		if strings.Join(cl.RedirectURIs, " ") != first+" "+moved {
+			t.Errorf("redirect URIs %v", cl.RedirectURIs)
+		}
+		// Deleted through the API: the next sign-in registers a new one.
+		if err := e.Clients.DeleteClient(ctx, testActor, tn.ID, want); err != nil {
+			t.Fatal(err)
+		}
+		again, err := e.Setup.ConsoleClient(ctx, tn.ID, moved)
+		if err != nil || again == want || again == "" {
+			t.Fatalf("after deletion: %q %v", again, err)
 		}
 	})
 }

@@ -29,6 +29,7 @@ func init() {
 			{Method: "POST", Path: u + "/verify-email", Perm: authz.PermAdmin, Handle: c.userVerifyEmail},
 			{Method: "POST", Path: u + "/reset-password", Perm: authz.PermSupport, Handle: c.userResetMail},
 			{Method: "POST", Path: u + "/invite", Perm: authz.PermSupport, Handle: c.userInvite},
+			{Method: "POST", Path: u + "/resend-verification", Perm: authz.PermSupport, Handle: c.userResendVerification},
 			{Method: "POST", Path: u + "/mfa-reset", Perm: authz.PermSupport, Handle: c.userMFAReset},
 			{Method: "POST", Path: u + "/sessions/end", Perm: authz.PermSupport, Handle: c.userEndSessions},
 			{Method: "POST", Path: u + "/roles", Perm: authz.PermAdmin, Handle: c.userAssignRole},
@@ -118,6 +119,22 @@ func (c *Console) userResetMail(w http.ResponseWriter, r *http.Request, rq *Requ
 		return c.actionError(w, rq, err)
 	}
 	return rq.Redirect(w, "/users/"+u.ID, "console.user.reset_sent")
+}
+
+// userResendVerification: POST /users/{id}/resend-verification mails a
+// new verification link and code to a user whose address is unverified.
+func (c *Console) userResendVerification(w http.ResponseWriter, r *http.Request, rq *Request) error {
+	u, err := c.pathUser(r, rq)
+	if err != nil {
+		return err
+	}
+	if u.EmailVerified {
+		return c.actionError(w, rq, valid.Field("email", "verified", "This address is verified already."))
+	}
+	if err := c.SelfService.ResendVerification(rq.Context(), rq.Tenant, u.Email, u.Locale); err != nil {
+		return c.actionError(w, rq, err)
+	}
+	return rq.Redirect(w, "/users/"+u.ID, "console.user.verification_sent")
 }
 
 // userInvite: POST /users/{id}/invite mails (again) the invitation of a

@@ -109,6 +109,15 @@ func TestConsoleHelpdesk(t *testing.T) {
 			t.Errorf("helpdesk POST %s: %d", path, p.status)
 		}
 	}
+	if p = b.post("/admin/users/"+target.ID+"/resend-verification", form("csrf", csrf)); p.status != http.StatusBadRequest {
+		t.Errorf("verification mail to a verified address: %d", p.status)
+	}
+	// The friendly 403 page speaks the browser's language.
+	b.lang = "de"
+	if p = b.get("/admin/users/" + target.ID + "/edit"); p.status != http.StatusForbidden || !strings.Contains(p.body, "keine Berechtigung") {
+		t.Errorf("German 403 page: %d\n%s", p.status, p.body)
+	}
+	b.lang = ""
 	if p = b.post("/admin/users/"+target.ID+"/sessions/end", form("csrf", csrf)); p.status != http.StatusSeeOther {
 		t.Fatalf("end sessions: %d\n%s", p.status, p.body)
 	}

@@ -227,14 +227,19 @@ func (s *Service) CreateAdmin(ctx context.Context, actor events.Actor, email str
 
 // ConsoleClient answers the client_id of the console's client in tenant,
 // registering it on first use (a public, first-party client: code flow
-// with PKCE) and adding redirectURI to its redirect URIs when the public
-// URL changed. Concurrent first uses agree on one client.
+// with PKCE), again when it was deleted, and adding redirectURI to its
+// redirect URIs when the public URL changed. Concurrent first uses agree
+// on one client.
 func (s *Service) ConsoleClient(ctx context.Context, tenant store.TenantID, redirectURI string) (string, error) {
 	id, err := s.Store.Console().ConsoleClient(ctx, tenant)
 	if err == nil {
 		cl, err := s.Clients.GetClient(ctx, tenant, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return "", errors.New("setup: the console's client was deleted; recreate it by removing the tenant's console_clients row")
+			// Deleted through the API: register a new one.
+			if err := s.Store.Console().ForgetConsoleClient(ctx, tenant, id); err != nil {
+				return "", err
+			}
+			return s.ConsoleClient(ctx, tenant, redirectURI)
 		} else if err != nil {
 			return "", err
 		}

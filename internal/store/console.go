@@ -35,4 +35,7 @@ type Console interface {
 	// ErrConflict when one is recorded already, ErrNotFound when the
 	// tenant is missing.
 	SetConsoleClient(ctx context.Context, tenant TenantID, clientID string, at time.Time) error
+	// ForgetConsoleClient removes tenant's record when it still names
+	// clientID (the client was deleted); nothing otherwise, no error.
+	ForgetConsoleClient(ctx context.Context, tenant TenantID, clientID string) error
 }

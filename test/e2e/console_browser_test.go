@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +218,30 @@ func testConsoleBrowser(t *testing.T, db string) {
 	}
 	if f := text(t, hctx, ".flash"); !strings.Contains(f, "second factors were removed") {
 		t.Fatalf("helpdesk MFA reset: %q", f)
+	}
+
+	// The README's pictures of the console ($GATEHOUSE_SCREENSHOTS, as
+	// TestScreenshots), taken by the administrator, on SQLite only.
+	if dir := os.Getenv("GATEHOUSE_SCREENSHOTS"); dir != "" && db == "" {
+		for _, shot := range []struct {
+			name, url     string
+			width, height int64
+		}{
+			{"console-users-desktop", n.URL + "/admin/users", 1280, 800},
+			{"console-users-phone", n.URL + "/admin/users", phoneWidth, phoneHeight},
+			{"console-user-desktop", adaPage, 1280, 800},
+			{"console-user-phone", adaPage, phoneWidth, phoneHeight},
+		} {
+			if err := chromedp.Do(bctx, chromedp.EmulateViewport(shot.width, shot.height), chromedp.Navigate(shot.url)); err != nil {
+				t.Fatal(err)
+			}
+			png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, shot.name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

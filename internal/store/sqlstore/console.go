@@ -95,3 +95,11 @@ func (r consoleRepo) SetConsoleClient(ctx context.Context, tenant store.TenantID
 		return wrapErr("set console client", err)
 	})
 }
+
+// ForgetConsoleClient deletes tenant's record if it names clientID.
+func (r consoleRepo) ForgetConsoleClient(ctx context.Context, tenant store.TenantID, clientID string) error {
+	return r.single(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `DELETE FROM console_clients WHERE tenant_id = $1 AND client_id = $2`, string(tenant), clientID)
+		return wrapErr("forget console client", err)
+	})
+}

@@ -103,5 +103,13 @@ func testConsoleClient(t *testing.T, s store.Store) {
 	}
 	_, err = s.Console().ConsoleClient(ctx(t), b)
 	wantErr(t, "ConsoleClient(other tenant)", err, store.ErrNotFound)
+	noErr(t, "ForgetConsoleClient(another id)", s.Console().ForgetConsoleClient(ctx(t), a, "client-x"))
+	if id, _ := s.Console().ConsoleClient(ctx(t), a); id != "client-a" {
+		t.Errorf("forgetting another id removed the record: %q", id)
+	}
+	noErr(t, "ForgetConsoleClient", s.Console().ForgetConsoleClient(ctx(t), a, "client-a"))
+	_, err = s.Console().ConsoleClient(ctx(t), a)
+	wantErr(t, "ConsoleClient(forgotten)", err, store.ErrNotFound)
+	noErr(t, "SetConsoleClient(after forgetting)", s.Console().SetConsoleClient(ctx(t), a, "client-b", time.Now()))
 	wantErr(t, "SetConsoleClient(no tenant)", s.Console().SetConsoleClient(ctx(t), store.TenantID(newID()), "x", time.Now()), store.ErrNotFound)
 }
