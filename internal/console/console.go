@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
+	"github.com/gatehouse-id/gatehouse/internal/consoleassets"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
@@ -56,6 +57,9 @@ type Console struct {
 	Now         func() time.Time
 	// DocsURL is where the welcome page's documentation link goes.
 	DocsURL string
+	// More holds the services of the dashboard and applications pages
+	// (more.go).
+	More *More
 
 	// loopback serves the console's own requests to the OpenID provider
 	// (discovery, token, keys) in process; Mount sets it.
@@ -132,6 +136,8 @@ func (c *Console) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin", c.home)
 	mux.HandleFunc("GET /t/{tenant}/admin", c.home)
 	mux.Handle("GET /admin/assets/", http.StripPrefix("/admin/assets/", assetHandler()))
+	// The dashboard's charts and the applications pages' script (more.go).
+	mux.Handle("GET "+consoleassets.Prefix, consoleassets.Handler())
 	mux.HandleFunc("GET /{$}", c.welcome)     // public.go
 	mux.HandleFunc("GET /setup", c.setupForm) // public.go
 	mux.HandleFunc("POST /setup", c.setupSubmit)
@@ -143,7 +149,7 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 	if slug := r.PathValue("tenant"); slug != "" {
 		base = "/t/" + slug + "/admin"
 	}
-	http.Redirect(w, r, base+"/users", http.StatusSeeOther)
+	http.Redirect(w, r, base+"/dashboard", http.StatusSeeOther)
 }
 
 // Request is one signed-in console request, as a page handler sees it.

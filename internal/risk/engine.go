@@ -51,6 +51,11 @@ type Engine struct {
 	Key   []byte
 	Audit *events.Recorder
 	Now   func() time.Time
+	// Dash, when set, counts each sign-in's decision for the console
+	// dashboard ("risk.allow", "risk.step_up", "risk.block").
+	Dash interface {
+		Add(tenant store.TenantID, metric string, n int64)
+	}
 }
 
 func (e *Engine) signals() []Signal {
@@ -181,6 +186,9 @@ func (e *Engine) Record(ctx context.Context, repos store.Repos, actor events.Act
 	if err := e.Audit.RecordDocument(ctx, repos, actor, events.Entry{Tenant: tenant, Action: action, TargetType: target, TargetID: userID},
 		auditDoc{Score: as.Score, Decision: as.Decision, Signals: as.Signals, ModelVersion: as.ModelVersion}); err != nil {
 		return err
+	}
+	if e.Dash != nil && kind == KindLogin {
+		e.Dash.Add(tenant, store.DashRiskPrefix+string(as.Decision), 1)
 	}
 	if e.Learner != nil && kind == KindLogin && userID != "" {
 		return e.Learner.note(ctx, repos, tenant, userID, as)

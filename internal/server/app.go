@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/connection"
 	"github.com/gatehouse-id/gatehouse/internal/consent"
+	"github.com/gatehouse-id/gatehouse/internal/dashboard"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/domain"
 	"github.com/gatehouse-id/gatehouse/internal/events"
@@ -89,6 +90,9 @@ type App struct {
 	// Meter meters usage per tenant and month; Serve flushes its counters
 	// every second (internal/tenancy).
 	Meter *tenancy.Meter
+	// Dashboard keeps the console dashboard's per-minute rollups; Serve
+	// flushes, samples and sweeps them (internal/dashboard).
+	Dashboard *dashboard.Counter
 	// Consent holds consent purposes, records and communication
 	// preferences; ExportUser and EraseUser serve the data-subject rights
 	// (internal/consent).

@@ -137,6 +137,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	go a.syncDirectories(ctx)  // legacy.go
 	go a.MailWorker().Run(ctx) // selfservice.go
 	go a.Meter.Run(ctx, time.Second)
+	go a.Dashboard.Run(ctx, 0, 0, 0)
 	go a.Dispatcher().Run(ctx) // events.go
 	go a.Reads.Run(ctx, time.Second)
 	select {

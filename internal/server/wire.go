@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/api"
@@ -17,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/consent"
 	"github.com/gatehouse-id/gatehouse/internal/console"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
+	"github.com/gatehouse-id/gatehouse/internal/dashboard"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/events"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -101,7 +103,10 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	var prov *oidc.Provider
 	var idp *saml.IdP         // built below; session ends and OIDC logout reach its providers
 	stats := newDomainStats() // domainmetrics.go
-	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now, Tap: stats.meterTap}
+	// The dashboard's per-minute rollups are fed by the meter's counts and
+	// the risk engine's decisions (internal/dashboard).
+	dash := &dashboard.Counter{Store: db, Now: now, Log: log}
+	meter := &tenancy.Meter{Store: db, Audit: rec, Log: log, Now: now, Tap: stats.meterTap, Dash: dash}
 	// The meter checks plan limits' thresholds in the transaction of an
 	// audited create of a limited object.
 	rec.Observers = append(rec.Observers, meter)
@@ -123,6 +128,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	if err != nil {
 		return nil, err
 	}
+	riskEngine.Dash = dash
 	riskEngine.OpenAudit = shredder.Open
 	// Synchronous hooks (internal/hooks): URLs and dials as for upstreams,
 	// loopback only on a development deployment (public URL on http://).
@@ -133,6 +139,7 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 	reads := newReads(db, opts.replica, log) // replica.go
 	a := &App{
 		Config: cfg, Log: log, DB: db, Audit: rec, Keys: km, sealer: sealer, now: now, Meter: meter, stats: stats,
+		Dashboard: dash,
 		Hooks:     hookSvc,
 		Tenants:   &tenancy.Service{Store: db, Keys: km, Audit: rec, Now: now, Placement: newPlacement(cfg, db, opts.catalogue)},
 		Catalogue: opts.catalogue,
@@ -263,6 +270,8 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 			SelfService: a.SelfService, Privacy: a.Privacy, Audit: db.Audit(), Setup: a.Setup, Sealer: sealer,
 			Connections: a.Connections,
 			Log:         log, PublicURL: pub, AdminTenant: cfg.AdminTenant, IdleTimeout: cfg.ConsoleIdleTimeout, Now: now,
+			More: &console.More{Dashboard: dash, Clients: a.Clients, SAMLSPs: a.SAMLSPs,
+				MetadataClient: safehttp.Policy{AllowLoopback: devLoopback}.Client(10 * time.Second), AllowHTTPMetadata: devLoopback},
 		},
 		scim: &scim.Server{Tenants: a.Tenants, Directory: a.Directory, Log: log, PublicURL: pub,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes},

@@ -70,6 +70,9 @@ type Repos interface {
 	// Purposes answers consent purposes, consent records and
 	// communication preferences (purposes.go).
 	Purposes() ConsentPurposes
+	// Dashboard answers the console dashboard's per-minute rollups
+	// (dashboard.go).
+	Dashboard() DashboardRepos
 	// Console answers the admin console's setup tokens and clients (console.go).
 	Console() Console
 	// Domains answers the tenants' custom domains (domains.go).

@@ -32,6 +32,11 @@ type Meter struct {
 	Now   func() time.Time
 	// Tap, when set, is told of every Add (the process's metrics).
 	Tap func(metric string, n int64)
+	// Dash, when set, is also given every count Add makes (the console
+	// dashboard's per-minute rollups keep the ones it shows).
+	Dash interface {
+		Add(tenant store.TenantID, metric string, n int64)
+	}
 
 	mu      sync.Mutex
 	pending map[deltaKey]int64
@@ -55,6 +60,9 @@ func (m *Meter) Add(tenant store.TenantID, metric string, n int64) {
 	}
 	if m.Tap != nil {
 		m.Tap(metric, n)
+	}
+	if m.Dash != nil {
+		m.Dash.Add(tenant, metric, n)
 	}
 	k := deltaKey{tenant, m.month(), metric}
 	m.mu.Lock()

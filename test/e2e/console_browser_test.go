@@ -132,8 +132,12 @@ func testConsoleBrowser(t *testing.T, db string) {
 	if _, err := chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(`a[href="/admin/login"]`))); err != nil {
 		t.Fatalf("open the console: %v", err)
 	}
-	if loc := consoleSignIn(t, bctx, adminEmail, adminPassword); !strings.HasPrefix(loc, n.URL+"/admin/users") {
+	// The console opens on its dashboard.
+	if loc := consoleSignIn(t, bctx, adminEmail, adminPassword); !strings.HasPrefix(loc, n.URL+"/admin/dashboard") {
 		t.Fatalf("after sign-in: %s\n%s", loc, n.Logs())
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(n.URL+"/admin/users")); err != nil {
+		t.Fatal(err)
 	}
 	checkPage(t, bctx, "users", "en")
 	_, _, console := plog.take()
@@ -195,7 +199,7 @@ func testConsoleBrowser(t *testing.T, db string) {
 	if err := chromedp.Do(hctx, chromedp.EmulateViewport(phoneWidth, phoneHeight), chromedp.Navigate(n.URL+"/admin/")); err != nil {
 		t.Fatal(err)
 	}
-	if loc := consoleSignIn(t, hctx, "help@example.com", "kettle orange 42 stairs"); !strings.HasPrefix(loc, n.URL+"/admin/users") {
+	if loc := consoleSignIn(t, hctx, "help@example.com", "kettle orange 42 stairs"); !strings.HasPrefix(loc, n.URL+"/admin/dashboard") {
 		t.Fatalf("helpdesk sign-in ended at %s", loc)
 	}
 	res, err = chromedp.Run(hctx, chromedp.NavigateResponse(n.URL+"/admin/users/new"))

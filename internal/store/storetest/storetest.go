@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		hookTests,
 		purposeTests,
 		dpopTests,
+		dashboardTests,
 		consoleTests,
 		registrationTests,
 		clientSecurityTests,
