@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -49,6 +50,12 @@ func (s *storage) hide(ctx context.Context, err error) error {
 	if be, ok := busyError(ctx, err); ok { // busy.go
 		s.p.log.WarnContext(ctx, "oidc: database busy", "err", err)
 		return be
+	}
+	if httpx.ClientGone(ctx, err) {
+		// Nobody reads the answer; temporarily_unavailable keeps the
+		// library from logging it as a server fault.
+		s.p.log.InfoContext(ctx, "oidc: client went away", "err", err)
+		return &oidc.Error{ErrorType: temporarilyUnavailable, Description: "request cancelled", Parent: err}
 	}
 	s.p.log.ErrorContext(ctx, "oidc: internal error", "err", err)
 	return oidc.ErrServerError().WithParent(err).WithDescription("internal error")

@@ -133,7 +133,7 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request, t *store.Tenan
 	case p.hookDenied(w, r, t, err): // hooks.go
 		return
 	case err != nil:
-		p.Log.ErrorContext(ctx, "web: second factor", "err", err, "request_id", httpx.RequestID(ctx))
+		httpx.LogFailure(ctx, p.Log, "web: second factor", err, "request_id", httpx.RequestID(ctx))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}
@@ -229,7 +229,7 @@ func (p *Pages) mfaEmail(w http.ResponseWriter, r *http.Request, t *store.Tenant
 		p.showMFA(w, r, t, ar, http.StatusBadRequest, "mfa.invalid")
 		return
 	case err != nil:
-		p.Log.ErrorContext(ctx, "web: second factor mail", "err", err, "request_id", httpx.RequestID(ctx))
+		httpx.LogFailure(ctx, p.Log, "web: second factor mail", err, "request_id", httpx.RequestID(ctx))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}

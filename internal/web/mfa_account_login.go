@@ -84,7 +84,7 @@ func (p *Pages) accountMFALoginSubmit(w http.ResponseWriter, r *http.Request, t 
 	case p.hookDenied(w, r, t, err): // hooks.go
 		return
 	case err != nil:
-		p.Log.ErrorContext(ctx, "web: account second factor", "err", err, "request_id", httpx.RequestID(ctx))
+		httpx.LogFailure(ctx, p.Log, "web: account second factor", err, "request_id", httpx.RequestID(ctx))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}

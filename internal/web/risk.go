@@ -63,7 +63,7 @@ func (p *Pages) accountMFALoginEmail(w http.ResponseWriter, r *http.Request, t *
 		p.showAccountMFALogin(w, r, t, http.StatusBadRequest, "mfa.invalid")
 		return
 	case err != nil:
-		p.Log.ErrorContext(ctx, "web: account second factor mail", "err", err, "request_id", httpx.RequestID(ctx))
+		httpx.LogFailure(ctx, p.Log, "web: account second factor mail", err, "request_id", httpx.RequestID(ctx))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}

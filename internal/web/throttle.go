@@ -64,7 +64,7 @@ func (p *Pages) recognizeDevice(w http.ResponseWriter, r *http.Request, t *store
 	ctx = risk.WithUserAgent(ctx, r.UserAgent()) // the risk engine's sign-in history
 	value, err := p.Flow.RecognizeSource(ctx, t.ID, sess.UserID, httpx.ClientIP(r))
 	if err != nil {
-		p.Log.ErrorContext(ctx, "web: recognise device", "err", err, "request_id", httpx.RequestID(ctx))
+		httpx.LogFailure(ctx, p.Log, "web: recognise device", err, "request_id", httpx.RequestID(ctx))
 		return
 	}
 	if value == "" {

@@ -338,7 +338,7 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request, t *store.Ten
 	case p.busy(w, r, t, err): // busy.go
 		return
 	case err != nil:
-		p.Log.ErrorContext(ctx, "web: login", "err", err, "request_id", httpx.RequestID(ctx))
+		httpx.LogFailure(ctx, p.Log, "web: login", err, "request_id", httpx.RequestID(ctx))
 		p.message(w, r, t, http.StatusInternalServerError, "error.title", "error.generic")
 		return
 	}
