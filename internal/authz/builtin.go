@@ -24,6 +24,10 @@ const (
 	PermSupport  = "gatehouse:support"
 	PermAdmin    = "gatehouse:admin"
 	PermPlatform = "gatehouse:platform"
+	// PermConfig reads the tenant's configuration in the console (settings,
+	// roles, applications, connections, branding): viewers and
+	// administrators hold it, helpdesk staff do not.
+	PermConfig = "gatehouse:config"
 )
 
 // BuiltinPrefix starts the name of every built-in role; no other role may
@@ -50,13 +54,13 @@ type BuiltinRole struct {
 // decides that: in another tenant the role is that tenant's admin).
 var BuiltinRoles = []BuiltinRole{
 	{RolePlatformAdmin, "Gatehouse console: every tenant, everything.",
-		[]string{PermRead, PermAudit, PermSupport, PermAdmin, PermPlatform}},
+		[]string{PermRead, PermConfig, PermAudit, PermSupport, PermAdmin, PermPlatform}},
 	{RoleAdmin, "Gatehouse console: this tenant, everything.",
-		[]string{PermRead, PermAudit, PermSupport, PermAdmin}},
+		[]string{PermRead, PermConfig, PermAudit, PermSupport, PermAdmin}},
 	{RoleHelpdesk, "Gatehouse console: find users, reset MFA, end sessions, resend mails.",
 		[]string{PermRead, PermSupport}},
 	{RoleViewer, "Gatehouse console: read only.",
-		[]string{PermRead}},
+		[]string{PermRead, PermConfig}},
 }
 
 // IsBuiltin reports whether name is reserved for built-in roles.

@@ -84,7 +84,7 @@ func TestConsoleGroupsAndRoles(t *testing.T) {
 			t.Errorf("change built-in role %q: %d", path, p.status)
 		}
 	}
-	if r, _ := e.DB.Authz().Roles().GetRole(ctx, admin.Tenant, builtin.ID); strings.Join(r.Permissions, ",") != authz.PermRead {
+	if r, _ := e.DB.Authz().Roles().GetRole(ctx, admin.Tenant, builtin.ID); strings.Join(r.Permissions, ",") != authz.PermConfig+","+authz.PermRead {
 		t.Errorf("built-in role now %v", r.Permissions)
 	}
 	// Only a platform administrator makes another.

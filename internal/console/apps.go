@@ -27,10 +27,10 @@ import (
 func init() {
 	register(func(c *Console) []Page {
 		return []Page{
-			{Method: "GET", Path: "/apps", Perm: authz.PermRead, Nav: "console2.nav.apps", Order: 40, Handle: c.appsList},
+			{Method: "GET", Path: "/apps", Perm: authz.PermConfig, Nav: "console2.nav.apps", Order: 40, Handle: c.appsList},
 			{Method: "GET", Path: "/apps/new", Perm: authz.PermAdmin, Handle: c.appNewForm},
 			{Method: "POST", Path: "/apps", Perm: authz.PermAdmin, Handle: c.appCreate},
-			{Method: "GET", Path: "/apps/oidc/{id}", Perm: authz.PermRead, Handle: c.appShow},
+			{Method: "GET", Path: "/apps/oidc/{id}", Perm: authz.PermConfig, Handle: c.appShow},
 			{Method: "POST", Path: "/apps/oidc/{id}/secret", Perm: authz.PermAdmin, Handle: c.appRotate},
 		}
 	})

@@ -22,7 +22,7 @@ import (
 func init() {
 	register(func(c *Console) []Page {
 		return []Page{
-			{Method: "GET", Path: "/branding", Perm: authz.PermRead, Nav: "console2.nav.branding", Order: 80, Handle: c.brandingForm},
+			{Method: "GET", Path: "/branding", Perm: authz.PermConfig, Nav: "console2.nav.branding", Order: 80, Handle: c.brandingForm},
 			{Method: "POST", Path: "/branding", Perm: authz.PermAdmin, Handle: c.brandingSave},
 		}
 	})

@@ -20,7 +20,7 @@ import (
 func init() {
 	register(func(c *Console) []Page {
 		return []Page{
-			{Method: "GET", Path: "/connections", Perm: authz.PermRead, Nav: "console2.nav.connections", Order: 50, Handle: c.connectionsList},
+			{Method: "GET", Path: "/connections", Perm: authz.PermConfig, Nav: "console2.nav.connections", Order: 50, Handle: c.connectionsList},
 			{Method: "POST", Path: "/connections", Perm: authz.PermAdmin, Handle: c.connectionCreate},
 		}
 	})

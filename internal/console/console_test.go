@@ -72,23 +72,30 @@ func signedIn(t *testing.T, e *env, u *store.User) (*browser, string) {
 
 // TestConsolePermissions: each page checks the permission of its API
 // route. A viewer reads but cannot open the create form or post it; a
-// helpdesk user cannot create users either; an admin can.
+// helpdesk user cannot create users either, nor open any configuration
+// page; an admin can.
 func TestConsolePermissions(t *testing.T) {
 	e := newEnv(t, "")
 	viewer := e.user("default", "viewer@example.com", "correct horse battery", authz.RoleViewer)
 	helpdesk := e.user("default", "helpdesk@example.com", "correct horse battery", authz.RoleHelpdesk)
 	admin := e.user("default", "admin@example.com", "correct horse battery", authz.RoleAdmin)
 	for _, c := range []struct {
-		who        *store.User
-		list, form int
+		who                  *store.User
+		list, form, settings int
 	}{
-		{viewer, 200, 403},
-		{helpdesk, 200, 403},
-		{admin, 200, 200},
+		{viewer, 200, 403, 200},
+		{helpdesk, 200, 403, 403},
+		{admin, 200, 200, 200},
 	} {
 		b, csrf := signedIn(t, e, c.who)
 		if p := b.get("/admin/users"); p.status != c.list {
 			t.Errorf("%s GET /admin/users: %d, want %d", c.who.Email, p.status, c.list)
+		}
+		// Helpdesk staff see no configuration: settings, roles, apps.
+		for _, page := range []string{"/admin/settings", "/admin/roles", "/admin/apps", "/admin/branding", "/admin/connections"} {
+			if p := b.get(page); p.status != c.settings {
+				t.Errorf("%s GET %s: %d, want %d", c.who.Email, page, p.status, c.settings)
+			}
 		}
 		p := b.get("/admin/users/new")
 		if p.status != c.form {

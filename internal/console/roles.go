@@ -15,9 +15,9 @@ import (
 func init() {
 	register(func(c *Console) []Page {
 		return []Page{
-			{Method: "GET", Path: "/roles", Perm: authz.PermRead, Nav: "console.nav.roles", Order: 30, Handle: c.rolesList},
+			{Method: "GET", Path: "/roles", Perm: authz.PermConfig, Nav: "console.nav.roles", Order: 30, Handle: c.rolesList},
 			{Method: "POST", Path: "/roles", Perm: authz.PermAdmin, Handle: c.roleCreate},
-			{Method: "GET", Path: "/roles/{id}", Perm: authz.PermRead, Handle: c.roleShow},
+			{Method: "GET", Path: "/roles/{id}", Perm: authz.PermConfig, Handle: c.roleShow},
 			{Method: "POST", Path: "/roles/{id}", Perm: authz.PermAdmin, Handle: c.roleUpdate},
 			{Method: "POST", Path: "/roles/{id}/delete", Perm: authz.PermAdmin, Handle: c.roleDelete},
 		}

@@ -28,7 +28,7 @@ func init() {
 		return []Page{
 			{Method: "GET", Path: "/apps/saml/new", Perm: authz.PermAdmin, Handle: c.samlNewForm},
 			{Method: "POST", Path: "/apps/saml", Perm: authz.PermAdmin, Handle: c.samlCreate},
-			{Method: "GET", Path: "/apps/saml/{id}", Perm: authz.PermRead, Handle: c.samlShow},
+			{Method: "GET", Path: "/apps/saml/{id}", Perm: authz.PermConfig, Handle: c.samlShow},
 		}
 	})
 }

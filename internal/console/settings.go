@@ -23,7 +23,7 @@ import (
 func init() {
 	register(func(c *Console) []Page {
 		return []Page{
-			{Method: "GET", Path: "/settings", Perm: authz.PermRead, Nav: "console2.nav.settings", Order: 95, Handle: c.settingsForm},
+			{Method: "GET", Path: "/settings", Perm: authz.PermConfig, Nav: "console2.nav.settings", Order: 95, Handle: c.settingsForm},
 			{Method: "POST", Path: "/settings", Perm: authz.PermAdmin, Handle: c.settingsSave},
 		}
 	})

@@ -202,9 +202,11 @@ func testConsoleBrowser(t *testing.T, db string) {
 	if loc := consoleSignIn(t, hctx, "help@example.com", "kettle orange 42 stairs"); !strings.HasPrefix(loc, n.URL+"/admin/dashboard") {
 		t.Fatalf("helpdesk sign-in ended at %s", loc)
 	}
-	res, err = chromedp.Run(hctx, chromedp.NavigateResponse(n.URL+"/admin/users/new"))
-	if err != nil || res.Status != http.StatusForbidden {
-		t.Fatalf("helpdesk opens an administrator's page: %v %+v", err, res)
+	for _, page := range []string{"/admin/settings", "/admin/roles", "/admin/users/new"} {
+		res, err = chromedp.Run(hctx, chromedp.NavigateResponse(n.URL+page))
+		if err != nil || res.Status != http.StatusForbidden {
+			t.Fatalf("helpdesk opens %s: %v %+v", page, err, res)
+		}
 	}
 	if msg := text(t, hctx, "main"); !strings.Contains(msg, "do not have permission") {
 		t.Fatalf("403 page says %q", msg)
