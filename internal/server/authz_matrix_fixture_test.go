@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
@@ -43,6 +44,8 @@ type fixture struct {
 	hook string
 	// domain is a verified custom domain's host (domains_fixture_test.go).
 	domain string
+	// detailType names an RFC 9396 authorization details type.
+	detailType string
 }
 
 func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
@@ -73,6 +76,10 @@ func (ta *testApp) fixture(tn *store.Tenant, n int) *fixture {
 	fx.provisioningTarget = ta.provisioningFixture(tn, n)
 	fx.hook = ta.hookFixture(tn.ID)
 	fx.domain = ta.domainFixture(tn.ID, n)
+	fx.detailType = fmt.Sprintf("fixture_type_%d", n)
+	if _, err := ta.Clients.PutDetailType(context.Background(), testActor, tn.ID, fx.detailType, matrixDetailType); err != nil {
+		ta.t.Fatal(err)
+	}
 	fx.plan = fmt.Sprintf("fixture-%d-%s", n, strings.ToLower(rand.Text()[:8]))
 	if _, err := ta.Tenants.CreatePlan(context.Background(), testActor, tenancy.PlanInput{Name: fx.plan}); err != nil {
 		ta.t.Fatal(err)
@@ -133,8 +140,15 @@ func (fx *fixture) path(route, ref string) string {
 		p = strings.ReplaceAll(p, "{id}", fx.hook)
 	case strings.Contains(route, "/domains/{host}"):
 		p = strings.ReplaceAll(p, "{host}", fx.domain)
+	case strings.Contains(route, "/authorization-detail-types/{type}"):
+		p = strings.ReplaceAll(p, "{type}", fx.detailType)
 	}
 	p = strings.ReplaceAll(p, "{client}", fx.client.ID)
 	p = strings.ReplaceAll(p, "{grant_id}", fx.grant)
 	return strings.ReplaceAll(p, "{member}", fx.member.ID)
 }
+
+// matrixDetailType is the authorization details type of every fixture, and
+// the body of the matrix's PUT (a plan of no change).
+var matrixDetailType = oauthclient.DetailType{Description: "Payment initiation",
+	Schema: []byte(`{"type":"object","properties":{"amount":{"type":"string"}}}`)}

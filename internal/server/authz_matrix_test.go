@@ -212,6 +212,13 @@ var matrix = []matrixRow{
 		body: func(fx *fixture, _ int) any { return map[string]string{"name": fx.proxyApp.Name} }},
 	{method: "DELETE", path: tp + "/proxy-apps/{id}", access: tenantAdmin, fresh: true},
 
+	{method: "POST", path: tp + "/registration-tokens", access: tenantAdmin,
+		body: func(*fixture, int) any { return map[string]int{"max_uses": 1, "expires_in": 3600} }},
+	{method: "GET", path: tp + "/authorization-detail-types", access: tenantRead},
+	{method: "PUT", path: tp + "/authorization-detail-types/{type}", access: tenantAdmin,
+		body: func(*fixture, int) any { return matrixDetailType }},
+	{method: "DELETE", path: tp + "/authorization-detail-types/{type}", access: tenantAdmin, fresh: true},
+
 	{method: "GET", path: tp + "/domains", access: tenantRead},
 	{method: "POST", path: tp + "/domains", access: tenantAdmin,
 		body: func(_ *fixture, n int) any { return map[string]string{"host": fmt.Sprintf("new%d.matrix.test", n)} }},

@@ -186,7 +186,7 @@ func TestTenantLifecycle(t *testing.T) {
 
 		// Purged.
 		before := tenantRowsByTable(t, ta, tn.ID)
-		for _, tb := range []string{"users", "groups", "group_users", "clients", "sessions", "refresh_tokens", "access_tokens",
+		for _, tb := range []string{"users", "groups", "group_users", "clients", "sessions", "refresh_tokens",
 			"audit_entries", "saml_sps", "connections", "roles", "proxy_apps", "auth_requests", "import_jobs", "one_time_tokens", "elevations", "user_identities", "api_keys", "signing_keys"} {
 			if before[tb] == 0 {
 				t.Errorf("the test made no row of %s: it would not show the purge removes them (%v)", tb, before)
