@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"github.com/gatehouse-id/gatehouse/internal/console"
 	"io"
+
+	"github.com/gatehouse-id/gatehouse/internal/console"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // bootstrapConsole gives every tenant the built-in console roles and,
@@ -15,6 +18,13 @@ func (a *App) bootstrapConsole(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("console roles: %w", err)
 	}
 	link, err := a.Setup.SetupLink(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		// The admin tenant lives in another region's database (or has not
+		// been created yet): that region's nodes offer the setup link.
+		a.Log.Info("console setup: the admin tenant is not in this node's database; no setup link here",
+			"admin_tenant", a.Config.AdminTenant)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("console setup link: %w", err)
 	}

@@ -134,9 +134,13 @@ func testDynamicRegistration(t *testing.T, b backend) {
 		t.Errorf("registration_endpoint %q", disc.str("registration_endpoint"))
 	}
 	redirect := freeRedirect(t, "/cb")
+	// The tenant lets registered clients use CIBA too; their CIBA metadata
+	// is checked as the management API checks it (poll mode, no user codes).
+	api.must(200, "PATCH", "/api/v1/tenants/default", map[string]any{"settings": map[string]any{"oauth": map[string]any{
+		"registration_policy": map[string]any{"grant_types": []string{"authorization_code", "refresh_token", "urn:openid:params:grant-type:ciba"}}}}})
 	md := map[string]any{"client_name": "DCR App", "redirect_uris": []string{redirect},
-		"grant_types": []string{"authorization_code", "refresh_token"}, "scope": "openid profile email offline_access",
-		"backchannel_token_delivery_mode": "poll", "backchannel_user_code_parameter": true}
+		"grant_types": []string{"authorization_code", "refresh_token", "urn:openid:params:grant-type:ciba"}, "scope": "openid profile email offline_access",
+		"backchannel_token_delivery_mode": "poll", "backchannel_user_code_parameter": false}
 
 	anon := &client{t: t, base: d.base}
 	if r := anon.do("POST", regPath, md); r.Status != 401 || regErrCode(t, r) != "invalid_token" {
@@ -156,7 +160,7 @@ func testDynamicRegistration(t *testing.T, b backend) {
 	rat, _ := out["registration_access_token"].(string)
 	if id == "" || !strings.HasPrefix(secret, "gh_cs_") || !strings.HasPrefix(rat, "gh_rat_") ||
 		out["registration_client_uri"] != m.Issuer+"/register/"+id || out["backchannel_token_delivery_mode"] != "poll" ||
-		out["backchannel_user_code_parameter"] != true || out["token_endpoint_auth_method"] != "client_secret_basic" {
+		out["backchannel_user_code_parameter"] == true || out["token_endpoint_auth_method"] != "client_secret_basic" {
 		t.Fatalf("registration response: %v", out)
 	}
 	if r := withIAT.do("POST", regPath, md); r.Status != 401 {
@@ -233,7 +237,7 @@ func testDynamicRegistration(t *testing.T, b backend) {
 		"grant outside the policy":   {map[string]any{"redirect_uris": []string{redirect}, "grant_types": []string{"client_credentials"}}, "invalid_client_metadata"},
 		"implicit":                   {map[string]any{"redirect_uris": []string{redirect}, "response_types": []string{"token"}}, "invalid_client_metadata"},
 		"jwks_uri":                   {map[string]any{"redirect_uris": []string{redirect}, "jwks_uri": "https://app.example/jwks"}, "invalid_client_metadata"},
-		"unknown auth method":        {map[string]any{"redirect_uris": []string{redirect}, "token_endpoint_auth_method": "tls_client_auth"}, "invalid_client_metadata"},
+		"unknown auth method":        {map[string]any{"redirect_uris": []string{redirect}, "token_endpoint_auth_method": "client_secret_magic"}, "invalid_client_metadata"},
 		"private key without keys":   {map[string]any{"redirect_uris": []string{redirect}, "token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"},
 		"ping without endpoint":      {map[string]any{"redirect_uris": []string{redirect}, "backchannel_token_delivery_mode": "ping"}, "invalid_client_metadata"},
 		"bad delivery mode":          {map[string]any{"redirect_uris": []string{redirect}, "backchannel_token_delivery_mode": "push"}, "invalid_client_metadata"},
