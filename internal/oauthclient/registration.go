@@ -247,7 +247,11 @@ func (s *Service) UpdateRegistration(ctx context.Context, actor events.Actor, te
 	p := ClientPatch{Name: &in.Name, RedirectURIs: &in.RedirectURIs, PostLogoutRedirectURIs: &in.PostLogoutRedirectURIs,
 		GrantTypes: &in.GrantTypes, Scopes: &in.Scopes, TokenEndpointAuthMethod: &in.TokenEndpointAuthMethod,
 		IDTokenSignedResponseAlg: &in.IDTokenSignedResponseAlg, BackchannelLogoutURI: &in.BackchannelLogoutURI,
-		JWKS: in.JWKS, DPoPBoundAccessTokens: &in.DPoPBoundAccessTokens}
+		JWKS: in.JWKS, DPoPBoundAccessTokens: &in.DPoPBoundAccessTokens,
+		// RFC 7592 2.2: the update replaces the metadata, CIBA's included.
+		RequestMetadataPatch: RequestMetadataPatch{BackchannelTokenDeliveryMode: &in.BackchannelTokenDeliveryMode,
+			BackchannelClientNotificationEndpoint: &in.BackchannelClientNotificationEndpoint,
+			BackchannelUserCodeParameter:          &in.BackchannelUserCodeParameter}}
 	if len(p.JWKS) == 0 {
 		p.JWKS = json.RawMessage("null")
 	}
