@@ -293,10 +293,7 @@ func (p *Provider) userinfoDPoP(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	jkt := ""
-	// The op router has not yet put the issuer in the context the
-	// verifier reads it from.
-	vctx := op.ContextWithIssuer(ctx, p.issuer(ctx))
-	if claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](vctx, token, p.srv.Provider().AccessTokenVerifier(vctx)); err == nil {
+	if claims, _, err := p.verifyAccessToken(ctx, token); err == nil { // jwtaccess.go: verified once per request
 		jkt = cnfJKT(claims.Claims)
 	}
 	if !isDPoP {

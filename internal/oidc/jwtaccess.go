@@ -76,9 +76,39 @@ func accessRef(c *oidc.AccessTokenClaims) (store.AccessTokenRef, bool) {
 	return ref, true
 }
 
+// verifiedKey carries one request's verification of its access token
+// (withVerifyMemo), so the checks a request passes through (the mTLS and
+// DPoP bindings at userinfo, then the answer) check the signature once.
+type verifiedKey struct{}
+
+type verified struct {
+	raw    string
+	claims *oidc.AccessTokenClaims
+	ref    store.AccessTokenRef
+	err    error
+}
+
+// withVerifyMemo makes verifyAccessToken remember its last answer for the
+// rest of the request.
+func withVerifyMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, verifiedKey{}, &verified{})
+}
+
 // verifyAccessToken checks raw's signature, issuer and expiry and answers
 // its claims, revoked or not.
 func (p *Provider) verifyAccessToken(ctx context.Context, raw string) (*oidc.AccessTokenClaims, store.AccessTokenRef, error) {
+	m, _ := ctx.Value(verifiedKey{}).(*verified)
+	if m != nil && m.raw == raw && raw != "" {
+		return m.claims, m.ref, m.err
+	}
+	claims, ref, err := p.verifyAccessTokenOnce(ctx, raw)
+	if m != nil {
+		*m = verified{raw: raw, claims: claims, ref: ref, err: err}
+	}
+	return claims, ref, err
+}
+
+func (p *Provider) verifyAccessTokenOnce(ctx context.Context, raw string) (*oidc.AccessTokenClaims, store.AccessTokenRef, error) {
 	vctx := op.ContextWithIssuer(ctx, p.issuer(ctx))
 	claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](vctx, raw, p.srv.Provider().AccessTokenVerifier(vctx))
 	if err != nil {

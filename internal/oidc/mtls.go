@@ -302,8 +302,7 @@ func (p *Provider) userinfoMTLS(w http.ResponseWriter, r *http.Request) bool {
 	if !ok || token == "" {
 		return false
 	}
-	vctx := op.ContextWithIssuer(ctx, p.issuer(ctx))
-	claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](vctx, token, p.srv.Provider().AccessTokenVerifier(vctx))
+	claims, _, err := p.verifyAccessToken(ctx, token) // jwtaccess.go: verified once per request
 	if err != nil {
 		return false
 	}

@@ -352,10 +352,20 @@ func (s *storage) introspect(ctx context.Context, resp *oidc.IntrospectionRespon
 	if !s.mayIntrospect(ctx, clientID, at.ClientID) {
 		return oidc.ErrAccessDenied()
 	}
-	if at.UserID != "" && !s.userActive(ctx, at.UserID) {
-		return oidc.ErrAccessDenied() // a disabled or locked user's tokens are inactive
-	}
 	scopes := []string(claims.Scopes)
+	// A disabled or locked user's tokens are inactive. With openid the
+	// user's claims join the answer, and reading them checks the status
+	// too: one read of the user either way.
+	var info *oidc.UserInfo
+	switch {
+	case at.UserID != "" && slices.Contains(scopes, oidc.ScopeOpenID):
+		info = new(oidc.UserInfo)
+		if err := s.p.fillUserinfo(ctx, info, at.UserID, s.clientRecord(ctx, at.ClientID), scopes); err != nil {
+			return oidc.ErrAccessDenied()
+		}
+	case at.UserID != "" && !s.userActive(ctx, at.UserID):
+		return oidc.ErrAccessDenied()
+	}
 	resp.Scope = scopes
 	resp.ClientID = at.ClientID
 	resp.TokenType = "Bearer"
@@ -364,11 +374,8 @@ func (s *storage) introspect(ctx context.Context, resp *oidc.IntrospectionRespon
 	resp.Issuer = s.p.issuer(ctx)
 	resp.Audience = []string{at.ClientID}
 	resp.JWTID = at.ID
-	if at.UserID != "" && slices.Contains(scopes, oidc.ScopeOpenID) {
-		info := new(oidc.UserInfo)
-		if err := s.p.fillUserinfo(ctx, info, at.UserID, s.clientRecord(ctx, at.ClientID), scopes); err == nil {
-			resp.SetUserInfo(info)
-		}
+	if info != nil {
+		resp.SetUserInfo(info)
 	}
 	return nil
 }
