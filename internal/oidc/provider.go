@@ -274,7 +274,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case "/userinfo":
-		r2 = r2.WithContext(withVerifyMemo(r2.Context())) // the token's signature is checked once
+		r2 = r2.WithContext(withVerifyMemo(r2.Context()))   // the token's signature is checked once
 		if p.userinfoMTLS(w, r2) || p.userinfoDPoP(w, r2) { // mtls.go
 			return
 		}
