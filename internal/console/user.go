@@ -33,7 +33,7 @@ func init() {
 
 var (
 	userTmpl     = parse("user.html")
-	userEditTmpl = parse("user_edit.html")
+	userEditTmpl = parse("user_edit.html", "user_fields.html")
 )
 
 // pathUser reads {id} and answers the user of the tenant managed.

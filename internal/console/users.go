@@ -31,7 +31,7 @@ func init() {
 
 var (
 	usersTmpl   = parse("users.html")
-	userNewTmpl = parse("user_new.html")
+	userNewTmpl = parse("user_new.html", "user_fields.html")
 )
 
 // pageSize is how many rows a console list shows.
