@@ -174,7 +174,7 @@ func runAll(ctx context.Context, o *options, progress io.Writer) ([]report, erro
 	t := &target{base: base, tokenURL: o.tokenURL, tenant: o.tenant, ccID: o.ccID, ccSecret: o.ccSecret, acID: o.acID, acSecret: o.acSecret,
 		redirectURI: o.redirectURI, user: o.user, password: o.password, transport: newTransport(o.cfg.Concurrency),
 		totpUser: o.totpUser, totpUsers: o.totpUsers, scimToken: o.scimToken,
-		concurrency: o.cfg.Concurrency}
+		concurrency: o.cfg.Concurrency, span: o.warmup + o.cfg.Duration, maxRequests: o.cfg.MaxRequests}
 	defer t.transport.CloseIdleConnections()
 	for _, n := range o.scenarios {
 		s, ok := scenarios[n]

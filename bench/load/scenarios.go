@@ -38,6 +38,11 @@ type target struct {
 	concurrency int
 	// scimToken is an API key with the scim scope (the mixed scenario).
 	scimToken string
+	// span is one scenario's warm-up plus its measured run, and
+	// maxRequests the generator's cap per run: what a setup that prepares
+	// requests ahead (client_credentials_dpop's proofs) must cover.
+	span        time.Duration
+	maxRequests int
 }
 
 // tenantURL is base + /t/{tenant} + path.
