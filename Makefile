@@ -26,7 +26,7 @@ bench-compare:
 	bash bench/all.sh
 
 # Login and sign-up against Ory Kratos v1.3.1 (installed by bench/peers.sh,
-# outside git); about 6 minutes, so not part of bench-compare.
+# outside git); about 8 minutes, so not part of bench-compare.
 bench-kratos:
 	bash bench/compare_kratos.sh
 
