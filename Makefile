@@ -1,7 +1,7 @@
 # Gatehouse: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test vet bench build bench-compare soak
+.PHONY: run test vet bench build bench-compare bench-kratos soak
 
 run:
 	$(GO) run ./cmd/gatehouse serve
@@ -24,6 +24,11 @@ bench:
 # run with 1,000,000 users; about 9 minutes (docs/BENCHMARKS.md).
 bench-compare:
 	bash bench/all.sh
+
+# Login and sign-up against Ory Kratos v1.3.1 (installed by bench/peers.sh,
+# outside git); about 8 minutes, so not part of bench-compare.
+bench-kratos:
+	bash bench/compare_kratos.sh
 
 # An hour of mixed load at 70% of measured capacity, goroutines, heap and RSS
 # sampled each minute and plotted (bench/soak.sh; DB=postgres://... for

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/all.sh — the comparison figures in one command (`make bench-compare`),
 # about 9 minutes on 2 cores once bench/peers.sh has installed the peers
-# (about 3 minutes more the first time):
+# (about 6 minutes more the first time, Kratos included):
 #
 #   1. bench/run.sh      every scenario, alternated with the baseline, and
 #                        the limits (JWT signatures, argon2id);

@@ -12,7 +12,8 @@
 // (the whole authorization-code + PKCE flow with a password login, one
 // iteration per flow), refresh, introspection and userinfo (on tokens
 // each worker got from one flow in the setup), signup (the hosted form),
-// jwks and discovery. Give a list to alternate them
+// jwks and discovery; and, against Ory Kratos's public port, kratos_login
+// and kratos_registration (its API flows). Give a list to alternate them
 // with the baseline in one run: each scenario is then also reported as a
 // ratio to the baselines run next to it. bench/run.sh does all of it
 // against a fresh server.
@@ -65,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, mixed, client_credentials, client_credentials_dpop, auth_code, auth_code_totp, refresh, introspection, userinfo, signup, jwks, discovery")
+	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, mixed, client_credentials, client_credentials_dpop, auth_code, auth_code_totp, refresh, introspection, userinfo, signup, jwks, discovery, kratos_login, kratos_registration")
 	fs.DurationVar(&o.cfg.Duration, "duration", 20*time.Second, "how long each scenario starts iterations (capped at 5m)")
 	fs.IntVar(&o.cfg.MaxRequests, "max-requests", maxRequests, "most iterations per scenario (capped at 1,000,000)")
 	fs.IntVar(&o.cfg.Concurrency, "concurrency", 8, "workers, each with one iteration in flight (capped at 256)")
