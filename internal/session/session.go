@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/memo"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -55,7 +56,12 @@ type Service struct {
 	Events *events.Outbox
 
 	// onSession remembers the clients AddClient found on sessions.
-	onSession clientMemo
+	onSession memo.Set[sessionClient]
+}
+
+type sessionClient struct {
+	tenant            store.TenantID
+	session, clientID string
 }
 
 // Activity meters authentications (tenancy.Meter).
@@ -202,11 +208,11 @@ func (s *Service) LiveByID(ctx context.Context, tenant store.TenantID, id string
 // before it writes, since the client is usually there already.
 func (s *Service) AddClient(ctx context.Context, tenant store.TenantID, id, clientID string) error {
 	k := sessionClient{tenant, id, clientID}
-	if s.onSession.has(k) {
+	if s.onSession.Has(k) {
 		return nil
 	}
 	if x, err := s.Store.OAuth().Sessions().GetSession(ctx, tenant, id); err == nil && slices.Contains(x.Clients, clientID) {
-		s.onSession.add(k)
+		s.onSession.Add(k)
 		return nil
 	}
 	_, err := s.Store.OAuth().Sessions().UpdateSession(ctx, tenant, id, func(x *store.Session) error {
@@ -216,7 +222,7 @@ func (s *Service) AddClient(ctx context.Context, tenant store.TenantID, id, clie
 		return nil
 	})
 	if err == nil {
-		s.onSession.add(k)
+		s.onSession.Add(k)
 	}
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/memo"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -43,8 +44,14 @@ type Meter struct {
 	// recheck names the limits whose thresholds Flush checks again after
 	// the writes that may have crossed them committed (see Observe).
 	recheck map[deltaKey]struct{}
-	// counted remembers the users MarkActiveNow saw counted.
-	counted activeSet
+	// counted remembers the users MarkActiveNow saw counted (a key of a
+	// past month is never asked for again).
+	counted memo.Set[activeKey]
+}
+
+type activeKey struct {
+	tenant      store.TenantID
+	month, user string
 }
 
 type deltaKey struct {
@@ -167,7 +174,7 @@ func (m *Meter) Admit(ctx context.Context, tenant store.TenantID, userID string)
 // (the caller's transaction) and reports a crossed MAU threshold. A user
 // MarkActiveNow has seen counted this month is not written again.
 func (m *Meter) MarkActive(ctx context.Context, repos store.Repos, tenant store.TenantID, userID string) error {
-	if m == nil || m.counted.has(activeKey{tenant, m.month(), userID}) {
+	if m == nil || m.counted.Has(activeKey{tenant, m.month(), userID}) {
 		return nil
 	}
 	return m.markActive(ctx, repos, tenant, userID)
@@ -183,13 +190,13 @@ func (m *Meter) MarkActiveNow(ctx context.Context, tenant store.TenantID, userID
 		return nil
 	}
 	k := activeKey{tenant, m.month(), userID}
-	if m.counted.has(k) {
+	if m.counted.Has(k) {
 		return nil
 	}
 	if err := m.markActive(ctx, m.Store, tenant, userID); err != nil {
 		return err
 	}
-	m.counted.add(k)
+	m.counted.Add(k)
 	return nil
 }
 
