@@ -14,7 +14,10 @@
 #    log level (every GATEHOUSE_* variable cleared);
 # 3. gives each the same fixtures as bench/run.sh: an admin API key, 4 users
 #    per worker (bench{0..}@example.com) with one password, a confidential
-#    authorization-code client and a client_credentials client;
+#    authorization-code client and a client_credentials client; and, made
+#    through the admin API, two more authorization-code clients for the
+#    refresh variants: one declaring ES256 ID tokens (refresh_es256), one
+#    with id_token_on_refresh false (refresh_no_id_token);
 # 4. runs ROUNDS rounds; each round runs every scenario against A and B in
 #    turn, the order reversed every other round (A B, B A, A B, ...), so
 #    drift in the machine's load falls on both alike. One server is under
@@ -86,7 +89,7 @@ fi
 IFS=, read -r -a scenarios <<<"$SCENARIOS"
 for s in "${scenarios[@]}"; do
 	case $s in
-	client_credentials | client_credentials_dpop | auth_code | refresh | introspection | userinfo | jwks | discovery) ;;
+	client_credentials | client_credentials_dpop | auth_code | refresh | refresh_es256 | refresh_no_id_token | introspection | userinfo | jwks | discovery) ;;
 	*)
 		echo "scenario $s: not supported here (needs fixtures or a baseline this script does not make)" >&2
 		exit 2
@@ -173,6 +176,8 @@ fixtures() {
 		echo "BENCH_CC_CLIENT_SECRET=$(jq -r .client_secret <<<"$cc")"
 		echo "BENCH_AC_CLIENT_ID=$(jq -r .client_id <<<"$ac")"
 		echo "BENCH_AC_CLIENT_SECRET=$(jq -r .client_secret <<<"$ac")"
+		bench_client "${base[$x]}" "$key" es256 '"id_token_signed_response_alg":"ES256"' "$work/client.json"
+		bench_client "${base[$x]}" "$key" noid '"id_token_on_refresh":false' "$work/client.json"
 	} >"$work/env-$x"
 }
 
@@ -181,7 +186,7 @@ password="pw-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
 for x in A B; do
 	start "$x"
 	fixtures "$x"
-	echo "   $x: pid ${pid[$x]} on ${base[$x]}; API key, $((4 * CONCURRENCY)) users and two clients made;" \
+	echo "   $x: pid ${pid[$x]} on ${base[$x]}; API key, $((4 * CONCURRENCY)) users and four clients made;" \
 		"idle RSS $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/${pid[$x]}/status")"
 done
 

@@ -1,16 +1,33 @@
 # bench/lib.sh — shell functions the bench scripts share; sourced, not run.
 
-# bench_user BASE_URL API_KEY EMAIL PASSWORD SCRATCH: creates a user with a
-# password through the admin API of the server at BASE_URL; on failure
-# prints the server's answer (kept in the file SCRATCH) and exits.
-bench_user() {
-	if ! curl -sS --fail-with-body -o "$5" -X POST "$1/api/v1/tenants/default/users" \
-		-H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
-		--data-binary "{\"email\":\"$3\",\"password\":\"$4\"}"; then
+# bench_post BASE_URL API_KEY PATH JSON SCRATCH: POSTs JSON to the admin API
+# of the server at BASE_URL (PATH under /api/v1/tenants/default), keeping
+# the answer in the file SCRATCH; on failure prints it and exits.
+bench_post() {
+	if ! curl -sS --fail-with-body -o "$5" -X POST "$1/api/v1/tenants/default/$3" \
+		-H "Authorization: Bearer $2" -H 'Content-Type: application/json' --data-binary "$4"; then
 		cat "$5" >&2
 		echo >&2
 		exit 1
 	fi
+}
+
+# bench_user BASE_URL API_KEY EMAIL PASSWORD SCRATCH: creates a user with a
+# password through the admin API (see bench_post).
+bench_user() {
+	bench_post "$1" "$2" users "{\"email\":\"$3\",\"password\":\"$4\"}" "$5"
+}
+
+# bench_client BASE_URL API_KEY NAME EXTRA SCRATCH: creates a confidential
+# authorization-code client (redirect URI http://127.0.0.1:9/cb) through the
+# admin API (see bench_post), with the JSON members EXTRA (say
+# "id_token_signed_response_alg":"ES256"), and prints
+# BENCH_AC_<NAME>_CLIENT_ID and _SECRET lines (NAME in capitals).
+bench_client() {
+	bench_post "$1" "$2" clients "{\"name\":\"bench-$3\",\"redirect_uris\":[\"http://127.0.0.1:9/cb\"],$4}" "$5"
+	echo "BENCH_AC_${3^^}_CLIENT_ID=$(jq -r .client_id "$5")"
+	echo "BENCH_AC_${3^^}_CLIENT_SECRET=$(jq -r .client_secret "$5")"
+	rm -f "$5"
 }
 
 # bench_listening LOG PID: waits up to 30 s for the server PID to log its

@@ -330,12 +330,12 @@ func TestRefreshRotates(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg := &target{base: base, tenant: "acme", acID: "cid", acSecret: "s", transport: newTransport(4)}
-	res := Run(context.Background(), Config{Duration: 5 * time.Second, MaxRequests: 200, Concurrency: 4}, refreshOp(tg, []string{"rt-a", "rt-b"}))
+	res := Run(context.Background(), Config{Duration: 5 * time.Second, MaxRequests: 200, Concurrency: 4}, refreshOp(tg, []string{"rt-a", "rt-b"}, nil))
 	if res.Requests != 200 || res.Errors != 0 {
 		t.Fatalf("requests %d errors %d first %v", res.Requests, res.Errors, res.FirstErr)
 	}
 	// A pool holding a spent token fails, and says so.
-	res = Run(context.Background(), Config{Duration: time.Second, MaxRequests: 3, Concurrency: 1}, refreshOp(tg, []string{"rt-a"}))
+	res = Run(context.Background(), Config{Duration: time.Second, MaxRequests: 3, Concurrency: 1}, refreshOp(tg, []string{"rt-a"}, nil))
 	if res.Errors != 3 || !errors.Is(res.FirstErr, errStatus) {
 		t.Fatalf("spent token: errors %d, first %v", res.Errors, res.FirstErr)
 	}

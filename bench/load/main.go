@@ -66,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, mixed, client_credentials, client_credentials_dpop, auth_code, auth_code_totp, refresh, introspection, userinfo, signup, jwks, discovery, kratos_login, kratos_registration")
+	scen := fs.String("scenario", "baseline", "comma-separated scenarios, run in order: baseline, mixed, client_credentials, client_credentials_dpop, auth_code, auth_code_totp, refresh, refresh_es256, refresh_no_id_token, introspection, userinfo, signup, jwks, discovery, kratos_login, kratos_registration")
 	fs.DurationVar(&o.cfg.Duration, "duration", 20*time.Second, "how long each scenario starts iterations (capped at 5m)")
 	fs.IntVar(&o.cfg.MaxRequests, "max-requests", maxRequests, "most iterations per scenario (capped at 1,000,000)")
 	fs.IntVar(&o.cfg.Concurrency, "concurrency", 8, "workers, each with one iteration in flight (capped at 256)")

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 )
@@ -20,6 +22,21 @@ import (
 
 func init() {
 	scenarios["refresh"] = scenario{name: "refresh", unit: "req", needs: needAC, setup: setupRefresh}
+	// The same refresh with other clients, from the environment (bench/ab.sh
+	// makes them): one declaring ES256 ID tokens, one that asked for none on
+	// refresh (id_token_on_refresh false). Each answer is checked to be so.
+	scenarios["refresh_es256"] = refreshVariant("refresh_es256", "ES256", func(ts tokenSet) error {
+		if alg := jwtAlg(ts.IDToken); alg != "ES256" {
+			return fmt.Errorf("refresh_es256: ID token alg %q, want ES256", alg)
+		}
+		return nil
+	})
+	scenarios["refresh_no_id_token"] = refreshVariant("refresh_no_id_token", "NOID", func(ts tokenSet) error {
+		if ts.IDToken != "" {
+			return errors.New("refresh_no_id_token: the answer has an ID token")
+		}
+		return nil
+	})
 	scenarios["introspection"] = scenario{name: "introspection", unit: "req", needs: needAC, setup: setupIntrospection}
 	scenarios["userinfo"] = scenario{name: "userinfo", unit: "req", needs: needAC, setup: setupUserinfo}
 }
@@ -28,6 +45,49 @@ func init() {
 type tokenSet struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+}
+
+// refreshVariant is the refresh scenario with the client of
+// BENCH_AC_<env>_CLIENT_ID and _SECRET, each answer passing check.
+func refreshVariant(name, env string, check func(tokenSet) error) scenario {
+	creds := func(t *target) (*target, error) {
+		tt := *t
+		tt.acID, tt.acSecret = os.Getenv("BENCH_AC_"+env+"_CLIENT_ID"), os.Getenv("BENCH_AC_"+env+"_CLIENT_SECRET")
+		if tt.acID == "" || tt.acSecret == "" {
+			return nil, fmt.Errorf("%s needs BENCH_AC_%s_CLIENT_ID and BENCH_AC_%s_CLIENT_SECRET (bench/ab.sh makes the client)", name, env, env)
+		}
+		return &tt, needAC(&tt)
+	}
+	return scenario{name: name, unit: "req",
+		needs: func(t *target) error { _, err := creds(t); return err },
+		setup: func(t *target) (Op, func(), error) {
+			tt, err := creds(t)
+			if err != nil {
+				return nil, nil, err
+			}
+			rts, err := refreshTokens(tt)
+			if err != nil {
+				return nil, nil, err
+			}
+			return refreshOp(tt, rts, check), func() {}, nil
+		}}
+}
+
+// jwtAlg is the alg of a compact JWS's header ("" when it has none).
+func jwtAlg(raw string) string {
+	h, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return ""
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(b, &hdr) != nil {
+		return ""
+	}
+	return hdr.Alg
 }
 
 // grants logs the user in n times (each a new session) with
@@ -58,19 +118,29 @@ func grants(t *target, n int) ([]tokenSet, error) {
 // iteration takes one, redeems it (grant_type=refresh_token,
 // client_secret_basic) and puts back the new one the server rotated to.
 func setupRefresh(t *target) (Op, func(), error) {
-	ts, err := grants(t, t.concurrency)
+	rts, err := refreshTokens(t)
 	if err != nil {
 		return nil, nil, err
+	}
+	return refreshOp(t, rts, nil), func() {}, nil
+}
+
+// refreshTokens logs a user in per worker and answers the refresh tokens.
+func refreshTokens(t *target) ([]string, error) {
+	ts, err := grants(t, t.concurrency)
+	if err != nil {
+		return nil, err
 	}
 	rts := make([]string, len(ts))
 	for i, x := range ts {
 		rts[i] = x.RefreshToken
 	}
-	return refreshOp(t, rts), func() {}, nil
+	return rts, nil
 }
 
-// refreshOp redeems the refresh tokens in rts, each worker one at a time.
-func refreshOp(t *target, rts []string) Op {
+// refreshOp redeems the refresh tokens in rts, each worker one at a time;
+// check, when set, must accept every answer.
+func refreshOp(t *target, rts []string, check func(tokenSet) error) Op {
 	pool := make(chan string, len(rts))
 	for _, rt := range rts {
 		pool <- rt
@@ -101,6 +171,9 @@ func refreshOp(t *target, rts []string) Op {
 		}
 		if got.RefreshToken != "" {
 			next = got.RefreshToken
+		}
+		if check != nil {
+			return check(got)
 		}
 		return nil
 	}

@@ -37,6 +37,7 @@ type clientJSON struct {
 	Scopes                  []string  `json:"scopes"`
 	AllowedOrigins          []string  `json:"allowed_origins"`
 	Introspection           string    `json:"introspection"`
+	IDTokenAlg              string    `json:"id_token_signed_response_alg"`
 	HasSecret               bool      `json:"has_secret"`
 	Version                 int64     `json:"version"`
 	CreatedAt               time.Time `json:"created_at"`
@@ -52,7 +53,7 @@ func clientView(c *store.Client, secret string) clientJSON {
 	return clientJSON{ClientID: c.ID, ClientSecret: secret, Name: c.Name, Public: c.Public,
 		ThirdParty: c.ThirdParty, TokenEndpointAuthMethod: c.AuthMethod,
 		RedirectURIs: list(c.RedirectURIs), GrantTypes: list(c.GrantTypes), Scopes: list(c.Scopes),
-		AllowedOrigins: list(c.AllowedOrigins), Introspection: c.Introspection,
+		AllowedOrigins: list(c.AllowedOrigins), Introspection: c.Introspection, IDTokenAlg: c.IDTokenAlg,
 		HasSecret: len(c.SecretHash) > 0, Version: c.Version, CreatedAt: c.CreatedAt}
 }
 
@@ -89,6 +90,7 @@ func runClient(ctx context.Context, env *cliEnv, args []string) error {
 		fs.StringVar(&in.TokenEndpointAuthMethod, "auth-method", "", "client_secret_basic (default), client_secret_post, private_key_jwt or none")
 		fs.Var(&origins, "allowed-origin", "a web origin (https://app.example.com) whose pages may call the token, userinfo and revocation endpoints (repeat for more)")
 		fs.StringVar(&in.Introspection, "introspection", "", "own (default: introspection answers for the client's own tokens) or audience (a resource server)")
+		fs.StringVar(&in.IDTokenSignedResponseAlg, "id-token-alg", "", "the ID tokens' signature: RS256 (default), ES256 or EdDSA, for a client that verifies it")
 		asJSON := fs.Bool("json", false, "print the client as JSON, on one line")
 		return withApp(ctx, env, fs, l, args[1:], func(app *server.App) error {
 			if fs.NArg() != 0 {

@@ -75,8 +75,9 @@ func testClientCommands(t *testing.T, db string) {
 	// Public: no secret at all.
 	pub, _ := d.createClientJSON("--tenant", "acme", "--name", "Native", "--public",
 		"--redirect-uri", "com.example.app:/cb", "--third-party",
-		"--allowed-origin", "https://app.example.com", "--allowed-origin", "http://127.0.0.1:5173")
+		"--allowed-origin", "https://app.example.com", "--allowed-origin", "http://127.0.0.1:5173", "--id-token-alg", "ES256")
 	if _, ok := pub["client_secret"]; ok || pub["public"] != true || pub["token_endpoint_auth_method"] != "none" ||
+		pub["id_token_signed_response_alg"] != "ES256" ||
 		pub["third_party"] != true || pub["has_secret"] != false || fmt.Sprint(pub["allowed_origins"]) != "[https://app.example.com http://127.0.0.1:5173]" ||
 		pub["introspection"] != "own" {
 		t.Errorf("client create --public: %v", pub)
@@ -86,7 +87,7 @@ func testClientCommands(t *testing.T, db string) {
 	cc, _ := d.createClientJSON("--tenant", "acme", "--name", "Batch", "--grant", "client_credentials",
 		"--introspection", "audience")
 	ccID, _ := cc["client_id"].(string)
-	if cc["introspection"] != "audience" {
+	if cc["introspection"] != "audience" || cc["id_token_signed_response_alg"] != "RS256" {
 		t.Errorf("client create --introspection audience: %v", cc)
 	}
 	if s, _ := cc["client_secret"].(string); !clientSecretRE.MatchString(s) {

@@ -50,7 +50,7 @@ var layers = []layer{
 		may: []string{"store", "sqlstore", "base"}},
 	{name: "leaves", dirs: []string{"internal/branding", "internal/config", "internal/credential",
 		"internal/i18n", "internal/metrics", "internal/poll", "internal/profileschema", "internal/safehttp", "internal/seal", "internal/valid", "internal/whsig",
-		"internal/clientsnippet",
+		"internal/clientsnippet", "internal/memo",
 		"internal/xmlguard", "internal/tracing/tracehttp"},
 		may: []string{"leaves", "base"}},
 	// base is pure text functions (identifier normalisation and

@@ -33,6 +33,11 @@ func (s *Service) policyMet(ctx context.Context, tenant store.TenantID, ar *stor
 	if err != nil {
 		return err
 	}
+	return s.policyMetIn(ctx, t, ar, u, sess)
+}
+
+// policyMetIn is policyMet under the tenant's settings as t has them.
+func (s *Service) policyMetIn(ctx context.Context, t *store.Tenant, ar *store.LoginRequest, u *store.User, sess *store.Session) error {
 	d, err := s.MFA.Decide(ctx, t, u, ar.ClientID, ar.ACRValues)
 	if err != nil || d == mfa.Proceed {
 		return err
@@ -47,7 +52,7 @@ func (s *Service) policyMet(ctx context.Context, tenant store.TenantID, ar *stor
 		}
 		return ErrStepUpRequired
 	}
-	if d == mfa.Ask && !mfa.AsksForMFA(ar.ACRValues) && s.remembered(ctx, tenant, u.ID) {
+	if d == mfa.Ask && !mfa.AsksForMFA(ar.ACRValues) && s.remembered(ctx, t.ID, u.ID) {
 		return nil
 	}
 	return ErrStepUpRequired
@@ -58,8 +63,16 @@ func (s *Service) policyMet(ctx context.Context, tenant store.TenantID, ar *stor
 // the user's groups as they are now, so a policy tightened after the grant
 // was issued ends it (ErrStepUpRequired: the client starts a new login).
 // There is no browser, so a login a remembered device let through keeps
-// meeting the policy while the user still has a remembered device.
-func (s *Service) GrantMeetsPolicy(ctx context.Context, tenant store.TenantID, u *store.User, clientID string, amr []string) error {
+// meeting the policy while the user still has a remembered device. t is
+// the tenant as the caller has it (the token endpoint's, cached per node
+// and dropped when the tenant changes), so its settings are not read again.
+func (s *Service) GrantMeetsPolicy(ctx context.Context, t *store.Tenant, u *store.User, clientID string, amr []string) error {
+	if s.MFA == nil {
+		return nil
+	}
+	if t == nil {
+		return errors.New("flow: grant policy: no tenant")
+	}
 	ctx = context.WithValue(ctx, anyRememberedKey{}, true)
-	return s.policyMet(ctx, tenant, &store.LoginRequest{Tenant: tenant, ClientID: clientID}, u, &store.Session{Tenant: tenant, UserID: u.ID, AMR: amr})
+	return s.policyMetIn(ctx, t, &store.LoginRequest{Tenant: t.ID, ClientID: clientID}, u, &store.Session{Tenant: t.ID, UserID: u.ID, AMR: amr})
 }

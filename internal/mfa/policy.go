@@ -97,6 +97,11 @@ func (s *Service) Decide(ctx context.Context, t *store.Tenant, u *store.User, cl
 		return Proceed, err
 	}
 	stepUp := AsksForMFA(acr)
+	if !stepUp && rank < tenancy.MFARank(tenancy.MFAOptional) {
+		// Nothing asks for a second factor: whether the user has one does
+		// not matter (every case below would proceed), so it is not read.
+		return Proceed, nil
+	}
 	var enrolled bool
 	if rank >= tenancy.MFARank(tenancy.MFAPasskeysOnly) {
 		creds, _, err := s.userPasskeys(ctx, t.ID, u.ID)

@@ -89,7 +89,9 @@ func MetadataDocumentClient(tenant store.TenantID, id string, doc []byte) (*stor
 	}
 	cl := &store.Client{ID: id, Tenant: tenant, Name: name, Public: method == AuthNone, AuthMethod: method,
 		RedirectURIs: slices.Clone(md.RedirectURIs), PostLogoutRedirectURIs: slices.Clone(md.PostLogoutRedirectURIs),
-		GrantTypes: slices.Clone(grants), ThirdParty: true, Version: 1}
+		GrantTypes: slices.Clone(grants), ThirdParty: true, Version: 1,
+		// The client's declared ID token algorithm (RS256 when absent).
+		IDTokenAlg: md.IDTokenSignedResponseAlg}
 	if md.Scope != "" {
 		cl.Scopes = strings.Fields(md.Scope)
 	}

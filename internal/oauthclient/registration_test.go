@@ -154,10 +154,20 @@ func TestMetadataDocuments(t *testing.T) {
 		return []byte(`{"client_id":"` + id + `","redirect_uris":["https://app.example/cb"]` + extra + `}`)
 	}
 	c, err := oauthclient.MetadataDocumentClient("t1", id, doc(""))
-	if err != nil || !c.Public || !c.ThirdParty || c.ID != id || c.Name != "app.example" {
+	if err != nil || !c.Public || !c.ThirdParty || c.ID != id || c.Name != "app.example" || c.IDTokenAlg != "RS256" {
 		t.Fatalf("valid document: %+v %v", c, err)
 	}
+	// The document's ID token algorithm is the client's.
+	for _, alg := range []string{"ES256", "EdDSA"} {
+		c, err := oauthclient.MetadataDocumentClient("t1", id, doc(`,"id_token_signed_response_alg":"`+alg+`"`))
+		if err != nil {
+			t.Errorf("document declaring %s: %v", alg, err)
+		} else if c.IDTokenAlg != alg {
+			t.Errorf("document declaring %s: the client's alg is %q", alg, c.IDTokenAlg)
+		}
+	}
 	for name, d := range map[string][]byte{
+		"unknown alg":     doc(`,"id_token_signed_response_alg":"HS256"`),
 		"other client_id": []byte(`{"client_id":"https://evil.example/c.json","redirect_uris":["https://app.example/cb"]}`),
 		"secret":          doc(`,"client_secret":"s"`),
 		"basic":           doc(`,"token_endpoint_auth_method":"client_secret_basic"`),

@@ -19,9 +19,13 @@ func (p *Provider) preToken(ctx context.Context, g *grant) error {
 	if p.hooks == nil || g.userID == "" {
 		return nil
 	}
-	u, err := p.store.Users().GetUser(ctx, g.tenant, g.userID)
-	if err != nil || u.Status != store.UserActive {
-		return oidc.ErrAccessDenied().WithDescription("user not found or not active")
+	u := g.user
+	if u == nil {
+		var err error
+		u, err = p.store.Users().GetUser(ctx, g.tenant, g.userID)
+		if err != nil || u.Status != store.UserActive {
+			return oidc.ErrAccessDenied().WithDescription("user not found or not active")
+		}
 	}
 	res, err := p.hooks.Run(ctx, store.HookPreToken, hooks.Call{Tenant: g.tenant, User: u,
 		ClientID: g.client.c.ID, Scopes: g.scopes, AMR: g.amr, Lang: u.Locale})

@@ -111,7 +111,8 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	if err := checkCodeBinding(ar, jkt); err != nil { // dpopjkt.go
 		return nil, err
 	}
-	if !s.p.storage.userActive(ctx, ar.UserID) {
+	u, err := s.p.store.Users().GetUser(ctx, tn, ar.UserID)
+	if err != nil || u.Status != store.UserActive {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the user is not active")
 	}
 	if r.Data.RedirectURI != ar.RedirectURI {
@@ -131,7 +132,8 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	}
 	g := grant{grantType: string(oidc.GrantTypeCode), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: ar.UserID, scopes: ar.Scopes,
 		sessionID: ar.SessionID, familyID: ar.ID, authTime: ar.AuthTime, amr: ar.AMR, nonce: ar.Nonce, jkt: jkt,
-		details: s.p.approvedDetails(ctx, tn, ar.ID)} // rar.go
+		details: s.p.approvedDetails(ctx, tn, ar.ID), // rar.go
+		user:    u}
 	resp, err := s.p.issue(ctx, g, c.hasGrant(oidc.GrantTypeRefreshToken))
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
@@ -171,14 +173,17 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 		// RFC 9449 5: a bound refresh token needs a proof by its key.
 		return nil, dpopError("this refresh token is bound to another DPoP key")
 	}
+	// The user is read once here; the hook and the ID token use this read.
 	u, err := s.p.store.Users().GetUser(ctx, tn, old.UserID)
 	if err != nil || u.Status != store.UserActive {
 		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token invalid or expired")
 	}
 	// The MFA policy as it is now: one tightened since the login behind
-	// the grant ends it, and the client signs the user in again.
+	// the grant ends it, and the client signs the user in again. The
+	// tenant's settings are the request's (cached per node, dropped on
+	// change like every protocol endpoint's).
 	if s.p.flow != nil {
-		err := s.p.flow.GrantMeetsPolicy(ctx, tn, u, c.c.ID, old.AMR)
+		err := s.p.flow.GrantMeetsPolicy(ctx, tenantFrom(ctx), u, c.c.ID, old.AMR)
 		if errors.Is(err, flow.ErrStepUpRequired) {
 			return nil, oidc.ErrInvalidGrant().WithDescription("the sign-in behind this grant no longer meets the MFA policy; sign in again")
 		}
@@ -189,7 +194,7 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	g := grant{grantType: string(oidc.GrantTypeRefreshToken), tenant: tn, issuer: s.p.issuer(ctx), client: c, userID: old.UserID, scopes: scopes,
 		sessionID: old.SessionID, familyID: old.FamilyID, kind: old.Kind, authTime: old.AuthTime, amr: old.AMR, jkt: jkt,
 		details:   s.p.approvedDetails(ctx, tn, old.FamilyID), // rar.go
-		noIDToken: c.c.OmitRefreshIDToken}
+		noIDToken: c.c.OmitRefreshIDToken, user: u}
 	next, tok, err := s.p.newRefreshToken(g)
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
@@ -212,15 +217,15 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 		}
 		return nil, s.p.storage.hide(ctx, err)
 	}
+	// A reuse that revokes the family after this rotation committed (or a
+	// revocation of the session or the user's tokens, which revoke their
+	// families) also covers the access token made next, whenever it is
+	// made: a family's revocation names the family, which the token
+	// carries (jwtaccess.go), not a time. So the new token need not be
+	// read back.
 	resp, err := s.p.issue(ctx, g, false)
 	if err != nil {
 		return nil, s.p.storage.hide(ctx, err)
-	}
-	// A concurrent reuse revokes the family, new refresh token included, but
-	// may run before this access token existed: check and revoke it too.
-	if cur, err := toks.GetRefreshToken(ctx, tn, next.Hash); err != nil || cur.RevokedAt != nil {
-		_ = toks.RevokeFamily(ctx, tn, old.FamilyID)
-		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
 	}
 	resp.RefreshToken = tok
 	return op.NewResponse(withDetailsResponse(resp, g.details)), nil

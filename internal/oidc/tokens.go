@@ -65,6 +65,10 @@ type grant struct {
 	// noIDToken: a refresh for a client that asked for pure access-token
 	// renewals (store.Client.OmitRefreshIDToken).
 	noIDToken bool
+	// user is the user of userID when the grant has read it and found it
+	// active (code exchange, refresh); nil makes the hook and the ID token
+	// read it.
+	user *store.User
 }
 
 // signJWT signs claims with the tenant's active key of alg, typ in header.
@@ -94,9 +98,9 @@ func (p *Provider) signJWT(ctx context.Context, tenant store.TenantID, alg, typ 
 // revocations (jwtaccess.go), which its jti, family and session name.
 //
 // It is the one place every grant passes, so it meters: the user a token
-// is issued for is counted active this month (one insert-or-ignore; a
-// failure fails the request, so no issued token goes uncounted), and the
-// token is counted under its grant type.
+// is issued for is counted active this month (one insert-or-ignore, once
+// per user and month on a node; a failure fails the request, so no issued
+// token goes uncounted), and the token is counted under its grant type.
 func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.Time, error) {
 	now := p.now()
 	jti, err := newJTI(now)
@@ -104,7 +108,7 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 		return "", time.Time{}, err
 	}
 	if g.userID != "" {
-		if err := p.meter.MarkActive(ctx, p.store, g.tenant, g.userID); err != nil {
+		if err := p.meter.MarkActiveNow(ctx, g.tenant, g.userID); err != nil {
 			return "", time.Time{}, err
 		}
 	}
@@ -166,7 +170,11 @@ func (p *Provider) mintAccessToken(ctx context.Context, g grant) (string, time.T
 func (p *Provider) mintIDToken(ctx context.Context, g grant, accessToken string) (string, error) {
 	now := p.now()
 	info := new(oidc.UserInfo)
-	if err := p.fillUserinfo(ctx, info, g.userID, g.client.c, g.scopes); err != nil {
+	if g.user != nil {
+		if err := p.fillUserinfoOf(ctx, info, g.user, g.client.c, g.scopes); err != nil {
+			return "", err
+		}
+	} else if err := p.fillUserinfo(ctx, info, g.userID, g.client.c, g.scopes); err != nil {
 		return "", err
 	}
 	claims := map[string]any{}
@@ -261,6 +269,15 @@ func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID
 	u, err := p.store.Users().GetUser(ctx, tn.ID, userID)
 	if err != nil || u.Status != store.UserActive {
 		return oidc.ErrAccessDenied().WithDescription("user not found or not active")
+	}
+	return p.fillUserinfoOf(ctx, info, u, c, scopes)
+}
+
+// fillUserinfoOf is fillUserinfo for a user already read and found active.
+func (p *Provider) fillUserinfoOf(ctx context.Context, info *oidc.UserInfo, u *store.User, c *store.Client, scopes []string) error {
+	tn := tenantFrom(ctx)
+	if tn == nil || u.Tenant != tn.ID {
+		return oidc.ErrServerError()
 	}
 	info.Subject = u.ID
 	if slices.Contains(scopes, oidc.ScopeProfile) {

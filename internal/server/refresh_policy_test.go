@@ -81,16 +81,24 @@ func TestRefreshRechecksPolicy(t *testing.T) {
 			t.Fatal(err)
 		}
 		fl := &flow.Service{Store: ta.DB, Directory: ta.Directory, Sessions: ta.Sessions, MFA: ta.MFA, Now: time.Now}
-		if err := fl.GrantMeetsPolicy(ctx, tn.ID, u, tv.ID, []string{"pwd"}); !errors.Is(err, flow.ErrStepUpRequired) {
+		tnNow := func() *store.Tenant { // with the policy as set above
+			t.Helper()
+			x, err := ta.DB.Tenants().GetTenant(ctx, tn.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return x
+		}
+		if err := fl.GrantMeetsPolicy(ctx, tnNow(), u, tv.ID, []string{"pwd"}); !errors.Is(err, flow.ErrStepUpRequired) {
 			t.Errorf("password-only grant: %v", err)
 		}
-		if err := fl.GrantMeetsPolicy(ctx, tn.ID, u, tv.ID, []string{"pwd", "otp", "mfa"}); err != nil {
+		if err := fl.GrantMeetsPolicy(ctx, tnNow(), u, tv.ID, []string{"pwd", "otp", "mfa"}); err != nil {
 			t.Errorf("MFA grant: %v", err)
 		}
 		if _, err := fl.RememberDevice(ctx, tn.ID, ada.ID, 30); err != nil {
 			t.Fatal(err)
 		}
-		if err := fl.GrantMeetsPolicy(ctx, tn.ID, u, tv.ID, []string{"pwd"}); err != nil {
+		if err := fl.GrantMeetsPolicy(ctx, tnNow(), u, tv.ID, []string{"pwd"}); err != nil {
 			t.Errorf("password-only grant with a remembered device: %v", err)
 		}
 

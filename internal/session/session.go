@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/memo"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -53,6 +54,14 @@ type Service struct {
 	// session starts and session.ended when one ends, in the session's
 	// own transaction.
 	Events *events.Outbox
+
+	// onSession remembers the clients AddClient found on sessions.
+	onSession memo.Set[sessionClient]
+}
+
+type sessionClient struct {
+	tenant            store.TenantID
+	session, clientID string
 }
 
 // Activity meters authentications (tenancy.Meter).
@@ -192,14 +201,29 @@ func (s *Service) LiveByID(ctx context.Context, tenant store.TenantID, id string
 }
 
 // AddClient records that clientID received tokens in the session, so
-// logout can tell it.
+// logout can tell it. A session's clients are only ever added to, so once
+// this node has seen clientID on the session (written or read) it stays
+// there: every later call (each refresh of the client's tokens) is
+// answered from memory, and a first call on a node reads the session
+// before it writes, since the client is usually there already.
 func (s *Service) AddClient(ctx context.Context, tenant store.TenantID, id, clientID string) error {
+	k := sessionClient{tenant, id, clientID}
+	if s.onSession.Has(k) {
+		return nil
+	}
+	if x, err := s.Store.OAuth().Sessions().GetSession(ctx, tenant, id); err == nil && slices.Contains(x.Clients, clientID) {
+		s.onSession.Add(k)
+		return nil
+	}
 	_, err := s.Store.OAuth().Sessions().UpdateSession(ctx, tenant, id, func(x *store.Session) error {
 		if !slices.Contains(x.Clients, clientID) {
 			x.Clients = append(x.Clients, clientID)
 		}
 		return nil
 	})
+	if err == nil {
+		s.onSession.Add(k)
+	}
 	return err
 }
 

@@ -269,8 +269,8 @@ type Tokens interface {
 	// of a concurrent winning rotation included) is revoked and the old
 	// token returned with ErrConflict; ErrNotFound when there is no such
 	// token or it has expired. next inherits nothing: the caller fills it,
-	// and it must have the old token's FamilyID, ClientID and Kind (else an error
-	// and nothing is written). Inside Store.InTx the revocation is part of
+	// and it must have the old token's FamilyID, SessionID, ClientID, Kind
+	// and JKT (else an error and nothing is written). Inside Store.InTx the revocation is part of
 	// the caller's transaction and is undone if fn returns an error, so
 	// rotate outside InTx, or commit on ErrConflict.
 	RotateRefreshToken(ctx context.Context, tenant TenantID, oldHash []byte, next *RefreshToken) (*RefreshToken, error)

@@ -260,8 +260,10 @@ type SigningKeys interface {
 
 // Change says that records a node may hold in memory have changed, on this
 // node or another: a client (ID set), a tenant (its settings, slug or
-// state; and with it everything of the tenant), a tenant's signing keys, or
-// anything at all (ChangeAll: notifications may have been missed).
+// state; and with it everything of the tenant), a tenant's signing keys,
+// a tenant's synchronous hooks (ID the hook's), or anything at all
+// (ChangeAll: notifications may have been missed). A subscriber ignores
+// the kinds it holds nothing of.
 type Change struct {
 	Kind   string
 	Tenant TenantID
@@ -273,6 +275,7 @@ const (
 	ChangeClient = "client"
 	ChangeTenant = "tenant"
 	ChangeKeys   = "keys"
+	ChangeHook   = "hook"
 	ChangeAll    = "all"
 )
 

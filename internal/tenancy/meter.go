@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/events"
+	"github.com/gatehouse-id/gatehouse/internal/memo"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -43,6 +44,14 @@ type Meter struct {
 	// recheck names the limits whose thresholds Flush checks again after
 	// the writes that may have crossed them committed (see Observe).
 	recheck map[deltaKey]struct{}
+	// counted remembers the users MarkActiveNow saw counted (a key of a
+	// past month is never asked for again).
+	counted memo.Set[activeKey]
+}
+
+type activeKey struct {
+	tenant      store.TenantID
+	month, user string
 }
 
 type deltaKey struct {
@@ -162,11 +171,36 @@ func (m *Meter) Admit(ctx context.Context, tenant store.TenantID, userID string)
 }
 
 // MarkActive counts userID as active in tenant this month through repos
-// (the caller's transaction) and reports a crossed MAU threshold.
+// (the caller's transaction) and reports a crossed MAU threshold. A user
+// MarkActiveNow has seen counted this month is not written again.
 func (m *Meter) MarkActive(ctx context.Context, repos store.Repos, tenant store.TenantID, userID string) error {
+	if m == nil || m.counted.Has(activeKey{tenant, m.month(), userID}) {
+		return nil
+	}
+	return m.markActive(ctx, repos, tenant, userID)
+}
+
+// MarkActiveNow is MarkActive outside any transaction (the token path):
+// its insert commits by itself, so afterwards this node remembers, for the
+// month, that the user is counted, and skips the insert for every later
+// token of the user. A month's row is never deleted (erasure keeps it),
+// so what is remembered stays true.
+func (m *Meter) MarkActiveNow(ctx context.Context, tenant store.TenantID, userID string) error {
 	if m == nil {
 		return nil
 	}
+	k := activeKey{tenant, m.month(), userID}
+	if m.counted.Has(k) {
+		return nil
+	}
+	if err := m.markActive(ctx, m.Store, tenant, userID); err != nil {
+		return err
+	}
+	m.counted.Add(k)
+	return nil
+}
+
+func (m *Meter) markActive(ctx context.Context, repos store.Repos, tenant store.TenantID, userID string) error {
 	added, err := repos.Usage().MarkActive(ctx, tenant, m.month(), userID)
 	if err != nil || !added {
 		return err

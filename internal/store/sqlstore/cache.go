@@ -56,7 +56,7 @@ func (c *clientCache) changed(ch store.Change) {
 				delete(c.m, k)
 			}
 		}
-	case store.ChangeKeys:
+	case store.ChangeKeys, store.ChangeHook:
 	default:
 		clear(c.m)
 	}

@@ -43,9 +43,11 @@ type DB struct {
 	d     *dialect
 	now   func() time.Time
 	// feed tells caches of committed changes (changes.go); clients caches
-	// clients for the token path (cache.go).
+	// clients for the token path (cache.go), hooks HookFor's answers
+	// (hookcache.go).
 	feed    changeFeed
 	clients *clientCache
+	hooks   *hookCache
 	// stmts keeps SQLite's statements prepared (stmtcache.go); nil on
 	// PostgreSQL, where pgx caches them.
 	stmts *stmtCache
@@ -129,6 +131,7 @@ func openPool(ctx context.Context, driver, dsn string, opt Options) (*DB, error)
 	}
 	d.scope = scope{db: d, q: traced(d.wrap(db, nil))} // trace.go, stmtcache.go
 	d.clients = newClientCache(d)
+	d.hooks = newHookCache(d)
 	return d, nil
 }
 

@@ -57,17 +57,27 @@ func (r hookRepo) CreateHook(ctx context.Context, h *store.Hook) error {
 	}
 	n.CreatedAt = micro(n.CreatedAt)
 	n.UpdatedAt = n.CreatedAt
-	err := r.single(ctx, func(q querier) error {
+	ch := hookChange(n.Tenant, n.ID)
+	err := r.write(ctx, func(q querier) error {
 		_, err := q.ExecContext(ctx, `INSERT INTO hooks (`+hookCols+`) VALUES (`+placeholders(0, 11)+`)`,
 			string(n.Tenant), n.ID, n.Trigger, n.URL, n.TimeoutMS, n.OnFailure, listJSON(n.AllowedClaims),
 			n.SealedSecret, n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro())
-		return wrapErr("create hook", err)
+		if err != nil {
+			return wrapErr("create hook", err)
+		}
+		return r.notify(ctx, q, ch)
 	})
 	if err != nil {
 		return err
 	}
+	r.committed(ch)
 	*h = n
 	return nil
+}
+
+// hookChange is the change a write of a tenant's hook makes (hookcache.go).
+func hookChange(tenant store.TenantID, id string) store.Change {
+	return store.Change{Kind: store.ChangeHook, Tenant: tenant, ID: id}
 }
 
 func (r hookRepo) get(ctx context.Context, q querier, where, lock string, args ...any) (*store.Hook, error) {
@@ -79,8 +89,26 @@ func (r hookRepo) GetHook(ctx context.Context, tenant store.TenantID, id string)
 	return r.get(ctx, r.q, "tenant_id = $1 AND id = $2", "", string(tenant), id)
 }
 
+// HookFor answers from the node's cache outside transactions
+// (hookcache.go), "none" included.
 func (r hookRepo) HookFor(ctx context.Context, tenant store.TenantID, trigger string) (*store.Hook, error) {
-	return r.get(ctx, r.q, "tenant_id = $1 AND trigger_name = $2", "", string(tenant), trigger)
+	if r.tx != nil {
+		return r.get(ctx, r.q, "tenant_id = $1 AND trigger_name = $2", "", string(tenant), trigger)
+	}
+	k := hookKey{tenant, trigger}
+	h, ok, gen := r.db.hooks.get(k)
+	if ok {
+		if h == nil {
+			return nil, store.ErrNotFound
+		}
+		return h, nil
+	}
+	h, err := r.get(ctx, r.q, "tenant_id = $1 AND trigger_name = $2", "", string(tenant), trigger)
+	switch {
+	case err == nil, errors.Is(err, store.ErrNotFound):
+		r.db.hooks.put(k, h, gen)
+	}
+	return h, err
 }
 
 // ListHooks pages the tenant's hooks by id.
@@ -126,20 +154,29 @@ sealed_secret = $5, version = $6, updated_at = $7 WHERE tenant_id = $8 AND id = 
 			return err
 		}
 		out = &n
-		return nil
+		return r.notify(ctx, q, hookChange(tenant, id))
 	})
 	if err != nil {
 		return nil, err
 	}
+	r.committed(hookChange(tenant, id))
 	return out, nil
 }
 
 func (r hookRepo) DeleteHook(ctx context.Context, tenant store.TenantID, id string) error {
-	return r.single(ctx, func(q querier) error {
+	ch := hookChange(tenant, id)
+	err := r.write(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `DELETE FROM hooks WHERE tenant_id = $1 AND id = $2`, string(tenant), id)
 		if err != nil {
 			return wrapErr("delete hook", err)
 		}
-		return oneRow(res, "delete hook")
+		if err := oneRow(res, "delete hook"); err != nil {
+			return err
+		}
+		return r.notify(ctx, q, ch)
 	})
+	if err == nil {
+		r.committed(ch)
+	}
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"hash/fnv"
 	"time"
 
@@ -115,15 +116,33 @@ func fromDurMicros(v int64) time.Duration { return time.Duration(v) * time.Micro
 // time. Names hash to the lock's 64-bit key; a collision only makes two
 // unrelated writers take turns.
 func (s *scope) lockFor(ctx context.Context, q querier, parts ...string) error {
-	if !s.db.d.postgres {
+	return s.lockAll(ctx, q, parts)
+}
+
+// lockQueries take one or two advisory locks, in order (see lockAll).
+var lockQueries = [...]string{1: `SELECT pg_advisory_xact_lock($1)`,
+	2: `SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock($2)`}
+
+// lockAll takes the locks of lockFor named by each of names (at most
+// two), in that order, in one statement (one round trip): PostgreSQL
+// evaluates a SELECT's output columns left to right.
+func (s *scope) lockAll(ctx context.Context, q querier, names ...[]string) error {
+	if !s.db.d.postgres || len(names) == 0 {
 		return nil
 	}
-	h := fnv.New64a()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+	if len(names) >= len(lockQueries) {
+		return errors.New("sqlstore: advisory lock: more than two locks in one statement")
 	}
-	if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
+	keys := make([]any, len(names))
+	for i, parts := range names {
+		h := fnv.New64a()
+		for _, p := range parts {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+		keys[i] = int64(h.Sum64())
+	}
+	if _, err := q.ExecContext(ctx, lockQueries[len(names)], keys...); err != nil {
 		return wrapErr("advisory lock", err)
 	}
 	return nil

@@ -113,18 +113,22 @@ const (
 
 // RotateRefreshToken runs in one transaction:
 //
-//  1. It locks the old token's family and session (PostgreSQL advisory
-//     locks; SQLite's immediate transaction holds the only write lock
-//     already). Every rotation, RevokeFamily and RevokeSessionTokens takes
-//     the same locks, so a revocation never runs between a rotation's
-//     claim and its commit and then misses the successor the rotation
-//     inserted (a row lock cannot do this: the successor is a new row).
+//  1. It locks the family and session that next names, which the store's
+//     contract makes the old token's (PostgreSQL advisory locks, both in
+//     one statement; SQLite's immediate transaction holds the only write
+//     lock already). Every rotation, RevokeFamily and RevokeSessionTokens
+//     takes the same locks, so a revocation never runs between a
+//     rotation's claim and its commit and then misses the successor the
+//     rotation inserted (a row lock cannot do this: the successor is a
+//     new row). A token's family and session never change, so they need
+//     not be read first.
 //  2. It claims the old token with one conditional UPDATE (rotated_at set
 //     only while it is unrotated, unrevoked and unexpired); exactly one
 //     caller can match.
-//  3. The winner checks next belongs to the same family and client and
-//     inserts it. A loser finds the token (ErrNotFound when it is gone or
-//     expired), revokes every refresh and access token of its family,
+//  3. The winner checks next belongs to the same family, session and
+//     client and inserts it. A loser finds the token (ErrNotFound when it
+//     is gone or expired), checks the locks it holds are its family's and
+//     session's, revokes every refresh and access token of its family,
 //     which by now includes the winner's successor, commits that, and
 //     answers ErrConflict with the old token.
 func (r tokenRepo) RotateRefreshToken(ctx context.Context, tenant store.TenantID, oldHash []byte, next *store.RefreshToken) (*store.RefreshToken, error) {
@@ -145,13 +149,7 @@ func (r tokenRepo) RotateRefreshToken(ctx context.Context, tenant store.TenantID
 	)
 	err = r.write(ctx, func(q querier) error {
 		now := r.db.nowMicro()
-		var family, session string
-		err := q.QueryRowContext(ctx, `SELECT family_id, session_id FROM refresh_tokens WHERE tenant_id = $1 AND hash = $2`,
-			string(tenant), oldHash).Scan(&family, &session)
-		if err != nil {
-			return wrapErr(op, err)
-		}
-		if err := r.lockTokens(ctx, q, tenant, family, session); err != nil {
+		if err := r.lockTokens(ctx, q, tenant, n.FamilyID, n.SessionID); err != nil {
 			return err
 		}
 		old, err := scanRefresh(q.QueryRowContext(ctx, `UPDATE refresh_tokens SET rotated_at = $1
@@ -159,8 +157,8 @@ WHERE tenant_id = $2 AND hash = $3 AND rotated_at IS NULL AND revoked_at IS NULL
 RETURNING `+refreshCols, now.UnixMicro(), string(tenant), oldHash))
 		switch {
 		case err == nil:
-			if n.FamilyID != old.FamilyID || n.ClientID != old.ClientID || n.Kind != old.Kind || n.JKT != old.JKT {
-				return fmt.Errorf("sqlstore: %s: the next token must keep the family, client, kind and key binding of the old one", op)
+			if !sameGrant(&n, old) {
+				return errNotSuccessor
 			}
 			if err := insertRefresh(ctx, q, &n); err != nil {
 				return wrapErr(op, err)
@@ -175,6 +173,9 @@ RETURNING `+refreshCols, now.UnixMicro(), string(tenant), oldHash))
 WHERE tenant_id = $1 AND hash = $2 AND expires_at > $3`, string(tenant), oldHash, now.UnixMicro()))
 		if err != nil {
 			return wrapErr(op, err) // gone or expired: ErrNotFound, nothing to revoke
+		}
+		if n.FamilyID != old.FamilyID || n.SessionID != old.SessionID {
+			return errNotSuccessor // the locks held are not this family's
 		}
 		if err := revokeFamily(ctx, q, tenant, old.FamilyID, now); err != nil {
 			return err
@@ -195,18 +196,27 @@ WHERE tenant_id = $1 AND hash = $2 AND expires_at > $3`, string(tenant), oldHash
 	return out, nil
 }
 
+// errNotSuccessor refuses a next token that does not continue the old
+// one's grant (see RotateRefreshToken); the transaction rolls back.
+var errNotSuccessor = errors.New("sqlstore: rotate refresh token: the next token must keep the family, session, client, kind and key binding of the old one")
+
+// sameGrant reports whether next continues old's grant.
+func sameGrant(next, old *store.RefreshToken) bool {
+	return next.FamilyID == old.FamilyID && next.SessionID == old.SessionID && next.ClientID == old.ClientID &&
+		next.Kind == old.Kind && next.JKT == old.JKT
+}
+
 // lockTokens takes the family lock, then the session lock: always in that
 // order, so lockers never wait on each other in a circle.
 func (r tokenRepo) lockTokens(ctx context.Context, q querier, tenant store.TenantID, family, session string) error {
+	var names [][]string
 	if family != "" {
-		if err := r.lockFor(ctx, q, lockFamily, string(tenant), family); err != nil {
-			return err
-		}
+		names = append(names, []string{lockFamily, string(tenant), family})
 	}
 	if session != "" {
-		return r.lockFor(ctx, q, lockSession, string(tenant), session)
+		names = append(names, []string{lockSession, string(tenant), session})
 	}
-	return nil
+	return r.lockAll(ctx, q, names...)
 }
 
 // revokeFamily revokes every token of the family not revoked yet.

@@ -13,6 +13,7 @@ import (
 var hookTests = []test{
 	{"Hooks/CRUDAndIsolation", testHooks},
 	{"Hooks/ConcurrentUpdates", testHookConcurrentUpdates},
+	{"Hooks/HookForSeesChanges", testHookForSeesChanges},
 }
 
 func mkHook(t *testing.T, s store.Repos, tenant store.TenantID, trigger string) *store.Hook {
@@ -121,5 +122,49 @@ func testHookConcurrentUpdates(t *testing.T, s store.Store) {
 	noErr(t, "GetHook", err)
 	if got.TimeoutMS != 500+n || got.Version != 1+n {
 		t.Errorf("after %d updates: timeout %d version %d", n, got.TimeoutMS, got.Version)
+	}
+}
+
+// testHookForSeesChanges: HookFor, which a store may answer from memory
+// (the token path asks it for every token), sees each write at once:
+// none, created, updated, deleted; and what it answers is a copy.
+func testHookForSeesChanges(t *testing.T, s store.Store) {
+	tn := mkTenant(t, s)
+	hs := s.Hooks()
+	for range 2 { // the second answer may come from memory
+		_, err := hs.HookFor(ctx(t), tn, store.HookPreToken)
+		wantErr(t, "HookFor(none yet)", err, store.ErrNotFound)
+	}
+	h := mkHook(t, s, tn, store.HookPreToken)
+	for range 2 {
+		got, err := hs.HookFor(ctx(t), tn, store.HookPreToken)
+		noErr(t, "HookFor(created)", err)
+		if got.ID != h.ID || got.URL != h.URL {
+			t.Fatalf("HookFor after create = %+v", got)
+		}
+		got.AllowedClaims[0], got.SealedSecret[0] = "changed", 99 // must not reach a later answer
+	}
+	_, err := hs.UpdateHook(ctx(t), tn, h.ID, func(x *store.Hook) error { x.URL = "https://moved.example/"; return nil })
+	noErr(t, "UpdateHook", err)
+	got, err := hs.HookFor(ctx(t), tn, store.HookPreToken)
+	noErr(t, "HookFor(updated)", err)
+	if got.URL != "https://moved.example/" || got.AllowedClaims[0] != "plan" || got.SealedSecret[0] != 1 {
+		t.Errorf("HookFor after update = %+v", got)
+	}
+	noErr(t, "DeleteHook", hs.DeleteHook(ctx(t), tn, h.ID))
+	_, err = hs.HookFor(ctx(t), tn, store.HookPreToken)
+	wantErr(t, "HookFor(deleted)", err, store.ErrNotFound)
+	// Inside a transaction the row is read as it is there.
+	err = s.InTx(ctx(t), func(tx store.Repos) error {
+		x := mkHook(t, tx, tn, store.HookPreToken)
+		got, err := tx.Hooks().HookFor(ctx(t), tn, store.HookPreToken)
+		if err != nil || got.ID != x.ID {
+			t.Errorf("HookFor in the creating transaction = %+v, %v", got, err)
+		}
+		return nil
+	})
+	noErr(t, "InTx", err)
+	if _, err := hs.HookFor(ctx(t), tn, store.HookPreToken); err != nil {
+		t.Errorf("HookFor after the transaction committed: %v", err)
 	}
 }

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		hookTests,
 		purposeTests,
 		dpopTests,
+		rotationTests,
 		dashboardTests,
 		consoleTests,
 		registrationTests,
