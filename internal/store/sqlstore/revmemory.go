@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/poll"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -127,10 +126,15 @@ func (v *revMemory) start() {
 	v.reset()
 	go func() {
 		defer close(v.done)
-		poll.Loop(ctx, revocationSyncEvery, nil, func(ctx context.Context) (int, error) {
-			v.sync(ctx)
-			return 0, nil // every revocationSyncEvery
-		}, func(error) {})
+		tick := time.NewTicker(revocationSyncEvery)
+		defer tick.Stop()
+		for ctx.Err() == nil {
+			select {
+			case <-tick.C:
+				v.sync(ctx)
+			case <-ctx.Done():
+			}
+		}
 	}()
 }
 
