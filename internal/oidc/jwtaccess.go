@@ -108,8 +108,18 @@ func (p *Provider) verifyAccessToken(ctx context.Context, raw string) (*oidc.Acc
 	return claims, ref, err
 }
 
+// verifyAccessTokenOnce verifies raw, or finds it verified before
+// (verifymemo.go).
 func (p *Provider) verifyAccessTokenOnce(ctx context.Context, raw string) (*oidc.AccessTokenClaims, store.AccessTokenRef, error) {
-	vctx := op.ContextWithIssuer(ctx, p.issuer(ctx))
+	tn := tenantFrom(ctx)
+	iss := p.issuer(ctx)
+	key := tokenKey(iss, raw)
+	if tn != nil {
+		if claims, ref, ok := p.verified.get(key, p.now()); ok {
+			return claims, ref, nil
+		}
+	}
+	vctx := op.ContextWithIssuer(ctx, iss)
 	claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](vctx, raw, p.srv.Provider().AccessTokenVerifier(vctx))
 	if err != nil {
 		return nil, store.AccessTokenRef{}, errTokenInactive
@@ -117,6 +127,9 @@ func (p *Provider) verifyAccessTokenOnce(ctx context.Context, raw string) (*oidc
 	ref, ok := accessRef(claims)
 	if !ok || !p.now().Before(ref.ExpiresAt) {
 		return nil, store.AccessTokenRef{}, errTokenInactive
+	}
+	if tn != nil {
+		p.verified.put(key, tn.ID, claims, ref)
 	}
 	return claims, ref, nil
 }

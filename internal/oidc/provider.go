@@ -117,6 +117,8 @@ type Provider struct {
 	// ciba and cibaMailer serve CIBA (ciba.go).
 	ciba       *cibaKeys
 	cibaMailer *CIBAMailer
+	// verified remembers verified access tokens (verifymemo.go).
+	verified *verifiedTokens
 }
 
 // New builds the provider.
@@ -129,6 +131,7 @@ func New(cfg Config) (*Provider, error) {
 		now:   func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
 	}
 	p.keys = newKeyRing(cfg.Store, cfg.Keys, cfg.Now)
+	p.verified = newVerifiedTokens(cfg.Store, verifiedMax)
 	p.dpopWindow = cfg.DPoPWindow
 	p.mtls = cfg.MTLS
 	p.logoutChain = cfg.LogoutChain

@@ -94,7 +94,7 @@ func (s *server) userinfo(ctx context.Context, raw string) (*op.Response, error)
 		return nil, errTokenInactive
 	}
 	info := new(oidc.UserInfo)
-	if err := s.p.fillUserinfo(ctx, info, at.UserID, s.p.storage.clientRecord(ctx, at.ClientID), claims.Scopes); err != nil {
+	if err := s.p.fillUserinfoCached(ctx, info, at.UserID, s.p.storage.clientRecord(ctx, at.ClientID), claims.Scopes); err != nil {
 		return nil, err
 	}
 	return op.NewResponse(info), nil

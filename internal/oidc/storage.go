@@ -355,16 +355,20 @@ func (s *storage) introspect(ctx context.Context, resp *oidc.IntrospectionRespon
 	scopes := []string(claims.Scopes)
 	// A disabled or locked user's tokens are inactive. With openid the
 	// user's claims join the answer, and reading them checks the status
-	// too: one read of the user either way.
+	// too: one read of the user either way, from the user cache (a change
+	// of the user reaches it at once on every node, a second at most).
 	var info *oidc.UserInfo
 	switch {
 	case at.UserID != "" && slices.Contains(scopes, oidc.ScopeOpenID):
 		info = new(oidc.UserInfo)
-		if err := s.p.fillUserinfo(ctx, info, at.UserID, s.clientRecord(ctx, at.ClientID), scopes); err != nil {
+		if err := s.p.fillUserinfoCached(ctx, info, at.UserID, s.clientRecord(ctx, at.ClientID), scopes); err != nil {
 			return oidc.ErrAccessDenied()
 		}
-	case at.UserID != "" && !s.userActive(ctx, at.UserID):
-		return oidc.ErrAccessDenied()
+	case at.UserID != "":
+		u, err := s.p.store.Users().GetUserCached(ctx, s.tenant(ctx), at.UserID)
+		if err != nil || u.Status != store.UserActive {
+			return oidc.ErrAccessDenied()
+		}
 	}
 	resp.Scope = scopes
 	resp.ClientID = at.ClientID

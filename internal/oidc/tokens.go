@@ -262,11 +262,23 @@ func joinScopes(s []string) string {
 // fillUserinfo sets the claims the scopes allow, plus the client's claims
 // mapped from user attributes.
 func (p *Provider) fillUserinfo(ctx context.Context, info *oidc.UserInfo, userID string, c *store.Client, scopes []string) error {
+	return p.fillUserinfoFrom(ctx, info, p.store.Users().GetUser, userID, c, scopes)
+}
+
+// fillUserinfoCached is fillUserinfo from the user cache
+// (store.Users.GetUserCached), for the answers of introspection and
+// userinfo.
+func (p *Provider) fillUserinfoCached(ctx context.Context, info *oidc.UserInfo, userID string, c *store.Client, scopes []string) error {
+	return p.fillUserinfoFrom(ctx, info, p.store.Users().GetUserCached, userID, c, scopes)
+}
+
+func (p *Provider) fillUserinfoFrom(ctx context.Context, info *oidc.UserInfo,
+	read func(context.Context, store.TenantID, string) (*store.User, error), userID string, c *store.Client, scopes []string) error {
 	tn := tenantFrom(ctx)
 	if tn == nil {
 		return oidc.ErrServerError()
 	}
-	u, err := p.store.Users().GetUser(ctx, tn.ID, userID)
+	u, err := read(ctx, tn.ID, userID)
 	if err != nil || u.Status != store.UserActive {
 		return oidc.ErrAccessDenied().WithDescription("user not found or not active")
 	}

@@ -143,6 +143,14 @@ type Users interface {
 	// InsertUsers is the bulk path (imports, seeding): all or nothing.
 	InsertUsers(ctx context.Context, tenant TenantID, users []User) error
 	GetUser(ctx context.Context, tenant TenantID, id string) (*User, error)
+	// GetUserCached is GetUser for the token path (introspection,
+	// userinfo), answered from this node's memory when it can: an entry
+	// is dropped the moment the user is updated, erased or deleted through
+	// any node (ChangeUser, ChangeFeed) and trusted for a second at most,
+	// so a change this node cannot hear of shows within a second.
+	// PasswordHash and LastLoginAt are left empty. Inside a transaction it
+	// is GetUser. Never the read of a read-modify-write.
+	GetUserCached(ctx context.Context, tenant TenantID, id string) (*User, error)
 	// GetUserByEmail looks up by the normalised email.
 	GetUserByEmail(ctx context.Context, tenant TenantID, emailNorm string) (*User, error)
 	// GetUserByUsername looks up by the normalised username.
@@ -259,7 +267,7 @@ type SigningKeys interface {
 }
 
 // Change says that records a node may hold in memory have changed, on this
-// node or another: a client (ID set), a tenant (its settings, slug or
+// node or another: a client (ID set), a user (ID set), a tenant (its settings, slug or
 // state; and with it everything of the tenant), a tenant's signing keys,
 // a tenant's synchronous hooks (ID the hook's), or anything at all
 // (ChangeAll: notifications may have been missed). A subscriber ignores
@@ -273,6 +281,7 @@ type Change struct {
 // Change kinds.
 const (
 	ChangeClient = "client"
+	ChangeUser   = "user"
 	ChangeTenant = "tenant"
 	ChangeKeys   = "keys"
 	ChangeHook   = "hook"

@@ -7,87 +7,117 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// clientTTL bounds how long a cached client is trusted without hearing
-// of a change: the safety net for a lost notification, and for a write by
-// another process on the same SQLite file (the CLI), which this process
-// cannot hear of, so that such a change too takes effect within a second.
-// Notifications make changes seen at once (changes.go).
-const clientTTL = time.Second
+// cacheTTL bounds how long a cached client or user is trusted without
+// hearing of a change: the safety net for a lost notification, and for a
+// write by another process on the same SQLite file (the CLI), which this
+// process cannot hear of, so that such a change too takes effect within a
+// second. Notifications make changes seen at once (changes.go).
+const cacheTTL = time.Second
 
-// clientCacheMax bounds the cache; past it, it starts over.
-const clientCacheMax = 10000
+// clientCacheMax and userCacheMax bound the caches; past it, a cache
+// starts over.
+const (
+	clientCacheMax = 10000
+	userCacheMax   = 10000
+)
 
-type clientKey struct {
+// recordKey names one record of a tenant.
+type recordKey struct {
 	tenant store.TenantID
 	id     string
 }
 
-type clientEntry struct {
-	c      *store.Client
+type cacheEntry[V any] struct {
+	v      V
 	loaded time.Time
 }
 
-// clientCache holds clients read outside transactions, the token path's
-// most frequent read. Only found clients are cached. gen counts changes:
-// a read that began before a change may not fill the cache after it, so a
-// stale row read concurrently with an update never outlives the update.
-type clientCache struct {
-	mu  sync.Mutex
-	m   map[clientKey]clientEntry
-	gen uint64
+// recordCache holds records read outside transactions for the token path:
+// clients (GetClient) and users (GetUserCached). Only found records are
+// cached. gen counts changes: a read that began before a change may not
+// fill the cache after it, so a stale row read concurrently with an
+// update never outlives the update.
+type recordCache[V any] struct {
+	kind  string        // the store.Change kind that names one of these records
+	max   int           // entries kept at most
+	ttl   time.Duration // cacheTTL; longer in tests that prove the notifications suffice
+	clone func(V) V     // a deep copy: no caller reaches a cached record
+	mu    sync.Mutex    // guards m and gen
+	m     map[recordKey]cacheEntry[V]
+	gen   uint64
 }
 
-func newClientCache(d *DB) *clientCache {
-	c := &clientCache{m: map[clientKey]clientEntry{}}
+func newRecordCache[V any](d *DB, kind string, max int, clone func(V) V) *recordCache[V] {
+	c := &recordCache[V]{kind: kind, max: max, ttl: cacheTTL, clone: clone, m: map[recordKey]cacheEntry[V]{}}
 	d.OnChange(c.changed)
 	return c
 }
 
-func (c *clientCache) changed(ch store.Change) {
+func newClientCache(d *DB) *recordCache[*store.Client] {
+	return newRecordCache(d, store.ChangeClient, clientCacheMax, func(c *store.Client) *store.Client {
+		n := *c
+		normClient(&n) // deep copies
+		return &n
+	})
+}
+
+// newUserCache caches what the token path reads of a user: never the
+// password hash, nor the last login (RecordLogin does not notify).
+func newUserCache(d *DB) *recordCache[*store.User] {
+	return newRecordCache(d, store.ChangeUser, userCacheMax, func(u *store.User) *store.User {
+		n := *u
+		n.PasswordHash, n.LastLoginAt = "", nil
+		n.Attributes = cloneBytes(u.Attributes)
+		return &n
+	})
+}
+
+func (c *recordCache[V]) changed(ch store.Change) {
+	switch ch.Kind {
+	case c.kind, store.ChangeTenant:
+	case store.ChangeClient, store.ChangeUser, store.ChangeKeys, store.ChangeHook:
+		return // records of another kind
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	switch ch.Kind {
-	case store.ChangeClient:
-		delete(c.m, clientKey{ch.Tenant, ch.ID})
+	case c.kind:
+		delete(c.m, recordKey{ch.Tenant, ch.ID})
 	case store.ChangeTenant:
 		for k := range c.m {
 			if k.tenant == ch.Tenant {
 				delete(c.m, k)
 			}
 		}
-	case store.ChangeKeys, store.ChangeHook:
 	default:
 		clear(c.m)
 	}
 }
 
-// get answers a copy of the cached client, or the generation a read from
-// the database must hand to put.
-func (c *clientCache) get(k clientKey) (*store.Client, uint64) {
+// get answers a copy of the cached record (ok true), or the generation a
+// read from the database must hand to put.
+func (c *recordCache[V]) get(k recordKey) (v V, ok bool, gen uint64) {
 	c.mu.Lock()
-	e, ok := c.m[k]
-	gen := c.gen
+	e, found := c.m[k]
+	gen = c.gen
 	c.mu.Unlock()
-	if !ok || time.Since(e.loaded) >= clientTTL {
-		return nil, gen
+	if !found || time.Since(e.loaded) >= c.ttl {
+		return v, false, gen
 	}
-	n := *e.c
-	normClient(&n) // deep copies: a caller cannot reach the cached one
-	return &n, gen
+	return c.clone(e.v), true, gen
 }
 
-// put caches a copy of cl unless a change came since gen.
-func (c *clientCache) put(k clientKey, cl *store.Client, gen uint64) {
-	n := *cl
-	normClient(&n)
+// put caches a copy of v unless a change came since gen.
+func (c *recordCache[V]) put(k recordKey, v V, gen uint64) {
+	n := c.clone(v)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {
 		return
 	}
-	if len(c.m) >= clientCacheMax {
+	if len(c.m) >= c.max {
 		clear(c.m)
 	}
-	c.m[k] = clientEntry{c: &n, loaded: time.Now()}
+	c.m[k] = cacheEntry[V]{v: n, loaded: time.Now()}
 }

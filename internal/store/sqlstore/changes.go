@@ -36,6 +36,17 @@ func (d *DB) OnChange(fn func(store.Change)) {
 }
 
 func (d *DB) publish(c store.Change) {
+	switch c.Kind {
+	case changeRevoked, changeSync: // for the revocation memory alone
+		if d.revs != nil {
+			d.revs.heard(c)
+		}
+		return
+	case store.ChangeAll:
+		if d.revs != nil && d.revs.running.Load() {
+			d.revs.reset()
+		}
+	}
 	d.feed.mu.RLock()
 	subs := d.feed.subs
 	d.feed.mu.RUnlock()

@@ -163,9 +163,9 @@ func (r clientRepo) GetClient(ctx context.Context, tenant store.TenantID, id str
 	if r.tx != nil {
 		return r.get(ctx, r.q, "get client", "", tenant, id)
 	}
-	k := clientKey{tenant, id}
-	c, gen := r.db.clients.get(k)
-	if c != nil {
+	k := recordKey{tenant, id}
+	c, ok, gen := r.db.clients.get(k)
+	if ok {
 		return c, nil
 	}
 	c, err := r.get(ctx, r.q, "get client", "", tenant, id)

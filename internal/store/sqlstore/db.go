@@ -42,12 +42,16 @@ type DB struct {
 	sql   *sql.DB
 	d     *dialect
 	now   func() time.Time
-	// feed tells caches of committed changes (changes.go); clients caches
-	// clients for the token path (cache.go), hooks HookFor's answers
-	// (hookcache.go).
+	// feed tells caches of committed changes (changes.go); clients and
+	// users cache records for the token path (cache.go), hooks HookFor's
+	// answers (hookcache.go).
 	feed    changeFeed
-	clients *clientCache
+	clients *recordCache[*store.Client]
+	users   *recordCache[*store.User]
 	hooks   *hookCache
+	// revs keeps token_revocations in memory (revmemory.go); running
+	// once Open has started it.
+	revs *revMemory
 	// stmts keeps SQLite's statements prepared (stmtcache.go); nil on
 	// PostgreSQL, where pgx caches them.
 	stmts *stmtCache
@@ -73,6 +77,7 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*DB, error) {
 			return nil, err
 		}
 	}
+	d.revs.start() // after the listener: its first load must follow LISTEN
 	return d, nil
 }
 
@@ -132,6 +137,8 @@ func openPool(ctx context.Context, driver, dsn string, opt Options) (*DB, error)
 	d.scope = scope{db: d, q: traced(d.wrap(db, nil))} // trace.go, stmtcache.go
 	d.clients = newClientCache(d)
 	d.hooks = newHookCache(d)
+	d.users = newUserCache(d)
+	d.revs = newRevMemory(d)
 	return d, nil
 }
 
@@ -194,6 +201,9 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close stops the change listener and closes the pool.
 func (d *DB) Close() error {
+	if d.revs != nil {
+		d.revs.close()
+	}
 	d.stopListener()
 	if d.stmts != nil {
 		d.stmts.close()

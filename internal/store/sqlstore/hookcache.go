@@ -55,7 +55,7 @@ func (c *hookCache) changed(ch store.Change) {
 				delete(c.m, k)
 			}
 		}
-	case store.ChangeClient, store.ChangeKeys:
+	case store.ChangeClient, store.ChangeUser, store.ChangeKeys:
 	default:
 		clear(c.m)
 	}

@@ -175,6 +175,9 @@ func (r privacyRepo) EraseUser(ctx context.Context, tenant store.TenantID, userI
 			return err
 		}
 		c.Users = 1
+		if err := r.notify(ctx, q, userChange(tenant, userID)); err != nil {
+			return err
+		}
 		// users and the tables its foreign keys cascade to (sessions,
 		// tokens, ...) are among the user tables above, emptied first.
 		c.Tables = append(c.Tables, "users", "privacy_user_keys")
@@ -229,6 +232,9 @@ VALUES ($1, $2, NULL, $3, $3) ON CONFLICT (tenant_id, user_id) DO UPDATE SET sea
 		c.Keys, _ = res.RowsAffected()
 		return nil
 	})
+	if err == nil {
+		r.committed(userChange(tenant, userID))
+	}
 	return c, err
 }
 

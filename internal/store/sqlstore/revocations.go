@@ -34,7 +34,18 @@ func addRevocation(ctx context.Context, q querier, tenant store.TenantID, kind, 
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO token_revocations (tenant_id, kind, subject, client_id, revoked_at, not_after, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`, string(tenant), kind, subject, clientID, now.UnixMicro(), na, expires.UnixMicro())
-	return wrapErr("revoke "+kind, err)
+	if err != nil {
+		return wrapErr("revoke "+kind, err)
+	}
+	w, ok := q.(writeQ)
+	if !ok {
+		return errors.New("sqlstore: revoke " + kind + ": not inside a write")
+	}
+	row := revRow{Kind: kind, Subject: subject, Client: clientID, Revoked: now.UnixMicro(), Expires: expires.UnixMicro()}
+	if na.Valid {
+		row.NotAfter = &na.Int64
+	}
+	return w.changed(ctx, revokedChange(tenant, row)) // revmemory.go
 }
 
 // RevokeJWT revokes one JWT access token until it expires; revoking it
@@ -61,14 +72,25 @@ func (r tokenRepo) RevokeJWT(ctx context.Context, tenant store.TenantID, jti str
 	})
 }
 
-// AccessTokenRevoked looks up every revocation that names the token's
-// jti, family, session or user (one indexed query) and decides in Go which
-// of them cover it.
+// AccessTokenRevoked answers from this node's memory of the revocations
+// when it may (revmemory.go); otherwise it looks up every revocation that
+// names the token's jti, family, session or user (one indexed query) and
+// decides in Go which of them cover it.
 func (r tokenRepo) AccessTokenRevoked(ctx context.Context, tenant store.TenantID, t store.AccessTokenRef) (bool, error) {
 	const op = "access token revoked"
 	if t.ID == "" {
 		return false, errors.New("sqlstore: access token revoked: empty jti")
 	}
+	if r.tx == nil && r.db.revs != nil {
+		if revoked, ok := r.db.revs.revoked(tenant, t); ok {
+			return revoked, nil
+		}
+	}
+	return r.revokedSQL(ctx, tenant, t)
+}
+
+func (r tokenRepo) revokedSQL(ctx context.Context, tenant store.TenantID, t store.AccessTokenRef) (bool, error) {
+	const op = "access token revoked"
 	// "" matches no row: subject is never empty.
 	rows, err := r.q.QueryContext(ctx, `SELECT kind, subject, client_id, revoked_at, not_after FROM token_revocations
 WHERE tenant_id = $1 AND subject IN ($2, $3, $4, $5)`, string(tenant), t.ID, t.FamilyID, t.SessionID, t.UserID)
@@ -79,20 +101,16 @@ WHERE tenant_id = $1 AND subject IN ($2, $3, $4, $5)`, string(tenant), t.ID, t.F
 	issued, expires := micro(t.IssuedAt).UnixMicro(), micro(t.ExpiresAt).UnixMicro()
 	for rows.Next() {
 		var (
-			kind, subject, client string
-			revoked               int64
-			notAfter              sql.NullInt64
+			row      revRow
+			notAfter sql.NullInt64
 		)
-		if err := rows.Scan(&kind, &subject, &client, &revoked, &notAfter); err != nil {
+		if err := rows.Scan(&row.Kind, &row.Subject, &row.Client, &row.Revoked, &notAfter); err != nil {
 			return false, wrapErr(op, err)
 		}
-		clientOK := client == "" || client == t.ClientID
-		switch {
-		case kind == revokedJTI && subject == t.ID,
-			kind == revokedFamily && subject == t.FamilyID,
-			kind == revokedSession && subject == t.SessionID && clientOK,
-			kind == revokedUser && subject == t.UserID && clientOK && issued <= revoked &&
-				(!notAfter.Valid || expires <= notAfter.Int64):
+		if notAfter.Valid {
+			row.NotAfter = &notAfter.Int64
+		}
+		if row.covers(t, issued, expires) {
 			return true, nil
 		}
 	}

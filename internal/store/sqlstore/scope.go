@@ -46,7 +46,17 @@ func (s *scope) TenantData() store.TenantData   { return tenantDataRepo{s} }
 // the caller may handle, say, an ErrConflict and carry on.
 func (s *scope) write(ctx context.Context, fn func(q querier) error) error {
 	if s.tx == nil {
-		return s.db.runTx(ctx, func(tx *sql.Tx) error { return fn(traced(s.db.wrap(tx, tx))) })
+		var changes []store.Change
+		err := s.db.runTx(ctx, func(tx *sql.Tx) error {
+			changes = changes[:0]
+			return fn(writeQ{traced(s.db.wrap(tx, tx)), s.db, func(c store.Change) { changes = append(changes, c) }})
+		})
+		if err == nil {
+			for _, c := range changes {
+				s.db.publish(c)
+			}
+		}
+		return err
 	}
 	// Repos never nest write calls, so one savepoint name suffices.
 	if _, err := s.tx.ExecContext(ctx, "SAVEPOINT gh_sp"); err != nil {
@@ -58,7 +68,9 @@ func (s *scope) write(ctx context.Context, fn func(q querier) error) error {
 			_, _ = s.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT gh_sp")
 		}
 	}()
-	err := fn(s.q) // the transaction, through the statement cache
+	// The write's changes reach the caller's only if its savepoint holds.
+	var changes []store.Change
+	err := fn(writeQ{s.q, s.db, func(c store.Change) { changes = append(changes, c) }}) // the transaction, through the statement cache
 	done = true
 	if err != nil {
 		if _, rerr := s.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT gh_sp"); rerr != nil {
@@ -69,6 +81,9 @@ func (s *scope) write(ctx context.Context, fn func(q querier) error) error {
 	if _, err := s.tx.ExecContext(ctx, "RELEASE SAVEPOINT gh_sp"); err != nil {
 		return wrapErr("release savepoint", err)
 	}
+	for _, c := range changes {
+		s.committed(c)
+	}
 	return nil
 }
 
@@ -77,9 +92,32 @@ func (s *scope) write(ctx context.Context, fn func(q querier) error) error {
 // violation does not poison the caller's transaction.
 func (s *scope) single(ctx context.Context, fn func(q querier) error) error {
 	if s.tx == nil {
-		return fn(s.q)
+		return fn(writeQ{s.q, s.db, s.db.publish}) // each statement commits as it returns
 	}
 	return s.write(ctx, fn)
+}
+
+// writeQ is the querier of a write: besides the statements, it takes the
+// changes the write makes to what nodes keep in memory (a revocation,
+// revmemory.go), NOTIFYs them on PostgreSQL with the write, and hands
+// them to committed, which tells this node's memory once the write has
+// committed.
+type writeQ struct {
+	querier
+	db        *DB
+	committed func(store.Change)
+}
+
+// changed records c in the write (see writeQ).
+func (w writeQ) changed(ctx context.Context, c store.Change) error {
+	if w.db.feed.channel != "" {
+		_, err := w.ExecContext(ctx, `SELECT pg_notify($1, $2)`, w.db.feed.channel, c.Kind+"\t"+string(c.Tenant)+"\t"+c.ID)
+		if err != nil {
+			return wrapErr("notify "+c.Kind, err)
+		}
+	}
+	w.committed(c)
+	return nil
 }
 
 // forUpdate is appended to a SELECT of a row the transaction will rewrite.

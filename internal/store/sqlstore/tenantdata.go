@@ -256,10 +256,20 @@ func (r tenantDataRepo) ImportRow(ctx context.Context, id store.TenantID, table 
 	if v, _ := m[owner].(string); v != string(id) {
 		return fmt.Errorf("%w: a row of %q belongs to another tenant", errImport, table)
 	}
+	// An imported revocation takes this database's next seq (SQLite) and
+	// reaches every node's memory of the revocations (revmemory.go).
+	announce := func(ctx context.Context, q querier) error { return nil }
+	if table == "token_revocations" {
+		delete(m, "seq")
+		announce = func(ctx context.Context, q querier) error { return importedRevocation(ctx, q, id, m) }
+	}
 	if r.db.d.postgres {
 		return r.single(ctx, func(q querier) error {
 			_, err := q.ExecContext(ctx, `INSERT INTO `+table+` SELECT * FROM json_populate_record(NULL::`+table+`, $1::json)`, string(row))
-			return wrapErr("import "+table, err)
+			if err != nil {
+				return wrapErr("import "+table, err)
+			}
+			return announce(ctx, q)
 		})
 	}
 	cols := make([]string, 0, len(m))
@@ -281,7 +291,10 @@ func (r tenantDataRepo) ImportRow(ctx context.Context, id store.TenantID, table 
 	}
 	return r.single(ctx, func(q querier) error {
 		_, err := q.ExecContext(ctx, `INSERT INTO `+table+` (`+strings.Join(cols, ", ")+`) VALUES (`+strings.Join(marks, ", ")+`)`, args...)
-		return wrapErr("import "+table, err)
+		if err != nil {
+			return wrapErr("import "+table, err)
+		}
+		return announce(ctx, q)
 	})
 }
 

@@ -384,5 +384,8 @@ func (r tokenRepo) DeleteExpired(ctx context.Context, before time.Time) (int64, 
 	if err != nil {
 		return 0, err
 	}
+	if r.db.revs != nil {
+		r.db.revs.swept(before) // revmemory.go
+	}
 	return total, nil
 }

@@ -238,6 +238,25 @@ func (r userRepo) GetUser(ctx context.Context, tenant store.TenantID, id string)
 	return r.getBy(ctx, r.q, "get user", "id", "", tenant, id)
 }
 
+// GetUserCached reads through the user cache (cache.go) outside a
+// transaction; inside one it is GetUser.
+func (r userRepo) GetUserCached(ctx context.Context, tenant store.TenantID, id string) (*store.User, error) {
+	if r.tx != nil {
+		return r.GetUser(ctx, tenant, id)
+	}
+	k := recordKey{tenant, id}
+	u, ok, gen := r.db.users.get(k)
+	if ok {
+		return u, nil
+	}
+	u, err := r.GetUser(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	r.db.users.put(k, u, gen)
+	return r.db.users.clone(u), nil // as cached: without the hash
+}
+
 func (r userRepo) GetUserByEmail(ctx context.Context, tenant store.TenantID, emailNorm string) (*store.User, error) {
 	return r.getBy(ctx, r.q, "get user by email", "email_norm", "", tenant, emailNorm)
 }
@@ -313,12 +332,18 @@ WHERE tenant_id = $19 AND id = $20 AND version = $21`,
 			}
 		}
 		out = &n
-		return nil
+		return r.notify(ctx, q, userChange(tenant, id))
 	})
 	if err != nil {
 		return nil, err
 	}
+	r.committed(userChange(tenant, id))
 	return out, nil
+}
+
+// userChange names a user's change for the caches (changes.go).
+func userChange(tenant store.TenantID, id string) store.Change {
+	return store.Change{Kind: store.ChangeUser, Tenant: tenant, ID: id}
 }
 
 // DeleteUser deletes the user; its memberships go by cascade.
@@ -333,11 +358,20 @@ WHERE tenant_id = $1 AND id = $2`, string(tenant), id, micro(at).UnixMicro(), ne
 }
 
 func (r userRepo) DeleteUser(ctx context.Context, tenant store.TenantID, id string) error {
-	res, err := r.q.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, string(tenant), id)
-	if err != nil {
-		return wrapErr("delete user", err)
+	err := r.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, string(tenant), id)
+		if err != nil {
+			return wrapErr("delete user", err)
+		}
+		if err := oneRow(res, "delete user"); err != nil {
+			return err
+		}
+		return r.notify(ctx, q, userChange(tenant, id))
+	})
+	if err == nil {
+		r.committed(userChange(tenant, id))
 	}
-	return oneRow(res, "delete user")
+	return err
 }
 
 func (r userRepo) CountUsers(ctx context.Context, tenant store.TenantID) (int64, error) {

@@ -21,6 +21,7 @@ var userTests = []test{
 	{"User/InsertUsers", testInsertUsers},
 	{"User/RecordLogin", testRecordLogin},
 	{"User/Skeleton", testUserSkeleton},
+	{"User/Cached", testUserCached},
 }
 
 func testUserCRUD(t *testing.T, s store.Store) {
