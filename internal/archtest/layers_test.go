@@ -39,7 +39,7 @@ var layers = []layer{
 		"internal/events", "internal/keys", "internal/mail", "internal/mfa", "internal/notice", "internal/oauthclient",
 		"internal/samlreg", "internal/session", "internal/tenancy", "internal/proxyapp", "internal/userimport",
 		"internal/privacy", "internal/webhook", "internal/provision", "internal/hooks", "internal/consent", "internal/risk",
-		"internal/dashboard"},
+		"internal/dashboard", "internal/replay"},
 		may: []string{"services", "store", "leaves", "base"}},
 	{name: "store", dirs: []string{"internal/store", "internal/store/scimfilter", "internal/store/storetest", "internal/store/replica"},
 		may: []string{"store", "base"}},

@@ -44,7 +44,8 @@ type Config struct {
 	// backend's default.
 	DBMaxOpenConns int
 	// RedisURL, when set (redis:// or rediss://), keeps the per-tenant
-	// rate limit buckets in Redis instead of the database.
+	// rate limit buckets and the DPoP proofs' jtis in Redis instead of the
+	// database.
 	RedisURL Secret
 	// NATSURL, when set (nats:// or tls://, several separated by commas),
 	// publishes every catalogue event to the JetStream stream

@@ -94,7 +94,7 @@ var settings = []setting{
 		usage: "maximum open database connections, 0 for the backend default", min: 0, max: 1000,
 		field: func(c *Config) any { return &c.DBMaxOpenConns }},
 	{key: "redis_url", env: "GATEHOUSE_REDIS_URL", flag: "redis-url",
-		usage: "Redis URL (redis:// or rediss://) for the per-tenant rate limit buckets", secret: true,
+		usage: "Redis URL (redis:// or rediss://) for the per-tenant rate limit buckets and the DPoP replay cache", secret: true,
 		def:   "buckets kept in the database",
 		field: func(c *Config) any { return &c.RedisURL }, check: checkRedisURL},
 	{key: "nats_url", env: "GATEHOUSE_NATS_URL", flag: "nats-url",

@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"context"
-	"crypto"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -72,13 +71,14 @@ func dpopError(desc string) *oidc.Error {
 }
 
 // verifyDPoP checks the request's DPoP proof (RFC 9449 4.3) for the
-// endpoint URL htu: exactly one DPoP header; a JWS with typ dpop+jwt, an
-// accepted algorithm and a public jwk that verifies it; htm the request's
-// method; htu the endpoint without query and fragment; iat within the
-// window; jti present and never seen before in this tenant (remembered in
-// the database, so every node refuses a replay); ath the hash of
-// accessToken when one is presented. A nonce claim is checked against our
-// stateless nonces; whether one is required is the grant's business.
+// endpoint URL htu: exactly one DPoP header; a JWT in compact form with typ
+// dpop+jwt, an accepted algorithm and a public jwk that verifies it
+// (dpopSigned); htm the request's method; htu the endpoint without query
+// and fragment; iat within the window; jti present and never seen before
+// in this tenant (Config.DPoPReplays, shared by every node, so every node
+// refuses a replay); ath the hash of accessToken when one is presented. A
+// nonce claim is checked against our stateless nonces; whether one is
+// required is the grant's business.
 func (p *Provider) verifyDPoP(ctx context.Context, r *http.Request, htu, accessToken string) (*dpopProof, *oidc.Error) {
 	vals := r.Header.Values("DPoP")
 	if len(vals) != 1 {
@@ -88,21 +88,9 @@ func (p *Provider) verifyDPoP(ctx context.Context, r *http.Request, htu, accessT
 	if len(raw) > maxDPoPProof {
 		return nil, dpopError("proof too long")
 	}
-	jws, err := jose.ParseSigned(raw, dpopAlgs)
-	if err != nil || len(jws.Signatures) != 1 {
-		return nil, dpopError("proof is not a JWS with an accepted algorithm (ES256, EdDSA, RS256, PS256)")
-	}
-	h := jws.Signatures[0].Header
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
-		return nil, dpopError("typ must be dpop+jwt")
-	}
-	jwk := h.JSONWebKey
-	if jwk == nil || !jwk.Valid() || !jwk.IsPublic() || keyType(h.Algorithm) != jwkType(*jwk) {
-		return nil, dpopError("jwk must be a public key of the algorithm's type")
-	}
-	payload, err := jws.Verify(jwk)
-	if err != nil {
-		return nil, dpopError("signature does not verify")
+	payload, key, oe := p.dpopSigned(raw) // dpopproof.go
+	if oe != nil {
+		return nil, oe
 	}
 	var c struct {
 		JTI   string `json:"jti"`
@@ -135,21 +123,18 @@ func (p *Provider) verifyDPoP(ctx context.Context, r *http.Request, htu, accessT
 	} else if c.ATH != "" {
 		return nil, dpopError("ath is only for requests with an access token")
 	}
-	tp, err := jwk.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return nil, dpopError("jwk has no thumbprint")
-	}
-	proof := &dpopProof{jkt: base64.RawURLEncoding.EncodeToString(tp), nonce: c.Nonce, alg: h.Algorithm}
+	proof := &dpopProof{jkt: key.jkt, nonce: c.Nonce, alg: key.alg}
 	if c.Nonce != "" {
 		proof.nonceOK = p.dpopNonceValid(ctx, c.Nonce)
 	}
 	// Remembered for twice the window: a proof is refused by iat before
 	// its jti is forgotten. Keyed by thumbprint so clients cannot collide.
-	n, err := p.store.OAuth().Throttle().Fail(ctx, tenantFrom(ctx).ID, "dpop:"+proof.jkt+":"+c.JTI, now, 2*window)
+	fresh, err := p.dpopReplays.Claim(ctx, tenantFrom(ctx).ID, "dpop:"+proof.jkt+":"+c.JTI, now, 2*window)
 	if err != nil {
+		p.log.Error("dpop: proof's jti not checked", "err", err)
 		return nil, oidc.ErrServerError()
 	}
-	if n > 1 {
+	if !fresh {
 		return nil, dpopError("proof already used (jti replayed)")
 	}
 	return proof, nil

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/oauthclient"
+	"github.com/gatehouse-id/gatehouse/internal/replay"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
@@ -60,6 +61,10 @@ type Config struct {
 	// DPoPWindow is how far a DPoP proof's iat may be from now, either
 	// way (dpop.go); 0 means 60 s.
 	DPoPWindow time.Duration
+	// DPoPReplays remembers the DPoP proofs' jtis (dpop.go): it must be
+	// shared by every node (Redis, or the database with a memory front);
+	// nil keeps them in this process's memory, right for one node.
+	DPoPReplays store.ReplayCache
 	// Upstream verifies token exchange subject JWTs of upstream issuers
 	// (exchange.go); nil accepts none. Audit records exchanges and
 	// registrations; Clients registers clients (register.go).
@@ -102,6 +107,10 @@ type Provider struct {
 	// DPoP nonces (dpop.go).
 	dpopWindow   time.Duration
 	dpopNonceKey []byte
+	// dpopReplays is Config.DPoPReplays; proofKeys the checked proof
+	// headers (dpopproof.go).
+	dpopReplays store.ReplayCache
+	proofKeys   proofKeys
 	// upstream, audit and clients are Config's (exchange.go, register.go).
 	upstream UpstreamVerifier
 	audit    *events.Recorder
@@ -137,6 +146,10 @@ func New(cfg Config) (*Provider, error) {
 	p.logoutChain = cfg.LogoutChain
 	if p.dpopWindow <= 0 {
 		p.dpopWindow = defaultDPoPWindow
+	}
+	p.dpopReplays = cfg.DPoPReplays
+	if p.dpopReplays == nil {
+		p.dpopReplays = &replay.Memory{}
 	}
 	nk := sha256.Sum256(append([]byte("gatehouse-dpop-nonce\x00"), cfg.MasterKey...))
 	p.dpopNonceKey = nk[:]

@@ -52,6 +52,10 @@ func NewRedis(ctx context.Context, url string) (*Redis, error) {
 	return &Redis{c: c}, nil
 }
 
+// Client is the connection pool, for the other users of the same Redis
+// (the server's DPoP replay cache).
+func (r *Redis) Client() *redis.Client { return r.c }
+
 // Close closes the connections.
 func (r *Redis) Close() error { return r.c.Close() }
 

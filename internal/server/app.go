@@ -118,10 +118,13 @@ type App struct {
 	// Imports runs the API's asynchronous imports; Close stops them.
 	Imports *userimport.Runner
 	// Limiter enforces the per-tenant rate limits (ratelimit.go); redis,
-	// when set, holds its buckets and is closed by Close.
-	Limiter *ratelimit.Limiter
-	planRPS planRPSCache
-	redis   io.Closer
+	// when set, holds its buckets and the DPoP replay cache, and is closed
+	// by Close. sweepReplays: the DPoP jtis are in the database's table,
+	// which Serve sweeps (dpop.go).
+	Limiter      *ratelimit.Limiter
+	planRPS      planRPSCache
+	redis        *ratelimit.Redis
+	sweepReplays bool
 	// nats publishes events when nats_url is set; Close closes it (sinks.go).
 	nats io.Closer
 	// Privacy serves data-subject rights: erasure, legal holds, exports,
@@ -160,6 +163,8 @@ type Options struct {
 	// read replica (replica.go).
 	catalogue *sqlstore.DB
 	replica   *sqlstore.DB
+	// redis is the opened redis_url, nil without one (ratelimit.go).
+	redis *ratelimit.Redis
 }
 
 // Open connects to the database (applying migrations), loads or creates the
@@ -201,18 +206,22 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts Opt
 		db.Close()
 		return nil, err
 	}
-	app, err := build(cfg, log, db, key, opts) // wire.go
+	opts.redis, err = openRedis(ctx, cfg) // ratelimit.go
+	var app *App
+	if err == nil {
+		app, err = build(cfg, log, db, key, opts) // wire.go
+	}
 	if err != nil {
 		if opts.catalogue != nil && opts.catalogue != db {
 			opts.catalogue.Close()
 		}
+		if opts.redis != nil {
+			opts.redis.Close()
+		}
 		db.Close()
 		return nil, err
 	}
-	if err := app.openLimiter(ctx); err != nil {
-		app.Close()
-		return nil, err
-	}
+	app.openLimiter()
 	if err := app.openNATS(); err != nil { // sinks.go
 		app.Close()
 		return nil, err

@@ -140,6 +140,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, ready func(addr string
 	go a.Dashboard.Run(ctx, 0, 0, 0)
 	go a.Dispatcher().Run(ctx) // events.go
 	go a.Reads.Run(ctx, time.Second)
+	go a.sweepReplaysEvery(ctx, replaySweepEvery) // dpop.go
 	select {
 	case err := <-errc:
 		return err

@@ -8,14 +8,16 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenancy"
 )
 
 // openLimiter builds the per-tenant rate limiter: its buckets live in
-// Redis when redis_url is set, else in the database every node shares.
-func (a *App) openLimiter(ctx context.Context) error {
+// Redis when redis_url is set (a.redis), else in the database every node
+// shares.
+func (a *App) openLimiter() {
 	l := &ratelimit.Limiter{
 		Buckets: a.DB.RateBuckets(),
 		Limit:   a.rateLimit,
@@ -25,15 +27,24 @@ func (a *App) openLimiter(ctx context.Context) error {
 		// Refusals per tenant for the metrics (domainmetrics.go).
 		OnRefuse: a.stats.refused,
 	}
-	if url := string(a.Config.RedisURL); url != "" {
-		r, err := ratelimit.NewRedis(ctx, url)
-		if err != nil {
-			return fmt.Errorf("redis_url: %w", err)
-		}
-		l.Buckets, a.redis = r, r
+	if a.redis != nil {
+		l.Buckets = a.redis
 	}
 	a.Limiter = l
-	return nil
+}
+
+// openRedis connects to redis_url when it is set (nil when not): the rate
+// limiter's buckets and the DPoP replay cache share its connections.
+func openRedis(ctx context.Context, cfg config.Config) (*ratelimit.Redis, error) {
+	url := string(cfg.RedisURL)
+	if url == "" {
+		return nil, nil
+	}
+	r, err := ratelimit.NewRedis(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("redis_url: %w", err)
+	}
+	return r, nil
 }
 
 // resolveTenantRef finds the tenant a management API path names: a slug

@@ -205,10 +205,12 @@ func build(cfg config.Config, log *slog.Logger, db *sqlstore.DB, masterKey []byt
 		return nil, err
 	}
 
+	replays, sweepReplays := dpopReplays(db, opts.redis) // dpop.go
+	a.redis, a.sweepReplays = opts.redis, sweepReplays
 	prov, err = oidc.New(oidc.Config{
 		Store: db, Tenants: a.Tenants, Sessions: sessions, Flow: a.Flow, Keys: km, Log: log,
 		PublicURL: pub, MasterKey: masterKey, Now: now, SessionCookie: cookie, Authz: authzSvc, Meter: meter,
-		Hooks: hookSvc, MTLS: mtls,
+		Hooks: hookSvc, MTLS: mtls, DPoPReplays: replays,
 		LogoutChain: func(ctx context.Context, t *store.Tenant, sessionID, returnTo string) string {
 			return idp.LogoutChainURL(ctx, t, sessionID, returnTo)
 		},

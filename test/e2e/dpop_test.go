@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -18,7 +19,9 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit/redistest"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqltest"
 )
 
@@ -418,12 +421,37 @@ func testDPoPMandatoryNonce(t *testing.T, d *deployment, m opMeta) {
 }
 
 // TestDPoPReplayAcrossNodes: a proof accepted by one node is refused by the
-// other (RFC 9449 11.1), the jti remembered in the shared PostgreSQL.
+// other (RFC 9449 11.1), the jti remembered in the shared PostgreSQL
+// (table replay_keys).
 func TestDPoPReplayAcrossNodes(t *testing.T) {
 	if os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN") == "" {
 		t.Skip("GATEHOUSE_TEST_POSTGRES_DSN not set")
 	}
-	p, _, _, envA, _ := twoNodes(t, sqltest.PostgresDSN(t))
+	testDPoPReplayAcrossNodes(t)
+}
+
+// TestDPoPReplayAcrossNodesRedis: the same with redis_url set, the jti
+// remembered in Redis (the key is there afterwards).
+func TestDPoPReplayAcrossNodesRedis(t *testing.T) {
+	if os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN") == "" {
+		t.Skip("GATEHOUSE_TEST_POSTGRES_DSN not set")
+	}
+	url := redistest.Start(t)
+	testDPoPReplayAcrossNodes(t, "GATEHOUSE_REDIS_URL="+url)
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	keys, err := c.Keys(context.Background(), "gatehouse:replay:*:dpop:*").Result()
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("DPoP jtis in Redis: %v (%v), want the two proofs'", keys, err)
+	}
+}
+
+func testDPoPReplayAcrossNodes(t *testing.T, extra ...string) {
+	p, _, _, envA, _ := twoNodes(t, sqltest.PostgresDSN(t), extra...)
 	id, secret := registered(t, envA, "default", "--name", "DPoP roaming", "--grant", "client_credentials")
 	m := (&deployment{base: p.URL}).discover(t, "default")
 	k := newDPoPKey(t, jose.ES256)
@@ -434,7 +462,10 @@ func TestDPoPReplayAcrossNodes(t *testing.T) {
 	}
 	p.pin(1)
 	wantErr(t, "proof replayed on node B", dpopPost(t, m.Token, ccForm(), id, secret, proof), 400, "invalid_dpop_proof")
+	p.pin(0)
+	wantErr(t, "proof replayed on node A", dpopPost(t, m.Token, ccForm(), id, secret, proof), 400, "invalid_dpop_proof")
 	// A fresh proof is still fine on node B.
+	p.pin(1)
 	if res := dpopPost(t, m.Token, ccForm(), id, secret, k.proof("POST", m.Token, "", proofOpts{})); res.Status != 200 {
 		t.Errorf("node B, fresh proof: %d %s", res.Status, res.Raw)
 	}

@@ -101,13 +101,13 @@ func (p *rrProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // twoNodes starts two gatehouse nodes on one PostgreSQL database (their
-// own data dirs, the same master key) whose public URL is a round-robin
-// proxy in front of both.
-func twoNodes(t *testing.T, dsn string) (p *rrProxy, a, b *node, envA, envB []string) {
+// own data dirs, the same master key, extra settings as KEY=value) whose
+// public URL is a round-robin proxy in front of both.
+func twoNodes(t *testing.T, dsn string, extra ...string) (p *rrProxy, a, b *node, envA, envB []string) {
 	t.Helper()
 	p = newRRProxy(t)
-	envA = append(testEnv(t.TempDir(), dsn, testMasterKey), "GATEHOUSE_PUBLIC_URL="+p.URL)
-	envB = append(testEnv(t.TempDir(), dsn, testMasterKey), "GATEHOUSE_PUBLIC_URL="+p.URL)
+	envA = append(append(testEnv(t.TempDir(), dsn, testMasterKey), "GATEHOUSE_PUBLIC_URL="+p.URL), extra...)
+	envB = append(append(testEnv(t.TempDir(), dsn, testMasterKey), "GATEHOUSE_PUBLIC_URL="+p.URL), extra...)
 	ch := make(chan *node, 2)
 	go func() { ch <- start(t, envA) }()
 	a = <-ch
