@@ -34,7 +34,7 @@ import (
 //     revocation committed before the heartbeat was sent has been heard:
 //     S becomes the time it was sent.
 //   - SQLite (one node; another process such as the CLI may still write
-//     the file): a row's seq (migration 0058, AUTOINCREMENT) grows in
+//     the file): a row's seq (migration 0057, AUTOINCREMENT) grows in
 //     commit order, as SQLite writes one at a time; every
 //     revocationSyncEvery the node reads the rows past the last seq it has
 //     seen, and S becomes when that read began.
