@@ -114,6 +114,10 @@ func (p *Provider) verifyDPoP(ctx context.Context, r *http.Request, htu, accessT
 		return nil, dpopError("htu does not match the request URL")
 	case c.IAT == nil || time.Unix(*c.IAT, 0).Before(now.Add(-window)) || time.Unix(*c.IAT, 0).After(now.Add(window)):
 		return nil, dpopError("iat missing or outside the accepted window")
+	case time.Unix(*c.IAT, 0).Before(p.dpopSince):
+		// The replay memory is this process's and began at its start: a
+		// proof made before could have been used before a restart.
+		return nil, dpopError("proof made before the server started; make a new one")
 	}
 	if accessToken != "" {
 		sum := sha256.Sum256([]byte(accessToken))

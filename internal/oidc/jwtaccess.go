@@ -113,8 +113,11 @@ func (p *Provider) verifyAccessToken(ctx context.Context, raw string) (*oidc.Acc
 func (p *Provider) verifyAccessTokenOnce(ctx context.Context, raw string) (*oidc.AccessTokenClaims, store.AccessTokenRef, error) {
 	tn := tenantFrom(ctx)
 	iss := p.issuer(ctx)
-	key := tokenKey(iss, raw)
+	var key [32]byte // tokenKey's, a SHA-256
 	if tn != nil {
+		// The tenant's ID is in the key, not only its issuer: a tenant
+		// made later under a purged one's slug has the same issuer.
+		key = tokenKey(tn.ID, iss, raw)
 		if claims, ref, ok := p.verified.get(key, p.now()); ok {
 			return claims, ref, nil
 		}

@@ -111,6 +111,10 @@ type Provider struct {
 	// headers (dpopproof.go).
 	dpopReplays store.ReplayCache
 	proofKeys   proofKeys
+	// dpopSince, when set, is when dpopReplays began to remember: a
+	// memory of this process only, empty after a restart, so a proof made
+	// before it may have been used already (dpop.go).
+	dpopSince time.Time
 	// upstream, audit and clients are Config's (exchange.go, register.go).
 	upstream UpstreamVerifier
 	audit    *events.Recorder
@@ -150,6 +154,9 @@ func New(cfg Config) (*Provider, error) {
 	p.dpopReplays = cfg.DPoPReplays
 	if p.dpopReplays == nil {
 		p.dpopReplays = &replay.Memory{}
+	}
+	if _, local := p.dpopReplays.(*replay.Memory); local {
+		p.dpopSince = p.now().Truncate(time.Second)
 	}
 	nk := sha256.Sum256(append([]byte("gatehouse-dpop-nonce\x00"), cfg.MasterKey...))
 	p.dpopNonceKey = nk[:]

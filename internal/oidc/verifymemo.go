@@ -47,9 +47,11 @@ func newVerifiedTokens(s store.Store, max int) *verifiedTokens {
 	return v
 }
 
-// tokenKey names a token as presented to an issuer.
-func tokenKey(issuer, raw string) [sha256.Size]byte {
+// tokenKey names a token as presented to a tenant under an issuer.
+func tokenKey(tenant store.TenantID, issuer, raw string) [sha256.Size]byte {
 	h := sha256.New()
+	h.Write([]byte(tenant))
+	h.Write([]byte{0})
 	h.Write([]byte(issuer))
 	h.Write([]byte{0})
 	h.Write([]byte(raw))

@@ -20,9 +20,13 @@ func TestVerifiedTokens(t *testing.T) {
 		return &oidc.AccessTokenClaims{Scopes: []string{scope}, Claims: map[string]any{"gh_fam": "f"}}
 	}
 	ref := store.AccessTokenRef{ID: "j", ExpiresAt: now.Add(time.Minute)}
-	a, b, c := tokenKey("https://i/t/a", "tok"), tokenKey("https://i/t/b", "tok"), tokenKey("https://i/t/a", "other")
+	a, b, c := tokenKey("ta", "https://i/t/a", "tok"), tokenKey("ta", "https://i/t/b", "tok"), tokenKey("ta", "https://i/t/a", "other")
 	if a == b {
 		t.Fatal("one token at two issuers has one key")
+	}
+	// A tenant made later under a purged tenant's slug has its issuer.
+	if a == tokenKey("tb", "https://i/t/a", "tok") {
+		t.Fatal("one token at one issuer has one key in two tenants")
 	}
 	v.put(a, "ta", claims("a"), ref)
 	got, gotRef, ok := v.get(a, now)

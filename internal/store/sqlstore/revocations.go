@@ -58,7 +58,10 @@ func (r tokenRepo) RevokeJWT(ctx context.Context, tenant store.TenantID, jti str
 	if !expiresAt.After(now) {
 		return nil // expired already: nothing can use it
 	}
-	return r.single(ctx, func(q querier) error {
+	// A write, not a single statement: the NOTIFY that tells the other
+	// nodes' memories (revmemory.go) must commit with the row, or a row
+	// committed alone would never reach them.
+	return r.write(ctx, func(q querier) error {
 		var one int
 		err := q.QueryRowContext(ctx, `SELECT 1 FROM token_revocations WHERE tenant_id = $1 AND subject = $2 AND kind = $3`,
 			string(tenant), jti, revokedJTI).Scan(&one)

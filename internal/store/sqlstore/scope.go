@@ -92,7 +92,7 @@ func (s *scope) write(ctx context.Context, fn func(q querier) error) error {
 // violation does not poison the caller's transaction.
 func (s *scope) single(ctx context.Context, fn func(q querier) error) error {
 	if s.tx == nil {
-		return fn(writeQ{s.q, s.db, s.db.publish}) // each statement commits as it returns
+		return fn(writeQ{s.q, s.db, nil}) // each statement commits as it returns
 	}
 	return s.write(ctx, fn)
 }
@@ -108,8 +108,14 @@ type writeQ struct {
 	committed func(store.Change)
 }
 
-// changed records c in the write (see writeQ).
+// changed records c in the write (see writeQ). Outside a transaction
+// (single's statements commit one by one) it refuses: the change's NOTIFY
+// would commit apart from the write it announces, and a failure between
+// the two would leave the write unannounced for good.
 func (w writeQ) changed(ctx context.Context, c store.Change) error {
+	if w.committed == nil {
+		return errors.New("sqlstore: a change to announce needs a transaction (scope.write)")
+	}
 	if w.db.feed.channel != "" {
 		_, err := w.ExecContext(ctx, `SELECT pg_notify($1, $2)`, w.db.feed.channel, c.Kind+"\t"+string(c.Tenant)+"\t"+c.ID)
 		if err != nil {
