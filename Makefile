@@ -12,9 +12,15 @@ build:
 # The whole suite, never from the test cache (test/e2e builds the binary
 # itself, which the cache cannot see). Storage tests also run on PostgreSQL when
 # GATEHOUSE_TEST_POSTGRES_DSN is set (CI sets it); without it they skip.
+# go test starts the packages' test binaries in the order they are listed,
+# -p (GOMAXPROCS) at a time, each package once: the ones that run for
+# minutes go first, so that none of them is left running alone at the end
+# while the other cores idle (in ./... order test/e2e came last).
+SLOWEST_TESTS = ./internal/server/ ./test/e2e/ ./internal/store/sqlstore/ ./bench/ ./bench/risk/
+
 test:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 45m ./...
+	$(GO) test -race -count=1 -timeout 45m $(SLOWEST_TESTS) ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store/sqlstore/ ./internal/credential/

@@ -101,6 +101,9 @@ func newEnv(t *testing.T, db string) *env {
 	cfg.DB = db
 	cfg.Argon2 = config.Argon2Config{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}
 	cfg.MasterKey = config.Secret(base64.StdEncoding.EncodeToString(key))
+	if driver, path := cfg.DSN(); driver == "sqlite" {
+		sqltest.MigratedSQLite(t, path) // a copy: migrating costs a second under -race
+	}
 	ln, cfg, err := server.Listen(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -63,6 +63,9 @@ func newEnv(t *testing.T, db string) *env {
 	cfg.Argon2 = config.Argon2Config{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}
 	cfg.MasterKey = config.Secret(base64.StdEncoding.EncodeToString(key))
 	cfg.PublicURL = "http://127.0.0.1"
+	if driver, path := cfg.DSN(); driver == "sqlite" {
+		sqltest.MigratedSQLite(t, path) // a copy: migrating costs a second under -race
+	}
 	logs := &bytes.Buffer{}
 	app, err := server.Open(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {

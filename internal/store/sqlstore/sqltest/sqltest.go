@@ -23,9 +23,13 @@ import (
 const EnvPostgresDSN = "GATEHOUSE_TEST_POSTGRES_DSN"
 
 // OpenSQLite opens a migrated SQLite store in t.TempDir(), closed at cleanup.
+// The file starts as a copy of the process's migrated template
+// (MigratedSQLite); Open finds it current.
 func OpenSQLite(t testing.TB) *sqlstore.DB {
 	t.Helper()
-	return open(t, sqlstore.DriverSQLite, filepath.Join(t.TempDir(), "gatehouse.db"))
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	MigratedSQLite(t, path)
+	return open(t, sqlstore.DriverSQLite, path)
 }
 
 // OpenPostgres opens a migrated PostgreSQL store in a fresh schema (see
