@@ -11,7 +11,14 @@ import (
 // release after the code stopped using the thing it removes (docs/
 // ARCHITECTURE.md, "Upgrades without downtime"). The key is the file name
 // (either dialect), the value says what the previous release no longer uses.
-var contractSteps = map[string]string{}
+var contractSteps = map[string]string{
+	// SQLite cannot add an AUTOINCREMENT column in place: the table is
+	// copied into a new one with every column, index and name it had, plus
+	// seq, in one migration transaction. Nothing the previous release reads
+	// or writes goes away, and a SQLite file serves one node, which runs
+	// one release at a time.
+	"0057_token_revocations_seq.sql": "nothing: the SQLite table is rebuilt with all its columns and indexes, plus seq",
+}
 
 // breaking matches the statements that break the previous release's
 // queries while both releases run on one database during a rolling

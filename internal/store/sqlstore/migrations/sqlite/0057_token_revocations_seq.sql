@@ -1,4 +1,4 @@
--- Gatehouse schema, SQLite dialect, version 58: token_revocations gets a
+-- Gatehouse schema, SQLite dialect, version 57: token_revocations gets a
 -- seq that grows in commit order and is never reused (AUTOINCREMENT;
 -- SQLite writes one transaction at a time), so a node can read the rows
 -- written since it last looked, by any process on the file, and keep the
