@@ -19,6 +19,22 @@ func RevocationsInMemory(d *DB, tenant store.TenantID, t store.AccessTokenRef) (
 	return d.revs.revoked(tenant, t)
 }
 
+// SetRevocationMemoryMax bounds d's revocation memory to max rows and
+// starts it over.
+func SetRevocationMemoryMax(d *DB, max int) {
+	d.revs.mu.Lock()
+	d.revs.max = max
+	d.revs.mu.Unlock()
+	d.revs.reset()
+}
+
+// RevocationMemoryLoads counts the loads of d's revocation memory begun.
+func RevocationMemoryLoads(d *DB) int {
+	d.revs.mu.Lock()
+	defer d.revs.mu.Unlock()
+	return d.revs.loads
+}
+
 // RevokedSQL answers what the table says of t.
 func RevokedSQL(ctx context.Context, d *DB, tenant store.TenantID, t store.AccessTokenRef) (bool, error) {
 	return tokenRepo{&d.scope}.revokedSQL(ctx, tenant, t)

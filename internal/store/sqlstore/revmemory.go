@@ -50,8 +50,12 @@ const revocationFresh = time.Second
 const revocationSyncEvery = 200 * time.Millisecond
 
 // revocationMemoryMax bounds the rows kept; past it, the node reads the
-// table until it can load it again.
-const revocationMemoryMax = 1 << 20
+// table, and tries to load it again only after revocationOverWait (a
+// table that stays over the bound is not re-read whole every sync).
+const (
+	revocationMemoryMax = 1 << 20
+	revocationOverWait  = 30 * time.Second
+)
 
 // Change kinds that stay inside sqlstore (not told to ChangeFeed
 // subscribers): a new revocation (ID: its row as JSON) and a node's
@@ -106,6 +110,12 @@ type revMemory struct {
 	beats   map[uint64]time.Time
 	beat    uint64
 	pruned  time.Time
+	// max is revocationMemoryMax unless a test sets it; retryAt is when a
+	// load may run again after one found the table over it; loads counts
+	// the loads begun.
+	max     int
+	retryAt time.Time
+	loads   int
 
 	running atomic.Bool // between start and close
 	stop    context.CancelFunc
@@ -115,7 +125,8 @@ type revMemory struct {
 func newRevMemory(d *DB) *revMemory {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &revMemory{db: d, node: hex.EncodeToString(b[:]), m: map[recordKey][]revRow{}, beats: map[uint64]time.Time{}}
+	return &revMemory{db: d, node: hex.EncodeToString(b[:]), m: map[recordKey][]revRow{}, beats: map[uint64]time.Time{},
+		max: revocationMemoryMax}
 }
 
 // start loads the table and makes sync points until Close.
@@ -154,6 +165,7 @@ func (v *revMemory) reset() {
 	v.n, v.seq = 0, 0
 	clear(v.beats)
 	epoch := v.epoch
+	v.loads++
 	v.mu.Unlock()
 	go v.load(epoch)
 }
@@ -170,8 +182,12 @@ func (v *revMemory) load(epoch uint64) {
 		return // reset meanwhile: that reset's load counts
 	}
 	v.loading = false
-	if err != nil || len(rows)+v.n > revocationMemoryMax {
+	if err != nil {
 		return // not ready, AccessTokenRevoked reads the table; the next sync loads again
+	}
+	if len(rows)+v.n > v.max {
+		v.retryAt = time.Now().Add(revocationOverWait) // not ready either, for a while
+		return
 	}
 	for i := range rows {
 		v.add(rows[i].tenant, rows[i].row)
@@ -255,8 +271,9 @@ func (v *revMemory) sync(ctx context.Context) {
 	switch {
 	case !ready && !loading:
 		v.mu.Lock()
-		if v.epoch == epoch && !v.loading {
+		if v.epoch == epoch && !v.loading && !time.Now().Before(v.retryAt) {
 			v.loading = true
+			v.loads++
 			go v.load(epoch)
 		}
 		v.mu.Unlock()
@@ -291,10 +308,11 @@ func (v *revMemory) sync(ctx context.Context) {
 		if began.After(v.synced) {
 			v.synced = began
 		}
-		if v.n > revocationMemoryMax {
+		if v.n > v.max {
 			v.ready = false
 			clear(v.m)
 			v.n = 0
+			v.retryAt = time.Now().Add(revocationOverWait)
 		}
 	}
 }
@@ -345,7 +363,7 @@ func (v *revMemory) heard(c store.Change) {
 		}
 		v.mu.Lock()
 		v.add(c.Tenant, r)
-		over := v.n > revocationMemoryMax
+		over := v.n > v.max
 		v.mu.Unlock()
 		if over {
 			v.reset()

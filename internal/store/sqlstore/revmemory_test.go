@@ -155,3 +155,43 @@ func revokedWithin(t *testing.T, writer, reader *sqlstore.DB) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestRevocationMemoryOverBound: a table over the memory's bound is not
+// loaded again at every sync point (once, then after revocationOverWait),
+// the store answers from the table meanwhile, and a bound that fits makes
+// the memory answer again.
+func TestRevocationMemoryOverBound(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) *sqlstore.DB{"sqlite": sqltest.OpenSQLite, "postgres": sqltest.OpenPostgres} {
+		t.Run(name, func(t *testing.T) {
+			d := open(t)
+			ctx := context.Background()
+			tn := revTenant(t, d)
+			memoryReady(t, d)
+			tk := d.OAuth().Tokens()
+			refs := make([]store.AccessTokenRef, 5)
+			for i := range refs {
+				refs[i] = newRef("c1", "u1", uuid.NewString(), time.Now().Add(-time.Minute))
+				if err := tk.RevokeSessionTokens(ctx, tn, refs[i].SessionID, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sqlstore.SetRevocationMemoryMax(d, 3)
+			before := sqlstore.RevocationMemoryLoads(d)
+			time.Sleep(1500 * time.Millisecond) // seven sync points
+			if _, ok := sqlstore.RevocationsInMemory(d, tn, refs[0]); ok {
+				t.Fatal("the memory answers with more rows than its bound")
+			}
+			if n := sqlstore.RevocationMemoryLoads(d) - before; n > 1 {
+				t.Errorf("%d loads of a table over the bound in 1.5 s; want at most 1", n)
+			}
+			if revoked, err := tk.AccessTokenRevoked(ctx, tn, refs[4]); err != nil || !revoked {
+				t.Errorf("from the table: revoked %v, %v; want true", revoked, err)
+			}
+			sqlstore.SetRevocationMemoryMax(d, 100)
+			memoryReady(t, d)
+			if revoked, ok := sqlstore.RevocationsInMemory(d, tn, refs[4]); !ok || !revoked {
+				t.Errorf("loaded again: revoked %v, may answer %v", revoked, ok)
+			}
+		})
+	}
+}
