@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -14,11 +15,12 @@ import (
 // second. Notifications make changes seen at once (changes.go).
 const cacheTTL = time.Second
 
-// clientCacheMax and userCacheMax bound the caches; past it, a cache
-// starts over.
+// clientCacheMax, userCacheMax and hookCacheMax bound the caches; past
+// it, a cache starts over.
 const (
 	clientCacheMax = 10000
 	userCacheMax   = 10000
+	hookCacheMax   = 10000
 )
 
 // recordKey names one record of a tenant.
@@ -33,18 +35,21 @@ type cacheEntry[V any] struct {
 }
 
 // recordCache holds records read outside transactions for the token path:
-// clients (GetClient) and users (GetUserCached). Only found records are
-// cached. gen counts changes: a read that began before a change may not
-// fill the cache after it, so a stale row read concurrently with an
-// update never outlives the update.
+// clients (GetClient), users (GetUserCached) and a tenant's hook of a
+// trigger (HookFor, where nil, "none", is cached too). gen counts changes:
+// a read that began before a change may not fill the cache after it, so a
+// stale row read concurrently with an update never outlives the update.
 type recordCache[V any] struct {
-	kind  string        // the store.Change kind that names one of these records
-	max   int           // entries kept at most
-	ttl   time.Duration // cacheTTL; longer in tests that prove the notifications suffice
-	clone func(V) V     // a deep copy: no caller reaches a cached record
-	mu    sync.Mutex    // guards m and gen
-	m     map[recordKey]cacheEntry[V]
-	gen   uint64
+	kind string // the store.Change kind that names one of these records
+	// byTenant: a change of kind drops every entry of its tenant, as its
+	// ID is not the key the cache is read by (a hook's ID, not its trigger).
+	byTenant bool
+	max      int           // entries kept at most
+	ttl      time.Duration // cacheTTL; longer in tests that prove the notifications suffice
+	clone    func(V) V     // a deep copy: no caller reaches a cached record
+	mu       sync.Mutex    // guards m and gen
+	m        map[recordKey]cacheEntry[V]
+	gen      uint64
 }
 
 func newRecordCache[V any](d *DB, kind string, max int, clone func(V) V) *recordCache[V] {
@@ -59,6 +64,23 @@ func newClientCache(d *DB) *recordCache[*store.Client] {
 		normClient(&n) // deep copies
 		return &n
 	})
+}
+
+// newHookCache caches HookFor's answers by tenant and trigger: every token
+// a user gets asks for the tenant's pre_token hook, and most tenants have
+// none. Any hook change of a tenant drops the tenant's entries.
+func newHookCache(d *DB) *recordCache[*store.Hook] {
+	c := newRecordCache(d, store.ChangeHook, hookCacheMax, func(h *store.Hook) *store.Hook {
+		if h == nil {
+			return nil
+		}
+		n := *h
+		n.AllowedClaims = slices.Clone(h.AllowedClaims)
+		n.SealedSecret = slices.Clone(h.SealedSecret)
+		return &n
+	})
+	c.byTenant = true
+	return c
 }
 
 // newUserCache caches what the token path reads of a user: never the
@@ -81,10 +103,10 @@ func (c *recordCache[V]) changed(ch store.Change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	switch ch.Kind {
-	case c.kind:
+	switch {
+	case ch.Kind == c.kind && !c.byTenant:
 		delete(c.m, recordKey{ch.Tenant, ch.ID})
-	case store.ChangeTenant:
+	case ch.Kind == c.kind, ch.Kind == store.ChangeTenant:
 		for k := range c.m {
 			if k.tenant == ch.Tenant {
 				delete(c.m, k)

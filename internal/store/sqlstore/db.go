@@ -44,11 +44,11 @@ type DB struct {
 	now   func() time.Time
 	// feed tells caches of committed changes (changes.go); clients and
 	// users cache records for the token path (cache.go), hooks HookFor's
-	// answers (hookcache.go).
+	// answers (cache.go).
 	feed    changeFeed
 	clients *recordCache[*store.Client]
 	users   *recordCache[*store.User]
-	hooks   *hookCache
+	hooks   *recordCache[*store.Hook]
 	// revs keeps token_revocations in memory (revmemory.go); running
 	// once Open has started it.
 	revs *revMemory

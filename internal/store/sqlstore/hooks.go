@@ -75,7 +75,7 @@ func (r hookRepo) CreateHook(ctx context.Context, h *store.Hook) error {
 	return nil
 }
 
-// hookChange is the change a write of a tenant's hook makes (hookcache.go).
+// hookChange is the change a write of a tenant's hook makes (the hook cache, cache.go).
 func hookChange(tenant store.TenantID, id string) store.Change {
 	return store.Change{Kind: store.ChangeHook, Tenant: tenant, ID: id}
 }
@@ -90,12 +90,12 @@ func (r hookRepo) GetHook(ctx context.Context, tenant store.TenantID, id string)
 }
 
 // HookFor answers from the node's cache outside transactions
-// (hookcache.go), "none" included.
+// (cache.go), "none" included.
 func (r hookRepo) HookFor(ctx context.Context, tenant store.TenantID, trigger string) (*store.Hook, error) {
 	if r.tx != nil {
 		return r.get(ctx, r.q, "tenant_id = $1 AND trigger_name = $2", "", string(tenant), trigger)
 	}
-	k := hookKey{tenant, trigger}
+	k := recordKey{tenant, trigger}
 	h, ok, gen := r.db.hooks.get(k)
 	if ok {
 		if h == nil {
