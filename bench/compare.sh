@@ -28,6 +28,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DURATION=${DURATION:-15s}
 CONCURRENCY=${CONCURRENCY:-16}
 ROUNDS=${ROUNDS:-2}
@@ -64,18 +65,6 @@ echo "   client_credentials, concurrency $CONCURRENCY, $DURATION per run after $
 go build -o "$work/gatehouse" ./cmd/gatehouse
 go build -o "$work/load" ./bench/load
 
-freeport() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-# ready URL PID: polls URL every 5 ms until it answers 200 (60 s at most).
-ready() {
-	for _ in $(seq 1 12000); do
-		curl -fso /dev/null --max-time 1 "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.005
-	done
-	return 1
-}
 secret="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
 declare -A token_url pid_of startup_ms idle_rss
 servers=()

@@ -78,18 +78,6 @@ go build -o "$work/gatehouse" ./cmd/gatehouse
 go build -o "$work/load" ./bench/load
 "$PEERS/bin/kratos" version 2>/dev/null | head -n 2 | sed 's/^/   /' || true
 
-freeport() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-# ready URL PID: polls URL every 5 ms until it answers 200 (60 s at most).
-ready() {
-	for _ in $(seq 1 12000); do
-		curl -fso /dev/null --max-time 1 "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.005
-	done
-	return 1
-}
 password="pw-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
 users=$((4 * LOGIN_CONCURRENCY))
 declare -A pid_of base_of startup_ms idle_rss

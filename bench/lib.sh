@@ -46,3 +46,18 @@ bench_listening() {
 	echo "server $2 exited or is not listening after 30s" >&2
 	return 1
 }
+
+# The peer comparisons' helpers: a free 127.0.0.1 port; the time in ms; the
+# VmRSS of PID in MiB.
+freeport() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+# ready URL PID: polls URL every 5 ms until it answers 200 (60 s at most).
+ready() {
+	for _ in $(seq 1 12000); do
+		curl -fso /dev/null --max-time 1 "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.005
+	done
+	return 1
+}
