@@ -48,7 +48,7 @@ var layers = []layer{
 	// interfaces of internal/store.
 	{name: "sqlstore", dirs: []string{"internal/store/sqlstore/..."},
 		may: []string{"store", "sqlstore", "base"}},
-	{name: "leaves", dirs: []string{"internal/branding", "internal/config", "internal/credential",
+	{name: "leaves", dirs: []string{"internal/branding", "internal/config", "internal/credential", "internal/credential/argon2",
 		"internal/i18n", "internal/metrics", "internal/poll", "internal/profileschema", "internal/safehttp", "internal/seal", "internal/valid", "internal/whsig",
 		"internal/clientsnippet", "internal/memo",
 		"internal/xmlguard", "internal/tracing/tracehttp"},
