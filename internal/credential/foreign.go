@@ -13,9 +13,10 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/scrypt"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/gatehouse-id/gatehouse/internal/credential/argon2"
 )
 
 // Bounds on imported hashes. A stored hash is data another system wrote;
@@ -35,9 +36,17 @@ const (
 type scheme struct {
 	name string
 	// weak schemes are accepted to migrate, and flagged in summaries.
-	weak   bool
-	match  func(encoded string) bool
-	verify func(encoded string, password []byte) (bool, error)
+	weak  bool
+	match func(encoded string) bool
+	// verify checks password against encoded; a nil password means
+	// "parse only" (see verifyForeign). m is the working memory of the
+	// hash slot the caller holds (nil when parsing only).
+	verify func(m *argon2.Memory, encoded string, password []byte) (bool, error)
+}
+
+// plain adapts a verifier that needs no argon2 working memory.
+func plain(f func(encoded string, password []byte) (bool, error)) func(*argon2.Memory, string, []byte) (bool, error) {
+	return func(_ *argon2.Memory, encoded string, password []byte) (bool, error) { return f(encoded, password) }
 }
 
 func prefix(p string) func(string) bool {
@@ -47,19 +56,19 @@ func prefix(p string) func(string) bool {
 // schemes lists the foreign formats in matching order.
 var schemes = []scheme{
 	{name: "argon2i", match: prefix("$argon2i$"), verify: verifyArgon2i},
-	{name: "pbkdf2-sha1", match: prefix("$pbkdf2$"), verify: phcPBKDF2(sha1.New)},
-	{name: "pbkdf2-sha256", match: prefix("$pbkdf2-sha256$"), verify: phcPBKDF2(sha256.New)},
-	{name: "pbkdf2-sha512", match: prefix("$pbkdf2-sha512$"), verify: phcPBKDF2(sha512.New)},
-	{name: "pbkdf2-sha1", match: prefix("pbkdf2_sha1$"), verify: djangoPBKDF2(sha1.New)},
-	{name: "pbkdf2-sha256", match: prefix("pbkdf2_sha256$"), verify: djangoPBKDF2(sha256.New)},
-	{name: "scrypt", match: prefix("$scrypt$"), verify: verifyScrypt},
-	{name: "firebase-scrypt", match: prefix("$firebase-scrypt$"), verify: verifyFirebase},
-	{name: "sha512-crypt", match: prefix("$6$"), verify: shaCryptVerifier(sha512.New, 64)},
-	{name: "sha256-crypt", match: prefix("$5$"), verify: shaCryptVerifier(sha256.New, 32)},
-	{name: "md5-crypt", weak: true, match: prefix("$1$"), verify: verifyMD5Crypt},
-	{name: "ssha", weak: true, match: prefix("{SSHA}"), verify: ldapSalted("{SSHA}", sha1.New)},
-	{name: "ssha512", weak: true, match: prefix("{SSHA512}"), verify: ldapSalted("{SSHA512}", sha512.New)},
-	{name: "salted-sha256", weak: true, match: prefix("$salted-sha256$"), verify: verifySaltedSHA256},
+	{name: "pbkdf2-sha1", match: prefix("$pbkdf2$"), verify: plain(phcPBKDF2(sha1.New))},
+	{name: "pbkdf2-sha256", match: prefix("$pbkdf2-sha256$"), verify: plain(phcPBKDF2(sha256.New))},
+	{name: "pbkdf2-sha512", match: prefix("$pbkdf2-sha512$"), verify: plain(phcPBKDF2(sha512.New))},
+	{name: "pbkdf2-sha1", match: prefix("pbkdf2_sha1$"), verify: plain(djangoPBKDF2(sha1.New))},
+	{name: "pbkdf2-sha256", match: prefix("pbkdf2_sha256$"), verify: plain(djangoPBKDF2(sha256.New))},
+	{name: "scrypt", match: prefix("$scrypt$"), verify: plain(verifyScrypt)},
+	{name: "firebase-scrypt", match: prefix("$firebase-scrypt$"), verify: plain(verifyFirebase)},
+	{name: "sha512-crypt", match: prefix("$6$"), verify: plain(shaCryptVerifier(sha512.New, 64))},
+	{name: "sha256-crypt", match: prefix("$5$"), verify: plain(shaCryptVerifier(sha256.New, 32))},
+	{name: "md5-crypt", weak: true, match: prefix("$1$"), verify: plain(verifyMD5Crypt)},
+	{name: "ssha", weak: true, match: prefix("{SSHA}"), verify: plain(ldapSalted("{SSHA}", sha1.New))},
+	{name: "ssha512", weak: true, match: prefix("{SSHA512}"), verify: plain(ldapSalted("{SSHA512}", sha512.New))},
+	{name: "salted-sha256", weak: true, match: prefix("$salted-sha256$"), verify: plain(verifySaltedSHA256)},
 }
 
 // Scheme names the format of an encoded hash as the credentials summary
@@ -109,18 +118,17 @@ func verifyForeign(s scheme, encoded, password string) (bool, error) {
 	}
 	if len(password) > MaxPasswordBytes {
 		// Parse anyway so a malformed hash is reported the same way.
-		_, err := s.verify(encoded, nil)
+		_, err := s.verify(nil, encoded, nil)
 		return false, err
 	}
-	hashSlots <- struct{}{}
-	hashing.Add(1)
-	defer func() { hashing.Add(-1); <-hashSlots }()
-	ok, err := s.verify(encoded, []byte(password))
+	m := takeSlot()
+	defer giveSlot(m)
+	ok, err := s.verify(m, encoded, []byte(password))
 	if err != nil || ok {
 		return ok, err
 	}
 	if n := norm.NFKC.String(password); n != password {
-		return s.verify(encoded, []byte(n))
+		return s.verify(m, encoded, []byte(n))
 	}
 	return false, nil
 }
@@ -136,13 +144,13 @@ func decodeB64(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(s)
 }
 
-func verifyArgon2i(encoded string, password []byte) (bool, error) {
+func verifyArgon2i(m *argon2.Memory, encoded string, password []byte) (bool, error) {
 	d, err := decodeArgon2(encoded, "argon2i")
 	if err != nil || password == nil {
 		return false, err
 	}
 	p := d.params
-	key := argon2.Key(password, d.salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(d.key)))
+	key := m.Key(password, d.salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(d.key)))
 	return eq(key, d.key), nil
 }
 
@@ -374,6 +382,6 @@ func ValidateHash(encoded string) error {
 	if !ok {
 		return malformed("unknown hash scheme")
 	}
-	_, err := s.verify(encoded, nil)
+	_, err := s.verify(nil, encoded, nil)
 	return err
 }

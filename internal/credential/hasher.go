@@ -11,9 +11,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/gatehouse-id/gatehouse/internal/credential/argon2"
 )
 
 // ErrMalformedHash is returned (possibly wrapped; test with errors.Is) by
@@ -58,6 +59,7 @@ func NewHasher(p Params, rand io.Reader) (*Hasher, error) {
 	if rand == nil {
 		rand = cryptoRand
 	}
+	retainAtLeast(p.MemoryKiB)
 	return &Hasher{params: p, rand: rand}, nil
 }
 
@@ -213,11 +215,43 @@ func checkBcrypt(encoded string) error {
 	return nil
 }
 
-// hashSlots bounds how many argon2id computations run at once. Each holds
+// hashSlots bounds how many argon2 computations run at once, and holds
+// each slot's working memory between them. Each computation holds
 // MemoryKiB of memory for its whole run; unbounded, a burst of logins would
 // grow memory with the burst (19 MiB each at the defaults) and every hash
-// would finish later. Past the bound, callers wait their turn.
-var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+// would finish later. Past the bound, callers wait their turn. A slot keeps
+// its blocks for the next computation (see retainKiB), so a hash at the
+// usual parameters allocates a few KiB, not its memory cost: without that,
+// each login left 19 MiB of garbage, and the heap, and the RSS, grew with
+// the garbage between collections.
+var hashSlots = newSlots(max(2, runtime.GOMAXPROCS(0)))
+
+func newSlots(n int) chan *argon2.Memory {
+	c := make(chan *argon2.Memory, n)
+	for range n {
+		c <- new(argon2.Memory)
+	}
+	return c
+}
+
+// retainKiB is the largest memory cost whose blocks a slot keeps after a
+// computation: the largest of DefaultParams and the parameters of every
+// Hasher made (NewHasher raises it). Blocks of a larger cost, from a
+// stored hash made elsewhere with more memory, are dropped after use, so
+// one such login does not pin them in every slot.
+var retainKiB atomic.Uint32
+
+func init() { retainAtLeast(DefaultParams.MemoryKiB) }
+
+// retainAtLeast raises retainKiB to kib.
+func retainAtLeast(kib uint32) {
+	for {
+		cur := retainKiB.Load()
+		if kib <= cur || retainKiB.CompareAndSwap(cur, kib) {
+			return
+		}
+	}
+}
 
 // hashing counts computations in progress, idKeyRuns those begun (read
 // by tests).
@@ -232,12 +266,29 @@ var (
 // for a slot, for the metrics.
 func HashLoad() (inFlight, queued int) { return int(hashing.Load()), int(waiting.Load()) }
 
-func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+// takeSlot waits for a free hash slot and answers its working memory;
+// giveSlot hands it back.
+func takeSlot() *argon2.Memory {
 	waiting.Add(1)
-	hashSlots <- struct{}{}
+	m := <-hashSlots
 	waiting.Add(-1)
 	hashing.Add(1)
+	return m
+}
+
+// giveSlot returns a slot taken by takeSlot, its blocks dropped first if
+// they are larger than retainKiB.
+func giveSlot(m *argon2.Memory) {
+	if m.Size() > int(retainKiB.Load())<<10 {
+		m.Release()
+	}
+	hashing.Add(-1)
+	hashSlots <- m
+}
+
+func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	m := takeSlot()
+	defer giveSlot(m)
 	idKeyRuns.Add(1)
-	defer func() { hashing.Add(-1); <-hashSlots }()
-	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+	return m.IDKey(password, salt, time, memory, threads, keyLen)
 }

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/gatehouse-id/gatehouse/internal/credential/argon2"
 )
 
 // Params are argon2id cost parameters.
