@@ -12,7 +12,8 @@
 // The changes from x/crypto are in this file only (the blamka and blake2b
 // files are unchanged copies; LICENSE is x/crypto's):
 //
-//   - deriveKey takes its blocks from a Memory instead of make;
+//   - deriveKey takes its blocks from a Memory instead of make (the
+//     Memory maps them outside the Go heap where it can: memory_mmap.go);
 //   - the first pass over memory overwrites each block (processBlock)
 //     instead of XORing into it (processBlockXOR). Argon2 version 0x13
 //     defines the first pass as an overwrite; x/crypto's XOR gave the same
@@ -51,15 +52,32 @@ const (
 // blocks of the largest computation it ran until Release, and reuses them
 // for the next ones. The zero value is ready to use. A Memory is not safe
 // for concurrent use: one computation at a time.
+//
+// On Linux, macOS and FreeBSD the blocks are mapped from the kernel, outside
+// the Go heap (memory_mmap.go): they hold no pointers, the collector has
+// nothing to do with them, and if they were in the heap a server's resident
+// slots would count as live heap (raising the heap goal by as much again)
+// and against GOMEMLIMIT. A Memory dropped without Release is unmapped
+// after the collector finds it unreachable.
 type Memory struct {
-	blocks []block
+	r *region
 }
 
 // Size returns the bytes of working memory m holds.
-func (m *Memory) Size() int { return cap(m.blocks) * blockLength * 8 }
+func (m *Memory) Size() int {
+	if m.r == nil {
+		return 0
+	}
+	return len(m.r.blocks) * blockLength * 8
+}
 
 // Release drops m's working memory; the next computation allocates anew.
-func (m *Memory) Release() { m.blocks = nil }
+func (m *Memory) Release() {
+	if m.r != nil {
+		m.r.free()
+		m.r = nil
+	}
+}
 
 // Key derives a key with Argon2i in m's working memory; it returns what
 // golang.org/x/crypto/argon2.Key returns for the same arguments, and
@@ -77,12 +95,16 @@ func (m *Memory) IDKey(password, salt []byte, time, memory uint32, threads uint8
 
 // Key is Memory.Key in working memory of its own, dropped after.
 func Key(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
-	return new(Memory).Key(password, salt, time, memory, threads, keyLen)
+	var m Memory
+	defer m.Release()
+	return m.Key(password, salt, time, memory, threads, keyLen)
 }
 
 // IDKey is Memory.IDKey in working memory of its own, dropped after.
 func IDKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
-	return new(Memory).IDKey(password, salt, time, memory, threads, keyLen)
+	var m Memory
+	defer m.Release()
+	return m.IDKey(password, salt, time, memory, threads, keyLen)
 }
 
 func (m *Memory) deriveKey(mode int, password, salt, secret, data []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
@@ -107,10 +129,11 @@ func (m *Memory) deriveKey(mode int, password, salt, secret, data []byte, time, 
 // take returns n blocks of m's memory, growing it if it holds fewer. The
 // blocks hold whatever the last computation left: see the package doc.
 func (m *Memory) take(n uint32) []block {
-	if uint32(cap(m.blocks)) < n {
-		m.blocks = make([]block, n)
+	if m.r == nil || uint32(len(m.r.blocks)) < n {
+		m.Release()
+		m.r = newRegion(int(n))
 	}
-	return m.blocks[:n]
+	return m.r.blocks[:n]
 }
 
 const (

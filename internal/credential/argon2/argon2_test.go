@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	xargon2 "golang.org/x/crypto/argon2"
 )
@@ -49,9 +50,9 @@ func randomParams(r *rand.Rand) params {
 // dirty fills all of m's blocks with noise, as a computation with other
 // inputs would leave them.
 func dirty(m *Memory, r *rand.Rand) {
-	for i := range m.blocks[:cap(m.blocks)] {
-		for j := range m.blocks[i] {
-			m.blocks[i][j] = r.Uint64()
+	for i := range m.r.blocks {
+		for j := range m.r.blocks[i] {
+			m.r.blocks[i][j] = r.Uint64()
 		}
 	}
 }
@@ -68,7 +69,7 @@ func TestSameAsXCrypto(t *testing.T) {
 	}
 	for i := 0; i < n; i++ {
 		p := randomParams(r)
-		if m.blocks != nil {
+		if m.r != nil {
 			dirty(&m, r)
 		}
 		if got, want := m.IDKey(p.password, p.salt, p.time, p.memory, p.threads, p.keyLen),
@@ -99,9 +100,9 @@ func TestSameAsXCryptoDefaults(t *testing.T) {
 }
 
 // TestMemoryReused: once a Memory has grown to a memory cost, a hash at
-// that cost allocates a few KiB (the blake2b states and the key), not the
-// cost; a larger cost grows it, a smaller one runs in the blocks it has,
-// and Release drops them.
+// that cost or below runs in the same blocks and allocates a few KiB of
+// Go heap (the blake2b states and the key), not the cost; a larger cost
+// grows it, and Release drops the blocks.
 func TestMemoryReused(t *testing.T) {
 	const kib = 4096 // 4 MiB
 	pw, salt := []byte("password"), []byte("somesalt")
@@ -109,6 +110,10 @@ func TestMemoryReused(t *testing.T) {
 	m.IDKey(pw, salt, 1, kib, 1, 32)
 	if got := m.Size(); got != kib<<10 {
 		t.Fatalf("Size after a %d-KiB hash: %d bytes", kib, got)
+	}
+	first := &m.r.blocks[0]
+	if mmapped := m.r.mapped(); mmapped != (runtime.GOOS == "linux" || runtime.GOOS == "darwin" || runtime.GOOS == "freebsd") {
+		t.Errorf("blocks mapped outside the heap: %v on %s", mmapped, runtime.GOOS)
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -121,8 +126,8 @@ func TestMemoryReused(t *testing.T) {
 	if per := (after.TotalAlloc - before.TotalAlloc) / (runs + 1); per > 64<<10 {
 		t.Fatalf("%d bytes allocated per hash in reused memory (the cost is %d)", per, kib<<10)
 	}
-	if got := m.Size(); got != kib<<10 {
-		t.Fatalf("Size after a smaller hash: %d bytes, want %d", got, kib<<10)
+	if got := m.Size(); got != kib<<10 || &m.r.blocks[0] != first {
+		t.Fatalf("after smaller and equal hashes: Size %d bytes (want %d), same blocks %v", got, kib<<10, &m.r.blocks[0] == first)
 	}
 	if allocs := testing.AllocsPerRun(3, func() { m.IDKey(pw, salt, 1, kib, 1, 32) }); allocs > 64 {
 		t.Fatalf("%v allocations per hash in reused memory", allocs)
@@ -134,6 +139,31 @@ func TestMemoryReused(t *testing.T) {
 	m.Release()
 	if got := m.Size(); got != 0 {
 		t.Fatalf("Size after Release: %d bytes", got)
+	}
+	if got, want := m.IDKey(pw, salt, 1, 64, 1, 32), xargon2.IDKey(pw, salt, 1, 64, 1, 32); !bytes.Equal(got, want) {
+		t.Fatalf("after Release: got %x, x/crypto %x", got, want)
+	}
+}
+
+// TestDroppedMemoryCollected: a Memory dropped without Release does not
+// pin its region, so the region's cleanup (the unmapping) runs once the
+// collector finds it unreachable.
+func TestDroppedMemoryCollected(t *testing.T) {
+	m := new(Memory)
+	m.IDKey([]byte("pw"), []byte("somesalt"), 1, 1024, 1, 32)
+	if !m.r.mapped() {
+		t.Skip("blocks are in the Go heap on " + runtime.GOOS)
+	}
+	unmapped := make(chan struct{})
+	runtime.AddCleanup(m.r, func(struct{}) { close(unmapped) }, struct{}{})
+	m = nil
+	for {
+		runtime.GC()
+		select {
+		case <-unmapped:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
 
