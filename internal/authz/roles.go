@@ -47,7 +47,7 @@ func (s *Service) checkRole(ctx context.Context, repos store.Repos, r *store.Rol
 	switch {
 	case strings.TrimSpace(r.Name) == "":
 		c.Add("name", "required", "A role needs a name.")
-	case !roleNameRE.MatchString(r.Name):
+	case !validRoleName(r.Name):
 		c.Add("name", "invalid", "A role name has 1 to 100 letters, digits, spaces or _ . : / -, starting with a letter, digit or _.")
 	}
 	reservedName(&c, r.Name) // builtin.go
