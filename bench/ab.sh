@@ -24,8 +24,10 @@
 #    load at a time, the other idles;
 # 5. prints per scenario the median over the rounds of A's and B's rate,
 #    p99 latency and server CPU per iteration, the ratio B/A of the medians,
-#    the lowest and highest of the per-round rate ratios, and the load
-#    average before each run (table.md, ab.jsonl and the logs in $OUT).
+#    the lowest and highest of the per-round rate ratios, the highest peak
+#    RSS of each server over the rounds (VmHWM, reset before each run where
+#    the kernel allows), and the load average before each run (table.md,
+#    ab.jsonl and the logs in $OUT).
 #
 # Environment: ROUNDS (5, at most 20), DURATION (10s per run), WARMUP (1s),
 # CONCURRENCY (16), MAX_REQUESTS (1000000 per run), SCENARIOS (comma list;
@@ -54,8 +56,8 @@ table() {
   "A = \(side("A")[0].sha[0:10]), B = \(side("B")[0].sha[0:10]); \(map(.round) | max) rounds;" +
   " load average (1 min) before the runs: \(map(.load1) | min | f(2))–\(map(.load1) | max | f(2)), median \(map(.load1) | med | f(2))",
   "",
-  "| scenario | rate A | rate B | **rate B/A** | per-round rate B/A | p99 A | p99 B | p99 B/A | CPU ms/iter A | CPU ms/iter B | CPU B/A | per-round CPU B/A | errors A/B |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  "| scenario | rate A | rate B | **rate B/A** | per-round rate B/A | p99 A | p99 B | p99 B/A | CPU ms/iter A | CPU ms/iter B | CPU B/A | per-round CPU B/A | peak RSS MiB A | peak RSS MiB B | errors A/B |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   (group_by(.scenario)[] as $g
    | ($g | side("A")) as $A | ($g | side("B")) as $B
    | ($A | map(.rate_per_s) | med) as $ra | ($B | map(.rate_per_s) | med) as $rb
@@ -63,7 +65,9 @@ table() {
    | ($A | map(.server_cpu_s_per_1k // empty) | med) as $ca | ($B | map(.server_cpu_s_per_1k // empty) | med) as $cb
    | "| \($g[0].scenario) | \($ra | f(1)) \($g[0].unit)/s | \($rb | f(1)) \($g[0].unit)/s | **\(q($rb; $ra) | f(3))** | \($g | perround(.rate_per_s) | span)" +
      " | \($pa | f(1)) ms | \($pb | f(1)) ms | \(q($pb; $pa) | f(3)) | \($ca | f(3)) | \($cb | f(3)) | \(q($cb; $ca) | f(3))" +
-     " | \($g | perround(.server_cpu_s_per_1k) | span) | \($A | map(.errors) | add)/\($B | map(.errors) | add) |")
+     " | \($g | perround(.server_cpu_s_per_1k) | span)" +
+     " | \($A | map(.server_peak_rss_mib // empty) | max | f(1)) | \($B | map(.server_peak_rss_mib // empty) | max | f(1))" +
+     " | \($A | map(.errors) | add)/\($B | map(.errors) | add) |")
 ' "$1"
 }
 
@@ -89,7 +93,7 @@ fi
 IFS=, read -r -a scenarios <<<"$SCENARIOS"
 for s in "${scenarios[@]}"; do
 	case $s in
-	client_credentials | client_credentials_dpop | auth_code | refresh | refresh_es256 | refresh_no_id_token | introspection | userinfo | jwks | discovery) ;;
+	client_credentials | client_credentials_dpop | auth_code | refresh | refresh_es256 | refresh_no_id_token | introspection | userinfo | jwks | discovery | signup) ;;
 	*)
 		echo "scenario $s: not supported here (needs fixtures or a baseline this script does not make)" >&2
 		exit 2
@@ -179,6 +183,14 @@ fixtures() {
 		bench_client "${base[$x]}" "$key" es256 '"id_token_signed_response_alg":"ES256"' "$work/client.json"
 		bench_client "${base[$x]}" "$key" noid '"id_token_on_refresh":false' "$work/client.json"
 	} >"$work/env-$x"
+	# signup: self-service sign-up open, with no per-address limit in the
+	# way (as bench/run.sh).
+	if [[ ,$SCENARIOS, == *,signup,* ]]; then
+		curl -sS --fail-with-body -o "$work/tenant.json" -X PATCH "${base[$x]}/api/v1/tenants/default" \
+			-H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+			--data-binary '{"settings":{"self_service":{"signup":"open","signups_per_ip_hour":1000000}}}' ||
+			{ cat "$work/tenant.json" >&2; exit 1; }
+	fi
 }
 
 echo "== servers"
