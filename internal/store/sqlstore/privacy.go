@@ -312,7 +312,10 @@ WHERE tenant_id = $4 AND id = $5`, p.Status, p.Note, nullMicros(microPtr(p.Close
 	return out, err
 }
 
-// InactiveUsers answers users last active before cutoff.
+// InactiveUsers answers users last active before cutoff. No index covers
+// last_login_at (a sign-in's write of it stays a heap-only update on
+// PostgreSQL): the query walks the tenant's users in primary-key order and
+// stops at limit matches.
 func (r privacyRepo) InactiveUsers(ctx context.Context, tenant store.TenantID, cutoff time.Time, limit int) ([]store.User, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+userCols+` FROM users u
 WHERE u.tenant_id = $1 AND COALESCE(u.last_login_at, u.created_at) < $2 ORDER BY u.id LIMIT $3`,
