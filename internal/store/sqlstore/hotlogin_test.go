@@ -2,6 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -64,5 +66,47 @@ FROM pg_stat_xact_user_tables WHERE relid = 'users'::regclass`).Scan(&upd, &hot)
 	got, err := db.Users().GetUser(ctx, tn.ID, u.ID)
 	if err != nil || got.LastLoginAt == nil || !got.LastLoginAt.Equal(at.Add(time.Minute).Truncate(time.Microsecond)) || got.PasswordHash != "new" {
 		t.Fatalf("after the sign-ins: %+v %v", got, err)
+	}
+}
+
+// TestUnsealedAuditTenants: the start-up conversion's one query lists the
+// tenants without a conversion mark (those of a release before sealing,
+// made here by deleting the mark), in id order and by page, and none that
+// has one.
+func TestUnsealedAuditTenants(t *testing.T) {
+	for name, open := range backends() {
+		t.Run(name, func(t *testing.T) {
+			driver, dsn := open(t)
+			db := openNode(t, driver, dsn)
+			ctx := context.Background()
+			var legacy []store.TenantID
+			for i := range 5 {
+				tn := &store.Tenant{ID: store.TenantID(fmt.Sprintf("t-seal-%d", i)), Slug: fmt.Sprintf("t-seal-%d", i), Name: "seal"}
+				if err := db.Tenants().CreateTenant(ctx, tn); err != nil {
+					t.Fatal(err)
+				}
+				if i%2 == 0 {
+					if _, err := db.SQL().ExecContext(ctx, `DELETE FROM privacy_audit_sealed WHERE tenant_id = $1`, string(tn.ID)); err != nil {
+						t.Fatal(err)
+					}
+					legacy = append(legacy, tn.ID)
+				}
+			}
+			var got []store.TenantID
+			for p := (store.Page{Limit: 2}); ; {
+				ts, err := db.Privacy().UnsealedAuditTenants(ctx, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, ts...)
+				if len(ts) < p.Limit {
+					break
+				}
+				p.After = string(ts[len(ts)-1])
+			}
+			if !slices.Equal(got, legacy) {
+				t.Errorf("UnsealedAuditTenants = %v, want %v", got, legacy)
+			}
+		})
 	}
 }
