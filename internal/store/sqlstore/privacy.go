@@ -438,7 +438,7 @@ ON CONFLICT (tenant_id) DO NOTHING`, string(tenant), at.UnixMicro())
 // UnsealedAuditTenants answers tenants without a conversion mark.
 func (r privacyRepo) UnsealedAuditTenants(ctx context.Context, p store.Page) ([]store.TenantID, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT t.id FROM tenants t
-WHERE t.id > $1 AND NOT EXISTS (SELECT 1 FROM privacy_audit_sealed s WHERE s.tenant_id = t.id)
+WHERE t.id > $1 AND t.status <> 'deleted' AND NOT EXISTS (SELECT 1 FROM privacy_audit_sealed s WHERE s.tenant_id = t.id)
 ORDER BY t.id LIMIT $2`, p.After, p.ClampLimit())
 	if err != nil {
 		return nil, wrapErr("unsealed audit tenants", err)
