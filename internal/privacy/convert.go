@@ -26,19 +26,20 @@ type Converted struct {
 // reported, since re-chaining it would hide the break. Tenants already
 // converted are skipped, so it is safe to run at every start-up.
 func (s *Shredder) ConvertAudit(ctx context.Context, db store.Store, now time.Time) ([]Converted, error) {
+	// The tenants without a conversion mark, in one query whatever their
+	// number (this runs at every start-up; tenants made by this release
+	// are marked at creation).
 	tenants := []store.TenantID{store.PlatformTenant}
 	for p := (store.Page{Limit: 1000}); ; {
-		ts, err := db.Tenants().ListTenants(ctx, p)
+		ts, err := db.Privacy().UnsealedAuditTenants(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		for _, t := range ts {
-			tenants = append(tenants, t.ID)
-		}
+		tenants = append(tenants, ts...)
 		if len(ts) < p.Limit {
 			break
 		}
-		p.After = string(ts[len(ts)-1].ID)
+		p.After = string(ts[len(ts)-1])
 	}
 	// A tenant that fails does not hold the others back.
 	var out []Converted

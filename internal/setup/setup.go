@@ -73,21 +73,28 @@ func (s *Service) AdminTenantRecord(ctx context.Context) (*store.Tenant, error) 
 // EnsureBuiltinRoles gives every tenant the built-in roles it lacks (new
 // tenants get them when created: authz.Service observes tenant.create).
 func (s *Service) EnsureBuiltinRoles(ctx context.Context) error {
+	// One query finds the tenants lacking one (a tenant made through the
+	// API gets them with its creation), not a lookup per tenant and role:
+	// this runs at every start-up.
+	names := make([]string, len(authz.BuiltinRoles))
+	for i, b := range authz.BuiltinRoles {
+		names[i] = b.Name
+	}
 	p := store.Page{Limit: 100}
 	for {
-		ts, err := s.Tenants.ListTenants(ctx, p)
+		ts, err := s.Store.Authz().Roles().TenantsLacking(ctx, names, p)
 		if err != nil {
 			return err
 		}
 		for _, t := range ts {
-			if err := s.Authz.EnsureBuiltin(ctx, t.ID); err != nil {
+			if err := s.Authz.EnsureBuiltin(ctx, t); err != nil {
 				return err
 			}
 		}
 		if len(ts) < p.Limit {
 			return nil
 		}
-		p.After = string(ts[len(ts)-1].ID)
+		p.After = string(ts[len(ts)-1])
 	}
 }
 

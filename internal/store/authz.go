@@ -101,6 +101,10 @@ type Roles interface {
 	// and elevations approved, not revoked and expiring after now. One
 	// round trip. An unknown user has none (no error).
 	UserGrants(ctx context.Context, tenant TenantID, userID string, now time.Time) ([]Grant, error)
+	// TenantsLacking answers, in id order after p.After, up to p.Limit
+	// tenants that lack a role of any of the names: one query however
+	// many tenants there are (the built-in roles, checked at start-up).
+	TenantsLacking(ctx context.Context, names []string, p Page) ([]TenantID, error)
 }
 
 // AssignmentQuery filters ListAssignments; empty fields do not filter.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -39,3 +40,6 @@ func RevocationMemoryLoads(d *DB) int {
 func RevokedSQL(ctx context.Context, d *DB, tenant store.TenantID, t store.AccessTokenRef) (bool, error) {
 	return tokenRepo{&d.scope}.revokedSQL(ctx, tenant, t)
 }
+
+// TxSQL answers the transaction an InTx scope runs on.
+func TxSQL(r store.Repos) *sql.Tx { return r.(*scope).tx }

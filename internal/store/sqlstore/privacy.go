@@ -312,7 +312,10 @@ WHERE tenant_id = $4 AND id = $5`, p.Status, p.Note, nullMicros(microPtr(p.Close
 	return out, err
 }
 
-// InactiveUsers answers users last active before cutoff.
+// InactiveUsers answers users last active before cutoff. No index covers
+// last_login_at (a sign-in's write of it stays a heap-only update on
+// PostgreSQL): the query walks the tenant's users in primary-key order and
+// stops at limit matches.
 func (r privacyRepo) InactiveUsers(ctx context.Context, tenant store.TenantID, cutoff time.Time, limit int) ([]store.User, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT `+userCols+` FROM users u
 WHERE u.tenant_id = $1 AND COALESCE(u.last_login_at, u.created_at) < $2 ORDER BY u.id LIMIT $3`,
@@ -429,6 +432,20 @@ func (r privacyRepo) MarkAuditSealed(ctx context.Context, tenant store.TenantID,
 		_, err := q.ExecContext(ctx, `INSERT INTO privacy_audit_sealed (tenant_id, sealed_at) VALUES ($1, $2)
 ON CONFLICT (tenant_id) DO NOTHING`, string(tenant), at.UnixMicro())
 		return wrapErr("mark audit sealed", err)
+	})
+}
+
+// UnsealedAuditTenants answers tenants without a conversion mark.
+func (r privacyRepo) UnsealedAuditTenants(ctx context.Context, p store.Page) ([]store.TenantID, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT t.id FROM tenants t
+WHERE t.id > $1 AND t.status <> 'deleted' AND NOT EXISTS (SELECT 1 FROM privacy_audit_sealed s WHERE s.tenant_id = t.id)
+ORDER BY t.id LIMIT $2`, p.After, p.ClampLimit())
+	if err != nil {
+		return nil, wrapErr("unsealed audit tenants", err)
+	}
+	return collect(rows, "unsealed audit tenants", func(row scanner) (*store.TenantID, error) {
+		var id store.TenantID
+		return &id, row.Scan(&id)
 	})
 }
 

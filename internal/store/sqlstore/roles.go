@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -108,6 +110,30 @@ func (r roleRepo) GetRole(ctx context.Context, tenant store.TenantID, id string)
 
 func (r roleRepo) GetRoleByName(ctx context.Context, tenant store.TenantID, name string) (*store.Role, error) {
 	return r.getBy(ctx, r.q, "name", "", tenant, name)
+}
+
+// TenantsLacking answers tenants that lack a role of any of the names
+// (names are unique in a tenant, so a count of the names present says it).
+func (r roleRepo) TenantsLacking(ctx context.Context, names []string, p store.Page) ([]store.TenantID, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	args := []any{p.After, len(names), p.ClampLimit()}
+	marks := make([]string, len(names))
+	for i, n := range names {
+		args = append(args, n)
+		marks[i] = fmt.Sprintf("$%d", i+4)
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT t.id FROM tenants t WHERE t.id > $1 AND t.status <> 'deleted'
+AND (SELECT count(*) FROM roles r WHERE r.tenant_id = t.id AND r.name IN (`+strings.Join(marks, ", ")+`)) < $2
+ORDER BY t.id LIMIT $3`, args...)
+	if err != nil {
+		return nil, wrapErr("tenants lacking roles", err)
+	}
+	return collect(rows, "tenants lacking roles", func(row scanner) (*store.TenantID, error) {
+		var id store.TenantID
+		return &id, row.Scan(&id)
+	})
 }
 
 func (r roleRepo) ListRoles(ctx context.Context, tenant store.TenantID, application string, p store.Page) ([]store.Role, error) {

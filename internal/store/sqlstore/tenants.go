@@ -70,9 +70,17 @@ func (r tenantRepo) CreateTenant(ctx context.Context, t *store.Tenant) error {
 		n.UpdatedAt = n.CreatedAt
 	}
 	n.UpdatedAt = micro(n.UpdatedAt)
-	err := r.single(ctx, func(q querier) error {
+	// A new tenant's audit chain is sealed from its first entry, so it is
+	// marked converted with its creation (privacy_audit_sealed): the
+	// start-up conversion never has to look at it.
+	err := r.write(ctx, func(q querier) error {
 		_, err := q.ExecContext(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			string(n.ID), n.Slug, n.Name, string(n.Settings), string(n.Status), nullMicros(n.PurgeAt), n.Version, n.CreatedAt.UnixMicro(), n.UpdatedAt.UnixMicro())
+		if err != nil {
+			return wrapErr("create tenant", err)
+		}
+		_, err = q.ExecContext(ctx, `INSERT INTO privacy_audit_sealed (tenant_id, sealed_at) VALUES ($1, $2)
+ON CONFLICT (tenant_id) DO NOTHING`, string(n.ID), n.CreatedAt.UnixMicro())
 		return wrapErr("create tenant", err)
 	})
 	if err != nil {

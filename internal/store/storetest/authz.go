@@ -21,6 +21,7 @@ var authzTests = []test{
 	{"Authz/Isolation", testAuthzIsolation},
 	{"Authz/ClientClaims", testClientAuthzClaims},
 	{"Authz/Cascades", testAuthzCascades},
+	{"Authz/TenantsLacking", testTenantsLacking},
 }
 
 func mkRole(t *testing.T, s store.Repos, tn store.TenantID, name string, opts ...func(*store.Role)) *store.Role {
@@ -510,5 +511,46 @@ func testAuthzCascades(t *testing.T, s store.Store) {
 	noErr(t, "other tenant's elevation", err)
 	if its, err := s.Authz().Reviews().ListItems(ctx(t), tb, cb.ID, store.Page{}); err != nil || len(its) != 1 {
 		t.Errorf("other tenant's review items: %+v, %v", its, err)
+	}
+}
+
+// testTenantsLacking: the start-up check of the built-in roles finds, in
+// one query and by page, exactly the tenants that lack a role of one of
+// the names, whatever other roles they have.
+func testTenantsLacking(t *testing.T, s store.Store) {
+	full, partial, none := mkTenant(t, s), mkTenant(t, s), mkTenant(t, s)
+	a, b := "lack-a-"+newID(), "lack-b-"+newID()
+	mkRole(t, s, full, a)
+	mkRole(t, s, full, b)
+	mkRole(t, s, partial, a)
+	mkRole(t, s, partial, "other")
+	mkRole(t, s, none, "other")
+	lacking := func(names ...string) map[store.TenantID]bool {
+		out := map[store.TenantID]bool{}
+		for p := (store.Page{Limit: 2}); ; {
+			ts, err := s.Authz().Roles().TenantsLacking(ctx(t), names, p)
+			noErr(t, "TenantsLacking", err)
+			for _, tn := range ts {
+				if out[tn] {
+					t.Fatalf("TenantsLacking answered %s twice", tn)
+				}
+				out[tn] = true
+			}
+			if len(ts) < p.Limit {
+				return out
+			}
+			p.After = string(ts[len(ts)-1])
+		}
+	}
+	got := lacking(a, b)
+	if got[full] || !got[partial] || !got[none] {
+		t.Errorf("lacking %s or %s: full %v, partial %v, none %v; want false, true, true", a, b, got[full], got[partial], got[none])
+	}
+	got = lacking(a)
+	if got[full] || got[partial] || !got[none] {
+		t.Errorf("lacking %s: full %v, partial %v, none %v; want false, false, true", a, got[full], got[partial], got[none])
+	}
+	if got := lacking(); len(got) != 0 {
+		t.Errorf("lacking no names: %v", got)
 	}
 }
