@@ -61,8 +61,22 @@ var backends = []backend{
 	{"postgres", func(t *testing.T) string { return sqltest.MigratedPostgresDSN(t) }},
 }
 
-// forEachBackend runs fn once per backend as a subtest.
+// forEachBackend runs fn once per backend as parallel subtests, which
+// share nothing: each opens its own App, data directory and database. The
+// test's own body must not expect them to have run when forEachBackend
+// returns (parallel subtests run after it).
 func forEachBackend(t *testing.T, fn func(t *testing.T, be backend)) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, be)
+		})
+	}
+}
+
+// forEachBackendInTurn runs fn once per backend as subtests one after the
+// other, for tests that set process-wide state (the tracer provider).
+func forEachBackendInTurn(t *testing.T, fn func(t *testing.T, be backend)) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) { fn(t, be) })
 	}
