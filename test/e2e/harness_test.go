@@ -8,7 +8,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,20 +23,6 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	// These tests mostly wait (on the processes they start, their mail,
-	// the clock), so unless -parallel says otherwise four parallel tests
-	// run at once, not GOMAXPROCS: on two cores the two that wait out a
-	// 60-second token (TestDynamicRegistration, TestTokenExchange) run on
-	// both backends side by side.
-	parallelSet := false
-	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
-	if !parallelSet {
-		if err := flag.Set("test.parallel", "4"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-	}
 	dir, err := os.MkdirTemp("", "gatehouse-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
