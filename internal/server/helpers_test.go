@@ -75,7 +75,9 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, be backend)) {
 }
 
 // forEachBackendInTurn runs fn once per backend as subtests one after the
-// other, for tests that set process-wide state (the tracer provider).
+// other, for tests that set process-wide state (the tracer provider) or
+// hold one request's time to a bound within 100 ms of another's
+// (TestHookTimeout), which the other backend's work would upset.
 func forEachBackendInTurn(t *testing.T, fn func(t *testing.T, be backend)) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) { fn(t, be) })
