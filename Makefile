@@ -17,10 +17,16 @@ build:
 # minutes go first, so that none of them is left running alone at the end
 # while the other cores idle (in ./... order test/e2e came last).
 SLOWEST_TESTS = ./internal/server/ ./test/e2e/ ./internal/store/sqlstore/ ./bench/ ./bench/risk/
+# -parallel: four parallel tests of a package at once, not GOMAXPROCS (two
+# on the CI machine). Those tests mostly wait: the storage suite's on its
+# database, the end-to-end tests' on the processes they start and on the
+# clock (TestDynamicRegistration and TestTokenExchange each wait out a
+# 60-second token on both backends, side by side only with four).
+TEST_PARALLEL = 4
 
 test:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 45m $(SLOWEST_TESTS) ./...
+	$(GO) test -race -count=1 -timeout 45m -parallel $(TEST_PARALLEL) $(SLOWEST_TESTS) ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store/sqlstore/ ./internal/credential/

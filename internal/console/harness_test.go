@@ -25,16 +25,31 @@ import (
 )
 
 // backends are SQLite always and PostgreSQL when GATEHOUSE_TEST_POSTGRES_DSN
-// is set (the subtest skips otherwise).
+// is set (the subtest skips otherwise). Both start migrated (newEnv copies
+// a migrated SQLite file; the PostgreSQL database is a copy of a migrated
+// template): migrating from empty costs a second per test under -race.
 var backends = []struct {
 	name string
 	db   func(t *testing.T) string
 }{
 	{"sqlite", func(*testing.T) string { return "" }},
-	{"postgres", func(t *testing.T) string { return sqltest.PostgresDSN(t) }},
+	{"postgres", func(t *testing.T) string { return sqltest.MigratedPostgresDSN(t) }},
 }
 
+// forEachBackend runs fn once per backend as parallel subtests, which
+// share nothing: each serves its own App on its own database.
 func forEachBackend(t *testing.T, fn func(t *testing.T, db string)) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, be.db(t))
+		})
+	}
+}
+
+// forEachBackendInTurn runs fn once per backend, one after the other, for
+// tests that measure the process (its CPU time).
+func forEachBackendInTurn(t *testing.T, fn func(t *testing.T, db string)) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) { fn(t, be.db(t)) })
 	}

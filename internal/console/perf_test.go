@@ -65,7 +65,7 @@ func TestUsersPageFastAtScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 100,000 users")
 	}
-	forEachBackend(t, func(t *testing.T, db string) {
+	forEachBackendInTurn(t, func(t *testing.T, db string) {
 		e := newEnv(t, db)
 		admin := e.user("default", "admin@example.com", "correct horse battery", authz.RoleAdmin)
 		seedUsers(t, e, admin.Tenant, perfUsers)

@@ -34,14 +34,17 @@ func NewProblem(status int, kind, title, detail string) *Problem {
 // Error lets a *Problem be returned as an error by handlers.
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
 
-// WriteProblem sends p as application/problem+json.
+// WriteProblem sends p as application/problem+json, with the request's
+// path and id. It fills them in on a copy: p may be a package-level
+// problem that concurrent requests return.
 func WriteProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
-	p.Instance = r.URL.Path
-	p.RequestID = RequestID(r.Context())
+	sent := *p
+	sent.Instance = r.URL.Path
+	sent.RequestID = RequestID(r.Context())
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	w.WriteHeader(sent.Status)
+	_ = json.NewEncoder(w).Encode(&sent)
 }
 
 // WriteJSON sends v as JSON with status.

@@ -299,7 +299,7 @@ func TestHookPreToken(t *testing.T) {
 // takes no longer than a login without the hook plus the timeout plus
 // 100 ms.
 func TestHookTimeout(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, be backend) {
+	forEachBackendInTurn(t, func(t *testing.T, be backend) {
 		ta := newTestApp(t, be)
 		const timeout = 300 * time.Millisecond
 		for i, onFailure := range []string{"allow", "deny"} {

@@ -30,7 +30,7 @@ func TestRefreshPath(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	tracing.SetProvider(tp)
 	t.Cleanup(func() { tracing.SetProvider(nil); _ = tp.Shutdown(context.Background()) })
-	forEachBackend(t, func(t *testing.T, be backend) {
+	forEachBackendInTurn(t, func(t *testing.T, be backend) {
 		ta := newTestApp(t, be)
 		tn := ta.tenant("acme")
 		ada := ta.userWithPassword(tn.ID, "ada@example.com", "correct horse battery")

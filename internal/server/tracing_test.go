@@ -19,7 +19,7 @@ import (
 // password hash; the access log line of the request carries the trace id
 // and the request id. Spans go to the SDK's in-memory exporter.
 func TestTracingHostedLogin(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, be backend) {
+	forEachBackendInTurn(t, func(t *testing.T, be backend) {
 		exp := tracetest.NewInMemoryExporter()
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 		tracing.SetProvider(tp)

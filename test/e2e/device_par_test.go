@@ -28,6 +28,7 @@ const deviceGrant = "urn:ietf:params:oauth:grant-type:device_code"
 func TestDeviceAndPushedRequests(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			env := testEnv(t.TempDir(), b.db, testMasterKey)
 			n := start(t, env)
 			out, _, _ := cli(t, env, "apikey", "create", "--tenant", "default", "--scopes", "admin")

@@ -46,7 +46,10 @@ func backends(t *testing.T) []backend {
 // then caught altered.
 func TestDirectoryThroughHTTP(t *testing.T) {
 	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) { directoryScenario(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			directoryScenario(t, b)
+		})
 	}
 }
 

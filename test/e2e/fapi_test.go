@@ -110,7 +110,10 @@ func (d dpopTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // profile forbids is refused with the right error. On every backend.
 func TestFAPI2(t *testing.T) {
 	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) { fapiScenario(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fapiScenario(t, b)
+		})
 	}
 }
 

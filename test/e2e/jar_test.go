@@ -105,6 +105,7 @@ func refused(t *testing.T, name, authURL, code string) {
 func TestJAR(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			d := deploy(t, b)
 			d.user(t, "default", "jar@example.com", "a long jar passphrase")
 			key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

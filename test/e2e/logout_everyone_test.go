@@ -23,7 +23,10 @@ import (
 // every backend.
 func TestLogoutReachesEveryone(t *testing.T) {
 	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) { logoutEveryoneScenario(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			logoutEveryoneScenario(t, b)
+		})
 	}
 }
 
@@ -182,7 +185,10 @@ func logoutTokensAfter(t *testing.T, tokens chan string, fn func()) <-chan struc
 // LogoutRequest for the user, server to server. On every backend.
 func TestSessionEndReachesSOAPProviders(t *testing.T) {
 	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) { soapLogoutScenario(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			soapLogoutScenario(t, b)
+		})
 	}
 }
 

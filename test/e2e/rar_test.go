@@ -61,6 +61,7 @@ func (r *rp) consentThrough(t *testing.T, authURL, identifier, password string) 
 func TestRAR(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			d := deploy(t, b)
 			d.user(t, "default", "rar@example.com", "a long rar passphrase")
 			api := d.platform(t)

@@ -112,6 +112,11 @@ func regErrCode(t *testing.T, r resp) string {
 // an exhausted and an expired initial access token, a tenant-admin API key
 // as one, the registration policy, the three modes and software statements.
 func TestDynamicRegistration(t *testing.T) {
+	// It waits out a 60-second token lifetime, the shortest the product
+	// allows: parallel, so the wait is not added to the sequential tests'
+	// and overlaps the other test that waits (with -parallel 4, as make
+	// test runs them).
+	t.Parallel()
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()

@@ -21,7 +21,10 @@ import (
 // expansion, an oversized request and a deflate bomb.
 func TestSAMLHostileInput(t *testing.T) {
 	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) { testSAMLHostileInput(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testSAMLHostileInput(t, b)
+		})
 	}
 }
 

@@ -27,7 +27,10 @@ const (
 // SP and by the IdP.
 func TestSAML(t *testing.T) {
 	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) { testSAML(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testSAML(t, b)
+		})
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 func TestSAMLAssertionsMetered(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			n, env, api := setupSAML(t, b)
 			mkUser(api, map[string]any{"email": samlUser, "password": samlPassword})
 			sp := newSP(t, n.URL, "default", "metered", true)

@@ -108,19 +108,37 @@ func TestMigrateConcurrent(t *testing.T) {
 	}
 }
 
-// TestPostgresSearchPath proves the fresh-schema DSN of sqltest works: the
-// store's tables land in the test's own schema.
+// TestPostgresSearchPath proves the DSNs of sqltest work: the store's
+// tables land in the test's own schema of PostgresDSN, and a store of
+// OpenPostgres (a copy of the migrated template) is a database of its own
+// whose tables are in a schema that is not public.
 func TestPostgresSearchPath(t *testing.T) {
-	db := sqltest.OpenPostgres(t)
-	var schema string
-	if err := db.SQL().QueryRowContext(context.Background(), `SELECT current_schema()`).Scan(&schema); err != nil {
+	ctx := context.Background()
+	fresh, err := sqlstore.Open(ctx, sqlstore.DriverPostgres, sqltest.PostgresDSN(t), sqlstore.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	var n int
-	err := db.SQL().QueryRowContext(context.Background(),
-		`SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'users'`, schema).Scan(&n)
-	if err != nil || n != 1 || len(schema) < len("gh_test_") || schema[:len("gh_test_")] != "gh_test_" {
-		t.Fatalf("current_schema %q, users tables there %d (%v)", schema, n, err)
+	defer fresh.Close()
+	copied := sqltest.OpenPostgres(t)
+	where := func(db *sqlstore.DB) (database, schema string, users int) {
+		t.Helper()
+		if err := db.SQL().QueryRowContext(ctx, `SELECT current_database(), current_schema()`).Scan(&database, &schema); err != nil {
+			t.Fatal(err)
+		}
+		err := db.SQL().QueryRowContext(ctx,
+			`SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'users'`, schema).Scan(&users)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return database, schema, users
+	}
+	freshDB, freshSchema, n := where(fresh)
+	if n != 1 || !strings.HasPrefix(freshSchema, "gh_test_") {
+		t.Errorf("PostgresDSN: current_schema %q, users tables there %d", freshSchema, n)
+	}
+	copiedDB, copiedSchema, n := where(copied)
+	if n != 1 || !strings.HasPrefix(copiedDB, "gh_test_") || copiedDB == freshDB || copiedSchema == "public" {
+		t.Errorf("OpenPostgres: database %q (PostgresDSN's %q), current_schema %q, users tables there %d", copiedDB, freshDB, copiedSchema, n)
 	}
 }
 

@@ -18,14 +18,19 @@ const stmtCacheMax = 512
 // this: pgx's own per-connection statement cache (its default exec mode,
 // cache_statement) prepares each statement text once per connection.
 type stmtCache struct {
-	db      *sql.DB
-	mu      sync.RWMutex
-	m       map[string]*sql.Stmt
-	pending map[string]bool // being prepared in the background
+	db        *sql.DB
+	mu        sync.RWMutex
+	m         map[string]*sql.Stmt
+	pending   map[string]bool // being prepared in the background
+	closed    bool            // by close: nothing more is prepared
+	preparing sync.WaitGroup  // the background preparations, which close awaits
+	ctx       context.Context // of the preparations, cancelled by close
+	cancel    context.CancelFunc
 }
 
 func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, m: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &stmtCache{db: db, m: map[string]*sql.Stmt{}, pending: map[string]bool{}, ctx: ctx, cancel: cancel}
 }
 
 // get answers the prepared statement of query, or nil when it is not
@@ -43,16 +48,18 @@ func (c *stmtCache) get(query string) *sql.Stmt {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st := c.m[query]; st != nil || c.pending[query] || len(c.m)+len(c.pending) >= stmtCacheMax {
+	if st := c.m[query]; st != nil || c.closed || c.pending[query] || len(c.m)+len(c.pending) >= stmtCacheMax {
 		return st
 	}
 	c.pending[query] = true
+	c.preparing.Add(1)
 	go c.prepare(query)
 	return nil
 }
 
 func (c *stmtCache) prepare(query string) {
-	st, err := c.db.Prepare(query)
+	defer c.preparing.Done()
+	st, err := c.db.PrepareContext(c.ctx, query)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.pending, query)
@@ -63,7 +70,16 @@ func (c *stmtCache) prepare(query string) {
 	}
 }
 
+// close closes the prepared statements once the preparations under way
+// have ended (one still waiting for a connection gives up): one holds a
+// connection of the pool, which the pool's Close would otherwise leave
+// open (and, on SQLite, its files being written) after it returned.
 func (c *stmtCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.preparing.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, st := range c.m {

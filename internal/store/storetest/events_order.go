@@ -32,6 +32,11 @@ type chainModel struct {
 // every delivery ends finished with each chain finished in seq order.
 func testClaimOrderUnderBacklog(t *testing.T, s store.Store) {
 	const users, first, later, limit = 60, 1500, 500, 32
+	// A lost lease comes back after lease, still well after a failed
+	// attempt's retry (1 to 3 s), so a chain waits behind it while others
+	// move on. The clock advances a second per claim: with a minute's lease
+	// about half the claims found nothing due, only waiting it out.
+	const lease = 20 * time.Second
 	tn := mkTenant(t, s)
 	w1, w2 := mkWebhook(t, s, tn), mkWebhook(t, s, tn)
 	rnd := rand.New(rand.NewPCG(18, 41))
@@ -99,7 +104,7 @@ func testClaimOrderUnderBacklog(t *testing.T, s store.Store) {
 			t.Fatal("backlog not drained in 2000 claims")
 		}
 		want := wantClaim(now)
-		got, err := dq.ClaimDeliveries(ctx(t), []string{store.SinkWebhook, "nats"}, now, time.Minute, limit)
+		got, err := dq.ClaimDeliveries(ctx(t), []string{store.SinkWebhook, "nats"}, now, lease, limit)
 		if err != nil {
 			t.Fatalf("claim: %v", err)
 		}
@@ -108,7 +113,7 @@ func testClaimOrderUnderBacklog(t *testing.T, s store.Store) {
 		}
 		for _, d := range got {
 			m := model[d.ID]
-			m.state, m.due = store.DeliverySending, now.Add(time.Minute)
+			m.state, m.due = store.DeliverySending, now.Add(lease)
 			switch r := rnd.IntN(20); {
 			case r < 14:
 				finish(d.ID, store.DeliveryDelivered, now)

@@ -1,7 +1,8 @@
 // Package sqltest opens throwaway sqlstore databases for tests of any
-// package: SQLite in the test's temporary directory, PostgreSQL in a fresh
-// schema of the server named by GATEHOUSE_TEST_POSTGRES_DSN, dropped when
-// the test ends.
+// package: SQLite in the test's temporary directory, PostgreSQL on the
+// server named by GATEHOUSE_TEST_POSTGRES_DSN in a fresh schema (empty) or
+// a fresh database (a copy of a migrated template), dropped when the test
+// ends.
 package sqltest
 
 import (
@@ -32,11 +33,12 @@ func OpenSQLite(t testing.TB) *sqlstore.DB {
 	return open(t, sqlstore.DriverSQLite, path)
 }
 
-// OpenPostgres opens a migrated PostgreSQL store in a fresh schema (see
-// PostgresDSN); it skips t when GATEHOUSE_TEST_POSTGRES_DSN is unset.
+// OpenPostgres opens a migrated PostgreSQL store in a fresh database, a
+// copy of the process's migrated template (see MigratedPostgresDSN); Open
+// finds it current. It skips t when GATEHOUSE_TEST_POSTGRES_DSN is unset.
 func OpenPostgres(t testing.TB) *sqlstore.DB {
 	t.Helper()
-	return open(t, sqlstore.DriverPostgres, PostgresDSN(t))
+	return open(t, sqlstore.DriverPostgres, MigratedPostgresDSN(t))
 }
 
 func open(t testing.TB, driver, dsn string) *sqlstore.DB {
@@ -81,23 +83,41 @@ func PostgresDSN(t testing.TB) string {
 			t.Errorf("sqltest: drop schema %s: %v", schema, err)
 		}
 	})
-	return withSearchPath(t, base, schema)
-}
-
-// withSearchPath adds search_path to a URL or key=value DSN; pgx passes
-// parameters it does not know to the server as run-time settings.
-func withSearchPath(t testing.TB, dsn, schema string) string {
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
+	dsn, err := dsnWith(base, "", schema)
 	if err != nil {
 		t.Fatalf("sqltest: %s: %v", EnvPostgresDSN, err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return dsn
+}
+
+// dsnWith answers dsn naming database instead of its own (unless empty)
+// and with search_path schema (unless empty), for a postgres:// URL or a
+// key=value DSN (pgx takes the last of a repeated key); pgx passes
+// parameters it does not know, such as search_path, to the server as
+// run-time settings.
+func dsnWith(dsn, database, schema string) (string, error) {
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		if database != "" {
+			dsn += " dbname=" + database
+		}
+		if schema != "" {
+			dsn += " search_path=" + schema
+		}
+		return dsn, nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", err
+	}
+	if database != "" {
+		u.Path = "/" + database
+	}
+	if schema != "" {
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
 }
 
 // ForEachDB runs fn in parallel subtests "sqlite" and "postgres", each on a
@@ -166,15 +186,33 @@ func PostgresDatabase(t testing.TB, prefix string) string {
 		t.Fatal(err)
 	}
 	name := "gh_" + prefix + "_" + hex.EncodeToString(b[:])
+	createDatabase(t, base, name, "")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("sqltest: %s must be a postgres:// URL for PostgresDatabase", EnvPostgresDSN)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// createDatabase creates database name on the server of base, a copy of
+// template unless that is empty, and drops it at cleanup (its connections
+// closed by force). name and template are [a-z0-9_] only, so they need no
+// quoting.
+func createDatabase(t testing.TB, base, name, template string) {
+	t.Helper()
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatalf("sqltest: %v", err)
 	}
+	stmt := "CREATE DATABASE " + name
+	if template != "" {
+		stmt += " TEMPLATE " + template
+	}
 	ctx := context.Background()
-	// name is [a-z0-9_] only (prefix is the caller's constant).
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := admin.ExecContext(ctx, stmt); err != nil {
 		admin.Close()
-		t.Fatalf("sqltest: create database: %v", err)
+		t.Fatalf("sqltest: %s: %v", stmt, err)
 	}
 	t.Cleanup(func() {
 		defer admin.Close()
@@ -182,10 +220,4 @@ func PostgresDatabase(t testing.TB, prefix string) string {
 			t.Errorf("sqltest: drop database %s: %v", name, err)
 		}
 	})
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("sqltest: %s must be a postgres:// URL for PostgresDatabase", EnvPostgresDSN)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
