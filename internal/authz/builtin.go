@@ -94,6 +94,20 @@ func (s *Service) EnsureBuiltin(ctx context.Context, tenant store.TenantID) erro
 	return EnsureBuiltinRoles(ctx, s.Store, tenant, newID, s.now())
 }
 
+// EnsureBuiltinIn gives each of the tenants the built-in roles it lacks,
+// in repos (one transaction for many tenants: a commit per tenant and
+// role made a start-up after a bulk load of 10,000 tenants take 46 s on
+// PostgreSQL).
+func (s *Service) EnsureBuiltinIn(ctx context.Context, repos store.Repos, tenants []store.TenantID) error {
+	now := s.now()
+	for _, t := range tenants {
+		if err := EnsureBuiltinRoles(ctx, repos, t, newID, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Observe gives a tenant the built-in roles in the transaction that
 // creates it (the service is an observer of the audit recorder).
 func (s *Service) Observe(ctx context.Context, repos store.Repos, _ events.Actor, e events.Entry) error {

@@ -86,9 +86,15 @@ func (s *Service) EnsureBuiltinRoles(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, t := range ts {
-			if err := s.Authz.EnsureBuiltin(ctx, t); err != nil {
-				return err
+		// The page in one transaction; should it fail (another node
+		// starting at the same time made some of the roles, and on
+		// PostgreSQL a conflict ends the transaction), tenant by tenant,
+		// where a conflict is harmless.
+		if len(ts) > 0 && s.Store.InTx(ctx, func(tx store.Repos) error { return s.Authz.EnsureBuiltinIn(ctx, tx, ts) }) != nil {
+			for _, t := range ts {
+				if err := s.Authz.EnsureBuiltin(ctx, t); err != nil {
+					return err
+				}
 			}
 		}
 		if len(ts) < p.Limit {
