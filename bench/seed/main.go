@@ -20,6 +20,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/credential"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -101,7 +102,15 @@ func run(ctx context.Context, args []string) error {
 		start := time.Now()
 		for i := range *tenants {
 			s := fmt.Sprintf("t%05d", i)
-			err := db.Tenants().CreateTenant(ctx, &store.Tenant{ID: store.TenantID(uuid.Must(uuid.NewV7()).String()), Slug: s, Name: s})
+			// A tenant as the API makes one: with its built-in roles, in
+			// the transaction that creates it.
+			err := db.InTx(ctx, func(tx store.Repos) error {
+				t := &store.Tenant{ID: store.TenantID(uuid.Must(uuid.NewV7()).String()), Slug: s, Name: s}
+				if err := tx.Tenants().CreateTenant(ctx, t); err != nil {
+					return err
+				}
+				return authz.EnsureBuiltinRoles(ctx, tx, t.ID, func() string { return uuid.Must(uuid.NewV7()).String() }, time.Now())
+			})
 			if err != nil && !errors.Is(err, store.ErrConflict) {
 				return fmt.Errorf("tenant %s: %w", s, err)
 			}
