@@ -87,8 +87,9 @@ const (
 var (
 	permissionRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.:/*-]{0,127}$`)
 	// roleNameRE is a role name's characters; validRoleName bounds its
-	// length apart. As a counted repetition ({0,99}) of these Unicode
-	// classes it compiled to a 2-MiB program, kept for the process's life.
+	// length apart: a counted repetition ({0,99}) of these Unicode
+	// classes compiles to a program of megabytes, kept for the process's
+	// life.
 	roleNameRE = regexp.MustCompile(`^[\p{L}\p{N}_][\p{L}\p{N} _.:/-]*$`)
 	idRE       = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )

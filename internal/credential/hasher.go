@@ -221,9 +221,8 @@ func checkBcrypt(encoded string) error {
 // grow memory with the burst (19 MiB each at the defaults) and every hash
 // would finish later. Past the bound, callers wait their turn. A slot keeps
 // its blocks for the next computation (see retainKiB), so a hash at the
-// usual parameters allocates a few KiB, not its memory cost: without that,
-// each login left 19 MiB of garbage, and the heap, and the RSS, grew with
-// the garbage between collections.
+// usual parameters allocates a few KiB, not its memory cost, and leaves
+// no garbage for the collector.
 var hashSlots = newSlots(max(2, runtime.GOMAXPROCS(0)))
 
 func newSlots(n int) chan *argon2.Memory {
@@ -262,8 +261,8 @@ var (
 	waiting atomic.Int32
 )
 
-// HashLoad answers the argon2id computations running and those waiting
-// for a slot, for the metrics.
+// HashLoad answers the password-hash computations (argon2id, and the
+// imported schemes) running and those waiting for a slot, for the metrics.
 func HashLoad() (inFlight, queued int) { return int(hashing.Load()), int(waiting.Load()) }
 
 // takeSlot waits for a free hash slot and answers its working memory;
@@ -277,9 +276,11 @@ func takeSlot() *argon2.Memory {
 }
 
 // giveSlot returns a slot taken by takeSlot, its blocks dropped first if
-// they are larger than retainKiB.
+// they are larger than retainKiB, or if they are in the Go heap (no
+// mapping on this system, or it failed): kept there, every slot's blocks
+// would count against the runtime's memory limit for good.
 func giveSlot(m *argon2.Memory) {
-	if m.Size() > int(retainKiB.Load())<<10 {
+	if m.Size() > int(retainKiB.Load())<<10 || !m.Mapped() {
 		m.Release()
 	}
 	hashing.Add(-1)

@@ -32,8 +32,8 @@ const (
 
 var (
 	// usernameRE is a username's characters; checkUsername bounds its
-	// length apart (as a counted repetition, {1,127}, of these Unicode
-	// classes it compiled to a 2.6-MiB program, kept for the process's
+	// length apart (a counted repetition, {1,127}, of these Unicode
+	// classes compiles to a program of megabytes, kept for the process's
 	// life). '@' is allowed because provisioning clients send user
 	// principal names (alice@contoso.com) as usernames.
 	usernameRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._@-]+$`)

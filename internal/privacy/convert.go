@@ -27,8 +27,8 @@ type Converted struct {
 // converted are skipped, so it is safe to run at every start-up.
 func (s *Shredder) ConvertAudit(ctx context.Context, db store.Store, now time.Time) ([]Converted, error) {
 	// The tenants without a conversion mark, in one query whatever their
-	// number (this runs at every start-up; tenants made by this release
-	// are marked at creation).
+	// number (this runs at every start-up; tenants are marked at creation,
+	// so only those made before sealing existed are listed).
 	tenants := []store.TenantID{store.PlatformTenant}
 	for p := (store.Page{Limit: 1000}); ; {
 		ts, err := db.Privacy().UnsealedAuditTenants(ctx, p)

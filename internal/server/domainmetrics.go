@@ -119,11 +119,11 @@ func (a *App) registerDomainMetrics(reg *metrics.Registry) {
 				emit(v, k)
 			}
 		})
-	reg.NewGaugeFunc("gatehouse_password_hashes_in_flight", "Password hash computations running.", func() float64 {
+	reg.NewGaugeFunc("gatehouse_password_hashes_in_flight", "Password hash computations (argon2id and imported schemes) running.", func() float64 {
 		n, _ := credential.HashLoad()
 		return float64(n)
 	})
-	reg.NewGaugeFunc("gatehouse_password_hashes_queued", "Password hash computations waiting for a slot.", func() float64 {
+	reg.NewGaugeFunc("gatehouse_password_hashes_queued", "Password hash computations (argon2id and imported schemes) waiting for a slot.", func() float64 {
 		_, n := credential.HashLoad()
 		return float64(n)
 	})

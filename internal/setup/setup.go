@@ -86,15 +86,12 @@ func (s *Service) EnsureBuiltinRoles(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		// The page in one transaction; should it fail (another node
-		// starting at the same time made some of the roles, and on
-		// PostgreSQL a conflict ends the transaction), tenant by tenant,
-		// where a conflict is harmless.
-		if len(ts) > 0 && s.Store.InTx(ctx, func(tx store.Repos) error { return s.Authz.EnsureBuiltinIn(ctx, tx, ts) }) != nil {
-			for _, t := range ts {
-				if err := s.Authz.EnsureBuiltin(ctx, t); err != nil {
-					return err
-				}
+		// The page in one transaction. A role another node starting at
+		// the same time made first is a conflict the role's savepoint
+		// absorbs (EnsureBuiltinRoles skips it).
+		if len(ts) > 0 {
+			if err := s.Store.InTx(ctx, func(tx store.Repos) error { return s.Authz.EnsureBuiltinIn(ctx, tx, ts) }); err != nil {
+				return err
 			}
 		}
 		if len(ts) < p.Limit {

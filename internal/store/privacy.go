@@ -76,8 +76,8 @@ type PrivacyRepos interface {
 	MarkAuditSealed(ctx context.Context, tenant TenantID, at time.Time) error
 	// UnsealedAuditTenants answers, in id order after p.After, up to
 	// p.Limit tenants whose audit chain has no conversion mark: one query
-	// however many tenants there are (a tenant created by this release is
-	// marked at creation, its chain being sealed from its first entry).
+	// however many tenants there are (CreateTenant marks a tenant, its
+	// chain being sealed from its first entry).
 	UnsealedAuditTenants(ctx context.Context, p Page) ([]TenantID, error)
 
 	// Reclaim makes the space freed by deletions unreadable in the

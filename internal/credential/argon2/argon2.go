@@ -34,6 +34,7 @@ package argon2
 
 import (
 	"encoding/binary"
+	"runtime"
 	"sync"
 
 	"golang.org/x/crypto/blake2b"
@@ -121,10 +122,26 @@ func (m *Memory) deriveKey(mode int, password, salt, secret, data []byte, time, 
 		memory = 2 * syncPoints * uint32(threads)
 	}
 	B := m.take(memory)
+	r := m.r // B may point outside the Go heap: r keeps the mapping alive
 	initBlocks(&h0, B, memory, uint32(threads))
 	processBlocks(B, time, memory, uint32(threads), mode)
-	return extractKey(B, memory, uint32(threads), keyLen)
+	key := extractKey(B, memory, uint32(threads), keyLen)
+	// The first two blocks of each lane are a function of H0 alone and,
+	// with one pass, are never overwritten: cleared, what stays in the
+	// kept memory offers no cheap test of a password guess.
+	lanes := memory / uint32(threads)
+	for lane := uint32(0); lane < uint32(threads); lane++ {
+		B[lane*lanes] = block{}
+		B[lane*lanes+1] = block{}
+	}
+	runtime.KeepAlive(r)
+	return key
 }
+
+// Mapped reports whether m's working memory is outside the Go heap (an
+// anonymous mapping; Linux, macOS, FreeBSD). Memory in the heap counts
+// against the runtime's memory limit as long as m keeps it.
+func (m *Memory) Mapped() bool { return m.r != nil && m.r.mapped() }
 
 // take returns n blocks of m's memory, growing it if it holds fewer. The
 // blocks hold whatever the last computation left: see the package doc.

@@ -207,3 +207,30 @@ func TestPanicsAsXCrypto(t *testing.T) {
 		}()
 	}
 }
+
+// TestLaneStartsCleared: after a computation the first two blocks of each
+// lane, a function of the inputs' hash alone (with one pass never
+// overwritten), are zero in the kept memory, and the next computation in
+// that memory still matches x/crypto.
+func TestLaneStartsCleared(t *testing.T) {
+	var m Memory
+	defer m.Release()
+	for _, p := range []struct {
+		time, memory uint32
+		threads      uint8
+	}{{1, 64, 1}, {1, 96, 3}, {2, 64, 2}} {
+		pw, salt := []byte("password"), []byte("somesaltsomesalt")
+		got := m.IDKey(pw, salt, p.time, p.memory, p.threads, 32)
+		if want := xargon2.IDKey(pw, salt, p.time, p.memory, p.threads, 32); !bytes.Equal(got, want) {
+			t.Fatalf("%+v: got %x, x/crypto %x", p, got, want)
+		}
+		lanes := p.memory / uint32(p.threads)
+		for lane := uint32(0); lane < uint32(p.threads); lane++ {
+			for j := uint32(0); j < 2; j++ {
+				if m.r.blocks[lane*lanes+j] != (block{}) {
+					t.Errorf("%+v: lane %d block %d left set after the computation", p, lane, j)
+				}
+			}
+		}
+	}
+}
