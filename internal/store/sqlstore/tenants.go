@@ -183,6 +183,11 @@ func (r tenantRepo) DeleteTenant(ctx context.Context, id store.TenantID) error {
 		if _, err := q.ExecContext(ctx, `DELETE FROM throttle WHERE tenant_id = $1`, string(id)); err != nil {
 			return wrapErr("delete tenant throttle", err)
 		}
+		// The audit conversion mark has no foreign key either; left, it
+		// would refuse a later import of a tenant with this id.
+		if _, err := q.ExecContext(ctx, `DELETE FROM privacy_audit_sealed WHERE tenant_id = $1`, string(id)); err != nil {
+			return wrapErr("delete tenant audit mark", err)
+		}
 		return r.notify(ctx, q, store.Change{Kind: store.ChangeTenant, Tenant: id})
 	})
 	if err == nil {
