@@ -428,11 +428,14 @@ func (r privacyRepo) AuditSealed(ctx context.Context, tenant store.TenantID) (bo
 
 // MarkAuditSealed records the conversion.
 func (r privacyRepo) MarkAuditSealed(ctx context.Context, tenant store.TenantID, at time.Time) error {
-	return r.single(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO privacy_audit_sealed (tenant_id, sealed_at) VALUES ($1, $2)
+	return r.single(ctx, func(q querier) error { return markAuditSealed(ctx, q, tenant, at) })
+}
+
+// markAuditSealed writes the conversion mark (none when there is one).
+func markAuditSealed(ctx context.Context, q querier, tenant store.TenantID, at time.Time) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO privacy_audit_sealed (tenant_id, sealed_at) VALUES ($1, $2)
 ON CONFLICT (tenant_id) DO NOTHING`, string(tenant), at.UnixMicro())
-		return wrapErr("mark audit sealed", err)
-	})
+	return wrapErr("mark audit sealed", err)
 }
 
 // UnsealedAuditTenants answers tenants without a conversion mark.

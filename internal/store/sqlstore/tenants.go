@@ -79,9 +79,7 @@ func (r tenantRepo) CreateTenant(ctx context.Context, t *store.Tenant) error {
 		if err != nil {
 			return wrapErr("create tenant", err)
 		}
-		_, err = q.ExecContext(ctx, `INSERT INTO privacy_audit_sealed (tenant_id, sealed_at) VALUES ($1, $2)
-ON CONFLICT (tenant_id) DO NOTHING`, string(n.ID), n.CreatedAt.UnixMicro())
-		return wrapErr("create tenant", err)
+		return markAuditSealed(ctx, q, n.ID, n.CreatedAt)
 	})
 	if err != nil {
 		return err
